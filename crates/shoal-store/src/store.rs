@@ -1,0 +1,252 @@
+//! The keyspace: `databases` logical databases, each split into a power-of-two number of shards,
+//! each shard behind its own mutex.
+//!
+//! Locking rules (they make deadlock impossible):
+//! - a thread holds either one shard lock, or a [`LockSet`] taken in one go in ascending
+//!   (db, shard) order; it never takes a further lock while holding a `LockSet`'s locks unless the
+//!   set holds that shard already ([`LockSet::shard`] returns the held one);
+//! - no lock is held across an `.await` (this crate has no async code at all).
+
+use std::hash::BuildHasher;
+use std::time::{Duration, Instant};
+
+use crossbeam_utils::CachePadded;
+use foldhash::fast::FixedState;
+use parking_lot::{Mutex, MutexGuard};
+
+use crate::shard::Shard;
+
+/// Identifies one shard of one database.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ShardId {
+    pub db: u32,
+    pub idx: u32,
+}
+
+struct Db {
+    shards: Box<[CachePadded<Mutex<Shard>>]>,
+}
+
+pub struct Store {
+    dbs: Box<[Db]>,
+    mask: u64,
+    hasher: FixedState,
+}
+
+impl Store {
+    /// `shards` is rounded up to a power of two.
+    pub fn new(databases: usize, shards: usize) -> Self {
+        let shards = shards.max(1).next_power_of_two();
+        let hasher = FixedState::with_seed(rand::random());
+        let dbs = (0..databases.max(1))
+            .map(|_| Db {
+                shards: (0..shards).map(|_| CachePadded::new(Mutex::new(Shard::new(hasher.clone())))).collect(),
+            })
+            .collect();
+        Store { dbs, mask: shards as u64 - 1, hasher }
+    }
+
+    pub fn databases(&self) -> usize {
+        self.dbs.len()
+    }
+
+    pub fn shards_per_db(&self) -> usize {
+        self.mask as usize + 1
+    }
+
+    #[inline]
+    pub fn hash(&self, key: &[u8]) -> u64 {
+        self.hasher.hash_one(key)
+    }
+
+    /// The shard of a hash. Uses bits the hash table does not use for its buckets' low bits.
+    #[inline]
+    pub fn shard_id(&self, db: usize, hash: u64) -> ShardId {
+        ShardId { db: db as u32, idx: ((hash >> 40) & self.mask) as u32 }
+    }
+
+    #[inline]
+    pub fn lock(&self, id: ShardId) -> MutexGuard<'_, Shard> {
+        self.dbs[id.db as usize].shards[id.idx as usize].lock()
+    }
+
+    /// Every shard of every database, in lock order.
+    pub fn all_shards(&self) -> impl Iterator<Item = ShardId> + '_ {
+        (0..self.dbs.len() as u32).flat_map(move |db| (0..=self.mask as u32).map(move |idx| ShardId { db, idx }))
+    }
+
+    /// Every shard of one database, in lock order.
+    pub fn db_shards(&self, db: usize) -> impl Iterator<Item = ShardId> + use<> {
+        let db = db as u32;
+        (0..=self.mask as u32).map(move |idx| ShardId { db, idx })
+    }
+
+    /// Keys and keys-with-TTL of one database (not atomic across shards).
+    pub fn db_counts(&self, db: usize) -> (usize, usize) {
+        self.db_shards(db).fold((0, 0), |(k, v), id| {
+            let s = self.lock(id);
+            (k + s.len(), v + s.volatile())
+        })
+    }
+
+    /// Keys expired so far, over all shards.
+    pub fn expired_total(&self) -> u64 {
+        self.all_shards().map(|id| self.lock(id).expired_total).sum()
+    }
+
+    /// One active-expiry cycle: sweeps shards round-robin from `cursor` until `budget` is spent or
+    /// a whole pass finds few expired keys. Works harder (keeps sweeping) while more than a
+    /// quarter of what it checks has expired, as Redis's adaptive cycle does.
+    pub fn active_expire_cycle(&self, now_ms: u64, budget: Duration, cursor: &mut usize) -> ExpireStats {
+        const PER_SHARD: usize = 64;
+        let start = Instant::now();
+        let total = self.dbs.len() * self.shards_per_db();
+        let mut stats = ExpireStats::default();
+        let mut visited = 0;
+        let (mut pass_checked, mut pass_expired) = (0usize, 0usize);
+        loop {
+            let i = *cursor % total;
+            *cursor = (*cursor + 1) % total;
+            let id = ShardId { db: (i / self.shards_per_db()) as u32, idx: (i % self.shards_per_db()) as u32 };
+            let mut s = self.lock(id);
+            if s.volatile() > 0 {
+                let (c, e) = s.sweep_expired(now_ms, PER_SHARD);
+                drop(s);
+                stats.checked += c;
+                stats.expired += e;
+                pass_checked += c;
+                pass_expired += e;
+            }
+            visited += 1;
+            if visited % 256 == 0 && start.elapsed() >= budget {
+                stats.timed_out = true;
+                break;
+            }
+            if visited % total == 0 {
+                // A full pass: go on only while a large share of what we saw was expired.
+                if pass_checked == 0 || pass_expired * 4 < pass_checked {
+                    break;
+                }
+                pass_checked = 0;
+                pass_expired = 0;
+            }
+        }
+        stats
+    }
+}
+
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ExpireStats {
+    pub checked: usize,
+    pub expired: usize,
+    pub timed_out: bool,
+}
+
+/// A set of shard locks taken together, in ascending order.
+pub struct LockSet<'a> {
+    held: Vec<(ShardId, MutexGuard<'a, Shard>)>,
+}
+
+impl<'a> LockSet<'a> {
+    pub fn empty() -> Self {
+        LockSet { held: Vec::new() }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.held.is_empty()
+    }
+
+    /// Locks every shard in `ids` (any order, duplicates allowed). Must be called on an empty set.
+    pub fn acquire(store: &'a Store, ids: &mut Vec<ShardId>) -> Self {
+        ids.sort_unstable();
+        ids.dedup();
+        LockSet { held: ids.iter().map(|&id| (id, store.lock(id))).collect() }
+    }
+
+    /// The held lock of `id`, if this set holds it.
+    #[inline]
+    pub fn get(&mut self, id: ShardId) -> Option<&mut Shard> {
+        if self.held.is_empty() {
+            return None;
+        }
+        let i = self.held.binary_search_by_key(&id, |(k, _)| *k).ok()?;
+        Some(&mut self.held[i].1)
+    }
+
+    /// Two held shards at once (SWAPDB). `None` unless both are held and distinct.
+    pub fn get_pair(&mut self, a: ShardId, b: ShardId) -> Option<(&mut Shard, &mut Shard)> {
+        let ia = self.held.binary_search_by_key(&a, |(k, _)| *k).ok()?;
+        let ib = self.held.binary_search_by_key(&b, |(k, _)| *k).ok()?;
+        if ia == ib {
+            return None;
+        }
+        let (lo, hi, swapped) = if ia < ib { (ia, ib, false) } else { (ib, ia, true) };
+        let (left, right) = self.held.split_at_mut(hi);
+        let (x, y) = (&mut *left[lo].1, &mut *right[0].1);
+        Some(if swapped { (y, x) } else { (x, y) })
+    }
+}
+
+/// A shard reached through a held [`LockSet`] or locked for the moment.
+pub enum ShardRef<'a> {
+    Held(&'a mut Shard),
+    Own(MutexGuard<'a, Shard>),
+}
+
+impl std::ops::Deref for ShardRef<'_> {
+    type Target = Shard;
+    #[inline]
+    fn deref(&self) -> &Shard {
+        match self {
+            ShardRef::Held(s) => s,
+            ShardRef::Own(g) => g,
+        }
+    }
+}
+
+impl std::ops::DerefMut for ShardRef<'_> {
+    #[inline]
+    fn deref_mut(&mut self) -> &mut Shard {
+        match self {
+            ShardRef::Held(s) => s,
+            ShardRef::Own(g) => g,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::value::Value;
+
+    #[test]
+    fn lockset_orders_and_finds() {
+        let st = Store::new(2, 8);
+        let mut ids = vec![ShardId { db: 1, idx: 3 }, ShardId { db: 0, idx: 5 }, ShardId { db: 1, idx: 3 }];
+        let mut ls = LockSet::acquire(&st, &mut ids);
+        assert_eq!(ids.len(), 2);
+        assert!(ls.get(ShardId { db: 0, idx: 5 }).is_some());
+        assert!(ls.get(ShardId { db: 0, idx: 4 }).is_none());
+        assert!(ls.get_pair(ShardId { db: 1, idx: 3 }, ShardId { db: 0, idx: 5 }).is_some());
+    }
+
+    #[test]
+    fn active_cycle_reclaims_untouched_keys() {
+        let st = Store::new(1, 16);
+        for i in 0..10_000u32 {
+            let k = i.to_be_bytes();
+            let h = st.hash(&k);
+            let ttl = if i % 10 == 0 { None } else { Some(100) };
+            st.lock(st.shard_id(0, h)).insert_new(h, &k, Value::Int(1), ttl, 0);
+        }
+        let mut cur = 0;
+        let mut rounds = 0;
+        while st.db_counts(0).0 > 1000 {
+            st.active_expire_cycle(200, Duration::from_millis(50), &mut cur);
+            rounds += 1;
+            assert!(rounds < 100, "active expiry does not converge");
+        }
+        assert_eq!(st.db_counts(0), (1000, 0));
+        assert_eq!(st.expired_total(), 9000);
+    }
+}
