@@ -1,1 +1,24 @@
+//! shoal: a Redis-compatible, distributed, in-memory cache server.
+//!
+//! The binary `shoal-server` parses its configuration ([`config`]) and runs the [`server`].
 
+pub mod config;
+pub mod server;
+
+/// Starts tracing at the configured level (RUST_LOG, when set, wins), logging to stdout.
+pub fn init_tracing(loglevel: &str) {
+    use tracing_subscriber::EnvFilter;
+    let level = match loglevel {
+        "debug" => "debug",
+        "verbose" => "info",
+        "notice" => "info",
+        "warning" => "warn",
+        _ => "off",
+    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
+        .with_target(false)
+        .try_init();
+}

@@ -1,1 +1,18 @@
+//! Shoal's command layer: the command table, the dispatch pipeline, one module per command
+//! family, error texts, configuration and statistics.
+//!
+//! Knows keys, values and replies; owns no socket and no task. The server hands it parsed
+//! arguments and an output buffer.
 
+pub mod config;
+pub mod ctx;
+pub mod dispatch;
+pub mod errors;
+pub mod families;
+pub mod spec;
+pub mod stats;
+pub mod util;
+
+pub use config::Config;
+pub use ctx::{Client, ClientInfo, Shared, unix_ms};
+pub use dispatch::{dispatch, write_error};

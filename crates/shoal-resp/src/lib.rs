@@ -8,5 +8,5 @@ pub mod parse;
 pub mod reply;
 
 pub use args::{Args, OwnedArgs};
-pub use parse::{Limits, Parsed, Parser, ProtocolError, parse_i64};
+pub use parse::{Limits, Parsed, Parser, ProtocolError, parse_i64, split_args};
 pub use reply::{Reply, format_double};

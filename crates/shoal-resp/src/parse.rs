@@ -22,7 +22,9 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { max_bulk_len: 512 * 1024 * 1024 }
+        Limits {
+            max_bulk_len: 512 * 1024 * 1024,
+        }
     }
 }
 
@@ -171,7 +173,10 @@ impl Parser {
                         return Err(ProtocolError::InvalidBulkLength);
                     }
                     self.pos = next;
-                    self.state = State::Bulk { left, len: n as usize };
+                    self.state = State::Bulk {
+                        left,
+                        len: n as usize,
+                    };
                 }
                 State::Bulk { left, len } => {
                     let end = self.pos + len;
@@ -278,6 +283,14 @@ pub fn parse_i64(s: &[u8]) -> Option<i64> {
     } else {
         i64::try_from(v).ok()
     }
+}
+
+/// Splits one line into arguments as Redis does for inline commands and redis.conf lines.
+pub fn split_args(line: &[u8]) -> Result<Vec<Vec<u8>>, ProtocolError> {
+    let mut buf = Vec::new();
+    let mut ranges = Vec::new();
+    split_inline(line, &mut buf, &mut ranges)?;
+    Ok(ranges.iter().map(|&(s, e)| buf[s..e].to_vec()).collect())
 }
 
 /// Splits an inline line the way Redis's `sdssplitargs` does: blanks separate arguments,
@@ -407,8 +420,9 @@ mod tests {
 
     #[test]
     fn multibulk_and_inline() {
-        let cmds = parse_all(b"*2\r\n$3\r\nGET\r\n$1\r\nk\r\nPING\r\nSET a \"b c\\x41\"\r\n\r\n*0\r\n")
-            .unwrap();
+        let cmds =
+            parse_all(b"*2\r\n$3\r\nGET\r\n$1\r\nk\r\nPING\r\nSET a \"b c\\x41\"\r\n\r\n*0\r\n")
+                .unwrap();
         assert_eq!(
             cmds,
             vec![
@@ -437,7 +451,10 @@ mod tests {
             }
         }
         assert_eq!(got.len(), 2);
-        assert_eq!(got[0], vec![b"SET".to_vec(), b"hello".to_vec(), b"".to_vec()]);
+        assert_eq!(
+            got[0],
+            vec![b"SET".to_vec(), b"hello".to_vec(), b"".to_vec()]
+        );
         assert_eq!(got[1], vec![b"ECHO".to_vec(), b"x y".to_vec()]);
     }
 
@@ -445,12 +462,24 @@ mod tests {
     fn errors_match_redis() {
         let e = |b: &[u8]| parse_all(b).unwrap_err().to_string();
         assert_eq!(e(b"*x\r\n"), "Protocol error: invalid multibulk length");
-        assert_eq!(e(b"*3000000000\r\n"), "Protocol error: invalid multibulk length");
-        assert_eq!(e(b"*1\r\n+foo\r\n"), "Protocol error: expected '$', got '+'");
+        assert_eq!(
+            e(b"*3000000000\r\n"),
+            "Protocol error: invalid multibulk length"
+        );
+        assert_eq!(
+            e(b"*1\r\n+foo\r\n"),
+            "Protocol error: expected '$', got '+'"
+        );
         assert_eq!(e(b"*1\r\n$-1\r\n"), "Protocol error: invalid bulk length");
         assert_eq!(e(b"*1\r\n$abc\r\n"), "Protocol error: invalid bulk length");
-        assert_eq!(e(b"SET \"a\r\n"), "Protocol error: unbalanced quotes in request");
-        assert_eq!(e(b"SET \"a\"b\r\n"), "Protocol error: unbalanced quotes in request");
+        assert_eq!(
+            e(b"SET \"a\r\n"),
+            "Protocol error: unbalanced quotes in request"
+        );
+        assert_eq!(
+            e(b"SET \"a\"b\r\n"),
+            "Protocol error: unbalanced quotes in request"
+        );
         let big = vec![b'a'; INLINE_MAX + 1];
         assert_eq!(e(&big), "Protocol error: too big inline request");
         let mut big = b"*".to_vec();
@@ -461,9 +490,15 @@ mod tests {
     #[test]
     fn bulk_limit() {
         let mut p = Parser::new(Limits { max_bulk_len: 10 });
-        assert_eq!(p.parse(b"*1\r\n$10\r\n").unwrap(), Parsed::Incomplete { hint: 21 });
+        assert_eq!(
+            p.parse(b"*1\r\n$10\r\n").unwrap(),
+            Parsed::Incomplete { hint: 21 }
+        );
         let mut p = Parser::new(Limits { max_bulk_len: 10 });
-        assert_eq!(p.parse(b"*1\r\n$11\r\n"), Err(ProtocolError::InvalidBulkLength));
+        assert_eq!(
+            p.parse(b"*1\r\n$11\r\n"),
+            Err(ProtocolError::InvalidBulkLength)
+        );
     }
 
     #[test]
@@ -471,7 +506,16 @@ mod tests {
         assert_eq!(parse_i64(b"0"), Some(0));
         assert_eq!(parse_i64(b"-9223372036854775808"), Some(i64::MIN));
         assert_eq!(parse_i64(b"9223372036854775807"), Some(i64::MAX));
-        for bad in [&b"9223372036854775808"[..], b"", b"-", b"+1", b"01", b" 1", b"-0", b"1a"] {
+        for bad in [
+            &b"9223372036854775808"[..],
+            b"",
+            b"-",
+            b"+1",
+            b"01",
+            b" 1",
+            b"-0",
+            b"1a",
+        ] {
             assert_eq!(parse_i64(bad), None, "{:?}", std::str::from_utf8(bad));
         }
     }

@@ -12,7 +12,10 @@ pub struct Reply {
 
 impl Reply {
     pub fn new() -> Self {
-        Reply { buf: Vec::with_capacity(16 * 1024), resp3: false }
+        Reply {
+            buf: Vec::with_capacity(16 * 1024),
+            resp3: false,
+        }
     }
 
     #[inline]
@@ -68,8 +71,10 @@ impl Reply {
     pub fn error(&mut self, msg: &str) {
         self.buf.reserve(msg.len() + 3);
         self.buf.push(b'-');
-        self.buf
-            .extend(msg.bytes().map(|c| if c == b'\r' || c == b'\n' { b' ' } else { c }));
+        self.buf.extend(
+            msg.bytes()
+                .map(|c| if c == b'\r' || c == b'\n' { b' ' } else { c }),
+        );
         self.buf.extend_from_slice(b"\r\n");
     }
 
@@ -132,7 +137,8 @@ impl Reply {
     /// Boolean: `#t`/`#f` in RESP3, `:1`/`:0` in RESP2.
     pub fn bool(&mut self, v: bool) {
         if self.resp3 {
-            self.buf.extend_from_slice(if v { b"#t\r\n" } else { b"#f\r\n" });
+            self.buf
+                .extend_from_slice(if v { b"#t\r\n" } else { b"#f\r\n" });
         } else {
             self.int(v as i64);
         }
@@ -175,7 +181,11 @@ pub fn format_double(v: f64) -> String {
     if v.is_nan() {
         "nan".to_string()
     } else if v.is_infinite() {
-        if v > 0.0 { "inf".to_string() } else { "-inf".to_string() }
+        if v > 0.0 {
+            "inf".to_string()
+        } else {
+            "-inf".to_string()
+        }
     } else if v == v.trunc() && v.abs() < 1e17 {
         format!("{}", v as i64)
     } else {

@@ -68,13 +68,18 @@ pub fn crc64(data: &[u8]) -> u64 {
         for (i, slot) in t.iter_mut().enumerate() {
             let mut c = i as u64;
             for _ in 0..8 {
-                c = if c & 1 != 0 { (c >> 1) ^ 0x95ac_9329_ac4b_c9b5 } else { c >> 1 };
+                c = if c & 1 != 0 {
+                    (c >> 1) ^ 0x95ac_9329_ac4b_c9b5
+                } else {
+                    c >> 1
+                };
             }
             *slot = c;
         }
         t
     });
-    data.iter().fold(0u64, |c, &b| t[((c ^ b as u64) & 0xff) as usize] ^ (c >> 8))
+    data.iter()
+        .fold(0u64, |c, &b| t[((c ^ b as u64) & 0xff) as usize] ^ (c >> 8))
 }
 
 #[cfg(test)]

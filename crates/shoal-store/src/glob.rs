@@ -38,7 +38,11 @@ pub fn glob_match(p: &[u8], s: &[u8], nocase: bool) -> bool {
 }
 
 fn eq(a: u8, b: u8, nocase: bool) -> bool {
-    if nocase { a.eq_ignore_ascii_case(&b) } else { a == b }
+    if nocase {
+        a.eq_ignore_ascii_case(&b)
+    } else {
+        a == b
+    }
 }
 
 /// Matches the single pattern token at `p[i]` (not `*`) against byte `c`; returns the index after
@@ -64,7 +68,11 @@ fn token(p: &[u8], i: usize, c: u8, nocase: bool) -> Option<usize> {
                         std::mem::swap(&mut a, &mut b);
                     }
                     let x = if nocase { c.to_ascii_lowercase() } else { c };
-                    let (a, b) = if nocase { (a.to_ascii_lowercase(), b.to_ascii_lowercase()) } else { (a, b) };
+                    let (a, b) = if nocase {
+                        (a.to_ascii_lowercase(), b.to_ascii_lowercase())
+                    } else {
+                        (a, b)
+                    };
                     hit |= x >= a && x <= b;
                     j += 3;
                 } else {

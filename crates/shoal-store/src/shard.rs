@@ -74,7 +74,12 @@ pub struct Shard {
 
 impl Shard {
     pub fn new(hasher: FixedState) -> Self {
-        Shard { data: Data::default(), hasher, watchers: None, expired_total: 0 }
+        Shard {
+            data: Data::default(),
+            hasher,
+            watchers: None,
+            expired_total: 0,
+        }
     }
 
     #[inline]
@@ -90,6 +95,12 @@ impl Shard {
     /// Number of entries with a TTL (possibly already past).
     pub fn volatile(&self) -> usize {
         self.data.volatile
+    }
+
+    /// Index of the entry for `key`, expired or not (nothing is removed or refreshed).
+    #[inline]
+    pub fn find_raw(&self, hash: u64, key: &[u8]) -> Option<usize> {
+        self.find(hash, key)
     }
 
     #[inline]
@@ -156,7 +167,14 @@ impl Shard {
     }
 
     /// Inserts a key known to be absent. Returns its index.
-    pub fn insert_new(&mut self, hash: u64, key: &[u8], value: Value, expire_at: Option<u64>, now_ms: u64) -> usize {
+    pub fn insert_new(
+        &mut self,
+        hash: u64,
+        key: &[u8],
+        value: Value,
+        expire_at: Option<u64>,
+        now_ms: u64,
+    ) -> usize {
         self.signal(key);
         let d = &mut self.data;
         let i = d.entries.len();
@@ -164,10 +182,17 @@ impl Shard {
         if expire_at != 0 {
             d.volatile += 1;
         }
-        d.entries.push(Entry { key: key.into(), value, expire_at, access: clock_secs(now_ms) });
+        d.entries.push(Entry {
+            key: key.into(),
+            value,
+            expire_at,
+            access: clock_secs(now_ms),
+        });
         let entries = &d.entries;
         let hasher = &self.hasher;
-        d.table.insert_unique(hash, i as u32, |&j| hasher.hash_one(&*entries[j as usize].key));
+        d.table.insert_unique(hash, i as u32, |&j| {
+            hasher.hash_one(&*entries[j as usize].key)
+        });
         i
     }
 
@@ -200,7 +225,14 @@ impl Shard {
     }
 
     /// Sets `key` to `value` with the given TTL, replacing any old entry. Returns the old value.
-    pub fn upsert(&mut self, hash: u64, key: &[u8], value: Value, expire_at: Option<u64>, now_ms: u64) -> Option<Value> {
+    pub fn upsert(
+        &mut self,
+        hash: u64,
+        key: &[u8],
+        value: Value,
+        expire_at: Option<u64>,
+        now_ms: u64,
+    ) -> Option<Value> {
         match self.peek_live(hash, key, now_ms) {
             Some(i) => {
                 self.set_expire(i, expire_at);
@@ -268,7 +300,9 @@ impl Shard {
     /// Registers `flag` to be set when `key` changes.
     pub fn watch(&mut self, key: &[u8], flag: &Arc<AtomicBool>) {
         let hasher = self.hasher.clone();
-        let w = self.watchers.get_or_insert_with(|| Box::new(Watchers::with_hasher(hasher)));
+        let w = self
+            .watchers
+            .get_or_insert_with(|| Box::new(Watchers::with_hasher(hasher)));
         let list = w.entry(key.into()).or_default();
         if !list.iter().any(|f| Arc::ptr_eq(f, flag)) {
             list.push(flag.clone());

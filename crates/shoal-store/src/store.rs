@@ -40,10 +40,16 @@ impl Store {
         let hasher = FixedState::with_seed(rand::random());
         let dbs = (0..databases.max(1))
             .map(|_| Db {
-                shards: (0..shards).map(|_| CachePadded::new(Mutex::new(Shard::new(hasher.clone())))).collect(),
+                shards: (0..shards)
+                    .map(|_| CachePadded::new(Mutex::new(Shard::new(hasher.clone()))))
+                    .collect(),
             })
             .collect();
-        Store { dbs, mask: shards as u64 - 1, hasher }
+        Store {
+            dbs,
+            mask: shards as u64 - 1,
+            hasher,
+        }
     }
 
     pub fn databases(&self) -> usize {
@@ -62,7 +68,10 @@ impl Store {
     /// The shard of a hash. Uses bits the hash table does not use for its buckets' low bits.
     #[inline]
     pub fn shard_id(&self, db: usize, hash: u64) -> ShardId {
-        ShardId { db: db as u32, idx: ((hash >> 40) & self.mask) as u32 }
+        ShardId {
+            db: db as u32,
+            idx: ((hash >> 40) & self.mask) as u32,
+        }
     }
 
     #[inline]
@@ -72,7 +81,8 @@ impl Store {
 
     /// Every shard of every database, in lock order.
     pub fn all_shards(&self) -> impl Iterator<Item = ShardId> + '_ {
-        (0..self.dbs.len() as u32).flat_map(move |db| (0..=self.mask as u32).map(move |idx| ShardId { db, idx }))
+        (0..self.dbs.len() as u32)
+            .flat_map(move |db| (0..=self.mask as u32).map(move |idx| ShardId { db, idx }))
     }
 
     /// Every shard of one database, in lock order.
@@ -91,13 +101,20 @@ impl Store {
 
     /// Keys expired so far, over all shards.
     pub fn expired_total(&self) -> u64 {
-        self.all_shards().map(|id| self.lock(id).expired_total).sum()
+        self.all_shards()
+            .map(|id| self.lock(id).expired_total)
+            .sum()
     }
 
     /// One active-expiry cycle: sweeps shards round-robin from `cursor` until `budget` is spent or
     /// a whole pass finds few expired keys. Works harder (keeps sweeping) while more than a
     /// quarter of what it checks has expired, as Redis's adaptive cycle does.
-    pub fn active_expire_cycle(&self, now_ms: u64, budget: Duration, cursor: &mut usize) -> ExpireStats {
+    pub fn active_expire_cycle(
+        &self,
+        now_ms: u64,
+        budget: Duration,
+        cursor: &mut usize,
+    ) -> ExpireStats {
         const PER_SHARD: usize = 64;
         let start = Instant::now();
         let total = self.dbs.len() * self.shards_per_db();
@@ -107,7 +124,10 @@ impl Store {
         loop {
             let i = *cursor % total;
             *cursor = (*cursor + 1) % total;
-            let id = ShardId { db: (i / self.shards_per_db()) as u32, idx: (i % self.shards_per_db()) as u32 };
+            let id = ShardId {
+                db: (i / self.shards_per_db()) as u32,
+                idx: (i % self.shards_per_db()) as u32,
+            };
             let mut s = self.lock(id);
             if s.volatile() > 0 {
                 let (c, e) = s.sweep_expired(now_ms, PER_SHARD);
@@ -160,7 +180,9 @@ impl<'a> LockSet<'a> {
     pub fn acquire(store: &'a Store, ids: &mut Vec<ShardId>) -> Self {
         ids.sort_unstable();
         ids.dedup();
-        LockSet { held: ids.iter().map(|&id| (id, store.lock(id))).collect() }
+        LockSet {
+            held: ids.iter().map(|&id| (id, store.lock(id))).collect(),
+        }
     }
 
     /// The held lock of `id`, if this set holds it.
@@ -180,7 +202,11 @@ impl<'a> LockSet<'a> {
         if ia == ib {
             return None;
         }
-        let (lo, hi, swapped) = if ia < ib { (ia, ib, false) } else { (ib, ia, true) };
+        let (lo, hi, swapped) = if ia < ib {
+            (ia, ib, false)
+        } else {
+            (ib, ia, true)
+        };
         let (left, right) = self.held.split_at_mut(hi);
         let (x, y) = (&mut *left[lo].1, &mut *right[0].1);
         Some(if swapped { (y, x) } else { (x, y) })
@@ -222,12 +248,19 @@ mod tests {
     #[test]
     fn lockset_orders_and_finds() {
         let st = Store::new(2, 8);
-        let mut ids = vec![ShardId { db: 1, idx: 3 }, ShardId { db: 0, idx: 5 }, ShardId { db: 1, idx: 3 }];
+        let mut ids = vec![
+            ShardId { db: 1, idx: 3 },
+            ShardId { db: 0, idx: 5 },
+            ShardId { db: 1, idx: 3 },
+        ];
         let mut ls = LockSet::acquire(&st, &mut ids);
         assert_eq!(ids.len(), 2);
         assert!(ls.get(ShardId { db: 0, idx: 5 }).is_some());
         assert!(ls.get(ShardId { db: 0, idx: 4 }).is_none());
-        assert!(ls.get_pair(ShardId { db: 1, idx: 3 }, ShardId { db: 0, idx: 5 }).is_some());
+        assert!(
+            ls.get_pair(ShardId { db: 1, idx: 3 }, ShardId { db: 0, idx: 5 })
+                .is_some()
+        );
     }
 
     #[test]
@@ -237,7 +270,8 @@ mod tests {
             let k = i.to_be_bytes();
             let h = st.hash(&k);
             let ttl = if i % 10 == 0 { None } else { Some(100) };
-            st.lock(st.shard_id(0, h)).insert_new(h, &k, Value::Int(1), ttl, 0);
+            st.lock(st.shard_id(0, h))
+                .insert_new(h, &k, Value::Int(1), ttl, 0);
         }
         let mut cur = 0;
         let mut rounds = 0;

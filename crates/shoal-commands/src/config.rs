@@ -1,0 +1,292 @@
+//! Server configuration: the values, their parsers (shared by the command line, the config file
+//! and CONFIG SET) and the parameter table behind CONFIG GET/SET.
+
+/// Runtime configuration. Names follow redis.conf.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub port: u16,
+    pub bind: Vec<String>,
+    pub maxclients: u64,
+    /// Idle client timeout in seconds; 0 = never.
+    pub timeout: u64,
+    pub databases: usize,
+    pub loglevel: String,
+    pub proto_max_bulk_len: u64,
+    pub client_query_buffer_limit: u64,
+    pub requirepass: Option<String>,
+    pub threads: usize,
+    pub shards: usize,
+    pub hz: u64,
+    pub save: String,
+    pub appendonly: bool,
+    pub tcp_keepalive: u64,
+    pub tcp_backlog: u64,
+    pub dir: String,
+    pub maxmemory: u64,
+    pub maxmemory_policy: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            port: 6379,
+            bind: vec!["*".into(), "-::*".into()],
+            maxclients: 10000,
+            timeout: 0,
+            databases: 16,
+            loglevel: "notice".into(),
+            proto_max_bulk_len: 512 * 1024 * 1024,
+            client_query_buffer_limit: 1024 * 1024 * 1024,
+            requirepass: None,
+            threads: std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1),
+            shards: 1024,
+            hz: 10,
+            save: String::new(),
+            appendonly: false,
+            tcp_keepalive: 300,
+            tcp_backlog: 511,
+            dir: ".".into(),
+            maxmemory: 0,
+            maxmemory_policy: "noeviction".into(),
+        }
+    }
+}
+
+/// Redis's `memtoll`: a byte count with an optional unit (`k` = 1000, `kb` = 1024, `m`, `mb`,
+/// `g`, `gb`), case-insensitive.
+pub fn parse_memory(s: &str) -> Result<u64, String> {
+    let lower = s.trim().to_ascii_lowercase();
+    let (num, mul) = [
+        ("gb", 1u64 << 30),
+        ("mb", 1 << 20),
+        ("kb", 1 << 10),
+        ("g", 1_000_000_000),
+        ("m", 1_000_000),
+        ("k", 1000),
+        ("b", 1),
+    ]
+    .iter()
+    .find_map(|(suf, mul)| lower.strip_suffix(suf).map(|n| (n.to_string(), *mul)))
+    .unwrap_or((lower.clone(), 1));
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("argument must be a memory value, got '{s}'"))?;
+    n.checked_mul(mul)
+        .ok_or_else(|| format!("memory value out of range: '{s}'"))
+}
+
+/// `yes` / `no`, as redis.conf booleans.
+pub fn parse_yes_no(s: &str) -> Result<bool, String> {
+    match s.to_ascii_lowercase().as_str() {
+        "yes" => Ok(true),
+        "no" => Ok(false),
+        _ => Err(format!("argument must be 'yes' or 'no', got '{s}'")),
+    }
+}
+
+pub fn parse_loglevel(s: &str) -> Result<String, String> {
+    match s.to_ascii_lowercase().as_str() {
+        l @ ("debug" | "verbose" | "notice" | "warning" | "nothing") => Ok(l.to_string()),
+        _ => Err(format!(
+            "argument must be one of debug, verbose, notice, warning, nothing, got '{s}'"
+        )),
+    }
+}
+
+fn parse_u64(s: &str) -> Result<u64, String> {
+    s.parse()
+        .map_err(|_| "argument couldn't be parsed into an integer".to_string())
+}
+
+fn yes_no(b: bool) -> String {
+    if b { "yes".into() } else { "no".into() }
+}
+
+type Getter = fn(&Config) -> String;
+type Setter = fn(&mut Config, &str) -> Result<(), String>;
+
+/// One CONFIG parameter. `set` is `None` for parameters fixed at startup.
+pub struct Param {
+    pub name: &'static str,
+    pub get: Getter,
+    pub set: Option<Setter>,
+}
+
+pub const PARAMS: &[Param] = &[
+    Param {
+        name: "port",
+        get: |c| c.port.to_string(),
+        set: None,
+    },
+    Param {
+        name: "bind",
+        get: |c| c.bind.join(" "),
+        set: None,
+    },
+    Param {
+        name: "maxclients",
+        get: |c| c.maxclients.to_string(),
+        set: Some(|c, v| {
+            c.maxclients = parse_u64(v)?.max(1);
+            Ok(())
+        }),
+    },
+    Param {
+        name: "timeout",
+        get: |c| c.timeout.to_string(),
+        set: Some(|c, v| {
+            c.timeout = parse_u64(v)?;
+            Ok(())
+        }),
+    },
+    Param {
+        name: "databases",
+        get: |c| c.databases.to_string(),
+        set: None,
+    },
+    Param {
+        name: "loglevel",
+        get: |c| c.loglevel.clone(),
+        set: Some(|c, v| {
+            c.loglevel = parse_loglevel(v)?;
+            Ok(())
+        }),
+    },
+    Param {
+        name: "proto-max-bulk-len",
+        get: |c| c.proto_max_bulk_len.to_string(),
+        set: Some(|c, v| {
+            let n = parse_memory(v)?;
+            if n < 1024 * 1024 {
+                return Err(
+                    "argument must be between 1048576 and 9223372036854775807 inclusive".into(),
+                );
+            }
+            c.proto_max_bulk_len = n;
+            Ok(())
+        }),
+    },
+    Param {
+        name: "client-query-buffer-limit",
+        get: |c| c.client_query_buffer_limit.to_string(),
+        set: Some(|c, v| {
+            let n = parse_memory(v)?;
+            if n < 1024 * 1024 {
+                return Err(
+                    "argument must be between 1048576 and 9223372036854775807 inclusive".into(),
+                );
+            }
+            c.client_query_buffer_limit = n;
+            Ok(())
+        }),
+    },
+    Param {
+        name: "requirepass",
+        get: |c| c.requirepass.clone().unwrap_or_default(),
+        set: Some(|c, v| {
+            c.requirepass = (!v.is_empty()).then(|| v.to_string());
+            Ok(())
+        }),
+    },
+    Param {
+        name: "threads",
+        get: |c| c.threads.to_string(),
+        set: None,
+    },
+    Param {
+        name: "shards",
+        get: |c| c.shards.to_string(),
+        set: None,
+    },
+    Param {
+        name: "io-threads",
+        get: |c| c.threads.to_string(),
+        set: None,
+    },
+    Param {
+        name: "hz",
+        get: |c| c.hz.to_string(),
+        set: Some(|c, v| {
+            c.hz = parse_u64(v)?.clamp(1, 500);
+            Ok(())
+        }),
+    },
+    Param {
+        name: "save",
+        get: |c| c.save.clone(),
+        set: Some(|c, v| {
+            c.save = v.to_string();
+            Ok(())
+        }),
+    },
+    Param {
+        name: "appendonly",
+        get: |c| yes_no(c.appendonly),
+        set: Some(|c, v| {
+            c.appendonly = parse_yes_no(v)?;
+            Ok(())
+        }),
+    },
+    Param {
+        name: "tcp-keepalive",
+        get: |c| c.tcp_keepalive.to_string(),
+        set: Some(|c, v| {
+            c.tcp_keepalive = parse_u64(v)?;
+            Ok(())
+        }),
+    },
+    Param {
+        name: "tcp-backlog",
+        get: |c| c.tcp_backlog.to_string(),
+        set: None,
+    },
+    Param {
+        name: "dir",
+        get: |c| c.dir.clone(),
+        set: None,
+    },
+    Param {
+        name: "maxmemory",
+        get: |c| c.maxmemory.to_string(),
+        set: Some(|c, v| {
+            c.maxmemory = parse_memory(v)?;
+            Ok(())
+        }),
+    },
+    Param {
+        name: "maxmemory-policy",
+        get: |c| c.maxmemory_policy.clone(),
+        set: Some(|c, v| {
+            if v.eq_ignore_ascii_case("noeviction") {
+                c.maxmemory_policy = "noeviction".into();
+                Ok(())
+            } else {
+                Err("argument(s) must be one of the following: noeviction".into())
+            }
+        }),
+    },
+];
+
+pub fn find_param(name: &str) -> Option<&'static Param> {
+    PARAMS.iter().find(|p| p.name.eq_ignore_ascii_case(name))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn memory_units_follow_redis() {
+        assert_eq!(parse_memory("100").unwrap(), 100);
+        assert_eq!(parse_memory("1k").unwrap(), 1000);
+        assert_eq!(parse_memory("1KB").unwrap(), 1024);
+        assert_eq!(parse_memory("512mb").unwrap(), 512 << 20);
+        assert_eq!(parse_memory("1gb").unwrap(), 1 << 30);
+        assert_eq!(parse_memory("2g").unwrap(), 2_000_000_000);
+        assert!(parse_memory("1.5gb").is_err());
+        assert!(parse_memory("lots").is_err());
+        assert!(parse_yes_no("maybe").is_err());
+    }
+}

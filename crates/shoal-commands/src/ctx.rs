@@ -1,0 +1,288 @@
+//! What a handler works with: the server-wide [`Shared`] state, the calling [`Client`], its
+//! reply buffer and the [`Keyspace`] view (current database, clock, held locks).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use parking_lot::{Mutex, RwLock};
+use shoal_resp::{OwnedArgs, Reply};
+use shoal_store::{LockSet, ShardId, ShardRef, Store, Value};
+use tokio::sync::Notify;
+
+use crate::config::Config;
+use crate::stats::ServerStats;
+
+/// Server-wide state shared by every connection.
+pub struct Shared {
+    pub store: Store,
+    pub config: RwLock<Config>,
+    /// Bumped by every CONFIG SET, so connections can refresh cached limits cheaply.
+    pub config_gen: AtomicU64,
+    pub clients: dashmap::DashMap<u64, Arc<ClientInfo>>,
+    next_client_id: AtomicU64,
+    pub stats: ServerStats,
+    pub started: Instant,
+    pub run_id: String,
+    /// Set by SHUTDOWN; the server notices through `shutdown_notify`.
+    pub shutdown: AtomicBool,
+    pub shutdown_notify: Notify,
+    /// DEBUG SET-ACTIVE-EXPIRE.
+    pub active_expire: AtomicBool,
+    /// Address actually bound (for INFO and logs).
+    pub tcp_port: AtomicUsize,
+}
+
+impl Shared {
+    pub fn new(config: Config) -> Self {
+        let store = Store::new(config.databases, config.shards);
+        let run_id = (0..40)
+            .map(|_| char::from(b"0123456789abcdef"[rand::random_range(0..16)]))
+            .collect();
+        Shared {
+            store,
+            config: RwLock::new(config),
+            config_gen: AtomicU64::new(0),
+            clients: dashmap::DashMap::new(),
+            next_client_id: AtomicU64::new(1),
+            stats: ServerStats::default(),
+            started: Instant::now(),
+            run_id,
+            shutdown: AtomicBool::new(false),
+            shutdown_notify: Notify::new(),
+            active_expire: AtomicBool::new(true),
+            tcp_port: AtomicUsize::new(0),
+        }
+    }
+
+    pub fn next_client_id(&self) -> u64 {
+        self.next_client_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    pub fn request_shutdown(&self) {
+        self.shutdown.store(true, Ordering::SeqCst);
+        self.shutdown_notify.notify_waiters();
+    }
+}
+
+/// Unix time in milliseconds.
+pub fn unix_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// The part of a client other connections can see (CLIENT LIST, CLIENT KILL).
+pub struct ClientInfo {
+    pub id: u64,
+    pub addr: String,
+    pub laddr: String,
+    pub created: Instant,
+    pub name: Mutex<Option<String>>,
+    pub lib_name: Mutex<Option<String>>,
+    pub lib_ver: Mutex<Option<String>>,
+    pub db: AtomicUsize,
+    pub resp: AtomicUsize,
+    /// Index of the last command in the table.
+    pub last_cmd: AtomicUsize,
+    /// Unix ms of the last command.
+    pub last_interaction: AtomicU64,
+    pub multi: AtomicBool,
+    pub watching: AtomicUsize,
+    /// Set by CLIENT KILL; the connection closes when it sees it.
+    pub killed: AtomicBool,
+    pub kill_notify: Notify,
+}
+
+impl ClientInfo {
+    pub fn new(id: u64, addr: String, laddr: String) -> Self {
+        ClientInfo {
+            id,
+            addr,
+            laddr,
+            created: Instant::now(),
+            name: Mutex::new(None),
+            lib_name: Mutex::new(None),
+            lib_ver: Mutex::new(None),
+            db: AtomicUsize::new(0),
+            resp: AtomicUsize::new(2),
+            last_cmd: AtomicUsize::new(usize::MAX),
+            last_interaction: AtomicU64::new(unix_ms()),
+            multi: AtomicBool::new(false),
+            watching: AtomicUsize::new(0),
+            killed: AtomicBool::new(false),
+            kill_notify: Notify::new(),
+        }
+    }
+
+    pub fn kill(&self) {
+        self.killed.store(true, Ordering::SeqCst);
+        self.kill_notify.notify_one();
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReplyMode {
+    On,
+    Off,
+    /// Skip the reply of the next command only.
+    Skip,
+}
+
+/// A transaction being queued.
+#[derive(Default)]
+pub struct Multi {
+    pub queued: Vec<(usize, OwnedArgs)>,
+    /// A command was rejected while queueing: EXEC answers EXECABORT.
+    pub failed: bool,
+}
+
+/// State of one connection, owned by its task.
+pub struct Client {
+    pub id: u64,
+    pub db: usize,
+    pub info: Arc<ClientInfo>,
+    pub multi: Option<Multi>,
+    /// (db, key) pairs this client WATCHes.
+    pub watched: Vec<(usize, Box<[u8]>, bool)>,
+    /// Set by the store when a watched key changes.
+    pub dirty: Arc<AtomicBool>,
+    pub reply_mode: ReplyMode,
+    pub authenticated: bool,
+    /// Close the connection once the replies so far are written (QUIT, protocol error).
+    pub close: bool,
+    /// Set by DEBUG SLEEP: the connection sleeps this long before going on.
+    pub sleep: Option<std::time::Duration>,
+}
+
+impl Client {
+    pub fn new(info: Arc<ClientInfo>, authenticated: bool) -> Self {
+        Client {
+            id: info.id,
+            db: 0,
+            info,
+            multi: None,
+            watched: Vec::new(),
+            dirty: Arc::new(AtomicBool::new(false)),
+            reply_mode: ReplyMode::On,
+            authenticated,
+            close: false,
+            sleep: None,
+        }
+    }
+
+    /// Drops every WATCH of this client (UNWATCH, EXEC, DISCARD, RESET, disconnect).
+    pub fn unwatch_all(&mut self, store: &Store) {
+        for (db, key, _) in self.watched.drain(..) {
+            let id = store.shard_id(db, store.hash(&key));
+            store.lock(id).unwatch(&key, &self.dirty);
+        }
+        self.dirty.store(false, Ordering::Release);
+        self.info.watching.store(0, Ordering::Relaxed);
+    }
+}
+
+/// The keyspace as a handler sees it: current database, clock, and the locks held for it.
+pub struct Keyspace<'a> {
+    pub store: &'a Store,
+    pub locks: LockSet<'a>,
+    pub db: usize,
+    /// Unix ms, read once per batch of commands.
+    pub now: u64,
+}
+
+impl<'a> Keyspace<'a> {
+    /// The shard of `key` in the current database.
+    #[inline]
+    pub fn shard<'k>(&mut self, key: &'k [u8]) -> Locked<'_, 'k> {
+        self.shard_in(self.db, key)
+    }
+
+    /// The shard of `key` in database `db`.
+    #[inline]
+    pub fn shard_in<'k>(&mut self, db: usize, key: &'k [u8]) -> Locked<'_, 'k> {
+        let hash = self.store.hash(key);
+        let id = self.store.shard_id(db, hash);
+        let now = self.now;
+        Locked {
+            s: self.shard_at(id),
+            hash,
+            key,
+            now,
+        }
+    }
+
+    /// A shard by id: the held lock if a `LockSet` holds it, else locked now.
+    #[inline]
+    pub fn shard_at(&mut self, id: ShardId) -> ShardRef<'_> {
+        let store = self.store;
+        match self.locks.get(id) {
+            Some(s) => ShardRef::Held(s),
+            None => ShardRef::Own(store.lock(id)),
+        }
+    }
+}
+
+/// One key's shard, locked, with the key's hash and the clock at hand.
+pub struct Locked<'a, 'k> {
+    pub s: ShardRef<'a>,
+    pub hash: u64,
+    pub key: &'k [u8],
+    pub now: u64,
+}
+
+impl Locked<'_, '_> {
+    /// Index of the live entry (expiring it lazily), refreshing its access time.
+    #[inline]
+    pub fn find(&mut self) -> Option<usize> {
+        self.s.find_live(self.hash, self.key, self.now)
+    }
+
+    /// Index of the live entry without refreshing its access time.
+    pub fn peek(&mut self) -> Option<usize> {
+        self.s.peek_live(self.hash, self.key, self.now)
+    }
+
+    pub fn insert_new(&mut self, v: Value, expire_at: Option<u64>) -> usize {
+        self.s
+            .insert_new(self.hash, self.key, v, expire_at, self.now)
+    }
+
+    pub fn upsert(&mut self, v: Value, expire_at: Option<u64>) -> Option<Value> {
+        self.s.upsert(self.hash, self.key, v, expire_at, self.now)
+    }
+
+    pub fn remove(&mut self) -> Option<shoal_store::Entry> {
+        self.s.remove(self.hash, self.key, self.now)
+    }
+}
+
+impl std::ops::Deref for Locked<'_, '_> {
+    type Target = shoal_store::Shard;
+    fn deref(&self) -> &Self::Target {
+        &self.s
+    }
+}
+
+impl std::ops::DerefMut for Locked<'_, '_> {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.s
+    }
+}
+
+/// Everything a handler gets.
+pub struct Ctx<'a> {
+    pub shared: &'a Shared,
+    pub client: &'a mut Client,
+    pub out: &'a mut Reply,
+    pub ks: Keyspace<'a>,
+    /// True while running the commands of an EXEC.
+    pub in_exec: bool,
+}
+
+impl Ctx<'_> {
+    pub fn now(&self) -> u64 {
+        self.ks.now
+    }
+}

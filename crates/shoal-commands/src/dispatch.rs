@@ -1,0 +1,146 @@
+//! The guard pipeline every command goes through, top to bottom:
+//! lookup -> arity -> auth -> MULTI queueing -> locks -> handler -> stats -> reply mode.
+
+use std::time::Instant;
+
+use shoal_resp::{Args, Reply};
+use shoal_store::{LockSet, ShardId};
+
+use crate::ctx::{Client, Ctx, Keyspace, ReplyMode, Shared};
+use crate::errors::{self, CmdError};
+use crate::spec::{Locking, Spec, flags, table};
+
+/// Runs one parsed command for `client`, appending its reply to `out`.
+pub fn dispatch(shared: &Shared, client: &mut Client, out: &mut Reply, args: Args<'_>, now: u64) {
+    if args.is_empty() {
+        return;
+    }
+    let mode_before = client.reply_mode;
+    let mark = out.len();
+    dispatch_inner(shared, client, out, args, now);
+    apply_reply_mode(client, out, mode_before, mark);
+}
+
+fn dispatch_inner(shared: &Shared, client: &mut Client, out: &mut Reply, args: Args<'_>, now: u64) {
+    let name = args.get(0);
+    let Some((idx, spec)) = table().lookup(name) else {
+        reject(
+            shared,
+            client,
+            out,
+            None,
+            errors::unknown_command(name, args.iter().skip(1)),
+        );
+        return;
+    };
+    if !spec.arity_ok(args.len()) {
+        reject(shared, client, out, Some(idx), errors::arity(spec.name));
+        return;
+    }
+    if !client.authenticated && !spec.has(flags::NO_AUTH) {
+        reject(shared, client, out, Some(idx), errors::NOAUTH.into());
+        return;
+    }
+    if let Some(multi) = client.multi.as_mut()
+        && !matches!(
+            spec.name,
+            "exec" | "discard" | "multi" | "watch" | "quit" | "reset"
+        )
+    {
+        multi.queued.push((idx, args.to_owned()));
+        out.simple(b"QUEUED");
+        return;
+    }
+    let mut ids = Vec::new();
+    let locks = if lock_plan(shared, client.db, spec, &args, &mut ids) && ids.len() > 1 {
+        LockSet::acquire(&shared.store, &mut ids)
+    } else {
+        LockSet::empty()
+    };
+    let db = client.db;
+    let mut ctx = Ctx {
+        shared,
+        client,
+        out,
+        ks: Keyspace {
+            store: &shared.store,
+            locks,
+            db,
+            now,
+        },
+        in_exec: false,
+    };
+    run(&mut ctx, idx, spec, args);
+}
+
+/// Adds the shards `spec` touches with these `args` to `ids`. Returns false when the command
+/// walks the whole keyspace (its shards cannot be named up front).
+pub fn lock_plan(
+    shared: &Shared,
+    db: usize,
+    spec: &Spec,
+    args: &Args<'_>,
+    ids: &mut Vec<ShardId>,
+) -> bool {
+    let store = &shared.store;
+    match spec.locking {
+        Locking::Nothing => true,
+        Locking::Global => false,
+        Locking::Keys => {
+            for p in spec.key_positions(args.len()) {
+                ids.push(store.shard_id(db, store.hash(args.get(p))));
+            }
+            true
+        }
+        Locking::Custom(f) => {
+            f(store, db, args, ids);
+            true
+        }
+    }
+}
+
+/// Runs a command that passed the guards: handler, stats, error reply.
+pub fn run(ctx: &mut Ctx<'_>, idx: usize, spec: &Spec, args: Args<'_>) {
+    let start = Instant::now();
+    ctx.ks.db = ctx.client.db;
+    let res = (spec.handler)(ctx, args);
+    let usec = start.elapsed().as_micros() as u64;
+    ctx.shared.stats.command(idx, usec, res.is_err());
+    ctx.client
+        .info
+        .last_cmd
+        .store(idx, std::sync::atomic::Ordering::Relaxed);
+    if let Err(e) = res {
+        write_error(ctx.shared, ctx.out, &e);
+    }
+}
+
+fn reject(shared: &Shared, client: &mut Client, out: &mut Reply, idx: Option<usize>, e: CmdError) {
+    if let Some(m) = client.multi.as_mut() {
+        m.failed = true;
+    }
+    shared.stats.rejected(idx);
+    write_error(shared, out, &e);
+}
+
+pub fn write_error(shared: &Shared, out: &mut Reply, e: &CmdError) {
+    shared.stats.error_reply(e.prefix());
+    out.error(&e.0);
+}
+
+/// CLIENT REPLY OFF / SKIP: drop what the command wrote, and end a SKIP after one command.
+fn apply_reply_mode(client: &mut Client, out: &mut Reply, before: ReplyMode, mark: usize) {
+    let after = client.reply_mode;
+    let keep = match (before, after) {
+        (ReplyMode::On, ReplyMode::On) => true,
+        // CLIENT REPLY ON while OFF answers +OK.
+        (ReplyMode::Off, ReplyMode::On) => true,
+        _ => false,
+    };
+    if !keep {
+        out.truncate(mark);
+    }
+    if before == ReplyMode::Skip && after == ReplyMode::Skip {
+        client.reply_mode = ReplyMode::On;
+    }
+}

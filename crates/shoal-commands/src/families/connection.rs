@@ -1,0 +1,537 @@
+//! Connection commands: PING, ECHO, HELLO, AUTH, SELECT, QUIT, RESET, CLIENT.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
+
+use shoal_resp::Args;
+
+use crate::ctx::{ClientInfo, Ctx, ReplyMode, unix_ms};
+use crate::errors::{self, CmdError, CmdResult};
+use crate::spec::{Group, Spec, cmd, flags::*, table};
+use crate::util::{eq_ic, int};
+
+/// The version clients see: a 7.x Redis, so they enable their modern features.
+pub const REDIS_VERSION: &str = "7.2.4";
+
+/// PING [message]
+fn ping(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
+    if a.len() > 2 {
+        return Err(errors::arity("ping"));
+    }
+    if a.len() == 2 {
+        ctx.out.bulk(a.get(1));
+    } else {
+        ctx.out.simple(b"PONG");
+    }
+    Ok(())
+}
+
+/// ECHO message
+fn echo(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
+    ctx.out.bulk(a.get(1));
+    Ok(())
+}
+
+/// Constant-time comparison, so a wrong password's timing says nothing about the right one.
+fn ct_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Checks `user`/`pass` against the default user. Without `requirepass` the default user takes any
+/// password (Redis's `nopass`).
+fn check_credentials(ctx: &Ctx<'_>, user: &[u8], pass: &[u8]) -> bool {
+    if user != b"default" {
+        return false;
+    }
+    match &ctx.shared.config.read().requirepass {
+        None => true,
+        Some(p) => ct_eq(p.as_bytes(), pass),
+    }
+}
+
+/// AUTH [username] password
+fn auth(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
+    let (user, pass) = match a.len() {
+        2 => {
+            if ctx.shared.config.read().requirepass.is_none() {
+                return Err(errors::AUTH_NOT_CONFIGURED.into());
+            }
+            (&b"default"[..], a.get(1))
+        }
+        3 => (a.get(1), a.get(2)),
+        _ => return Err(errors::SYNTAX.into()),
+    };
+    if !check_credentials(ctx, user, pass) {
+        return Err(errors::WRONGPASS.into());
+    }
+    ctx.client.authenticated = true;
+    ctx.out.ok();
+    Ok(())
+}
+
+fn valid_name(n: &[u8]) -> bool {
+    n.iter().all(|&c| (b'!'..=b'~').contains(&c))
+}
+
+fn set_name(info: &ClientInfo, n: &[u8]) -> CmdResult {
+    if !valid_name(n) {
+        return Err(errors::CLIENT_NAME.into());
+    }
+    *info.name.lock() = (!n.is_empty()).then(|| String::from_utf8_lossy(n).into_owned());
+    Ok(())
+}
+
+/// HELLO [protover [AUTH username password] [SETNAME clientname]]
+fn hello(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
+    let mut proto = if ctx.out.resp3() { 3 } else { 2 };
+    if a.len() >= 2 {
+        let v = int(a.get(1)).map_err(|_| {
+            CmdError::from("ERR Protocol version is not an integer or out of range")
+        })?;
+        if !(2..=3).contains(&v) {
+            return Err(errors::NOPROTO.into());
+        }
+        proto = v;
+    }
+    let mut i = 2;
+    let mut name: Option<&[u8]> = None;
+    let mut creds: Option<(&[u8], &[u8])> = None;
+    while i < a.len() {
+        let opt = a.get(i);
+        if eq_ic(opt, "auth") && i + 2 < a.len() {
+            creds = Some((a.get(i + 1), a.get(i + 2)));
+            i += 3;
+        } else if eq_ic(opt, "setname") && i + 1 < a.len() {
+            name = Some(a.get(i + 1));
+            i += 2;
+        } else {
+            return Err(format!(
+                "ERR Syntax error in HELLO option '{}'",
+                String::from_utf8_lossy(opt)
+            )
+            .into());
+        }
+    }
+    if let Some((u, p)) = creds {
+        if !check_credentials(ctx, u, p) {
+            return Err(errors::WRONGPASS.into());
+        }
+        ctx.client.authenticated = true;
+    }
+    if !ctx.client.authenticated {
+        return Err("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time".into());
+    }
+    if let Some(n) = name {
+        set_name(&ctx.client.info, n)?;
+    }
+    ctx.out.set_resp3(proto == 3);
+    ctx.client.info.resp.store(proto as usize, Relaxed);
+    let out = &mut *ctx.out;
+    out.map(7);
+    out.bulk(b"server");
+    out.bulk(b"redis");
+    out.bulk(b"version");
+    out.bulk(REDIS_VERSION.as_bytes());
+    out.bulk(b"proto");
+    out.int(proto);
+    out.bulk(b"id");
+    out.int(ctx.client.id as i64);
+    out.bulk(b"mode");
+    out.bulk(b"standalone");
+    out.bulk(b"role");
+    out.bulk(b"master");
+    out.bulk(b"modules");
+    out.array(0);
+    Ok(())
+}
+
+/// SELECT index
+fn select(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
+    let n = int(a.get(1))?;
+    if n < 0 || n as usize >= ctx.ks.store.databases() {
+        return Err(errors::DB_RANGE.into());
+    }
+    ctx.client.db = n as usize;
+    ctx.ks.db = n as usize;
+    ctx.client.info.db.store(n as usize, Relaxed);
+    ctx.out.ok();
+    Ok(())
+}
+
+/// QUIT
+fn quit(ctx: &mut Ctx<'_>, _a: Args<'_>) -> CmdResult {
+    ctx.out.ok();
+    ctx.client.close = true;
+    Ok(())
+}
+
+/// RESET — back to a fresh connection's state.
+fn reset(ctx: &mut Ctx<'_>, _a: Args<'_>) -> CmdResult {
+    let c = &mut *ctx.client;
+    c.multi = None;
+    c.info.multi.store(false, Relaxed);
+    c.unwatch_all(&ctx.shared.store);
+    c.db = 0;
+    c.info.db.store(0, Relaxed);
+    c.reply_mode = ReplyMode::On;
+    c.authenticated = ctx.shared.config.read().requirepass.is_none();
+    *c.info.name.lock() = None;
+    c.info.resp.store(2, Relaxed);
+    ctx.out.set_resp3(false);
+    ctx.out.simple(b"RESET");
+    Ok(())
+}
+
+/// One CLIENT LIST / CLIENT INFO line, with Redis's fields.
+fn client_line(info: &ClientInfo, now_ms: u64) -> String {
+    let last = info.last_cmd.load(Relaxed);
+    let cmd = table().specs.get(last).map(|s| s.name).unwrap_or("NULL");
+    let idle = now_ms.saturating_sub(info.last_interaction.load(Relaxed)) / 1000;
+    let multi = if info.multi.load(Relaxed) { 0 } else { -1 };
+    let flags = if info.multi.load(Relaxed) { "x" } else { "N" };
+    format!(
+        "id={} addr={} laddr={} fd=-1 name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi={} watch={} qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}\n",
+        info.id,
+        info.addr,
+        info.laddr,
+        info.name.lock().as_deref().unwrap_or(""),
+        info.created.elapsed().as_secs(),
+        idle,
+        flags,
+        info.db.load(Relaxed),
+        multi,
+        info.watching.load(Relaxed),
+        cmd,
+        info.resp.load(Relaxed),
+        info.lib_name.lock().as_deref().unwrap_or(""),
+        info.lib_ver.lock().as_deref().unwrap_or(""),
+    )
+}
+
+fn sorted_clients(ctx: &Ctx<'_>) -> Vec<Arc<ClientInfo>> {
+    let mut v: Vec<_> = ctx
+        .shared
+        .clients
+        .iter()
+        .map(|e| e.value().clone())
+        .collect();
+    v.sort_by_key(|c| c.id);
+    v
+}
+
+/// CLIENT KILL addr | CLIENT KILL [ID id] [ADDR a] [LADDR a] [SKIPME yes/no] [USER u] [TYPE t]
+fn client_kill(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
+    if a.len() == 3 {
+        let addr = a.get(2);
+        let target = sorted_clients(ctx)
+            .into_iter()
+            .find(|c| c.addr.as_bytes() == addr);
+        return match target {
+            Some(c) => {
+                if c.id == ctx.client.id {
+                    ctx.client.close = true;
+                } else {
+                    c.kill();
+                }
+                ctx.out.ok();
+                Ok(())
+            }
+            None => Err(errors::NO_SUCH_CLIENT.into()),
+        };
+    }
+    if a.len() % 2 != 0 {
+        return Err(errors::SYNTAX.into());
+    }
+    let (mut id, mut addr, mut laddr, mut skipme, mut typ) = (None, None, None, true, None);
+    for i in (2..a.len()).step_by(2) {
+        let (k, v) = (a.get(i), a.get(i + 1));
+        if eq_ic(k, "id") {
+            id = Some(
+                shoal_resp::parse_i64(v)
+                    .filter(|n| *n > 0)
+                    .ok_or(CmdError::from("ERR client-id should be greater than 0"))?
+                    as u64,
+            );
+        } else if eq_ic(k, "addr") {
+            addr = Some(v);
+        } else if eq_ic(k, "laddr") {
+            laddr = Some(v);
+        } else if eq_ic(k, "skipme") {
+            skipme = match v.to_ascii_lowercase().as_slice() {
+                b"yes" => true,
+                b"no" => false,
+                _ => return Err(errors::SYNTAX.into()),
+            };
+        } else if eq_ic(k, "user") {
+            if v != b"default" {
+                return Err(format!("ERR No such user '{}'", String::from_utf8_lossy(v)).into());
+            }
+        } else if eq_ic(k, "type") {
+            if !["normal", "master", "replica", "slave", "pubsub"]
+                .iter()
+                .any(|t| eq_ic(v, t))
+            {
+                return Err(
+                    format!("ERR Unknown client type '{}'", String::from_utf8_lossy(v)).into(),
+                );
+            }
+            typ = Some(v.to_ascii_lowercase());
+        } else {
+            return Err(errors::SYNTAX.into());
+        }
+    }
+    let mut n = 0;
+    for c in sorted_clients(ctx) {
+        let matched = id.is_none_or(|x| c.id == x)
+            && addr.is_none_or(|x| c.addr.as_bytes() == x)
+            && laddr.is_none_or(|x| c.laddr.as_bytes() == x)
+            && typ.as_deref().is_none_or(|t| t == b"normal")
+            && !(skipme && c.id == ctx.client.id);
+        if matched {
+            if c.id == ctx.client.id {
+                ctx.client.close = true;
+            } else {
+                c.kill();
+            }
+            n += 1;
+        }
+    }
+    ctx.out.int(n);
+    Ok(())
+}
+
+/// CLIENT <subcommand> ...
+fn client(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
+    let sub = a.get(1).to_ascii_lowercase();
+    let argc = a.len();
+    let arity = |ok: bool, name: &str| {
+        if ok {
+            Ok(())
+        } else {
+            Err(errors::arity(&format!("client|{name}")))
+        }
+    };
+    match sub.as_slice() {
+        b"id" => {
+            arity(argc == 2, "id")?;
+            ctx.out.int(ctx.client.id as i64);
+        }
+        b"setname" => {
+            arity(argc == 3, "setname")?;
+            set_name(&ctx.client.info, a.get(2))?;
+            ctx.out.ok();
+        }
+        b"getname" => {
+            arity(argc == 2, "getname")?;
+            match ctx.client.info.name.lock().as_deref() {
+                Some(n) => ctx.out.bulk(n.as_bytes()),
+                None => ctx.out.null(),
+            }
+        }
+        b"setinfo" => {
+            arity(argc == 4, "setinfo")?;
+            let (attr, val) = (a.get(2), a.get(3));
+            let (slot, label) = if eq_ic(attr, "lib-name") {
+                (&ctx.client.info.lib_name, "lib-name")
+            } else if eq_ic(attr, "lib-ver") {
+                (&ctx.client.info.lib_ver, "lib-ver")
+            } else {
+                return Err(format!(
+                    "ERR Unrecognized option '{}'",
+                    String::from_utf8_lossy(attr)
+                )
+                .into());
+            };
+            if !valid_name(val) {
+                return Err(format!(
+                    "ERR {label} cannot contain spaces, newlines or special characters."
+                )
+                .into());
+            }
+            *slot.lock() = (!val.is_empty()).then(|| String::from_utf8_lossy(val).into_owned());
+            ctx.out.ok();
+        }
+        b"list" => {
+            let mut ids: Option<Vec<u64>> = None;
+            let mut i = 2;
+            while i < argc {
+                if eq_ic(a.get(i), "type") && i + 1 < argc {
+                    let t = a.get(i + 1);
+                    if !["normal", "master", "replica", "slave", "pubsub"]
+                        .iter()
+                        .any(|x| eq_ic(t, x))
+                    {
+                        return Err(format!(
+                            "ERR Unknown client type '{}'",
+                            String::from_utf8_lossy(t)
+                        )
+                        .into());
+                    }
+                    if !eq_ic(t, "normal") {
+                        ids = Some(Vec::new());
+                    }
+                    i += 2;
+                } else if eq_ic(a.get(i), "id") && i + 1 < argc {
+                    let mut v = Vec::new();
+                    for x in a.iter().skip(i + 1) {
+                        match shoal_resp::parse_i64(x) {
+                            Some(n) if n > 0 => v.push(n as u64),
+                            _ => return Err("ERR Invalid client ID".into()),
+                        }
+                    }
+                    ids = Some(v);
+                    i = argc;
+                } else {
+                    return Err(errors::SYNTAX.into());
+                }
+            }
+            let now = unix_ms();
+            let text: String = sorted_clients(ctx)
+                .iter()
+                .filter(|c| ids.as_ref().is_none_or(|v| v.contains(&c.id)))
+                .map(|c| client_line(c, now))
+                .collect();
+            ctx.out.verbatim(text.as_bytes());
+        }
+        b"info" => {
+            arity(argc == 2, "info")?;
+            let line = client_line(&ctx.client.info, unix_ms());
+            ctx.out.verbatim(line.as_bytes());
+        }
+        b"kill" => {
+            arity(argc >= 3, "kill")?;
+            client_kill(ctx, a)?;
+        }
+        b"reply" => {
+            arity(argc == 3, "reply")?;
+            let m = a.get(2);
+            ctx.client.reply_mode = if eq_ic(m, "on") {
+                ReplyMode::On
+            } else if eq_ic(m, "off") {
+                ReplyMode::Off
+            } else if eq_ic(m, "skip") {
+                ReplyMode::Skip
+            } else {
+                return Err(errors::SYNTAX.into());
+            };
+            ctx.out.ok();
+        }
+        b"no-evict" | b"no-touch" => {
+            arity(argc == 3, std::str::from_utf8(&sub).unwrap_or("no-evict"))?;
+            if !eq_ic(a.get(2), "on") && !eq_ic(a.get(2), "off") {
+                return Err(errors::SYNTAX.into());
+            }
+            ctx.out.ok();
+        }
+        b"help" => {
+            let lines = [
+                "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                "GETNAME",
+                "ID",
+                "INFO",
+                "KILL <ip:port>",
+                "KILL <option> <value> [<option> <value> [...]]",
+                "LIST [options ...]",
+                "NO-EVICT (ON|OFF)",
+                "REPLY (ON|OFF|SKIP)",
+                "SETINFO <option> <value>",
+                "SETNAME <name>",
+                "HELP",
+            ];
+            ctx.out.array(lines.len());
+            for l in lines {
+                ctx.out.simple(l.as_bytes());
+            }
+        }
+        _ => return Err(errors::unknown_subcommand(a.get(1), "client")),
+    }
+    Ok(())
+}
+
+const NOKEY: (i32, i32, i32) = (0, 0, 0);
+
+pub static COMMANDS: &[Spec] = &[
+    cmd(
+        "ping",
+        -1,
+        FAST,
+        NOKEY,
+        Group::Connection,
+        "1.0.0",
+        "Returns the server's liveliness response.",
+        ping,
+    ),
+    cmd(
+        "echo",
+        2,
+        FAST,
+        NOKEY,
+        Group::Connection,
+        "1.0.0",
+        "Returns the given string.",
+        echo,
+    ),
+    cmd(
+        "hello",
+        -1,
+        FAST | NO_AUTH | NOSCRIPT | LOADING | STALE,
+        NOKEY,
+        Group::Connection,
+        "6.0.0",
+        "Handshakes with the Redis server.",
+        hello,
+    ),
+    cmd(
+        "auth",
+        -2,
+        FAST | NO_AUTH | NOSCRIPT | LOADING | STALE,
+        NOKEY,
+        Group::Connection,
+        "1.0.0",
+        "Authenticates the connection.",
+        auth,
+    ),
+    cmd(
+        "select",
+        2,
+        FAST | LOADING | STALE,
+        NOKEY,
+        Group::Connection,
+        "1.0.0",
+        "Changes the selected database.",
+        select,
+    ),
+    cmd(
+        "quit",
+        -1,
+        FAST | NO_AUTH | NOSCRIPT | LOADING | STALE | ALLOW_BUSY,
+        NOKEY,
+        Group::Connection,
+        "1.0.0",
+        "Closes the connection.",
+        quit,
+    ),
+    cmd(
+        "reset",
+        1,
+        FAST | NO_AUTH | NOSCRIPT | LOADING | STALE,
+        NOKEY,
+        Group::Connection,
+        "6.2.0",
+        "Resets the connection.",
+        reset,
+    ),
+    cmd(
+        "client",
+        -2,
+        NOSCRIPT | LOADING | STALE,
+        NOKEY,
+        Group::Connection,
+        "2.4.0",
+        "A container for client connection commands.",
+        client,
+    ),
+];

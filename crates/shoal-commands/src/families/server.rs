@@ -1,0 +1,802 @@
+//! Server commands: COMMAND, INFO, CONFIG, DBSIZE, FLUSHDB, FLUSHALL, TIME, SHUTDOWN, DEBUG,
+//! MEMORY, LASTSAVE.
+
+use std::fmt::Write as _;
+use std::sync::atomic::Ordering::Relaxed;
+
+use shoal_resp::{Args, Reply};
+use shoal_store::ShardId;
+use shoal_store::glob::glob_match;
+
+use crate::config::{PARAMS, find_param};
+use crate::ctx::{Ctx, unix_ms};
+use crate::errors::{self, CmdError, CmdResult};
+use crate::families::connection::REDIS_VERSION;
+use crate::spec::{Group, Locking, Spec, cmd, flags, flags::*, table};
+use crate::util::{eq_ic, float};
+
+fn command_info(out: &mut Reply, s: &Spec) {
+    out.array(10);
+    out.bulk(s.name.as_bytes());
+    out.int(s.arity as i64);
+    let fl: Vec<&str> = flags::NAMES
+        .iter()
+        .filter(|(f, _)| s.has(*f))
+        .map(|(_, n)| *n)
+        .collect();
+    out.set(fl.len());
+    for f in fl {
+        out.simple(f.as_bytes());
+    }
+    out.int(s.first_key as i64);
+    out.int(s.last_key as i64);
+    out.int(s.step as i64);
+    let acl = s.acl_categories();
+    out.set(acl.len());
+    for c in acl {
+        out.simple(c.as_bytes());
+    }
+    out.array(0);
+    if s.first_key > 0 {
+        out.array(1);
+        out.map(3);
+        out.bulk(b"flags");
+        let kf: &[&str] = if s.has(WRITE) {
+            &["RW", "UPDATE"]
+        } else if s.has(READONLY) {
+            &["RO", "ACCESS"]
+        } else {
+            &["RW"]
+        };
+        out.set(kf.len());
+        for f in kf {
+            out.simple(f.as_bytes());
+        }
+        out.bulk(b"begin_search");
+        out.map(2);
+        out.bulk(b"type");
+        out.bulk(b"index");
+        out.bulk(b"spec");
+        out.map(1);
+        out.bulk(b"index");
+        out.int(s.first_key as i64);
+        out.bulk(b"find_keys");
+        out.map(2);
+        out.bulk(b"type");
+        out.bulk(b"range");
+        out.bulk(b"spec");
+        out.map(3);
+        out.bulk(b"lastkey");
+        out.int(if s.last_key < 0 {
+            s.last_key as i64
+        } else {
+            (s.last_key - s.first_key) as i64
+        });
+        out.bulk(b"keystep");
+        out.int(s.step as i64);
+        out.bulk(b"limit");
+        out.int(0);
+    } else {
+        out.array(0);
+    }
+    out.array(0);
+}
+
+fn command_docs(out: &mut Reply, s: &Spec) {
+    out.bulk(s.name.as_bytes());
+    out.map(3);
+    out.bulk(b"summary");
+    out.bulk(s.summary.as_bytes());
+    out.bulk(b"since");
+    out.bulk(s.since.as_bytes());
+    out.bulk(b"group");
+    out.bulk(s.group.name().as_bytes());
+}
+
+/// COMMAND [COUNT | INFO name... | LIST [FILTERBY ...] | DOCS name... | GETKEYS cmd args...]
+fn command(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
+    let t = table();
+    if a.len() == 1 {
+        ctx.out.array(t.len());
+        for s in &t.specs {
+            command_info(ctx.out, s);
+        }
+        return Ok(());
+    }
+    let sub = a.get(1).to_ascii_lowercase();
+    match sub.as_slice() {
+        b"count" => {
+            if a.len() != 2 {
+                return Err(errors::arity("command|count"));
+            }
+            ctx.out.int(t.len() as i64);
+        }
+        b"info" => {
+            if a.len() == 2 {
+                ctx.out.array(t.len());
+                for s in &t.specs {
+                    command_info(ctx.out, s);
+                }
+            } else {
+                ctx.out.array(a.len() - 2);
+                for name in a.iter().skip(2) {
+                    match t.lookup(name) {
+                        Some((_, s)) => command_info(ctx.out, s),
+                        None => ctx.out.null_array(),
+                    }
+                }
+            }
+        }
+        b"docs" => {
+            let specs: Vec<&Spec> = if a.len() == 2 {
+                t.specs.to_vec()
+            } else {
+                a.iter()
+                    .skip(2)
+                    .filter_map(|n| t.lookup(n).map(|(_, s)| s))
+                    .collect()
+            };
+            ctx.out.map(specs.len());
+            for s in specs {
+                command_docs(ctx.out, s);
+            }
+        }
+        b"list" => {
+            let names: Vec<&str> = match a.len() {
+                2 => t.specs.iter().map(|s| s.name).collect(),
+                5 if eq_ic(a.get(2), "filterby") => {
+                    let (kind, v) = (a.get(3), a.get(4));
+                    if eq_ic(kind, "pattern") {
+                        t.specs
+                            .iter()
+                            .filter(|s| glob_match(v, s.name.as_bytes(), true))
+                            .map(|s| s.name)
+                            .collect()
+                    } else if eq_ic(kind, "aclcat") {
+                        let cat = format!("@{}", String::from_utf8_lossy(v).to_ascii_lowercase());
+                        t.specs
+                            .iter()
+                            .filter(|s| s.acl_categories().contains(&cat.as_str()))
+                            .map(|s| s.name)
+                            .collect()
+                    } else if eq_ic(kind, "module") {
+                        Vec::new()
+                    } else {
+                        return Err(errors::SYNTAX.into());
+                    }
+                }
+                _ => return Err(errors::SYNTAX.into()),
+            };
+            ctx.out.array(names.len());
+            for n in names {
+                ctx.out.bulk(n.as_bytes());
+            }
+        }
+        b"getkeys" | b"getkeysandflags" => {
+            if a.len() < 3 {
+                return Err(errors::arity(&format!(
+                    "command|{}",
+                    String::from_utf8_lossy(&sub)
+                )));
+            }
+            let Some((_, s)) = t.lookup(a.get(2)) else {
+                return Err("ERR Invalid command specified".into());
+            };
+            let argc = a.len() - 2;
+            if !s.arity_ok(argc) {
+                return Err("ERR Invalid number of arguments specified for command".into());
+            }
+            let pos: Vec<usize> = s.key_positions(argc).collect();
+            if pos.is_empty() {
+                return Err("ERR The command has no key arguments".into());
+            }
+            ctx.out.array(pos.len());
+            for p in pos {
+                if sub == b"getkeys" {
+                    ctx.out.bulk(a.get(p + 2));
+                } else {
+                    ctx.out.array(2);
+                    ctx.out.bulk(a.get(p + 2));
+                    let f: &[u8] = if s.has(WRITE) { b"RW" } else { b"RO" };
+                    ctx.out.set(1);
+                    ctx.out.simple(f);
+                }
+            }
+        }
+        b"help" => {
+            let lines = [
+                "COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                "(no subcommand)",
+                "COUNT",
+                "DOCS [<command-name> ...]",
+                "GETKEYS <full-command>",
+                "INFO [<command-name> ...]",
+                "LIST [FILTERBY (MODULE <module-name>|ACLCAT <category>|PATTERN <pattern>)]",
+                "HELP",
+            ];
+            ctx.out.array(lines.len());
+            for l in lines {
+                ctx.out.simple(l.as_bytes());
+            }
+        }
+        _ => return Err(errors::unknown_subcommand(a.get(1), "command")),
+    }
+    Ok(())
+}
+
+/// (rss bytes, user cpu seconds, system cpu seconds) of this process, from /proc.
+fn process_usage() -> (u64, f64, f64) {
+    let page = 4096u64;
+    let rss = std::fs::read_to_string("/proc/self/statm")
+        .ok()
+        .and_then(|s| {
+            s.split_whitespace()
+                .nth(1)
+                .and_then(|x| x.parse::<u64>().ok())
+        })
+        .map(|p| p * page)
+        .unwrap_or(0);
+    let (u, s) = std::fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|st| {
+            let rest = &st[st.rfind(')')? + 2..];
+            let f: Vec<&str> = rest.split_whitespace().collect();
+            Some((
+                f.get(11)?.parse::<f64>().ok()? / 100.0,
+                f.get(12)?.parse::<f64>().ok()? / 100.0,
+            ))
+        })
+        .unwrap_or((0.0, 0.0));
+    (rss, u, s)
+}
+
+fn human(bytes: u64) -> String {
+    let b = bytes as f64;
+    if b < 1024.0 {
+        format!("{bytes}B")
+    } else if b < 1024.0 * 1024.0 {
+        format!("{:.2}K", b / 1024.0)
+    } else if b < 1024.0 * 1024.0 * 1024.0 {
+        format!("{:.2}M", b / 1048576.0)
+    } else {
+        format!("{:.2}G", b / 1073741824.0)
+    }
+}
+
+const DEFAULT_SECTIONS: &[&str] = &[
+    "server",
+    "clients",
+    "memory",
+    "persistence",
+    "stats",
+    "replication",
+    "cpu",
+    "errorstats",
+    "keyspace",
+];
+const ALL_SECTIONS: &[&str] = &[
+    "server",
+    "clients",
+    "memory",
+    "persistence",
+    "stats",
+    "replication",
+    "cpu",
+    "commandstats",
+    "errorstats",
+    "keyspace",
+];
+
+/// INFO [section ...]
+fn info(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
+    let mut want: Vec<String> = Vec::new();
+    for s in a.iter().skip(1) {
+        let s = String::from_utf8_lossy(s).to_ascii_lowercase();
+        match s.as_str() {
+            "all" | "everything" => want.extend(ALL_SECTIONS.iter().map(|x| x.to_string())),
+            "default" => want.extend(DEFAULT_SECTIONS.iter().map(|x| x.to_string())),
+            _ => want.push(s),
+        }
+    }
+    if want.is_empty() {
+        want.extend(DEFAULT_SECTIONS.iter().map(|x| x.to_string()));
+    }
+    let text = info_text(ctx, &want);
+    ctx.out.verbatim(text.as_bytes());
+    Ok(())
+}
+
+fn info_text(ctx: &mut Ctx<'_>, want: &[String]) -> String {
+    let sh = ctx.shared;
+    let stats = sh.stats.snapshot();
+    let cfg = sh.config.read().clone();
+    let uptime = sh.started.elapsed().as_secs();
+    let (rss, cpu_u, cpu_s) = process_usage();
+    let mut o = String::new();
+    let mut first = true;
+    let mut section = |o: &mut String, name: &str| {
+        if !first {
+            o.push_str("\r\n");
+        }
+        first = false;
+        let _ = write!(o, "# {name}\r\n");
+    };
+    for w in ALL_SECTIONS.iter().filter(|s| want.iter().any(|w| w == *s)) {
+        match *w {
+            "server" => {
+                section(&mut o, "Server");
+                let _ = write!(
+                    o,
+                    "redis_version:{REDIS_VERSION}\r\nshoal_version:{}\r\nredis_git_sha1:00000000\r\nredis_git_dirty:0\r\nredis_build_id:0\r\nredis_mode:standalone\r\nos:{} {}\r\narch_bits:64\r\nmultiplexing_api:epoll\r\nprocess_id:{}\r\nrun_id:{}\r\ntcp_port:{}\r\nserver_time_usec:{}\r\nuptime_in_seconds:{uptime}\r\nuptime_in_days:{}\r\nhz:{}\r\nconfigured_hz:{}\r\nexecutable:shoal-server\r\nio_threads_active:{}\r\nshards:{}\r\n",
+                    env!("CARGO_PKG_VERSION"),
+                    std::env::consts::OS,
+                    std::env::consts::ARCH,
+                    std::process::id(),
+                    sh.run_id,
+                    sh.tcp_port.load(Relaxed),
+                    unix_ms() * 1000,
+                    uptime / 86400,
+                    cfg.hz,
+                    cfg.hz,
+                    cfg.threads,
+                    ctx.ks.store.shards_per_db(),
+                );
+            }
+            "clients" => {
+                section(&mut o, "Clients");
+                let _ = write!(
+                    o,
+                    "connected_clients:{}\r\ncluster_connections:0\r\nmaxclients:{}\r\nclient_recent_max_input_buffer:0\r\nclient_recent_max_output_buffer:0\r\nblocked_clients:0\r\ntracking_clients:0\r\nclients_in_timeout_table:0\r\n",
+                    sh.clients.len(),
+                    cfg.maxclients
+                );
+            }
+            "memory" => {
+                section(&mut o, "Memory");
+                let _ = write!(
+                    o,
+                    "used_memory:{rss}\r\nused_memory_human:{}\r\nused_memory_rss:{rss}\r\nused_memory_rss_human:{}\r\nused_memory_peak:{rss}\r\nused_memory_peak_human:{}\r\nmaxmemory:{}\r\nmaxmemory_human:{}\r\nmaxmemory_policy:{}\r\nmem_fragmentation_ratio:1.00\r\nmem_allocator:libc\r\n",
+                    human(rss),
+                    human(rss),
+                    human(rss),
+                    cfg.maxmemory,
+                    human(cfg.maxmemory),
+                    cfg.maxmemory_policy
+                );
+            }
+            "persistence" => {
+                section(&mut o, "Persistence");
+                o.push_str("loading:0\r\nasync_loading:0\r\ncurrent_cow_peak:0\r\nrdb_changes_since_last_save:0\r\nrdb_bgsave_in_progress:0\r\nrdb_last_save_time:0\r\nrdb_last_bgsave_status:ok\r\naof_enabled:0\r\naof_rewrite_in_progress:0\r\naof_last_bgrewrite_status:ok\r\naof_last_write_status:ok\r\n");
+            }
+            "stats" => {
+                section(&mut o, "Stats");
+                let expired = sh
+                    .store
+                    .all_shards()
+                    .map(|id| ctx.ks.shard_at(id).expired_total)
+                    .sum::<u64>();
+                let _ = write!(
+                    o,
+                    "total_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:0\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\nrejected_connections:{}\r\nexpired_keys:{expired}\r\nevicted_keys:0\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:0\r\npubsub_patterns:0\r\ntotal_error_replies:{}\r\n",
+                    sh.stats.connections_received.load(Relaxed),
+                    stats.commands,
+                    stats.net_in,
+                    stats.net_out,
+                    sh.stats.rejected_connections.load(Relaxed),
+                    stats.hits,
+                    stats.misses,
+                    sh.stats.total_error_replies.load(Relaxed),
+                );
+            }
+            "replication" => {
+                section(&mut o, "Replication");
+                let _ = write!(
+                    o,
+                    "role:master\r\nconnected_slaves:0\r\nmaster_replid:{}\r\nmaster_repl_offset:0\r\n",
+                    sh.run_id
+                );
+            }
+            "cpu" => {
+                section(&mut o, "CPU");
+                let _ = write!(o, "used_cpu_sys:{cpu_s:.6}\r\nused_cpu_user:{cpu_u:.6}\r\n");
+            }
+            "commandstats" => {
+                section(&mut o, "Commandstats");
+                for (i, s) in table().specs.iter().enumerate() {
+                    let (calls, usec, failed, rejected) = stats.cmds[i];
+                    if calls + rejected == 0 {
+                        continue;
+                    }
+                    let per = if calls > 0 {
+                        usec as f64 / calls as f64
+                    } else {
+                        0.0
+                    };
+                    let _ = write!(
+                        o,
+                        "cmdstat_{}:calls={calls},usec={usec},usec_per_call={per:.2},rejected_calls={rejected},failed_calls={failed}\r\n",
+                        s.name
+                    );
+                }
+            }
+            "errorstats" => {
+                section(&mut o, "Errorstats");
+                for (k, v) in sh.stats.errors() {
+                    let _ = write!(o, "errorstat_{k}:count={v}\r\n");
+                }
+            }
+            "keyspace" => {
+                section(&mut o, "Keyspace");
+                for db in 0..ctx.ks.store.databases() {
+                    let (mut keys, mut expires) = (0, 0);
+                    for id in ctx.ks.store.db_shards(db) {
+                        let s = ctx.ks.shard_at(id);
+                        keys += s.len();
+                        expires += s.volatile();
+                    }
+                    if keys > 0 {
+                        let _ = write!(o, "db{db}:keys={keys},expires={expires},avg_ttl=0\r\n");
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    o
+}
+
+/// CONFIG GET pattern [pattern ...] | SET param value [param value ...] | RESETSTAT | REWRITE
+fn config(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
+    let sub = a.get(1).to_ascii_lowercase();
+    match sub.as_slice() {
+        b"get" => {
+            if a.len() < 3 {
+                return Err(errors::arity("config|get"));
+            }
+            let cfg = ctx.shared.config.read().clone();
+            let hits: Vec<_> = PARAMS
+                .iter()
+                .filter(|p| {
+                    a.iter()
+                        .skip(2)
+                        .any(|pat| glob_match(pat, p.name.as_bytes(), true))
+                })
+                .collect();
+            ctx.out.map(hits.len());
+            for p in hits {
+                ctx.out.bulk(p.name.as_bytes());
+                ctx.out.bulk((p.get)(&cfg).as_bytes());
+            }
+        }
+        b"set" => {
+            if a.len() < 4 || a.len() % 2 != 0 {
+                return Err(errors::arity("config|set"));
+            }
+            // All or nothing: apply to a copy, then publish it.
+            let mut cfg = ctx.shared.config.read().clone();
+            for i in (2..a.len()).step_by(2) {
+                let name = String::from_utf8_lossy(a.get(i)).into_owned();
+                let Some(p) = find_param(&name) else {
+                    return Err(format!(
+                        "ERR Unknown option or number of arguments for CONFIG SET - '{name}'"
+                    )
+                    .into());
+                };
+                let Some(set) = p.set else {
+                    return Err(format!("ERR CONFIG SET failed (possibly related to argument '{}') - can't set immutable config", p.name).into());
+                };
+                let v = String::from_utf8_lossy(a.get(i + 1)).into_owned();
+                set(&mut cfg, &v).map_err(|e| {
+                    CmdError::from(format!(
+                        "ERR CONFIG SET failed (possibly related to argument '{}') - {e}",
+                        p.name
+                    ))
+                })?;
+            }
+            *ctx.shared.config.write() = cfg;
+            ctx.shared.config_gen.fetch_add(1, Relaxed);
+            ctx.out.ok();
+        }
+        b"resetstat" => {
+            ctx.shared.stats.reset();
+            ctx.out.ok();
+        }
+        b"rewrite" => return Err("ERR The server is running without a config file".into()),
+        b"help" => {
+            let lines = [
+                "CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                "GET <pattern>",
+                "SET <directive> <value>",
+                "RESETSTAT",
+                "REWRITE",
+                "HELP",
+            ];
+            ctx.out.array(lines.len());
+            for l in lines {
+                ctx.out.simple(l.as_bytes());
+            }
+        }
+        _ => return Err(errors::unknown_subcommand(a.get(1), "config")),
+    }
+    Ok(())
+}
+
+/// DBSIZE
+fn dbsize(ctx: &mut Ctx<'_>, _a: Args<'_>) -> CmdResult {
+    let mut n = 0;
+    for id in ctx.ks.store.db_shards(ctx.ks.db) {
+        n += ctx.ks.shard_at(id).len();
+    }
+    ctx.out.int(n as i64);
+    Ok(())
+}
+
+fn flush_mode(a: &Args<'_>) -> CmdResult {
+    match a.len() {
+        1 => Ok(()),
+        2 if eq_ic(a.get(1), "sync") || eq_ic(a.get(1), "async") => Ok(()),
+        _ => Err(errors::SYNTAX.into()),
+    }
+}
+
+fn flush_shards(ctx: &mut Ctx<'_>, ids: impl Iterator<Item = ShardId>) {
+    for id in ids {
+        ctx.ks.shard_at(id).clear();
+    }
+}
+
+/// FLUSHDB [ASYNC|SYNC]
+fn flushdb(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
+    flush_mode(&a)?;
+    flush_shards(ctx, ctx.ks.store.db_shards(ctx.ks.db));
+    ctx.out.ok();
+    Ok(())
+}
+
+/// FLUSHALL [ASYNC|SYNC]
+fn flushall(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
+    flush_mode(&a)?;
+    let store = ctx.ks.store;
+    flush_shards(ctx, store.all_shards());
+    ctx.out.ok();
+    Ok(())
+}
+
+/// TIME — [unix seconds, microseconds] as bulk strings.
+fn time(ctx: &mut Ctx<'_>, _a: Args<'_>) -> CmdResult {
+    let d = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    ctx.out.array(2);
+    ctx.out.bulk(d.as_secs().to_string().as_bytes());
+    ctx.out.bulk(d.subsec_micros().to_string().as_bytes());
+    Ok(())
+}
+
+/// SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT] — an in-memory server has nothing to save.
+fn shutdown(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
+    for opt in a.iter().skip(1) {
+        if !["nosave", "save", "now", "force", "abort"]
+            .iter()
+            .any(|o| eq_ic(opt, o))
+        {
+            return Err(errors::SYNTAX.into());
+        }
+        if eq_ic(opt, "abort") {
+            return Err("ERR No shutdown in progress.".into());
+        }
+    }
+    tracing::warn!("User requested shutdown...");
+    ctx.shared.request_shutdown();
+    ctx.client.close = true;
+    Ok(())
+}
+
+/// DEBUG SLEEP seconds | SET-ACTIVE-EXPIRE 0|1 | OBJECT key | HELP
+fn debug(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
+    let sub = a.get(1).to_ascii_lowercase();
+    match sub.as_slice() {
+        b"sleep" if a.len() == 3 => {
+            let secs = float(a.get(2))
+                .filter(|s| *s >= 0.0 && *s < 1e6)
+                .ok_or(CmdError::from(errors::NOT_FLOAT))?;
+            ctx.client.sleep = Some(std::time::Duration::from_secs_f64(secs));
+            ctx.out.ok();
+        }
+        b"set-active-expire" if a.len() == 3 => {
+            let on = match a.get(2) {
+                b"0" => false,
+                b"1" => true,
+                _ => return Err(errors::NOT_INTEGER.into()),
+            };
+            ctx.shared.active_expire.store(on, Relaxed);
+            ctx.out.ok();
+        }
+        b"help" => {
+            let lines = [
+                "DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                "SLEEP <seconds>",
+                "SET-ACTIVE-EXPIRE <0|1>",
+                "HELP",
+            ];
+            ctx.out.array(lines.len());
+            for l in lines {
+                ctx.out.simple(l.as_bytes());
+            }
+        }
+        _ => return Err(errors::unknown_subcommand(a.get(1), "debug")),
+    }
+    Ok(())
+}
+
+/// MEMORY USAGE key [SAMPLES count] | HELP
+fn memory(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
+    let sub = a.get(1).to_ascii_lowercase();
+    match sub.as_slice() {
+        b"usage" => {
+            if a.len() != 3 && a.len() != 5 {
+                return Err(errors::SYNTAX.into());
+            }
+            if a.len() == 5 && (!eq_ic(a.get(3), "samples") || crate::util::int(a.get(4)).is_err())
+            {
+                return Err(errors::SYNTAX.into());
+            }
+            let mut s = ctx.ks.shard(a.get(2));
+            match s.peek() {
+                Some(i) => {
+                    let e = s.entry(i);
+                    // Entry struct, table slot (index + control byte), key and value bytes.
+                    let n = std::mem::size_of::<shoal_store::Entry>()
+                        + 5
+                        + e.key.len()
+                        + e.value.heap_size();
+                    drop(s);
+                    ctx.out.int(n as i64);
+                }
+                None => {
+                    drop(s);
+                    ctx.out.null();
+                }
+            }
+        }
+        b"help" => {
+            let lines = [
+                "MEMORY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                "USAGE <key> [SAMPLES <count>]",
+                "HELP",
+            ];
+            ctx.out.array(lines.len());
+            for l in lines {
+                ctx.out.simple(l.as_bytes());
+            }
+        }
+        _ => return Err(errors::unknown_subcommand(a.get(1), "memory")),
+    }
+    Ok(())
+}
+
+/// LASTSAVE — the start time: nothing is ever saved.
+fn lastsave(ctx: &mut Ctx<'_>, _a: Args<'_>) -> CmdResult {
+    let started = unix_ms() / 1000 - ctx.shared.started.elapsed().as_secs();
+    ctx.out.int(started as i64);
+    Ok(())
+}
+
+const NOKEY: (i32, i32, i32) = (0, 0, 0);
+
+pub static COMMANDS: &[Spec] = &[
+    cmd(
+        "command",
+        -1,
+        LOADING | STALE,
+        NOKEY,
+        Group::Server,
+        "2.8.13",
+        "Returns detailed information about all commands.",
+        command,
+    ),
+    cmd(
+        "info",
+        -1,
+        LOADING | STALE,
+        NOKEY,
+        Group::Server,
+        "1.0.0",
+        "Returns information and statistics about the server.",
+        info,
+    )
+    .locking(Locking::Global),
+    cmd(
+        "config",
+        -2,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        NOKEY,
+        Group::Server,
+        "2.0.0",
+        "A container for server configuration commands.",
+        config,
+    ),
+    cmd(
+        "dbsize",
+        1,
+        READONLY | FAST,
+        NOKEY,
+        Group::Server,
+        "1.0.0",
+        "Returns the number of keys in the database.",
+        dbsize,
+    )
+    .locking(Locking::Global),
+    cmd(
+        "flushdb",
+        -1,
+        WRITE,
+        NOKEY,
+        Group::Server,
+        "1.0.0",
+        "Remove all keys from the current database.",
+        flushdb,
+    )
+    .locking(Locking::Global),
+    cmd(
+        "flushall",
+        -1,
+        WRITE,
+        NOKEY,
+        Group::Server,
+        "1.0.0",
+        "Removes all keys from all databases.",
+        flushall,
+    )
+    .locking(Locking::Global),
+    cmd(
+        "time",
+        1,
+        LOADING | STALE | FAST,
+        NOKEY,
+        Group::Server,
+        "2.6.0",
+        "Returns the server time.",
+        time,
+    ),
+    cmd(
+        "shutdown",
+        -1,
+        ADMIN | NOSCRIPT | LOADING | STALE | NO_MULTI | ALLOW_BUSY,
+        NOKEY,
+        Group::Server,
+        "1.0.0",
+        "Synchronously saves the database(s) to disk and shuts down the Redis server.",
+        shutdown,
+    ),
+    cmd(
+        "debug",
+        -2,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        NOKEY,
+        Group::Server,
+        "1.0.0",
+        "A container for debugging commands.",
+        debug,
+    ),
+    cmd(
+        "memory",
+        -2,
+        READONLY,
+        (2, 2, 1),
+        Group::Server,
+        "4.0.0",
+        "A container for memory diagnostics commands.",
+        memory,
+    ),
+    cmd(
+        "lastsave",
+        1,
+        LOADING | STALE | FAST,
+        NOKEY,
+        Group::Server,
+        "1.0.0",
+        "Returns the Unix timestamp of the last successful save to disk.",
+        lastsave,
+    ),
+];

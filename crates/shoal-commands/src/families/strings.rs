@@ -1,0 +1,765 @@
+//! String commands. Variants share one body: SET/SETNX/SETEX/PSETEX/GETSET go through
+//! `set_with_options`, INCR/DECR/INCRBY/DECRBY through `add_to_integer`.
+
+use shoal_resp::Args;
+use shoal_store::Value;
+
+use crate::ctx::Ctx;
+use crate::errors::{self, CmdError, CmdResult};
+use crate::spec::{Group, Spec, cmd, flags::*};
+use crate::util::{self, deadline, eq_ic, int, str_bytes, string_value, value_int};
+
+/// What SET does with the TTL.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Ttl {
+    /// Remove any TTL (plain SET).
+    Clear,
+    /// Leave the TTL as it is (KEEPTTL).
+    Keep,
+    /// Absolute unix ms.
+    At(i64),
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Cond {
+    Always,
+    Nx,
+    Xx,
+}
+
+struct SetOpts {
+    ttl: Ttl,
+    cond: Cond,
+    get: bool,
+}
+
+/// Parses `[NX|XX] [GET] [EX s|PX ms|EXAT t|PXAT t|KEEPTTL]` from `args[from..]`.
+fn parse_set_options(
+    ctx: &Ctx<'_>,
+    a: &Args<'_>,
+    from: usize,
+    name: &str,
+) -> Result<SetOpts, CmdError> {
+    let mut o = SetOpts {
+        ttl: Ttl::Clear,
+        cond: Cond::Always,
+        get: false,
+    };
+    let mut ttl_seen = false;
+    let mut i = from;
+    while i < a.len() {
+        let opt = a.get(i);
+        if eq_ic(opt, "nx") && o.cond != Cond::Xx {
+            o.cond = Cond::Nx;
+        } else if eq_ic(opt, "xx") && o.cond != Cond::Nx {
+            o.cond = Cond::Xx;
+        } else if eq_ic(opt, "get") {
+            o.get = true;
+        } else if eq_ic(opt, "keepttl") && !ttl_seen {
+            ttl_seen = true;
+            o.ttl = Ttl::Keep;
+        } else if !ttl_seen
+            && i + 1 < a.len()
+            && ["ex", "px", "exat", "pxat"].iter().any(|u| eq_ic(opt, u))
+        {
+            ttl_seen = true;
+            let n = int(a.get(i + 1))?;
+            let (unit, abs) = match opt.to_ascii_lowercase().as_slice() {
+                b"ex" => (1000, false),
+                b"px" => (1, false),
+                b"exat" => (1000, true),
+                _ => (1, true),
+            };
+            if n <= 0 {
+                return Err(errors::invalid_expire(name));
+            }
+            let at =
+                deadline(n, unit, abs, ctx.now()).ok_or_else(|| errors::invalid_expire(name))?;
+            o.ttl = Ttl::At(at);
+            i += 1;
+        } else {
+            return Err(errors::SYNTAX.into());
+        }
+        i += 1;
+    }
+    Ok(o)
+}
+
+/// The body of SET and its variants. Writes the reply.
+fn set_with_options(ctx: &mut Ctx<'_>, key: &[u8], val: &[u8], o: SetOpts) -> CmdResult {
+    let now = ctx.now();
+    let mut s = ctx.ks.shard(key);
+    let found = s.find();
+    let mut old = None;
+    if let Some(i) = found {
+        let v = &s.entry(i).value;
+        if o.get {
+            old = Some(str_bytes(v)?.into_owned());
+        }
+    }
+    let proceed = match o.cond {
+        Cond::Always => true,
+        Cond::Nx => found.is_none(),
+        Cond::Xx => found.is_some(),
+    };
+    if proceed {
+        let value = string_value(val);
+        match (found, o.ttl) {
+            (Some(i), Ttl::Keep) => *s.value_mut(i) = value,
+            (_, Ttl::At(at)) if at <= now as i64 => {
+                // Already in the past: the key ends up deleted, as in Redis.
+                if let Some(i) = found {
+                    s.remove_at(i);
+                }
+            }
+            (Some(i), ttl) => {
+                *s.value_mut(i) = value;
+                s.set_expire(
+                    i,
+                    if let Ttl::At(at) = ttl {
+                        Some(at as u64)
+                    } else {
+                        None
+                    },
+                );
+            }
+            (None, ttl) => {
+                s.insert_new(
+                    value,
+                    if let Ttl::At(at) = ttl {
+                        Some(at as u64)
+                    } else {
+                        None
+                    },
+                );
+            }
+        }
+    }
+    drop(s);
+    if o.get {
+        match old {
+            Some(v) => ctx.out.bulk(&v),
+            None => ctx.out.null(),
+        }
+    } else if proceed {
+        ctx.out.ok();
+    } else {
+        ctx.out.null();
+    }
+    Ok(())
+}
+
+/// SET key value [NX|XX] [GET] [EX s|PX ms|EXAT t|PXAT t|KEEPTTL]
+fn set(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
+    let o = parse_set_options(ctx, &a, 3, "set")?;
+    set_with_options(ctx, a.get(1), a.get(2), o)
+}
+
+/// SETNX key value — 1 if set, 0 if the key existed.
+fn setnx(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
+    let (key, val) = (a.get(1), a.get(2));
+    let mut s = ctx.ks.shard(key);
+    let done = s.find().is_none();
+    if done {
+        s.insert_new(string_value(val), None);
+    }
+    drop(s);
+    ctx.out.int(done as i64);
+    Ok(())
+}
+
+fn setex_common(ctx: &mut Ctx<'_>, a: Args<'_>, unit: i64, name: &str) -> CmdResult {
+    let n = int(a.get(2))?;
+    if n <= 0 {
+        return Err(errors::invalid_expire(name));
+    }
+    let at = deadline(n, unit, false, ctx.now()).ok_or_else(|| errors::invalid_expire(name))?;
+    set_with_options(
+        ctx,
+        a.get(1),
+        a.get(3),
+        SetOpts {
+            ttl: Ttl::At(at),
+            cond: Cond::Always,
+            get: false,
+        },
+    )
+}
+
+/// SETEX key seconds value
+fn setex(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
+    setex_common(ctx, a, 1000, "setex")
+}
+
+/// PSETEX key milliseconds value
+fn psetex(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
+    setex_common(ctx, a, 1, "psetex")
+}
+
+/// GETSET key value — SET key value GET.
+fn getset(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
+    set_with_options(
+        ctx,
+        a.get(1),
+        a.get(2),
+        SetOpts {
+            ttl: Ttl::Clear,
+            cond: Cond::Always,
+            get: true,
+        },
+    )
+}
+
+/// Writes a string value as a bulk reply.
+fn reply_value(ctx_out: &mut shoal_resp::Reply, v: &Value) -> CmdResult {
+    match v {
+        Value::Str(b) => ctx_out.bulk(b),
+        Value::Int(n) => ctx_out.bulk_int(*n),
+    }
+    Ok(())
+}
+
+/// GET key
+fn get(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
+    let mut s = ctx.ks.shard(a.get(1));
+    match s.find() {
+        Some(i) => {
+            reply_value(ctx.out, &s.entry(i).value)?;
+            drop(s);
+            ctx.shared.stats.keyspace(true);
+        }
+        None => {
+            drop(s);
+            ctx.shared.stats.keyspace(false);
+            ctx.out.null();
+        }
+    }
+    Ok(())
+}
+
+/// GETDEL key
+fn getdel(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
+    let mut s = ctx.ks.shard(a.get(1));
+    match s.find() {
+        Some(i) => {
+            str_bytes(&s.entry(i).value)?;
+            let e = s.remove_at(i);
+            drop(s);
+            reply_value(ctx.out, &e.value)
+        }
+        None => {
+            ctx.out.null();
+            Ok(())
+        }
+    }
+}
+
+/// GETEX key [EX s|PX ms|EXAT t|PXAT t|PERSIST]
+fn getex(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
+    let now = ctx.now();
+    // None = leave the TTL, Some(None) = persist, Some(Some(t)) = expire at t.
+    let mut change: Option<Option<i64>> = None;
+    let mut i = 2;
+    while i < a.len() {
+        let opt = a.get(i);
+        if eq_ic(opt, "persist") && change.is_none() {
+            change = Some(None);
+        } else if change.is_none()
+            && i + 1 < a.len()
+            && ["ex", "px", "exat", "pxat"].iter().any(|u| eq_ic(opt, u))
+        {
+            let n = int(a.get(i + 1))?;
+            let (unit, abs) = match opt.to_ascii_lowercase().as_slice() {
+                b"ex" => (1000, false),
+                b"px" => (1, false),
+                b"exat" => (1000, true),
+                _ => (1, true),
+            };
+            if n <= 0 {
+                return Err(errors::invalid_expire("getex"));
+            }
+            change = Some(Some(
+                deadline(n, unit, abs, now).ok_or_else(|| errors::invalid_expire("getex"))?,
+            ));
+            i += 1;
+        } else {
+            return Err(errors::SYNTAX.into());
+        }
+        i += 1;
+    }
+    let mut s = ctx.ks.shard(a.get(1));
+    let Some(idx) = s.find() else {
+        drop(s);
+        ctx.out.null();
+        return Ok(());
+    };
+    reply_value(ctx.out, &s.entry(idx).value)?;
+    match change {
+        None => {}
+        Some(None) => {
+            if s.entry(idx).expire_at().is_some() {
+                s.set_expire(idx, None);
+            }
+        }
+        Some(Some(at)) if at <= now as i64 => {
+            s.remove_at(idx);
+        }
+        Some(Some(at)) => s.set_expire(idx, Some(at as u64)),
+    }
+    Ok(())
+}
+
+/// MGET key [key ...] — nil for missing keys and for keys of other types.
+fn mget(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
+    ctx.out.array(a.len() - 1);
+    for key in a.iter().skip(1) {
+        let mut s = ctx.ks.shard(key);
+        match s.find() {
+            Some(i) => {
+                reply_value(ctx.out, &s.entry(i).value)?;
+            }
+            None => ctx.out.null(),
+        }
+    }
+    Ok(())
+}
+
+/// MSET key value [key value ...]
+fn mset(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
+    if a.len() % 2 == 0 {
+        return Err(errors::arity("mset"));
+    }
+    for i in (1..a.len()).step_by(2) {
+        ctx.ks
+            .shard(a.get(i))
+            .upsert(string_value(a.get(i + 1)), None);
+    }
+    ctx.out.ok();
+    Ok(())
+}
+
+/// MSETNX key value [key value ...] — all or nothing.
+fn msetnx(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
+    if a.len() % 2 == 0 {
+        return Err(errors::arity("msetnx"));
+    }
+    for i in (1..a.len()).step_by(2) {
+        if ctx.ks.shard(a.get(i)).find().is_some() {
+            ctx.out.int(0);
+            return Ok(());
+        }
+    }
+    for i in (1..a.len()).step_by(2) {
+        ctx.ks
+            .shard(a.get(i))
+            .upsert(string_value(a.get(i + 1)), None);
+    }
+    ctx.out.int(1);
+    Ok(())
+}
+
+/// The body of INCR/DECR/INCRBY/DECRBY: adds `by` to the integer at `key`.
+fn add_to_integer(ctx: &mut Ctx<'_>, key: &[u8], by: i64) -> CmdResult {
+    let mut s = ctx.ks.shard(key);
+    let n = match s.find() {
+        Some(i) => {
+            let cur = value_int(&s.entry(i).value)?;
+            let n = cur
+                .checked_add(by)
+                .ok_or(CmdError::from(errors::OVERFLOW))?;
+            *s.value_mut(i) = Value::Int(n);
+            n
+        }
+        None => {
+            s.insert_new(Value::Int(by), None);
+            by
+        }
+    };
+    drop(s);
+    ctx.out.int(n);
+    Ok(())
+}
+
+fn incr(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
+    add_to_integer(ctx, a.get(1), 1)
+}
+
+fn decr(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
+    add_to_integer(ctx, a.get(1), -1)
+}
+
+fn incrby(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
+    add_to_integer(ctx, a.get(1), int(a.get(2))?)
+}
+
+fn decrby(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
+    let by = int(a.get(2))?;
+    add_to_integer(
+        ctx,
+        a.get(1),
+        by.checked_neg().ok_or(CmdError::from(errors::OVERFLOW))?,
+    )
+}
+
+/// INCRBYFLOAT key increment
+fn incrbyfloat(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
+    let by = util::float(a.get(2)).ok_or(CmdError::from(errors::NOT_FLOAT))?;
+    let mut s = ctx.ks.shard(a.get(1));
+    let found = s.find();
+    let cur = match found {
+        Some(i) => match &s.entry(i).value {
+            Value::Int(n) => *n as f64,
+            Value::Str(b) => util::float(b).ok_or(CmdError::from(errors::NOT_FLOAT))?,
+        },
+        None => 0.0,
+    };
+    let n = cur + by;
+    if !n.is_finite() {
+        return Err(errors::NAN_OR_INF.into());
+    }
+    let text = shoal_resp::format_double(n);
+    let v = Value::Str(text.as_bytes().into());
+    match found {
+        Some(i) => *s.value_mut(i) = v,
+        None => {
+            s.insert_new(v, None);
+        }
+    }
+    drop(s);
+    ctx.out.bulk(text.as_bytes());
+    Ok(())
+}
+
+fn max_len(ctx: &Ctx<'_>) -> u64 {
+    ctx.shared.config.read().proto_max_bulk_len
+}
+
+/// APPEND key value — the new length.
+fn append(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
+    let limit = max_len(ctx);
+    let add = a.get(2);
+    let mut s = ctx.ks.shard(a.get(1));
+    let len = match s.find() {
+        Some(i) => {
+            let cur = str_bytes(&s.entry(i).value)?;
+            if (cur.len() + add.len()) as u64 > limit {
+                return Err(errors::STRING_TOO_LONG.into());
+            }
+            let mut v = Vec::with_capacity(cur.len() + add.len());
+            v.extend_from_slice(&cur);
+            v.extend_from_slice(add);
+            let len = v.len();
+            *s.value_mut(i) = Value::Str(v.into_boxed_slice());
+            len
+        }
+        None => {
+            s.insert_new(string_value(add), None);
+            add.len()
+        }
+    };
+    drop(s);
+    ctx.out.int(len as i64);
+    Ok(())
+}
+
+/// STRLEN key
+fn strlen(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
+    let mut s = ctx.ks.shard(a.get(1));
+    let n = match s.find() {
+        Some(i) => s.entry(i).value.str_len(),
+        None => 0,
+    };
+    drop(s);
+    ctx.out.int(n as i64);
+    Ok(())
+}
+
+/// GETRANGE key start end (and its old name SUBSTR).
+fn getrange(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
+    let (mut start, mut end) = (int(a.get(2))?, int(a.get(3))?);
+    let mut s = ctx.ks.shard(a.get(1));
+    let Some(i) = s.find() else {
+        drop(s);
+        ctx.out.bulk(b"");
+        return Ok(());
+    };
+    let v = str_bytes(&s.entry(i).value)?;
+    let len = v.len() as i64;
+    if start < 0 && end < 0 && start > end {
+        ctx.out.bulk(b"");
+        return Ok(());
+    }
+    if start < 0 {
+        start += len;
+    }
+    if end < 0 {
+        end += len;
+    }
+    start = start.max(0);
+    end = end.max(0);
+    if end >= len {
+        end = len - 1;
+    }
+    if start > end || len == 0 {
+        ctx.out.bulk(b"");
+    } else {
+        ctx.out.bulk(&v[start as usize..=end as usize]);
+    }
+    Ok(())
+}
+
+/// SETRANGE key offset value — the new length.
+fn setrange(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
+    let offset = int(a.get(2))?;
+    if offset < 0 {
+        return Err(errors::OFFSET_RANGE.into());
+    }
+    let offset = offset as usize;
+    let val = a.get(3);
+    let limit = max_len(ctx);
+    let mut s = ctx.ks.shard(a.get(1));
+    let found = s.find();
+    let mut cur = match found {
+        Some(i) => str_bytes(&s.entry(i).value)?.into_owned(),
+        None => Vec::new(),
+    };
+    if val.is_empty() {
+        drop(s);
+        ctx.out.int(cur.len() as i64);
+        return Ok(());
+    }
+    if (offset as u64).saturating_add(val.len() as u64) > limit {
+        return Err(errors::STRING_TOO_LONG.into());
+    }
+    if cur.len() < offset + val.len() {
+        cur.resize(offset + val.len(), 0);
+    }
+    cur[offset..offset + val.len()].copy_from_slice(val);
+    let len = cur.len();
+    let v = Value::Str(cur.into_boxed_slice());
+    match found {
+        Some(i) => *s.value_mut(i) = v,
+        None => {
+            s.insert_new(v, None);
+        }
+    }
+    drop(s);
+    ctx.out.int(len as i64);
+    Ok(())
+}
+
+const W: u32 = WRITE | DENYOOM;
+const K1: (i32, i32, i32) = (1, 1, 1);
+
+pub static COMMANDS: &[Spec] = &[
+    cmd(
+        "get",
+        2,
+        READONLY | FAST,
+        K1,
+        Group::String,
+        "1.0.0",
+        "Returns the string value of a key.",
+        get,
+    ),
+    cmd(
+        "set",
+        -3,
+        W,
+        K1,
+        Group::String,
+        "1.0.0",
+        "Sets the string value of a key, ignoring its type.",
+        set,
+    ),
+    cmd(
+        "setnx",
+        3,
+        W | FAST,
+        K1,
+        Group::String,
+        "1.0.0",
+        "Set the string value of a key only when the key doesn't exist.",
+        setnx,
+    ),
+    cmd(
+        "setex",
+        4,
+        W,
+        K1,
+        Group::String,
+        "2.0.0",
+        "Sets the string value and expiration time of a key.",
+        setex,
+    ),
+    cmd(
+        "psetex",
+        4,
+        W,
+        K1,
+        Group::String,
+        "2.6.0",
+        "Sets the string value and expiration time in milliseconds of a key.",
+        psetex,
+    ),
+    cmd(
+        "getset",
+        3,
+        W | FAST,
+        K1,
+        Group::String,
+        "1.0.0",
+        "Returns the previous string value of a key after setting it to a new value.",
+        getset,
+    ),
+    cmd(
+        "getdel",
+        2,
+        WRITE | FAST,
+        K1,
+        Group::String,
+        "6.2.0",
+        "Returns the string value of a key after deleting the key.",
+        getdel,
+    ),
+    cmd(
+        "getex",
+        -2,
+        WRITE | FAST,
+        K1,
+        Group::String,
+        "6.2.0",
+        "Returns the string value of a key after setting its expiration time.",
+        getex,
+    ),
+    cmd(
+        "mget",
+        -2,
+        READONLY | FAST,
+        (1, -1, 1),
+        Group::String,
+        "1.0.0",
+        "Atomically returns the string values of one or more keys.",
+        mget,
+    ),
+    cmd(
+        "mset",
+        -3,
+        W,
+        (1, -1, 2),
+        Group::String,
+        "1.0.1",
+        "Atomically creates or modifies the string values of one or more keys.",
+        mset,
+    ),
+    cmd(
+        "msetnx",
+        -3,
+        W,
+        (1, -1, 2),
+        Group::String,
+        "1.0.1",
+        "Atomically modifies the string values of one or more keys only when all keys don't exist.",
+        msetnx,
+    ),
+    cmd(
+        "incr",
+        2,
+        W | FAST,
+        K1,
+        Group::String,
+        "1.0.0",
+        "Increments the integer value of a key by one.",
+        incr,
+    ),
+    cmd(
+        "decr",
+        2,
+        W | FAST,
+        K1,
+        Group::String,
+        "1.0.0",
+        "Decrements the integer value of a key by one.",
+        decr,
+    ),
+    cmd(
+        "incrby",
+        3,
+        W | FAST,
+        K1,
+        Group::String,
+        "1.0.0",
+        "Increments the integer value of a key by a number.",
+        incrby,
+    ),
+    cmd(
+        "decrby",
+        3,
+        W | FAST,
+        K1,
+        Group::String,
+        "1.0.0",
+        "Decrements a number from the integer value of a key.",
+        decrby,
+    ),
+    cmd(
+        "incrbyfloat",
+        3,
+        W | FAST,
+        K1,
+        Group::String,
+        "2.6.0",
+        "Increment the floating point value of a key by a number.",
+        incrbyfloat,
+    ),
+    cmd(
+        "append",
+        3,
+        W | FAST,
+        K1,
+        Group::String,
+        "2.0.0",
+        "Appends a string to the value of a key.",
+        append,
+    ),
+    cmd(
+        "strlen",
+        2,
+        READONLY | FAST,
+        K1,
+        Group::String,
+        "2.2.0",
+        "Returns the length of a string value.",
+        strlen,
+    ),
+    cmd(
+        "getrange",
+        4,
+        READONLY,
+        K1,
+        Group::String,
+        "2.4.0",
+        "Returns a substring of the string stored at a key.",
+        getrange,
+    ),
+    cmd(
+        "substr",
+        4,
+        READONLY,
+        K1,
+        Group::String,
+        "1.0.0",
+        "Returns a substring from a string value.",
+        getrange,
+    ),
+    cmd(
+        "setrange",
+        4,
+        W,
+        K1,
+        Group::String,
+        "2.2.0",
+        "Overwrites a part of a string value with another by an offset.",
+        setrange,
+    ),
+];

@@ -1,0 +1,288 @@
+//! The command table: one entry per command drives dispatch, arity errors, COMMAND replies, key
+//! extraction and transaction locking. Each family module ends with its slice of the table;
+//! [`table`] assembles them once.
+
+use std::sync::OnceLock;
+
+use shoal_resp::Args;
+use shoal_store::{ShardId, Store};
+
+use crate::ctx::Ctx;
+use crate::errors::CmdResult;
+
+pub type Handler = fn(&mut Ctx<'_>, Args<'_>) -> CmdResult;
+
+/// Command flags, as COMMAND reports them.
+pub mod flags {
+    pub const WRITE: u32 = 1;
+    pub const READONLY: u32 = 1 << 1;
+    pub const DENYOOM: u32 = 1 << 2;
+    pub const ADMIN: u32 = 1 << 3;
+    pub const NOSCRIPT: u32 = 1 << 4;
+    pub const LOADING: u32 = 1 << 5;
+    pub const STALE: u32 = 1 << 6;
+    pub const FAST: u32 = 1 << 7;
+    pub const NO_AUTH: u32 = 1 << 8;
+    pub const ALLOW_BUSY: u32 = 1 << 9;
+    pub const NO_MULTI: u32 = 1 << 10;
+    pub const SKIP_SLOWLOG: u32 = 1 << 11;
+    pub const BLOCKING: u32 = 1 << 12;
+    pub const MOVABLEKEYS: u32 = 1 << 13;
+
+    pub const NAMES: &[(u32, &str)] = &[
+        (WRITE, "write"),
+        (READONLY, "readonly"),
+        (DENYOOM, "denyoom"),
+        (ADMIN, "admin"),
+        (NOSCRIPT, "noscript"),
+        (LOADING, "loading"),
+        (STALE, "stale"),
+        (FAST, "fast"),
+        (NO_AUTH, "no_auth"),
+        (ALLOW_BUSY, "allow_busy"),
+        (NO_MULTI, "no_multi"),
+        (SKIP_SLOWLOG, "skip_slowlog"),
+        (BLOCKING, "blocking"),
+        (MOVABLEKEYS, "movablekeys"),
+    ];
+}
+
+/// Command groups, as COMMAND DOCS and the ACL categories name them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Group {
+    Connection,
+    Server,
+    String,
+    Generic,
+    Transactions,
+}
+
+impl Group {
+    pub fn name(self) -> &'static str {
+        match self {
+            Group::Connection => "connection",
+            Group::Server => "server",
+            Group::String => "string",
+            Group::Generic => "generic",
+            Group::Transactions => "transactions",
+        }
+    }
+
+    fn acl(self) -> &'static str {
+        match self {
+            Group::Connection => "@connection",
+            Group::Server => "@admin",
+            Group::String => "@string",
+            Group::Generic => "@keyspace",
+            Group::Transactions => "@transaction",
+        }
+    }
+}
+
+/// How a command's shards are locked.
+#[derive(Clone, Copy)]
+pub enum Locking {
+    /// By its key positions in the current database (taken together when there are several).
+    Keys,
+    /// Touches no key.
+    Nothing,
+    /// Walks the whole keyspace one shard at a time (KEYS, SCAN, FLUSHDB…); inside EXEC every
+    /// shard is locked up front instead.
+    Global,
+    /// Names its own shards (MOVE, COPY with DB, SWAPDB).
+    Custom(fn(&Store, usize, &Args<'_>, &mut Vec<ShardId>)),
+}
+
+pub struct Spec {
+    /// Lower-case name.
+    pub name: &'static str,
+    /// Argument count including the name; negative = at least that many.
+    pub arity: i32,
+    pub flags: u32,
+    pub first_key: i32,
+    pub last_key: i32,
+    pub step: i32,
+    pub group: Group,
+    pub since: &'static str,
+    pub summary: &'static str,
+    pub handler: Handler,
+    pub locking: Locking,
+}
+
+impl Spec {
+    #[inline]
+    pub fn has(&self, f: u32) -> bool {
+        self.flags & f != 0
+    }
+
+    pub fn arity_ok(&self, argc: usize) -> bool {
+        let a = self.arity;
+        if a >= 0 {
+            argc == a as usize
+        } else {
+            argc >= (-a) as usize
+        }
+    }
+
+    /// Positions of the keys in `args` (command name at 0), from first/last/step.
+    pub fn key_positions(&self, argc: usize) -> impl Iterator<Item = usize> + use<> {
+        let (first, step) = (self.first_key, self.step.max(1) as usize);
+        let last = if self.last_key < 0 {
+            argc as i32 + self.last_key
+        } else {
+            self.last_key
+        };
+        let range = if first <= 0 || last < first {
+            0..0
+        } else {
+            first as usize..(last as usize + 1).min(argc)
+        };
+        range.step_by(step)
+    }
+
+    /// ACL categories, as COMMAND shows them.
+    pub fn acl_categories(&self) -> Vec<&'static str> {
+        let mut v = Vec::with_capacity(4);
+        if self.has(flags::WRITE) {
+            v.push("@write");
+        }
+        if self.has(flags::READONLY) {
+            v.push("@read");
+        }
+        v.push(self.group.acl());
+        v.push(if self.has(flags::FAST) {
+            "@fast"
+        } else {
+            "@slow"
+        });
+        if self.has(flags::ADMIN) {
+            v.push("@dangerous");
+        }
+        v
+    }
+}
+
+/// Shorthand used by the family tables.
+#[allow(clippy::too_many_arguments)]
+pub const fn cmd(
+    name: &'static str,
+    arity: i32,
+    flags: u32,
+    keys: (i32, i32, i32),
+    group: Group,
+    since: &'static str,
+    summary: &'static str,
+    handler: Handler,
+) -> Spec {
+    Spec {
+        name,
+        arity,
+        flags,
+        first_key: keys.0,
+        last_key: keys.1,
+        step: keys.2,
+        group,
+        since,
+        summary,
+        handler,
+        locking: if keys.0 > 0 {
+            Locking::Keys
+        } else {
+            Locking::Nothing
+        },
+    }
+}
+
+impl Spec {
+    pub const fn locking(mut self, l: Locking) -> Spec {
+        self.locking = l;
+        self
+    }
+}
+
+/// The assembled table: every command once, looked up by lower-case name.
+pub struct Table {
+    pub specs: Vec<&'static Spec>,
+    by_name: hashbrown::HashMap<&'static [u8], usize, foldhash::fast::FixedState>,
+}
+
+impl Table {
+    /// Looks a command up by name, ignoring ASCII case.
+    #[inline]
+    pub fn lookup(&self, name: &[u8]) -> Option<(usize, &'static Spec)> {
+        let mut buf = [0u8; 32];
+        if name.len() > buf.len() {
+            return None;
+        }
+        let lower = &mut buf[..name.len()];
+        lower.copy_from_slice(name);
+        lower.make_ascii_lowercase();
+        let i = *self.by_name.get(&*lower)?;
+        Some((i, self.specs[i]))
+    }
+
+    pub fn len(&self) -> usize {
+        self.specs.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.specs.is_empty()
+    }
+}
+
+pub fn table() -> &'static Table {
+    static TABLE: OnceLock<Table> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        let specs: Vec<&'static Spec> =
+            crate::families::ALL.iter().flat_map(|f| f.iter()).collect();
+        let mut by_name = hashbrown::HashMap::with_hasher(foldhash::fast::FixedState::with_seed(0));
+        for (i, s) in specs.iter().enumerate() {
+            by_name.insert(s.name.as_bytes(), i);
+        }
+        Table { specs, by_name }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_is_consistent() {
+        let t = table();
+        let mut names = std::collections::HashSet::new();
+        for s in &t.specs {
+            assert!(names.insert(s.name), "duplicate command {}", s.name);
+            assert_eq!(s.name, s.name.to_ascii_lowercase());
+            assert!(s.name.len() <= 32);
+            assert!(s.arity != 0, "{}", s.name);
+            if s.first_key > 0 {
+                assert!(
+                    s.arity < 0 || s.first_key < s.arity,
+                    "{} key out of range",
+                    s.name
+                );
+                assert!(s.step >= 1, "{}", s.name);
+                assert!(s.last_key < 0 || s.last_key >= s.first_key, "{}", s.name);
+            }
+            assert!(
+                !(s.has(flags::WRITE) && s.has(flags::READONLY)),
+                "{}",
+                s.name
+            );
+        }
+        assert!(t.lookup(b"GeT").is_some());
+        assert!(t.lookup(b"nosuchcommand").is_none());
+    }
+
+    #[test]
+    fn key_positions_follow_first_last_step() {
+        let t = table();
+        let (_, mset) = t.lookup(b"mset").unwrap();
+        assert_eq!(mset.key_positions(5).collect::<Vec<_>>(), vec![1, 3]);
+        let (_, del) = t.lookup(b"del").unwrap();
+        assert_eq!(del.key_positions(4).collect::<Vec<_>>(), vec![1, 2, 3]);
+        let (_, ping) = t.lookup(b"ping").unwrap();
+        assert_eq!(ping.key_positions(2).count(), 0);
+    }
+}

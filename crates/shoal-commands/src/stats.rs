@@ -1,0 +1,189 @@
+//! Counters for INFO. Per-command counters live in per-thread arrays (each written by its own
+//! thread only, so the hot path never bounces a cache line between cores) and are summed when
+//! INFO asks.
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
+use parking_lot::Mutex;
+
+/// Counters of one command on one thread.
+#[derive(Default)]
+pub struct CmdCell {
+    pub calls: AtomicU64,
+    pub usec: AtomicU64,
+    pub failed: AtomicU64,
+    pub rejected: AtomicU64,
+}
+
+/// Keyspace and traffic counters of one thread.
+#[derive(Default)]
+pub struct ThreadCell {
+    pub hits: AtomicU64,
+    pub misses: AtomicU64,
+    pub commands: AtomicU64,
+    pub net_in: AtomicU64,
+    pub net_out: AtomicU64,
+}
+
+struct ThreadStats {
+    cmds: Box<[CmdCell]>,
+    misc: ThreadCell,
+}
+
+#[inline]
+fn bump(c: &AtomicU64, n: u64) {
+    // Only the owning thread writes: a plain load/store pair, no locked instruction.
+    c.store(c.load(Relaxed).wrapping_add(n), Relaxed);
+}
+
+/// Server-wide counters.
+#[derive(Default)]
+pub struct ServerStats {
+    threads: Mutex<Vec<Arc<ThreadStats>>>,
+    pub connections_received: AtomicU64,
+    pub rejected_connections: AtomicU64,
+    pub connected_clients: AtomicU64,
+    errors: Mutex<BTreeMap<String, u64>>,
+    pub total_error_replies: AtomicU64,
+    /// Added to the per-thread sums by CONFIG RESETSTAT (values subtracted at reset time).
+    reset_base: Mutex<Option<Snapshot>>,
+}
+
+thread_local! {
+    static LOCAL: RefCell<Option<(usize, Arc<ThreadStats>)>> = const { RefCell::new(None) };
+}
+
+/// A summed view of the per-thread counters.
+#[derive(Clone, Default)]
+pub struct Snapshot {
+    pub cmds: Vec<(u64, u64, u64, u64)>,
+    pub hits: u64,
+    pub misses: u64,
+    pub commands: u64,
+    pub net_in: u64,
+    pub net_out: u64,
+}
+
+impl ServerStats {
+    fn with_local<R>(&self, f: impl FnOnce(&ThreadStats) -> R) -> R {
+        LOCAL.with(|l| {
+            let mut l = l.borrow_mut();
+            let me = self as *const ServerStats as usize;
+            if l.as_ref().is_none_or(|(owner, _)| *owner != me) {
+                let n = crate::spec::table().len();
+                let t = Arc::new(ThreadStats {
+                    cmds: (0..n).map(|_| CmdCell::default()).collect(),
+                    misc: ThreadCell::default(),
+                });
+                self.threads.lock().push(t.clone());
+                *l = Some((me, t));
+            }
+            match l.as_ref() {
+                Some((_, t)) => f(t),
+                None => unreachable!("set just above"),
+            }
+        })
+    }
+
+    /// One executed command: its table index, time taken and whether it failed.
+    #[inline]
+    pub fn command(&self, idx: usize, usec: u64, failed: bool) {
+        self.with_local(|t| {
+            let c = &t.cmds[idx];
+            bump(&c.calls, 1);
+            bump(&c.usec, usec);
+            if failed {
+                bump(&c.failed, 1);
+            }
+            bump(&t.misc.commands, 1);
+        })
+    }
+
+    /// A command refused before it ran (arity, auth, queued-with-error).
+    pub fn rejected(&self, idx: Option<usize>) {
+        self.with_local(|t| {
+            if let Some(i) = idx {
+                bump(&t.cmds[i].rejected, 1);
+            }
+        })
+    }
+
+    #[inline]
+    pub fn keyspace(&self, hit: bool) {
+        self.with_local(|t| bump(if hit { &t.misc.hits } else { &t.misc.misses }, 1))
+    }
+
+    #[inline]
+    pub fn net(&self, read: u64, written: u64) {
+        self.with_local(|t| {
+            bump(&t.misc.net_in, read);
+            bump(&t.misc.net_out, written);
+        })
+    }
+
+    pub fn error_reply(&self, prefix: &str) {
+        self.total_error_replies.fetch_add(1, Relaxed);
+        let mut e = self.errors.lock();
+        // Bound the table: a client must not grow it without limit with made-up prefixes.
+        if e.len() < 128 || e.contains_key(prefix) {
+            *e.entry(prefix.to_string()).or_default() += 1;
+        } else {
+            *e.entry("ERRORSTATS_OVERFLOW".to_string()).or_default() += 1;
+        }
+    }
+
+    pub fn errors(&self) -> BTreeMap<String, u64> {
+        self.errors.lock().clone()
+    }
+
+    fn raw(&self) -> Snapshot {
+        let n = crate::spec::table().len();
+        let mut s = Snapshot {
+            cmds: vec![(0, 0, 0, 0); n],
+            ..Default::default()
+        };
+        for t in self.threads.lock().iter() {
+            for (i, c) in t.cmds.iter().enumerate() {
+                let e = &mut s.cmds[i];
+                e.0 += c.calls.load(Relaxed);
+                e.1 += c.usec.load(Relaxed);
+                e.2 += c.failed.load(Relaxed);
+                e.3 += c.rejected.load(Relaxed);
+            }
+            s.hits += t.misc.hits.load(Relaxed);
+            s.misses += t.misc.misses.load(Relaxed);
+            s.commands += t.misc.commands.load(Relaxed);
+            s.net_in += t.misc.net_in.load(Relaxed);
+            s.net_out += t.misc.net_out.load(Relaxed);
+        }
+        s
+    }
+
+    /// Current totals since start or the last CONFIG RESETSTAT.
+    pub fn snapshot(&self) -> Snapshot {
+        let mut s = self.raw();
+        if let Some(b) = self.reset_base.lock().as_ref() {
+            for (x, y) in s.cmds.iter_mut().zip(&b.cmds) {
+                *x = (x.0 - y.0, x.1 - y.1, x.2 - y.2, x.3 - y.3);
+            }
+            s.hits -= b.hits;
+            s.misses -= b.misses;
+            s.commands -= b.commands;
+            s.net_in -= b.net_in;
+            s.net_out -= b.net_out;
+        }
+        s
+    }
+
+    /// CONFIG RESETSTAT.
+    pub fn reset(&self) {
+        *self.reset_base.lock() = Some(self.raw());
+        self.errors.lock().clear();
+        self.total_error_replies.store(0, Relaxed);
+        self.connections_received.store(0, Relaxed);
+        self.rejected_connections.store(0, Relaxed);
+    }
+}

@@ -1,0 +1,259 @@
+//! Command line and config file, with redis-server's option names and value syntax.
+//!
+//! `shoal-server [shoal.conf] [--option value ...]`: the file's directives are turned into
+//! `--directive value` arguments placed before the command line's, so the command line wins.
+
+use std::path::PathBuf;
+
+use clap::{ArgAction, Parser};
+use shoal_commands::config::{Config, parse_loglevel, parse_memory, parse_yes_no};
+
+fn parse_u16(s: &str) -> Result<u16, String> {
+    s.parse()
+        .map_err(|_| format!("argument must be a port number (0-65535), got '{s}'"))
+}
+
+fn parse_shards(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(n) if n.is_power_of_two() && n <= 1 << 16 => Ok(n),
+        _ => Err(format!(
+            "argument must be a power of two between 1 and 65536, got '{s}'"
+        )),
+    }
+}
+
+fn parse_threads(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(n) if (1..=1024).contains(&n) => Ok(n),
+        _ => Err(format!("argument must be between 1 and 1024, got '{s}'")),
+    }
+}
+
+fn parse_databases(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(n) if (1..=1_000_000).contains(&n) => Ok(n),
+        _ => Err(format!("argument must be between 1 and 1000000, got '{s}'")),
+    }
+}
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "shoal-server",
+    version,
+    about = "Redis-compatible, distributed, in-memory cache server",
+    args_override_self = true
+)]
+pub struct Cli {
+    /// Config file in redis.conf syntax (command-line options override it).
+    pub config_file: Option<PathBuf>,
+    /// TCP port; 0 binds an ephemeral port and logs it.
+    #[arg(long, value_parser = parse_u16, default_value = "6379")]
+    pub port: u16,
+    /// Addresses to listen on (`*` = every IPv4 address, a leading `-` = skip if unavailable).
+    #[arg(long, num_args = 1.., default_values = ["*", "-::*"])]
+    pub bind: Vec<String>,
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..), default_value = "10000")]
+    pub maxclients: u64,
+    /// Close idle clients after this many seconds (0 = never).
+    #[arg(long, default_value = "0")]
+    pub timeout: u64,
+    #[arg(long, value_parser = parse_databases, default_value = "16")]
+    pub databases: usize,
+    #[arg(long, value_parser = parse_loglevel, default_value = "notice")]
+    pub loglevel: String,
+    #[arg(long = "proto-max-bulk-len", value_parser = parse_memory, default_value = "512mb")]
+    pub proto_max_bulk_len: u64,
+    #[arg(long = "client-query-buffer-limit", value_parser = parse_memory, default_value = "1gb")]
+    pub client_query_buffer_limit: u64,
+    #[arg(long)]
+    pub requirepass: Option<String>,
+    /// Worker threads (default: CPU count).
+    #[arg(long, value_parser = parse_threads)]
+    pub threads: Option<usize>,
+    /// Lock stripes per database (power of two).
+    #[arg(long, value_parser = parse_shards, default_value = "1024")]
+    pub shards: usize,
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=500), default_value = "10")]
+    pub hz: u64,
+    /// Accepted for compatibility: shoal keeps no snapshots.
+    #[arg(long, num_args = 0.., allow_hyphen_values = false)]
+    pub save: Vec<String>,
+    /// Accepted for compatibility: shoal keeps no append-only file (only `no`).
+    #[arg(long, value_parser = parse_yes_no, action = ArgAction::Set, default_value = "no")]
+    pub appendonly: bool,
+    #[arg(long, value_parser = parse_yes_no, action = ArgAction::Set, default_value = "no")]
+    pub daemonize: bool,
+    #[arg(long = "tcp-keepalive", default_value = "300")]
+    pub tcp_keepalive: u64,
+    #[arg(long = "tcp-backlog", default_value = "511")]
+    pub tcp_backlog: u64,
+    #[arg(long, default_value = ".")]
+    pub dir: String,
+    #[arg(long, default_value = "")]
+    pub logfile: String,
+    #[arg(long, value_parser = parse_memory, default_value = "0")]
+    pub maxmemory: u64,
+    #[arg(long = "maxmemory-policy", default_value = "noeviction", value_parser = ["noeviction"])]
+    pub maxmemory_policy: String,
+    #[arg(long = "protected-mode", value_parser = parse_yes_no, action = ArgAction::Set, default_value = "yes")]
+    pub protected_mode: bool,
+}
+
+impl Cli {
+    pub fn into_config(self) -> Result<Config, String> {
+        if self.appendonly {
+            return Err("appendonly yes is not supported: shoal is an in-memory cache".into());
+        }
+        if self.daemonize {
+            return Err("daemonize yes is not supported: run shoal under a supervisor".into());
+        }
+        let d = Config::default();
+        Ok(Config {
+            port: self.port,
+            bind: self.bind,
+            maxclients: self.maxclients,
+            timeout: self.timeout,
+            databases: self.databases,
+            loglevel: self.loglevel,
+            proto_max_bulk_len: self.proto_max_bulk_len,
+            client_query_buffer_limit: self.client_query_buffer_limit,
+            requirepass: self.requirepass.filter(|p| !p.is_empty()),
+            threads: self.threads.unwrap_or(d.threads),
+            shards: self.shards,
+            hz: self.hz,
+            save: self.save.join(" "),
+            appendonly: false,
+            tcp_keepalive: self.tcp_keepalive,
+            tcp_backlog: self.tcp_backlog,
+            dir: self.dir,
+            maxmemory: self.maxmemory,
+            maxmemory_policy: self.maxmemory_policy,
+        })
+    }
+}
+
+/// Turns a redis.conf text into `--directive arg...` arguments.
+pub fn config_file_args(text: &str, path: &str) -> Result<Vec<String>, String> {
+    let mut out = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let words = shoal_resp::split_args(line.as_bytes())
+            .map_err(|_| format!("{path}:{}: unbalanced quotes in configuration line", n + 1))?;
+        let mut words = words
+            .into_iter()
+            .map(|w| String::from_utf8_lossy(&w).into_owned());
+        let Some(name) = words.next() else { continue };
+        out.push(format!("--{}", name.to_ascii_lowercase()));
+        out.extend(words);
+    }
+    Ok(out)
+}
+
+/// Parses the process arguments (config file first, then flags). Errors are one line.
+pub fn load(args: Vec<String>) -> Result<Config, String> {
+    let mut argv = args.into_iter();
+    let prog = argv.next().unwrap_or_else(|| "shoal-server".into());
+    let rest: Vec<String> = argv.collect();
+    let mut merged = vec![prog];
+    let mut flags = rest.as_slice();
+    if let Some(first) = rest.first()
+        && !first.starts_with("--")
+    {
+        let text = std::fs::read_to_string(first)
+            .map_err(|e| format!("can't open config file '{first}': {e}"))?;
+        merged.extend(config_file_args(&text, first)?);
+        flags = &rest[1..];
+    }
+    merged.extend(flags.iter().cloned());
+    let cli = match Cli::try_parse_from(&merged) {
+        Ok(c) => c,
+        Err(e) => {
+            use clap::error::ErrorKind;
+            if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+                let _ = e.print();
+                std::process::exit(0);
+            }
+            let text = e.to_string();
+            let first = text.lines().next().unwrap_or("invalid arguments");
+            return Err(first.trim_start_matches("error: ").to_string());
+        }
+    };
+    cli.into_config()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(v: &[&str]) -> Vec<String> {
+        std::iter::once("shoal-server")
+            .chain(v.iter().copied())
+            .map(String::from)
+            .collect()
+    }
+
+    #[test]
+    fn redis_style_flags() {
+        let c = load(args(&[
+            "--port",
+            "7000",
+            "--bind",
+            "127.0.0.1",
+            "--maxclients",
+            "100",
+            "--timeout",
+            "0",
+            "--databases",
+            "4",
+            "--loglevel",
+            "notice",
+            "--proto-max-bulk-len",
+            "512mb",
+            "--client-query-buffer-limit",
+            "1gb",
+            "--shards",
+            "64",
+            "--threads",
+            "2",
+        ]))
+        .unwrap();
+        assert_eq!(
+            (c.port, c.maxclients, c.databases, c.shards, c.threads),
+            (7000, 100, 4, 64, 2)
+        );
+        assert_eq!(c.bind, vec!["127.0.0.1"]);
+        assert_eq!(c.client_query_buffer_limit, 1 << 30);
+    }
+
+    #[test]
+    fn bad_values_are_one_line_errors() {
+        for bad in [
+            &["--port", "99999"][..],
+            &["--shards", "3"],
+            &["--appendonly", "maybe"],
+            &["--nosuch", "1"],
+            &["--databases", "0"],
+        ] {
+            let e = load(args(bad)).unwrap_err();
+            assert!(!e.contains('\n'), "{e}");
+        }
+    }
+
+    #[test]
+    fn config_file_then_flags() {
+        let dir = std::env::temp_dir().join(format!("shoal-conf-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("shoal.conf");
+        std::fs::write(
+            &p,
+            "# comment\nport 7001\nsave \"\"\nrequirepass \"a b\"\ndatabases 8\n",
+        )
+        .unwrap();
+        let c = load(args(&[p.to_str().unwrap(), "--port", "7002"])).unwrap();
+        assert_eq!((c.port, c.databases), (7002, 8));
+        assert_eq!(c.requirepass.as_deref(), Some("a b"));
+    }
+}

@@ -1,0 +1,46 @@
+//! The active expiry thread: reclaims expired keys nobody touches.
+//!
+//! Every 1/hz seconds it runs one cycle with a time budget of a quarter of the period (Redis's
+//! ACTIVE_EXPIRE_CYCLE_SLOW_TIME_PERC); the cycle itself keeps going only while many of the keys
+//! it checks turn out expired, so an idle keyspace costs almost nothing.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use shoal_commands::{Shared, unix_ms};
+use tokio_util::sync::CancellationToken;
+
+pub fn spawn(shared: Arc<Shared>, cancel: CancellationToken) -> Option<JoinHandle<()>> {
+    let run = move || {
+        let mut cursor = 0usize;
+        while !cancel.is_cancelled() {
+            let hz = shared.config.read().hz.clamp(1, 500);
+            let period = Duration::from_millis(1000 / hz);
+            if shared.active_expire.load(Relaxed) {
+                let st = shared
+                    .store
+                    .active_expire_cycle(unix_ms(), period / 4, &mut cursor);
+                if st.expired > 0 {
+                    tracing::debug!(
+                        checked = st.checked,
+                        expired = st.expired,
+                        "active expire cycle"
+                    );
+                }
+            }
+            std::thread::sleep(period);
+        }
+    };
+    match std::thread::Builder::new()
+        .name("shoal-expire".into())
+        .spawn(run)
+    {
+        Ok(h) => Some(h),
+        Err(e) => {
+            tracing::error!("cannot start the expiry thread: {e}");
+            None
+        }
+    }
+}

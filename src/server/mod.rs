@@ -1,0 +1,117 @@
+//! The only place that owns sockets, tasks and the runtime.
+//!
+//! ```text
+//!  main thread: tokio runtime (--threads workers)
+//!    ├─ accept task per listening address ──> connection task per client
+//!    │     (maxclients check, register in Shared.clients)
+//!    │        connection: read ─> parse all buffered ─> dispatch each ─> one write
+//!    ├─ shutdown: SIGINT / SIGTERM / SHUTDOWN ─> cancel token ─> connections close
+//!  "shoal-expire" thread: active expiry cycle every 1/hz s, bounded time per cycle
+//! ```
+//!
+//! No lock of the store is ever held across an `.await`: dispatch is synchronous and returns
+//! before the connection awaits its write.
+
+mod connection;
+mod expire;
+mod listener;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use shoal_commands::{Config, Shared};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+/// Builds the runtime and serves until a signal or SHUTDOWN. Returns the process exit code.
+pub fn run(config: Config) -> i32 {
+    let threads = config.threads;
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(threads)
+        .thread_name("shoal-worker")
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            tracing::error!("cannot start the runtime: {e}");
+            return 1;
+        }
+    };
+    rt.block_on(serve(config))
+}
+
+async fn serve(config: Config) -> i32 {
+    let shared = Arc::new(Shared::new(config.clone()));
+    let listeners = match listener::bind_all(&config) {
+        Ok(l) => l,
+        Err(e) => {
+            tracing::error!("{e}");
+            return 1;
+        }
+    };
+    let port = listeners
+        .first()
+        .and_then(|l| l.local_addr().ok())
+        .map(|a| a.port())
+        .unwrap_or(0);
+    shared
+        .tcp_port
+        .store(port as usize, std::sync::atomic::Ordering::Relaxed);
+    for l in &listeners {
+        if let Ok(a) = l.local_addr() {
+            tracing::info!("Ready to accept connections tcp addr={a}");
+        }
+    }
+    let cancel = CancellationToken::new();
+    let tracker = TaskTracker::new();
+    let expire = expire::spawn(shared.clone(), cancel.clone());
+    for l in listeners {
+        tracker.spawn(listener::accept_loop(
+            l,
+            shared.clone(),
+            cancel.clone(),
+            tracker.clone(),
+        ));
+    }
+    wait_for_shutdown(&shared).await;
+    tracing::warn!(
+        "Shutting down: closing {} client connection(s)",
+        shared.clients.len()
+    );
+    cancel.cancel();
+    tracker.close();
+    if tokio::time::timeout(Duration::from_secs(5), tracker.wait())
+        .await
+        .is_err()
+    {
+        tracing::warn!("some connections did not close in time");
+    }
+    if let Some(h) = expire {
+        let _ = h.join();
+    }
+    tracing::warn!("shoal is now ready to exit, bye bye...");
+    0
+}
+
+async fn wait_for_shutdown(shared: &Shared) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = match signal(SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!("cannot install SIGTERM handler: {e}");
+            return;
+        }
+    };
+    let notified = shared.shutdown_notify.notified();
+    tokio::pin!(notified);
+    notified.as_mut().enable();
+    if shared.shutdown.load(std::sync::atomic::Ordering::SeqCst) {
+        return;
+    }
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => tracing::warn!("Received SIGINT scheduling shutdown..."),
+        _ = term.recv() => tracing::warn!("Received SIGTERM scheduling shutdown..."),
+        _ = notified => {}
+    }
+}
