@@ -1,0 +1,64 @@
+//! Shared helpers: start the real binary, connect with the `redis` crate, read error texts.
+#![allow(dead_code)]
+
+#[allow(unused_imports)]
+pub use shoal_testkit::{RawConn, ServerProcess, wait_until};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_shoal-server");
+
+/// A server on an ephemeral loopback port, with small defaults that keep tests light.
+pub fn server(args: &[&str]) -> ServerProcess {
+    let mut all = vec!["--threads", "2", "--shards", "64"];
+    all.extend_from_slice(args);
+    ServerProcess::start(BIN, &all)
+}
+
+pub fn conn(s: &ServerProcess) -> redis::Connection {
+    let c = redis::Client::open(s.url()).expect("client");
+    c.get_connection_with_timeout(std::time::Duration::from_secs(10))
+        .expect("connect")
+}
+
+pub fn resp3(s: &ServerProcess) -> redis::Connection {
+    let c = redis::Client::open(format!("{}?protocol=resp3", s.url())).expect("client");
+    c.get_connection_with_timeout(std::time::Duration::from_secs(10))
+        .expect("connect")
+}
+
+fn build(args: &[&str]) -> redis::Cmd {
+    let mut c = redis::cmd(args[0]);
+    for a in &args[1..] {
+        c.arg(*a);
+    }
+    c
+}
+
+/// Runs a command and converts its reply; panics on an error reply.
+pub fn q<T: redis::FromRedisValue>(c: &mut redis::Connection, args: &[&str]) -> T {
+    build(args)
+        .query(c)
+        .unwrap_or_else(|e| panic!("{args:?} failed: {e}"))
+}
+
+/// The raw reply value of a command.
+pub fn v(c: &mut redis::Connection, args: &[&str]) -> redis::Value {
+    q(c, args)
+}
+
+/// Runs a command that must fail; returns the whole error text as the server sent it
+/// (`ERR syntax error`, `WRONGTYPE Operation ...`).
+pub fn e(c: &mut redis::Connection, args: &[&str]) -> String {
+    match build(args).query::<redis::Value>(c) {
+        Ok(v) => panic!("{args:?} should fail, got {v:?}"),
+        Err(err) => match (err.code(), err.detail()) {
+            (Some(code), Some(d)) => format!("{code} {d}"),
+            (Some(code), None) => code.to_string(),
+            _ => err.to_string(),
+        },
+    }
+}
+
+pub fn ok(c: &mut redis::Connection, args: &[&str]) {
+    let r: String = q(c, args);
+    assert_eq!(r, "OK", "{args:?}");
+}
