@@ -107,6 +107,14 @@ impl Cli {
         if self.daemonize {
             return Err("daemonize yes is not supported: run shoal under a supervisor".into());
         }
+        for b in &self.bind {
+            let host = b.strip_prefix('-').unwrap_or(b);
+            if !matches!(host, "*" | "::*" | "localhost")
+                && host.parse::<std::net::IpAddr>().is_err()
+            {
+                return Err(format!("Invalid bind address '{b}'"));
+            }
+        }
         let d = Config::default();
         Ok(Config {
             port: self.port,

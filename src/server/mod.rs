@@ -47,6 +47,7 @@ async fn serve(config: Config) -> i32 {
         Ok(l) => l,
         Err(e) => {
             tracing::error!("{e}");
+            eprintln!("shoal-server: {e}");
             return 1;
         }
     };
