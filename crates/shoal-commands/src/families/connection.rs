@@ -242,7 +242,7 @@ fn client_kill(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
             None => Err(errors::NO_SUCH_CLIENT.into()),
         };
     }
-    if a.len() % 2 != 0 {
+    if !a.len().is_multiple_of(2) {
         return Err(errors::SYNTAX.into());
     }
     let (mut id, mut addr, mut laddr, mut skipme, mut typ) = (None, None, None, true, None);

@@ -469,7 +469,7 @@ fn config(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
             }
         }
         b"set" => {
-            if a.len() < 4 || a.len() % 2 != 0 {
+            if a.len() < 4 || !a.len().is_multiple_of(2) {
                 return Err(errors::arity("config|set"));
             }
             // All or nothing: apply to a copy, then publish it.

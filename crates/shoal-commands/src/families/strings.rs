@@ -296,11 +296,8 @@ fn getex(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
     reply_value(ctx.out, &s.entry(idx).value)?;
     match change {
         None => {}
-        Some(None) => {
-            if s.entry(idx).expire_at().is_some() {
-                s.set_expire(idx, None);
-            }
-        }
+        Some(None) if s.entry(idx).expire_at().is_some() => s.set_expire(idx, None),
+        Some(None) => {}
         Some(Some(at)) if at <= now as i64 => {
             s.remove_at(idx);
         }
@@ -326,7 +323,7 @@ fn mget(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
 
 /// MSET key value [key value ...]
 fn mset(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
-    if a.len() % 2 == 0 {
+    if a.len().is_multiple_of(2) {
         return Err(errors::arity("mset"));
     }
     for i in (1..a.len()).step_by(2) {
@@ -340,7 +337,7 @@ fn mset(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
 
 /// MSETNX key value [key value ...] — all or nothing.
 fn msetnx(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
-    if a.len() % 2 == 0 {
+    if a.len().is_multiple_of(2) {
         return Err(errors::arity("msetnx"));
     }
     for i in (1..a.len()).step_by(2) {
