@@ -7,12 +7,12 @@
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering::{Acquire, Relaxed};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::{Buf, BytesMut};
 use shoal_commands::{Client, ClientInfo, Shared, dispatch, unix_ms};
 use shoal_resp::{Limits, Parsed, Parser, Reply};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncWriteExt, Interest};
 use tokio::net::TcpStream;
 use tokio_util::sync::CancellationToken;
 
@@ -75,7 +75,7 @@ pub async fn serve(
         }
         let n = tokio::select! {
             biased;
-            r = stream.read_buf(&mut rbuf) => match r {
+            r = read_some(&stream, &mut rbuf) => match r {
                 Ok(0) | Err(_) => break,
                 Ok(n) => n,
             },
@@ -94,6 +94,7 @@ pub async fn serve(
             parser.set_limits(limits(&shared));
         }
         let now = unix_ms();
+        let started = Instant::now();
         info.last_interaction.store(now, Relaxed);
         let mut written = 0u64;
         let mut off = 0;
@@ -112,6 +113,7 @@ pub async fn serve(
                         break;
                     }
                     if let Some(d) = client.sleep.take() {
+                        shared.stats.end_batch(started.elapsed().as_nanos() as u64);
                         written += out.len() as u64;
                         if flush(&mut stream, &mut out).await.is_err() {
                             break 'conn;
@@ -119,6 +121,7 @@ pub async fn serve(
                         tokio::time::sleep(d).await;
                     }
                     if out.len() >= FLUSH_AT {
+                        shared.stats.end_batch(started.elapsed().as_nanos() as u64);
                         written += out.len() as u64;
                         if flush(&mut stream, &mut out).await.is_err() {
                             break 'conn;
@@ -154,6 +157,7 @@ pub async fn serve(
             }
         }
         rbuf.advance(off);
+        shared.stats.end_batch(started.elapsed().as_nanos() as u64);
         written += out.len() as u64;
         shared.stats.net(n as u64, written);
         if !out.is_empty() && flush(&mut stream, &mut out).await.is_err() {
@@ -170,6 +174,34 @@ pub async fn serve(
     client.unwatch_all(&shared.store);
     shared.clients.remove(&id);
     tracing::debug!(client = id, "client closed");
+}
+
+/// Reads what the socket has. A short read means the socket is drained: readiness is cleared
+/// right away (by answering `WouldBlock` inside `try_io`), which saves the extra `read` that
+/// would otherwise only return EAGAIN before the task parks. tokio clears readiness only if no
+/// new event arrived meanwhile, so no wake-up is lost.
+async fn read_some(stream: &TcpStream, buf: &mut BytesMut) -> std::io::Result<usize> {
+    loop {
+        stream.readable().await?;
+        let spare = buf.capacity() - buf.len();
+        let mut got = 0;
+        match stream.try_io(Interest::READABLE, || {
+            got = stream.try_read_buf(buf)?;
+            if got > 0 && got < spare {
+                Err(std::io::ErrorKind::WouldBlock.into())
+            } else {
+                Ok(())
+            }
+        }) {
+            Ok(()) => return Ok(got),
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                if got > 0 {
+                    return Ok(got);
+                }
+            }
+            Err(e) => return Err(e),
+        }
+    }
 }
 
 async fn flush(stream: &mut TcpStream, out: &mut Reply) -> std::io::Result<()> {

@@ -154,6 +154,8 @@ pub struct Client {
     pub close: bool,
     /// Set by DEBUG SLEEP: the connection sleeps this long before going on.
     pub sleep: Option<std::time::Duration>,
+    /// Table index of the last command (a cache for pipelines of the same command).
+    pub last_cmd: usize,
 }
 
 impl Client {
@@ -169,6 +171,7 @@ impl Client {
             authenticated,
             close: false,
             sleep: None,
+            last_cmd: 0,
         }
     }
 

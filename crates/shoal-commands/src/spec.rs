@@ -140,6 +140,20 @@ impl Spec {
         range.step_by(step)
     }
 
+    /// True when these arguments name more than one key.
+    #[inline]
+    pub fn several_keys(&self, argc: usize) -> bool {
+        if self.first_key <= 0 {
+            return false;
+        }
+        let last = if self.last_key < 0 {
+            argc as i32 + self.last_key
+        } else {
+            self.last_key.min(argc as i32 - 1)
+        };
+        last >= self.first_key + self.step.max(1)
+    }
+
     /// ACL categories, as COMMAND shows them.
     pub fn acl_categories(&self) -> Vec<&'static str> {
         let mut v = Vec::with_capacity(4);
@@ -284,5 +298,15 @@ mod tests {
         assert_eq!(del.key_positions(4).collect::<Vec<_>>(), vec![1, 2, 3]);
         let (_, ping) = t.lookup(b"ping").unwrap();
         assert_eq!(ping.key_positions(2).count(), 0);
+        for s in &t.specs {
+            for argc in 1..8 {
+                assert_eq!(
+                    s.several_keys(argc),
+                    s.key_positions(argc).count() > 1,
+                    "{} argc {argc}",
+                    s.name
+                );
+            }
+        }
     }
 }

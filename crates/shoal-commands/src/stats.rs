@@ -13,6 +13,7 @@ use parking_lot::Mutex;
 #[derive(Default)]
 pub struct CmdCell {
     pub calls: AtomicU64,
+    /// Nanoseconds (INFO shows microseconds).
     pub usec: AtomicU64,
     pub failed: AtomicU64,
     pub rejected: AtomicU64,
@@ -53,6 +54,8 @@ pub struct ServerStats {
 }
 
 thread_local! {
+    /// Table indexes of the commands run since this thread's batch began.
+    static BATCH: RefCell<Vec<u32>> = const { RefCell::new(Vec::new()) };
     static LOCAL: RefCell<Option<(usize, Arc<ThreadStats>)>> = const { RefCell::new(None) };
 }
 
@@ -88,18 +91,39 @@ impl ServerStats {
         })
     }
 
-    /// One executed command: its table index, time taken and whether it failed.
+    /// One executed command: its table index and whether it failed. Its time is added by
+    /// `end_batch`.
     #[inline]
-    pub fn command(&self, idx: usize, usec: u64, failed: bool) {
+    pub fn command(&self, idx: usize, failed: bool) {
         self.with_local(|t| {
             let c = &t.cmds[idx];
             bump(&c.calls, 1);
-            bump(&c.usec, usec);
             if failed {
                 bump(&c.failed, 1);
             }
             bump(&t.misc.commands, 1);
-        })
+        });
+        BATCH.with(|b| b.borrow_mut().push(idx as u32));
+    }
+
+    /// Ends a batch of commands run on this thread: `nanos` is split evenly among them (exact
+    /// for a batch of one; for a pipeline, the per-command share of the batch).
+    pub fn end_batch(&self, nanos: u64) {
+        let mut b = BATCH.with(|b| std::mem::take(&mut *b.borrow_mut()));
+        self.with_local(|t| {
+            if b.is_empty() {
+                return;
+            }
+            let share = nanos / b.len() as u64;
+            let mut rest = nanos % b.len() as u64;
+            for &i in b.iter() {
+                let c = &t.cmds[i as usize];
+                // Kept in nanoseconds; INFO prints microseconds.
+                bump(&c.usec, share + std::mem::take(&mut rest));
+            }
+        });
+        b.clear();
+        BATCH.with(|slot| *slot.borrow_mut() = b);
     }
 
     /// A command refused before it ran (arity, auth, queued-with-error).

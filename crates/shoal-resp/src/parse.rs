@@ -142,51 +142,58 @@ impl Parser {
             self.state = State::Multibulk { left: n as u64 };
             self.ranges.reserve((n as usize).min(1024));
         }
+        // Work on locals; the state goes back into `self` only when more bytes are needed.
+        let (mut state, mut pos) = (self.state, self.pos);
+        let incomplete = |me: &mut Self, state, pos, hint| {
+            me.state = state;
+            me.pos = pos;
+            Ok(Parsed::Incomplete { hint })
+        };
         loop {
-            match self.state {
+            match state {
                 State::Start => unreachable_start(),
                 State::Multibulk { left } => {
                     if left == 0 {
                         self.state = State::Start;
-                        return Ok(Parsed::Command { len: self.pos });
+                        self.pos = pos;
+                        return Ok(Parsed::Command { len: pos });
                     }
-                    let Some(&c) = buf.get(self.pos) else {
-                        return Ok(Parsed::Incomplete { hint: 0 });
+                    let Some(&c) = buf.get(pos) else {
+                        return incomplete(self, state, pos, 0);
                     };
                     if c != b'$' {
                         // Redis only complains once the header line is complete; match that.
-                        if memchr::memchr(b'\r', &buf[self.pos..]).is_none() {
-                            if buf.len() - self.pos > INLINE_MAX {
+                        if memchr::memchr(b'\r', &buf[pos..]).is_none() {
+                            if buf.len() - pos > INLINE_MAX {
                                 return Err(ProtocolError::TooBigBulkCount);
                             }
-                            return Ok(Parsed::Incomplete { hint: 0 });
+                            return incomplete(self, state, pos, 0);
                         }
                         return Err(ProtocolError::ExpectedDollar(c));
                     }
-                    let Some((n, next)) =
-                        read_header(buf, self.pos, ProtocolError::TooBigBulkCount)?
+                    let Some((n, next)) = read_header(buf, pos, ProtocolError::TooBigBulkCount)?
                     else {
-                        return Ok(Parsed::Incomplete { hint: 0 });
+                        return incomplete(self, state, pos, 0);
                     };
                     let n = n.ok_or(ProtocolError::InvalidBulkLength)?;
                     if n < 0 || n as u64 > self.limits.max_bulk_len {
                         return Err(ProtocolError::InvalidBulkLength);
                     }
-                    self.pos = next;
-                    self.state = State::Bulk {
+                    pos = next;
+                    state = State::Bulk {
                         left,
                         len: n as usize,
                     };
                 }
                 State::Bulk { left, len } => {
-                    let end = self.pos + len;
+                    let end = pos + len;
                     if buf.len() < end + 2 {
-                        return Ok(Parsed::Incomplete { hint: end + 2 });
+                        return incomplete(self, state, pos, end + 2);
                     }
-                    self.ranges.push((self.pos, end));
+                    self.ranges.push((pos, end));
                     // Like Redis, the two bytes after the payload are skipped, not checked.
-                    self.pos = end + 2;
-                    self.state = State::Multibulk { left: left - 1 };
+                    pos = end + 2;
+                    state = State::Multibulk { left: left - 1 };
                 }
             }
         }
@@ -234,7 +241,35 @@ fn unreachable_start() -> ! {
 
 /// Reads `<type-byte><integer>\r\n` at `at`. Returns the integer (None if malformed) and the
 /// position after the line, or `Ok(None)` when the line is not complete yet.
+#[inline]
 fn read_header(
+    buf: &[u8],
+    at: usize,
+    too_big: ProtocolError,
+) -> Result<Option<(Option<i64>, usize)>, ProtocolError> {
+    // Fast path: a short canonical non-negative number followed by CR and one more byte, which is
+    // what every client sends. Anything else takes the general path below.
+    let mut i = at + 1;
+    let mut v: i64 = 0;
+    let first = i;
+    while i < buf.len() && i - first < 18 {
+        let c = buf[i];
+        if c.is_ascii_digit() {
+            v = v * 10 + (c - b'0') as i64;
+            i += 1;
+        } else {
+            break;
+        }
+    }
+    let digits = i - first;
+    if digits > 0 && (digits == 1 || buf[first] != b'0') && i + 1 < buf.len() && buf[i] == b'\r' {
+        return Ok(Some((Some(v), i + 2)));
+    }
+    read_header_slow(buf, at, too_big)
+}
+
+#[cold]
+fn read_header_slow(
     buf: &[u8],
     at: usize,
     too_big: ProtocolError,

@@ -46,6 +46,17 @@ impl Entry {
 }
 
 #[inline]
+fn mark_volatile(hints: &VolatileHints, idx: usize) {
+    if let Some(h) = hints.get(idx) {
+        h.store(true, Ordering::Relaxed);
+    }
+    // The last flag summarises the whole database.
+    if let Some(h) = hints.last() {
+        h.store(true, Ordering::Relaxed);
+    }
+}
+
+#[inline]
 fn clock_secs(now_ms: u64) -> u32 {
     (now_ms / 1000) as u32
 }
@@ -64,22 +75,46 @@ struct Data {
 /// WATCH registrations: key -> dirty flags of the clients watching it.
 type Watchers = hashbrown::HashMap<Box<[u8]>, Vec<Arc<AtomicBool>>, FixedState>;
 
+/// Per-database flags, one per shard plus a last one for the whole database: "may hold keys with
+/// a TTL". Set (without the database's other locks) when a shard gains its first TTL; cleared by
+/// the expiry cycle (a shard's under its lock), which skips unflagged shards and databases
+/// without locking them.
+pub type VolatileHints = std::sync::Arc<[std::sync::atomic::AtomicBool]>;
+
 pub struct Shard {
     data: Data,
     hasher: FixedState,
+    hints: VolatileHints,
+    idx: usize,
     watchers: Option<Box<Watchers>>,
     /// Keys removed because their TTL passed (lazily or by the active cycle).
     pub expired_total: u64,
 }
 
 impl Shard {
-    pub fn new(hasher: FixedState) -> Self {
+    pub fn new(hasher: FixedState, hints: VolatileHints, idx: usize) -> Self {
         Shard {
             data: Data::default(),
             hasher,
+            hints,
+            idx,
             watchers: None,
             expired_total: 0,
         }
+    }
+
+    #[inline]
+    fn gained_volatile(&self) {
+        mark_volatile(&self.hints, self.idx);
+    }
+
+    /// Clears this shard's hint if it holds no TTL any more. Returns whether it still has some.
+    pub fn refresh_hint(&self) -> bool {
+        let has = self.data.volatile > 0;
+        if !has && let Some(h) = self.hints.get(self.idx) {
+            h.store(false, Ordering::Relaxed);
+        }
+        has
     }
 
     #[inline]
@@ -159,7 +194,12 @@ impl Shard {
             None => 0,
         };
         match (e.expire_at != 0, new != 0) {
-            (false, true) => self.data.volatile += 1,
+            (false, true) => {
+                self.data.volatile += 1;
+                if self.data.volatile == 1 {
+                    mark_volatile(&self.hints, self.idx);
+                }
+            }
             (true, false) => self.data.volatile -= 1,
             _ => {}
         }
@@ -181,6 +221,9 @@ impl Shard {
         let expire_at = expire_at.map(|t| t.max(1)).unwrap_or(0);
         if expire_at != 0 {
             d.volatile += 1;
+            if d.volatile == 1 {
+                mark_volatile(&self.hints, self.idx);
+            }
         }
         d.entries.push(Entry {
             key: key.into(),
@@ -260,6 +303,11 @@ impl Shard {
         a.signal_all();
         b.signal_all();
         std::mem::swap(&mut a.data, &mut b.data);
+        for s in [a, b] {
+            if s.data.volatile > 0 {
+                s.gained_volatile();
+            }
+        }
     }
 
     /// Entry at position `i` of the dense vector, for SCAN, KEYS and sampling.
@@ -357,7 +405,7 @@ mod tests {
     use super::*;
 
     fn shard() -> Shard {
-        Shard::new(FixedState::with_seed(7))
+        Shard::new(FixedState::with_seed(7), std::sync::Arc::new([]), 0)
     }
 
     fn h(s: &Shard, k: &[u8]) -> u64 {

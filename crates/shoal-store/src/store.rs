@@ -14,7 +14,8 @@ use crossbeam_utils::CachePadded;
 use foldhash::fast::FixedState;
 use parking_lot::{Mutex, MutexGuard};
 
-use crate::shard::Shard;
+use crate::shard::{Shard, VolatileHints};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Identifies one shard of one database.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -25,6 +26,7 @@ pub struct ShardId {
 
 struct Db {
     shards: Box<[CachePadded<Mutex<Shard>>]>,
+    hints: VolatileHints,
 }
 
 pub struct Store {
@@ -39,10 +41,20 @@ impl Store {
         let shards = shards.max(1).next_power_of_two();
         let hasher = FixedState::with_seed(rand::random());
         let dbs = (0..databases.max(1))
-            .map(|_| Db {
-                shards: (0..shards)
-                    .map(|_| CachePadded::new(Mutex::new(Shard::new(hasher.clone()))))
-                    .collect(),
+            .map(|_| {
+                let hints: VolatileHints = (0..=shards).map(|_| AtomicBool::new(false)).collect();
+                Db {
+                    shards: (0..shards)
+                        .map(|i| {
+                            CachePadded::new(Mutex::new(Shard::new(
+                                hasher.clone(),
+                                hints.clone(),
+                                i,
+                            )))
+                        })
+                        .collect(),
+                    hints,
+                }
             })
             .collect();
         Store {
@@ -119,34 +131,48 @@ impl Store {
         let start = Instant::now();
         let total = self.dbs.len() * self.shards_per_db();
         let mut stats = ExpireStats::default();
-        let mut visited = 0;
+        let shards = self.shards_per_db();
+        let (mut visited, mut iterations, mut pass_end) = (0usize, 0usize, total);
         let (mut pass_checked, mut pass_expired) = (0usize, 0usize);
         loop {
             let i = *cursor % total;
-            *cursor = (*cursor + 1) % total;
-            let id = ShardId {
-                db: (i / self.shards_per_db()) as u32,
-                idx: (i % self.shards_per_db()) as u32,
-            };
-            let mut s = self.lock(id);
-            if s.volatile() > 0 {
-                let (c, e) = s.sweep_expired(now_ms, PER_SHARD);
-                drop(s);
-                stats.checked += c;
-                stats.expired += e;
-                pass_checked += c;
-                pass_expired += e;
+            let (db, idx) = (i / shards, i % shards);
+            let hints = &self.dbs[db].hints;
+            if idx == 0 && !hints[shards].swap(false, Ordering::Relaxed) {
+                // No shard of this database gained a TTL since the last look: skip it whole.
+                *cursor = (i + shards) % total;
+                visited += shards;
+            } else {
+                *cursor = (i + 1) % total;
+                visited += 1;
+                // Unflagged shards hold no TTL: skip them without taking their lock.
+                if hints[idx].load(Ordering::Relaxed) {
+                    let mut s = self.lock(ShardId {
+                        db: db as u32,
+                        idx: idx as u32,
+                    });
+                    if s.refresh_hint() {
+                        hints[shards].store(true, Ordering::Relaxed);
+                        let (c, e) = s.sweep_expired(now_ms, PER_SHARD);
+                        drop(s);
+                        stats.checked += c;
+                        stats.expired += e;
+                        pass_checked += c;
+                        pass_expired += e;
+                    }
+                }
             }
-            visited += 1;
-            if visited % 256 == 0 && start.elapsed() >= budget {
+            iterations += 1;
+            if iterations % 256 == 0 && start.elapsed() >= budget {
                 stats.timed_out = true;
                 break;
             }
-            if visited % total == 0 {
+            if visited >= pass_end {
                 // A full pass: go on only while a large share of what we saw was expired.
                 if pass_checked == 0 || pass_expired * 4 < pass_checked {
                     break;
                 }
+                pass_end += total;
                 pass_checked = 0;
                 pass_expired = 0;
             }

@@ -403,12 +403,13 @@ fn info_text(ctx: &mut Ctx<'_>, want: &[String]) -> String {
             "commandstats" => {
                 section(&mut o, "Commandstats");
                 for (i, s) in table().specs.iter().enumerate() {
-                    let (calls, usec, failed, rejected) = stats.cmds[i];
+                    let (calls, nanos, failed, rejected) = stats.cmds[i];
+                    let usec = nanos / 1000;
                     if calls + rejected == 0 {
                         continue;
                     }
                     let per = if calls > 0 {
-                        usec as f64 / calls as f64
+                        nanos as f64 / 1000.0 / calls as f64
                     } else {
                         0.0
                     };
