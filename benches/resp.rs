@@ -13,7 +13,13 @@ fn pipeline() -> Vec<u8> {
     let mut v = Vec::new();
     for i in 0..N {
         let key = format!("key:{i:012}");
-        v.extend_from_slice(format!("*3\r\n$3\r\nSET\r\n${}\r\n{key}\r\n$3\r\nxxx\r\n", key.len()).as_bytes());
+        v.extend_from_slice(
+            format!(
+                "*3\r\n$3\r\nSET\r\n${}\r\n{key}\r\n$3\r\nxxx\r\n",
+                key.len()
+            )
+            .as_bytes(),
+        );
     }
     v
 }
@@ -45,7 +51,8 @@ fn parse_redis_protocol(b: Bencher) {
     b.bench_local(|| {
         let mut bm = BytesMut::from(&buf[..]);
         let mut n = 0;
-        while let Ok(Some((frame, _, _))) = redis_protocol::resp2::decode::decode_bytes_mut(&mut bm) {
+        while let Ok(Some((frame, _, _))) = redis_protocol::resp2::decode::decode_bytes_mut(&mut bm)
+        {
             black_box(&frame);
             n += 1;
         }
@@ -69,7 +76,9 @@ fn write_bulk_shoal(b: Bencher) {
 /// The same replies through `redis_protocol::resp2::encode::extend_encode` (baseline).
 #[divan::bench]
 fn write_bulk_redis_protocol(b: Bencher) {
-    let frame = redis_protocol::resp2::types::BytesFrame::BulkString(Bytes::from_static(b"0123456789abcdef"));
+    let frame = redis_protocol::resp2::types::BytesFrame::BulkString(Bytes::from_static(
+        b"0123456789abcdef",
+    ));
     let mut out = BytesMut::new();
     b.bench_local(|| {
         out.clear();

@@ -4,7 +4,11 @@
 //! Limits: a protocol error gets one `-ERR Protocol error: …` reply and the connection closes; a
 //! query buffer over `client-query-buffer-limit` closes it too. Replies of a long pipeline are
 //! flushed every `FLUSH_AT` bytes so the output buffer stays bounded.
+//!
+//! The request path polls nothing but the socket: CLIENT KILL and shutdown close the socket
+//! from outside (`ClientInfo::killer`), and the idle timer exists only when `timeout` is set.
 
+use std::net::Shutdown;
 use std::sync::Arc;
 use std::sync::atomic::Ordering::{Acquire, Relaxed};
 use std::time::{Duration, Instant};
@@ -12,9 +16,8 @@ use std::time::{Duration, Instant};
 use bytes::{Buf, BytesMut};
 use shoal_commands::{Client, ClientInfo, Shared, dispatch, unix_ms};
 use shoal_resp::{Limits, Parsed, Parser, Reply};
-use tokio::io::{AsyncWriteExt, Interest};
+use tokio::io::Interest;
 use tokio::net::TcpStream;
-use tokio_util::sync::CancellationToken;
 
 const READ_CHUNK: usize = 16 * 1024;
 /// Flush replies mid-batch past this size.
@@ -47,54 +50,78 @@ fn limits(shared: &Shared) -> Limits {
     }
 }
 
-pub async fn serve(
-    mut stream: TcpStream,
-    shared: Arc<Shared>,
-    info: Arc<ClientInfo>,
-    cancel: CancellationToken,
-) {
+/// Unix milliseconds from one monotonic clock read per batch, re-anchored to the wall clock
+/// every second (so a long-lived connection does not drift from it).
+struct Clock {
+    base: Instant,
+    base_unix: u64,
+}
+
+impl Clock {
+    fn new() -> Self {
+        Clock {
+            base: Instant::now(),
+            base_unix: unix_ms(),
+        }
+    }
+
+    fn now(&mut self, t: Instant) -> u64 {
+        let since = t.saturating_duration_since(self.base);
+        if since >= Duration::from_secs(1) {
+            *self = Clock::new();
+            return self.base_unix;
+        }
+        self.base_unix + since.as_millis() as u64
+    }
+}
+
+pub async fn serve(stream: TcpStream, shared: Arc<Shared>, info: Arc<ClientInfo>) {
     let id = info.id;
+    let stream = Arc::new(stream);
+    let hook = stream.clone();
+    *info.killer.lock() = Some(Box::new(move || {
+        let _ = socket2::SockRef::from(&*hook).shutdown(Shutdown::Both);
+    }));
     let authenticated = shared.config.read().requirepass.is_none();
     let mut client = Client::new(info.clone(), authenticated);
     let mut parser = Parser::new(limits(&shared));
     let mut cached = Cached::load(&shared);
+    let mut clock = Clock::new();
     let mut rbuf = BytesMut::with_capacity(READ_CHUNK);
     let mut out = Reply::new();
-    let killed = info.kill_notify.notified();
-    tokio::pin!(killed);
-    let idle = tokio::time::sleep(Duration::from_secs(u32::MAX as u64));
-    tokio::pin!(idle);
     tracing::debug!(client = id, addr = %info.addr, "client connected");
-    'conn: loop {
+    // Killed (or shut down) before the hook was in place.
+    let mut alive = !info.killed.load(Relaxed) && !shared.shutdown.load(Relaxed);
+    while alive {
         if rbuf.capacity() - rbuf.len() < READ_CHUNK / 4 {
             rbuf.reserve(READ_CHUNK);
         }
-        if cached.timeout > 0 {
-            idle.as_mut()
-                .reset(tokio::time::Instant::now() + Duration::from_secs(cached.timeout));
-        }
-        let n = tokio::select! {
-            biased;
-            r = read_some(&stream, &mut rbuf) => match r {
-                Ok(0) | Err(_) => break,
-                Ok(n) => n,
-            },
-            _ = &mut killed => break,
-            _ = cancel.cancelled() => break,
-            _ = &mut idle, if cached.timeout > 0 => {
-                tracing::debug!(client = id, "closing idle client");
-                break;
+        let read = if cached.timeout > 0 {
+            match tokio::time::timeout(
+                Duration::from_secs(cached.timeout),
+                read_some(&stream, &mut rbuf),
+            )
+            .await
+            {
+                Ok(r) => r,
+                Err(_) => {
+                    tracing::debug!(client = id, "closing idle client");
+                    break;
+                }
             }
+        } else {
+            read_some(&stream, &mut rbuf).await
         };
-        if info.killed.load(Relaxed) {
-            break;
-        }
+        let n = match read {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
         if shared.config_gen.load(Relaxed) != cached.generation {
             cached = Cached::load(&shared);
             parser.set_limits(limits(&shared));
         }
-        let now = unix_ms();
         let started = Instant::now();
+        let now = clock.now(started);
         info.last_interaction.store(now, Relaxed);
         let mut written = 0u64;
         let mut off = 0;
@@ -112,19 +139,15 @@ pub async fn serve(
                     if client.close {
                         break;
                     }
-                    if let Some(d) = client.sleep.take() {
-                        shared.stats.end_batch(started.elapsed().as_nanos() as u64);
+                    let pause = client.sleep.take();
+                    if pause.is_some() || out.len() >= FLUSH_AT {
                         written += out.len() as u64;
-                        if flush(&mut stream, &mut out).await.is_err() {
-                            break 'conn;
+                        if flush(&stream, &mut out).await.is_err() {
+                            alive = false;
+                            break;
                         }
-                        tokio::time::sleep(d).await;
-                    }
-                    if out.len() >= FLUSH_AT {
-                        shared.stats.end_batch(started.elapsed().as_nanos() as u64);
-                        written += out.len() as u64;
-                        if flush(&mut stream, &mut out).await.is_err() {
-                            break 'conn;
+                        if let Some(d) = pause {
+                            tokio::time::sleep(d).await;
                         }
                     }
                 }
@@ -157,10 +180,14 @@ pub async fn serve(
             }
         }
         rbuf.advance(off);
-        shared.stats.end_batch(started.elapsed().as_nanos() as u64);
         written += out.len() as u64;
-        shared.stats.net(n as u64, written);
-        if !out.is_empty() && flush(&mut stream, &mut out).await.is_err() {
+        shared.stats.flush_batch(
+            &mut client.batch,
+            started.elapsed().as_nanos() as u64,
+            n as u64,
+            written,
+        );
+        if !out.is_empty() && flush(&stream, &mut out).await.is_err() {
             break;
         }
         if client.close {
@@ -170,7 +197,9 @@ pub async fn serve(
             rbuf = BytesMut::with_capacity(READ_CHUNK);
         }
     }
-    let _ = stream.shutdown().await;
+    // Drop the hook's handle first: the socket closes when its last handle goes.
+    *info.killer.lock() = None;
+    let _ = socket2::SockRef::from(&*stream).shutdown(Shutdown::Write);
     client.unwatch_all(&shared.store);
     shared.clients.remove(&id);
     tracing::debug!(client = id, "client closed");
@@ -204,8 +233,25 @@ async fn read_some(stream: &TcpStream, buf: &mut BytesMut) -> std::io::Result<us
     }
 }
 
-async fn flush(stream: &mut TcpStream, out: &mut Reply) -> std::io::Result<()> {
-    let r = stream.write_all(&out.buf).await;
+/// Writes the whole buffer: straight away while the socket takes it, waiting for writability
+/// only when its send buffer is full.
+async fn flush(stream: &TcpStream, out: &mut Reply) -> std::io::Result<()> {
+    let mut done = 0;
+    let r = loop {
+        if done == out.buf.len() {
+            break Ok(());
+        }
+        match stream.try_write(&out.buf[done..]) {
+            Ok(0) => break Err(std::io::ErrorKind::WriteZero.into()),
+            Ok(n) => done += n,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                if let Err(e) = stream.writable().await {
+                    break Err(e);
+                }
+            }
+            Err(e) => break Err(e),
+        }
+    };
     out.buf.clear();
     if out.buf.capacity() > SHRINK_ABOVE {
         out.buf = Vec::with_capacity(READ_CHUNK);

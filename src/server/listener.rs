@@ -108,11 +108,6 @@ pub async fn accept_loop(
             .unwrap_or_default();
         let info = Arc::new(ClientInfo::new(id, peer.to_string(), laddr));
         shared.clients.insert(id, info.clone());
-        tracker.spawn(super::connection::serve(
-            stream,
-            shared.clone(),
-            info,
-            cancel.clone(),
-        ));
+        tracker.spawn(super::connection::serve(stream, shared.clone(), info));
     }
 }

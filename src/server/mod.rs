@@ -76,11 +76,19 @@ async fn serve(config: Config) -> i32 {
         ));
     }
     wait_for_shutdown(&shared).await;
+    shared
+        .shutdown
+        .store(true, std::sync::atomic::Ordering::SeqCst);
     tracing::warn!(
         "Shutting down: closing {} client connection(s)",
         shared.clients.len()
     );
     cancel.cancel();
+    // Closing their sockets ends the connection tasks (see `ClientInfo::killer`).
+    let clients: Vec<_> = shared.clients.iter().map(|c| c.value().clone()).collect();
+    for c in clients {
+        c.kill();
+    }
     tracker.close();
     if tokio::time::timeout(Duration::from_secs(5), tracker.wait())
         .await

@@ -90,9 +90,12 @@ pub struct ClientInfo {
     pub last_interaction: AtomicU64,
     pub multi: AtomicBool,
     pub watching: AtomicUsize,
-    /// Set by CLIENT KILL; the connection closes when it sees it.
+    /// Set by CLIENT KILL or shutdown.
     pub killed: AtomicBool,
-    pub kill_notify: Notify,
+    /// Installed by the server: closes the connection's socket, which ends its task (its next
+    /// read sees end of file). Costs nothing on the request path, unlike a wake-up channel
+    /// polled on every read.
+    pub killer: Mutex<Option<Box<dyn Fn() + Send + Sync>>>,
 }
 
 impl ClientInfo {
@@ -112,13 +115,15 @@ impl ClientInfo {
             multi: AtomicBool::new(false),
             watching: AtomicUsize::new(0),
             killed: AtomicBool::new(false),
-            kill_notify: Notify::new(),
+            killer: Mutex::new(None),
         }
     }
 
     pub fn kill(&self) {
         self.killed.store(true, Ordering::SeqCst);
-        self.kill_notify.notify_one();
+        if let Some(k) = self.killer.lock().as_ref() {
+            k();
+        }
     }
 }
 
@@ -156,6 +161,9 @@ pub struct Client {
     pub sleep: Option<std::time::Duration>,
     /// Table index of the last command (a cache for pipelines of the same command).
     pub last_cmd: usize,
+    /// Commands run in the current batch (table index, failed), and keyspace hits and misses:
+    /// handed to the server's counters once per batch.
+    pub batch: crate::stats::Batch,
 }
 
 impl Client {
@@ -172,6 +180,7 @@ impl Client {
             close: false,
             sleep: None,
             last_cmd: 0,
+            batch: crate::stats::Batch::default(),
         }
     }
 
@@ -287,5 +296,15 @@ pub struct Ctx<'a> {
 impl Ctx<'_> {
     pub fn now(&self) -> u64 {
         self.ks.now
+    }
+
+    /// Counts a keyspace hit or miss (INFO stats).
+    #[inline]
+    pub fn hit(&mut self, hit: bool) {
+        if hit {
+            self.client.batch.hits += 1;
+        } else {
+            self.client.batch.misses += 1;
+        }
     }
 }

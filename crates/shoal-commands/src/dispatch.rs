@@ -111,7 +111,7 @@ pub fn lock_plan(
 pub fn run(ctx: &mut Ctx<'_>, idx: usize, spec: &Spec, args: Args<'_>) {
     ctx.ks.db = ctx.client.db;
     let res = (spec.handler)(ctx, args);
-    ctx.shared.stats.command(idx, res.is_err());
+    ctx.client.batch.cmds.push((idx as u32, res.is_err()));
     ctx.client
         .info
         .last_cmd

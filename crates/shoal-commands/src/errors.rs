@@ -19,6 +19,7 @@ pub const MULTI_NESTED: &str = "ERR MULTI calls can not be nested";
 pub const EXEC_WITHOUT_MULTI: &str = "ERR EXEC without MULTI";
 pub const DISCARD_WITHOUT_MULTI: &str = "ERR DISCARD without MULTI";
 pub const WATCH_IN_MULTI: &str = "ERR WATCH inside MULTI is not allowed";
+pub const NOT_IN_MULTI: &str = "ERR Command not allowed inside a transaction";
 pub const EXECABORT: &str = "EXECABORT Transaction discarded because of previous errors.";
 pub const NOPROTO: &str = "NOPROTO unsupported protocol version";
 pub const NOAUTH: &str = "NOAUTH Authentication required.";

@@ -19,6 +19,15 @@ pub struct CmdCell {
     pub rejected: AtomicU64,
 }
 
+/// What one connection did in one batch, before it is folded into the thread's counters.
+#[derive(Default)]
+pub struct Batch {
+    /// (table index, failed) of each command run.
+    pub cmds: Vec<(u32, bool)>,
+    pub hits: u64,
+    pub misses: u64,
+}
+
 /// Keyspace and traffic counters of one thread.
 #[derive(Default)]
 pub struct ThreadCell {
@@ -54,8 +63,6 @@ pub struct ServerStats {
 }
 
 thread_local! {
-    /// Table indexes of the commands run since this thread's batch began.
-    static BATCH: RefCell<Vec<u32>> = const { RefCell::new(Vec::new()) };
     static LOCAL: RefCell<Option<(usize, Arc<ThreadStats>)>> = const { RefCell::new(None) };
 }
 
@@ -75,55 +82,51 @@ impl ServerStats {
         LOCAL.with(|l| {
             let mut l = l.borrow_mut();
             let me = self as *const ServerStats as usize;
-            if l.as_ref().is_none_or(|(owner, _)| *owner != me) {
-                let n = crate::spec::table().len();
-                let t = Arc::new(ThreadStats {
-                    cmds: (0..n).map(|_| CmdCell::default()).collect(),
-                    misc: ThreadCell::default(),
-                });
-                self.threads.lock().push(t.clone());
-                *l = Some((me, t));
+            if let Some((owner, t)) = l.as_ref()
+                && *owner == me
+            {
+                return f(t);
             }
-            match l.as_ref() {
-                Some((_, t)) => f(t),
-                None => unreachable!("set just above"),
-            }
+            // First use on this thread (or by another server in the same process).
+            let n = crate::spec::table().len();
+            let t = Arc::new(ThreadStats {
+                cmds: (0..n).map(|_| CmdCell::default()).collect(),
+                misc: ThreadCell::default(),
+            });
+            self.threads.lock().push(t.clone());
+            let r = f(&t);
+            *l = Some((me, t));
+            r
         })
     }
 
-    /// One executed command: its table index and whether it failed. Its time is added by
-    /// `end_batch`.
-    #[inline]
-    pub fn command(&self, idx: usize, failed: bool) {
+    /// Folds one connection's batch into this thread's counters: one thread-local access per
+    /// batch. `nanos` is split evenly among the batch's commands (exact for a batch of one; the
+    /// per-command share of a pipeline otherwise).
+    pub fn flush_batch(&self, b: &mut Batch, nanos: u64, net_in: u64, net_out: u64) {
         self.with_local(|t| {
-            let c = &t.cmds[idx];
-            bump(&c.calls, 1);
-            if failed {
-                bump(&c.failed, 1);
+            let n = b.cmds.len() as u64;
+            if let Some(share) = nanos.checked_div(n) {
+                let mut rest = nanos % n;
+                for &(i, failed) in &b.cmds {
+                    let c = &t.cmds[i as usize];
+                    bump(&c.calls, 1);
+                    // Kept in nanoseconds; INFO prints microseconds.
+                    bump(&c.usec, share + std::mem::take(&mut rest));
+                    if failed {
+                        bump(&c.failed, 1);
+                    }
+                }
+                bump(&t.misc.commands, n);
             }
-            bump(&t.misc.commands, 1);
+            bump(&t.misc.hits, b.hits);
+            bump(&t.misc.misses, b.misses);
+            bump(&t.misc.net_in, net_in);
+            bump(&t.misc.net_out, net_out);
         });
-        BATCH.with(|b| b.borrow_mut().push(idx as u32));
-    }
-
-    /// Ends a batch of commands run on this thread: `nanos` is split evenly among them (exact
-    /// for a batch of one; for a pipeline, the per-command share of the batch).
-    pub fn end_batch(&self, nanos: u64) {
-        let mut b = BATCH.with(|b| std::mem::take(&mut *b.borrow_mut()));
-        self.with_local(|t| {
-            if b.is_empty() {
-                return;
-            }
-            let share = nanos / b.len() as u64;
-            let mut rest = nanos % b.len() as u64;
-            for &i in b.iter() {
-                let c = &t.cmds[i as usize];
-                // Kept in nanoseconds; INFO prints microseconds.
-                bump(&c.usec, share + std::mem::take(&mut rest));
-            }
-        });
-        b.clear();
-        BATCH.with(|slot| *slot.borrow_mut() = b);
+        b.cmds.clear();
+        b.hits = 0;
+        b.misses = 0;
     }
 
     /// A command refused before it ran (arity, auth, queued-with-error).
@@ -132,19 +135,6 @@ impl ServerStats {
             if let Some(i) = idx {
                 bump(&t.cmds[i].rejected, 1);
             }
-        })
-    }
-
-    #[inline]
-    pub fn keyspace(&self, hit: bool) {
-        self.with_local(|t| bump(if hit { &t.misc.hits } else { &t.misc.misses }, 1))
-    }
-
-    #[inline]
-    pub fn net(&self, read: u64, written: u64) {
-        self.with_local(|t| {
-            bump(&t.misc.net_in, read);
-            bump(&t.misc.net_out, written);
         })
     }
 

@@ -226,11 +226,11 @@ fn get(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
         Some(i) => {
             reply_value(ctx.out, &s.entry(i).value)?;
             drop(s);
-            ctx.shared.stats.keyspace(true);
+            ctx.hit(true);
         }
         None => {
             drop(s);
-            ctx.shared.stats.keyspace(false);
+            ctx.hit(false);
             ctx.out.null();
         }
     }
