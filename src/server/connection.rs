@@ -11,7 +11,7 @@
 use std::net::Shutdown;
 use std::sync::Arc;
 use std::sync::atomic::Ordering::{Acquire, Relaxed};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::{Buf, BytesMut};
 use shoal_commands::{Client, ClientInfo, Shared, dispatch, unix_ms};
@@ -50,28 +50,47 @@ fn limits(shared: &Shared) -> Limits {
     }
 }
 
-/// Unix milliseconds from one monotonic clock read per batch, re-anchored to the wall clock
-/// every second (so a long-lived connection does not drift from it).
+/// The time source of the request path: one TSC read per batch (`quanta`, calibrated against the
+/// OS clock) gives both the batch's duration and unix milliseconds, re-anchored to the wall
+/// clock every second so a long-lived connection does not drift from it.
 struct Clock {
-    base: Instant,
+    tsc: quanta::Clock,
+    base: u64,
     base_unix: u64,
 }
 
 impl Clock {
     fn new() -> Self {
+        static TSC: std::sync::OnceLock<quanta::Clock> = std::sync::OnceLock::new();
+        let tsc = TSC.get_or_init(quanta::Clock::new).clone();
+        let base = tsc.raw();
         Clock {
-            base: Instant::now(),
+            tsc,
+            base,
             base_unix: unix_ms(),
         }
     }
 
-    fn now(&mut self, t: Instant) -> u64 {
-        let since = t.saturating_duration_since(self.base);
-        if since >= Duration::from_secs(1) {
-            *self = Clock::new();
+    /// A raw timestamp, for `delta_nanos`.
+    #[inline]
+    fn raw(&self) -> u64 {
+        self.tsc.raw()
+    }
+
+    #[inline]
+    fn delta_nanos(&self, from: u64, to: u64) -> u64 {
+        self.tsc.delta_as_nanos(from, to)
+    }
+
+    /// Unix milliseconds at raw timestamp `t`.
+    fn unix_ms_at(&mut self, t: u64) -> u64 {
+        let since = self.delta_nanos(self.base, t);
+        if since >= 1_000_000_000 {
+            self.base = t;
+            self.base_unix = unix_ms();
             return self.base_unix;
         }
-        self.base_unix + since.as_millis() as u64
+        self.base_unix + since / 1_000_000
     }
 }
 
@@ -120,8 +139,8 @@ pub async fn serve(stream: TcpStream, shared: Arc<Shared>, info: Arc<ClientInfo>
             cached = Cached::load(&shared);
             parser.set_limits(limits(&shared));
         }
-        let started = Instant::now();
-        let now = clock.now(started);
+        let started = clock.raw();
+        let now = clock.unix_ms_at(started);
         info.last_interaction.store(now, Relaxed);
         let mut written = 0u64;
         let mut off = 0;
@@ -183,7 +202,7 @@ pub async fn serve(stream: TcpStream, shared: Arc<Shared>, info: Arc<ClientInfo>
         written += out.len() as u64;
         shared.stats.flush_batch(
             &mut client.batch,
-            started.elapsed().as_nanos() as u64,
+            clock.delta_nanos(started, clock.raw()),
             n as u64,
             written,
         );
@@ -210,27 +229,32 @@ pub async fn serve(stream: TcpStream, shared: Arc<Shared>, info: Arc<ClientInfo>
 /// would otherwise only return EAGAIN before the task parks. tokio clears readiness only if no
 /// new event arrived meanwhile, so no wake-up is lost.
 async fn read_some(stream: &TcpStream, buf: &mut BytesMut) -> std::io::Result<usize> {
-    loop {
-        stream.readable().await?;
-        let spare = buf.capacity() - buf.len();
-        let mut got = 0;
-        match stream.try_io(Interest::READABLE, || {
-            got = stream.try_read_buf(buf)?;
-            if got > 0 && got < spare {
-                Err(std::io::ErrorKind::WouldBlock.into())
-            } else {
-                Ok(())
-            }
-        }) {
-            Ok(()) => return Ok(got),
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                if got > 0 {
-                    return Ok(got);
+    // `poll_read_ready` keeps one waker slot per direction: cheaper than the waiter list behind
+    // `readable().await`.
+    std::future::poll_fn(|cx| {
+        loop {
+            std::task::ready!(stream.poll_read_ready(cx))?;
+            let spare = buf.capacity() - buf.len();
+            let mut got = 0;
+            match stream.try_io(Interest::READABLE, || {
+                got = stream.try_read_buf(buf)?;
+                if got > 0 && got < spare {
+                    Err(std::io::ErrorKind::WouldBlock.into())
+                } else {
+                    Ok(())
                 }
+            }) {
+                Ok(()) => return std::task::Poll::Ready(Ok(got)),
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    if got > 0 {
+                        return std::task::Poll::Ready(Ok(got));
+                    }
+                }
+                Err(e) => return std::task::Poll::Ready(Err(e)),
             }
-            Err(e) => return Err(e),
         }
-    }
+    })
+    .await
 }
 
 /// Writes the whole buffer: straight away while the socket takes it, waiting for writability
