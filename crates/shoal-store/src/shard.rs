@@ -316,7 +316,7 @@ impl Shard {
     }
 
     /// Active expiry: checks up to `max` entries, walking down from where the last sweep stopped.
-    /// Returns (checked, expired).
+    /// With a large enough `max` one call removes every expired entry. Returns (checked, expired).
     pub fn sweep_expired(&mut self, now_ms: u64, max: usize) -> (usize, usize) {
         if self.data.volatile == 0 {
             return (0, 0);
@@ -324,10 +324,18 @@ impl Shard {
         let mut checked = 0;
         let mut expired = 0;
         let mut pos = self.data.sweep.min(self.data.entries.len());
+        // At most one wrap per call: from `pos` down to 0, then from the top down to 0 again. That
+        // sees every entry (an entry moved by `swap_remove` only moves down, into the part still
+        // ahead of the walk) and always ends.
+        let mut wrapped = false;
         while checked < max {
             if pos == 0 {
+                if wrapped {
+                    break;
+                }
+                wrapped = true;
                 pos = self.data.entries.len();
-                if pos == 0 || checked >= self.data.entries.len() {
+                if pos == 0 {
                     break;
                 }
             }
