@@ -1,0 +1,128 @@
+//! Where a keyed command must run: here, elsewhere (MOVED / ASK), or nowhere (CROSSSLOT,
+//! CLUSTERDOWN). Pure: the caller passes the slots of the command's keys.
+
+use crate::state::ClusterState;
+
+/// The routing decision for one command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Route {
+    Serve,
+    /// `-MOVED <slot> <host>:<port>`
+    Moved {
+        slot: u16,
+        addr: String,
+    },
+    /// `-ASK <slot> <host>:<port>`
+    Ask {
+        slot: u16,
+        addr: String,
+    },
+    CrossSlot,
+    /// `-CLUSTERDOWN ...` with the given text.
+    Down(&'static str),
+}
+
+pub const CROSSSLOT: &str = "CROSSSLOT Keys in request don't hash to the same slot";
+pub const DOWN: &str = "CLUSTERDOWN The cluster is down";
+pub const DOWN_READONLY: &str = "CLUSTERDOWN The cluster is down and only accepts read commands";
+pub const UNBOUND: &str = "CLUSTERDOWN Hash slot not served";
+
+impl Route {
+    /// The error reply text, or `None` for `Serve`.
+    pub fn error(&self) -> Option<String> {
+        match self {
+            Route::Serve => None,
+            Route::Moved { slot, addr } => Some(format!("MOVED {slot} {addr}")),
+            Route::Ask { slot, addr } => Some(format!("ASK {slot} {addr}")),
+            Route::CrossSlot => Some(CROSSSLOT.to_string()),
+            Route::Down(t) => Some(t.to_string()),
+        }
+    }
+}
+
+/// Decides where a command whose keys hash to `slots` runs. `write` for commands that modify
+/// data; `readonly` when the client sent READONLY; `asking` when it sent ASKING just before.
+pub fn route(
+    st: &ClusterState,
+    slots: impl IntoIterator<Item = u16>,
+    write: bool,
+    readonly: bool,
+    asking: bool,
+) -> Route {
+    let mut it = slots.into_iter();
+    let Some(slot) = it.next() else {
+        return Route::Serve;
+    };
+    if it.any(|s| s != slot) {
+        return Route::CrossSlot;
+    }
+    if !st.is_ok() {
+        if !st.allow_reads_when_down {
+            return Route::Down(DOWN);
+        }
+        if write {
+            return Route::Down(DOWN_READONLY);
+        }
+    }
+    // An importing slot is served to clients that asked first.
+    if asking && st.importing.contains_key(&slot) {
+        return Route::Serve;
+    }
+    let Some(owner) = st.owner(slot) else {
+        return Route::Down(UNBOUND);
+    };
+    if owner.id == st.myself {
+        return Route::Serve;
+    }
+    // A replica serves reads of its primary's slots to READONLY clients.
+    if readonly && !write && st.me().primary_of == Some(owner.id) {
+        return Route::Serve;
+    }
+    Route::Moved {
+        slot,
+        addr: format!("{}:{}", owner.ip, owner.port),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::{Node, NodeId};
+
+    fn two_nodes() -> ClusterState {
+        let me = NodeId::parse(b"1111111111111111111111111111111111111111").unwrap();
+        let other = NodeId::parse(b"2222222222222222222222222222222222222222").unwrap();
+        let mut st = ClusterState::new(me, "127.0.0.1".into(), 7000, 17000);
+        st.nodes
+            .insert(other, Node::new(other, "127.0.0.1".into(), 7001, 17001));
+        for s in 0..8192 {
+            st.assign(s, me);
+        }
+        for s in 8192..16384 {
+            st.assign(s, other);
+        }
+        st
+    }
+
+    #[test]
+    fn decisions() {
+        let mut st = two_nodes();
+        assert_eq!(route(&st, [], true, false, false), Route::Serve);
+        assert_eq!(route(&st, [5, 5], true, false, false), Route::Serve);
+        assert_eq!(route(&st, [5, 6], false, false, false), Route::CrossSlot);
+        assert_eq!(
+            route(&st, [9000], false, false, false).error().unwrap(),
+            "MOVED 9000 127.0.0.1:7001"
+        );
+        st.importing.insert(9000, st.myself);
+        assert_eq!(route(&st, [9000], false, false, true), Route::Serve);
+        st.unassign(9001);
+        assert_eq!(route(&st, [5], false, false, false), Route::Down(DOWN));
+        st.require_full_coverage = false;
+        assert_eq!(
+            route(&st, [9001], false, false, false),
+            Route::Down(UNBOUND)
+        );
+        assert_eq!(route(&st, [5], false, false, false), Route::Serve);
+    }
+}
