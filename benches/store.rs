@@ -24,7 +24,7 @@ fn filled_store(keys: &[Vec<u8>]) -> Store {
     let st = Store::new(1, 1024);
     for k in keys {
         let h = st.hash(k);
-        st.lock(st.shard_id(0, h)).insert_new(
+        st.lock(st.shard_id(0, k, h)).insert_new(
             h,
             k,
             Value::Str(b"value-of-32-bytes-0123456789abcd"[..].into()),
@@ -45,7 +45,7 @@ fn store_get(b: Bencher) {
         i = (i + 7919) % KEYS;
         let k = &keys[i];
         let h = st.hash(k);
-        let mut s = st.lock(st.shard_id(0, h));
+        let mut s = st.lock(st.shard_id(0, k, h));
         black_box(s.find_live(h, k, 1).is_some())
     });
 }
@@ -80,7 +80,7 @@ fn store_set_existing(b: Bencher) {
         i = (i + 7919) % KEYS;
         let k = &keys[i];
         let h = st.hash(k);
-        let mut s = st.lock(st.shard_id(0, h));
+        let mut s = st.lock(st.shard_id(0, k, h));
         black_box(s.upsert(h, k, Value::Int(i as i64), None, 1))
     });
 }

@@ -97,6 +97,31 @@ pub struct Cli {
     pub maxmemory_policy: String,
     #[arg(long = "protected-mode", value_parser = parse_yes_no, action = ArgAction::Set, default_value = "yes")]
     pub protected_mode: bool,
+    #[arg(long = "cluster-enabled", value_parser = parse_yes_no, action = ArgAction::Set, default_value = "no")]
+    pub cluster_enabled: bool,
+    /// Cluster state file, relative to --dir.
+    #[arg(long = "cluster-config-file", default_value = "nodes.conf")]
+    pub cluster_config_file: String,
+    /// Milliseconds without a reply before a node counts as failing.
+    #[arg(long = "cluster-node-timeout", value_parser = clap::value_parser!(u64).range(1..), default_value = "15000")]
+    pub cluster_node_timeout: u64,
+    /// Cluster bus port (0 = port + 10000).
+    #[arg(long = "cluster-port", value_parser = parse_u16, default_value = "0")]
+    pub cluster_port: u16,
+    #[arg(long = "cluster-announce-ip")]
+    pub cluster_announce_ip: Option<String>,
+    #[arg(long = "cluster-announce-port", value_parser = parse_u16)]
+    pub cluster_announce_port: Option<u16>,
+    #[arg(long = "cluster-announce-bus-port", value_parser = parse_u16)]
+    pub cluster_announce_bus_port: Option<u16>,
+    #[arg(long = "cluster-announce-hostname")]
+    pub cluster_announce_hostname: Option<String>,
+    #[arg(long = "cluster-preferred-endpoint-type", default_value = "ip", value_parser = ["ip", "hostname", "unknown-endpoint"])]
+    pub cluster_preferred_endpoint_type: String,
+    #[arg(long = "cluster-require-full-coverage", value_parser = parse_yes_no, action = ArgAction::Set, default_value = "yes")]
+    pub cluster_require_full_coverage: bool,
+    #[arg(long = "cluster-allow-reads-when-down", value_parser = parse_yes_no, action = ArgAction::Set, default_value = "no")]
+    pub cluster_allow_reads_when_down: bool,
 }
 
 impl Cli {
@@ -136,6 +161,19 @@ impl Cli {
             dir: self.dir,
             maxmemory: self.maxmemory,
             maxmemory_policy: self.maxmemory_policy,
+            cluster: shoal_commands::config::ClusterConfig {
+                enabled: self.cluster_enabled,
+                config_file: self.cluster_config_file,
+                node_timeout: self.cluster_node_timeout,
+                port: self.cluster_port,
+                announce_ip: self.cluster_announce_ip.filter(|s| !s.is_empty()),
+                announce_port: self.cluster_announce_port.filter(|p| *p != 0),
+                announce_bus_port: self.cluster_announce_bus_port.filter(|p| *p != 0),
+                announce_hostname: self.cluster_announce_hostname.filter(|s| !s.is_empty()),
+                preferred_endpoint_type: self.cluster_preferred_endpoint_type,
+                require_full_coverage: self.cluster_require_full_coverage,
+                allow_reads_when_down: self.cluster_allow_reads_when_down,
+            },
         })
     }
 }

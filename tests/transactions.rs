@@ -44,6 +44,10 @@ fn queue_errors_abort_runtime_errors_do_not() {
         "ERR wrong number of arguments for 'get' command"
     );
     assert_eq!(
+        e(&mut c, &["SHUTDOWN"]),
+        "ERR Command not allowed inside a transaction"
+    );
+    assert_eq!(
         e(&mut c, &["EXEC"]),
         "EXECABORT Transaction discarded because of previous errors."
     );

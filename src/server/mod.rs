@@ -12,6 +12,7 @@
 //! No lock of the store is ever held across an `.await`: dispatch is synchronous and returns
 //! before the connection awaits its write.
 
+mod cluster;
 mod connection;
 mod expire;
 mod listener;
@@ -42,7 +43,6 @@ pub fn run(config: Config) -> i32 {
 }
 
 async fn serve(config: Config) -> i32 {
-    let shared = Arc::new(Shared::new(config.clone()));
     let listeners = match listener::bind_all(&config) {
         Ok(l) => l,
         Err(e) => {
@@ -56,6 +56,19 @@ async fn serve(config: Config) -> i32 {
         .and_then(|l| l.local_addr().ok())
         .map(|a| a.port())
         .unwrap_or(0);
+    let cluster = if config.cluster.enabled {
+        match cluster::load_or_create(&config, port) {
+            Ok(c) => Some(c),
+            Err(e) => {
+                tracing::error!("{e}");
+                eprintln!("shoal-server: {e}");
+                return 1;
+            }
+        }
+    } else {
+        None
+    };
+    let shared = Arc::new(Shared::with_cluster(config.clone(), cluster));
     shared
         .tcp_port
         .store(port as usize, std::sync::atomic::Ordering::Relaxed);

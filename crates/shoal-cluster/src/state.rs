@@ -566,9 +566,9 @@ impl ClusterState {
                 if a > b || b >= SLOTS {
                     return Err(bad("bad slot range"));
                 }
-                for s in a..=b {
+                for (s, owner) in owners.iter_mut().enumerate().take(b + 1).skip(a) {
                     node.slots.insert(s as u16);
-                    owners[s] = Some(id);
+                    *owner = Some(id);
                 }
             }
             if flags.myself {

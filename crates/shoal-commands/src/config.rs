@@ -24,6 +24,42 @@ pub struct Config {
     pub dir: String,
     pub maxmemory: u64,
     pub maxmemory_policy: String,
+    pub cluster: ClusterConfig,
+}
+
+/// Cluster options, named as redis.conf names them.
+#[derive(Clone, Debug)]
+pub struct ClusterConfig {
+    pub enabled: bool,
+    pub config_file: String,
+    pub node_timeout: u64,
+    /// Bus port; 0 = data port + 10000.
+    pub port: u16,
+    pub announce_ip: Option<String>,
+    pub announce_port: Option<u16>,
+    pub announce_bus_port: Option<u16>,
+    pub announce_hostname: Option<String>,
+    pub preferred_endpoint_type: String,
+    pub require_full_coverage: bool,
+    pub allow_reads_when_down: bool,
+}
+
+impl Default for ClusterConfig {
+    fn default() -> Self {
+        ClusterConfig {
+            enabled: false,
+            config_file: "nodes.conf".into(),
+            node_timeout: 15000,
+            port: 0,
+            announce_ip: None,
+            announce_port: None,
+            announce_bus_port: None,
+            announce_hostname: None,
+            preferred_endpoint_type: "ip".into(),
+            require_full_coverage: true,
+            allow_reads_when_down: false,
+        }
+    }
 }
 
 impl Default for Config {
@@ -50,6 +86,7 @@ impl Default for Config {
             dir: ".".into(),
             maxmemory: 0,
             maxmemory_policy: "noeviction".into(),
+            cluster: ClusterConfig::default(),
         }
     }
 }
@@ -269,8 +306,81 @@ pub const PARAMS: &[Param] = &[
     },
 ];
 
+/// Cluster parameters (read-only at run time except the two behaviour switches).
+pub const CLUSTER_PARAMS: &[Param] = &[
+    Param {
+        name: "cluster-enabled",
+        get: |c| yes_no(c.cluster.enabled),
+        set: None,
+    },
+    Param {
+        name: "cluster-config-file",
+        get: |c| c.cluster.config_file.clone(),
+        set: None,
+    },
+    Param {
+        name: "cluster-node-timeout",
+        get: |c| c.cluster.node_timeout.to_string(),
+        set: Some(|c, v| {
+            c.cluster.node_timeout = parse_u64(v)?.max(1);
+            Ok(())
+        }),
+    },
+    Param {
+        name: "cluster-port",
+        get: |c| c.cluster.port.to_string(),
+        set: None,
+    },
+    Param {
+        name: "cluster-announce-ip",
+        get: |c| c.cluster.announce_ip.clone().unwrap_or_default(),
+        set: None,
+    },
+    Param {
+        name: "cluster-announce-port",
+        get: |c| c.cluster.announce_port.unwrap_or(0).to_string(),
+        set: None,
+    },
+    Param {
+        name: "cluster-announce-bus-port",
+        get: |c| c.cluster.announce_bus_port.unwrap_or(0).to_string(),
+        set: None,
+    },
+    Param {
+        name: "cluster-announce-hostname",
+        get: |c| c.cluster.announce_hostname.clone().unwrap_or_default(),
+        set: None,
+    },
+    Param {
+        name: "cluster-preferred-endpoint-type",
+        get: |c| c.cluster.preferred_endpoint_type.clone(),
+        set: None,
+    },
+    Param {
+        name: "cluster-require-full-coverage",
+        get: |c| yes_no(c.cluster.require_full_coverage),
+        set: Some(|c, v| {
+            c.cluster.require_full_coverage = parse_yes_no(v)?;
+            Ok(())
+        }),
+    },
+    Param {
+        name: "cluster-allow-reads-when-down",
+        get: |c| yes_no(c.cluster.allow_reads_when_down),
+        set: Some(|c, v| {
+            c.cluster.allow_reads_when_down = parse_yes_no(v)?;
+            Ok(())
+        }),
+    },
+];
+
+/// Every parameter CONFIG GET/SET knows.
+pub fn all_params() -> impl Iterator<Item = &'static Param> {
+    PARAMS.iter().chain(CLUSTER_PARAMS)
+}
+
 pub fn find_param(name: &str) -> Option<&'static Param> {
-    PARAMS.iter().find(|p| p.name.eq_ignore_ascii_case(name))
+    all_params().find(|p| p.name.eq_ignore_ascii_case(name))
 }
 
 #[cfg(test)]

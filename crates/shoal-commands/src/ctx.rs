@@ -13,9 +13,26 @@ use tokio::sync::Notify;
 use crate::config::Config;
 use crate::stats::ServerStats;
 
+/// Cluster mode: this node's view of the cluster and where it is kept on disk.
+pub struct Cluster {
+    pub state: RwLock<shoal_cluster::ClusterState>,
+    pub conf_path: std::path::PathBuf,
+}
+
+impl Cluster {
+    /// Writes nodes.conf (atomically, fsynced) from the current state.
+    pub fn save(&self) -> Result<(), String> {
+        let st = self.state.read().clone();
+        shoal_cluster::conf::save(&self.conf_path, &st)
+            .map_err(|e| format!("{}: {e}", self.conf_path.display()))
+    }
+}
+
 /// Server-wide state shared by every connection.
 pub struct Shared {
     pub store: Store,
+    /// `Some` in cluster mode.
+    pub cluster: Option<Cluster>,
     pub config: RwLock<Config>,
     /// Bumped by every CONFIG SET, so connections can refresh cached limits cheaply.
     pub config_gen: AtomicU64,
@@ -35,12 +52,26 @@ pub struct Shared {
 
 impl Shared {
     pub fn new(config: Config) -> Self {
-        let store = Store::new(config.databases, config.shards);
+        Self::with_cluster(config, None)
+    }
+
+    /// A server in cluster mode keeps its keys striped by hash slot.
+    pub fn with_cluster(config: Config, cluster: Option<Cluster>) -> Self {
+        let store = if cluster.is_some() {
+            Store::with_stripe(
+                config.databases,
+                config.shards,
+                shoal_store::Stripe::Slot(|k| shoal_cluster::key_slot(k).0),
+            )
+        } else {
+            Store::new(config.databases, config.shards)
+        };
         let run_id = (0..40)
             .map(|_| char::from(b"0123456789abcdef"[rand::random_range(0..16)]))
             .collect();
         Shared {
             store,
+            cluster,
             config: RwLock::new(config),
             config_gen: AtomicU64::new(0),
             clients: dashmap::DashMap::new(),
@@ -161,6 +192,10 @@ pub struct Client {
     pub sleep: Option<std::time::Duration>,
     /// Table index of the last command (a cache for pipelines of the same command).
     pub last_cmd: usize,
+    /// Cluster mode: READONLY was sent (reads served by a replica).
+    pub readonly: bool,
+    /// Cluster mode: ASKING was sent; good for the next command only.
+    pub asking: bool,
     /// Commands run in the current batch (table index, failed), and keyspace hits and misses:
     /// handed to the server's counters once per batch.
     pub batch: crate::stats::Batch,
@@ -180,6 +215,8 @@ impl Client {
             close: false,
             sleep: None,
             last_cmd: 0,
+            readonly: false,
+            asking: false,
             batch: crate::stats::Batch::default(),
         }
     }
@@ -187,7 +224,7 @@ impl Client {
     /// Drops every WATCH of this client (UNWATCH, EXEC, DISCARD, RESET, disconnect).
     pub fn unwatch_all(&mut self, store: &Store) {
         for (db, key, _) in self.watched.drain(..) {
-            let id = store.shard_id(db, store.hash(&key));
+            let id = store.shard_id(db, &key, store.hash(&key));
             store.lock(id).unwatch(&key, &self.dirty);
         }
         self.dirty.store(false, Ordering::Release);
@@ -215,7 +252,7 @@ impl<'a> Keyspace<'a> {
     #[inline]
     pub fn shard_in<'k>(&mut self, db: usize, key: &'k [u8]) -> Locked<'_, 'k> {
         let hash = self.store.hash(key);
-        let id = self.store.shard_id(db, hash);
+        let id = self.store.shard_id(db, key, hash);
         let now = self.now;
         Locked {
             s: self.shard_at(id),

@@ -21,22 +21,48 @@ pub fn dispatch(shared: &Shared, client: &mut Client, out: &mut Reply, args: Arg
 
 fn dispatch_inner(shared: &Shared, client: &mut Client, out: &mut Reply, args: Args<'_>, now: u64) {
     let name = args.get(0);
-    let Some((idx, spec)) = table().lookup(name) else {
-        reject(
-            shared,
-            client,
-            out,
-            None,
-            errors::unknown_command(name, args.iter().skip(1)),
-        );
-        return;
+    // Pipelines repeat one command: try the previous one before the table lookup.
+    let cached = table()
+        .specs
+        .get(client.last_cmd)
+        .filter(|s| s.name.as_bytes().eq_ignore_ascii_case(name));
+    let (idx, spec) = match cached {
+        Some(s) => (client.last_cmd, *s),
+        None => match table().lookup(name) {
+            Some(found) => found,
+            None => {
+                let e = errors::unknown_command(name, args.iter().skip(1));
+                reject(shared, client, out, None, e);
+                return;
+            }
+        },
     };
+    client.last_cmd = idx;
     if !spec.arity_ok(args.len()) {
         reject(shared, client, out, Some(idx), errors::arity(spec.name));
         return;
     }
     if !client.authenticated && !spec.has(flags::NO_AUTH) {
         reject(shared, client, out, Some(idx), errors::NOAUTH.into());
+        return;
+    }
+    if let Some(cl) = &shared.cluster {
+        // ASKING holds for the one command after it.
+        let asking = std::mem::take(&mut client.asking);
+        if let Some(e) = cluster_route(cl, client, spec, &args, asking) {
+            if spec.name == "exec" {
+                client.multi = None;
+                client
+                    .info
+                    .multi
+                    .store(false, std::sync::atomic::Ordering::Relaxed);
+            }
+            reject(shared, client, out, Some(idx), e);
+            return;
+        }
+    }
+    if client.multi.is_some() && spec.has(flags::NO_MULTI) {
+        reject(shared, client, out, Some(idx), errors::NOT_IN_MULTI.into());
         return;
     }
     if let Some(multi) = client.multi.as_mut()
@@ -79,6 +105,40 @@ fn dispatch_inner(shared: &Shared, client: &mut Client, out: &mut Reply, args: A
     run(&mut ctx, idx, spec, args);
 }
 
+/// Cluster mode: the redirect or refusal for this command, if it may not run here. EXEC is
+/// judged on the keys of every queued command together.
+fn cluster_route(
+    cl: &crate::ctx::Cluster,
+    client: &Client,
+    spec: &Spec,
+    args: &Args<'_>,
+    asking: bool,
+) -> Option<CmdError> {
+    use shoal_cluster::key_slot;
+    let mut slots: Vec<u16> = Vec::new();
+    let mut write = spec.has(flags::WRITE);
+    if spec.name == "exec" {
+        for (i, queued) in client.multi.iter().flat_map(|m| m.queued.iter()) {
+            let qs = table().specs[*i];
+            let qa = queued.args();
+            write |= qs.has(flags::WRITE);
+            slots.extend(qs.key_positions(qa.len()).map(|p| key_slot(qa.get(p)).0));
+        }
+    } else {
+        slots.extend(
+            spec.key_positions(args.len())
+                .map(|p| key_slot(args.get(p)).0),
+        );
+    }
+    if slots.is_empty() {
+        return None;
+    }
+    let st = cl.state.read();
+    shoal_cluster::route(&st, slots, write, client.readonly, asking)
+        .error()
+        .map(CmdError::from)
+}
+
 /// Adds the shards `spec` touches with these `args` to `ids`. Returns false when the command
 /// walks the whole keyspace (its shards cannot be named up front).
 pub fn lock_plan(
@@ -94,7 +154,8 @@ pub fn lock_plan(
         Locking::Global => false,
         Locking::Keys => {
             for p in spec.key_positions(args.len()) {
-                ids.push(store.shard_id(db, store.hash(args.get(p))));
+                let k = args.get(p);
+                ids.push(store.shard_id(db, k, store.hash(k)));
             }
             true
         }

@@ -55,6 +55,7 @@ pub enum Group {
     String,
     Generic,
     Transactions,
+    Cluster,
 }
 
 impl Group {
@@ -65,6 +66,7 @@ impl Group {
             Group::String => "string",
             Group::Generic => "generic",
             Group::Transactions => "transactions",
+            Group::Cluster => "cluster",
         }
     }
 
@@ -75,6 +77,7 @@ impl Group {
             Group::String => "@string",
             Group::Generic => "@keyspace",
             Group::Transactions => "@transaction",
+            Group::Cluster => "@connection",
         }
     }
 }

@@ -11,5 +11,5 @@ pub mod store;
 pub mod value;
 
 pub use shard::{Entry, Shard};
-pub use store::{ExpireStats, LockSet, ShardId, ShardRef, Store};
+pub use store::{ExpireStats, LockSet, ShardId, ShardRef, Store, Stripe};
 pub use value::Value;

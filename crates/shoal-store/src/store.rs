@@ -29,15 +29,35 @@ struct Db {
     hints: VolatileHints,
 }
 
+/// How keys are spread over a database's shards.
+#[derive(Clone, Copy)]
+pub enum Stripe {
+    /// By bits of the key's hash.
+    Hash,
+    /// By a slot function (Redis Cluster hash slots): every key of a slot lands in one shard, so
+    /// a slot's keys are found without walking the whole keyspace. Needs at most 16384 shards.
+    Slot(fn(&[u8]) -> u16),
+}
+
 pub struct Store {
     dbs: Box<[Db]>,
     mask: u64,
     hasher: FixedState,
+    stripe: Stripe,
 }
 
 impl Store {
     /// `shards` is rounded up to a power of two.
     pub fn new(databases: usize, shards: usize) -> Self {
+        Self::with_stripe(databases, shards, Stripe::Hash)
+    }
+
+    /// A store whose shards follow `stripe` (with `Stripe::Slot`, `shards` is capped at 16384).
+    pub fn with_stripe(databases: usize, shards: usize, stripe: Stripe) -> Self {
+        let shards = match stripe {
+            Stripe::Hash => shards,
+            Stripe::Slot(_) => shards.min(16384),
+        };
         let shards = shards.max(1).next_power_of_two();
         let hasher = FixedState::with_seed(rand::random());
         let dbs = (0..databases.max(1))
@@ -61,6 +81,7 @@ impl Store {
             dbs,
             mask: shards as u64 - 1,
             hasher,
+            stripe,
         }
     }
 
@@ -77,12 +98,25 @@ impl Store {
         self.hasher.hash_one(key)
     }
 
-    /// The shard of a hash. Uses bits the hash table does not use for its buckets' low bits.
+    /// The shard of `key` (whose hash is `hash`) in database `db`. By hash, it uses bits the hash
+    /// table does not use for its buckets; by slot, the slot's low bits.
     #[inline]
-    pub fn shard_id(&self, db: usize, hash: u64) -> ShardId {
+    pub fn shard_id(&self, db: usize, key: &[u8], hash: u64) -> ShardId {
+        let idx = match self.stripe {
+            Stripe::Hash => (hash >> 40) & self.mask,
+            Stripe::Slot(f) => f(key) as u64 & self.mask,
+        };
         ShardId {
             db: db as u32,
-            idx: ((hash >> 40) & self.mask) as u32,
+            idx: idx as u32,
+        }
+    }
+
+    /// The shard that holds every key of `slot` (with `Stripe::Slot`).
+    pub fn slot_shard(&self, db: usize, slot: u16) -> ShardId {
+        ShardId {
+            db: db as u32,
+            idx: (slot as u64 & self.mask) as u32,
         }
     }
 
@@ -296,7 +330,7 @@ mod tests {
             let k = i.to_be_bytes();
             let h = st.hash(&k);
             let ttl = if i % 10 == 0 { None } else { Some(100) };
-            st.lock(st.shard_id(0, h))
+            st.lock(st.shard_id(0, &k, h))
                 .insert_new(h, &k, Value::Int(1), ttl, 0);
         }
         let mut cur = 0;

@@ -140,7 +140,11 @@ fn hello(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
     out.bulk(b"id");
     out.int(ctx.client.id as i64);
     out.bulk(b"mode");
-    out.bulk(b"standalone");
+    out.bulk(if ctx.shared.cluster.is_some() {
+        b"cluster"
+    } else {
+        b"standalone"
+    });
     out.bulk(b"role");
     out.bulk(b"master");
     out.bulk(b"modules");
@@ -151,6 +155,9 @@ fn hello(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
 /// SELECT index
 fn select(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
     let n = int(a.get(1))?;
+    if ctx.shared.cluster.is_some() && n != 0 {
+        return Err("ERR SELECT is not allowed in cluster mode".into());
+    }
     if n < 0 || n as usize >= ctx.ks.store.databases() {
         return Err(errors::DB_RANGE.into());
     }

@@ -144,8 +144,8 @@ fn copy_locks(store: &Store, db: usize, a: &Args<'_>, ids: &mut Vec<ShardId>) {
             dst_db = n as usize;
         }
     }
-    ids.push(store.shard_id(db, store.hash(a.get(1))));
-    ids.push(store.shard_id(dst_db, store.hash(a.get(2))));
+    ids.push(store.shard_id(db, a.get(1), store.hash(a.get(1))));
+    ids.push(store.shard_id(dst_db, a.get(2), store.hash(a.get(2))));
 }
 
 /// MOVE key db — 1 if moved; 0 if missing here or present there.
@@ -175,12 +175,12 @@ fn move_(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
 
 fn move_locks(store: &Store, db: usize, a: &Args<'_>, ids: &mut Vec<ShardId>) {
     let h = store.hash(a.get(1));
-    ids.push(store.shard_id(db, h));
+    ids.push(store.shard_id(db, a.get(1), h));
     if let Some(n) = shoal_resp::parse_i64(a.get(2))
         && n >= 0
         && (n as usize) < store.databases()
     {
-        ids.push(store.shard_id(n as usize, h));
+        ids.push(store.shard_id(n as usize, a.get(1), h));
     }
 }
 

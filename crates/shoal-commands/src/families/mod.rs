@@ -1,5 +1,6 @@
 //! One module per command family, each ending with its slice of the command table.
 
+pub mod cluster;
 pub mod connection;
 pub mod expire;
 pub mod keys;
@@ -17,4 +18,5 @@ pub static ALL: &[&[Spec]] = &[
     connection::COMMANDS,
     server::COMMANDS,
     transactions::COMMANDS,
+    cluster::COMMANDS,
 ];

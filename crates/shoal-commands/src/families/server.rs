@@ -8,7 +8,7 @@ use shoal_resp::{Args, Reply};
 use shoal_store::ShardId;
 use shoal_store::glob::glob_match;
 
-use crate::config::{PARAMS, find_param};
+use crate::config::find_param;
 use crate::ctx::{Ctx, unix_ms};
 use crate::errors::{self, CmdError, CmdResult};
 use crate::families::connection::REDIS_VERSION;
@@ -272,6 +272,7 @@ const DEFAULT_SECTIONS: &[&str] = &[
     "replication",
     "cpu",
     "errorstats",
+    "cluster",
     "keyspace",
 ];
 const ALL_SECTIONS: &[&str] = &[
@@ -284,6 +285,7 @@ const ALL_SECTIONS: &[&str] = &[
     "cpu",
     "commandstats",
     "errorstats",
+    "cluster",
     "keyspace",
 ];
 
@@ -327,8 +329,13 @@ fn info_text(ctx: &mut Ctx<'_>, want: &[String]) -> String {
                 section(&mut o, "Server");
                 let _ = write!(
                     o,
-                    "redis_version:{REDIS_VERSION}\r\nshoal_version:{}\r\nredis_git_sha1:00000000\r\nredis_git_dirty:0\r\nredis_build_id:0\r\nredis_mode:standalone\r\nos:{} {}\r\narch_bits:64\r\nmultiplexing_api:epoll\r\nprocess_id:{}\r\nrun_id:{}\r\ntcp_port:{}\r\nserver_time_usec:{}\r\nuptime_in_seconds:{uptime}\r\nuptime_in_days:{}\r\nhz:{}\r\nconfigured_hz:{}\r\nexecutable:shoal-server\r\nio_threads_active:{}\r\nshards:{}\r\n",
+                    "redis_version:{REDIS_VERSION}\r\nshoal_version:{}\r\nredis_git_sha1:00000000\r\nredis_git_dirty:0\r\nredis_build_id:0\r\nredis_mode:{}\r\nos:{} {}\r\narch_bits:64\r\nmultiplexing_api:epoll\r\nprocess_id:{}\r\nrun_id:{}\r\ntcp_port:{}\r\nserver_time_usec:{}\r\nuptime_in_seconds:{uptime}\r\nuptime_in_days:{}\r\nhz:{}\r\nconfigured_hz:{}\r\nexecutable:shoal-server\r\nio_threads_active:{}\r\nshards:{}\r\n",
                     env!("CARGO_PKG_VERSION"),
+                    if sh.cluster.is_some() {
+                        "cluster"
+                    } else {
+                        "standalone"
+                    },
                     std::env::consts::OS,
                     std::env::consts::ARCH,
                     std::process::id(),
@@ -426,6 +433,10 @@ fn info_text(ctx: &mut Ctx<'_>, want: &[String]) -> String {
                     let _ = write!(o, "errorstat_{k}:count={v}\r\n");
                 }
             }
+            "cluster" => {
+                section(&mut o, "Cluster");
+                let _ = write!(o, "cluster_enabled:{}\r\n", sh.cluster.is_some() as u8);
+            }
             "keyspace" => {
                 section(&mut o, "Keyspace");
                 for db in 0..ctx.ks.store.databases() {
@@ -455,8 +466,7 @@ fn config(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
                 return Err(errors::arity("config|get"));
             }
             let cfg = ctx.shared.config.read().clone();
-            let hits: Vec<_> = PARAMS
-                .iter()
+            let hits: Vec<_> = crate::config::all_params()
                 .filter(|p| {
                     a.iter()
                         .skip(2)
@@ -496,6 +506,12 @@ fn config(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
             }
             *ctx.shared.config.write() = cfg;
             ctx.shared.config_gen.fetch_add(1, Relaxed);
+            if let Some(cl) = &ctx.shared.cluster {
+                let c = ctx.shared.config.read().cluster.clone();
+                let mut st = cl.state.write();
+                st.require_full_coverage = c.require_full_coverage;
+                st.allow_reads_when_down = c.allow_reads_when_down;
+            }
             ctx.out.ok();
         }
         b"resetstat" => {

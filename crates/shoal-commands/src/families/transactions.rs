@@ -66,7 +66,7 @@ fn exec(ctx: &mut Ctx<'_>, _a: Args<'_>) -> CmdResult {
         }
     }
     for (wdb, key, _) in &ctx.client.watched {
-        ids.push(store.shard_id(*wdb, store.hash(key)));
+        ids.push(store.shard_id(*wdb, key, store.hash(key)));
     }
     if global {
         ids = store.all_shards().collect();
@@ -79,7 +79,7 @@ fn exec(ctx: &mut Ctx<'_>, _a: Args<'_>) -> CmdResult {
         for (wdb, key, existed) in &ctx.client.watched {
             if *existed {
                 let h = store.hash(key);
-                let s = ctx.ks.shard_at(store.shard_id(*wdb, h));
+                let s = ctx.ks.shard_at(store.shard_id(*wdb, key, h));
                 if s.find_raw(h, key)
                     .is_some_and(|i| s.entry(i).is_expired(now))
                 {

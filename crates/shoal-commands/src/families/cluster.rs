@@ -1,0 +1,484 @@
+//! CLUSTER and the cluster-mode connection commands (READONLY, READWRITE, ASKING).
+//!
+//! Every change of the cluster state is written to nodes.conf before the reply goes out.
+
+use shoal_cluster::{ClusterState, NodeId, SLOTS, key_slot};
+use shoal_resp::{Args, Reply};
+use shoal_store::ShardId;
+
+use crate::ctx::{Cluster, Ctx};
+use crate::errors::{self, CmdError, CmdResult};
+use crate::spec::{Group, Spec, cmd, flags::*};
+use crate::util::{eq_ic, int};
+
+pub const DISABLED: &str = "ERR This instance has cluster support disabled";
+
+fn cluster_of<'a>(ctx: &Ctx<'a>) -> Result<&'a Cluster, CmdError> {
+    ctx.shared.cluster.as_ref().ok_or(CmdError::from(DISABLED))
+}
+
+/// A slot argument: `ERR Invalid or out of range slot` otherwise.
+fn slot_arg(a: &[u8]) -> Result<u16, CmdError> {
+    match shoal_resp::parse_i64(a) {
+        Some(n) if (0..SLOTS as i64).contains(&n) => Ok(n as u16),
+        _ => Err("ERR Invalid or out of range slot".into()),
+    }
+}
+
+/// Slots named by ADDSLOTS/DELSLOTS (`ranges` = false) or their RANGE forms; a slot named twice is
+/// an error, as in Redis.
+fn slot_list(a: &Args<'_>, ranges: bool) -> Result<Vec<u16>, CmdError> {
+    let mut seen = vec![false; SLOTS];
+    let mut out = Vec::new();
+    let mut add = |s: u16| -> CmdResult {
+        if std::mem::replace(&mut seen[s as usize], true) {
+            return Err(format!("ERR Slot {s} specified multiple times").into());
+        }
+        out.push(s);
+        Ok(())
+    };
+    if ranges {
+        for i in (2..a.len()).step_by(2) {
+            let (lo, hi) = (slot_arg(a.get(i))?, slot_arg(a.get(i + 1))?);
+            if lo > hi {
+                return Err(format!(
+                    "ERR start slot number {lo} is greater than end slot number {hi}"
+                )
+                .into());
+            }
+            for s in lo..=hi {
+                add(s)?;
+            }
+        }
+    } else {
+        for arg in a.iter().skip(2) {
+            add(slot_arg(arg)?)?;
+        }
+    }
+    Ok(out)
+}
+
+fn saved(cl: &Cluster) -> CmdResult {
+    cl.save()
+        .map_err(|e| CmdError::from(format!("ERR error saving the cluster node config: {e}")))
+}
+
+/// The address clients are sent to for `n`.
+fn endpoint(n: &shoal_cluster::Node) -> String {
+    n.ip.clone()
+}
+
+fn write_node_entry(out: &mut Reply, n: &shoal_cluster::Node) {
+    out.array(4);
+    out.bulk(endpoint(n).as_bytes());
+    out.int(n.port as i64);
+    out.bulk(n.id.as_str().as_bytes());
+    match &n.hostname {
+        Some(h) => {
+            out.map(1);
+            out.bulk(b"hostname");
+            out.bulk(h.as_bytes());
+        }
+        None => out.map(0),
+    }
+}
+
+/// CLUSTER SLOTS: `[start, end, [ip, port, id, {meta}], replica...]` per maximal range.
+fn slots_reply(st: &ClusterState, out: &mut Reply) {
+    let mut rows: Vec<(u16, u16, NodeId)> = Vec::new();
+    for n in st.nodes.values().filter(|n| n.flags.primary) {
+        for (a, b) in n.slots.ranges() {
+            rows.push((a, b, n.id));
+        }
+    }
+    rows.sort();
+    out.array(rows.len());
+    for (a, b, id) in rows {
+        let replicas: Vec<_> = st
+            .nodes
+            .values()
+            .filter(|r| r.primary_of == Some(id) && !r.flags.fail)
+            .collect();
+        out.array(3 + replicas.len());
+        out.int(a as i64);
+        out.int(b as i64);
+        if let Some(n) = st.nodes.get(&id) {
+            write_node_entry(out, n);
+        }
+        for r in replicas {
+            write_node_entry(out, r);
+        }
+    }
+}
+
+/// CLUSTER SHARDS: one map per primary: `{slots: [start, end, ...], nodes: [{...}, ...]}`.
+fn shards_reply(st: &ClusterState, out: &mut Reply) {
+    let primaries: Vec<_> = st.nodes.values().filter(|n| n.flags.primary).collect();
+    out.array(primaries.len());
+    for p in primaries {
+        out.map(2);
+        out.bulk(b"slots");
+        let ranges: Vec<_> = p.slots.ranges().collect();
+        out.array(ranges.len() * 2);
+        for (a, b) in ranges {
+            out.int(a as i64);
+            out.int(b as i64);
+        }
+        out.bulk(b"nodes");
+        let members: Vec<_> = std::iter::once(p)
+            .chain(st.nodes.values().filter(|r| r.primary_of == Some(p.id)))
+            .collect();
+        out.array(members.len());
+        for n in members {
+            let fields = 7 + n.hostname.is_some() as usize;
+            out.map(fields);
+            out.bulk(b"id");
+            out.bulk(n.id.as_str().as_bytes());
+            out.bulk(b"port");
+            out.int(n.port as i64);
+            out.bulk(b"ip");
+            out.bulk(n.ip.as_bytes());
+            out.bulk(b"endpoint");
+            out.bulk(endpoint(n).as_bytes());
+            if let Some(h) = &n.hostname {
+                out.bulk(b"hostname");
+                out.bulk(h.as_bytes());
+            }
+            out.bulk(b"role");
+            out.bulk(if n.flags.primary {
+                b"master"
+            } else {
+                b"replica"
+            });
+            out.bulk(b"replication-offset");
+            out.int(0);
+            out.bulk(b"health");
+            out.bulk(if n.flags.fail || n.flags.pfail {
+                b"fail"
+            } else {
+                b"online"
+            });
+        }
+    }
+}
+
+/// Keys of `slot` in database 0, at most `limit`: one shard holds every key of a slot.
+fn keys_in_slot(ctx: &mut Ctx<'_>, slot: u16, limit: usize) -> Vec<Box<[u8]>> {
+    let now = ctx.now();
+    let id: ShardId = ctx.ks.store.slot_shard(0, slot);
+    let s = ctx.ks.shard_at(id);
+    let mut out = Vec::new();
+    for i in 0..s.len() {
+        if out.len() >= limit {
+            break;
+        }
+        if let Some(e) = s.at(i)
+            && !e.is_expired(now)
+            && key_slot(&e.key).0 == slot
+        {
+            out.push(e.key.clone());
+        }
+    }
+    out
+}
+
+fn db_is_empty(ctx: &mut Ctx<'_>) -> bool {
+    let store = ctx.ks.store;
+    store.all_shards().all(|id| ctx.ks.shard_at(id).is_empty())
+}
+
+/// CLUSTER <subcommand> ...
+fn cluster(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
+    let cl = cluster_of(ctx)?;
+    let sub = a.get(1).to_ascii_lowercase();
+    let argc = a.len();
+    let arity = |ok: bool| {
+        if ok {
+            Ok(())
+        } else {
+            Err(errors::arity(&format!(
+                "cluster|{}",
+                String::from_utf8_lossy(&sub)
+            )))
+        }
+    };
+    match sub.as_slice() {
+        b"info" => {
+            arity(argc == 2)?;
+            let text = cl.state.read().info_text(0, 0);
+            ctx.out.verbatim(text.as_bytes());
+        }
+        b"myid" => {
+            arity(argc == 2)?;
+            let id = cl.state.read().myself;
+            ctx.out.bulk(id.as_str().as_bytes());
+        }
+        b"myshardid" => {
+            arity(argc == 2)?;
+            let st = cl.state.read();
+            let shard = st.me().primary_of.unwrap_or(st.myself);
+            ctx.out.bulk(shard.as_str().as_bytes());
+        }
+        b"nodes" => {
+            arity(argc == 2)?;
+            let text = cl.state.read().nodes_text();
+            ctx.out.verbatim(text.as_bytes());
+        }
+        b"slots" => {
+            arity(argc == 2)?;
+            slots_reply(&cl.state.read(), ctx.out);
+        }
+        b"shards" => {
+            arity(argc == 2)?;
+            shards_reply(&cl.state.read(), ctx.out);
+        }
+        b"keyslot" => {
+            arity(argc == 3)?;
+            ctx.out.int(key_slot(a.get(2)).0 as i64);
+        }
+        b"countkeysinslot" => {
+            arity(argc == 3)?;
+            let slot = match int(a.get(2)) {
+                Ok(n) if (0..SLOTS as i64).contains(&n) => n as u16,
+                _ => return Err("ERR Invalid slot".into()),
+            };
+            let n = keys_in_slot(ctx, slot, usize::MAX).len();
+            ctx.out.int(n as i64);
+        }
+        b"getkeysinslot" => {
+            arity(argc == 4)?;
+            let slot = match int(a.get(2)) {
+                Ok(n) if (0..SLOTS as i64).contains(&n) => n as u16,
+                _ => return Err("ERR Invalid slot".into()),
+            };
+            let count = match int(a.get(3)) {
+                Ok(n) if n >= 0 => n as usize,
+                _ => return Err("ERR Invalid number of keys".into()),
+            };
+            let keys = keys_in_slot(ctx, slot, count);
+            ctx.out.array(keys.len());
+            for k in &keys {
+                ctx.out.bulk(k);
+            }
+        }
+        b"addslots" | b"delslots" | b"addslotsrange" | b"delslotsrange" => {
+            let ranges = sub.ends_with(b"range");
+            arity(if ranges {
+                argc >= 4 && argc.is_multiple_of(2)
+            } else {
+                argc >= 3
+            })?;
+            let slots = slot_list(&a, ranges)?;
+            let r = if sub.starts_with(b"add") {
+                cl.state.write().add_slots(&slots)
+            } else {
+                cl.state.write().del_slots(&slots)
+            };
+            r.map_err(|e| CmdError::from(e.0))?;
+            saved(cl)?;
+            ctx.out.ok();
+        }
+        b"flushslots" => {
+            arity(argc == 2)?;
+            if !db_is_empty(ctx) {
+                return Err("ERR DB must be empty to perform CLUSTER FLUSHSLOTS.".into());
+            }
+            cl.state.write().flush_slots();
+            saved(cl)?;
+            ctx.out.ok();
+        }
+        b"set-config-epoch" => {
+            arity(argc == 3)?;
+            let e = int(a.get(2)).map_err(|_| {
+                CmdError::from(format!(
+                    "ERR Invalid config epoch specified: {}",
+                    String::from_utf8_lossy(a.get(2))
+                ))
+            })?;
+            cl.state
+                .write()
+                .set_config_epoch(e)
+                .map_err(|e| CmdError::from(e.0))?;
+            saved(cl)?;
+            ctx.out.ok();
+        }
+        b"bumpepoch" => {
+            arity(argc == 2)?;
+            let (bumped, e) = cl.state.write().bump_epoch();
+            saved(cl)?;
+            ctx.out
+                .simple(format!("{} {e}", if bumped { "BUMPED" } else { "STILL" }).as_bytes());
+        }
+        b"saveconfig" => {
+            arity(argc == 2)?;
+            saved(cl)?;
+            ctx.out.ok();
+        }
+        b"reset" => {
+            arity(argc <= 3)?;
+            let hard = match a.get(2) {
+                b"" => false,
+                m if eq_ic(m, "hard") => true,
+                m if eq_ic(m, "soft") => false,
+                _ => return Err(errors::SYNTAX.into()),
+            };
+            if cl.state.read().me().flags.primary && !db_is_empty(ctx) {
+                return Err(
+                    "ERR CLUSTER RESET can't be called with master nodes containing keys".into(),
+                );
+            }
+            cl.state.write().reset(hard);
+            saved(cl)?;
+            ctx.out.ok();
+        }
+        b"count-failure-reports" => {
+            arity(argc == 3)?;
+            let known =
+                NodeId::parse(a.get(2)).is_some_and(|id| cl.state.read().nodes.contains_key(&id));
+            if !known {
+                return Err(
+                    format!("ERR Unknown node {}", String::from_utf8_lossy(a.get(2))).into(),
+                );
+            }
+            ctx.out.int(0);
+        }
+        b"forget" => {
+            arity(argc == 3)?;
+            let st = cl.state.read();
+            let id = NodeId::parse(a.get(2)).filter(|id| st.nodes.contains_key(id));
+            match id {
+                None => {
+                    return Err(
+                        format!("ERR Unknown node {}", String::from_utf8_lossy(a.get(2))).into(),
+                    );
+                }
+                Some(id) if id == st.myself => {
+                    return Err("ERR I tried hard but I can't forget myself...".into());
+                }
+                Some(_) => return Err("ERR Can't forget my master!".into()),
+            }
+        }
+        b"replicate" => {
+            arity(argc == 3)?;
+            let st = cl.state.read();
+            let id = NodeId::parse(a.get(2)).filter(|id| st.nodes.contains_key(id));
+            match id {
+                None => {
+                    return Err(
+                        format!("ERR Unknown node {}", String::from_utf8_lossy(a.get(2))).into(),
+                    );
+                }
+                Some(id) if id == st.myself => return Err("ERR Can't replicate myself".into()),
+                Some(_) => return Err("ERR replication is not supported yet".into()),
+            }
+        }
+        b"links" => {
+            arity(argc == 2)?;
+            ctx.out.array(0);
+        }
+        b"help" => {
+            let lines = [
+                "CLUSTER <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                "ADDSLOTS <slot> [<slot> ...]",
+                "ADDSLOTSRANGE <start slot> <end slot> [<start slot> <end slot> ...]",
+                "BUMPEPOCH",
+                "COUNT-FAILURE-REPORTS <node-id>",
+                "COUNTKEYSINSLOT <slot>",
+                "DELSLOTS <slot> [<slot> ...]",
+                "DELSLOTSRANGE <start slot> <end slot> [<start slot> <end slot> ...]",
+                "FLUSHSLOTS",
+                "FORGET <node-id>",
+                "GETKEYSINSLOT <slot> <count>",
+                "INFO",
+                "KEYSLOT <key>",
+                "LINKS",
+                "MYID",
+                "MYSHARDID",
+                "NODES",
+                "REPLICATE <node-id>",
+                "RESET [HARD|SOFT]",
+                "SET-CONFIG-EPOCH <epoch>",
+                "SHARDS",
+                "SLOTS",
+                "SAVECONFIG",
+                "HELP",
+            ];
+            ctx.out.array(lines.len());
+            for l in lines {
+                ctx.out.simple(l.as_bytes());
+            }
+        }
+        _ => return Err(errors::unknown_subcommand(a.get(1), "cluster")),
+    }
+    Ok(())
+}
+
+/// READONLY — a replica may serve this client's reads.
+fn readonly(ctx: &mut Ctx<'_>, _a: Args<'_>) -> CmdResult {
+    cluster_of(ctx)?;
+    ctx.client.readonly = true;
+    ctx.out.ok();
+    Ok(())
+}
+
+/// READWRITE
+fn readwrite(ctx: &mut Ctx<'_>, _a: Args<'_>) -> CmdResult {
+    cluster_of(ctx)?;
+    ctx.client.readonly = false;
+    ctx.out.ok();
+    Ok(())
+}
+
+/// ASKING — the next command may touch a slot this node is importing.
+fn asking(ctx: &mut Ctx<'_>, _a: Args<'_>) -> CmdResult {
+    cluster_of(ctx)?;
+    ctx.client.asking = true;
+    ctx.out.ok();
+    Ok(())
+}
+
+const NOKEY: (i32, i32, i32) = (0, 0, 0);
+
+pub static COMMANDS: &[Spec] = &[
+    cmd(
+        "cluster",
+        -2,
+        0,
+        NOKEY,
+        Group::Cluster,
+        "3.0.0",
+        "A container for Redis Cluster commands.",
+        cluster,
+    )
+    .locking(crate::spec::Locking::Global),
+    cmd(
+        "readonly",
+        1,
+        FAST | LOADING | STALE,
+        NOKEY,
+        Group::Cluster,
+        "3.0.0",
+        "Enables read-only queries for a connection to a Redis Cluster replica node.",
+        readonly,
+    ),
+    cmd(
+        "readwrite",
+        1,
+        FAST | LOADING | STALE,
+        NOKEY,
+        Group::Cluster,
+        "3.0.0",
+        "Enables read-write queries for a connection to a Redis Cluster replica node.",
+        readwrite,
+    ),
+    cmd(
+        "asking",
+        1,
+        FAST,
+        NOKEY,
+        Group::Cluster,
+        "3.0.0",
+        "Signals that a cluster client is following an -ASK redirect.",
+        asking,
+    ),
+];

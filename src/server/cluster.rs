@@ -1,0 +1,58 @@
+//! Cluster mode start-up: this node's identity and state from nodes.conf, or a new identity
+//! saved there before the node serves anything.
+
+use std::path::Path;
+
+use shoal_cluster::{ClusterState, NodeId, conf};
+use shoal_commands::Config;
+use shoal_commands::ctx::Cluster;
+
+/// The bus port: `cluster-port`, else data port + 10000 (0 when that does not fit: the bus
+/// needs `--cluster-port` then).
+pub fn bus_port(cfg: &Config, port: u16) -> u16 {
+    if cfg.cluster.port != 0 {
+        return cfg.cluster.port;
+    }
+    port.checked_add(10000).unwrap_or(0)
+}
+
+/// Loads nodes.conf (a damaged file is an error: the node must not take a new identity
+/// silently) or creates a new lone primary and saves it. The announced addresses come from the
+/// configuration every time.
+pub fn load_or_create(cfg: &Config, port: u16) -> Result<Cluster, String> {
+    let path = Path::new(&cfg.dir).join(&cfg.cluster.config_file);
+    let announce_port = cfg.cluster.announce_port.unwrap_or(port);
+    let announce_bus = cfg
+        .cluster
+        .announce_bus_port
+        .unwrap_or_else(|| bus_port(cfg, port));
+    let mut st = match conf::load(&path)? {
+        Some(st) => {
+            tracing::info!("Node configuration loaded, I'm {}", st.myself);
+            st
+        }
+        None => {
+            let id = NodeId::random();
+            tracing::info!("No cluster configuration found, I'm {id}");
+            ClusterState::new(id, String::new(), announce_port, announce_bus)
+        }
+    };
+    {
+        let me = st.me_mut();
+        me.port = announce_port;
+        me.cport = announce_bus;
+        if let Some(ip) = &cfg.cluster.announce_ip {
+            me.ip = ip.clone();
+        }
+        me.hostname = cfg.cluster.announce_hostname.clone();
+    }
+    st.require_full_coverage = cfg.cluster.require_full_coverage;
+    st.allow_reads_when_down = cfg.cluster.allow_reads_when_down;
+    let c = Cluster {
+        state: parking_lot::RwLock::new(st),
+        conf_path: path,
+    };
+    c.save()
+        .map_err(|e| format!("can't write the cluster config file: {e}"))?;
+    Ok(c)
+}

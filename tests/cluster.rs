@@ -1,0 +1,338 @@
+//! Cluster mode on one node: slots, routing errors, CLUSTER replies, nodes.conf persistence, and
+//! a cluster-aware client. (Multi-node behaviour arrives with the cluster bus.)
+mod common;
+use common::*;
+use redis::Value;
+use std::time::Duration;
+
+fn tmpdir(tag: &str) -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!(
+        "shoal-cluster-{tag}-{}-{:?}",
+        std::process::id(),
+        std::thread::current().id()
+    ));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn cluster_node(dir: &std::path::Path) -> ServerProcess {
+    server(&["--cluster-enabled", "yes", "--dir", dir.to_str().unwrap()])
+}
+
+#[test]
+fn lone_node_serves_after_claiming_all_slots() {
+    let dir = tmpdir("lone");
+    let s = cluster_node(&dir);
+    let mut c = conn(&s);
+    let info: String = q(&mut c, &["CLUSTER", "INFO"]);
+    assert!(
+        info.starts_with("cluster_state:fail\r\ncluster_slots_assigned:0\r\n"),
+        "{info}"
+    );
+    assert_eq!(
+        e(&mut c, &["GET", "foo"]),
+        "CLUSTERDOWN The cluster is down"
+    );
+    assert_eq!(
+        q::<String>(&mut c, &["PING"]),
+        "PONG",
+        "keyless commands still run"
+    );
+    ok(&mut c, &["CLUSTER", "ADDSLOTSRANGE", "0", "8191"]);
+    // Not full coverage: still down; without the coverage requirement, unserved slots say so.
+    assert_eq!(
+        e(&mut c, &["GET", "foo"]),
+        "CLUSTERDOWN The cluster is down"
+    );
+    ok(
+        &mut c,
+        &["CONFIG", "SET", "cluster-require-full-coverage", "no"],
+    );
+    assert_eq!(
+        e(&mut c, &["GET", "foo"]),
+        "CLUSTERDOWN Hash slot not served",
+        "foo is slot 12182"
+    );
+    assert_eq!(
+        v(&mut c, &["GET", "bar"]),
+        Value::Nil,
+        "bar is slot 5061, ours"
+    );
+    ok(
+        &mut c,
+        &["CONFIG", "SET", "cluster-require-full-coverage", "yes"],
+    );
+    let mut args: Vec<String> = vec!["CLUSTER".into(), "ADDSLOTS".into()];
+    args.extend((8192..16384).map(|s| s.to_string()));
+    let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+    ok(&mut c, &argv);
+    let info: String = q(&mut c, &["CLUSTER", "INFO"]);
+    for f in [
+        "cluster_state:ok",
+        "cluster_slots_assigned:16384",
+        "cluster_slots_ok:16384",
+        "cluster_known_nodes:1",
+        "cluster_size:1",
+    ] {
+        assert!(info.contains(f), "{f} missing in {info}");
+    }
+    ok(&mut c, &["SET", "foo", "1"]);
+    assert_eq!(q::<String>(&mut c, &["GET", "foo"]), "1");
+    // Multi-key commands must stay in one slot; transactions too.
+    assert_eq!(
+        e(&mut c, &["MSET", "a", "1", "b", "2"]),
+        "CROSSSLOT Keys in request don't hash to the same slot"
+    );
+    ok(&mut c, &["MSET", "a{t}", "1", "b{t}", "2"]);
+    ok(&mut c, &["MULTI"]);
+    let _: String = q(&mut c, &["SET", "a", "1"]);
+    let _: String = q(&mut c, &["SET", "b", "1"]);
+    assert_eq!(
+        e(&mut c, &["EXEC"]),
+        "CROSSSLOT Keys in request don't hash to the same slot"
+    );
+    ok(&mut c, &["MULTI"]);
+    let _: String = q(&mut c, &["INCR", "x{t}"]);
+    let _: String = q(&mut c, &["INCR", "y{t}"]);
+    assert_eq!(
+        v(&mut c, &["EXEC"]),
+        Value::Array(vec![Value::Int(1), Value::Int(1)])
+    );
+    assert_eq!(
+        e(&mut c, &["SELECT", "1"]),
+        "ERR SELECT is not allowed in cluster mode"
+    );
+    ok(&mut c, &["SELECT", "0"]);
+    let info: String = q(&mut c, &["INFO", "cluster"]);
+    assert!(info.contains("cluster_enabled:1"), "{info}");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn cluster_subcommands_and_errors() {
+    let dir = tmpdir("sub");
+    let s = cluster_node(&dir);
+    let mut c = conn(&s);
+    let id: String = q(&mut c, &["CLUSTER", "MYID"]);
+    assert_eq!(id.len(), 40);
+    assert!(id.chars().all(|ch| ch.is_ascii_hexdigit()));
+    let nodes: String = q(&mut c, &["CLUSTER", "NODES"]);
+    let want = format!(
+        "{id} :{}@{} myself,master - 0 0 0 connected\n",
+        s.port(),
+        s.port() as u32 + 10000
+    );
+    if s.port() <= 55535 {
+        assert_eq!(nodes, want);
+    }
+    assert_eq!(q::<i64>(&mut c, &["CLUSTER", "KEYSLOT", "foo"]), 12182);
+    assert_eq!(
+        q::<i64>(&mut c, &["CLUSTER", "KEYSLOT", "{user1000}.following"]),
+        3443
+    );
+    assert_eq!(
+        e(&mut c, &["CLUSTER", "ADDSLOTS", "16384"]),
+        "ERR Invalid or out of range slot"
+    );
+    assert_eq!(
+        e(&mut c, &["CLUSTER", "ADDSLOTS", "1", "1"]),
+        "ERR Slot 1 specified multiple times"
+    );
+    assert_eq!(
+        e(&mut c, &["CLUSTER", "ADDSLOTSRANGE", "5", "1"]),
+        "ERR start slot number 5 is greater than end slot number 1"
+    );
+    ok(&mut c, &["CLUSTER", "ADDSLOTS", "1", "2", "3", "7"]);
+    assert_eq!(
+        e(&mut c, &["CLUSTER", "ADDSLOTS", "7"]),
+        "ERR Slot 7 is already busy"
+    );
+    assert_eq!(
+        e(&mut c, &["CLUSTER", "DELSLOTS", "100"]),
+        "ERR Slot 100 is already unassigned"
+    );
+    ok(&mut c, &["CLUSTER", "DELSLOTSRANGE", "2", "2"]);
+    let nodes: String = q(&mut c, &["CLUSTER", "NODES"]);
+    assert!(nodes.ends_with(" connected 1 3 7\n"), "{nodes}");
+    ok(&mut c, &["CLUSTER", "ADDSLOTSRANGE", "100", "200"]);
+    let slots = v(&mut c, &["CLUSTER", "SLOTS"]);
+    let Value::Array(rows) = slots else { panic!() };
+    assert_eq!(rows.len(), 4, "1, 3, 7, 100-200");
+    let Value::Array(row) = &rows[3] else {
+        panic!()
+    };
+    assert_eq!((&row[0], &row[1]), (&Value::Int(100), &Value::Int(200)));
+    let Value::Array(node) = &row[2] else {
+        panic!()
+    };
+    assert_eq!(node.len(), 4);
+    assert_eq!(node[1], Value::Int(s.port() as i64));
+    assert_eq!(node[2], Value::BulkString(id.clone().into_bytes()));
+    let shards = v(&mut c, &["CLUSTER", "SHARDS"]);
+    let Value::Array(sh) = shards else { panic!() };
+    assert_eq!(sh.len(), 1);
+    // Epochs
+    ok(&mut c, &["CLUSTER", "SET-CONFIG-EPOCH", "5"]);
+    assert_eq!(
+        e(&mut c, &["CLUSTER", "SET-CONFIG-EPOCH", "6"]),
+        "ERR Node config epoch is already non-zero"
+    );
+    assert_eq!(q::<String>(&mut c, &["CLUSTER", "BUMPEPOCH"]), "STILL 5");
+    // Unknown nodes
+    let other = "0123456789012345678901234567890123456789";
+    assert_eq!(
+        e(&mut c, &["CLUSTER", "REPLICATE", other]),
+        format!("ERR Unknown node {other}")
+    );
+    assert_eq!(
+        e(&mut c, &["CLUSTER", "COUNT-FAILURE-REPORTS", other]),
+        format!("ERR Unknown node {other}")
+    );
+    assert_eq!(
+        e(&mut c, &["CLUSTER", "FORGET", &id]),
+        "ERR I tried hard but I can't forget myself..."
+    );
+    assert_eq!(
+        e(&mut c, &["CLUSTER", "NOPE"]),
+        "ERR unknown subcommand 'NOPE'. Try CLUSTER HELP."
+    );
+    assert_eq!(
+        e(&mut c, &["CLUSTER", "KEYSLOT"]),
+        "ERR wrong number of arguments for 'cluster|keyslot' command"
+    );
+    // Keys by slot, without scanning the keyspace
+    ok(&mut c, &["CLUSTER", "ADDSLOTSRANGE", "0", "0"]);
+    ok(&mut c, &["CLUSTER", "FLUSHSLOTS"]);
+    ok(&mut c, &["CLUSTER", "ADDSLOTSRANGE", "0", "16383"]);
+    for i in 0..50 {
+        ok(&mut c, &["SET", &format!("{{tag}}:{i}"), "v"]);
+        ok(&mut c, &["SET", &format!("other:{i}"), "v"]);
+    }
+    let slot: i64 = q(&mut c, &["CLUSTER", "KEYSLOT", "{tag}"]);
+    assert_eq!(
+        q::<i64>(&mut c, &["CLUSTER", "COUNTKEYSINSLOT", &slot.to_string()]),
+        50
+    );
+    let keys: Vec<String> = q(
+        &mut c,
+        &["CLUSTER", "GETKEYSINSLOT", &slot.to_string(), "10"],
+    );
+    assert_eq!(keys.len(), 10);
+    assert!(keys.iter().all(|k| k.starts_with("{tag}:")));
+    assert_eq!(
+        e(&mut c, &["CLUSTER", "COUNTKEYSINSLOT", "20000"]),
+        "ERR Invalid slot"
+    );
+    assert_eq!(
+        e(&mut c, &["CLUSTER", "GETKEYSINSLOT", "1", "-1"]),
+        "ERR Invalid number of keys"
+    );
+    assert_eq!(
+        e(&mut c, &["CLUSTER", "FLUSHSLOTS"]),
+        "ERR DB must be empty to perform CLUSTER FLUSHSLOTS."
+    );
+    assert_eq!(
+        e(&mut c, &["CLUSTER", "RESET"]),
+        "ERR CLUSTER RESET can't be called with master nodes containing keys"
+    );
+    ok(&mut c, &["FLUSHALL"]);
+    ok(&mut c, &["CLUSTER", "RESET", "HARD"]);
+    let new_id: String = q(&mut c, &["CLUSTER", "MYID"]);
+    assert_ne!(new_id, id, "RESET HARD takes a new identity");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn identity_and_slots_survive_restart_and_corruption_stops_the_node() {
+    let dir = tmpdir("restart");
+    let (id, nodes) = {
+        let s = cluster_node(&dir);
+        let mut c = conn(&s);
+        ok(&mut c, &["CLUSTER", "ADDSLOTSRANGE", "0", "999"]);
+        ok(&mut c, &["CLUSTER", "SET-CONFIG-EPOCH", "3"]);
+        let id: String = q(&mut c, &["CLUSTER", "MYID"]);
+        let nodes: String = q(&mut c, &["CLUSTER", "NODES"]);
+        (id, nodes)
+    };
+    let conf = std::fs::read_to_string(dir.join("nodes.conf")).unwrap();
+    assert!(
+        conf.contains(&id) && conf.contains("vars currentEpoch 3 lastVoteEpoch 0"),
+        "{conf}"
+    );
+    let s = cluster_node(&dir);
+    let mut c = conn(&s);
+    assert_eq!(q::<String>(&mut c, &["CLUSTER", "MYID"]), id);
+    let again: String = q(&mut c, &["CLUSTER", "NODES"]);
+    let tail = |t: &str| t.split_whitespace().skip(6).collect::<Vec<_>>().join(" ");
+    assert_eq!(
+        tail(&again),
+        tail(&nodes),
+        "epoch, link and slots come back"
+    );
+    drop(c);
+    drop(s);
+    std::fs::write(dir.join("nodes.conf"), "this is not a nodes file\n").unwrap();
+    let out = std::process::Command::new(BIN)
+        .args([
+            "--port",
+            "0",
+            "--bind",
+            "127.0.0.1",
+            "--cluster-enabled",
+            "yes",
+            "--dir",
+            dir.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("nodes.conf"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn cluster_commands_refused_when_disabled() {
+    let s = server(&[]);
+    let mut c = conn(&s);
+    assert_eq!(
+        e(&mut c, &["CLUSTER", "INFO"]),
+        "ERR This instance has cluster support disabled"
+    );
+    assert_eq!(
+        e(&mut c, &["READONLY"]),
+        "ERR This instance has cluster support disabled"
+    );
+    let info: String = q(&mut c, &["INFO", "cluster"]);
+    assert!(info.contains("cluster_enabled:0"));
+}
+
+#[test]
+fn cluster_client_works_against_a_lone_node() {
+    let dir = tmpdir("client");
+    let s = cluster_node(&dir);
+    let mut c = conn(&s);
+    ok(&mut c, &["CLUSTER", "ADDSLOTSRANGE", "0", "16383"]);
+    assert!(wait_until(Duration::from_secs(5), || q::<String>(
+        &mut c,
+        &["CLUSTER", "INFO"]
+    )
+    .contains("cluster_state:ok")));
+    let client = redis::cluster::ClusterClient::new(vec![s.url()]).unwrap();
+    let mut cc = client.get_connection().unwrap();
+    for i in 0..100 {
+        let _: () = redis::cmd("SET")
+            .arg(format!("k{i}"))
+            .arg(i)
+            .query(&mut cc)
+            .unwrap();
+    }
+    let v: i64 = redis::cmd("GET").arg("k42").query(&mut cc).unwrap();
+    assert_eq!(v, 42);
+    assert_eq!(q::<i64>(&mut c, &["DBSIZE"]), 100);
+    std::fs::remove_dir_all(&dir).ok();
+}
