@@ -1,6 +1,7 @@
 //! Redis Cluster for shoal: slot math, the cluster state one node holds, nodes.conf, and the
 //! routing decision for keyed commands. Pure parts only; the gossip bus comes on top of these.
 
+pub mod bus;
 pub mod conf;
 pub mod route;
 pub mod slot;

@@ -1,0 +1,16 @@
+//! The cluster bus: the binary message format ([`msg`]) and the gossip state machine
+//! ([`machine`]). A tokio driver in the server moves the machine's messages over TCP; tests move
+//! them over an in-memory network.
+
+pub mod machine;
+pub mod msg;
+
+pub use machine::{Bus, BusStats, Dest, Effects, LinkId};
+pub use msg::{Body, DecodeError, Header, Kind, Message};
+
+/// Requests from the command layer to the bus driver.
+#[derive(Debug, Clone)]
+pub enum Control {
+    Meet { ip: String, port: u16, cport: u16 },
+    Forget(crate::state::NodeId),
+}

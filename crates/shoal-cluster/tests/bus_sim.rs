@@ -1,0 +1,264 @@
+//! Whole clusters of bus state machines over an in-memory network: formation by MEET and
+//! gossip, slot propagation, epochs, failure detection, lost and duplicated messages.
+
+use std::collections::VecDeque;
+
+use rand::{RngExt, SeedableRng, rngs::SmallRng};
+use shoal_cluster::bus::{Bus, Dest, Message};
+use shoal_cluster::{ClusterState, NodeId};
+
+struct Sim {
+    nodes: Vec<(ClusterState, Bus)>,
+    /// (from index, to index, reply link = from index, message)
+    queue: VecDeque<(usize, usize, Message)>,
+    down: Vec<bool>,
+    /// Probability (0..100) to drop / duplicate a message.
+    drop_pct: u32,
+    dup_pct: u32,
+    rng: SmallRng,
+    now: u64,
+}
+
+impl Sim {
+    fn new(n: usize, timeout: u64, seed: u64) -> Sim {
+        let nodes = (0..n)
+            .map(|i| {
+                (
+                    ClusterState::new(NodeId::random(), format!("10.0.0.{}", i + 1), 7000, 17000),
+                    Bus::new(timeout),
+                )
+            })
+            .collect();
+        Sim {
+            nodes,
+            queue: VecDeque::new(),
+            down: vec![false; n],
+            drop_pct: 0,
+            dup_pct: 0,
+            rng: SmallRng::seed_from_u64(seed),
+            now: 1_000_000,
+        }
+    }
+
+    fn index_of(&self, d: &Dest, from: usize) -> Option<usize> {
+        match d {
+            Dest::Node(id) => self.nodes.iter().position(|(s, _)| s.myself == *id),
+            Dest::Addr { ip, cport } => self
+                .nodes
+                .iter()
+                .position(|(s, _)| s.me().ip == *ip && s.me().cport == *cport),
+            Dest::Link(l) => {
+                let _ = from;
+                Some(*l as usize)
+            }
+        }
+    }
+
+    fn push(&mut self, from: usize, out: Vec<(Dest, Message)>) {
+        for (d, m) in out {
+            if let Some(to) = self.index_of(&d, from) {
+                self.queue.push_back((from, to, m));
+            }
+        }
+    }
+
+    fn meet(&mut self, a: usize, b: usize) {
+        let (ip, cport) = (self.nodes[b].0.me().ip.clone(), self.nodes[b].0.me().cport);
+        let (st, bus) = &mut self.nodes[a];
+        let fx = bus.meet(st, &ip, cport, self.now);
+        self.push(a, fx.out);
+    }
+
+    fn deliver_all(&mut self) {
+        let mut budget = 100_000;
+        while let Some((from, to, m)) = self.queue.pop_front() {
+            budget -= 1;
+            assert!(budget > 0, "message storm");
+            if self.down[to] || self.down[from] || self.rng.random_range(0..100) < self.drop_pct {
+                continue;
+            }
+            let copies = if self.rng.random_range(0..100) < self.dup_pct {
+                2
+            } else {
+                1
+            };
+            for _ in 0..copies {
+                let peer = self.nodes[from].0.me().ip.clone();
+                let local = self.nodes[to].0.me().ip.clone();
+                let (st, bus) = &mut self.nodes[to];
+                let fx = bus.on_message(st, m.clone(), from as u64, &peer, &local, self.now);
+                self.push(to, fx.out);
+            }
+        }
+    }
+
+    fn run(&mut self, ms: u64) {
+        let end = self.now + ms;
+        while self.now < end {
+            self.now += 100;
+            for i in 0..self.nodes.len() {
+                if self.down[i] {
+                    continue;
+                }
+                let now = self.now;
+                let (st, bus) = &mut self.nodes[i];
+                let fx = bus.on_tick(st, now);
+                self.push(i, fx.out);
+            }
+            self.deliver_all();
+        }
+    }
+
+    fn all_know_all(&self) -> bool {
+        let n = self.nodes.len();
+        self.nodes
+            .iter()
+            .enumerate()
+            .all(|(i, (s, _))| self.down[i] || s.nodes.len() == n)
+    }
+}
+
+#[test]
+fn three_nodes_form_by_one_meet_each_and_gossip() {
+    let mut sim = Sim::new(3, 2000, 1);
+    sim.meet(0, 1);
+    sim.meet(0, 2);
+    sim.deliver_all();
+    sim.run(3000);
+    assert!(
+        sim.all_know_all(),
+        "{:?}",
+        sim.nodes
+            .iter()
+            .map(|(s, _)| s.nodes.len())
+            .collect::<Vec<_>>()
+    );
+    // Chain: a sixth node met only by one member is learned by all through gossip.
+    let mut sim = Sim::new(6, 2000, 2);
+    for i in 1..6 {
+        sim.meet(i - 1, i);
+    }
+    sim.deliver_all();
+    sim.run(10_000);
+    assert!(sim.all_know_all());
+}
+
+#[test]
+fn slots_and_epochs_converge() {
+    let mut sim = Sim::new(3, 2000, 3);
+    sim.meet(0, 1);
+    sim.meet(0, 2);
+    let per = 16384 / 3;
+    for i in 0..3 {
+        let lo = i * per;
+        let hi = if i == 2 { 16384 } else { (i + 1) * per };
+        let slots: Vec<u16> = (lo..hi).map(|s| s as u16).collect();
+        sim.nodes[i].0.add_slots(&slots).unwrap();
+    }
+    sim.deliver_all();
+    sim.run(5000);
+    for (s, _) in &sim.nodes {
+        assert_eq!(s.slots_assigned(), 16384);
+        assert!(s.is_ok(), "{}", s.info_text(0, 0));
+    }
+    let texts: Vec<String> = sim.nodes.iter().map(|(s, _)| slot_owners(s)).collect();
+    assert!(texts.windows(2).all(|w| w[0] == w[1]), "slot owners differ");
+    // Epoch collisions resolved: every primary ends with a distinct configEpoch.
+    for (s, _) in &sim.nodes {
+        let mut epochs: Vec<u64> = s.nodes.values().map(|n| n.config_epoch).collect();
+        epochs.sort();
+        epochs.dedup();
+        assert_eq!(
+            epochs.len(),
+            3,
+            "{:?}",
+            s.nodes.values().map(|n| n.config_epoch).collect::<Vec<_>>()
+        );
+    }
+}
+
+fn slot_owners(s: &ClusterState) -> String {
+    (0..16384u16)
+        .step_by(97)
+        .map(|x| s.owner_id(x).map(|i| i.to_string()).unwrap_or_default())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+#[test]
+fn higher_config_epoch_wins_a_slot_and_stale_owner_is_updated() {
+    let mut sim = Sim::new(2, 2000, 4);
+    sim.nodes[0].0.add_slots(&[10]).unwrap();
+    sim.nodes[0].0.set_config_epoch(1).unwrap();
+    sim.nodes[1].0.add_slots(&[10]).unwrap();
+    sim.nodes[1].0.set_config_epoch(5).unwrap();
+    sim.meet(0, 1);
+    sim.deliver_all();
+    sim.run(3000);
+    let winner = sim.nodes[1].0.myself;
+    for (s, _) in &sim.nodes {
+        assert_eq!(s.owner_id(10), Some(winner));
+    }
+    assert!(
+        sim.nodes[0].0.me().slots.is_empty(),
+        "the stale claimant lost the slot"
+    );
+}
+
+#[test]
+fn a_dead_primary_is_marked_failed_by_the_majority() {
+    let timeout = 2000;
+    let mut sim = Sim::new(3, timeout, 5);
+    sim.meet(0, 1);
+    sim.meet(0, 2);
+    for i in 0..3u16 {
+        let slots: Vec<u16> = (i * 100..i * 100 + 100).collect();
+        sim.nodes[i as usize].0.add_slots(&slots).unwrap();
+    }
+    sim.deliver_all();
+    sim.run(4000);
+    assert!(sim.all_know_all());
+    let dead = sim.nodes[2].0.myself;
+    sim.down[2] = true;
+    sim.run(2 * timeout + 1000);
+    for i in 0..2 {
+        let n = &sim.nodes[i].0.nodes[&dead];
+        assert!(n.flags.fail, "node {i} sees {:?}", n.flags);
+    }
+    // Back again: FAIL on a primary with slots clears after 2 x node-timeout.
+    sim.down[2] = false;
+    sim.run(3 * timeout);
+    for i in 0..2 {
+        let n = &sim.nodes[i].0.nodes[&dead];
+        assert!(
+            !n.flags.fail && !n.flags.pfail,
+            "node {i} still sees {:?}",
+            n.flags
+        );
+    }
+}
+
+#[test]
+fn converges_with_lost_and_duplicated_messages() {
+    let mut sim = Sim::new(5, 3000, 6);
+    sim.drop_pct = 10;
+    sim.dup_pct = 10;
+    for i in 1..5 {
+        sim.meet(0, i);
+    }
+    for i in 0..5u16 {
+        let slots: Vec<u16> = (i * 1000..i * 1000 + 1000).collect();
+        sim.nodes[i as usize].0.add_slots(&slots).unwrap();
+    }
+    sim.deliver_all();
+    sim.run(20_000);
+    assert!(sim.all_know_all());
+    let texts: Vec<String> = sim.nodes.iter().map(|(s, _)| slot_owners(s)).collect();
+    assert!(texts.windows(2).all(|w| w[0] == w[1]));
+    for (s, _) in &sim.nodes {
+        assert!(
+            s.nodes.values().all(|n| !n.flags.fail),
+            "a lossy but live network must not produce FAIL"
+        );
+    }
+}
