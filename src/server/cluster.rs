@@ -7,25 +7,27 @@ use shoal_cluster::{ClusterState, NodeId, conf};
 use shoal_commands::Config;
 use shoal_commands::ctx::Cluster;
 
-/// The bus port: `cluster-port`, else data port + 10000 (0 when that does not fit: the bus
-/// needs `--cluster-port` then).
-pub fn bus_port(cfg: &Config, port: u16) -> u16 {
+/// The bus port to bind: `cluster-port`, else data port + 10000; an ephemeral data port
+/// (`--port 0`) gets an ephemeral bus port too.
+pub fn bus_port(cfg: &Config, port: u16) -> Result<u16, String> {
     if cfg.cluster.port != 0 {
-        return cfg.cluster.port;
+        return Ok(cfg.cluster.port);
     }
-    port.checked_add(10000).unwrap_or(0)
+    if cfg.port == 0 {
+        return Ok(0);
+    }
+    port.checked_add(10000).ok_or_else(|| {
+        format!("port {port} is too high: the cluster bus port is port + 10000; set --cluster-port")
+    })
 }
 
 /// Loads nodes.conf (a damaged file is an error: the node must not take a new identity
 /// silently) or creates a new lone primary and saves it. The announced addresses come from the
 /// configuration every time.
-pub fn load_or_create(cfg: &Config, port: u16) -> Result<Cluster, String> {
+pub fn load_or_create(cfg: &Config, port: u16, cport: u16) -> Result<Cluster, String> {
     let path = Path::new(&cfg.dir).join(&cfg.cluster.config_file);
     let announce_port = cfg.cluster.announce_port.unwrap_or(port);
-    let announce_bus = cfg
-        .cluster
-        .announce_bus_port
-        .unwrap_or_else(|| bus_port(cfg, port));
+    let announce_bus = cfg.cluster.announce_bus_port.unwrap_or(cport);
     let mut st = match conf::load(&path)? {
         Some(st) => {
             tracing::info!("Node configuration loaded, I'm {}", st.myself);
@@ -48,10 +50,8 @@ pub fn load_or_create(cfg: &Config, port: u16) -> Result<Cluster, String> {
     }
     st.require_full_coverage = cfg.cluster.require_full_coverage;
     st.allow_reads_when_down = cfg.cluster.allow_reads_when_down;
-    let c = Cluster {
-        state: parking_lot::RwLock::new(st),
-        conf_path: path,
-    };
+    st.update_state();
+    let c = Cluster::new(st, path);
     c.save()
         .map_err(|e| format!("can't write the cluster config file: {e}"))?;
     Ok(c)

@@ -12,6 +12,7 @@
 //! No lock of the store is ever held across an `.await`: dispatch is synchronous and returns
 //! before the connection awaits its write.
 
+mod bus;
 mod cluster;
 mod connection;
 mod expire;
@@ -56,9 +57,22 @@ async fn serve(config: Config) -> i32 {
         .and_then(|l| l.local_addr().ok())
         .map(|a| a.port())
         .unwrap_or(0);
-    let cluster = if config.cluster.enabled {
-        match cluster::load_or_create(&config, port) {
-            Ok(c) => Some(c),
+    let (cluster, bus_listener) = if config.cluster.enabled {
+        let ip = listeners
+            .first()
+            .and_then(|l| l.local_addr().ok())
+            .map(|a| a.ip())
+            .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
+        let bound = cluster::bus_port(&config, port).and_then(|p| {
+            bus::bind(ip, p)
+                .map_err(|e| format!("Failed listening on the cluster bus port {p}: {e}"))
+        });
+        let started = bound.and_then(|bl| {
+            let cport = bl.local_addr().map(|a| a.port()).unwrap_or(0);
+            cluster::load_or_create(&config, port, cport).map(|c| (c, bl))
+        });
+        match started {
+            Ok((c, bl)) => (Some(c), Some(bl)),
             Err(e) => {
                 tracing::error!("{e}");
                 eprintln!("shoal-server: {e}");
@@ -66,7 +80,7 @@ async fn serve(config: Config) -> i32 {
             }
         }
     } else {
-        None
+        (None, None)
     };
     let shared = Arc::new(Shared::with_cluster(config.clone(), cluster));
     shared
@@ -80,6 +94,13 @@ async fn serve(config: Config) -> i32 {
     let cancel = CancellationToken::new();
     let tracker = TaskTracker::new();
     let expire = expire::spawn(shared.clone(), cancel.clone());
+    if let Some(bl) = bus_listener {
+        if let Ok(a) = bl.local_addr() {
+            tracing::info!("Cluster bus listening on {a}");
+        }
+        let timeout = config.cluster.node_timeout;
+        bus::spawn(shared.clone(), bl, timeout, cancel.clone(), tracker.clone());
+    }
     for l in listeners {
         tracker.spawn(listener::accept_loop(
             l,

@@ -184,6 +184,8 @@ pub struct ClusterState {
     pub importing: BTreeMap<u16, NodeId>,
     pub require_full_coverage: bool,
     pub allow_reads_when_down: bool,
+    /// Cached result of the health check (`update_state`): read on every keyed command.
+    ok: bool,
 }
 
 impl ClusterState {
@@ -203,6 +205,7 @@ impl ClusterState {
             importing: BTreeMap::new(),
             require_full_coverage: true,
             allow_reads_when_down: false,
+            ok: false,
         }
     }
 
@@ -264,6 +267,7 @@ impl ClusterState {
             self.assign(s, me);
             self.importing.remove(&s);
         }
+        self.update_state();
         Ok(())
     }
 
@@ -279,6 +283,7 @@ impl ClusterState {
             self.migrating.remove(&s);
             self.importing.remove(&s);
         }
+        self.update_state();
         Ok(())
     }
 
@@ -288,6 +293,7 @@ impl ClusterState {
         for s in mine {
             self.unassign(s);
         }
+        self.update_state();
     }
 
     pub fn slots_assigned(&self) -> usize {
@@ -309,14 +315,22 @@ impl ClusterState {
         (pfail, fail)
     }
 
-    /// `ok` when every slot is served by a reachable node (or coverage is not required).
+    /// The cluster state as last computed by `update_state` (cheap: read on every keyed
+    /// command).
+    #[inline]
     pub fn is_ok(&self) -> bool {
+        self.ok
+    }
+
+    /// Recomputes the cluster state: `ok` when every slot is served by a reachable node (or
+    /// coverage is not required). Call after any change of slots, flags or settings.
+    pub fn update_state(&mut self) {
         let (_, fail) = self.slots_failing();
-        if self.require_full_coverage {
+        self.ok = if self.require_full_coverage {
             self.slots_assigned() == SLOTS && fail == 0
         } else {
             true
-        }
+        };
     }
 
     /// Primaries serving at least one slot.
@@ -392,6 +406,7 @@ impl ClusterState {
         self.owners = vec![None; SLOTS];
         self.migrating.clear();
         self.importing.clear();
+        self.update_state();
     }
 
     /// One CLUSTER NODES line (with its newline).
@@ -580,7 +595,7 @@ impl ClusterState {
             nodes.insert(id, node);
         }
         let myself = myself.ok_or("nodes.conf has no line flagged myself")?;
-        Ok(ClusterState {
+        let mut st = ClusterState {
             myself,
             nodes,
             owners,
@@ -590,7 +605,10 @@ impl ClusterState {
             importing,
             require_full_coverage: true,
             allow_reads_when_down: false,
-        })
+            ok: false,
+        };
+        st.update_state();
+        Ok(st)
     }
 }
 

@@ -17,9 +17,26 @@ use crate::stats::ServerStats;
 pub struct Cluster {
     pub state: RwLock<shoal_cluster::ClusterState>,
     pub conf_path: std::path::PathBuf,
+    /// Requests to the bus driver (CLUSTER MEET, FORGET); set once the bus runs.
+    pub control: Mutex<Option<tokio::sync::mpsc::UnboundedSender<shoal_cluster::bus::Control>>>,
+    pub bus_sent: AtomicU64,
+    pub bus_received: AtomicU64,
+    /// Bus frames dropped as malformed (bad magic, version, checksum or body).
+    pub bus_bad_frames: AtomicU64,
 }
 
 impl Cluster {
+    pub fn new(state: shoal_cluster::ClusterState, conf_path: std::path::PathBuf) -> Cluster {
+        Cluster {
+            state: RwLock::new(state),
+            conf_path,
+            control: Mutex::new(None),
+            bus_sent: AtomicU64::new(0),
+            bus_received: AtomicU64::new(0),
+            bus_bad_frames: AtomicU64::new(0),
+        }
+    }
+
     /// Writes nodes.conf (atomically, fsynced) from the current state.
     pub fn save(&self) -> Result<(), String> {
         let st = self.state.read().clone();

@@ -115,28 +115,31 @@ fn cluster_route(
     asking: bool,
 ) -> Option<CmdError> {
     use shoal_cluster::key_slot;
-    let mut slots: Vec<u16> = Vec::new();
-    let mut write = spec.has(flags::WRITE);
-    if spec.name == "exec" {
+    let route = if spec.name == "exec" {
+        let mut slots: Vec<u16> = Vec::new();
+        let mut write = false;
         for (i, queued) in client.multi.iter().flat_map(|m| m.queued.iter()) {
             let qs = table().specs[*i];
             let qa = queued.args();
             write |= qs.has(flags::WRITE);
             slots.extend(qs.key_positions(qa.len()).map(|p| key_slot(qa.get(p)).0));
         }
+        if slots.is_empty() {
+            return None;
+        }
+        let st = cl.state.read();
+        shoal_cluster::route(&st, slots, write, client.readonly, asking)
     } else {
-        slots.extend(
-            spec.key_positions(args.len())
-                .map(|p| key_slot(args.get(p)).0),
-        );
-    }
-    if slots.is_empty() {
-        return None;
-    }
-    let st = cl.state.read();
-    shoal_cluster::route(&st, slots, write, client.readonly, asking)
-        .error()
-        .map(CmdError::from)
+        if spec.first_key <= 0 {
+            return None;
+        }
+        let slots = spec
+            .key_positions(args.len())
+            .map(|p| key_slot(args.get(p)).0);
+        let st = cl.state.read();
+        shoal_cluster::route(&st, slots, spec.has(flags::WRITE), client.readonly, asking)
+    };
+    route.error().map(CmdError::from)
 }
 
 /// Adds the shards `spec` touches with these `args` to `ids`. Returns false when the command

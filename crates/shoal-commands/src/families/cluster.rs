@@ -2,6 +2,9 @@
 //!
 //! Every change of the cluster state is written to nodes.conf before the reply goes out.
 
+use std::sync::atomic::Ordering::Relaxed;
+
+use shoal_cluster::bus::Control;
 use shoal_cluster::{ClusterState, NodeId, SLOTS, key_slot};
 use shoal_resp::{Args, Reply};
 use shoal_store::ShardId;
@@ -205,7 +208,8 @@ fn cluster(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
     match sub.as_slice() {
         b"info" => {
             arity(argc == 2)?;
-            let text = cl.state.read().info_text(0, 0);
+            let (sent, recv) = (cl.bus_sent.load(Relaxed), cl.bus_received.load(Relaxed));
+            let text = cl.state.read().info_text(sent, recv);
             ctx.out.verbatim(text.as_bytes());
         }
         b"myid" => {
@@ -342,21 +346,88 @@ fn cluster(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
             }
             ctx.out.int(0);
         }
+        b"meet" => {
+            arity(argc == 4 || argc == 5)?;
+            let ip = String::from_utf8_lossy(a.get(2)).into_owned();
+            let port = shoal_resp::parse_i64(a.get(3)).filter(|p| (0..=65535).contains(p));
+            let Some(port) = port else {
+                return Err(format!(
+                    "ERR Invalid base port specified: {}",
+                    String::from_utf8_lossy(a.get(3))
+                )
+                .into());
+            };
+            let cport = if argc == 5 {
+                match shoal_resp::parse_i64(a.get(4)).filter(|p| (0..=65535).contains(p)) {
+                    Some(p) => p,
+                    None => {
+                        return Err(format!(
+                            "ERR Invalid bus port specified: {}",
+                            String::from_utf8_lossy(a.get(4))
+                        )
+                        .into());
+                    }
+                }
+            } else {
+                port + 10000
+            };
+            if ip.parse::<std::net::IpAddr>().is_err() || cport > 65535 {
+                return Err(format!("ERR Invalid node address specified: {ip}:{port}").into());
+            }
+            let sent = cl.control.lock().as_ref().is_some_and(|tx| {
+                tx.send(Control::Meet {
+                    ip,
+                    port: port as u16,
+                    cport: cport as u16,
+                })
+                .is_ok()
+            });
+            if !sent {
+                return Err("ERR the cluster bus is not running".into());
+            }
+            ctx.out.ok();
+        }
         b"forget" => {
             arity(argc == 3)?;
-            let st = cl.state.read();
-            let id = NodeId::parse(a.get(2)).filter(|id| st.nodes.contains_key(id));
-            match id {
-                None => {
-                    return Err(
-                        format!("ERR Unknown node {}", String::from_utf8_lossy(a.get(2))).into(),
-                    );
+            let id = {
+                let st = cl.state.read();
+                let id = NodeId::parse(a.get(2)).filter(|id| st.nodes.contains_key(id));
+                match id {
+                    None => {
+                        return Err(format!(
+                            "ERR Unknown node {}",
+                            String::from_utf8_lossy(a.get(2))
+                        )
+                        .into());
+                    }
+                    Some(id) if id == st.myself => {
+                        return Err("ERR I tried hard but I can't forget myself...".into());
+                    }
+                    Some(id) if st.me().primary_of == Some(id) => {
+                        return Err("ERR Can't forget my master!".into());
+                    }
+                    Some(id) => id,
                 }
-                Some(id) if id == st.myself => {
-                    return Err("ERR I tried hard but I can't forget myself...".into());
+            };
+            // Gone from this node's view now; the bus keeps it out for 60 s.
+            {
+                let mut st = cl.state.write();
+                let slots: Vec<u16> = st
+                    .nodes
+                    .get(&id)
+                    .map(|n| n.slots.iter().collect())
+                    .unwrap_or_default();
+                for s in slots {
+                    st.unassign(s);
                 }
-                Some(_) => return Err("ERR Can't forget my master!".into()),
+                st.nodes.remove(&id);
+                st.update_state();
             }
+            if let Some(tx) = cl.control.lock().as_ref() {
+                let _ = tx.send(Control::Forget(id));
+            }
+            saved(cl)?;
+            ctx.out.ok();
         }
         b"replicate" => {
             arity(argc == 3)?;

@@ -511,6 +511,7 @@ fn config(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
                 let mut st = cl.state.write();
                 st.require_full_coverage = c.require_full_coverage;
                 st.allow_reads_when_down = c.allow_reads_when_down;
+                st.update_state();
             }
             ctx.out.ok();
         }

@@ -1,0 +1,312 @@
+//! The cluster bus driver: moves the gossip state machine's messages over TCP.
+//!
+//! ```text
+//!  bus task (one): owns the state machine; events in, effects out
+//!     ├─ accept on the bus port ─> link task per inbound connection
+//!     ├─ link task per outbound connection (one per peer address, made on first send)
+//!     └─ tick every 100 ms
+//!  link task: frames from the socket -> events; frames from its queue -> socket
+//! ```
+//!
+//! The cluster state is locked only inside one event's handling, never across an `.await`.
+//! A malformed frame closes its link and is counted; it is never acted on.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
+use std::time::Duration;
+
+use shoal_cluster::bus::{Bus, Control, Dest, Effects, LinkId, Message};
+use shoal_commands::{Shared, unix_ms};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+enum Event {
+    Frame {
+        link: LinkId,
+        msg: Box<Message>,
+        peer_ip: String,
+        local_ip: String,
+    },
+    Closed {
+        link: LinkId,
+        malformed: bool,
+    },
+}
+
+/// Frames queued for one link.
+type Outbox = mpsc::UnboundedSender<Vec<u8>>;
+
+struct Driver {
+    shared: Arc<Shared>,
+    bus: Bus,
+    events: mpsc::UnboundedSender<Event>,
+    tracker: TaskTracker,
+    links: HashMap<LinkId, Outbox>,
+    /// Outbound links by peer bus address.
+    outbound: HashMap<(String, u16), LinkId>,
+    next_link: LinkId,
+    connect_timeout: Duration,
+}
+
+/// Binds the bus listener for this node. Port 0 picks a free port.
+pub fn bind(ip: std::net::IpAddr, port: u16) -> std::io::Result<TcpListener> {
+    let addr = std::net::SocketAddr::new(ip, port);
+    let sock = socket2::Socket::new(
+        socket2::Domain::for_address(addr),
+        socket2::Type::STREAM,
+        None,
+    )?;
+    sock.set_reuse_address(true)?;
+    sock.set_nonblocking(true)?;
+    sock.bind(&addr.into())?;
+    sock.listen(128)?;
+    TcpListener::from_std(sock.into())
+}
+
+pub fn spawn(
+    shared: Arc<Shared>,
+    listener: TcpListener,
+    node_timeout: u64,
+    cancel: CancellationToken,
+    tracker: TaskTracker,
+) {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let (ctl_tx, ctl_rx) = mpsc::unbounded_channel();
+    if let Some(cl) = &shared.cluster {
+        *cl.control.lock() = Some(ctl_tx);
+    }
+    let d = Driver {
+        shared,
+        bus: Bus::new(node_timeout),
+        events: tx,
+        tracker: tracker.clone(),
+        links: HashMap::new(),
+        outbound: HashMap::new(),
+        next_link: 1,
+        connect_timeout: Duration::from_millis((node_timeout / 2).clamp(100, 5000)),
+    };
+    tracker.spawn(d.run(listener, rx, ctl_rx, cancel));
+}
+
+impl Driver {
+    async fn run(
+        mut self,
+        listener: TcpListener,
+        mut rx: mpsc::UnboundedReceiver<Event>,
+        mut ctl: mpsc::UnboundedReceiver<Control>,
+        cancel: CancellationToken,
+    ) {
+        let mut tick = tokio::time::interval(Duration::from_millis(100));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            let fx = tokio::select! {
+                _ = cancel.cancelled() => break,
+                _ = tick.tick() => self.with_state(|bus, st| bus.on_tick(st, unix_ms())),
+                Some(ev) = rx.recv() => match ev {
+                    Event::Frame { link, msg, peer_ip, local_ip } => {
+                        self.with_state(|bus, st| bus.on_message(st, *msg, link, &peer_ip, &local_ip, unix_ms()))
+                    }
+                    Event::Closed { link, malformed } => {
+                        if malformed && let Some(cl) = &self.shared.cluster {
+                            cl.bus_bad_frames.fetch_add(1, Relaxed);
+                        }
+                        self.links.remove(&link);
+                        self.outbound.retain(|_, l| *l != link);
+                        Effects::default()
+                    }
+                },
+                Some(c) = ctl.recv() => match c {
+                    Control::Meet { ip, cport, .. } => self.with_state(|bus, st| bus.meet(st, &ip, cport, unix_ms())),
+                    Control::Forget(id) => self.with_state(|bus, st| {
+                        bus.forget(st, id, unix_ms());
+                        Effects { out: Vec::new(), save: true }
+                    }),
+                },
+                r = listener.accept() => {
+                    match r {
+                        Ok((s, peer)) => {
+                            let link = self.new_link();
+                            let (otx, orx) = mpsc::unbounded_channel();
+                            self.links.insert(link, otx);
+                            let local = s.local_addr().map(|a| a.ip().to_string()).unwrap_or_default();
+                            self.tracker.spawn(run_link(s, link, peer.ip().to_string(), local, self.events.clone(), orx, cancel.clone()));
+                        }
+                        Err(e) => {
+                            tracing::warn!("cluster bus accept failed: {e}");
+                            tokio::time::sleep(Duration::from_millis(50)).await;
+                        }
+                    }
+                    Effects::default()
+                }
+            };
+            self.apply(fx, &cancel);
+        }
+    }
+
+    fn new_link(&mut self) -> LinkId {
+        let l = self.next_link;
+        self.next_link += 1;
+        l
+    }
+
+    /// Runs one step of the machine under the state's write lock (held for that step only).
+    fn with_state(
+        &mut self,
+        f: impl FnOnce(&mut Bus, &mut shoal_cluster::ClusterState) -> Effects,
+    ) -> Effects {
+        let Some(cl) = &self.shared.cluster else {
+            return Effects::default();
+        };
+        let fx = {
+            let mut st = cl.state.write();
+            let fx = f(&mut self.bus, &mut st);
+            st.update_state();
+            fx
+        };
+        cl.bus_sent.store(self.bus.stats.sent, Relaxed);
+        cl.bus_received.store(self.bus.stats.received, Relaxed);
+        fx
+    }
+
+    fn apply(&mut self, fx: Effects, cancel: &CancellationToken) {
+        if fx.save
+            && let Some(cl) = &self.shared.cluster
+            && let Err(e) = cl.save()
+        {
+            tracing::error!("cannot save the cluster config: {e}");
+        }
+        for (dest, msg) in fx.out {
+            let frame = msg.encode();
+            let link = match dest {
+                Dest::Link(l) => Some(l),
+                Dest::Node(id) => {
+                    let addr = self.shared.cluster.as_ref().and_then(|cl| {
+                        cl.state
+                            .read()
+                            .nodes
+                            .get(&id)
+                            .map(|n| (n.ip.clone(), n.cport))
+                    });
+                    addr.filter(|(ip, _)| !ip.is_empty())
+                        .map(|(ip, cport)| self.outbound_link(ip, cport, cancel))
+                }
+                Dest::Addr { ip, cport } => Some(self.outbound_link(ip, cport, cancel)),
+            };
+            if let Some(l) = link
+                && let Some(tx) = self.links.get(&l)
+                && tx.send(frame).is_err()
+            {
+                self.links.remove(&l);
+                self.outbound.retain(|_, x| *x != l);
+            }
+        }
+    }
+
+    /// The outbound link to `ip:cport`, connecting in the background if there is none.
+    fn outbound_link(&mut self, ip: String, cport: u16, cancel: &CancellationToken) -> LinkId {
+        if let Some(&l) = self.outbound.get(&(ip.clone(), cport))
+            && self.links.contains_key(&l)
+        {
+            return l;
+        }
+        let link = self.new_link();
+        let (otx, orx) = mpsc::unbounded_channel();
+        self.links.insert(link, otx);
+        self.outbound.insert((ip.clone(), cport), link);
+        let events = self.events.clone();
+        let timeout = self.connect_timeout;
+        let cancel = cancel.clone();
+        self.tracker.spawn(async move {
+            let addr = format!(
+                "{}:{cport}",
+                if ip.contains(':') {
+                    format!("[{ip}]")
+                } else {
+                    ip.clone()
+                }
+            );
+            match tokio::time::timeout(timeout, TcpStream::connect(&addr)).await {
+                Ok(Ok(s)) => {
+                    let _ = s.set_nodelay(true);
+                    let local = s
+                        .local_addr()
+                        .map(|a| a.ip().to_string())
+                        .unwrap_or_default();
+                    run_link(s, link, ip, local, events, orx, cancel).await;
+                }
+                _ => {
+                    tracing::debug!("cluster bus: cannot reach {addr}");
+                    let _ = events.send(Event::Closed {
+                        link,
+                        malformed: false,
+                    });
+                }
+            }
+        });
+        link
+    }
+}
+
+/// One bus connection: frames in become events, queued frames go out.
+async fn run_link(
+    stream: TcpStream,
+    link: LinkId,
+    peer_ip: String,
+    local_ip: String,
+    events: mpsc::UnboundedSender<Event>,
+    mut out: mpsc::UnboundedReceiver<Vec<u8>>,
+    cancel: CancellationToken,
+) {
+    let (mut rd, mut wr) = stream.into_split();
+    let mut buf: Vec<u8> = Vec::with_capacity(8192);
+    let mut chunk = vec![0u8; 16384];
+    let mut malformed = false;
+    loop {
+        tokio::select! {
+            _ = cancel.cancelled() => break,
+            f = out.recv() => match f {
+                Some(frame) => {
+                    if wr.write_all(&frame).await.is_err() {
+                        break;
+                    }
+                }
+                None => break,
+            },
+            r = rd.read(&mut chunk) => {
+                let n = match r {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => n,
+                };
+                buf.extend_from_slice(&chunk[..n]);
+                let mut bad = false;
+                loop {
+                    match Message::decode(&buf) {
+                        Ok(Some((msg, used))) => {
+                            buf.drain(..used);
+                            let ev = Event::Frame { link, msg: Box::new(msg), peer_ip: peer_ip.clone(), local_ip: local_ip.clone() };
+                            if events.send(ev).is_err() {
+                                bad = true;
+                                break;
+                            }
+                        }
+                        Ok(None) => break,
+                        Err(e) => {
+                            tracing::warn!("cluster bus: dropping link from {peer_ip}: {e}");
+                            malformed = true;
+                            bad = true;
+                            break;
+                        }
+                    }
+                }
+                if bad {
+                    break;
+                }
+            }
+        }
+    }
+    let _ = events.send(Event::Closed { link, malformed });
+}
