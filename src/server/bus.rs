@@ -163,9 +163,7 @@ impl Driver {
         };
         let fx = {
             let mut st = cl.state.write();
-            let fx = f(&mut self.bus, &mut st);
-            st.update_state();
-            fx
+            f(&mut self.bus, &mut st)
         };
         cl.bus_sent.store(self.bus.stats.sent, Relaxed);
         cl.bus_received.store(self.bus.stats.received, Relaxed);

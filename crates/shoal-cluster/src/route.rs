@@ -101,6 +101,7 @@ mod tests {
         for s in 8192..16384 {
             st.assign(s, other);
         }
+        st.update_state();
         st
     }
 
@@ -117,8 +118,10 @@ mod tests {
         st.importing.insert(9000, st.myself);
         assert_eq!(route(&st, [9000], false, false, true), Route::Serve);
         st.unassign(9001);
+        st.update_state();
         assert_eq!(route(&st, [5], false, false, false), Route::Down(DOWN));
         st.require_full_coverage = false;
+        st.update_state();
         assert_eq!(
             route(&st, [9001], false, false, false),
             Route::Down(UNBOUND)

@@ -135,6 +135,7 @@ impl Bus {
         self.reports.remove(&id);
         self.fail_time.remove(&id);
         self.forgotten.insert(id, now + 60_000);
+        st.update_state();
     }
 
     fn send(&mut self, fx: &mut Effects, to: Dest, m: Message) {
@@ -311,13 +312,13 @@ impl Bus {
                 }
             }
         }
-        if !known {
-            return fx;
+        if known {
+            self.update_from_header(st, h, &sender_ip, now, &mut fx);
+            if let Body::Gossip(g) = &m.body {
+                self.process_gossip(st, h.sender, g, &sender_ip, now, &mut fx);
+            }
         }
-        self.update_from_header(st, h, &sender_ip, now, &mut fx);
-        if let Body::Gossip(g) = &m.body {
-            self.process_gossip(st, h.sender, g, &sender_ip, now, &mut fx);
-        }
+        st.update_state();
         fx
     }
 
@@ -631,6 +632,7 @@ impl Bus {
                 self.mark_fail_if_needed(st, id, now, &mut fx);
             }
         }
+        st.update_state();
         fx
     }
 
