@@ -115,8 +115,18 @@ impl Driver {
                             cl.bus_bad_frames.fetch_add(1, Relaxed);
                         }
                         self.links.remove(&link);
+                        let addr = self.outbound.iter().find(|(_, l)| **l == link).map(|(a, _)| a.clone());
                         self.outbound.retain(|_, l| *l != link);
-                        Effects::default()
+                        match addr {
+                            Some((ip, cport)) => self.with_state(|bus, st| {
+                                let id = st.nodes.values().find(|n| n.ip == ip && n.cport == cport && n.id != st.myself).map(|n| n.id);
+                                if let Some(id) = id {
+                                    bus.link_down(st, id, unix_ms());
+                                }
+                                Effects::default()
+                            }),
+                            None => Effects::default(),
+                        }
                     }
                 },
                 Some(c) = ctl.recv() => match c {

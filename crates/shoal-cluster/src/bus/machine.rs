@@ -647,10 +647,15 @@ impl Bus {
         self.send(fx, Dest::Node(id), m);
     }
 
-    /// The link to `id` broke: the next ping will reconnect.
-    pub fn link_down(&mut self, st: &mut ClusterState, id: NodeId) {
+    /// The link to `id` broke (the peer closed it, or connecting failed). Count it as a ping
+    /// without an answer from now, as Redis does when it re-creates a dropped link: a node that
+    /// died is then PFAIL one node-timeout after its link went, not after its next ping.
+    pub fn link_down(&mut self, st: &mut ClusterState, id: NodeId, now: u64) {
         if let Some(n) = st.nodes.get_mut(&id) {
             n.connected = false;
+            if n.ping_sent == 0 {
+                n.ping_sent = now;
+            }
         }
     }
 }
