@@ -542,3 +542,26 @@ fn bus_drops_garbage_and_keeps_working() {
         std::fs::remove_dir_all(&n.dir).ok();
     }
 }
+
+#[test]
+fn forget_removes_a_node_and_keeps_it_out() {
+    let nodes = form_cluster(3, 1000, "forget");
+    let mut c0 = conn(&nodes[0].proc);
+    let id2: String = q(&mut conn(&nodes[2].proc), &["CLUSTER", "MYID"]);
+    let id0: String = q(&mut c0, &["CLUSTER", "MYID"]);
+    assert_eq!(
+        e(&mut c0, &["CLUSTER", "FORGET", &id0]),
+        "ERR I tried hard but I can't forget myself..."
+    );
+    ok(&mut c0, &["CLUSTER", "FORGET", &id2]);
+    let text: String = q(&mut c0, &["CLUSTER", "NODES"]);
+    assert!(!text.contains(&id2), "{text}");
+    // Node 2 and node 1 still know it and gossip about it: it stays out for a while.
+    std::thread::sleep(Duration::from_millis(1500));
+    let text: String = q(&mut c0, &["CLUSTER", "NODES"]);
+    assert!(!text.contains(&id2), "re-added through gossip: {text}");
+    assert!(q::<String>(&mut c0, &["CLUSTER", "INFO"]).contains("cluster_known_nodes:2"));
+    for n in &nodes {
+        std::fs::remove_dir_all(&n.dir).ok();
+    }
+}

@@ -287,6 +287,23 @@ impl ClusterState {
         Ok(())
     }
 
+    /// Forgets another node and unbinds its slots (CLUSTER FORGET).
+    pub fn remove_node(&mut self, id: NodeId) {
+        if id == self.myself {
+            return;
+        }
+        let slots: Vec<u16> = self
+            .nodes
+            .get(&id)
+            .map(|n| n.slots.iter().collect())
+            .unwrap_or_default();
+        for s in slots {
+            self.unassign(s);
+        }
+        self.nodes.remove(&id);
+        self.update_state();
+    }
+
     /// CLUSTER FLUSHSLOTS: drop every slot of this node.
     pub fn flush_slots(&mut self) {
         let mine: Vec<u16> = self.me().slots.iter().collect();

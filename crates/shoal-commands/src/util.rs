@@ -77,3 +77,11 @@ pub fn deadline(n: i64, unit_ms: i64, absolute: bool, now: u64) -> Option<i64> {
         ms.checked_add(now as i64)
     }
 }
+
+/// A HELP reply: one simple string per line.
+pub fn help(out: &mut shoal_resp::Reply, lines: &[&str]) {
+    out.array(lines.len());
+    for l in lines {
+        out.simple(l.as_bytes());
+    }
+}

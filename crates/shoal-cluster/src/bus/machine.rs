@@ -123,15 +123,7 @@ impl Bus {
 
     /// CLUSTER FORGET: drop `id` and keep it out for 60 s.
     pub fn forget(&mut self, st: &mut ClusterState, id: NodeId, now: u64) {
-        let slots: Vec<u16> = st
-            .nodes
-            .get(&id)
-            .map(|n| n.slots.iter().collect())
-            .unwrap_or_default();
-        for s in slots {
-            st.unassign(s);
-        }
-        st.nodes.remove(&id);
+        st.remove_node(id);
         self.reports.remove(&id);
         self.fail_time.remove(&id);
         self.forgotten.insert(id, now + 60_000);

@@ -410,19 +410,7 @@ fn cluster(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
                 }
             };
             // Gone from this node's view now; the bus keeps it out for 60 s.
-            {
-                let mut st = cl.state.write();
-                let slots: Vec<u16> = st
-                    .nodes
-                    .get(&id)
-                    .map(|n| n.slots.iter().collect())
-                    .unwrap_or_default();
-                for s in slots {
-                    st.unassign(s);
-                }
-                st.nodes.remove(&id);
-                st.update_state();
-            }
+            cl.state.write().remove_node(id);
             if let Some(tx) = cl.control.lock().as_ref() {
                 let _ = tx.send(Control::Forget(id));
             }
@@ -474,10 +462,7 @@ fn cluster(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
                 "SAVECONFIG",
                 "HELP",
             ];
-            ctx.out.array(lines.len());
-            for l in lines {
-                ctx.out.simple(l.as_bytes());
-            }
+            crate::util::help(ctx.out, &lines);
         }
         _ => return Err(errors::unknown_subcommand(a.get(1), "cluster")),
     }

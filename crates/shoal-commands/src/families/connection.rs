@@ -448,10 +448,7 @@ fn client(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
                 "SETNAME <name>",
                 "HELP",
             ];
-            ctx.out.array(lines.len());
-            for l in lines {
-                ctx.out.simple(l.as_bytes());
-            }
+            crate::util::help(ctx.out, &lines);
         }
         _ => return Err(errors::unknown_subcommand(a.get(1), "client")),
     }

@@ -383,10 +383,7 @@ fn object(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
             "HELP",
             "    Print this help.",
         ];
-        ctx.out.array(lines.len());
-        for l in lines {
-            ctx.out.simple(l.as_bytes());
-        }
+        crate::util::help(ctx.out, &lines);
         return Ok(());
     }
     let which = ["encoding", "idletime", "freq", "refcount"]

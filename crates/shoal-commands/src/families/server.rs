@@ -214,10 +214,7 @@ fn command(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
                 "LIST [FILTERBY (MODULE <module-name>|ACLCAT <category>|PATTERN <pattern>)]",
                 "HELP",
             ];
-            ctx.out.array(lines.len());
-            for l in lines {
-                ctx.out.simple(l.as_bytes());
-            }
+            crate::util::help(ctx.out, &lines);
         }
         _ => return Err(errors::unknown_subcommand(a.get(1), "command")),
     }
@@ -529,10 +526,7 @@ fn config(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
                 "REWRITE",
                 "HELP",
             ];
-            ctx.out.array(lines.len());
-            for l in lines {
-                ctx.out.simple(l.as_bytes());
-            }
+            crate::util::help(ctx.out, &lines);
         }
         _ => return Err(errors::unknown_subcommand(a.get(1), "config")),
     }
@@ -637,10 +631,7 @@ fn debug(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
                 "SET-ACTIVE-EXPIRE <0|1>",
                 "HELP",
             ];
-            ctx.out.array(lines.len());
-            for l in lines {
-                ctx.out.simple(l.as_bytes());
-            }
+            crate::util::help(ctx.out, &lines);
         }
         _ => return Err(errors::unknown_subcommand(a.get(1), "debug")),
     }
@@ -683,10 +674,7 @@ fn memory(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
                 "USAGE <key> [SAMPLES <count>]",
                 "HELP",
             ];
-            ctx.out.array(lines.len());
-            for l in lines {
-                ctx.out.simple(l.as_bytes());
-            }
+            crate::util::help(ctx.out, &lines);
         }
         _ => return Err(errors::unknown_subcommand(a.get(1), "memory")),
     }

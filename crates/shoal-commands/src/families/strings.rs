@@ -33,6 +33,25 @@ struct SetOpts {
     get: bool,
 }
 
+/// `EX s | PX ms | EXAT t | PXAT t` as an absolute unix-ms deadline; `Ok(None)` when `opt` is
+/// none of them. The number must be positive and the deadline must not overflow.
+fn ttl_option(opt: &[u8], arg: &[u8], now: u64, name: &str) -> Result<Option<i64>, CmdError> {
+    let (unit, abs) = match opt.to_ascii_lowercase().as_slice() {
+        b"ex" => (1000, false),
+        b"px" => (1, false),
+        b"exat" => (1000, true),
+        b"pxat" => (1, true),
+        _ => return Ok(None),
+    };
+    let n = int(arg)?;
+    if n <= 0 {
+        return Err(errors::invalid_expire(name));
+    }
+    deadline(n, unit, abs, now)
+        .map(Some)
+        .ok_or_else(|| errors::invalid_expire(name))
+}
+
 /// Parses `[NX|XX] [GET] [EX s|PX ms|EXAT t|PXAT t|KEEPTTL]` from `args[from..]`.
 fn parse_set_options(
     ctx: &Ctx<'_>,
@@ -60,21 +79,9 @@ fn parse_set_options(
             o.ttl = Ttl::Keep;
         } else if !ttl_seen
             && i + 1 < a.len()
-            && ["ex", "px", "exat", "pxat"].iter().any(|u| eq_ic(opt, u))
+            && let Some(at) = ttl_option(opt, a.get(i + 1), ctx.now(), name)?
         {
             ttl_seen = true;
-            let n = int(a.get(i + 1))?;
-            let (unit, abs) = match opt.to_ascii_lowercase().as_slice() {
-                b"ex" => (1000, false),
-                b"px" => (1, false),
-                b"exat" => (1000, true),
-                _ => (1, true),
-            };
-            if n <= 0 {
-                return Err(errors::invalid_expire(name));
-            }
-            let at =
-                deadline(n, unit, abs, ctx.now()).ok_or_else(|| errors::invalid_expire(name))?;
             o.ttl = Ttl::At(at);
             i += 1;
         } else {
@@ -266,21 +273,9 @@ fn getex(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
             change = Some(None);
         } else if change.is_none()
             && i + 1 < a.len()
-            && ["ex", "px", "exat", "pxat"].iter().any(|u| eq_ic(opt, u))
+            && let Some(at) = ttl_option(opt, a.get(i + 1), now, "getex")?
         {
-            let n = int(a.get(i + 1))?;
-            let (unit, abs) = match opt.to_ascii_lowercase().as_slice() {
-                b"ex" => (1000, false),
-                b"px" => (1, false),
-                b"exat" => (1000, true),
-                _ => (1, true),
-            };
-            if n <= 0 {
-                return Err(errors::invalid_expire("getex"));
-            }
-            change = Some(Some(
-                deadline(n, unit, abs, now).ok_or_else(|| errors::invalid_expire("getex"))?,
-            ));
+            change = Some(Some(at));
             i += 1;
         } else {
             return Err(errors::SYNTAX.into());
