@@ -122,6 +122,29 @@ pub struct Cli {
     pub cluster_require_full_coverage: bool,
     #[arg(long = "cluster-allow-reads-when-down", value_parser = parse_yes_no, action = ArgAction::Set, default_value = "no")]
     pub cluster_allow_reads_when_down: bool,
+    /// Nodes to meet at start, `host:port[@busport],...` (zero-touch formation).
+    #[arg(long = "cluster-seeds", value_delimiter = ',', value_parser = parse_seed)]
+    pub cluster_seeds: Vec<String>,
+    /// Spread the slots once this many empty primaries know each other (0 = off).
+    #[arg(long = "cluster-bootstrap-primaries", default_value = "0")]
+    pub cluster_bootstrap_primaries: usize,
+}
+
+/// `host:port` or `host:port@busport`.
+fn parse_seed(s: &str) -> Result<String, String> {
+    let (hp, bus) = match s.split_once('@') {
+        Some((hp, b)) => (hp, Some(b)),
+        None => (s, None),
+    };
+    let ok = hp
+        .rsplit_once(':')
+        .is_some_and(|(h, p)| !h.is_empty() && p.parse::<u16>().is_ok())
+        && bus.is_none_or(|b| b.parse::<u16>().is_ok());
+    if ok {
+        Ok(s.to_string())
+    } else {
+        Err(format!("seed must be host:port[@busport], got '{s}'"))
+    }
 }
 
 impl Cli {
@@ -173,6 +196,8 @@ impl Cli {
                 preferred_endpoint_type: self.cluster_preferred_endpoint_type,
                 require_full_coverage: self.cluster_require_full_coverage,
                 allow_reads_when_down: self.cluster_allow_reads_when_down,
+                seeds: self.cluster_seeds,
+                bootstrap_primaries: self.cluster_bootstrap_primaries,
             },
         })
     }

@@ -565,3 +565,55 @@ fn forget_removes_a_node_and_keeps_it_out() {
         std::fs::remove_dir_all(&n.dir).ok();
     }
 }
+
+#[test]
+fn zero_touch_formation_with_seeds_and_bootstrap() {
+    let dirs: Vec<_> = (0..3).map(|i| tmpdir(&format!("zt{i}"))).collect();
+    let first = server(&[
+        "--cluster-enabled",
+        "yes",
+        "--dir",
+        dirs[0].to_str().unwrap(),
+        "--cluster-node-timeout",
+        "1000",
+        "--cluster-bootstrap-primaries",
+        "3",
+    ]);
+    let mut c0 = conn(&first);
+    let seed = format!("127.0.0.1:{}@{}", first.port(), bus_port(&mut c0));
+    let others: Vec<ServerProcess> = dirs[1..]
+        .iter()
+        .map(|d| {
+            server(&[
+                "--cluster-enabled",
+                "yes",
+                "--dir",
+                d.to_str().unwrap(),
+                "--cluster-node-timeout",
+                "1000",
+                "--cluster-bootstrap-primaries",
+                "3",
+                "--cluster-seeds",
+                &seed,
+            ])
+        })
+        .collect();
+    let all: Vec<&ServerProcess> = std::iter::once(&first).chain(others.iter()).collect();
+    let formed = wait_until(Duration::from_secs(15), || {
+        all.iter().all(|s| {
+            let info: String = q(&mut conn(s), &["CLUSTER", "INFO"]);
+            info.contains("cluster_state:ok") && info.contains("cluster_known_nodes:3")
+        })
+    });
+    assert!(formed, "no zero-touch formation");
+    let owners = all.iter().filter(|s| {
+        let nodes: String = q(&mut conn(s), &["CLUSTER", "NODES"]);
+        nodes
+            .lines()
+            .any(|l| l.contains("myself") && l.split_whitespace().count() > 8)
+    });
+    assert_eq!(owners.count(), 3, "every primary got a share of the slots");
+    for d in &dirs {
+        std::fs::remove_dir_all(d).ok();
+    }
+}

@@ -67,6 +67,54 @@ pub fn bind(ip: std::net::IpAddr, port: u16) -> std::io::Result<TcpListener> {
     TcpListener::from_std(sock.into())
 }
 
+/// Zero-touch formation: meets every seed (resolving host names each time, so containers that
+/// start late or move are found) once a second until the node knows as many nodes as it has
+/// seeds; MEETs of known addresses are ignored by the state machine.
+async fn seed_loop(
+    shared: Arc<Shared>,
+    seeds: Vec<String>,
+    ctl: mpsc::UnboundedSender<Control>,
+    cancel: CancellationToken,
+) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        let known = shared
+            .cluster
+            .as_ref()
+            .map(|c| c.state.read().nodes.len())
+            .unwrap_or(0);
+        if known > seeds.len() {
+            continue;
+        }
+        for seed in &seeds {
+            let (hp, bus) = match seed.split_once('@') {
+                Some((hp, b)) => (hp, b.parse::<u16>().ok()),
+                None => (seed.as_str(), None),
+            };
+            let Some(port) = hp.rsplit_once(':').and_then(|(_, p)| p.parse::<u16>().ok()) else {
+                continue;
+            };
+            let Some(cport) = bus.or_else(|| port.checked_add(10000)) else {
+                continue;
+            };
+            if let Ok(Ok(mut addrs)) =
+                tokio::time::timeout(Duration::from_secs(2), tokio::net::lookup_host(hp)).await
+                && let Some(a) = addrs.next()
+            {
+                let _ = ctl.send(Control::Meet {
+                    ip: a.ip().to_string(),
+                    port,
+                    cport,
+                });
+            }
+        }
+    }
+}
+
 pub fn spawn(
     shared: Arc<Shared>,
     listener: TcpListener,
@@ -77,11 +125,18 @@ pub fn spawn(
     let (tx, rx) = mpsc::unbounded_channel();
     let (ctl_tx, ctl_rx) = mpsc::unbounded_channel();
     if let Some(cl) = &shared.cluster {
-        *cl.control.lock() = Some(ctl_tx);
+        *cl.control.lock() = Some(ctl_tx.clone());
+    }
+    let (seeds, bootstrap) = {
+        let c = shared.config.read();
+        (c.cluster.seeds.clone(), c.cluster.bootstrap_primaries)
+    };
+    if !seeds.is_empty() {
+        tracker.spawn(seed_loop(shared.clone(), seeds, ctl_tx, cancel.clone()));
     }
     let d = Driver {
         shared,
-        bus: Bus::new(node_timeout),
+        bus: Bus::new(node_timeout).with_bootstrap(bootstrap),
         events: tx,
         tracker: tracker.clone(),
         links: HashMap::new(),

@@ -262,3 +262,65 @@ fn converges_with_lost_and_duplicated_messages() {
         );
     }
 }
+
+#[test]
+fn zero_touch_bootstrap_spreads_slots_once() {
+    // Nodes meet in a chain (as seeds would make them), in any order; exactly one assigns.
+    let mut sim = Sim::new(4, 2000, 7);
+    for (_, bus) in sim.nodes.iter_mut() {
+        *bus = Bus::new(2000).with_bootstrap(3);
+    }
+    sim.meet(3, 0);
+    sim.meet(1, 2);
+    sim.meet(2, 3);
+    sim.deliver_all();
+    sim.run(6000);
+    for (s, _) in &sim.nodes {
+        assert_eq!(s.slots_assigned(), 16384, "{}", s.info_text(0, 0));
+        assert!(s.is_ok());
+    }
+    let texts: Vec<String> = sim.nodes.iter().map(|(s, _)| slot_owners(s)).collect();
+    assert!(
+        texts.windows(2).all(|w| w[0] == w[1]),
+        "nodes disagree on owners"
+    );
+    let owners = sim
+        .nodes
+        .iter()
+        .filter(|(s, _)| !s.me().slots.is_empty())
+        .count();
+    assert_eq!(
+        owners, 3,
+        "three primaries get slots, the fourth stays empty"
+    );
+    let mut epochs: Vec<u64> = sim.nodes[0]
+        .0
+        .nodes
+        .values()
+        .filter(|n| !n.slots.is_empty())
+        .map(|n| n.config_epoch)
+        .collect();
+    epochs.sort();
+    epochs.dedup();
+    assert_eq!(epochs.len(), 3, "distinct config epochs");
+}
+
+#[test]
+fn bootstrap_owner_that_missed_its_update_is_told_again() {
+    let mut sim = Sim::new(3, 2000, 8);
+    for (_, bus) in sim.nodes.iter_mut() {
+        *bus = Bus::new(2000).with_bootstrap(3);
+    }
+    sim.meet(0, 1);
+    sim.meet(0, 2);
+    sim.deliver_all();
+    // Lossy while the slots are handed out.
+    sim.drop_pct = 50;
+    sim.run(3000);
+    sim.drop_pct = 0;
+    sim.run(5000);
+    for (s, _) in &sim.nodes {
+        assert_eq!(s.slots_assigned(), 16384);
+        assert!(s.is_ok());
+    }
+}

@@ -42,6 +42,10 @@ pub struct ClusterConfig {
     pub preferred_endpoint_type: String,
     pub require_full_coverage: bool,
     pub allow_reads_when_down: bool,
+    /// Zero-touch formation: `host:port[@busport]` of nodes to meet at start and until known.
+    pub seeds: Vec<String>,
+    /// Zero-touch formation: spread the slots once this many empty primaries know each other.
+    pub bootstrap_primaries: usize,
 }
 
 impl Default for ClusterConfig {
@@ -58,6 +62,8 @@ impl Default for ClusterConfig {
             preferred_endpoint_type: "ip".into(),
             require_full_coverage: true,
             allow_reads_when_down: false,
+            seeds: Vec::new(),
+            bootstrap_primaries: 0,
         }
     }
 }
@@ -354,6 +360,16 @@ pub const CLUSTER_PARAMS: &[Param] = &[
     Param {
         name: "cluster-preferred-endpoint-type",
         get: |c| c.cluster.preferred_endpoint_type.clone(),
+        set: None,
+    },
+    Param {
+        name: "cluster-seeds",
+        get: |c| c.cluster.seeds.join(","),
+        set: None,
+    },
+    Param {
+        name: "cluster-bootstrap-primaries",
+        get: |c| c.cluster.bootstrap_primaries.to_string(),
         set: None,
     },
     Param {
