@@ -1,7 +1,7 @@
 """redis-py RedisCluster against a running shoal cluster: discovery (CLUSTER SLOTS), writes and
 reads spread over every node, redirects, hash tags, pipelines, CROSSSLOT errors.
 
-Usage: python3 tests/py/redis_py_cluster_check.py PORT
+Usage: python3 tests/py/redis_py_cluster_check.py PORT [HOST]
 """
 import sys
 
@@ -9,6 +9,7 @@ import redis
 from redis.cluster import RedisCluster
 
 port = int(sys.argv[1])
+host = sys.argv[2] if len(sys.argv) > 2 else "127.0.0.1"
 checks = 0
 
 
@@ -20,7 +21,7 @@ def check(cond, what):
     checks += 1
 
 
-rc = RedisCluster(host="127.0.0.1", port=port, decode_responses=True)
+rc = RedisCluster(host=host, port=port, decode_responses=True)
 nodes = rc.get_primaries()
 check(len(nodes) == 3, f"three primaries discovered: {nodes}")
 for i in range(1000):
@@ -36,7 +37,7 @@ try:
     check(False, "client-side slot check expected")
 except redis.exceptions.RedisClusterException:
     check(True, "client refuses cross-slot MSET")
-plain = redis.Redis(host="127.0.0.1", port=port)
+plain = redis.Redis(host=host, port=port)
 try:
     plain.execute_command("MSET", "x", "1", "y", "2")
     check(False, "CROSSSLOT expected")
