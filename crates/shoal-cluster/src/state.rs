@@ -343,11 +343,16 @@ impl ClusterState {
     /// coverage is not required). Call after any change of slots, flags or settings.
     pub fn update_state(&mut self) {
         let (_, fail) = self.slots_failing();
-        self.ok = if self.require_full_coverage {
-            self.slots_assigned() == SLOTS && fail == 0
-        } else {
-            true
-        };
+        let covered = !self.require_full_coverage || (self.slots_assigned() == SLOTS && fail == 0);
+        // A node that cannot reach a majority of the slot-owning primaries is in a minority
+        // partition: it stops serving rather than answer for a cluster it cannot see.
+        let owners = self.size();
+        let reachable = self
+            .nodes
+            .values()
+            .filter(|n| n.flags.primary && !n.slots.is_empty() && !n.flags.pfail && !n.flags.fail)
+            .count();
+        self.ok = covered && (owners == 0 || reachable > owners / 2);
     }
 
     /// Primaries serving at least one slot.

@@ -15,6 +15,11 @@ struct Sim {
     /// Probability (0..100) to drop / duplicate a message.
     drop_pct: u32,
     dup_pct: u32,
+    /// Partition: messages pass only between nodes of the same group.
+    cut: Option<Vec<u8>>,
+    /// Messages wait up to this many ticks before delivery.
+    max_delay_ticks: u32,
+    delayed: Vec<(u32, usize, usize, Message)>,
     rng: SmallRng,
     now: u64,
 }
@@ -35,6 +40,9 @@ impl Sim {
             down: vec![false; n],
             drop_pct: 0,
             dup_pct: 0,
+            cut: None,
+            max_delay_ticks: 0,
+            delayed: Vec::new(),
             rng: SmallRng::seed_from_u64(seed),
             now: 1_000_000,
         }
@@ -57,7 +65,12 @@ impl Sim {
     fn push(&mut self, from: usize, out: Vec<(Dest, Message)>) {
         for (d, m) in out {
             if let Some(to) = self.index_of(&d, from) {
-                self.queue.push_back((from, to, m));
+                if self.max_delay_ticks > 0 {
+                    let wait = self.rng.random_range(0..=self.max_delay_ticks);
+                    self.delayed.push((wait, from, to, m));
+                } else {
+                    self.queue.push_back((from, to, m));
+                }
             }
         }
     }
@@ -74,7 +87,12 @@ impl Sim {
         while let Some((from, to, m)) = self.queue.pop_front() {
             budget -= 1;
             assert!(budget > 0, "message storm");
-            if self.down[to] || self.down[from] || self.rng.random_range(0..100) < self.drop_pct {
+            let cut = self.cut.as_ref().is_some_and(|g| g[from] != g[to]);
+            if cut
+                || self.down[to]
+                || self.down[from]
+                || self.rng.random_range(0..100) < self.drop_pct
+            {
                 continue;
             }
             let copies = if self.rng.random_range(0..100) < self.dup_pct {
@@ -96,6 +114,16 @@ impl Sim {
         let end = self.now + ms;
         while self.now < end {
             self.now += 100;
+            // Delayed messages whose time has come join the queue.
+            let mut later = Vec::new();
+            for (wait, from, to, m) in std::mem::take(&mut self.delayed) {
+                if wait == 0 {
+                    self.queue.push_back((from, to, m));
+                } else {
+                    later.push((wait - 1, from, to, m));
+                }
+            }
+            self.delayed = later;
             for i in 0..self.nodes.len() {
                 if self.down[i] {
                     continue;
@@ -322,5 +350,73 @@ fn bootstrap_owner_that_missed_its_update_is_told_again() {
     for (s, _) in &sim.nodes {
         assert_eq!(s.slots_assigned(), 16384);
         assert!(s.is_ok());
+    }
+}
+
+fn five_with_slots(seed: u64) -> Sim {
+    let mut sim = Sim::new(5, 2000, seed);
+    for i in 1..5 {
+        sim.meet(0, i);
+    }
+    for i in 0..5usize {
+        let lo = i * 16384 / 5;
+        let hi = (i + 1) * 16384 / 5;
+        let slots: Vec<u16> = (lo..hi).map(|s| s as u16).collect();
+        sim.nodes[i].0.add_slots(&slots).unwrap();
+    }
+    sim.deliver_all();
+    sim.run(5000);
+    assert!(sim.all_know_all());
+    sim
+}
+
+#[test]
+fn partition_majority_fails_the_minority_and_heals() {
+    let mut sim = five_with_slots(9);
+    // Cut {3, 4} off from {0, 1, 2}: only messages within a side pass.
+    sim.cut = Some(vec![0, 0, 0, 1, 1]);
+    sim.run(3 * 2000 + 2000);
+    let minority: Vec<NodeId> = vec![sim.nodes[3].0.myself, sim.nodes[4].0.myself];
+    for i in 0..3 {
+        let s = &sim.nodes[i].0;
+        for id in &minority {
+            assert!(
+                s.nodes[id].flags.fail,
+                "majority node {i} must mark {id:?} failed"
+            );
+        }
+        assert!(!s.is_ok(), "slots of failed primaries are down");
+    }
+    for i in 3..5 {
+        let s = &sim.nodes[i].0;
+        assert!(
+            s.nodes.values().all(|n| !n.flags.fail),
+            "a minority cannot reach FAIL quorum"
+        );
+        assert!(!s.is_ok(), "a minority partition stops serving");
+    }
+    sim.cut = None;
+    sim.run(4 * 2000 + 3000);
+    for (i, (s, _)) in sim.nodes.iter().enumerate() {
+        assert!(s.is_ok(), "node {i} after healing: {}", s.info_text(0, 0));
+        assert!(s.nodes.values().all(|n| !n.flags.fail && !n.flags.pfail));
+    }
+}
+
+#[test]
+fn delayed_messages_and_a_restarted_node() {
+    let mut sim = five_with_slots(10);
+    sim.max_delay_ticks = 3;
+    sim.run(5000);
+    for (s, _) in &sim.nodes {
+        assert!(s.is_ok());
+    }
+    // Node 2 restarts: a fresh state machine over the state it had saved.
+    let saved = sim.nodes[2].0.to_conf();
+    sim.nodes[2] = (ClusterState::from_conf(&saved).unwrap(), Bus::new(2000));
+    sim.run(5000);
+    for (s, _) in &sim.nodes {
+        assert!(s.is_ok());
+        assert_eq!(s.nodes.len(), 5);
     }
 }
