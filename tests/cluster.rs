@@ -537,7 +537,19 @@ fn bus_drops_garbage_and_keeps_working() {
     std::thread::sleep(Duration::from_millis(300));
     let info: String = q(&mut c, &["CLUSTER", "INFO"]);
     assert!(info.contains("cluster_state:ok"), "{info}");
+    let malformed: u64 = info
+        .lines()
+        .find_map(|l| l.strip_prefix("cluster_stats_messages_malformed:"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0);
+    assert!(malformed >= 3, "malformed frames are counted: {info}");
     assert_eq!(q::<String>(&mut c, &["PING"]), "PONG");
+    // The real peer link is still there.
+    let links = v(&mut c, &["CLUSTER", "LINKS"]);
+    assert!(
+        matches!(links, Value::Array(ref l) if !l.is_empty()),
+        "{links:?}"
+    );
     for n in &nodes {
         std::fs::remove_dir_all(&n.dir).ok();
     }
@@ -616,4 +628,34 @@ fn zero_touch_formation_with_seeds_and_bootstrap() {
     for d in &dirs {
         std::fs::remove_dir_all(d).ok();
     }
+}
+
+#[test]
+fn preferred_endpoint_hostname() {
+    let dir = tmpdir("host");
+    let s = server(&[
+        "--cluster-enabled",
+        "yes",
+        "--dir",
+        dir.to_str().unwrap(),
+        "--cluster-announce-hostname",
+        "node-a.example",
+        "--cluster-preferred-endpoint-type",
+        "hostname",
+    ]);
+    let mut c = conn(&s);
+    ok(&mut c, &["CLUSTER", "ADDSLOTSRANGE", "0", "16383"]);
+    let Value::Array(rows) = v(&mut c, &["CLUSTER", "SLOTS"]) else {
+        panic!()
+    };
+    let Value::Array(row) = &rows[0] else {
+        panic!()
+    };
+    let Value::Array(node) = &row[2] else {
+        panic!()
+    };
+    assert_eq!(node[0], Value::BulkString(b"node-a.example".to_vec()));
+    let nodes: String = q(&mut c, &["CLUSTER", "NODES"]);
+    assert!(nodes.contains(",node-a.example "), "{nodes}");
+    std::fs::remove_dir_all(&dir).ok();
 }

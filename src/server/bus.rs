@@ -17,6 +17,7 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
 use shoal_cluster::bus::{Bus, Control, Dest, Effects, LinkId, Message};
+use shoal_commands::ctx::LinkView;
 use shoal_commands::{Shared, unix_ms};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -46,6 +47,8 @@ struct Driver {
     events: mpsc::UnboundedSender<Event>,
     tracker: TaskTracker,
     links: HashMap<LinkId, Outbox>,
+    /// What CLUSTER LINKS shows of each link.
+    views: HashMap<LinkId, LinkView>,
     /// Outbound links by peer bus address.
     outbound: HashMap<(String, u16), LinkId>,
     next_link: LinkId,
@@ -140,6 +143,7 @@ pub fn spawn(
         events: tx,
         tracker: tracker.clone(),
         links: HashMap::new(),
+        views: HashMap::new(),
         outbound: HashMap::new(),
         next_link: 1,
         connect_timeout: Duration::from_millis((node_timeout / 2).clamp(100, 5000)),
@@ -163,6 +167,12 @@ impl Driver {
                 _ = tick.tick() => self.with_state(|bus, st| bus.on_tick(st, unix_ms())),
                 Some(ev) = rx.recv() => match ev {
                     Event::Frame { link, msg, peer_ip, local_ip } => {
+                        if let Some(v) = self.views.get_mut(&link)
+                            && v.node.is_none()
+                        {
+                            v.node = Some(msg.header.sender);
+                            self.publish_links();
+                        }
                         self.with_state(|bus, st| bus.on_message(st, *msg, link, &peer_ip, &local_ip, unix_ms()))
                     }
                     Event::Closed { link, malformed } => {
@@ -170,6 +180,8 @@ impl Driver {
                             cl.bus_bad_frames.fetch_add(1, Relaxed);
                         }
                         self.links.remove(&link);
+                        self.views.remove(&link);
+                        self.publish_links();
                         let addr = self.outbound.iter().find(|(_, l)| **l == link).map(|(a, _)| a.clone());
                         self.outbound.retain(|_, l| *l != link);
                         match addr {
@@ -197,6 +209,8 @@ impl Driver {
                             let link = self.new_link();
                             let (otx, orx) = mpsc::unbounded_channel();
                             self.links.insert(link, otx);
+                            self.views.insert(link, LinkView { direction: "from", node: None, created_ms: unix_ms() });
+                            self.publish_links();
                             let local = s.local_addr().map(|a| a.ip().to_string()).unwrap_or_default();
                             self.tracker.spawn(run_link(s, link, peer.ip().to_string(), local, self.events.clone(), orx, cancel.clone()));
                         }
@@ -209,6 +223,12 @@ impl Driver {
                 }
             };
             self.apply(fx, &cancel);
+        }
+    }
+
+    fn publish_links(&self) {
+        if let Some(cl) = &self.shared.cluster {
+            *cl.links.lock() = self.views.values().cloned().collect();
         }
     }
 
@@ -279,6 +299,22 @@ impl Driver {
         let link = self.new_link();
         let (otx, orx) = mpsc::unbounded_channel();
         self.links.insert(link, otx);
+        let node = self.shared.cluster.as_ref().and_then(|cl| {
+            let st = cl.state.read();
+            st.nodes
+                .values()
+                .find(|n| n.ip == ip && n.cport == cport && n.id != st.myself)
+                .map(|n| n.id)
+        });
+        self.views.insert(
+            link,
+            LinkView {
+                direction: "to",
+                node,
+                created_ms: unix_ms(),
+            },
+        );
+        self.publish_links();
         self.outbound.insert((ip.clone(), cport), link);
         let events = self.events.clone();
         let timeout = self.connect_timeout;

@@ -11,4 +11,4 @@ pub mod state;
 pub use route::{Route, route};
 pub use slot::{SLOTS, Slot, key_slot};
 pub use slotset::SlotSet;
-pub use state::{ClusterState, Node, NodeId};
+pub use state::{ClusterState, Endpoint, Node, NodeId};

@@ -80,7 +80,7 @@ pub fn route(
     }
     Route::Moved {
         slot,
-        addr: format!("{}:{}", owner.ip, owner.port),
+        addr: format!("{}:{}", st.endpoint_of(owner), owner.port),
     }
 }
 

@@ -134,6 +134,8 @@ pub struct Node {
     pub config_epoch: u64,
     pub connected: bool,
     pub slots: SlotSet,
+    /// Primaries that reported this node failing (PFAIL/FAIL in their gossip), with when.
+    pub fail_reports: BTreeMap<NodeId, u64>,
 }
 
 impl Node {
@@ -154,6 +156,7 @@ impl Node {
             config_epoch: 0,
             connected: true,
             slots: SlotSet::new(),
+            fail_reports: BTreeMap::new(),
         }
     }
 
@@ -186,9 +189,39 @@ pub struct ClusterState {
     pub allow_reads_when_down: bool,
     /// Cached result of the health check (`update_state`): read on every keyed command.
     ok: bool,
+    /// What clients are told to connect to (`cluster-preferred-endpoint-type`).
+    pub endpoint: Endpoint,
+}
+
+/// `cluster-preferred-endpoint-type`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Endpoint {
+    Ip,
+    Hostname,
+    Unknown,
+}
+
+impl Endpoint {
+    pub fn parse(s: &str) -> Endpoint {
+        match s {
+            "hostname" => Endpoint::Hostname,
+            "unknown-endpoint" => Endpoint::Unknown,
+            _ => Endpoint::Ip,
+        }
+    }
 }
 
 impl ClusterState {
+    /// The address clients get for `n` (MOVED, CLUSTER SLOTS): its IP, its hostname, or `?` as
+    /// `cluster-preferred-endpoint-type` says (a node with no hostname is `?` then).
+    pub fn endpoint_of(&self, n: &Node) -> String {
+        match self.endpoint {
+            Endpoint::Ip => n.ip.clone(),
+            Endpoint::Hostname => n.hostname.clone().unwrap_or_else(|| "?".into()),
+            Endpoint::Unknown => "?".into(),
+        }
+    }
+
     /// A lone primary with no slots.
     pub fn new(myself: NodeId, ip: String, port: u16, cport: u16) -> ClusterState {
         let mut me = Node::new(myself, ip, port, cport);
@@ -206,6 +239,7 @@ impl ClusterState {
             require_full_coverage: true,
             allow_reads_when_down: false,
             ok: false,
+            endpoint: Endpoint::Ip,
         }
     }
 
@@ -570,6 +604,7 @@ impl ClusterState {
                 config_epoch: num(w[6])?,
                 connected: w[7] == "connected",
                 slots: SlotSet::new(),
+                fail_reports: BTreeMap::new(),
             };
             for tok in &w[8..] {
                 if let Some(inner) = tok.strip_prefix('[').and_then(|t| t.strip_suffix(']')) {
@@ -628,6 +663,7 @@ impl ClusterState {
             require_full_coverage: true,
             allow_reads_when_down: false,
             ok: false,
+            endpoint: Endpoint::Ip,
         };
         st.update_state();
         Ok(st)

@@ -23,6 +23,17 @@ pub struct Cluster {
     pub bus_received: AtomicU64,
     /// Bus frames dropped as malformed (bad magic, version, checksum or body).
     pub bus_bad_frames: AtomicU64,
+    /// The bus links as the driver last published them (CLUSTER LINKS).
+    pub links: Mutex<Vec<LinkView>>,
+}
+
+/// One cluster bus connection, for CLUSTER LINKS.
+#[derive(Clone, Debug)]
+pub struct LinkView {
+    /// "to" (we connected) or "from" (it connected).
+    pub direction: &'static str,
+    pub node: Option<shoal_cluster::NodeId>,
+    pub created_ms: u64,
 }
 
 impl Cluster {
@@ -34,6 +45,7 @@ impl Cluster {
             bus_sent: AtomicU64::new(0),
             bus_received: AtomicU64::new(0),
             bus_bad_frames: AtomicU64::new(0),
+            links: Mutex::new(Vec::new()),
         }
     }
 

@@ -59,8 +59,6 @@ pub struct BusStats {
 pub struct Bus {
     pub node_timeout: u64,
     handshakes: Vec<Handshake>,
-    /// node -> (reporter -> time of its latest report)
-    reports: HashMap<NodeId, HashMap<NodeId, u64>>,
     fail_time: HashMap<NodeId, u64>,
     /// CLUSTER FORGET: not to be re-added through gossip until this time.
     forgotten: HashMap<NodeId, u64>,
@@ -81,7 +79,6 @@ impl Bus {
         Bus {
             node_timeout: node_timeout.max(1),
             handshakes: Vec::new(),
-            reports: HashMap::new(),
             fail_time: HashMap::new(),
             forgotten: HashMap::new(),
             last_random_ping: 0,
@@ -202,7 +199,6 @@ impl Bus {
     /// CLUSTER FORGET: drop `id` and keep it out for 60 s.
     pub fn forget(&mut self, st: &mut ClusterState, id: NodeId, now: u64) {
         st.remove_node(id);
-        self.reports.remove(&id);
         self.fail_time.remove(&id);
         self.forgotten.insert(id, now + 60_000);
         st.update_state();
@@ -552,10 +548,12 @@ impl Bus {
             if st.nodes.contains_key(&e.id) {
                 if sender_is_primary {
                     if e.flags & (nflags::PFAIL | nflags::FAIL) != 0 {
-                        self.reports.entry(e.id).or_default().insert(sender, now);
+                        if let Some(n) = st.nodes.get_mut(&e.id) {
+                            n.fail_reports.insert(sender, now);
+                        }
                         self.mark_fail_if_needed(st, e.id, now, fx);
-                    } else if let Some(r) = self.reports.get_mut(&e.id) {
-                        r.remove(&sender);
+                    } else if let Some(n) = st.nodes.get_mut(&e.id) {
+                        n.fail_reports.remove(&sender);
                     }
                 }
             } else if !self.is_forgotten(e.id, now) && e.flags & (nflags::PFAIL | nflags::FAIL) == 0
@@ -589,9 +587,7 @@ impl Bus {
             return;
         }
         let valid = 2 * self.node_timeout;
-        let mut votes = self
-            .reports
-            .get(&id)
+        let mut votes = Some(&n.fail_reports)
             .map(|r| {
                 r.iter()
                     .filter(|(rep, t)| {
@@ -641,7 +637,7 @@ impl Bus {
         if slotless || now.saturating_sub(since) > 2 * self.node_timeout {
             n.flags.fail = false;
             self.fail_time.remove(&id);
-            self.reports.remove(&id);
+            n.fail_reports.clear();
             fx.save = true;
         }
     }
@@ -668,10 +664,10 @@ impl Bus {
         self.forgotten.retain(|_, until| *until > now);
         // Expired failure reports go.
         let valid = 2 * timeout;
-        for r in self.reports.values_mut() {
-            r.retain(|_, t| now.saturating_sub(*t) <= valid);
+        for n in st.nodes.values_mut() {
+            n.fail_reports
+                .retain(|_, t| now.saturating_sub(*t) <= valid);
         }
-        self.reports.retain(|_, r| !r.is_empty());
         let ids: Vec<NodeId> = st
             .nodes
             .keys()

@@ -66,23 +66,27 @@ fn saved(cl: &Cluster) -> CmdResult {
         .map_err(|e| CmdError::from(format!("ERR error saving the cluster node config: {e}")))
 }
 
-/// The address clients are sent to for `n`.
-fn endpoint(n: &shoal_cluster::Node) -> String {
-    n.ip.clone()
-}
-
-fn write_node_entry(out: &mut Reply, n: &shoal_cluster::Node) {
+/// One node of a CLUSTER SLOTS row: `[endpoint, port, id, {ip and/or hostname not already the
+/// endpoint}]`.
+fn write_node_entry(st: &ClusterState, out: &mut Reply, n: &shoal_cluster::Node) {
+    use shoal_cluster::Endpoint;
     out.array(4);
-    out.bulk(endpoint(n).as_bytes());
+    out.bulk(st.endpoint_of(n).as_bytes());
     out.int(n.port as i64);
     out.bulk(n.id.as_str().as_bytes());
-    match &n.hostname {
-        Some(h) => {
-            out.map(1);
-            out.bulk(b"hostname");
-            out.bulk(h.as_bytes());
-        }
-        None => out.map(0),
+    let ip = (st.endpoint != Endpoint::Ip).then_some(n.ip.as_str());
+    let host = n
+        .hostname
+        .as_deref()
+        .filter(|_| st.endpoint != Endpoint::Hostname);
+    out.map(ip.is_some() as usize + host.is_some() as usize);
+    if let Some(ip) = ip {
+        out.bulk(b"ip");
+        out.bulk(ip.as_bytes());
+    }
+    if let Some(h) = host {
+        out.bulk(b"hostname");
+        out.bulk(h.as_bytes());
     }
 }
 
@@ -106,10 +110,10 @@ fn slots_reply(st: &ClusterState, out: &mut Reply) {
         out.int(a as i64);
         out.int(b as i64);
         if let Some(n) = st.nodes.get(&id) {
-            write_node_entry(out, n);
+            write_node_entry(st, out, n);
         }
         for r in replicas {
-            write_node_entry(out, r);
+            write_node_entry(st, out, r);
         }
     }
 }
@@ -142,7 +146,7 @@ fn shards_reply(st: &ClusterState, out: &mut Reply) {
             out.bulk(b"ip");
             out.bulk(n.ip.as_bytes());
             out.bulk(b"endpoint");
-            out.bulk(endpoint(n).as_bytes());
+            out.bulk(st.endpoint_of(n).as_bytes());
             if let Some(h) = &n.hostname {
                 out.bulk(b"hostname");
                 out.bulk(h.as_bytes());
@@ -209,7 +213,11 @@ fn cluster(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
         b"info" => {
             arity(argc == 2)?;
             let (sent, recv) = (cl.bus_sent.load(Relaxed), cl.bus_received.load(Relaxed));
-            let text = cl.state.read().info_text(sent, recv);
+            let mut text = cl.state.read().info_text(sent, recv);
+            text.push_str(&format!(
+                "cluster_stats_messages_malformed:{}\r\n",
+                cl.bus_bad_frames.load(Relaxed)
+            ));
             ctx.out.verbatim(text.as_bytes());
         }
         b"myid" => {
@@ -337,14 +345,14 @@ fn cluster(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
         }
         b"count-failure-reports" => {
             arity(argc == 3)?;
-            let known =
-                NodeId::parse(a.get(2)).is_some_and(|id| cl.state.read().nodes.contains_key(&id));
-            if !known {
+            let count = NodeId::parse(a.get(2))
+                .and_then(|id| cl.state.read().nodes.get(&id).map(|n| n.fail_reports.len()));
+            let Some(count) = count else {
                 return Err(
                     format!("ERR Unknown node {}", String::from_utf8_lossy(a.get(2))).into(),
                 );
-            }
-            ctx.out.int(0);
+            };
+            ctx.out.int(count as i64);
         }
         b"meet" => {
             arity(argc == 4 || argc == 5)?;
@@ -433,7 +441,30 @@ fn cluster(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
         }
         b"links" => {
             arity(argc == 2)?;
-            ctx.out.array(0);
+            let links: Vec<_> = cl
+                .links
+                .lock()
+                .iter()
+                .filter(|l| l.node.is_some())
+                .cloned()
+                .collect();
+            ctx.out.array(links.len());
+            for l in links {
+                ctx.out.map(6);
+                ctx.out.bulk(b"direction");
+                ctx.out.bulk(l.direction.as_bytes());
+                ctx.out.bulk(b"node");
+                ctx.out
+                    .bulk(l.node.map(|n| n.to_string()).unwrap_or_default().as_bytes());
+                ctx.out.bulk(b"create-time");
+                ctx.out.int(l.created_ms as i64);
+                ctx.out.bulk(b"events");
+                ctx.out.bulk(b"rw");
+                ctx.out.bulk(b"send-buffer-allocated");
+                ctx.out.int(0);
+                ctx.out.bulk(b"send-buffer-used");
+                ctx.out.int(0);
+            }
         }
         b"help" => {
             let lines = [
