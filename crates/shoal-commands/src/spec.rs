@@ -56,6 +56,10 @@ pub enum Group {
     Generic,
     Transactions,
     Cluster,
+    Hash,
+    List,
+    Set,
+    SortedSet,
 }
 
 impl Group {
@@ -67,6 +71,10 @@ impl Group {
             Group::Generic => "generic",
             Group::Transactions => "transactions",
             Group::Cluster => "cluster",
+            Group::Hash => "hash",
+            Group::List => "list",
+            Group::Set => "set",
+            Group::SortedSet => "sorted-set",
         }
     }
 
@@ -78,6 +86,10 @@ impl Group {
             Group::Generic => "@keyspace",
             Group::Transactions => "@transaction",
             Group::Cluster => "@connection",
+            Group::Hash => "@hash",
+            Group::List => "@list",
+            Group::Set => "@set",
+            Group::SortedSet => "@sortedset",
         }
     }
 }

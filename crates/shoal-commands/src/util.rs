@@ -51,6 +51,7 @@ pub fn str_bytes(v: &Value) -> Result<Cow<'_, [u8]>, CmdError> {
         Value::Int(n) => Ok(Cow::Owned(
             itoa::Buffer::new().format(*n).as_bytes().to_vec(),
         )),
+        _ => Err(errors::WRONGTYPE.into()),
     }
 }
 
@@ -59,6 +60,7 @@ pub fn value_int(v: &Value) -> Result<i64, CmdError> {
     match v {
         Value::Int(n) => Ok(*n),
         Value::Str(s) => int(s),
+        _ => Err(errors::WRONGTYPE.into()),
     }
 }
 
@@ -84,4 +86,91 @@ pub fn help(out: &mut shoal_resp::Reply, lines: &[&str]) {
     for l in lines {
         out.simple(l.as_bytes());
     }
+}
+
+/// Reads the value at `key` of the current database: `Ok(None)` when absent.
+pub fn read_value<R>(
+    ctx: &mut crate::ctx::Ctx<'_>,
+    key: &[u8],
+    f: impl FnOnce(&Value) -> Result<R, CmdError>,
+) -> Result<Option<R>, CmdError> {
+    let mut s = ctx.ks.shard(key);
+    match s.find() {
+        Some(i) => f(&s.entry(i).value).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// Changes the collection at `key`: `create` makes an empty one when the key is absent (`None`:
+/// absent stays absent and `f` is not called). A collection left empty is deleted, as Redis does.
+pub fn write_value<R>(
+    ctx: &mut crate::ctx::Ctx<'_>,
+    key: &[u8],
+    want: &str,
+    create: Option<fn() -> Value>,
+    f: impl FnOnce(&mut Value) -> Result<R, CmdError>,
+) -> Result<Option<R>, CmdError> {
+    let mut s = ctx.ks.shard(key);
+    let i = match (s.find(), create) {
+        // A key of another type is refused before anything (WATCH included) sees a change.
+        (Some(i), _) if s.entry(i).value.type_name() != want => {
+            return Err(errors::WRONGTYPE.into());
+        }
+        (Some(i), _) => i,
+        (None, Some(make)) => s.insert_new(make(), None),
+        (None, None) => return Ok(None),
+    };
+    let r = f(s.value_mut(i));
+    let empty = match &s.entry(i).value {
+        Value::Hash(h) => h.is_empty(),
+        Value::List(l) => l.is_empty(),
+        Value::Set(st) => st.is_empty(),
+        Value::ZSet(z) => z.is_empty(),
+        _ => false,
+    };
+    if empty {
+        s.remove_at(i);
+    }
+    r.map(Some)
+}
+
+/// `[MATCH pattern] [COUNT count] [NOVALUES]` of HSCAN/SSCAN from `args[from..]`: the pattern
+/// (None for `*`) and NOVALUES (only where `novalues_ok`).
+pub fn scan_options<'a>(
+    a: &shoal_resp::Args<'a>,
+    from: usize,
+    novalues_ok: bool,
+) -> Result<(Option<&'a [u8]>, bool), CmdError> {
+    let cursor = a.get(from - 1);
+    if std::str::from_utf8(cursor)
+        .ok()
+        .and_then(|s| s.parse::<u64>().ok())
+        .is_none()
+    {
+        return Err(errors::INVALID_CURSOR.into());
+    }
+    let (mut pat, mut novalues) = (None, false);
+    let mut i = from;
+    while i < a.len() {
+        let opt = a.get(i);
+        if novalues_ok && eq_ic(opt, "novalues") {
+            novalues = true;
+            i += 1;
+            continue;
+        }
+        if i + 1 >= a.len() {
+            return Err(errors::SYNTAX.into());
+        }
+        if eq_ic(opt, "match") {
+            pat = Some(a.get(i + 1)).filter(|p| *p != b"*");
+        } else if eq_ic(opt, "count") {
+            if uint(a.get(i + 1))? < 1 {
+                return Err(errors::SYNTAX.into());
+            }
+        } else {
+            return Err(errors::SYNTAX.into());
+        }
+        i += 2;
+    }
+    Ok((pat, novalues))
 }

@@ -10,6 +10,33 @@ pub const DUMP_VERSION: u16 = 1;
 
 const T_STR: u8 = 0;
 const T_INT: u8 = 1;
+const T_HASH: u8 = 2;
+const T_LIST: u8 = 3;
+const T_SET: u8 = 4;
+const T_ZSET: u8 = 5;
+
+fn put(out: &mut Vec<u8>, b: &[u8]) {
+    out.extend_from_slice(&(b.len() as u32).to_le_bytes());
+    out.extend_from_slice(b);
+}
+
+/// Reads length-prefixed items; `None` if the body is malformed.
+fn items(mut b: &[u8]) -> Option<Vec<&[u8]>> {
+    let mut out = Vec::new();
+    while !b.is_empty() {
+        if b.len() < 4 {
+            return None;
+        }
+        let n = u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize;
+        b = &b[4..];
+        if b.len() < n {
+            return None;
+        }
+        out.push(&b[..n]);
+        b = &b[n..];
+    }
+    Some(out)
+}
 
 pub fn dump(v: &Value) -> Vec<u8> {
     let mut out = Vec::new();
@@ -21,6 +48,32 @@ pub fn dump(v: &Value) -> Vec<u8> {
         Value::Int(n) => {
             out.push(T_INT);
             out.extend_from_slice(&n.to_le_bytes());
+        }
+        Value::Hash(h) => {
+            out.push(T_HASH);
+            for (f, v) in h.iter() {
+                put(&mut out, f);
+                put(&mut out, v);
+            }
+        }
+        Value::List(l) => {
+            out.push(T_LIST);
+            for e in l.iter() {
+                put(&mut out, e);
+            }
+        }
+        Value::Set(st) => {
+            out.push(T_SET);
+            for m in st.members() {
+                put(&mut out, &m);
+            }
+        }
+        Value::ZSet(z) => {
+            out.push(T_ZSET);
+            for (m, s) in z.iter() {
+                put(&mut out, m);
+                put(&mut out, &s.to_bits().to_le_bytes());
+            }
         }
     }
     out.extend_from_slice(&DUMP_VERSION.to_le_bytes());
@@ -55,6 +108,49 @@ pub fn restore(p: &[u8]) -> Result<Value, RestoreError> {
             let mut b = [0u8; 8];
             b.copy_from_slice(rest);
             Ok(Value::Int(i64::from_le_bytes(b)))
+        }
+        [T_HASH, rest @ ..] => {
+            let it = items(rest)
+                .filter(|i| !i.is_empty() && i.len() % 2 == 0)
+                .ok_or(RestoreError::BadData)?;
+            let mut h = crate::types::Hash::default();
+            for pair in it.chunks(2) {
+                h.insert(pair[0], pair[1]);
+            }
+            Ok(Value::Hash(Box::new(h)))
+        }
+        [T_LIST, rest @ ..] => {
+            let it = items(rest)
+                .filter(|i| !i.is_empty())
+                .ok_or(RestoreError::BadData)?;
+            Ok(Value::List(Box::new(
+                it.into_iter().map(|e| e.into()).collect(),
+            )))
+        }
+        [T_SET, rest @ ..] => {
+            let it = items(rest)
+                .filter(|i| !i.is_empty())
+                .ok_or(RestoreError::BadData)?;
+            let mut st = crate::types::Set::default();
+            for m in it {
+                st.insert(m);
+            }
+            Ok(Value::Set(Box::new(st)))
+        }
+        [T_ZSET, rest @ ..] => {
+            let it = items(rest)
+                .filter(|i| !i.is_empty() && i.len() % 2 == 0)
+                .ok_or(RestoreError::BadData)?;
+            let mut z = crate::types::ZSet::default();
+            for pair in it.chunks(2) {
+                let bits: [u8; 8] = pair[1].try_into().map_err(|_| RestoreError::BadData)?;
+                let score = f64::from_bits(u64::from_le_bytes(bits));
+                if score.is_nan() {
+                    return Err(RestoreError::BadData);
+                }
+                z.insert(pair[0], score);
+            }
+            Ok(Value::ZSet(Box::new(z)))
         }
         _ => Err(RestoreError::BadData),
     }
@@ -94,7 +190,18 @@ mod tests {
 
     #[test]
     fn roundtrip_and_corruption() {
-        for v in [Value::Int(-5), Value::Str(b"hello"[..].into())] {
+        let mut h = crate::types::Hash::default();
+        h.insert(b"f", b"v");
+        let mut st = crate::types::Set::default();
+        st.insert(b"m");
+        let list: crate::types::List = [b"a"[..].into(), b""[..].into()].into_iter().collect();
+        for v in [
+            Value::Int(-5),
+            Value::Str(b"hello"[..].into()),
+            Value::Hash(Box::new(h)),
+            Value::Set(Box::new(st)),
+            Value::List(Box::new(list)),
+        ] {
             let d = dump(&v);
             assert_eq!(restore(&d), Ok(v));
             for i in 0..d.len() {

@@ -8,6 +8,7 @@ pub mod dump;
 pub mod glob;
 pub mod shard;
 pub mod store;
+pub mod types;
 pub mod value;
 
 pub use shard::{Entry, Shard};

@@ -6,13 +6,36 @@
 pub enum Value {
     Int(i64),
     Str(Box<[u8]>),
+    Hash(Box<Hash>),
+    List(Box<List>),
+    Set(Box<Set>),
+    ZSet(Box<ZSet>),
 }
+
+use crate::types::{Hash, List, Set, ZSet};
 
 /// Redis's type names, as TYPE prints them.
 impl Value {
     pub fn type_name(&self) -> &'static str {
         match self {
             Value::Int(_) | Value::Str(_) => "string",
+            Value::Hash(_) => "hash",
+            Value::List(_) => "list",
+            Value::Set(_) => "set",
+            Value::ZSet(_) => "zset",
+        }
+    }
+
+    /// OBJECT ENCODING, in Redis's words.
+    pub fn encoding(&self) -> &'static str {
+        match self {
+            Value::Int(_) => "int",
+            Value::Str(b) if b.len() <= 44 => "embstr",
+            Value::Str(_) => "raw",
+            Value::Hash(h) => h.encoding(),
+            Value::List(l) => crate::types::list_encoding(l),
+            Value::Set(s) => s.encoding(),
+            Value::ZSet(z) => z.encoding(),
         }
     }
 
@@ -26,6 +49,7 @@ impl Value {
         match self {
             Value::Int(n) => itoa::Buffer::new().format(*n).len(),
             Value::Str(s) => s.len(),
+            _ => 0,
         }
     }
 
@@ -34,6 +58,10 @@ impl Value {
         match self {
             Value::Int(_) => 0,
             Value::Str(s) => s.len(),
+            Value::Hash(h) => h.heap_size(),
+            Value::List(l) => l.iter().map(|e| e.len() + 16).sum(),
+            Value::Set(s) => s.heap_size(),
+            Value::ZSet(z) => z.heap_size(),
         }
     }
 }

@@ -5,7 +5,7 @@ use rand::RngExt;
 use shoal_resp::Args;
 use shoal_store::dump::{self, RestoreError};
 use shoal_store::glob::glob_match;
-use shoal_store::{ShardId, Store, Value};
+use shoal_store::{ShardId, Store};
 
 use crate::ctx::Ctx;
 use crate::errors::{self, CmdError, CmdResult};
@@ -405,12 +405,7 @@ fn object(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
     let e = s.entry(i);
     match which {
         "encoding" => {
-            let enc: &[u8] = match &e.value {
-                Value::Int(_) => b"int",
-                Value::Str(b) if b.len() <= 44 => b"embstr",
-                Value::Str(_) => b"raw",
-            };
-            ctx.out.bulk(enc);
+            ctx.out.bulk(e.value.encoding().as_bytes());
         }
         "idletime" => ctx.out.int(e.idle_secs(now) as i64),
         "freq" => return Err(errors::LFU_NOT_SELECTED.into()),

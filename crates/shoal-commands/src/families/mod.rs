@@ -3,10 +3,14 @@
 pub mod cluster;
 pub mod connection;
 pub mod expire;
+pub mod hashes;
 pub mod keys;
+pub mod lists;
 pub mod server;
+pub mod sets;
 pub mod strings;
 pub mod transactions;
+pub mod zsets;
 
 use crate::spec::Spec;
 
@@ -15,6 +19,10 @@ pub static ALL: &[&[Spec]] = &[
     strings::COMMANDS,
     keys::COMMANDS,
     expire::COMMANDS,
+    hashes::COMMANDS,
+    lists::COMMANDS,
+    sets::COMMANDS,
+    zsets::COMMANDS,
     connection::COMMANDS,
     server::COMMANDS,
     transactions::COMMANDS,

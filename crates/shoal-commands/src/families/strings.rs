@@ -222,6 +222,7 @@ fn reply_value(ctx_out: &mut shoal_resp::Reply, v: &Value) -> CmdResult {
     match v {
         Value::Str(b) => ctx_out.bulk(b),
         Value::Int(n) => ctx_out.bulk_int(*n),
+        _ => return Err(errors::WRONGTYPE.into()),
     }
     Ok(())
 }
@@ -306,11 +307,10 @@ fn mget(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
     ctx.out.array(a.len() - 1);
     for key in a.iter().skip(1) {
         let mut s = ctx.ks.shard(key);
-        match s.find() {
-            Some(i) => {
-                reply_value(ctx.out, &s.entry(i).value)?;
-            }
-            None => ctx.out.null(),
+        match s.find().map(|i| &s.entry(i).value) {
+            // Keys of other types read as nil, as in Redis.
+            Some(v) if v.is_string() => reply_value(ctx.out, v)?,
+            _ => ctx.out.null(),
         }
     }
     Ok(())
@@ -402,6 +402,7 @@ fn incrbyfloat(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
         Some(i) => match &s.entry(i).value {
             Value::Int(n) => *n as f64,
             Value::Str(b) => util::float(b).ok_or(CmdError::from(errors::NOT_FLOAT))?,
+            _ => return Err(errors::WRONGTYPE.into()),
         },
         None => 0.0,
     };
@@ -458,6 +459,7 @@ fn append(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
 fn strlen(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
     let mut s = ctx.ks.shard(a.get(1));
     let n = match s.find() {
+        Some(i) if !s.entry(i).value.is_string() => return Err(errors::WRONGTYPE.into()),
         Some(i) => s.entry(i).value.str_len(),
         None => 0,
     };

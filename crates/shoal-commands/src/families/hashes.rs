@@ -1,0 +1,470 @@
+//! Hash commands.
+
+use rand::RngExt;
+use shoal_resp::Args;
+use shoal_store::Value;
+use shoal_store::types::Hash;
+
+use crate::ctx::Ctx;
+use crate::errors::{self, CmdError, CmdResult};
+use crate::spec::{Group, Spec, cmd, flags::*};
+use crate::util::{self, eq_ic, int, read_value, write_value};
+
+fn new_hash() -> Value {
+    Value::Hash(Box::default())
+}
+
+fn as_hash(v: &Value) -> Result<&Hash, CmdError> {
+    match v {
+        Value::Hash(h) => Ok(h),
+        _ => Err(errors::WRONGTYPE.into()),
+    }
+}
+
+fn as_hash_mut(v: &mut Value) -> Result<&mut Hash, CmdError> {
+    match v {
+        Value::Hash(h) => Ok(h),
+        _ => Err(errors::WRONGTYPE.into()),
+    }
+}
+
+/// HSET key field value [field value ...] — fields added. (HMSET: the same, replies OK.)
+fn hset_generic(ctx: &mut Ctx<'_>, a: &Args<'_>, name: &str) -> Result<i64, CmdError> {
+    if a.len() < 4 || a.len() % 2 != 0 {
+        return Err(errors::arity(name));
+    }
+    let added = write_value(ctx, a.get(1), "hash", Some(new_hash), |v| {
+        let h = as_hash_mut(v)?;
+        Ok((2..a.len())
+            .step_by(2)
+            .filter(|&i| h.insert(a.get(i), a.get(i + 1)))
+            .count() as i64)
+    })?;
+    Ok(added.unwrap_or(0))
+}
+
+fn hset(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
+    let n = hset_generic(ctx, &a, "hset")?;
+    ctx.out.int(n);
+    Ok(())
+}
+
+fn hmset(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
+    hset_generic(ctx, &a, "hmset")?;
+    ctx.out.ok();
+    Ok(())
+}
+
+/// HSETNX key field value
+fn hsetnx(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
+    let done = write_value(ctx, a.get(1), "hash", Some(new_hash), |v| {
+        let h = as_hash_mut(v)?;
+        Ok(h.get(a.get(2)).is_none() && h.insert(a.get(2), a.get(3)))
+    })?;
+    ctx.out.int(done.unwrap_or(false) as i64);
+    Ok(())
+}
+
+/// HGET key field
+fn hget(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
+    let v = read_value(ctx, a.get(1), |v| {
+        Ok(as_hash(v)?.get(a.get(2)).map(<[u8]>::to_vec))
+    })?
+    .flatten();
+    match v {
+        Some(b) => ctx.out.bulk(&b),
+        None => ctx.out.null(),
+    }
+    Ok(())
+}
+
+/// HMGET key field [field ...]
+fn hmget(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
+    let vals = read_value(ctx, a.get(1), |v| {
+        let h = as_hash(v)?;
+        Ok(a.iter()
+            .skip(2)
+            .map(|f| h.get(f).map(<[u8]>::to_vec))
+            .collect::<Vec<_>>())
+    })?
+    .unwrap_or_else(|| vec![None; a.len() - 2]);
+    ctx.out.array(vals.len());
+    for v in vals {
+        match v {
+            Some(b) => ctx.out.bulk(&b),
+            None => ctx.out.null(),
+        }
+    }
+    Ok(())
+}
+
+/// HDEL key field [field ...]
+fn hdel(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
+    let n = write_value(ctx, a.get(1), "hash", None, |v| {
+        let h = as_hash_mut(v)?;
+        Ok(a.iter().skip(2).filter(|f| h.remove(f)).count() as i64)
+    })?;
+    ctx.out.int(n.unwrap_or(0));
+    Ok(())
+}
+
+/// HEXISTS key field
+fn hexists(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
+    let n = read_value(ctx, a.get(1), |v| Ok(as_hash(v)?.get(a.get(2)).is_some()))?;
+    ctx.out.int(n.unwrap_or(false) as i64);
+    Ok(())
+}
+
+/// HLEN key
+fn hlen(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
+    let n = read_value(ctx, a.get(1), |v| Ok(as_hash(v)?.len()))?;
+    ctx.out.int(n.unwrap_or(0) as i64);
+    Ok(())
+}
+
+/// HSTRLEN key field
+fn hstrlen(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
+    let n = read_value(ctx, a.get(1), |v| {
+        Ok(as_hash(v)?.get(a.get(2)).map_or(0, <[u8]>::len))
+    })?;
+    ctx.out.int(n.unwrap_or(0) as i64);
+    Ok(())
+}
+
+#[derive(Clone, Copy)]
+enum Part {
+    Keys,
+    Vals,
+    All,
+}
+
+fn hgetall_generic(ctx: &mut Ctx<'_>, a: &Args<'_>, part: Part) -> CmdResult {
+    let pairs = read_value(ctx, a.get(1), |v| {
+        Ok(as_hash(v)?
+            .iter()
+            .map(|(f, v)| (f.to_vec(), v.to_vec()))
+            .collect::<Vec<_>>())
+    })?
+    .unwrap_or_default();
+    match part {
+        Part::All => {
+            ctx.out.map(pairs.len());
+            for (f, v) in &pairs {
+                ctx.out.bulk(f);
+                ctx.out.bulk(v);
+            }
+        }
+        Part::Keys | Part::Vals => {
+            ctx.out.array(pairs.len());
+            for (f, v) in &pairs {
+                ctx.out.bulk(if matches!(part, Part::Keys) { f } else { v });
+            }
+        }
+    }
+    Ok(())
+}
+
+fn hkeys(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
+    hgetall_generic(ctx, &a, Part::Keys)
+}
+
+fn hvals(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
+    hgetall_generic(ctx, &a, Part::Vals)
+}
+
+fn hgetall(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
+    hgetall_generic(ctx, &a, Part::All)
+}
+
+/// HINCRBY key field increment
+fn hincrby(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
+    let by = int(a.get(3))?;
+    let n = write_value(ctx, a.get(1), "hash", Some(new_hash), |v| {
+        let h = as_hash_mut(v)?;
+        let cur = match h.get(a.get(2)) {
+            Some(b) => shoal_resp::parse_i64(b)
+                .ok_or(CmdError::from("ERR hash value is not an integer"))?,
+            None => 0,
+        };
+        let n = cur
+            .checked_add(by)
+            .ok_or(CmdError::from(errors::OVERFLOW))?;
+        h.insert(a.get(2), itoa::Buffer::new().format(n).as_bytes());
+        Ok(n)
+    })?;
+    ctx.out.int(n.unwrap_or(0));
+    Ok(())
+}
+
+/// HINCRBYFLOAT key field increment
+fn hincrbyfloat(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
+    let by = util::float(a.get(3)).ok_or(CmdError::from(errors::NOT_FLOAT))?;
+    let text = write_value(ctx, a.get(1), "hash", Some(new_hash), |v| {
+        let h = as_hash_mut(v)?;
+        let cur = match h.get(a.get(2)) {
+            Some(b) => util::float(b).ok_or(CmdError::from("ERR hash value is not a float"))?,
+            None => 0.0,
+        };
+        let n = cur + by;
+        if !n.is_finite() {
+            return Err(errors::NAN_OR_INF.into());
+        }
+        let text = shoal_resp::format_double(n);
+        h.insert(a.get(2), text.as_bytes());
+        Ok(text)
+    })?;
+    ctx.out.bulk(text.unwrap_or_default().as_bytes());
+    Ok(())
+}
+
+/// HRANDFIELD key [count [WITHVALUES]]
+fn hrandfield(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
+    let count = if a.len() >= 3 {
+        Some(int(a.get(2))?)
+    } else {
+        None
+    };
+    let withvalues = match a.len() {
+        4 if eq_ic(a.get(3), "withvalues") => true,
+        2 | 3 => false,
+        _ => return Err(errors::SYNTAX.into()),
+    };
+    let pairs = read_value(ctx, a.get(1), |v| {
+        Ok(as_hash(v)?
+            .iter()
+            .map(|(f, v)| (f.to_vec(), v.to_vec()))
+            .collect::<Vec<_>>())
+    })?
+    .unwrap_or_default();
+    let mut rng = rand::rng();
+    let Some(count) = count else {
+        if pairs.is_empty() {
+            ctx.out.null();
+        } else {
+            ctx.out.bulk(&pairs[rng.random_range(0..pairs.len())].0);
+        }
+        return Ok(());
+    };
+    let picks: Vec<usize> = if count >= 0 {
+        let mut idx: Vec<usize> = (0..pairs.len()).collect();
+        let n = (count as usize).min(idx.len());
+        for i in 0..n {
+            let j = rng.random_range(i..idx.len());
+            idx.swap(i, j);
+        }
+        idx.truncate(n);
+        idx
+    } else if pairs.is_empty() {
+        Vec::new()
+    } else {
+        let n = count.unsigned_abs().min(1 << 24) as usize;
+        (0..n).map(|_| rng.random_range(0..pairs.len())).collect()
+    };
+    if withvalues && ctx.out.resp3() {
+        ctx.out.array(picks.len());
+        for i in picks {
+            ctx.out.array(2);
+            ctx.out.bulk(&pairs[i].0);
+            ctx.out.bulk(&pairs[i].1);
+        }
+    } else {
+        ctx.out.array(picks.len() * if withvalues { 2 } else { 1 });
+        for i in picks {
+            ctx.out.bulk(&pairs[i].0);
+            if withvalues {
+                ctx.out.bulk(&pairs[i].1);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// HSCAN key cursor [MATCH pattern] [COUNT count] [NOVALUES] — small and large hashes alike are
+/// returned in one call (cursor 0), which meets the SCAN guarantees.
+fn hscan(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
+    let (pat, novalues) = util::scan_options(&a, 3, true)?;
+    let pairs = read_value(ctx, a.get(1), |v| {
+        Ok(as_hash(v)?
+            .iter()
+            .filter(|(f, _)| pat.is_none_or(|p| shoal_store::glob::glob_match(p, f, false)))
+            .map(|(f, v)| (f.to_vec(), v.to_vec()))
+            .collect::<Vec<_>>())
+    })?
+    .unwrap_or_default();
+    ctx.out.array(2);
+    ctx.out.bulk(b"0");
+    ctx.out.array(pairs.len() * if novalues { 1 } else { 2 });
+    for (f, v) in &pairs {
+        ctx.out.bulk(f);
+        if !novalues {
+            ctx.out.bulk(v);
+        }
+    }
+    Ok(())
+}
+
+const K1: (i32, i32, i32) = (1, 1, 1);
+const W: u32 = WRITE | DENYOOM | FAST;
+
+pub static COMMANDS: &[Spec] = &[
+    cmd(
+        "hset",
+        -4,
+        W,
+        K1,
+        Group::Hash,
+        "2.0.0",
+        "Creates or modifies the value of a field in a hash.",
+        hset,
+    ),
+    cmd(
+        "hmset",
+        -4,
+        W,
+        K1,
+        Group::Hash,
+        "2.0.0",
+        "Sets the values of multiple fields.",
+        hmset,
+    ),
+    cmd(
+        "hsetnx",
+        4,
+        W,
+        K1,
+        Group::Hash,
+        "2.0.0",
+        "Sets the value of a field in a hash only when the field doesn't exist.",
+        hsetnx,
+    ),
+    cmd(
+        "hget",
+        3,
+        READONLY | FAST,
+        K1,
+        Group::Hash,
+        "2.0.0",
+        "Returns the value of a field in a hash.",
+        hget,
+    ),
+    cmd(
+        "hmget",
+        -3,
+        READONLY | FAST,
+        K1,
+        Group::Hash,
+        "2.0.0",
+        "Returns the values of all fields in a hash.",
+        hmget,
+    ),
+    cmd(
+        "hdel",
+        -3,
+        WRITE | FAST,
+        K1,
+        Group::Hash,
+        "2.0.0",
+        "Deletes one or more fields and their values from a hash.",
+        hdel,
+    ),
+    cmd(
+        "hexists",
+        3,
+        READONLY | FAST,
+        K1,
+        Group::Hash,
+        "2.0.0",
+        "Determines whether a field exists in a hash.",
+        hexists,
+    ),
+    cmd(
+        "hlen",
+        2,
+        READONLY | FAST,
+        K1,
+        Group::Hash,
+        "2.0.0",
+        "Returns the number of fields in a hash.",
+        hlen,
+    ),
+    cmd(
+        "hstrlen",
+        3,
+        READONLY | FAST,
+        K1,
+        Group::Hash,
+        "3.2.0",
+        "Returns the length of the value of a field.",
+        hstrlen,
+    ),
+    cmd(
+        "hkeys",
+        2,
+        READONLY,
+        K1,
+        Group::Hash,
+        "2.0.0",
+        "Returns all fields in a hash.",
+        hkeys,
+    ),
+    cmd(
+        "hvals",
+        2,
+        READONLY,
+        K1,
+        Group::Hash,
+        "2.0.0",
+        "Returns all values in a hash.",
+        hvals,
+    ),
+    cmd(
+        "hgetall",
+        2,
+        READONLY,
+        K1,
+        Group::Hash,
+        "2.0.0",
+        "Returns all fields and values in a hash.",
+        hgetall,
+    ),
+    cmd(
+        "hincrby",
+        4,
+        W,
+        K1,
+        Group::Hash,
+        "2.0.0",
+        "Increments the integer value of a field in a hash by a number.",
+        hincrby,
+    ),
+    cmd(
+        "hincrbyfloat",
+        4,
+        W,
+        K1,
+        Group::Hash,
+        "2.6.0",
+        "Increments the floating point value of a field by a number.",
+        hincrbyfloat,
+    ),
+    cmd(
+        "hrandfield",
+        -2,
+        READONLY,
+        K1,
+        Group::Hash,
+        "6.2.0",
+        "Returns one or more random fields from a hash.",
+        hrandfield,
+    ),
+    cmd(
+        "hscan",
+        -3,
+        READONLY,
+        K1,
+        Group::Hash,
+        "2.8.0",
+        "Iterates over fields and values of a hash.",
+        hscan,
+    ),
+];

@@ -1,0 +1,571 @@
+//! List commands (the blocking ones and LMPOP come with the blocking work).
+
+use shoal_resp::Args;
+use shoal_store::Value;
+use shoal_store::types::List;
+
+use crate::ctx::Ctx;
+use crate::errors::{self, CmdError, CmdResult};
+use crate::spec::{Group, Spec, cmd, flags::*};
+use crate::util::{eq_ic, int, read_value, write_value};
+
+fn new_list() -> Value {
+    Value::List(Box::default())
+}
+
+fn as_list(v: &Value) -> Result<&List, CmdError> {
+    match v {
+        Value::List(l) => Ok(l),
+        _ => Err(errors::WRONGTYPE.into()),
+    }
+}
+
+fn as_list_mut(v: &mut Value) -> Result<&mut List, CmdError> {
+    match v {
+        Value::List(l) => Ok(l),
+        _ => Err(errors::WRONGTYPE.into()),
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum End {
+    Left,
+    Right,
+}
+
+fn end_arg(a: &[u8]) -> Result<End, CmdError> {
+    if eq_ic(a, "left") {
+        Ok(End::Left)
+    } else if eq_ic(a, "right") {
+        Ok(End::Right)
+    } else {
+        Err(errors::SYNTAX.into())
+    }
+}
+
+/// The body of LPUSH/RPUSH/LPUSHX/RPUSHX: the new length (0 when `existing_only` and absent).
+fn push_generic(ctx: &mut Ctx<'_>, a: &Args<'_>, end: End, existing_only: bool) -> CmdResult {
+    let create: Option<fn() -> Value> = if existing_only { None } else { Some(new_list) };
+    let n = write_value(ctx, a.get(1), "list", create, |v| {
+        let l = as_list_mut(v)?;
+        for e in a.iter().skip(2) {
+            match end {
+                End::Left => l.push_front(e.into()),
+                End::Right => l.push_back(e.into()),
+            }
+        }
+        Ok(l.len())
+    })?;
+    ctx.out.int(n.unwrap_or(0) as i64);
+    Ok(())
+}
+
+fn lpush(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
+    push_generic(ctx, &a, End::Left, false)
+}
+
+fn rpush(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
+    push_generic(ctx, &a, End::Right, false)
+}
+
+fn lpushx(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
+    push_generic(ctx, &a, End::Left, true)
+}
+
+fn rpushx(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
+    push_generic(ctx, &a, End::Right, true)
+}
+
+/// LPOP/RPOP key [count]
+fn pop_generic(ctx: &mut Ctx<'_>, a: &Args<'_>, end: End) -> CmdResult {
+    let count = match a.len() {
+        2 => None,
+        3 => match shoal_resp::parse_i64(a.get(2)) {
+            Some(n) if n >= 0 => Some(n as usize),
+            _ => return Err("ERR value is out of range, must be positive".into()),
+        },
+        _ => return Err(errors::SYNTAX.into()),
+    };
+    let popped = write_value(ctx, a.get(1), "list", None, |v| {
+        let l = as_list_mut(v)?;
+        let n = count.unwrap_or(1).min(l.len());
+        Ok((0..n)
+            .filter_map(|_| {
+                if end == End::Left {
+                    l.pop_front()
+                } else {
+                    l.pop_back()
+                }
+            })
+            .collect::<Vec<_>>())
+    })?;
+    match (popped, count) {
+        (None, None) => ctx.out.null(),
+        (None, Some(_)) => ctx.out.null_array(),
+        (Some(v), None) => match v.first() {
+            Some(e) => ctx.out.bulk(e),
+            None => ctx.out.null(),
+        },
+        (Some(v), Some(_)) => {
+            ctx.out.array(v.len());
+            for e in &v {
+                ctx.out.bulk(e);
+            }
+        }
+    }
+    Ok(())
+}
+
+fn lpop(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
+    pop_generic(ctx, &a, End::Left)
+}
+
+fn rpop(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
+    pop_generic(ctx, &a, End::Right)
+}
+
+/// LLEN key
+fn llen(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
+    let n = read_value(ctx, a.get(1), |v| Ok(as_list(v)?.len()))?;
+    ctx.out.int(n.unwrap_or(0) as i64);
+    Ok(())
+}
+
+/// A Redis index (negative from the end) as a position, if in range.
+fn index(i: i64, len: usize) -> Option<usize> {
+    let i = if i < 0 { len as i64 + i } else { i };
+    (0..len as i64).contains(&i).then_some(i as usize)
+}
+
+/// LINDEX key index
+fn lindex(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
+    let i = int(a.get(2))?;
+    let e = read_value(ctx, a.get(1), |v| {
+        let l = as_list(v)?;
+        Ok(index(i, l.len()).map(|p| l[p].to_vec()))
+    })?
+    .flatten();
+    match e {
+        Some(b) => ctx.out.bulk(&b),
+        None => ctx.out.null(),
+    }
+    Ok(())
+}
+
+/// LSET key index element
+fn lset(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
+    let i = int(a.get(2))?;
+    let done = write_value(ctx, a.get(1), "list", None, |v| {
+        let l = as_list_mut(v)?;
+        let p = index(i, l.len()).ok_or(CmdError::from("ERR index out of range"))?;
+        l[p] = a.get(3).into();
+        Ok(())
+    })?;
+    if done.is_none() {
+        return Err(errors::NO_SUCH_KEY.into());
+    }
+    ctx.out.ok();
+    Ok(())
+}
+
+/// Redis's start/stop range normalisation: `None` when empty.
+fn range(start: i64, stop: i64, len: usize) -> Option<(usize, usize)> {
+    let len = len as i64;
+    let mut s = if start < 0 { len + start } else { start };
+    let mut e = if stop < 0 { len + stop } else { stop };
+    s = s.max(0);
+    if s > e || s >= len {
+        return None;
+    }
+    e = e.min(len - 1);
+    Some((s as usize, e as usize))
+}
+
+/// LRANGE key start stop
+fn lrange(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
+    let (start, stop) = (int(a.get(2))?, int(a.get(3))?);
+    let mut s = ctx.ks.shard(a.get(1));
+    let Some(i) = s.find() else {
+        drop(s);
+        ctx.out.array(0);
+        return Ok(());
+    };
+    let l = as_list(&s.entry(i).value)?;
+    match range(start, stop, l.len()) {
+        None => ctx.out.array(0),
+        Some((b, e)) => {
+            // Written straight from the list: no copy of the elements.
+            ctx.out.array(e - b + 1);
+            for x in l.range(b..=e) {
+                ctx.out.bulk(x);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// LTRIM key start stop
+fn ltrim(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
+    let (start, stop) = (int(a.get(2))?, int(a.get(3))?);
+    write_value(ctx, a.get(1), "list", None, |v| {
+        let l = as_list_mut(v)?;
+        match range(start, stop, l.len()) {
+            None => l.clear(),
+            Some((b, e)) => {
+                l.truncate(e + 1);
+                l.drain(..b);
+            }
+        }
+        Ok(())
+    })?;
+    ctx.out.ok();
+    Ok(())
+}
+
+/// LREM key count element
+fn lrem(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
+    let count = int(a.get(2))?;
+    let elem = a.get(3);
+    let n = write_value(ctx, a.get(1), "list", None, |v| {
+        let l = as_list_mut(v)?;
+        let limit = if count == 0 {
+            usize::MAX
+        } else {
+            count.unsigned_abs() as usize
+        };
+        let mut removed = 0;
+        if count >= 0 {
+            let mut i = 0;
+            while i < l.len() && removed < limit {
+                if *l[i] == *elem {
+                    l.remove(i);
+                    removed += 1;
+                } else {
+                    i += 1;
+                }
+            }
+        } else {
+            let mut i = l.len();
+            while i > 0 && removed < limit {
+                i -= 1;
+                if *l[i] == *elem {
+                    l.remove(i);
+                    removed += 1;
+                }
+            }
+        }
+        Ok(removed as i64)
+    })?;
+    ctx.out.int(n.unwrap_or(0));
+    Ok(())
+}
+
+/// LINSERT key BEFORE|AFTER pivot element — the new length, -1 without the pivot.
+fn linsert(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
+    let after = if eq_ic(a.get(2), "after") {
+        true
+    } else if eq_ic(a.get(2), "before") {
+        false
+    } else {
+        return Err(errors::SYNTAX.into());
+    };
+    let n = write_value(ctx, a.get(1), "list", None, |v| {
+        let l = as_list_mut(v)?;
+        match l.iter().position(|x| **x == *a.get(3)) {
+            Some(p) => {
+                l.insert(if after { p + 1 } else { p }, a.get(4).into());
+                Ok(l.len() as i64)
+            }
+            None => Ok(-1),
+        }
+    })?;
+    ctx.out.int(n.unwrap_or(0));
+    Ok(())
+}
+
+/// LPOS key element [RANK rank] [COUNT num-matches] [MAXLEN len]
+fn lpos(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
+    let (mut rank, mut count, mut maxlen) = (1i64, None::<usize>, 0usize);
+    let mut i = 3;
+    while i < a.len() {
+        if i + 1 >= a.len() {
+            return Err(errors::SYNTAX.into());
+        }
+        let (opt, val) = (a.get(i), a.get(i + 1));
+        if eq_ic(opt, "rank") {
+            rank = int(val)?;
+            if rank == 0 {
+                return Err("ERR RANK can't be zero: use 1 to start from the first match, 2 from the second ... or use negative to start from the end of the list".into());
+            }
+        } else if eq_ic(opt, "count") {
+            let c = int(val)?;
+            if c < 0 {
+                return Err("ERR COUNT can't be negative".into());
+            }
+            count = Some(c as usize);
+        } else if eq_ic(opt, "maxlen") {
+            let m = int(val)?;
+            if m < 0 {
+                return Err("ERR MAXLEN can't be negative".into());
+            }
+            maxlen = m as usize;
+        } else {
+            return Err(errors::SYNTAX.into());
+        }
+        i += 2;
+    }
+    let elem = a.get(2);
+    let found = read_value(ctx, a.get(1), |v| {
+        let l = as_list(v)?;
+        let want = match count {
+            Some(0) => usize::MAX,
+            Some(c) => c,
+            None => 1,
+        };
+        let scan = if maxlen == 0 {
+            l.len()
+        } else {
+            maxlen.min(l.len())
+        };
+        let mut skip = rank.unsigned_abs() as usize - 1;
+        let mut out = Vec::new();
+        let positions: Box<dyn Iterator<Item = usize>> = if rank > 0 {
+            Box::new(0..scan)
+        } else {
+            Box::new((l.len() - scan..l.len()).rev())
+        };
+        for p in positions {
+            if *l[p] == *elem {
+                if skip > 0 {
+                    skip -= 1;
+                    continue;
+                }
+                out.push(p as i64);
+                if out.len() >= want {
+                    break;
+                }
+            }
+        }
+        Ok(out)
+    })?
+    .unwrap_or_default();
+    match count {
+        None => match found.first() {
+            Some(&p) => ctx.out.int(p),
+            None => ctx.out.null(),
+        },
+        Some(_) => {
+            ctx.out.array(found.len());
+            for p in found {
+                ctx.out.int(p);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The body of LMOVE and RPOPLPUSH: pops from `src` at `from`, pushes to `dst` at `to`.
+fn move_generic(ctx: &mut Ctx<'_>, src: &[u8], dst: &[u8], from: End, to: End) -> CmdResult {
+    // The destination must be a list (or absent) before anything moves.
+    read_value(ctx, dst, |v| as_list(v).map(|_| ()))?;
+    let e = write_value(ctx, src, "list", None, |v| {
+        let l = as_list_mut(v)?;
+        Ok(if from == End::Left {
+            l.pop_front()
+        } else {
+            l.pop_back()
+        })
+    })?
+    .flatten();
+    let Some(e) = e else {
+        ctx.out.null();
+        return Ok(());
+    };
+    write_value(ctx, dst, "list", Some(new_list), |v| {
+        let l = as_list_mut(v)?;
+        match to {
+            End::Left => l.push_front(e.clone()),
+            End::Right => l.push_back(e.clone()),
+        }
+        Ok(())
+    })?;
+    ctx.out.bulk(&e);
+    Ok(())
+}
+
+/// LMOVE source destination LEFT|RIGHT LEFT|RIGHT
+fn lmove(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
+    let (from, to) = (end_arg(a.get(3))?, end_arg(a.get(4))?);
+    move_generic(ctx, a.get(1), a.get(2), from, to)
+}
+
+/// RPOPLPUSH source destination
+fn rpoplpush(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
+    move_generic(ctx, a.get(1), a.get(2), End::Right, End::Left)
+}
+
+const K1: (i32, i32, i32) = (1, 1, 1);
+const W: u32 = WRITE | DENYOOM | FAST;
+
+pub static COMMANDS: &[Spec] = &[
+    cmd(
+        "lpush",
+        -3,
+        W,
+        K1,
+        Group::List,
+        "1.0.0",
+        "Prepends one or more elements to a list.",
+        lpush,
+    ),
+    cmd(
+        "rpush",
+        -3,
+        W,
+        K1,
+        Group::List,
+        "1.0.0",
+        "Appends one or more elements to a list.",
+        rpush,
+    ),
+    cmd(
+        "lpushx",
+        -3,
+        W,
+        K1,
+        Group::List,
+        "2.2.0",
+        "Prepends elements to a list only when the list exists.",
+        lpushx,
+    ),
+    cmd(
+        "rpushx",
+        -3,
+        W,
+        K1,
+        Group::List,
+        "2.2.0",
+        "Appends elements to a list only when the list exists.",
+        rpushx,
+    ),
+    cmd(
+        "lpop",
+        -2,
+        WRITE | FAST,
+        K1,
+        Group::List,
+        "1.0.0",
+        "Returns the first elements in a list after removing it.",
+        lpop,
+    ),
+    cmd(
+        "rpop",
+        -2,
+        WRITE | FAST,
+        K1,
+        Group::List,
+        "1.0.0",
+        "Returns and removes the last elements of a list.",
+        rpop,
+    ),
+    cmd(
+        "llen",
+        2,
+        READONLY | FAST,
+        K1,
+        Group::List,
+        "1.0.0",
+        "Returns the length of a list.",
+        llen,
+    ),
+    cmd(
+        "lindex",
+        3,
+        READONLY,
+        K1,
+        Group::List,
+        "1.0.0",
+        "Returns an element from a list by its index.",
+        lindex,
+    ),
+    cmd(
+        "lset",
+        4,
+        WRITE | DENYOOM,
+        K1,
+        Group::List,
+        "1.0.0",
+        "Sets the value of an element in a list by its index.",
+        lset,
+    ),
+    cmd(
+        "lrange",
+        4,
+        READONLY,
+        K1,
+        Group::List,
+        "1.0.0",
+        "Returns a range of elements from a list.",
+        lrange,
+    ),
+    cmd(
+        "ltrim",
+        4,
+        WRITE,
+        K1,
+        Group::List,
+        "1.0.0",
+        "Removes elements from both ends a list.",
+        ltrim,
+    ),
+    cmd(
+        "lrem",
+        4,
+        WRITE,
+        K1,
+        Group::List,
+        "1.0.0",
+        "Removes elements from a list.",
+        lrem,
+    ),
+    cmd(
+        "linsert",
+        5,
+        WRITE | DENYOOM,
+        K1,
+        Group::List,
+        "2.2.0",
+        "Inserts an element before or after another element in a list.",
+        linsert,
+    ),
+    cmd(
+        "lpos",
+        -3,
+        READONLY,
+        K1,
+        Group::List,
+        "6.0.6",
+        "Returns the index of matching elements in a list.",
+        lpos,
+    ),
+    cmd(
+        "lmove",
+        5,
+        WRITE | DENYOOM,
+        (1, 2, 1),
+        Group::List,
+        "6.2.0",
+        "Returns an element after popping it from one list and pushing it to another.",
+        lmove,
+    ),
+    cmd(
+        "rpoplpush",
+        3,
+        WRITE | DENYOOM,
+        (1, 2, 1),
+        Group::List,
+        "1.2.0",
+        "Returns the last element of a list after removing and pushing it to another list.",
+        rpoplpush,
+    ),
+];

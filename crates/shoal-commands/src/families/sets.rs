@@ -1,0 +1,458 @@
+//! Set commands.
+
+use rand::RngExt;
+use shoal_resp::Args;
+use shoal_store::Value;
+use shoal_store::types::{Bytes, Set};
+
+use crate::ctx::Ctx;
+use crate::errors::{self, CmdError, CmdResult};
+use crate::spec::{Group, Spec, cmd, flags::*};
+use crate::util::{self, read_value, write_value};
+
+fn new_set() -> Value {
+    Value::Set(Box::default())
+}
+
+fn as_set(v: &Value) -> Result<&Set, CmdError> {
+    match v {
+        Value::Set(s) => Ok(s),
+        _ => Err(errors::WRONGTYPE.into()),
+    }
+}
+
+fn as_set_mut(v: &mut Value) -> Result<&mut Set, CmdError> {
+    match v {
+        Value::Set(s) => Ok(s),
+        _ => Err(errors::WRONGTYPE.into()),
+    }
+}
+
+fn reply_members(ctx: &mut Ctx<'_>, m: &[Bytes]) {
+    ctx.out.set(m.len());
+    for x in m {
+        ctx.out.bulk(x);
+    }
+}
+
+/// SADD key member [member ...]
+fn sadd(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
+    let n = write_value(ctx, a.get(1), "set", Some(new_set), |v| {
+        let s = as_set_mut(v)?;
+        Ok(a.iter().skip(2).filter(|m| s.insert(m)).count() as i64)
+    })?;
+    ctx.out.int(n.unwrap_or(0));
+    Ok(())
+}
+
+/// SREM key member [member ...]
+fn srem(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
+    let n = write_value(ctx, a.get(1), "set", None, |v| {
+        let s = as_set_mut(v)?;
+        Ok(a.iter().skip(2).filter(|m| s.remove(m)).count() as i64)
+    })?;
+    ctx.out.int(n.unwrap_or(0));
+    Ok(())
+}
+
+/// SCARD key
+fn scard(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
+    let n = read_value(ctx, a.get(1), |v| Ok(as_set(v)?.len()))?;
+    ctx.out.int(n.unwrap_or(0) as i64);
+    Ok(())
+}
+
+/// SISMEMBER key member
+fn sismember(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
+    let n = read_value(ctx, a.get(1), |v| Ok(as_set(v)?.contains(a.get(2))))?;
+    ctx.out.int(n.unwrap_or(false) as i64);
+    Ok(())
+}
+
+/// SMISMEMBER key member [member ...]
+fn smismember(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
+    let hits = read_value(ctx, a.get(1), |v| {
+        let s = as_set(v)?;
+        Ok(a.iter().skip(2).map(|m| s.contains(m)).collect::<Vec<_>>())
+    })?
+    .unwrap_or_else(|| vec![false; a.len() - 2]);
+    ctx.out.array(hits.len());
+    for h in hits {
+        ctx.out.int(h as i64);
+    }
+    Ok(())
+}
+
+/// SMEMBERS key
+fn smembers(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
+    let m = read_value(ctx, a.get(1), |v| Ok(as_set(v)?.members()))?.unwrap_or_default();
+    reply_members(ctx, &m);
+    Ok(())
+}
+
+/// SPOP key [count]
+fn spop(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
+    let count = match a.len() {
+        2 => None,
+        3 => match shoal_resp::parse_i64(a.get(2)) {
+            Some(n) if n >= 0 => Some(n as usize),
+            _ => return Err("ERR value is out of range, must be positive".into()),
+        },
+        _ => return Err(errors::SYNTAX.into()),
+    };
+    let popped = write_value(ctx, a.get(1), "set", None, |v| {
+        let s = as_set_mut(v)?;
+        let mut rng = rand::rng();
+        let n = count.unwrap_or(1).min(s.len());
+        let mut out = Vec::with_capacity(n);
+        for _ in 0..n {
+            let i = rng.random_range(0..s.len());
+            if let Some(m) = s.nth(i) {
+                s.remove(&m);
+                out.push(m);
+            }
+        }
+        Ok(out)
+    })?;
+    match (popped, count) {
+        (None, None) => ctx.out.null(),
+        (None, Some(_)) => ctx.out.set(0),
+        (Some(v), None) => match v.first() {
+            Some(m) => ctx.out.bulk(m),
+            None => ctx.out.null(),
+        },
+        (Some(v), Some(_)) => reply_members(ctx, &v),
+    }
+    Ok(())
+}
+
+/// SRANDMEMBER key [count] — a negative count may repeat members.
+fn srandmember(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
+    let count = match a.len() {
+        2 => None,
+        3 => Some(util::int(a.get(2))?),
+        _ => return Err(errors::SYNTAX.into()),
+    };
+    let members = read_value(ctx, a.get(1), |v| Ok(as_set(v)?.members()))?.unwrap_or_default();
+    let mut rng = rand::rng();
+    let Some(count) = count else {
+        if members.is_empty() {
+            ctx.out.null();
+        } else {
+            ctx.out.bulk(&members[rng.random_range(0..members.len())]);
+        }
+        return Ok(());
+    };
+    let picks: Vec<&Bytes> = if count >= 0 {
+        let mut idx: Vec<usize> = (0..members.len()).collect();
+        let n = (count as usize).min(idx.len());
+        for i in 0..n {
+            let j = rng.random_range(i..idx.len());
+            idx.swap(i, j);
+        }
+        idx[..n].iter().map(|&i| &members[i]).collect()
+    } else if members.is_empty() {
+        Vec::new()
+    } else {
+        let n = count.unsigned_abs().min(1 << 24) as usize;
+        (0..n)
+            .map(|_| &members[rng.random_range(0..members.len())])
+            .collect()
+    };
+    ctx.out.array(picks.len());
+    for m in picks {
+        ctx.out.bulk(m);
+    }
+    Ok(())
+}
+
+/// SMOVE source destination member
+fn smove(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
+    let (src, dst, m) = (a.get(1), a.get(2), a.get(3));
+    read_value(ctx, dst, |v| as_set(v).map(|_| ()))?;
+    let moved =
+        write_value(ctx, src, "set", None, |v| Ok(as_set_mut(v)?.remove(m)))?.unwrap_or(false);
+    if moved {
+        write_value(ctx, dst, "set", Some(new_set), |v| {
+            Ok(as_set_mut(v)?.insert(m))
+        })?;
+    }
+    ctx.out.int(moved as i64);
+    Ok(())
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Op {
+    Inter,
+    Union,
+    Diff,
+}
+
+/// The members of `op` over `keys` (a missing key is the empty set).
+fn combine(ctx: &mut Ctx<'_>, keys: &[&[u8]], op: Op) -> Result<Vec<Bytes>, CmdError> {
+    let mut sets: Vec<Option<Set>> = Vec::with_capacity(keys.len());
+    for k in keys {
+        sets.push(read_value(ctx, k, |v| Ok(as_set(v)?.clone()))?);
+    }
+    let first = sets.first().cloned().flatten().unwrap_or_default();
+    let out: Vec<Bytes> = match op {
+        Op::Inter => {
+            if sets.iter().any(Option::is_none) {
+                Vec::new()
+            } else {
+                first
+                    .members()
+                    .into_iter()
+                    .filter(|m| sets[1..].iter().flatten().all(|s| s.contains(m)))
+                    .collect()
+            }
+        }
+        Op::Diff => first
+            .members()
+            .into_iter()
+            .filter(|m| !sets[1..].iter().flatten().any(|s| s.contains(m)))
+            .collect(),
+        Op::Union => {
+            let mut acc = Set::default();
+            for s in sets.iter().flatten() {
+                for m in s.members() {
+                    acc.insert(&m);
+                }
+            }
+            acc.members()
+        }
+    };
+    Ok(out)
+}
+
+fn set_op(ctx: &mut Ctx<'_>, a: &Args<'_>, op: Op) -> CmdResult {
+    let keys: Vec<&[u8]> = a.iter().skip(1).collect();
+    let m = combine(ctx, &keys, op)?;
+    reply_members(ctx, &m);
+    Ok(())
+}
+
+fn set_op_store(ctx: &mut Ctx<'_>, a: &Args<'_>, op: Op) -> CmdResult {
+    let keys: Vec<&[u8]> = a.iter().skip(2).collect();
+    let m = combine(ctx, &keys, op)?;
+    let mut s = ctx.ks.shard(a.get(1));
+    if m.is_empty() {
+        s.remove();
+    } else {
+        let mut st = Set::default();
+        for x in &m {
+            st.insert(x);
+        }
+        s.upsert(Value::Set(Box::new(st)), None);
+    }
+    drop(s);
+    ctx.out.int(m.len() as i64);
+    Ok(())
+}
+
+fn sinter(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
+    set_op(ctx, &a, Op::Inter)
+}
+
+fn sunion(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
+    set_op(ctx, &a, Op::Union)
+}
+
+fn sdiff(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
+    set_op(ctx, &a, Op::Diff)
+}
+
+fn sinterstore(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
+    set_op_store(ctx, &a, Op::Inter)
+}
+
+fn sunionstore(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
+    set_op_store(ctx, &a, Op::Union)
+}
+
+fn sdiffstore(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
+    set_op_store(ctx, &a, Op::Diff)
+}
+
+/// SSCAN key cursor [MATCH pattern] [COUNT count] — the whole set in one call (cursor 0).
+fn sscan(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
+    let (pat, _) = util::scan_options(&a, 3, false)?;
+    let m: Vec<Bytes> = read_value(ctx, a.get(1), |v| Ok(as_set(v)?.members()))?
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|m| pat.is_none_or(|p| shoal_store::glob::glob_match(p, m, false)))
+        .collect();
+    ctx.out.array(2);
+    ctx.out.bulk(b"0");
+    ctx.out.array(m.len());
+    for x in &m {
+        ctx.out.bulk(x);
+    }
+    Ok(())
+}
+
+const K1: (i32, i32, i32) = (1, 1, 1);
+const ALL: (i32, i32, i32) = (1, -1, 1);
+
+pub static COMMANDS: &[Spec] = &[
+    cmd(
+        "sadd",
+        -3,
+        WRITE | DENYOOM | FAST,
+        K1,
+        Group::Set,
+        "1.0.0",
+        "Adds one or more members to a set.",
+        sadd,
+    ),
+    cmd(
+        "srem",
+        -3,
+        WRITE | FAST,
+        K1,
+        Group::Set,
+        "1.0.0",
+        "Removes one or more members from a set.",
+        srem,
+    ),
+    cmd(
+        "scard",
+        2,
+        READONLY | FAST,
+        K1,
+        Group::Set,
+        "1.0.0",
+        "Returns the number of members in a set.",
+        scard,
+    ),
+    cmd(
+        "sismember",
+        3,
+        READONLY | FAST,
+        K1,
+        Group::Set,
+        "1.0.0",
+        "Determines whether a member belongs to a set.",
+        sismember,
+    ),
+    cmd(
+        "smismember",
+        -3,
+        READONLY | FAST,
+        K1,
+        Group::Set,
+        "6.2.0",
+        "Determines whether multiple members belong to a set.",
+        smismember,
+    ),
+    cmd(
+        "smembers",
+        2,
+        READONLY,
+        K1,
+        Group::Set,
+        "1.0.0",
+        "Returns all members of a set.",
+        smembers,
+    ),
+    cmd(
+        "spop",
+        -2,
+        WRITE | FAST,
+        K1,
+        Group::Set,
+        "1.0.0",
+        "Returns one or more random members from a set after removing them.",
+        spop,
+    ),
+    cmd(
+        "srandmember",
+        -2,
+        READONLY,
+        K1,
+        Group::Set,
+        "1.0.0",
+        "Get one or multiple random members from a set.",
+        srandmember,
+    ),
+    cmd(
+        "smove",
+        4,
+        WRITE | FAST,
+        (1, 2, 1),
+        Group::Set,
+        "1.0.0",
+        "Moves a member from one set to another.",
+        smove,
+    ),
+    cmd(
+        "sinter",
+        -2,
+        READONLY,
+        ALL,
+        Group::Set,
+        "1.0.0",
+        "Returns the intersect of multiple sets.",
+        sinter,
+    ),
+    cmd(
+        "sunion",
+        -2,
+        READONLY,
+        ALL,
+        Group::Set,
+        "1.0.0",
+        "Returns the union of multiple sets.",
+        sunion,
+    ),
+    cmd(
+        "sdiff",
+        -2,
+        READONLY,
+        ALL,
+        Group::Set,
+        "1.0.0",
+        "Returns the difference of multiple sets.",
+        sdiff,
+    ),
+    cmd(
+        "sinterstore",
+        -3,
+        WRITE | DENYOOM,
+        ALL,
+        Group::Set,
+        "1.0.0",
+        "Stores the intersect of multiple sets in a key.",
+        sinterstore,
+    ),
+    cmd(
+        "sunionstore",
+        -3,
+        WRITE | DENYOOM,
+        ALL,
+        Group::Set,
+        "1.0.0",
+        "Stores the union of multiple sets in a key.",
+        sunionstore,
+    ),
+    cmd(
+        "sdiffstore",
+        -3,
+        WRITE | DENYOOM,
+        ALL,
+        Group::Set,
+        "1.0.0",
+        "Stores the difference of multiple sets in a key.",
+        sdiffstore,
+    ),
+    cmd(
+        "sscan",
+        -3,
+        READONLY,
+        K1,
+        Group::Set,
+        "2.0.0",
+        "Iterates over members of a set.",
+        sscan,
+    ),
+];

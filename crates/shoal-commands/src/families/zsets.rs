@@ -1,0 +1,682 @@
+//! Sorted set commands (the first part: the store, ranges by index, score and lex, pops).
+
+use shoal_resp::Args;
+use shoal_store::Value;
+use shoal_store::types::ZSet;
+
+use crate::ctx::Ctx;
+use crate::errors::{self, CmdError, CmdResult};
+use crate::spec::{Group, Spec, cmd, flags::*};
+use crate::util::{self, eq_ic, int, read_value, write_value};
+
+fn new_zset() -> Value {
+    Value::ZSet(Box::default())
+}
+
+fn as_z(v: &Value) -> Result<&ZSet, CmdError> {
+    match v {
+        Value::ZSet(z) => Ok(z),
+        _ => Err(errors::WRONGTYPE.into()),
+    }
+}
+
+fn as_z_mut(v: &mut Value) -> Result<&mut ZSet, CmdError> {
+    match v {
+        Value::ZSet(z) => Ok(z),
+        _ => Err(errors::WRONGTYPE.into()),
+    }
+}
+
+fn score_arg(a: &[u8]) -> Result<f64, CmdError> {
+    util::float(a).ok_or(CmdError::from(errors::NOT_FLOAT))
+}
+
+/// Writes (member, score) pairs: flat in RESP2, pairs in RESP3 when `scores`.
+fn reply_pairs(ctx: &mut Ctx<'_>, items: &[(Vec<u8>, f64)], scores: bool) {
+    if scores && ctx.out.resp3() {
+        ctx.out.array(items.len());
+        for (m, s) in items {
+            ctx.out.array(2);
+            ctx.out.bulk(m);
+            ctx.out.double(*s);
+        }
+    } else {
+        ctx.out.array(items.len() * if scores { 2 } else { 1 });
+        for (m, s) in items {
+            ctx.out.bulk(m);
+            if scores {
+                ctx.out.double(*s);
+            }
+        }
+    }
+}
+
+/// ZADD key [NX|XX] [GT|LT] [CH] [INCR] score member [score member ...]
+fn zadd(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
+    let (mut nx, mut xx, mut gt, mut lt, mut ch, mut incr) =
+        (false, false, false, false, false, false);
+    let mut i = 2;
+    while i < a.len() {
+        let o = a.get(i);
+        let flag = if eq_ic(o, "nx") {
+            &mut nx
+        } else if eq_ic(o, "xx") {
+            &mut xx
+        } else if eq_ic(o, "gt") {
+            &mut gt
+        } else if eq_ic(o, "lt") {
+            &mut lt
+        } else if eq_ic(o, "ch") {
+            &mut ch
+        } else if eq_ic(o, "incr") {
+            &mut incr
+        } else {
+            break;
+        };
+        *flag = true;
+        i += 1;
+    }
+    let pairs = a.len() - i;
+    if pairs == 0 || pairs % 2 != 0 {
+        return Err(errors::SYNTAX.into());
+    }
+    if nx && xx {
+        return Err("ERR XX and NX options at the same time are not compatible".into());
+    }
+    if (gt && lt) || (nx && (gt || lt)) {
+        return Err("ERR GT, LT, and/or NX options at the same time are not compatible".into());
+    }
+    if incr && pairs != 2 {
+        return Err("ERR INCR option supports a single increment-element pair".into());
+    }
+    let mut items = Vec::with_capacity(pairs / 2);
+    for j in (i..a.len()).step_by(2) {
+        items.push((score_arg(a.get(j))?, a.get(j + 1)));
+    }
+    let create: Option<fn() -> Value> = if xx { None } else { Some(new_zset) };
+    let r = write_value(ctx, a.get(1), "zset", create, |v| {
+        let z = as_z_mut(v)?;
+        let (mut added, mut changed) = (0i64, 0i64);
+        let mut last: Option<f64> = None;
+        for (score, m) in &items {
+            let cur = z.score(m);
+            if (nx && cur.is_some()) || (xx && cur.is_none()) {
+                last = None;
+                continue;
+            }
+            let new = if incr {
+                cur.unwrap_or(0.0) + score
+            } else {
+                *score
+            };
+            if new.is_nan() {
+                return Err("ERR resulting score is not a number (NaN)".into());
+            }
+            if let Some(c) = cur
+                && ((gt && new <= c) || (lt && new >= c))
+            {
+                last = None;
+                continue;
+            }
+            match cur {
+                None => added += 1,
+                Some(c) if c != new => changed += 1,
+                _ => {}
+            }
+            z.insert(m, new);
+            last = Some(new);
+        }
+        Ok((added, changed, last))
+    })?;
+    let (added, changed, last) = r.unwrap_or((0, 0, None));
+    if incr {
+        match last {
+            Some(s) => ctx.out.double(s),
+            None => ctx.out.null(),
+        }
+    } else {
+        ctx.out.int(if ch { added + changed } else { added });
+    }
+    Ok(())
+}
+
+/// ZINCRBY key increment member
+fn zincrby(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
+    let by = score_arg(a.get(2))?;
+    let s = write_value(ctx, a.get(1), "zset", Some(new_zset), |v| {
+        let z = as_z_mut(v)?;
+        let n = z.score(a.get(3)).unwrap_or(0.0) + by;
+        if n.is_nan() {
+            return Err("ERR resulting score is not a number (NaN)".into());
+        }
+        z.insert(a.get(3), n);
+        Ok(n)
+    })?;
+    ctx.out.double(s.unwrap_or(0.0));
+    Ok(())
+}
+
+/// ZREM key member [member ...]
+fn zrem(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
+    let n = write_value(ctx, a.get(1), "zset", None, |v| {
+        let z = as_z_mut(v)?;
+        Ok(a.iter().skip(2).filter(|m| z.remove(m).is_some()).count() as i64)
+    })?;
+    ctx.out.int(n.unwrap_or(0));
+    Ok(())
+}
+
+/// ZCARD key
+fn zcard(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
+    let n = read_value(ctx, a.get(1), |v| Ok(as_z(v)?.len()))?;
+    ctx.out.int(n.unwrap_or(0) as i64);
+    Ok(())
+}
+
+/// ZSCORE key member
+fn zscore(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
+    match read_value(ctx, a.get(1), |v| Ok(as_z(v)?.score(a.get(2))))?.flatten() {
+        Some(s) => ctx.out.double(s),
+        None => ctx.out.null(),
+    }
+    Ok(())
+}
+
+/// ZMSCORE key member [member ...]
+fn zmscore(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
+    let s = read_value(ctx, a.get(1), |v| {
+        let z = as_z(v)?;
+        Ok(a.iter().skip(2).map(|m| z.score(m)).collect::<Vec<_>>())
+    })?
+    .unwrap_or_else(|| vec![None; a.len() - 2]);
+    ctx.out.array(s.len());
+    for x in s {
+        match x {
+            Some(v) => ctx.out.double(v),
+            None => ctx.out.null(),
+        }
+    }
+    Ok(())
+}
+
+/// ZRANK / ZREVRANK key member [WITHSCORE]
+fn rank_generic(ctx: &mut Ctx<'_>, a: &Args<'_>, rev: bool) -> CmdResult {
+    let withscore = match a.len() {
+        3 => false,
+        4 if eq_ic(a.get(3), "withscore") => true,
+        _ => return Err(errors::SYNTAX.into()),
+    };
+    let r = read_value(ctx, a.get(1), |v| {
+        let z = as_z(v)?;
+        Ok(z.rank(a.get(2)).map(|r| {
+            (
+                if rev { z.len() - 1 - r } else { r },
+                z.score(a.get(2)).unwrap_or(0.0),
+            )
+        }))
+    })?
+    .flatten();
+    match (r, withscore) {
+        (None, false) => ctx.out.null(),
+        (None, true) => ctx.out.null_array(),
+        (Some((r, _)), false) => ctx.out.int(r as i64),
+        (Some((r, s)), true) => {
+            ctx.out.array(2);
+            ctx.out.int(r as i64);
+            ctx.out.double(s);
+        }
+    }
+    Ok(())
+}
+
+fn zrank(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
+    rank_generic(ctx, &a, false)
+}
+
+fn zrevrank(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
+    rank_generic(ctx, &a, true)
+}
+
+/// A score bound: `1.5`, `(1.5` (exclusive), `-inf`, `+inf`.
+#[derive(Clone, Copy)]
+struct ScoreBound {
+    v: f64,
+    excl: bool,
+}
+
+fn score_bound(a: &[u8]) -> Result<ScoreBound, CmdError> {
+    let bad = || CmdError::from("ERR min or max is not a float");
+    match a {
+        [b'(', rest @ ..] => Ok(ScoreBound {
+            v: util::float(rest).ok_or_else(bad)?,
+            excl: true,
+        }),
+        _ => Ok(ScoreBound {
+            v: util::float(a).ok_or_else(bad)?,
+            excl: false,
+        }),
+    }
+}
+
+impl ScoreBound {
+    fn above_min(&self, s: f64) -> bool {
+        if self.excl { s > self.v } else { s >= self.v }
+    }
+    fn below_max(&self, s: f64) -> bool {
+        if self.excl { s < self.v } else { s <= self.v }
+    }
+}
+
+/// A lex bound: `[a`, `(a`, `-`, `+`.
+#[derive(Clone)]
+enum LexBound {
+    Min,
+    Max,
+    Incl(Vec<u8>),
+    Excl(Vec<u8>),
+}
+
+fn lex_bound(a: &[u8]) -> Result<LexBound, CmdError> {
+    match a {
+        b"-" => Ok(LexBound::Min),
+        b"+" => Ok(LexBound::Max),
+        [b'[', rest @ ..] => Ok(LexBound::Incl(rest.to_vec())),
+        [b'(', rest @ ..] => Ok(LexBound::Excl(rest.to_vec())),
+        _ => Err("ERR min or max not valid string range item".into()),
+    }
+}
+
+fn lex_above_min(b: &LexBound, m: &[u8]) -> bool {
+    match b {
+        LexBound::Min => true,
+        LexBound::Max => false,
+        LexBound::Incl(x) => m >= &x[..],
+        LexBound::Excl(x) => m > &x[..],
+    }
+}
+
+fn lex_below_max(b: &LexBound, m: &[u8]) -> bool {
+    match b {
+        LexBound::Min => false,
+        LexBound::Max => true,
+        LexBound::Incl(x) => m <= &x[..],
+        LexBound::Excl(x) => m < &x[..],
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum By {
+    Index,
+    Score,
+    Lex,
+}
+
+/// The members selected by a ZRANGE-style request.
+fn select(
+    z: &ZSet,
+    by: By,
+    start: &[u8],
+    stop: &[u8],
+    rev: bool,
+    limit: Option<(i64, i64)>,
+) -> Result<Vec<(Vec<u8>, f64)>, CmdError> {
+    let all: Box<dyn Iterator<Item = (&[u8], f64)>> = if rev {
+        Box::new(z.iter().rev())
+    } else {
+        Box::new(z.iter())
+    };
+    let picked: Vec<(Vec<u8>, f64)> = match by {
+        By::Index => {
+            let (s, e) = (int(start)?, int(stop)?);
+            let len = z.len() as i64;
+            let mut s = if s < 0 { len + s } else { s };
+            let mut e = if e < 0 { len + e } else { e };
+            s = s.max(0);
+            e = e.min(len - 1);
+            if s > e || s >= len {
+                return Ok(Vec::new());
+            }
+            all.skip(s as usize)
+                .take((e - s + 1) as usize)
+                .map(|(m, sc)| (m.to_vec(), sc))
+                .collect()
+        }
+        By::Score => {
+            // With REV the first bound is the max.
+            let (min, max) = if rev {
+                (score_bound(stop)?, score_bound(start)?)
+            } else {
+                (score_bound(start)?, score_bound(stop)?)
+            };
+            all.filter(|(_, s)| min.above_min(*s) && max.below_max(*s))
+                .map(|(m, s)| (m.to_vec(), s))
+                .collect()
+        }
+        By::Lex => {
+            let (min, max) = if rev {
+                (lex_bound(stop)?, lex_bound(start)?)
+            } else {
+                (lex_bound(start)?, lex_bound(stop)?)
+            };
+            all.filter(|(m, _)| lex_above_min(&min, m) && lex_below_max(&max, m))
+                .map(|(m, s)| (m.to_vec(), s))
+                .collect()
+        }
+    };
+    Ok(match limit {
+        Some((off, cnt)) if off >= 0 => {
+            let it = picked.into_iter().skip(off as usize);
+            if cnt < 0 {
+                it.collect()
+            } else {
+                it.take(cnt as usize).collect()
+            }
+        }
+        Some(_) => Vec::new(),
+        None => picked,
+    })
+}
+
+/// ZRANGE key start stop [BYSCORE|BYLEX] [REV] [LIMIT offset count] [WITHSCORES]
+fn zrange(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
+    let (mut by, mut rev, mut limit, mut scores) = (By::Index, false, None, false);
+    let mut i = 4;
+    while i < a.len() {
+        let o = a.get(i);
+        if eq_ic(o, "byscore") {
+            by = By::Score;
+        } else if eq_ic(o, "bylex") {
+            by = By::Lex;
+        } else if eq_ic(o, "rev") {
+            rev = true;
+        } else if eq_ic(o, "withscores") {
+            scores = true;
+        } else if eq_ic(o, "limit") && i + 2 < a.len() {
+            limit = Some((int(a.get(i + 1))?, int(a.get(i + 2))?));
+            i += 2;
+        } else {
+            return Err(errors::SYNTAX.into());
+        }
+        i += 1;
+    }
+    if limit.is_some() && by == By::Index {
+        return Err(
+            "ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX"
+                .into(),
+        );
+    }
+    if scores && by == By::Lex {
+        return Err("ERR syntax error, WITHSCORES not supported in combination with BYLEX".into());
+    }
+    range_reply(ctx, &a, by, a.get(2), a.get(3), rev, limit, scores)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn range_reply(
+    ctx: &mut Ctx<'_>,
+    a: &Args<'_>,
+    by: By,
+    start: &[u8],
+    stop: &[u8],
+    rev: bool,
+    limit: Option<(i64, i64)>,
+    scores: bool,
+) -> CmdResult {
+    let items = read_value(ctx, a.get(1), |v| {
+        select(as_z(v)?, by, start, stop, rev, limit)
+    })?;
+    let items = match items {
+        Some(i) => i,
+        // Bounds are still checked for a missing key.
+        None => select(&ZSet::default(), by, start, stop, rev, limit)?,
+    };
+    reply_pairs(ctx, &items, scores);
+    Ok(())
+}
+
+/// `[WITHSCORES] [LIMIT offset count]` of the old range commands, from `args[from..]`.
+fn old_range_options(
+    a: &Args<'_>,
+    from: usize,
+    allow_limit: bool,
+) -> Result<(bool, Option<(i64, i64)>), CmdError> {
+    let (mut scores, mut limit) = (false, None);
+    let mut i = from;
+    while i < a.len() {
+        if eq_ic(a.get(i), "withscores") {
+            scores = true;
+        } else if allow_limit && eq_ic(a.get(i), "limit") && i + 2 < a.len() {
+            limit = Some((int(a.get(i + 1))?, int(a.get(i + 2))?));
+            i += 2;
+        } else {
+            return Err(errors::SYNTAX.into());
+        }
+        i += 1;
+    }
+    Ok((scores, limit))
+}
+
+/// ZREVRANGE key start stop [WITHSCORES]
+fn zrevrange(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
+    let (scores, _) = old_range_options(&a, 4, false)?;
+    range_reply(ctx, &a, By::Index, a.get(2), a.get(3), true, None, scores)
+}
+
+/// ZRANGEBYSCORE key min max [WITHSCORES] [LIMIT offset count]
+fn zrangebyscore(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
+    let (scores, limit) = old_range_options(&a, 4, true)?;
+    range_reply(ctx, &a, By::Score, a.get(2), a.get(3), false, limit, scores)
+}
+
+/// ZREVRANGEBYSCORE key max min [WITHSCORES] [LIMIT offset count]
+fn zrevrangebyscore(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
+    let (scores, limit) = old_range_options(&a, 4, true)?;
+    range_reply(ctx, &a, By::Score, a.get(2), a.get(3), true, limit, scores)
+}
+
+/// ZCOUNT key min max
+fn zcount(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
+    let n = read_value(ctx, a.get(1), |v| {
+        Ok(select(as_z(v)?, By::Score, a.get(2), a.get(3), false, None)?.len())
+    })?;
+    if n.is_none() {
+        score_bound(a.get(2))?;
+        score_bound(a.get(3))?;
+    }
+    ctx.out.int(n.unwrap_or(0) as i64);
+    Ok(())
+}
+
+/// ZPOPMIN / ZPOPMAX key [count]
+fn pop_generic(ctx: &mut Ctx<'_>, a: &Args<'_>, highest: bool) -> CmdResult {
+    let count = match a.len() {
+        2 => None,
+        3 => match shoal_resp::parse_i64(a.get(2)) {
+            Some(n) if n >= 0 => Some(n as usize),
+            _ => return Err("ERR value is out of range, must be positive".into()),
+        },
+        _ => return Err(errors::SYNTAX.into()),
+    };
+    let items = write_value(ctx, a.get(1), "zset", None, |v| {
+        let z = as_z_mut(v)?;
+        Ok((0..count.unwrap_or(1))
+            .map_while(|_| z.pop(highest))
+            .map(|(m, s)| (m.to_vec(), s))
+            .collect::<Vec<_>>())
+    })?
+    .unwrap_or_default();
+    if count.is_none() && ctx.out.resp3() {
+        // One pop in RESP3: a flat [member, score].
+        ctx.out.array(items.len() * 2);
+        for (m, s) in &items {
+            ctx.out.bulk(m);
+            ctx.out.double(*s);
+        }
+    } else {
+        reply_pairs(ctx, &items, true);
+    }
+    Ok(())
+}
+
+fn zpopmin(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
+    pop_generic(ctx, &a, false)
+}
+
+fn zpopmax(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
+    pop_generic(ctx, &a, true)
+}
+
+const K1: (i32, i32, i32) = (1, 1, 1);
+
+pub static COMMANDS: &[Spec] = &[
+    cmd(
+        "zadd",
+        -4,
+        WRITE | DENYOOM | FAST,
+        K1,
+        Group::SortedSet,
+        "1.2.0",
+        "Adds one or more members to a sorted set, or updates their scores.",
+        zadd,
+    ),
+    cmd(
+        "zincrby",
+        4,
+        WRITE | DENYOOM | FAST,
+        K1,
+        Group::SortedSet,
+        "1.2.0",
+        "Increments the score of a member in a sorted set.",
+        zincrby,
+    ),
+    cmd(
+        "zrem",
+        -3,
+        WRITE | FAST,
+        K1,
+        Group::SortedSet,
+        "1.2.0",
+        "Removes one or more members from a sorted set.",
+        zrem,
+    ),
+    cmd(
+        "zcard",
+        2,
+        READONLY | FAST,
+        K1,
+        Group::SortedSet,
+        "1.2.0",
+        "Returns the number of members in a sorted set.",
+        zcard,
+    ),
+    cmd(
+        "zscore",
+        3,
+        READONLY | FAST,
+        K1,
+        Group::SortedSet,
+        "1.2.0",
+        "Returns the score of a member in a sorted set.",
+        zscore,
+    ),
+    cmd(
+        "zmscore",
+        -3,
+        READONLY | FAST,
+        K1,
+        Group::SortedSet,
+        "6.2.0",
+        "Returns the score of one or more members in a sorted set.",
+        zmscore,
+    ),
+    cmd(
+        "zrank",
+        -3,
+        READONLY | FAST,
+        K1,
+        Group::SortedSet,
+        "2.0.0",
+        "Returns the index of a member in a sorted set ordered by ascending scores.",
+        zrank,
+    ),
+    cmd(
+        "zrevrank",
+        -3,
+        READONLY | FAST,
+        K1,
+        Group::SortedSet,
+        "2.0.0",
+        "Returns the index of a member in a sorted set ordered by descending scores.",
+        zrevrank,
+    ),
+    cmd(
+        "zrange",
+        -4,
+        READONLY,
+        K1,
+        Group::SortedSet,
+        "1.2.0",
+        "Returns members in a sorted set within a range of indexes.",
+        zrange,
+    ),
+    cmd(
+        "zrevrange",
+        -4,
+        READONLY,
+        K1,
+        Group::SortedSet,
+        "1.2.0",
+        "Returns members in a sorted set within a range of indexes in reverse order.",
+        zrevrange,
+    ),
+    cmd(
+        "zrangebyscore",
+        -4,
+        READONLY,
+        K1,
+        Group::SortedSet,
+        "1.0.5",
+        "Returns members in a sorted set within a range of scores.",
+        zrangebyscore,
+    ),
+    cmd(
+        "zrevrangebyscore",
+        -4,
+        READONLY,
+        K1,
+        Group::SortedSet,
+        "2.2.0",
+        "Returns members in a sorted set within a range of scores in reverse order.",
+        zrevrangebyscore,
+    ),
+    cmd(
+        "zcount",
+        4,
+        READONLY | FAST,
+        K1,
+        Group::SortedSet,
+        "2.0.0",
+        "Returns the count of members in a sorted set that have scores within a range.",
+        zcount,
+    ),
+    cmd(
+        "zpopmin",
+        -2,
+        WRITE | FAST,
+        K1,
+        Group::SortedSet,
+        "5.0.0",
+        "Returns the lowest-scoring members from a sorted set after removing them.",
+        zpopmin,
+    ),
+    cmd(
+        "zpopmax",
+        -2,
+        WRITE | FAST,
+        K1,
+        Group::SortedSet,
+        "5.0.0",
+        "Returns the highest-scoring members from a sorted set after removing them.",
+        zpopmax,
+    ),
+];

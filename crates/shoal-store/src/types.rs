@@ -1,0 +1,408 @@
+//! Collection values: hashes and sets with a compact encoding for small sizes and a hash table
+//! past Redis's default thresholds (`hash-max-listpack-entries` 128 / `-value` 64,
+//! `set-max-intset-entries` 512, `set-max-listpack-entries` 128 / `-value` 64). Lists are a
+//! `VecDeque`. OBJECT ENCODING reports the encodings in Redis's words.
+
+use std::collections::VecDeque;
+
+use foldhash::fast::FixedState;
+
+pub const MAX_PACK_ENTRIES: usize = 128;
+pub const MAX_PACK_VALUE: usize = 64;
+pub const MAX_INTSET_ENTRIES: usize = 512;
+
+pub type Bytes = Box<[u8]>;
+type Map = hashbrown::HashMap<Bytes, Bytes, FixedState>;
+type Table = hashbrown::HashSet<Bytes, FixedState>;
+
+fn hasher() -> FixedState {
+    FixedState::with_seed(0x5eed)
+}
+
+/// A hash: field -> value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Hash {
+    /// Small: pairs in insertion order (Redis's listpack).
+    Pack(Vec<(Bytes, Bytes)>),
+    Table(Map),
+}
+
+impl Default for Hash {
+    fn default() -> Self {
+        Hash::Pack(Vec::new())
+    }
+}
+
+impl Hash {
+    pub fn len(&self) -> usize {
+        match self {
+            Hash::Pack(v) => v.len(),
+            Hash::Table(m) => m.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn encoding(&self) -> &'static str {
+        match self {
+            Hash::Pack(_) => "listpack",
+            Hash::Table(_) => "hashtable",
+        }
+    }
+
+    pub fn get(&self, f: &[u8]) -> Option<&[u8]> {
+        match self {
+            Hash::Pack(v) => v.iter().find(|(k, _)| **k == *f).map(|(_, v)| &**v),
+            Hash::Table(m) => m.get(f).map(|v| &**v),
+        }
+    }
+
+    /// Sets `f` to `v`; true if the field is new.
+    pub fn insert(&mut self, f: &[u8], v: &[u8]) -> bool {
+        if let Hash::Pack(p) = self {
+            let big = f.len() > MAX_PACK_VALUE || v.len() > MAX_PACK_VALUE;
+            let full = p.len() >= MAX_PACK_ENTRIES && !p.iter().any(|(k, _)| **k == *f);
+            if big || full {
+                let mut m = Map::with_capacity_and_hasher(p.len() + 1, hasher());
+                m.extend(p.drain(..));
+                *self = Hash::Table(m);
+            }
+        }
+        match self {
+            Hash::Pack(p) => match p.iter_mut().find(|(k, _)| **k == *f) {
+                Some((_, old)) => {
+                    *old = v.into();
+                    false
+                }
+                None => {
+                    p.push((f.into(), v.into()));
+                    true
+                }
+            },
+            Hash::Table(m) => m.insert(f.into(), v.into()).is_none(),
+        }
+    }
+
+    pub fn remove(&mut self, f: &[u8]) -> bool {
+        match self {
+            Hash::Pack(p) => match p.iter().position(|(k, _)| **k == *f) {
+                Some(i) => {
+                    p.remove(i);
+                    true
+                }
+                None => false,
+            },
+            Hash::Table(m) => m.remove(f).is_some(),
+        }
+    }
+
+    pub fn iter(&self) -> Box<dyn Iterator<Item = (&[u8], &[u8])> + '_> {
+        match self {
+            Hash::Pack(p) => Box::new(p.iter().map(|(k, v)| (&**k, &**v))),
+            Hash::Table(m) => Box::new(m.iter().map(|(k, v)| (&**k, &**v))),
+        }
+    }
+
+    pub fn heap_size(&self) -> usize {
+        self.iter().map(|(k, v)| k.len() + v.len() + 32).sum()
+    }
+}
+
+/// A set of members.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Set {
+    /// Only integers, sorted (Redis's intset).
+    Ints(Vec<i64>),
+    /// Small: members in insertion order (listpack).
+    Pack(Vec<Bytes>),
+    Table(Table),
+}
+
+impl Default for Set {
+    fn default() -> Self {
+        Set::Ints(Vec::new())
+    }
+}
+
+/// A member that is a canonical integer (what an intset may hold).
+fn as_int(m: &[u8]) -> Option<i64> {
+    if m.len() > 20 {
+        return None;
+    }
+    let s = std::str::from_utf8(m).ok()?;
+    let n: i64 = s.parse().ok()?;
+    (n.to_string() == s).then_some(n)
+}
+
+impl Set {
+    pub fn len(&self) -> usize {
+        match self {
+            Set::Ints(v) => v.len(),
+            Set::Pack(v) => v.len(),
+            Set::Table(t) => t.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn encoding(&self) -> &'static str {
+        match self {
+            Set::Ints(_) => "intset",
+            Set::Pack(_) => "listpack",
+            Set::Table(_) => "hashtable",
+        }
+    }
+
+    pub fn contains(&self, m: &[u8]) -> bool {
+        match self {
+            Set::Ints(v) => as_int(m).is_some_and(|n| v.binary_search(&n).is_ok()),
+            Set::Pack(v) => v.iter().any(|x| **x == *m),
+            Set::Table(t) => t.contains(m),
+        }
+    }
+
+    fn to_table(&mut self) {
+        let members: Vec<Bytes> = self.members();
+        let mut t = Table::with_capacity_and_hasher(members.len() + 1, hasher());
+        t.extend(members);
+        *self = Set::Table(t);
+    }
+
+    /// Adds `m`; true if it was not there.
+    pub fn insert(&mut self, m: &[u8]) -> bool {
+        if self.contains(m) {
+            return false;
+        }
+        match self {
+            Set::Ints(v) => match as_int(m) {
+                Some(n) if v.len() < MAX_INTSET_ENTRIES => {
+                    let pos = v.binary_search(&n).unwrap_or_else(|p| p);
+                    v.insert(pos, n);
+                    return true;
+                }
+                _ => {
+                    if v.len() < MAX_PACK_ENTRIES && m.len() <= MAX_PACK_VALUE {
+                        let p: Vec<Bytes> = v
+                            .iter()
+                            .map(|n| n.to_string().into_bytes().into_boxed_slice())
+                            .collect();
+                        *self = Set::Pack(p);
+                    } else {
+                        self.to_table();
+                    }
+                }
+            },
+            Set::Pack(p) => {
+                if p.len() >= MAX_PACK_ENTRIES || m.len() > MAX_PACK_VALUE {
+                    self.to_table();
+                }
+            }
+            Set::Table(_) => {}
+        }
+        match self {
+            Set::Pack(p) => p.push(m.into()),
+            Set::Table(t) => {
+                t.insert(m.into());
+            }
+            Set::Ints(_) => {}
+        }
+        true
+    }
+
+    pub fn remove(&mut self, m: &[u8]) -> bool {
+        match self {
+            Set::Ints(v) => match as_int(m).map(|n| v.binary_search(&n)) {
+                Some(Ok(i)) => {
+                    v.remove(i);
+                    true
+                }
+                _ => false,
+            },
+            Set::Pack(v) => match v.iter().position(|x| **x == *m) {
+                Some(i) => {
+                    v.swap_remove(i);
+                    true
+                }
+                None => false,
+            },
+            Set::Table(t) => t.remove(m),
+        }
+    }
+
+    /// Every member, as bytes.
+    pub fn members(&self) -> Vec<Bytes> {
+        match self {
+            Set::Ints(v) => v
+                .iter()
+                .map(|n| n.to_string().into_bytes().into_boxed_slice())
+                .collect(),
+            Set::Pack(v) => v.clone(),
+            Set::Table(t) => t.iter().cloned().collect(),
+        }
+    }
+
+    /// The member at position `i` of some fixed order (for random picks).
+    pub fn nth(&self, i: usize) -> Option<Bytes> {
+        match self {
+            Set::Ints(v) => v
+                .get(i)
+                .map(|n| n.to_string().into_bytes().into_boxed_slice()),
+            Set::Pack(v) => v.get(i).cloned(),
+            Set::Table(t) => t.iter().nth(i).cloned(),
+        }
+    }
+
+    pub fn heap_size(&self) -> usize {
+        match self {
+            Set::Ints(v) => v.len() * 8,
+            Set::Pack(v) => v.iter().map(|m| m.len() + 16).sum(),
+            Set::Table(t) => t.iter().map(|m| m.len() + 24).sum(),
+        }
+    }
+}
+
+/// A list.
+pub type List = VecDeque<Bytes>;
+
+/// OBJECT ENCODING of a list: `listpack` while small, `quicklist` after.
+pub fn list_encoding(l: &List) -> &'static str {
+    if l.len() <= MAX_PACK_ENTRIES && l.iter().all(|e| e.len() <= MAX_PACK_VALUE) {
+        "listpack"
+    } else {
+        "quicklist"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hash_converts_past_thresholds() {
+        let mut h = Hash::default();
+        for i in 0..MAX_PACK_ENTRIES {
+            assert!(h.insert(format!("f{i}").as_bytes(), b"v"));
+        }
+        assert_eq!(h.encoding(), "listpack");
+        assert!(!h.insert(b"f0", b"w"), "existing field");
+        assert_eq!(h.encoding(), "listpack");
+        assert!(h.insert(b"new", b"v"));
+        assert_eq!(h.encoding(), "hashtable");
+        assert_eq!(h.get(b"f0"), Some(&b"w"[..]));
+        let mut h = Hash::default();
+        h.insert(b"f", &[b'x'; 65]);
+        assert_eq!(h.encoding(), "hashtable");
+    }
+
+    #[test]
+    fn set_moves_intset_listpack_hashtable() {
+        let mut s = Set::default();
+        assert!(s.insert(b"3") && s.insert(b"1") && !s.insert(b"1"));
+        assert_eq!(s.encoding(), "intset");
+        assert!(s.insert(b"x"));
+        assert_eq!(s.encoding(), "listpack");
+        assert!(s.contains(b"1") && s.contains(b"x") && !s.contains(b"2"));
+        for i in 0..200 {
+            s.insert(format!("m{i}").as_bytes());
+        }
+        assert_eq!(s.encoding(), "hashtable");
+        assert_eq!(s.len(), 203);
+        assert!(s.remove(b"x") && !s.remove(b"x"));
+        assert!(!Set::default().contains(b"007"), "not canonical");
+    }
+}
+
+/// A score with a total order (scores are never NaN: callers reject it).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Score(pub f64);
+
+impl Eq for Score {}
+
+impl PartialOrd for Score {
+    fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(o))
+    }
+}
+
+impl Ord for Score {
+    fn cmp(&self, o: &Self) -> std::cmp::Ordering {
+        self.0.total_cmp(&o.0)
+    }
+}
+
+/// A sorted set: members ordered by (score, member), with a member -> score index.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ZSet {
+    order: std::collections::BTreeSet<(Score, Bytes)>,
+    scores: hashbrown::HashMap<Bytes, f64, FixedState>,
+}
+
+impl Eq for ZSet {}
+
+impl ZSet {
+    pub fn len(&self) -> usize {
+        self.scores.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.scores.is_empty()
+    }
+
+    pub fn encoding(&self) -> &'static str {
+        if self.len() <= MAX_PACK_ENTRIES && self.scores.keys().all(|m| m.len() <= MAX_PACK_VALUE) {
+            "listpack"
+        } else {
+            "skiplist"
+        }
+    }
+
+    pub fn score(&self, m: &[u8]) -> Option<f64> {
+        self.scores.get(m).copied()
+    }
+
+    /// Sets the score of `m`; returns the previous one.
+    pub fn insert(&mut self, m: &[u8], score: f64) -> Option<f64> {
+        let prev = self.scores.insert(m.into(), score);
+        if let Some(p) = prev {
+            self.order.remove(&(Score(p), Box::from(m)));
+        }
+        self.order.insert((Score(score), m.into()));
+        prev
+    }
+
+    pub fn remove(&mut self, m: &[u8]) -> Option<f64> {
+        let p = self.scores.remove(m)?;
+        self.order.remove(&(Score(p), Box::from(m)));
+        Some(p)
+    }
+
+    /// Members in ascending (score, member) order.
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = (&[u8], f64)> + '_ {
+        self.order.iter().map(|(s, m)| (&**m, s.0))
+    }
+
+    /// 0-based rank of `m` in ascending order.
+    pub fn rank(&self, m: &[u8]) -> Option<usize> {
+        let s = self.score(m)?;
+        Some(self.order.range(..(Score(s), Box::<[u8]>::from(m))).count())
+    }
+
+    /// Removes and returns the lowest (or highest) member.
+    pub fn pop(&mut self, highest: bool) -> Option<(Bytes, f64)> {
+        let (s, m) = if highest {
+            self.order.pop_last()?
+        } else {
+            self.order.pop_first()?
+        };
+        self.scores.remove(&m);
+        Some((m, s.0))
+    }
+
+    pub fn heap_size(&self) -> usize {
+        self.scores.keys().map(|m| 2 * m.len() + 48).sum()
+    }
+}
