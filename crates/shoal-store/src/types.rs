@@ -165,7 +165,7 @@ impl Set {
         }
     }
 
-    fn to_table(&mut self) {
+    fn convert_to_table(&mut self) {
         let members: Vec<Bytes> = self.members();
         let mut t = Table::with_capacity_and_hasher(members.len() + 1, hasher());
         t.extend(members);
@@ -192,13 +192,13 @@ impl Set {
                             .collect();
                         *self = Set::Pack(p);
                     } else {
-                        self.to_table();
+                        self.convert_to_table();
                     }
                 }
             },
             Set::Pack(p) => {
                 if p.len() >= MAX_PACK_ENTRIES || m.len() > MAX_PACK_VALUE {
-                    self.to_table();
+                    self.convert_to_table();
                 }
             }
             Set::Table(_) => {}
