@@ -111,7 +111,7 @@ pub fn restore(p: &[u8]) -> Result<Value, RestoreError> {
         }
         [T_HASH, rest @ ..] => {
             let it = items(rest)
-                .filter(|i| !i.is_empty() && i.len() % 2 == 0)
+                .filter(|i| !i.is_empty() && i.len().is_multiple_of(2))
                 .ok_or(RestoreError::BadData)?;
             let mut h = crate::types::Hash::default();
             for pair in it.chunks(2) {
@@ -139,7 +139,7 @@ pub fn restore(p: &[u8]) -> Result<Value, RestoreError> {
         }
         [T_ZSET, rest @ ..] => {
             let it = items(rest)
-                .filter(|i| !i.is_empty() && i.len() % 2 == 0)
+                .filter(|i| !i.is_empty() && i.len().is_multiple_of(2))
                 .ok_or(RestoreError::BadData)?;
             let mut z = crate::types::ZSet::default();
             for pair in it.chunks(2) {

@@ -30,7 +30,7 @@ fn as_hash_mut(v: &mut Value) -> Result<&mut Hash, CmdError> {
 
 /// HSET key field value [field value ...] — fields added. (HMSET: the same, replies OK.)
 fn hset_generic(ctx: &mut Ctx<'_>, a: &Args<'_>, name: &str) -> Result<i64, CmdError> {
-    if a.len() < 4 || a.len() % 2 != 0 {
+    if a.len() < 4 || !a.len().is_multiple_of(2) {
         return Err(errors::arity(name));
     }
     let added = write_value(ctx, a.get(1), "hash", Some(new_hash), |v| {

@@ -77,7 +77,7 @@ fn zadd(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
         i += 1;
     }
     let pairs = a.len() - i;
-    if pairs == 0 || pairs % 2 != 0 {
+    if pairs == 0 || !pairs.is_multiple_of(2) {
         return Err(errors::SYNTAX.into());
     }
     if nx && xx {
