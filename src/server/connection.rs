@@ -111,11 +111,16 @@ pub async fn serve(stream: TcpStream, shared: Arc<Shared>, info: Arc<ClientInfo>
     tracing::debug!(client = id, addr = %info.addr, "client connected");
     // Killed (or shut down) before the hook was in place.
     let mut alive = !info.killed.load(Relaxed) && !shared.shutdown.load(Relaxed);
+    // After a blocking command ends, commands already buffered run before the next read.
+    let mut buffered = false;
     while alive {
         if rbuf.capacity() - rbuf.len() < READ_CHUNK / 4 {
             rbuf.reserve(READ_CHUNK);
         }
-        let read = if cached.timeout > 0 {
+        let resume = std::mem::take(&mut buffered);
+        let read = if resume {
+            Ok(0usize)
+        } else if cached.timeout > 0 {
             match tokio::time::timeout(
                 Duration::from_secs(cached.timeout),
                 read_some(&stream, &mut rbuf),
@@ -132,6 +137,7 @@ pub async fn serve(stream: TcpStream, shared: Arc<Shared>, info: Arc<ClientInfo>
             read_some(&stream, &mut rbuf).await
         };
         let n = match read {
+            Ok(0) if resume => 0,
             Ok(0) | Err(_) => break,
             Ok(n) => n,
         };
@@ -155,7 +161,7 @@ pub async fn serve(stream: TcpStream, shared: Arc<Shared>, info: Arc<ClientInfo>
                         now,
                     );
                     off += len;
-                    if client.close {
+                    if client.close || client.blocked.is_some() {
                         break;
                     }
                     let pause = client.sleep.take();
@@ -209,6 +215,24 @@ pub async fn serve(stream: TcpStream, shared: Arc<Shared>, info: Arc<ClientInfo>
         if !out.is_empty() && flush(&stream, &mut out).await.is_err() {
             break;
         }
+        if client.blocked.is_some() {
+            if !wait_blocked(
+                &stream,
+                &shared,
+                &mut client,
+                &mut out,
+                &mut rbuf,
+                &mut clock,
+            )
+            .await
+            {
+                break;
+            }
+            if flush(&stream, &mut out).await.is_err() {
+                break;
+            }
+            buffered = !rbuf.is_empty();
+        }
         if client.close {
             break;
         }
@@ -216,12 +240,83 @@ pub async fn serve(stream: TcpStream, shared: Arc<Shared>, info: Arc<ClientInfo>
             rbuf = BytesMut::with_capacity(READ_CHUNK);
         }
     }
+    if let Some(b) = client.blocked.take() {
+        shoal_commands::blocking::end_block(&shared, &client, b.db, &b.keys);
+    }
     // Drop the hook's handle first: the socket closes when its last handle goes.
     *info.killer.lock() = None;
     let _ = socket2::SockRef::from(&*stream).shutdown(Shutdown::Write);
     client.unwatch_all(&shared.store);
     shared.clients.remove(&id);
     tracing::debug!(client = id, "client closed");
+}
+
+/// Waits while the client is blocked (BLPOP…): runs the command again when woken, answers nil
+/// at the deadline or on CLIENT UNBLOCK. Bytes the client sends meanwhile are kept for later.
+/// Returns false when the connection is gone.
+async fn wait_blocked(
+    stream: &TcpStream,
+    shared: &Shared,
+    client: &mut Client,
+    out: &mut Reply,
+    rbuf: &mut BytesMut,
+    clock: &mut Clock,
+) -> bool {
+    let info = client.info.clone();
+    loop {
+        let Some(deadline) = client.blocked.as_ref().map(|b| b.deadline) else {
+            return true;
+        };
+        let wait = deadline.map(|d| Duration::from_millis(d.saturating_sub(unix_ms())));
+        if rbuf.capacity() - rbuf.len() < READ_CHUNK / 4 {
+            rbuf.reserve(READ_CHUNK);
+        }
+        tokio::select! {
+            _ = info.block_notify.notified() => {
+                let how = info.unblock.swap(0, Relaxed);
+                if how != 0 {
+                    if let Some(b) = client.blocked.take() {
+                        shoal_commands::blocking::end_block(shared, client, b.db, &b.keys);
+                    }
+                    if how == 2 {
+                        shoal_commands::write_error(shared, out, &"UNBLOCKED client unblocked via CLIENT UNBLOCK".into());
+                    } else {
+                        out.null_array();
+                    }
+                    return true;
+                }
+                let Some(b) = client.blocked.take() else { return true };
+                let started = clock.raw();
+                let now = clock.unix_ms_at(started);
+                client.db = b.db;
+                dispatch(shared, client, out, b.args.args(), now);
+                shared.stats.flush_batch(&mut client.batch, clock.delta_nanos(started, clock.raw()), 0, out.len() as u64);
+                match client.blocked.as_mut() {
+                    // Still nothing for us: keep the place in line and the first deadline.
+                    Some(again) => again.deadline = b.deadline,
+                    None => {
+                        shoal_commands::blocking::end_block(shared, client, b.db, &b.keys);
+                        // Served: whatever is left goes to the next in line.
+                        for k in &b.keys {
+                            shared.blocking.signal(shared, b.db, k);
+                        }
+                        return true;
+                    }
+                }
+            }
+            _ = tokio::time::sleep(wait.unwrap_or(Duration::ZERO)), if wait.is_some() => {
+                if let Some(b) = client.blocked.take() {
+                    shoal_commands::blocking::end_block(shared, client, b.db, &b.keys);
+                }
+                out.null_array();
+                return true;
+            }
+            r = read_some(stream, rbuf) => match r {
+                Ok(0) | Err(_) => return false,
+                Ok(_) => {}
+            },
+        }
+    }
 }
 
 /// Reads what the socket has. A short read means the socket is drained: readiness is cleared

@@ -68,6 +68,8 @@ pub struct Shared {
     pub clients: dashmap::DashMap<u64, Arc<ClientInfo>>,
     next_client_id: AtomicU64,
     pub stats: ServerStats,
+    /// Clients blocked on keys.
+    pub blocking: crate::blocking::Blocking,
     pub started: Instant,
     pub run_id: String,
     /// Set by SHUTDOWN; the server notices through `shutdown_notify`.
@@ -106,6 +108,7 @@ impl Shared {
             clients: dashmap::DashMap::new(),
             next_client_id: AtomicU64::new(1),
             stats: ServerStats::default(),
+            blocking: crate::blocking::Blocking::default(),
             started: Instant::now(),
             run_id,
             shutdown: AtomicBool::new(false),
@@ -156,6 +159,12 @@ pub struct ClientInfo {
     /// read sees end of file). Costs nothing on the request path, unlike a wake-up channel
     /// polled on every read.
     pub killer: Mutex<Option<Box<dyn Fn() + Send + Sync>>>,
+    /// Wakes the connection while it is blocked (BLPOP…): data arrived, or CLIENT UNBLOCK.
+    pub block_notify: Notify,
+    /// True while the client waits in a blocking command.
+    pub blocked: AtomicBool,
+    /// CLIENT UNBLOCK: 1 = answer as on timeout, 2 = answer with an UNBLOCKED error.
+    pub unblock: std::sync::atomic::AtomicU8,
 }
 
 impl ClientInfo {
@@ -176,6 +185,9 @@ impl ClientInfo {
             watching: AtomicUsize::new(0),
             killed: AtomicBool::new(false),
             killer: Mutex::new(None),
+            block_notify: Notify::new(),
+            blocked: AtomicBool::new(false),
+            unblock: std::sync::atomic::AtomicU8::new(0),
         }
     }
 
@@ -193,6 +205,16 @@ pub enum ReplyMode {
     Off,
     /// Skip the reply of the next command only.
     Skip,
+}
+
+/// A command waiting for data on its keys.
+pub struct Blocked {
+    pub idx: usize,
+    pub args: OwnedArgs,
+    pub db: usize,
+    pub keys: Vec<Box<[u8]>>,
+    /// Unix ms; `None` waits forever.
+    pub deadline: Option<u64>,
 }
 
 /// A transaction being queued.
@@ -225,6 +247,8 @@ pub struct Client {
     pub readonly: bool,
     /// Cluster mode: ASKING was sent; good for the next command only.
     pub asking: bool,
+    /// Set by a blocking command that found no data: the connection waits, then runs it again.
+    pub blocked: Option<Blocked>,
     /// Commands run in the current batch (table index, failed), and keyspace hits and misses:
     /// handed to the server's counters once per batch.
     pub batch: crate::stats::Batch,
@@ -246,6 +270,7 @@ impl Client {
             last_cmd: 0,
             readonly: false,
             asking: false,
+            blocked: None,
             batch: crate::stats::Batch::default(),
         }
     }

@@ -121,15 +121,21 @@ pub fn write_value<R>(
         (None, None) => return Ok(None),
     };
     let r = f(s.value_mut(i));
-    let empty = match &s.entry(i).value {
-        Value::Hash(h) => h.is_empty(),
-        Value::List(l) => l.is_empty(),
-        Value::Set(st) => st.is_empty(),
-        Value::ZSet(z) => z.is_empty(),
-        _ => false,
+    let (empty, blockable) = match &s.entry(i).value {
+        Value::Hash(h) => (h.is_empty(), false),
+        Value::List(l) => (l.is_empty(), true),
+        Value::Set(st) => (st.is_empty(), false),
+        Value::ZSet(z) => (z.is_empty(), true),
+        _ => (false, false),
     };
     if empty {
         s.remove_at(i);
+    }
+    drop(s);
+    // A list or sorted set with data may be what a blocked client waits for.
+    if blockable && !empty {
+        let (shared, db) = (ctx.shared, ctx.ks.db);
+        shared.blocking.signal(shared, db, key);
     }
     r.map(Some)
 }

@@ -198,7 +198,13 @@ fn client_line(info: &ClientInfo, now_ms: u64) -> String {
     let cmd = table().specs.get(last).map(|s| s.name).unwrap_or("NULL");
     let idle = now_ms.saturating_sub(info.last_interaction.load(Relaxed)) / 1000;
     let multi = if info.multi.load(Relaxed) { 0 } else { -1 };
-    let flags = if info.multi.load(Relaxed) { "x" } else { "N" };
+    let flags = if info.multi.load(Relaxed) {
+        "x"
+    } else if info.blocked.load(Relaxed) {
+        "b"
+    } else {
+        "N"
+    };
     format!(
         "id={} addr={} laddr={} fd=-1 name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi={} watch={} qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}\n",
         info.id,
@@ -407,6 +413,28 @@ fn client(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
             arity(argc == 2, "info")?;
             let line = client_line(&ctx.client.info, unix_ms());
             ctx.out.verbatim(line.as_bytes());
+        }
+        b"unblock" => {
+            arity(argc == 3 || argc == 4, "unblock")?;
+            let id = int(a.get(2))?;
+            let how = match a.get(3) {
+                b"" => 1,
+                m if eq_ic(m, "timeout") => 1,
+                m if eq_ic(m, "error") => 2,
+                _ => return Err("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR".into()),
+            };
+            let target = u64::try_from(id)
+                .ok()
+                .and_then(|id| ctx.shared.clients.get(&id).map(|c| c.value().clone()));
+            let done = match target {
+                Some(c) if c.blocked.load(Relaxed) => {
+                    c.unblock.store(how, Relaxed);
+                    c.block_notify.notify_one();
+                    true
+                }
+                _ => false,
+            };
+            ctx.out.int(done as i64);
         }
         b"kill" => {
             arity(argc >= 3, "kill")?;

@@ -404,6 +404,67 @@ fn rpoplpush(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
     move_generic(ctx, a.get(1), a.get(2), End::Right, End::Left)
 }
 
+/// BLPOP / BRPOP key [key ...] timeout — [key, element] from the first non-empty list.
+fn bpop_generic(ctx: &mut Ctx<'_>, a: &Args<'_>, end: End) -> CmdResult {
+    let timeout = crate::blocking::timeout_arg(a.get(a.len() - 1))?;
+    let keys: Vec<&[u8]> = (1..a.len() - 1).map(|i| a.get(i)).collect();
+    for k in &keys {
+        let e = write_value(ctx, k, "list", None, |v| {
+            let l = as_list_mut(v)?;
+            Ok(if end == End::Left {
+                l.pop_front()
+            } else {
+                l.pop_back()
+            })
+        })?
+        .flatten();
+        if let Some(e) = e {
+            ctx.out.array(2);
+            ctx.out.bulk(k);
+            ctx.out.bulk(&e);
+            return Ok(());
+        }
+    }
+    crate::blocking::block(
+        ctx,
+        a,
+        keys.iter().map(|k| Box::from(*k)).collect(),
+        timeout,
+    );
+    Ok(())
+}
+
+fn blpop(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
+    bpop_generic(ctx, &a, End::Left)
+}
+
+fn brpop(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
+    bpop_generic(ctx, &a, End::Right)
+}
+
+/// The body of BLMOVE and BRPOPLPUSH: LMOVE, or wait for the source to have data.
+fn bmove_generic(ctx: &mut Ctx<'_>, a: &Args<'_>, from: End, to: End, timeout: &[u8]) -> CmdResult {
+    let timeout = crate::blocking::timeout_arg(timeout)?;
+    let has_data = read_value(ctx, a.get(1), |v| Ok(!as_list(v)?.is_empty()))?.unwrap_or(false);
+    if has_data {
+        return move_generic(ctx, a.get(1), a.get(2), from, to);
+    }
+    read_value(ctx, a.get(2), |v| as_list(v).map(|_| ()))?;
+    crate::blocking::block(ctx, a, vec![Box::from(a.get(1))], timeout);
+    Ok(())
+}
+
+/// BLMOVE source destination LEFT|RIGHT LEFT|RIGHT timeout
+fn blmove(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
+    let (from, to) = (end_arg(a.get(3))?, end_arg(a.get(4))?);
+    bmove_generic(ctx, &a, from, to, a.get(5))
+}
+
+/// BRPOPLPUSH source destination timeout
+fn brpoplpush(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
+    bmove_generic(ctx, &a, End::Right, End::Left, a.get(3))
+}
+
 const K1: (i32, i32, i32) = (1, 1, 1);
 const W: u32 = WRITE | DENYOOM | FAST;
 
@@ -567,5 +628,45 @@ pub static COMMANDS: &[Spec] = &[
         "1.2.0",
         "Returns the last element of a list after removing and pushing it to another list.",
         rpoplpush,
+    ),
+    cmd(
+        "blpop",
+        -3,
+        WRITE | BLOCKING,
+        (1, -2, 1),
+        Group::List,
+        "2.0.0",
+        "Removes and returns the first element in a list. Blocks until an element is available otherwise.",
+        blpop,
+    ),
+    cmd(
+        "brpop",
+        -3,
+        WRITE | BLOCKING,
+        (1, -2, 1),
+        Group::List,
+        "2.0.0",
+        "Removes and returns the last element in a list. Blocks until an element is available otherwise.",
+        brpop,
+    ),
+    cmd(
+        "blmove",
+        6,
+        WRITE | DENYOOM | BLOCKING,
+        (1, 2, 1),
+        Group::List,
+        "6.2.0",
+        "Pops an element from a list, pushes it to another list and returns it. Blocks until an element is available otherwise.",
+        blmove,
+    ),
+    cmd(
+        "brpoplpush",
+        4,
+        WRITE | DENYOOM | BLOCKING,
+        (1, 2, 1),
+        Group::List,
+        "2.2.0",
+        "Pops an element from a list, pushes it to another list and returns it. Block until an element is available otherwise.",
+        brpoplpush,
     ),
 ];

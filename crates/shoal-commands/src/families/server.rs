@@ -350,9 +350,10 @@ fn info_text(ctx: &mut Ctx<'_>, want: &[String]) -> String {
                 section(&mut o, "Clients");
                 let _ = write!(
                     o,
-                    "connected_clients:{}\r\ncluster_connections:0\r\nmaxclients:{}\r\nclient_recent_max_input_buffer:0\r\nclient_recent_max_output_buffer:0\r\nblocked_clients:0\r\ntracking_clients:0\r\nclients_in_timeout_table:0\r\n",
+                    "connected_clients:{}\r\ncluster_connections:0\r\nmaxclients:{}\r\nclient_recent_max_input_buffer:0\r\nclient_recent_max_output_buffer:0\r\nblocked_clients:{}\r\ntracking_clients:0\r\nclients_in_timeout_table:0\r\n",
                     sh.clients.len(),
-                    cfg.maxclients
+                    cfg.maxclients,
+                    sh.blocking.blocked.load(Relaxed)
                 );
             }
             "memory" => {

@@ -526,6 +526,37 @@ fn zpopmax(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
     pop_generic(ctx, &a, true)
 }
 
+/// BZPOPMIN / BZPOPMAX key [key ...] timeout — [key, member, score].
+fn bzpop_generic(ctx: &mut Ctx<'_>, a: &Args<'_>, highest: bool) -> CmdResult {
+    let timeout = crate::blocking::timeout_arg(a.get(a.len() - 1))?;
+    let keys: Vec<&[u8]> = (1..a.len() - 1).map(|i| a.get(i)).collect();
+    for k in &keys {
+        let got = write_value(ctx, k, "zset", None, |v| Ok(as_z_mut(v)?.pop(highest)))?.flatten();
+        if let Some((m, s)) = got {
+            ctx.out.array(3);
+            ctx.out.bulk(k);
+            ctx.out.bulk(&m);
+            ctx.out.double(s);
+            return Ok(());
+        }
+    }
+    crate::blocking::block(
+        ctx,
+        a,
+        keys.iter().map(|k| Box::from(*k)).collect(),
+        timeout,
+    );
+    Ok(())
+}
+
+fn bzpopmin(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
+    bzpop_generic(ctx, &a, false)
+}
+
+fn bzpopmax(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
+    bzpop_generic(ctx, &a, true)
+}
+
 const K1: (i32, i32, i32) = (1, 1, 1);
 
 pub static COMMANDS: &[Spec] = &[
@@ -678,5 +709,25 @@ pub static COMMANDS: &[Spec] = &[
         "5.0.0",
         "Returns the highest-scoring members from a sorted set after removing them.",
         zpopmax,
+    ),
+    cmd(
+        "bzpopmin",
+        -3,
+        WRITE | FAST | BLOCKING,
+        (1, -2, 1),
+        Group::SortedSet,
+        "5.0.0",
+        "Removes and returns the member with the lowest score from one or more sorted sets. Blocks until a member is available otherwise.",
+        bzpopmin,
+    ),
+    cmd(
+        "bzpopmax",
+        -3,
+        WRITE | FAST | BLOCKING,
+        (1, -2, 1),
+        Group::SortedSet,
+        "5.0.0",
+        "Removes and returns the member with the highest score from one or more sorted sets. Blocks until a member available otherwise.",
+        bzpopmax,
     ),
 ];

@@ -1,0 +1,124 @@
+//! Clients blocked on keys (BLPOP and friends): who waits for which key, first come first served.
+//!
+//! A blocked client's connection parks on its `ClientInfo::block_notify`. A write that gives a
+//! key data calls [`Blocking::signal`], which wakes the *first* client waiting on that key; that
+//! client runs its command again (under the shard lock, so after any EXEC that pushed) and, when
+//! it succeeds and data is left, wakes the next one. A client that disconnects or times out
+//! leaves the queues.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use parking_lot::Mutex;
+
+use crate::ctx::Shared;
+
+type WaitKey = (usize, Box<[u8]>);
+
+#[derive(Default)]
+pub struct Blocking {
+    queues: Mutex<HashMap<WaitKey, VecDeque<u64>>>,
+    /// Clients blocked right now: a write checks this before touching the lock.
+    pub blocked: AtomicUsize,
+}
+
+impl Blocking {
+    /// Adds `client` at the back of the queue of every key (once per key).
+    pub fn register(&self, client: u64, db: usize, keys: &[Box<[u8]>]) {
+        let mut q = self.queues.lock();
+        for k in keys {
+            let queue = q.entry((db, k.clone())).or_default();
+            if !queue.contains(&client) {
+                queue.push_back(client);
+            }
+        }
+    }
+
+    /// Removes `client` from the queues of `keys`.
+    pub fn unregister(&self, client: u64, db: usize, keys: &[Box<[u8]>]) {
+        let mut q = self.queues.lock();
+        for k in keys {
+            let wk = (db, k.clone());
+            if let Some(queue) = q.get_mut(&wk) {
+                queue.retain(|c| *c != client);
+                if queue.is_empty() {
+                    q.remove(&wk);
+                }
+            }
+        }
+    }
+
+    /// `key` of `db` may have data now: wake the first client waiting on it.
+    pub fn signal(&self, shared: &Shared, db: usize, key: &[u8]) {
+        if self.blocked.load(Ordering::Acquire) == 0 {
+            return;
+        }
+        let head = self
+            .queues
+            .lock()
+            .get(&(db, Box::from(key)))
+            .and_then(|q| q.front().copied());
+        if let Some(id) = head
+            && let Some(c) = shared.clients.get(&id)
+        {
+            c.block_notify.notify_one();
+        }
+    }
+
+    /// Clients waiting on `key` (for tests and INFO).
+    pub fn waiting(&self, db: usize, key: &[u8]) -> usize {
+        self.queues
+            .lock()
+            .get(&(db, Box::from(key)))
+            .map_or(0, VecDeque::len)
+    }
+}
+
+use shoal_resp::Args;
+
+use crate::ctx::{Blocked, Client, Ctx};
+use crate::errors::{self, CmdError};
+
+/// A blocking command's timeout in seconds (fractions allowed) as milliseconds; 0 = forever.
+pub fn timeout_arg(a: &[u8]) -> Result<Option<u64>, CmdError> {
+    let secs = crate::util::float(a)
+        .filter(|s| s.is_finite())
+        .ok_or(CmdError::from(errors::TIMEOUT_INVALID))?;
+    if secs < 0.0 {
+        return Err(errors::TIMEOUT_NEGATIVE.into());
+    }
+    Ok((secs > 0.0).then(|| ((secs * 1000.0).ceil() as u64).max(1)))
+}
+
+/// No key had data: park the client (inside EXEC a blocking command answers at once, with nil).
+pub fn block(ctx: &mut Ctx<'_>, a: &Args<'_>, keys: Vec<Box<[u8]>>, timeout_ms: Option<u64>) {
+    if ctx.in_exec {
+        ctx.out.null_array();
+        return;
+    }
+    let Some((idx, _)) = crate::spec::table().lookup(a.get(0)) else {
+        return;
+    };
+    let shared = ctx.shared;
+    shared.blocking.register(ctx.client.id, ctx.ks.db, &keys);
+    if !ctx.client.info.blocked.swap(true, Ordering::AcqRel) {
+        shared.blocking.blocked.fetch_add(1, Ordering::AcqRel);
+    }
+    let deadline = timeout_ms.map(|t| ctx.now() + t);
+    ctx.client.blocked = Some(Blocked {
+        idx,
+        args: a.to_owned(),
+        db: ctx.ks.db,
+        keys,
+        deadline,
+    });
+}
+
+/// The client stops waiting (served, timed out, unblocked or gone): leave every queue.
+pub fn end_block(shared: &Shared, client: &Client, db: usize, keys: &[Box<[u8]>]) {
+    shared.blocking.unregister(client.id, db, keys);
+    if client.info.blocked.swap(false, Ordering::AcqRel) {
+        shared.blocking.blocked.fetch_sub(1, Ordering::AcqRel);
+    }
+    client.info.unblock.store(0, Ordering::Release);
+}
