@@ -210,3 +210,38 @@ fn disconnect_while_blocked_leaves_no_trace_and_unblock_works() {
         want
     );
 }
+
+#[test]
+fn multi_key_blocking_pops() {
+    let s = server(&[]);
+    let mut c = conn(&s);
+    let h = spawn_cmd(
+        s.url(),
+        vec!["BLMPOP", "5", "2", "a{t}", "b{t}", "LEFT", "COUNT", "5"],
+    );
+    wait_blocked(&mut c, 1);
+    let _: i64 = q(&mut c, &["RPUSH", "b{t}", "x", "y"]);
+    assert_eq!(
+        h.join().unwrap(),
+        Ok(Value::Array(vec![
+            Value::BulkString(b"b{t}".to_vec()),
+            Value::Array(vec![
+                Value::BulkString(b"x".to_vec()),
+                Value::BulkString(b"y".to_vec())
+            ])
+        ]))
+    );
+    let h = spawn_cmd(s.url(), vec!["BZMPOP", "5", "1", "z{t}", "MIN"]);
+    wait_blocked(&mut c, 1);
+    let _: i64 = q(&mut c, &["ZADD", "z{t}", "7", "m"]);
+    assert_eq!(
+        h.join().unwrap(),
+        Ok(Value::Array(vec![
+            Value::BulkString(b"z{t}".to_vec()),
+            Value::Array(vec![Value::Array(vec![
+                Value::BulkString(b"m".to_vec()),
+                Value::BulkString(b"7".to_vec())
+            ])])
+        ]))
+    );
+}

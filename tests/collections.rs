@@ -513,3 +513,177 @@ fn every_type_dumps_restores_and_copies() {
     );
     assert_eq!(e(&mut c, &["STRLEN", "h"]), WRONGTYPE);
 }
+
+#[test]
+fn multi_key_pops_and_sorted_set_algebra() {
+    let s = server(&[]);
+    let mut c = conn(&s);
+    // LMPOP / ZMPOP take the first non-empty key.
+    let _: i64 = q(&mut c, &["RPUSH", "l2{t}", "a", "b", "c"]);
+    assert_eq!(
+        v(
+            &mut c,
+            &["LMPOP", "2", "l1{t}", "l2{t}", "RIGHT", "COUNT", "2"]
+        ),
+        Value::Array(vec![
+            Value::BulkString(b"l2{t}".to_vec()),
+            bulks(&["c", "b"])
+        ])
+    );
+    assert_eq!(v(&mut c, &["LMPOP", "1", "none{t}", "LEFT"]), Value::Nil);
+    assert_eq!(
+        e(&mut c, &["LMPOP", "0", "l1{t}", "LEFT"]),
+        "ERR numkeys should be greater than 0"
+    );
+    assert_eq!(
+        e(&mut c, &["LMPOP", "1", "l1{t}", "LEFT", "COUNT", "0"]),
+        "ERR count should be greater than 0"
+    );
+    assert_eq!(
+        e(&mut c, &["LMPOP", "1", "l1{t}", "UP"]),
+        "ERR syntax error"
+    );
+    assert_eq!(
+        v(&mut c, &["BLMPOP", "0.1", "1", "l2{t}", "LEFT"]),
+        Value::Array(vec![Value::BulkString(b"l2{t}".to_vec()), bulks(&["a"])])
+    );
+    assert_eq!(
+        v(&mut c, &["BLMPOP", "0.1", "1", "l2{t}", "LEFT"]),
+        Value::Nil
+    );
+    let _: i64 = q(&mut c, &["ZADD", "z1{t}", "1", "a", "2", "b", "3", "c"]);
+    assert_eq!(
+        v(&mut c, &["ZMPOP", "1", "z1{t}", "MAX", "COUNT", "2"]),
+        Value::Array(vec![
+            Value::BulkString(b"z1{t}".to_vec()),
+            Value::Array(vec![bulks(&["c", "3"]), bulks(&["b", "2"])])
+        ])
+    );
+    assert_eq!(
+        q::<Vec<String>>(
+            &mut c,
+            &["COMMAND", "GETKEYS", "ZMPOP", "2", "x", "y", "MIN"]
+        ),
+        vec!["x", "y"]
+    );
+    // Algebra over sorted sets and plain sets.
+    let _: i64 = q(&mut c, &["ZADD", "za{t}", "1", "a", "2", "b"]);
+    let _: i64 = q(&mut c, &["ZADD", "zb{t}", "10", "b", "20", "c"]);
+    let _: i64 = q(&mut c, &["SADD", "sc{t}", "b", "d"]);
+    assert_eq!(
+        v(&mut c, &["ZUNION", "2", "za{t}", "zb{t}", "WITHSCORES"]),
+        bulks(&["a", "1", "b", "12", "c", "20"])
+    );
+    assert_eq!(
+        v(
+            &mut c,
+            &[
+                "ZINTER",
+                "2",
+                "za{t}",
+                "zb{t}",
+                "AGGREGATE",
+                "MAX",
+                "WITHSCORES"
+            ]
+        ),
+        bulks(&["b", "10"])
+    );
+    assert_eq!(
+        v(
+            &mut c,
+            &[
+                "ZINTER",
+                "2",
+                "za{t}",
+                "zb{t}",
+                "WEIGHTS",
+                "2",
+                "1",
+                "WITHSCORES"
+            ]
+        ),
+        bulks(&["b", "14"])
+    );
+    assert_eq!(v(&mut c, &["ZDIFF", "2", "za{t}", "zb{t}"]), bulks(&["a"]));
+    assert_eq!(
+        v(&mut c, &["ZINTER", "2", "zb{t}", "sc{t}", "WITHSCORES"]),
+        bulks(&["b", "11"]),
+        "a set counts as score 1"
+    );
+    assert_eq!(
+        q::<i64>(&mut c, &["ZUNIONSTORE", "zu{t}", "2", "za{t}", "zb{t}"]),
+        3
+    );
+    assert_eq!(q::<String>(&mut c, &["ZSCORE", "zu{t}", "b"]), "12");
+    assert_eq!(
+        q::<i64>(&mut c, &["ZINTERSTORE", "zu{t}", "2", "za{t}", "none{t}"]),
+        0
+    );
+    assert_eq!(q::<i64>(&mut c, &["EXISTS", "zu{t}"]), 0);
+    assert_eq!(
+        q::<i64>(&mut c, &["ZDIFFSTORE", "zd{t}", "2", "zb{t}", "za{t}"]),
+        1
+    );
+    assert_eq!(q::<i64>(&mut c, &["ZINTERCARD", "2", "za{t}", "zb{t}"]), 1);
+    assert_eq!(
+        q::<i64>(&mut c, &["SINTERCARD", "2", "sc{t}", "sc{t}", "LIMIT", "1"]),
+        1
+    );
+    assert_eq!(
+        e(&mut c, &["ZUNION", "0", "za{t}"]),
+        "ERR at least 1 input key is needed for 'zunion' command"
+    );
+    assert_eq!(
+        e(
+            &mut c,
+            &["ZUNION", "2", "za{t}", "zb{t}", "WEIGHTS", "1", "x"]
+        ),
+        "ERR weight value is not a float"
+    );
+    ok(&mut c, &["SET", "str{t}", "x"]);
+    assert_eq!(e(&mut c, &["ZUNION", "2", "za{t}", "str{t}"]), WRONGTYPE);
+    // Lex ranges, removals by range, RANGESTORE, RANDMEMBER, SCAN.
+    let _: i64 = q(
+        &mut c,
+        &[
+            "ZADD", "lx{t}", "0", "a", "0", "b", "0", "c", "0", "d", "0", "e",
+        ],
+    );
+    assert_eq!(
+        v(&mut c, &["ZRANGEBYLEX", "lx{t}", "(a", "[c"]),
+        bulks(&["b", "c"])
+    );
+    assert_eq!(
+        v(
+            &mut c,
+            &["ZREVRANGEBYLEX", "lx{t}", "+", "-", "LIMIT", "0", "2"]
+        ),
+        bulks(&["e", "d"])
+    );
+    assert_eq!(q::<i64>(&mut c, &["ZLEXCOUNT", "lx{t}", "-", "+"]), 5);
+    assert_eq!(
+        q::<i64>(&mut c, &["ZRANGESTORE", "lr{t}", "lx{t}", "0", "1"]),
+        2
+    );
+    assert_eq!(
+        q::<i64>(&mut c, &["ZREMRANGEBYLEX", "lx{t}", "[a", "(c"]),
+        2
+    );
+    assert_eq!(q::<i64>(&mut c, &["ZREMRANGEBYRANK", "lx{t}", "0", "0"]), 1);
+    let _: i64 = q(&mut c, &["ZADD", "sc2{t}", "1", "x", "5", "y"]);
+    assert_eq!(
+        q::<i64>(&mut c, &["ZREMRANGEBYSCORE", "sc2{t}", "-inf", "(5"]),
+        1
+    );
+    assert_eq!(
+        q::<Vec<String>>(&mut c, &["ZRANDMEMBER", "lr{t}", "-5"]).len(),
+        5
+    );
+    assert_eq!(
+        q::<Vec<String>>(&mut c, &["ZRANDMEMBER", "lr{t}", "5", "WITHSCORES"]).len(),
+        4
+    );
+    let (_, items): (String, Vec<String>) = q(&mut c, &["ZSCAN", "lr{t}", "0"]);
+    assert_eq!(items, vec!["a", "0", "b", "0"]);
+}

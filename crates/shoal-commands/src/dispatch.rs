@@ -78,7 +78,7 @@ fn dispatch_inner(shared: &Shared, client: &mut Client, out: &mut Reply, args: A
     // Commands naming several shards take their locks together, in order, up front; a single-key
     // or keyless command locks its shard inside the handler.
     let several = match spec.locking {
-        Locking::Keys => spec.several_keys(args.len()),
+        Locking::Keys => spec.numkeys.is_some() || spec.several_keys(args.len()),
         Locking::Custom(_) => true,
         Locking::Nothing | Locking::Global => false,
     };
@@ -122,7 +122,7 @@ fn cluster_route(
             let qs = table().specs[*i];
             let qa = queued.args();
             write |= qs.has(flags::WRITE);
-            slots.extend(qs.key_positions(qa.len()).map(|p| key_slot(qa.get(p)).0));
+            slots.extend(qs.all_keys(&qa).map(|p| key_slot(qa.get(p)).0));
         }
         if slots.is_empty() {
             return None;
@@ -130,12 +130,10 @@ fn cluster_route(
         let st = cl.state.read();
         shoal_cluster::route(&st, slots, write, client.readonly, asking)
     } else {
-        if spec.first_key <= 0 {
+        if spec.first_key <= 0 && spec.numkeys.is_none() {
             return None;
         }
-        let slots = spec
-            .key_positions(args.len())
-            .map(|p| key_slot(args.get(p)).0);
+        let slots = spec.all_keys(args).map(|p| key_slot(args.get(p)).0);
         let st = cl.state.read();
         shoal_cluster::route(&st, slots, spec.has(flags::WRITE), client.readonly, asking)
     };
@@ -156,7 +154,7 @@ pub fn lock_plan(
         Locking::Nothing => true,
         Locking::Global => false,
         Locking::Keys => {
-            for p in spec.key_positions(args.len()) {
+            for p in spec.all_keys(args) {
                 let k = args.get(p);
                 ids.push(store.shard_id(db, k, store.hash(k)));
             }

@@ -122,6 +122,8 @@ pub struct Spec {
     pub summary: &'static str,
     pub handler: Handler,
     pub locking: Locking,
+    /// Movable keys: `args[i]` says how many keys follow it (LMPOP, ZUNIONSTORE…).
+    pub numkeys: Option<usize>,
 }
 
 impl Spec {
@@ -153,6 +155,21 @@ impl Spec {
             first as usize..(last as usize + 1).min(argc)
         };
         range.step_by(step)
+    }
+
+    /// Every key position of these arguments: the fixed ones and those counted by `numkeys`.
+    pub fn all_keys(&self, args: &shoal_resp::Args<'_>) -> impl Iterator<Item = usize> + use<> {
+        let argc = args.len();
+        let extra = match self.numkeys {
+            Some(i) => {
+                let n = shoal_resp::parse_i64(args.get(i))
+                    .filter(|n| *n > 0)
+                    .unwrap_or(0) as usize;
+                (i + 1)..(i + 1).saturating_add(n).min(argc)
+            }
+            None => 0..0,
+        };
+        self.key_positions(argc).chain(extra)
     }
 
     /// True when these arguments name more than one key.
@@ -219,12 +236,21 @@ pub const fn cmd(
         } else {
             Locking::Nothing
         },
+        numkeys: None,
     }
 }
 
 impl Spec {
     pub const fn locking(mut self, l: Locking) -> Spec {
         self.locking = l;
+        self
+    }
+
+    /// Keys counted by `args[i]` follow it (and the command locks by its keys).
+    pub const fn numkeys(mut self, i: usize) -> Spec {
+        self.numkeys = Some(i);
+        self.flags |= flags::MOVABLEKEYS;
+        self.locking = Locking::Keys;
         self
     }
 }

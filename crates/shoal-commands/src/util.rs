@@ -180,3 +180,34 @@ pub fn scan_options<'a>(
     }
     Ok((pat, novalues))
 }
+
+/// `numkeys key [key ...] <where> [COUNT count]` of LMPOP/ZMPOP and their blocking forms, with
+/// `numkeys` at `args[at]`: (keys, where, count).
+pub fn mpop_args<'a>(
+    a: &shoal_resp::Args<'a>,
+    at: usize,
+) -> Result<(Vec<&'a [u8]>, &'a [u8], usize), CmdError> {
+    let n = int(a.get(at)).map_err(|_| CmdError::from("ERR numkeys should be greater than 0"))?;
+    if n <= 0 {
+        return Err("ERR numkeys should be greater than 0".into());
+    }
+    let n = n as usize;
+    if at + 1 + n >= a.len() {
+        return Err(errors::SYNTAX.into());
+    }
+    let keys: Vec<&[u8]> = (at + 1..at + 1 + n).map(|i| a.get(i)).collect();
+    let wh = a.get(at + 1 + n);
+    let mut count = 1usize;
+    let rest = at + 2 + n;
+    match a.len() - rest {
+        0 => {}
+        2 if eq_ic(a.get(rest), "count") => {
+            count = match shoal_resp::parse_i64(a.get(rest + 1)) {
+                Some(c) if c > 0 => c as usize,
+                _ => return Err("ERR count should be greater than 0".into()),
+            };
+        }
+        _ => return Err(errors::SYNTAX.into()),
+    }
+    Ok((keys, wh, count))
+}

@@ -33,6 +33,14 @@ impl<'a> Args<'a> {
         }
     }
 
+    /// The arguments from `n` on (COMMAND GETKEYS looks at the command inside its own).
+    pub fn tail(&self, n: usize) -> Args<'a> {
+        Args {
+            base: self.base,
+            ranges: self.ranges.get(n..).unwrap_or(&[]),
+        }
+    }
+
     pub fn iter(&self) -> impl ExactSizeIterator<Item = &'a [u8]> + 'a {
         let base = self.base;
         self.ranges.iter().map(move |&(s, e)| &base[s..e])

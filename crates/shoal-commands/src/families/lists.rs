@@ -465,6 +465,61 @@ fn brpoplpush(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
     bmove_generic(ctx, &a, End::Right, End::Left, a.get(3))
 }
 
+/// The body of LMPOP and BLMPOP (`numkeys` at `args[at]`); `timeout` for the blocking form.
+fn mpop_generic(ctx: &mut Ctx<'_>, a: &Args<'_>, at: usize, timeout: Option<&[u8]>) -> CmdResult {
+    let timeout = timeout
+        .map(crate::blocking::timeout_arg)
+        .transpose()?
+        .flatten();
+    let (keys, wh, count) = crate::util::mpop_args(a, at)?;
+    let end = end_arg(wh)?;
+    for k in &keys {
+        let popped = write_value(ctx, k, "list", None, |v| {
+            let l = as_list_mut(v)?;
+            let n = count.min(l.len());
+            Ok((0..n)
+                .filter_map(|_| {
+                    if end == End::Left {
+                        l.pop_front()
+                    } else {
+                        l.pop_back()
+                    }
+                })
+                .collect::<Vec<_>>())
+        })?;
+        if let Some(items) = popped.filter(|v| !v.is_empty()) {
+            ctx.out.array(2);
+            ctx.out.bulk(k);
+            ctx.out.array(items.len());
+            for e in &items {
+                ctx.out.bulk(e);
+            }
+            return Ok(());
+        }
+    }
+    if a.get(0).eq_ignore_ascii_case(b"blmpop") {
+        crate::blocking::block(
+            ctx,
+            a,
+            keys.iter().map(|k| Box::from(*k)).collect(),
+            timeout,
+        );
+    } else {
+        ctx.out.null_array();
+    }
+    Ok(())
+}
+
+/// LMPOP numkeys key [key ...] LEFT|RIGHT [COUNT count]
+fn lmpop(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
+    mpop_generic(ctx, &a, 1, None)
+}
+
+/// BLMPOP timeout numkeys key [key ...] LEFT|RIGHT [COUNT count]
+fn blmpop(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
+    mpop_generic(ctx, &a, 2, Some(a.get(1)))
+}
+
 const K1: (i32, i32, i32) = (1, 1, 1);
 const W: u32 = WRITE | DENYOOM | FAST;
 
@@ -669,4 +724,6 @@ pub static COMMANDS: &[Spec] = &[
         "Pops an element from a list, pushes it to another list and returns it. Block until an element is available otherwise.",
         brpoplpush,
     ),
+    cmd("lmpop", -4, WRITE, (0, 0, 0), Group::List, "7.0.0", "Returns multiple elements from a list after removing them.", lmpop).numkeys(1),
+    cmd("blmpop", -5, WRITE | BLOCKING, (0, 0, 0), Group::List, "7.0.0", "Pops the first element from one of multiple lists. Blocks until an element is available otherwise.", blmpop).numkeys(2),
 ];

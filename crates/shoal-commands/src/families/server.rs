@@ -186,7 +186,7 @@ fn command(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
             if !s.arity_ok(argc) {
                 return Err("ERR Invalid number of arguments specified for command".into());
             }
-            let pos: Vec<usize> = s.key_positions(argc).collect();
+            let pos: Vec<usize> = s.all_keys(&a.tail(2)).collect();
             if pos.is_empty() {
                 return Err("ERR The command has no key arguments".into());
             }

@@ -291,6 +291,29 @@ fn sscan(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
     Ok(())
 }
 
+/// SINTERCARD numkeys key [key ...] [LIMIT limit]
+fn sintercard(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
+    let n = util::int(a.get(1))?;
+    if n <= 0 {
+        return Err("ERR numkeys should be greater than 0".into());
+    }
+    let n = n as usize;
+    let limit = match a.len().checked_sub(2 + n) {
+        Some(0) => 0,
+        Some(2) if util::eq_ic(a.get(2 + n), "limit") => {
+            match shoal_resp::parse_i64(a.get(3 + n)) {
+                Some(l) if l >= 0 => l as usize,
+                _ => return Err("ERR LIMIT can't be negative".into()),
+            }
+        }
+        _ => return Err(errors::SYNTAX.into()),
+    };
+    let keys: Vec<&[u8]> = (2..2 + n).map(|i| a.get(i)).collect();
+    let c = combine(ctx, &keys, Op::Inter)?.len();
+    ctx.out.int(if limit > 0 { c.min(limit) } else { c } as i64);
+    Ok(())
+}
+
 const K1: (i32, i32, i32) = (1, 1, 1);
 const ALL: (i32, i32, i32) = (1, -1, 1);
 
@@ -455,4 +478,15 @@ pub static COMMANDS: &[Spec] = &[
         "Iterates over members of a set.",
         sscan,
     ),
+    cmd(
+        "sintercard",
+        -3,
+        READONLY,
+        (0, 0, 0),
+        Group::Set,
+        "7.0.0",
+        "Returns the number of members of the intersect of multiple sets.",
+        sintercard,
+    )
+    .numkeys(1),
 ];

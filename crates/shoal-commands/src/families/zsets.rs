@@ -557,6 +557,459 @@ fn bzpopmax(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
     bzpop_generic(ctx, &a, true)
 }
 
+/// The body of ZMPOP and BZMPOP (`numkeys` at `args[at]`).
+fn zmpop_generic(ctx: &mut Ctx<'_>, a: &Args<'_>, at: usize, timeout: Option<&[u8]>) -> CmdResult {
+    let timeout = timeout
+        .map(crate::blocking::timeout_arg)
+        .transpose()?
+        .flatten();
+    let (keys, wh, count) = util::mpop_args(a, at)?;
+    let highest = if eq_ic(wh, "max") {
+        true
+    } else if eq_ic(wh, "min") {
+        false
+    } else {
+        return Err(errors::SYNTAX.into());
+    };
+    for k in &keys {
+        let items = write_value(ctx, k, "zset", None, |v| {
+            let z = as_z_mut(v)?;
+            Ok((0..count)
+                .map_while(|_| z.pop(highest))
+                .map(|(m, s)| (m.to_vec(), s))
+                .collect::<Vec<_>>())
+        })?;
+        if let Some(items) = items.filter(|i| !i.is_empty()) {
+            ctx.out.array(2);
+            ctx.out.bulk(k);
+            ctx.out.array(items.len());
+            for (m, s) in &items {
+                ctx.out.array(2);
+                ctx.out.bulk(m);
+                ctx.out.double(*s);
+            }
+            return Ok(());
+        }
+    }
+    if a.get(0).eq_ignore_ascii_case(b"bzmpop") {
+        crate::blocking::block(
+            ctx,
+            a,
+            keys.iter().map(|k| Box::from(*k)).collect(),
+            timeout,
+        );
+    } else {
+        ctx.out.null_array();
+    }
+    Ok(())
+}
+
+fn zmpop(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
+    zmpop_generic(ctx, &a, 1, None)
+}
+
+fn bzmpop(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
+    zmpop_generic(ctx, &a, 2, Some(a.get(1)))
+}
+
+/// ZRANGEBYLEX key min max [LIMIT offset count] / ZREVRANGEBYLEX key max min [LIMIT ...]
+fn bylex_generic(ctx: &mut Ctx<'_>, a: &Args<'_>, rev: bool) -> CmdResult {
+    let limit = match a.len() {
+        4 => None,
+        7 if eq_ic(a.get(4), "limit") => Some((int(a.get(5))?, int(a.get(6))?)),
+        _ => return Err(errors::SYNTAX.into()),
+    };
+    range_reply(ctx, a, By::Lex, a.get(2), a.get(3), rev, limit, false)
+}
+
+fn zrangebylex(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
+    bylex_generic(ctx, &a, false)
+}
+
+fn zrevrangebylex(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
+    bylex_generic(ctx, &a, true)
+}
+
+/// ZLEXCOUNT key min max
+fn zlexcount(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
+    lex_bound(a.get(2))?;
+    lex_bound(a.get(3))?;
+    let n = read_value(ctx, a.get(1), |v| {
+        Ok(select(as_z(v)?, By::Lex, a.get(2), a.get(3), false, None)?.len())
+    })?;
+    ctx.out.int(n.unwrap_or(0) as i64);
+    Ok(())
+}
+
+/// ZREMRANGEBYRANK / BYSCORE / BYLEX key start stop
+fn remrange_generic(ctx: &mut Ctx<'_>, a: &Args<'_>, by: By) -> CmdResult {
+    match by {
+        By::Score => {
+            score_bound(a.get(2))?;
+            score_bound(a.get(3))?;
+        }
+        By::Lex => {
+            lex_bound(a.get(2))?;
+            lex_bound(a.get(3))?;
+        }
+        By::Index => {
+            int(a.get(2))?;
+            int(a.get(3))?;
+        }
+    }
+    let n = write_value(ctx, a.get(1), "zset", None, |v| {
+        let z = as_z_mut(v)?;
+        let gone = select(z, by, a.get(2), a.get(3), false, None)?;
+        for (m, _) in &gone {
+            z.remove(m);
+        }
+        Ok(gone.len() as i64)
+    })?;
+    ctx.out.int(n.unwrap_or(0));
+    Ok(())
+}
+
+fn zremrangebyrank(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
+    remrange_generic(ctx, &a, By::Index)
+}
+
+fn zremrangebyscore(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
+    remrange_generic(ctx, &a, By::Score)
+}
+
+fn zremrangebylex(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
+    remrange_generic(ctx, &a, By::Lex)
+}
+
+/// ZRANGESTORE dst src min max [BYSCORE|BYLEX] [REV] [LIMIT offset count]
+fn zrangestore(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
+    let (mut by, mut rev, mut limit) = (By::Index, false, None);
+    let mut i = 5;
+    while i < a.len() {
+        let o = a.get(i);
+        if eq_ic(o, "byscore") {
+            by = By::Score;
+        } else if eq_ic(o, "bylex") {
+            by = By::Lex;
+        } else if eq_ic(o, "rev") {
+            rev = true;
+        } else if eq_ic(o, "limit") && i + 2 < a.len() {
+            limit = Some((int(a.get(i + 1))?, int(a.get(i + 2))?));
+            i += 2;
+        } else {
+            return Err(errors::SYNTAX.into());
+        }
+        i += 1;
+    }
+    let items = read_value(ctx, a.get(2), |v| {
+        select(as_z(v)?, by, a.get(3), a.get(4), rev, limit)
+    })?
+    .unwrap_or_default();
+    store(ctx, a.get(1), &items);
+    ctx.out.int(items.len() as i64);
+    Ok(())
+}
+
+/// Replaces `dst` with a sorted set of `items` (deleted when empty).
+fn store(ctx: &mut Ctx<'_>, dst: &[u8], items: &[(Vec<u8>, f64)]) {
+    let mut s = ctx.ks.shard(dst);
+    if items.is_empty() {
+        s.remove();
+        return;
+    }
+    let mut z = ZSet::default();
+    for (m, sc) in items {
+        z.insert(m, *sc);
+    }
+    s.upsert(Value::ZSet(Box::new(z)), None);
+    drop(s);
+    let (shared, db) = (ctx.shared, ctx.ks.db);
+    shared.blocking.signal(shared, db, dst);
+}
+
+/// A sorted set or a set (members scored 1) as (member, score) pairs; `None` when absent.
+fn input(ctx: &mut Ctx<'_>, key: &[u8]) -> Result<Option<Vec<(Vec<u8>, f64)>>, CmdError> {
+    read_value(ctx, key, |v| match v {
+        Value::ZSet(z) => Ok(z.iter().map(|(m, s)| (m.to_vec(), s)).collect()),
+        Value::Set(s) => Ok(s.members().into_iter().map(|m| (m.to_vec(), 1.0)).collect()),
+        _ => Err(errors::WRONGTYPE.into()),
+    })
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum SetOp {
+    Union,
+    Inter,
+    Diff,
+}
+
+/// ZUNION/ZINTER/ZDIFF over `numkeys` at `args[at]`, with WEIGHTS and AGGREGATE (not for DIFF)
+/// and, when `withscores_ok`, WITHSCORES. Returns (result, withscores).
+fn combine(
+    ctx: &mut Ctx<'_>,
+    a: &Args<'_>,
+    at: usize,
+    op: SetOp,
+    withscores_ok: bool,
+    name: &str,
+) -> Result<(Vec<(Vec<u8>, f64)>, bool), CmdError> {
+    let n = int(a.get(at))?;
+    if n <= 0 {
+        return Err(format!("ERR at least 1 input key is needed for '{name}' command").into());
+    }
+    let n = n as usize;
+    if at + 1 + n > a.len() {
+        return Err(errors::SYNTAX.into());
+    }
+    let mut weights = vec![1.0; n];
+    let mut agg = 0u8; // 0 sum, 1 min, 2 max
+    let mut withscores = false;
+    let mut i = at + 1 + n;
+    while i < a.len() {
+        let o = a.get(i);
+        if eq_ic(o, "weights") && op != SetOp::Diff && i + n < a.len() {
+            for (j, w) in weights.iter_mut().enumerate() {
+                *w = util::float(a.get(i + 1 + j))
+                    .ok_or(CmdError::from("ERR weight value is not a float"))?;
+            }
+            i += n;
+        } else if eq_ic(o, "aggregate") && op != SetOp::Diff && i + 1 < a.len() {
+            let v = a.get(i + 1);
+            agg = if eq_ic(v, "sum") {
+                0
+            } else if eq_ic(v, "min") {
+                1
+            } else if eq_ic(v, "max") {
+                2
+            } else {
+                return Err(errors::SYNTAX.into());
+            };
+            i += 1;
+        } else if eq_ic(o, "withscores") && withscores_ok {
+            withscores = true;
+        } else {
+            return Err(errors::SYNTAX.into());
+        }
+        i += 1;
+    }
+    let mut inputs = Vec::with_capacity(n);
+    for j in 0..n {
+        inputs.push(input(ctx, a.get(at + 1 + j))?);
+    }
+    let combine_scores = |x: f64, y: f64| {
+        let r = match agg {
+            1 => x.min(y),
+            2 => x.max(y),
+            _ => x + y,
+        };
+        if r.is_nan() { 0.0 } else { r }
+    };
+    let mut acc: Vec<(Vec<u8>, f64)> = Vec::new();
+    let mut index: std::collections::HashMap<Vec<u8>, usize> = std::collections::HashMap::new();
+    match op {
+        SetOp::Union => {
+            for (j, inp) in inputs.iter().enumerate() {
+                for (m, s) in inp.iter().flatten() {
+                    let w = s * weights[j];
+                    let w = if w.is_nan() { 0.0 } else { w };
+                    match index.get(m) {
+                        Some(&p) => acc[p].1 = combine_scores(acc[p].1, w),
+                        None => {
+                            index.insert(m.clone(), acc.len());
+                            acc.push((m.clone(), w));
+                        }
+                    }
+                }
+            }
+        }
+        SetOp::Inter => {
+            if inputs.iter().all(Option::is_some) {
+                let maps: Vec<std::collections::HashMap<&[u8], f64>> = inputs
+                    .iter()
+                    .flatten()
+                    .map(|v| v.iter().map(|(m, s)| (&m[..], *s)).collect())
+                    .collect();
+                for (m, s) in inputs[0].iter().flatten() {
+                    let mut score = s * weights[0];
+                    let mut all = true;
+                    for (j, map) in maps.iter().enumerate().skip(1) {
+                        match map.get(&m[..]) {
+                            Some(x) => score = combine_scores(score, x * weights[j]),
+                            None => {
+                                all = false;
+                                break;
+                            }
+                        }
+                    }
+                    if all {
+                        acc.push((m.clone(), if score.is_nan() { 0.0 } else { score }));
+                    }
+                }
+            }
+        }
+        SetOp::Diff => {
+            let others: std::collections::HashSet<&[u8]> = inputs[1..]
+                .iter()
+                .flatten()
+                .flat_map(|v| v.iter().map(|(m, _)| &m[..]))
+                .collect();
+            acc = inputs[0]
+                .iter()
+                .flatten()
+                .filter(|(m, _)| !others.contains(&m[..]))
+                .cloned()
+                .collect();
+        }
+    }
+    acc.sort_by(|x, y| x.1.total_cmp(&y.1).then_with(|| x.0.cmp(&y.0)));
+    Ok((acc, withscores))
+}
+
+fn zunion(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
+    let (r, ws) = combine(ctx, &a, 1, SetOp::Union, true, "zunion")?;
+    reply_pairs(ctx, &r, ws);
+    Ok(())
+}
+
+fn zinter(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
+    let (r, ws) = combine(ctx, &a, 1, SetOp::Inter, true, "zinter")?;
+    reply_pairs(ctx, &r, ws);
+    Ok(())
+}
+
+fn zdiff(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
+    let (r, ws) = combine(ctx, &a, 1, SetOp::Diff, true, "zdiff")?;
+    reply_pairs(ctx, &r, ws);
+    Ok(())
+}
+
+fn store_generic(ctx: &mut Ctx<'_>, a: &Args<'_>, op: SetOp, name: &str) -> CmdResult {
+    let (r, _) = combine(ctx, a, 2, op, false, name)?;
+    store(ctx, a.get(1), &r);
+    ctx.out.int(r.len() as i64);
+    Ok(())
+}
+
+fn zunionstore(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
+    store_generic(ctx, &a, SetOp::Union, "zunionstore")
+}
+
+fn zinterstore(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
+    store_generic(ctx, &a, SetOp::Inter, "zinterstore")
+}
+
+fn zdiffstore(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
+    store_generic(ctx, &a, SetOp::Diff, "zdiffstore")
+}
+
+/// ZINTERCARD numkeys key [key ...] [LIMIT limit]
+fn zintercard(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
+    let n = int(a.get(1))?;
+    if n <= 0 {
+        return Err("ERR numkeys should be greater than 0".into());
+    }
+    let n = n as usize;
+    let limit = match a.len().checked_sub(2 + n) {
+        Some(0) => 0,
+        Some(2) if eq_ic(a.get(2 + n), "limit") => match shoal_resp::parse_i64(a.get(3 + n)) {
+            Some(l) if l >= 0 => l as usize,
+            _ => return Err("ERR LIMIT can't be negative".into()),
+        },
+        _ => return Err(errors::SYNTAX.into()),
+    };
+    let mut inputs = Vec::new();
+    for j in 0..n {
+        inputs.push(input(ctx, a.get(2 + j))?);
+    }
+    let count = if inputs.iter().any(Option::is_none) {
+        0
+    } else {
+        let sets: Vec<std::collections::HashSet<Vec<u8>>> = inputs
+            .into_iter()
+            .flatten()
+            .map(|v| v.into_iter().map(|(m, _)| m).collect())
+            .collect();
+        let c = sets[0]
+            .iter()
+            .filter(|m| sets[1..].iter().all(|s| s.contains(*m)))
+            .count();
+        if limit > 0 { c.min(limit) } else { c }
+    };
+    ctx.out.int(count as i64);
+    Ok(())
+}
+
+/// ZRANDMEMBER key [count [WITHSCORES]]
+fn zrandmember(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
+    use rand::RngExt;
+    let count = if a.len() >= 3 {
+        Some(int(a.get(2))?)
+    } else {
+        None
+    };
+    let ws = match a.len() {
+        4 if eq_ic(a.get(3), "withscores") => true,
+        2 | 3 => false,
+        _ => return Err(errors::SYNTAX.into()),
+    };
+    let items = read_value(ctx, a.get(1), |v| {
+        Ok(as_z(v)?
+            .iter()
+            .map(|(m, s)| (m.to_vec(), s))
+            .collect::<Vec<_>>())
+    })?
+    .unwrap_or_default();
+    let mut rng = rand::rng();
+    let Some(count) = count else {
+        if items.is_empty() {
+            ctx.out.null();
+        } else {
+            ctx.out.bulk(&items[rng.random_range(0..items.len())].0);
+        }
+        return Ok(());
+    };
+    let picks: Vec<(Vec<u8>, f64)> = if count >= 0 {
+        let mut idx: Vec<usize> = (0..items.len()).collect();
+        let k = (count as usize).min(idx.len());
+        for i in 0..k {
+            let j = rng.random_range(i..idx.len());
+            idx.swap(i, j);
+        }
+        idx[..k].iter().map(|&i| items[i].clone()).collect()
+    } else if items.is_empty() {
+        Vec::new()
+    } else {
+        (0..count.unsigned_abs().min(1 << 24))
+            .map(|_| items[rng.random_range(0..items.len())].clone())
+            .collect()
+    };
+    reply_pairs(ctx, &picks, ws);
+    Ok(())
+}
+
+/// ZSCAN key cursor [MATCH pattern] [COUNT count] — the whole set in one call (cursor 0).
+fn zscan(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
+    let (pat, _) = util::scan_options(&a, 3, false)?;
+    let items: Vec<(Vec<u8>, f64)> = read_value(ctx, a.get(1), |v| {
+        Ok(as_z(v)?
+            .iter()
+            .map(|(m, s)| (m.to_vec(), s))
+            .collect::<Vec<_>>())
+    })?
+    .unwrap_or_default()
+    .into_iter()
+    .filter(|(m, _)| pat.is_none_or(|p| shoal_store::glob::glob_match(p, m, false)))
+    .collect();
+    ctx.out.array(2);
+    ctx.out.bulk(b"0");
+    ctx.out.array(items.len() * 2);
+    for (m, s) in &items {
+        ctx.out.bulk(m);
+        ctx.out.bulk(shoal_resp::format_double(*s).as_bytes());
+    }
+    Ok(())
+}
+
 const K1: (i32, i32, i32) = (1, 1, 1);
 
 pub static COMMANDS: &[Spec] = &[
@@ -730,4 +1183,22 @@ pub static COMMANDS: &[Spec] = &[
         "Removes and returns the member with the highest score from one or more sorted sets. Blocks until a member available otherwise.",
         bzpopmax,
     ),
+    cmd("zmpop", -4, WRITE, (0, 0, 0), Group::SortedSet, "7.0.0", "Returns the highest- or lowest-scoring members from one or more sorted sets after removing them.", zmpop).numkeys(1),
+    cmd("bzmpop", -5, WRITE | BLOCKING, (0, 0, 0), Group::SortedSet, "7.0.0", "Removes and returns a member by score from one or more sorted sets. Blocks until a member is available otherwise.", bzmpop).numkeys(2),
+    cmd("zrangebylex", -4, READONLY, K1, Group::SortedSet, "2.8.9", "Returns members in a sorted set within a lexicographical range.", zrangebylex),
+    cmd("zrevrangebylex", -4, READONLY, K1, Group::SortedSet, "2.8.9", "Returns members in a sorted set within a lexicographical range in reverse order.", zrevrangebylex),
+    cmd("zlexcount", 4, READONLY | FAST, K1, Group::SortedSet, "2.8.9", "Returns the number of members in a sorted set within a lexicographical range.", zlexcount),
+    cmd("zremrangebyrank", 4, WRITE, K1, Group::SortedSet, "2.0.0", "Removes members in a sorted set within a range of indexes.", zremrangebyrank),
+    cmd("zremrangebyscore", 4, WRITE, K1, Group::SortedSet, "1.2.0", "Removes members in a sorted set within a range of scores.", zremrangebyscore),
+    cmd("zremrangebylex", 4, WRITE, K1, Group::SortedSet, "2.8.9", "Removes members in a sorted set within a lexicographical range.", zremrangebylex),
+    cmd("zrangestore", -5, WRITE | DENYOOM, (1, 2, 1), Group::SortedSet, "6.2.0", "Stores a range of members from sorted set in a key.", zrangestore),
+    cmd("zunion", -3, READONLY, (0, 0, 0), Group::SortedSet, "6.2.0", "Returns the union of multiple sorted sets.", zunion).numkeys(1),
+    cmd("zinter", -3, READONLY, (0, 0, 0), Group::SortedSet, "6.2.0", "Returns the intersect of multiple sorted sets.", zinter).numkeys(1),
+    cmd("zdiff", -3, READONLY, (0, 0, 0), Group::SortedSet, "6.2.0", "Returns the difference between multiple sorted sets.", zdiff).numkeys(1),
+    cmd("zunionstore", -4, WRITE | DENYOOM, (1, 1, 1), Group::SortedSet, "2.0.0", "Stores the union of multiple sorted sets in a key.", zunionstore).numkeys(2),
+    cmd("zinterstore", -4, WRITE | DENYOOM, (1, 1, 1), Group::SortedSet, "2.0.0", "Stores the intersect of multiple sorted sets in a key.", zinterstore).numkeys(2),
+    cmd("zdiffstore", -4, WRITE | DENYOOM, (1, 1, 1), Group::SortedSet, "6.2.0", "Stores the difference of multiple sorted sets in a key.", zdiffstore).numkeys(2),
+    cmd("zintercard", -3, READONLY, (0, 0, 0), Group::SortedSet, "7.0.0", "Returns the number of members of the intersect of multiple sorted sets.", zintercard).numkeys(1),
+    cmd("zrandmember", -2, READONLY, K1, Group::SortedSet, "6.2.0", "Returns one or more random members from a sorted set.", zrandmember),
+    cmd("zscan", -3, READONLY, K1, Group::SortedSet, "2.8.0", "Iterates over members and scores of a sorted set.", zscan),
 ];
