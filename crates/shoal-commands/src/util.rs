@@ -181,12 +181,12 @@ pub fn scan_options<'a>(
     Ok((pat, novalues))
 }
 
+/// (keys, where, count) of an MPOP command.
+pub type MpopArgs<'a> = (Vec<&'a [u8]>, &'a [u8], usize);
+
 /// `numkeys key [key ...] <where> [COUNT count]` of LMPOP/ZMPOP and their blocking forms, with
 /// `numkeys` at `args[at]`: (keys, where, count).
-pub fn mpop_args<'a>(
-    a: &shoal_resp::Args<'a>,
-    at: usize,
-) -> Result<(Vec<&'a [u8]>, &'a [u8], usize), CmdError> {
+pub fn mpop_args<'a>(a: &shoal_resp::Args<'a>, at: usize) -> Result<MpopArgs<'a>, CmdError> {
     let n = int(a.get(at)).map_err(|_| CmdError::from("ERR numkeys should be greater than 0"))?;
     if n <= 0 {
         return Err("ERR numkeys should be greater than 0".into());

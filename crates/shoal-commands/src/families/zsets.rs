@@ -9,6 +9,9 @@ use crate::errors::{self, CmdError, CmdResult};
 use crate::spec::{Group, Spec, cmd, flags::*};
 use crate::util::{self, eq_ic, int, read_value, write_value};
 
+/// Members with their scores, in order.
+type Scored = Vec<(Vec<u8>, f64)>;
+
 fn new_zset() -> Value {
     Value::ZSet(Box::default())
 }
@@ -728,7 +731,7 @@ fn store(ctx: &mut Ctx<'_>, dst: &[u8], items: &[(Vec<u8>, f64)]) {
 }
 
 /// A sorted set or a set (members scored 1) as (member, score) pairs; `None` when absent.
-fn input(ctx: &mut Ctx<'_>, key: &[u8]) -> Result<Option<Vec<(Vec<u8>, f64)>>, CmdError> {
+fn input(ctx: &mut Ctx<'_>, key: &[u8]) -> Result<Option<Scored>, CmdError> {
     read_value(ctx, key, |v| match v {
         Value::ZSet(z) => Ok(z.iter().map(|(m, s)| (m.to_vec(), s)).collect()),
         Value::Set(s) => Ok(s.members().into_iter().map(|m| (m.to_vec(), 1.0)).collect()),
@@ -752,7 +755,7 @@ fn combine(
     op: SetOp,
     withscores_ok: bool,
     name: &str,
-) -> Result<(Vec<(Vec<u8>, f64)>, bool), CmdError> {
+) -> Result<(Scored, bool), CmdError> {
     let n = int(a.get(at))?;
     if n <= 0 {
         return Err(format!("ERR at least 1 input key is needed for '{name}' command").into());
