@@ -6,6 +6,7 @@
 
 pub mod dump;
 pub mod glob;
+pub mod pack;
 pub mod shard;
 pub mod store;
 pub mod types;

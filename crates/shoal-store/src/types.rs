@@ -7,6 +7,8 @@ use std::collections::VecDeque;
 
 use foldhash::fast::FixedState;
 
+use crate::pack::Pack;
+
 pub const MAX_PACK_ENTRIES: usize = 128;
 pub const MAX_PACK_VALUE: usize = 64;
 pub const MAX_INTSET_ENTRIES: usize = 512;
@@ -22,21 +24,33 @@ fn hasher() -> FixedState {
 /// A hash: field -> value.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Hash {
-    /// Small: pairs in insertion order (Redis's listpack).
-    Pack(Vec<(Bytes, Bytes)>),
+    /// Small: field, value, field, value… in one buffer, in insertion order (Redis's listpack).
+    Pack(Pack),
     Table(Map),
 }
 
 impl Default for Hash {
     fn default() -> Self {
-        Hash::Pack(Vec::new())
+        Hash::Pack(Pack::default())
     }
+}
+
+/// (offset of the field entry, offset of the value entry, value) of `f` in a packed hash.
+fn pack_find<'a>(p: &'a Pack, f: &[u8]) -> Option<(usize, usize, &'a [u8])> {
+    let mut it = p.iter();
+    while let Some((fo, k)) = it.next() {
+        let (vo, v) = it.next()?;
+        if k == f {
+            return Some((fo, vo, v));
+        }
+    }
+    None
 }
 
 impl Hash {
     pub fn len(&self) -> usize {
         match self {
-            Hash::Pack(v) => v.len(),
+            Hash::Pack(p) => p.len() / 2,
             Hash::Table(m) => m.len(),
         }
     }
@@ -54,7 +68,7 @@ impl Hash {
 
     pub fn get(&self, f: &[u8]) -> Option<&[u8]> {
         match self {
-            Hash::Pack(v) => v.iter().find(|(k, _)| **k == *f).map(|(_, v)| &**v),
+            Hash::Pack(p) => pack_find(p, f).map(|(_, _, v)| v),
             Hash::Table(m) => m.get(f).map(|v| &**v),
         }
     }
@@ -63,33 +77,34 @@ impl Hash {
     pub fn insert(&mut self, f: &[u8], v: &[u8]) -> bool {
         if let Hash::Pack(p) = self {
             let big = f.len() > MAX_PACK_VALUE || v.len() > MAX_PACK_VALUE;
-            let full = p.len() >= MAX_PACK_ENTRIES && !p.iter().any(|(k, _)| **k == *f);
-            if big || full {
-                let mut m = Map::with_capacity_and_hasher(p.len() + 1, hasher());
-                m.extend(p.drain(..));
-                *self = Hash::Table(m);
+            let found = pack_find(p, f).map(|(_, vo, _)| vo);
+            if let (Some(vo), false) = (found, big) {
+                p.replace_at(vo, v);
+                return false;
             }
+            if !big && p.len() / 2 < MAX_PACK_ENTRIES {
+                p.push(f);
+                p.push(v);
+                return true;
+            }
+            let mut m = Map::with_capacity_and_hasher(p.len() / 2 + 1, hasher());
+            let mut it = p.iter();
+            while let (Some((_, k)), Some((_, x))) = (it.next(), it.next()) {
+                m.insert(k.into(), x.into());
+            }
+            *self = Hash::Table(m);
         }
         match self {
-            Hash::Pack(p) => match p.iter_mut().find(|(k, _)| **k == *f) {
-                Some((_, old)) => {
-                    *old = v.into();
-                    false
-                }
-                None => {
-                    p.push((f.into(), v.into()));
-                    true
-                }
-            },
             Hash::Table(m) => m.insert(f.into(), v.into()).is_none(),
+            Hash::Pack(_) => false,
         }
     }
 
     pub fn remove(&mut self, f: &[u8]) -> bool {
         match self {
-            Hash::Pack(p) => match p.iter().position(|(k, _)| **k == *f) {
-                Some(i) => {
-                    p.remove(i);
+            Hash::Pack(p) => match pack_find(p, f) {
+                Some((fo, _, _)) => {
+                    p.remove_at(fo, 2);
                     true
                 }
                 None => false,
@@ -100,13 +115,21 @@ impl Hash {
 
     pub fn iter(&self) -> Box<dyn Iterator<Item = (&[u8], &[u8])> + '_> {
         match self {
-            Hash::Pack(p) => Box::new(p.iter().map(|(k, v)| (&**k, &**v))),
+            Hash::Pack(p) => {
+                let mut it = p.iter();
+                Box::new(std::iter::from_fn(move || {
+                    Some((it.next()?.1, it.next()?.1))
+                }))
+            }
             Hash::Table(m) => Box::new(m.iter().map(|(k, v)| (&**k, &**v))),
         }
     }
 
     pub fn heap_size(&self) -> usize {
-        self.iter().map(|(k, v)| k.len() + v.len() + 32).sum()
+        match self {
+            Hash::Pack(p) => p.bytes(),
+            Hash::Table(_) => self.iter().map(|(k, v)| k.len() + v.len() + 48).sum(),
+        }
     }
 }
 
@@ -334,75 +357,195 @@ impl Ord for Score {
     }
 }
 
-/// A sorted set: members ordered by (score, member), with a member -> score index.
+/// A sorted set. Small: member, score, member, score… in one buffer sorted by (score, member)
+/// (Redis's listpack); large: members ordered by (score, member) plus a member -> score index.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ZSet {
+    Pack(Pack),
+    Skip(Box<SkipSet>),
+}
+
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct ZSet {
+pub struct SkipSet {
     order: std::collections::BTreeSet<(Score, Bytes)>,
     scores: hashbrown::HashMap<Bytes, f64, FixedState>,
 }
 
+impl Default for ZSet {
+    fn default() -> Self {
+        ZSet::Pack(Pack::default())
+    }
+}
+
 impl Eq for ZSet {}
+
+fn score_of(b: &[u8]) -> f64 {
+    let mut a = [0u8; 8];
+    if b.len() == 8 {
+        a.copy_from_slice(b);
+    }
+    f64::from_le_bytes(a)
+}
+
+/// (member offset, member, score) of each entry of a packed sorted set, in order.
+fn zpack_entries(p: &Pack) -> Vec<(usize, &[u8], f64)> {
+    let mut out = Vec::with_capacity(p.len() / 2);
+    let mut it = p.iter();
+    while let (Some((o, m)), Some((_, s))) = (it.next(), it.next()) {
+        out.push((o, m, score_of(s)));
+    }
+    out
+}
 
 impl ZSet {
     pub fn len(&self) -> usize {
-        self.scores.len()
+        match self {
+            ZSet::Pack(p) => p.len() / 2,
+            ZSet::Skip(s) => s.scores.len(),
+        }
     }
 
     pub fn is_empty(&self) -> bool {
-        self.scores.is_empty()
+        self.len() == 0
     }
 
     pub fn encoding(&self) -> &'static str {
-        if self.len() <= MAX_PACK_ENTRIES && self.scores.keys().all(|m| m.len() <= MAX_PACK_VALUE) {
-            "listpack"
-        } else {
-            "skiplist"
+        match self {
+            ZSet::Pack(_) => "listpack",
+            ZSet::Skip(_) => "skiplist",
         }
     }
 
     pub fn score(&self, m: &[u8]) -> Option<f64> {
-        self.scores.get(m).copied()
+        match self {
+            ZSet::Pack(p) => zpack_entries(p)
+                .into_iter()
+                .find(|(_, x, _)| *x == m)
+                .map(|(_, _, s)| s),
+            ZSet::Skip(s) => s.scores.get(m).copied(),
+        }
     }
 
     /// Sets the score of `m`; returns the previous one.
     pub fn insert(&mut self, m: &[u8], score: f64) -> Option<f64> {
-        let prev = self.scores.insert(m.into(), score);
-        if let Some(p) = prev {
-            self.order.remove(&(Score(p), Box::from(m)));
+        if let ZSet::Pack(p) = self {
+            let entries = zpack_entries(p);
+            let prev = entries
+                .iter()
+                .find(|(_, x, _)| *x == m)
+                .map(|&(o, _, s)| (o, s));
+            let grows = prev.is_none() && entries.len() >= MAX_PACK_ENTRIES;
+            if m.len() <= MAX_PACK_VALUE && !grows {
+                if let Some((o, _)) = prev {
+                    p.remove_at(o, 2);
+                }
+                let entries = zpack_entries(p);
+                let at = entries
+                    .iter()
+                    .find(|(_, x, s)| {
+                        Score(*s)
+                            .cmp(&Score(score))
+                            .then_with(|| (*x).cmp(m))
+                            .is_gt()
+                    })
+                    .map(|(o, _, _)| *o);
+                let sb = score.to_le_bytes();
+                match at {
+                    Some(o) => p.insert_at(o, &[m, &sb]),
+                    None => {
+                        p.push(m);
+                        p.push(&sb);
+                    }
+                }
+                return prev.map(|(_, s)| s);
+            }
+            let mut skip = SkipSet::default();
+            for (_, x, s) in entries {
+                skip.scores.insert(x.into(), s);
+                skip.order.insert((Score(s), x.into()));
+            }
+            *self = ZSet::Skip(Box::new(skip));
         }
-        self.order.insert((Score(score), m.into()));
-        prev
+        match self {
+            ZSet::Skip(s) => {
+                let prev = s.scores.insert(m.into(), score);
+                if let Some(p) = prev {
+                    s.order.remove(&(Score(p), Box::from(m)));
+                }
+                s.order.insert((Score(score), m.into()));
+                prev
+            }
+            ZSet::Pack(_) => None,
+        }
     }
 
     pub fn remove(&mut self, m: &[u8]) -> Option<f64> {
-        let p = self.scores.remove(m)?;
-        self.order.remove(&(Score(p), Box::from(m)));
-        Some(p)
+        match self {
+            ZSet::Pack(p) => {
+                let (o, s) = zpack_entries(p)
+                    .into_iter()
+                    .find(|(_, x, _)| *x == m)
+                    .map(|(o, _, s)| (o, s))?;
+                p.remove_at(o, 2);
+                Some(s)
+            }
+            ZSet::Skip(s) => {
+                let p = s.scores.remove(m)?;
+                s.order.remove(&(Score(p), Box::from(m)));
+                Some(p)
+            }
+        }
     }
 
     /// Members in ascending (score, member) order.
-    pub fn iter(&self) -> impl DoubleEndedIterator<Item = (&[u8], f64)> + '_ {
-        self.order.iter().map(|(s, m)| (&**m, s.0))
+    pub fn iter(&self) -> Box<dyn DoubleEndedIterator<Item = (&[u8], f64)> + '_> {
+        match self {
+            ZSet::Pack(p) => Box::new(zpack_entries(p).into_iter().map(|(_, m, s)| (m, s))),
+            ZSet::Skip(s) => Box::new(s.order.iter().map(|(sc, m)| (&**m, sc.0))),
+        }
     }
 
     /// 0-based rank of `m` in ascending order.
     pub fn rank(&self, m: &[u8]) -> Option<usize> {
-        let s = self.score(m)?;
-        Some(self.order.range(..(Score(s), Box::<[u8]>::from(m))).count())
+        match self {
+            ZSet::Pack(p) => zpack_entries(p).iter().position(|(_, x, _)| *x == m),
+            ZSet::Skip(s) => {
+                let sc = *s.scores.get(m)?;
+                Some(s.order.range(..(Score(sc), Box::<[u8]>::from(m))).count())
+            }
+        }
     }
 
     /// Removes and returns the lowest (or highest) member.
     pub fn pop(&mut self, highest: bool) -> Option<(Bytes, f64)> {
-        let (s, m) = if highest {
-            self.order.pop_last()?
-        } else {
-            self.order.pop_first()?
-        };
-        self.scores.remove(&m);
-        Some((m, s.0))
+        match self {
+            ZSet::Pack(p) => {
+                let entries = zpack_entries(p);
+                let &(o, m, s) = if highest {
+                    entries.last()?
+                } else {
+                    entries.first()?
+                };
+                let m: Bytes = m.into();
+                p.remove_at(o, 2);
+                Some((m, s))
+            }
+            ZSet::Skip(s) => {
+                let (sc, m) = if highest {
+                    s.order.pop_last()?
+                } else {
+                    s.order.pop_first()?
+                };
+                s.scores.remove(&m);
+                Some((m, sc.0))
+            }
+        }
     }
 
     pub fn heap_size(&self) -> usize {
-        self.scores.keys().map(|m| 2 * m.len() + 48).sum()
+        match self {
+            ZSet::Pack(p) => p.bytes(),
+            ZSet::Skip(s) => s.scores.keys().map(|m| 2 * m.len() + 64).sum(),
+        }
     }
 }

@@ -1,0 +1,88 @@
+#!/usr/bin/env python3
+"""Memory of big and small collections, shoal vs redis-server: RSS growth (from /proc) after
+loading the same data into each, through redis-py pipelines.
+
+Usage: benches/memory.py [--n 1000000]
+"""
+import argparse
+import os
+import socket
+import subprocess
+import sys
+import time
+
+import redis
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SHOAL = os.path.join(ROOT, "target", "release", "shoal-server")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def rss(pid):
+    with open(f"/proc/{pid}/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def start(kind):
+    port = free_port()
+    if kind == "shoal":
+        argv = [SHOAL, "--port", str(port), "--bind", "127.0.0.1", "--threads", "1"]
+    else:
+        argv = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+    p = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    r = redis.Redis(port=port)
+    for _ in range(100):
+        try:
+            r.ping()
+            break
+        except redis.ConnectionError:
+            time.sleep(0.05)
+    return p, r
+
+
+def load(r, cmds, batch=10000):
+    pipe = r.pipeline(transaction=False)
+    for i, c in enumerate(cmds):
+        pipe.execute_command(*c)
+        if i % batch == batch - 1:
+            pipe.execute()
+    pipe.execute()
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--n", type=int, default=1_000_000)
+    args = ap.parse_args()
+    n = args.n
+    cases = {
+        f"1 hash of {n} fields (8-byte values)": lambda: (("HSET", "h", f"field:{i}", f"v{i:07d}") for i in range(n)),
+        f"1 set of {n} members": lambda: (("SADD", "s", f"member:{i}") for i in range(n)),
+        f"1 sorted set of {n} members": lambda: (("ZADD", "z", i, f"member:{i}") for i in range(n)),
+        f"{n // 10} hashes of 10 small fields": lambda: (("HSET", f"h:{i}", *[x for j in range(10) for x in (f"f{j}", f"v{j}")]) for i in range(n // 10)),
+        f"{n // 10} sets of 10 small members": lambda: (("SADD", f"s:{i}", *[f"m{j}" for j in range(10)]) for i in range(n // 10)),
+        f"{n // 10} sorted sets of 10 members": lambda: (("ZADD", f"z:{i}", *[x for j in range(10) for x in (j, f"m{j}")]) for i in range(n // 10)),
+    }
+    print(f"| data | Redis RSS growth (MB) | shoal RSS growth (MB) | shoal / Redis |")
+    print("|---|---|---|---|")
+    for name, gen in cases.items():
+        growth = {}
+        for kind in ("redis", "shoal"):
+            p, r = start(kind)
+            try:
+                before = rss(p.pid)
+                load(r, gen())
+                time.sleep(0.5)
+                growth[kind] = (rss(p.pid) - before) / 1e6
+            finally:
+                p.kill()
+                p.wait()
+        print(f"| {name} | {growth['redis']:.1f} | {growth['shoal']:.1f} | {growth['shoal'] / growth['redis']:.2f} |")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
