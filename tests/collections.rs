@@ -687,3 +687,59 @@ fn multi_key_pops_and_sorted_set_algebra() {
     let (_, items): (String, Vec<String>) = q(&mut c, &["ZSCAN", "lr{t}", "0"]);
     assert_eq!(items, vec!["a", "0", "b", "0"]);
 }
+
+#[test]
+fn encoding_thresholds_are_configurable() {
+    let s = server(&[]);
+    let mut c = conn(&s);
+    assert_eq!(
+        q::<Vec<String>>(&mut c, &["CONFIG", "GET", "hash-max-listpack-entries"]),
+        vec!["hash-max-listpack-entries", "128"]
+    );
+    ok(
+        &mut c,
+        &[
+            "CONFIG",
+            "SET",
+            "hash-max-listpack-entries",
+            "4",
+            "zset-max-listpack-value",
+            "3",
+            "set-max-intset-entries",
+            "2",
+        ],
+    );
+    let _: i64 = q(
+        &mut c,
+        &["HSET", "h", "a", "1", "b", "2", "c", "3", "d", "4"],
+    );
+    assert_eq!(
+        q::<String>(&mut c, &["OBJECT", "ENCODING", "h"]),
+        "listpack"
+    );
+    let _: i64 = q(&mut c, &["HSET", "h", "e", "5"]);
+    assert_eq!(
+        q::<String>(&mut c, &["OBJECT", "ENCODING", "h"]),
+        "hashtable"
+    );
+    let _: i64 = q(&mut c, &["ZADD", "z", "1", "abc"]);
+    assert_eq!(
+        q::<String>(&mut c, &["OBJECT", "ENCODING", "z"]),
+        "listpack"
+    );
+    let _: i64 = q(&mut c, &["ZADD", "z", "1", "abcd"]);
+    assert_eq!(
+        q::<String>(&mut c, &["OBJECT", "ENCODING", "z"]),
+        "skiplist"
+    );
+    let _: i64 = q(&mut c, &["SADD", "s", "1", "2", "3"]);
+    assert_eq!(
+        q::<String>(&mut c, &["OBJECT", "ENCODING", "s"]),
+        "listpack"
+    );
+    assert_eq!(q::<i64>(&mut c, &["ZCARD", "z"]), 2);
+    assert!(
+        e(&mut c, &["CONFIG", "SET", "hash-max-listpack-entries", "x"])
+            .starts_with("ERR CONFIG SET failed")
+    );
+}

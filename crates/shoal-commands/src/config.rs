@@ -390,9 +390,43 @@ pub const CLUSTER_PARAMS: &[Param] = &[
     },
 ];
 
+macro_rules! threshold_param {
+    ($name:literal, $field:ident) => {
+        Param {
+            name: $name,
+            get: |_| {
+                shoal_store::types::THRESHOLDS
+                    .$field
+                    .load(std::sync::atomic::Ordering::Relaxed)
+                    .to_string()
+            },
+            set: Some(|_, v| {
+                let n: usize = v
+                    .parse()
+                    .map_err(|_| "argument couldn't be parsed into an integer".to_string())?;
+                shoal_store::types::THRESHOLDS
+                    .$field
+                    .store(n, std::sync::atomic::Ordering::Relaxed);
+                Ok(())
+            }),
+        }
+    };
+}
+
+/// Compact-encoding thresholds (process-wide, like the rest of a server's config).
+pub const ENCODING_PARAMS: &[Param] = &[
+    threshold_param!("hash-max-listpack-entries", hash_entries),
+    threshold_param!("hash-max-listpack-value", hash_value),
+    threshold_param!("set-max-intset-entries", set_intset_entries),
+    threshold_param!("set-max-listpack-entries", set_entries),
+    threshold_param!("set-max-listpack-value", set_value),
+    threshold_param!("zset-max-listpack-entries", zset_entries),
+    threshold_param!("zset-max-listpack-value", zset_value),
+];
+
 /// Every parameter CONFIG GET/SET knows.
 pub fn all_params() -> impl Iterator<Item = &'static Param> {
-    PARAMS.iter().chain(CLUSTER_PARAMS)
+    PARAMS.iter().chain(CLUSTER_PARAMS).chain(ENCODING_PARAMS)
 }
 
 pub fn find_param(name: &str) -> Option<&'static Param> {

@@ -95,10 +95,14 @@ pub fn read_value<R>(
     f: impl FnOnce(&Value) -> Result<R, CmdError>,
 ) -> Result<Option<R>, CmdError> {
     let mut s = ctx.ks.shard(key);
-    match s.find() {
+    let r = match s.find() {
         Some(i) => f(&s.entry(i).value).map(Some),
         None => Ok(None),
-    }
+    };
+    drop(s);
+    // Keyspace hits and misses, as Redis counts its read lookups.
+    ctx.hit(matches!(r, Ok(Some(_))));
+    r
 }
 
 /// Changes the collection at `key`: `create` makes an empty one when the key is absent (`None`:

@@ -9,9 +9,39 @@ use foldhash::fast::FixedState;
 
 use crate::pack::Pack;
 
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+
+/// Redis's defaults for the compact encodings (used by tests; the live values are below).
 pub const MAX_PACK_ENTRIES: usize = 128;
 pub const MAX_PACK_VALUE: usize = 64;
 pub const MAX_INTSET_ENTRIES: usize = 512;
+
+/// Encoding thresholds, changeable at run time like Redis's `*-max-listpack-*` and
+/// `set-max-intset-entries` (CONFIG SET). Existing values convert on their next change.
+pub struct Thresholds {
+    pub hash_entries: AtomicUsize,
+    pub hash_value: AtomicUsize,
+    pub set_intset_entries: AtomicUsize,
+    pub set_entries: AtomicUsize,
+    pub set_value: AtomicUsize,
+    pub zset_entries: AtomicUsize,
+    pub zset_value: AtomicUsize,
+}
+
+pub static THRESHOLDS: Thresholds = Thresholds {
+    hash_entries: AtomicUsize::new(MAX_PACK_ENTRIES),
+    hash_value: AtomicUsize::new(MAX_PACK_VALUE),
+    set_intset_entries: AtomicUsize::new(MAX_INTSET_ENTRIES),
+    set_entries: AtomicUsize::new(MAX_PACK_ENTRIES),
+    set_value: AtomicUsize::new(MAX_PACK_VALUE),
+    zset_entries: AtomicUsize::new(MAX_PACK_ENTRIES),
+    zset_value: AtomicUsize::new(MAX_PACK_VALUE),
+};
+
+#[inline]
+fn th(a: &AtomicUsize) -> usize {
+    a.load(Relaxed)
+}
 
 pub type Bytes = Box<[u8]>;
 type Map = hashbrown::HashMap<Bytes, Bytes, FixedState>;
@@ -76,13 +106,14 @@ impl Hash {
     /// Sets `f` to `v`; true if the field is new.
     pub fn insert(&mut self, f: &[u8], v: &[u8]) -> bool {
         if let Hash::Pack(p) = self {
-            let big = f.len() > MAX_PACK_VALUE || v.len() > MAX_PACK_VALUE;
+            let max_value = th(&THRESHOLDS.hash_value);
+            let big = f.len() > max_value || v.len() > max_value;
             let found = pack_find(p, f).map(|(_, vo, _)| vo);
             if let (Some(vo), false) = (found, big) {
                 p.replace_at(vo, v);
                 return false;
             }
-            if !big && p.len() / 2 < MAX_PACK_ENTRIES {
+            if !big && p.len() / 2 < th(&THRESHOLDS.hash_entries) {
                 p.push(f);
                 p.push(v);
                 return true;
@@ -202,13 +233,14 @@ impl Set {
         }
         match self {
             Set::Ints(v) => match as_int(m) {
-                Some(n) if v.len() < MAX_INTSET_ENTRIES => {
+                Some(n) if v.len() < th(&THRESHOLDS.set_intset_entries) => {
                     let pos = v.binary_search(&n).unwrap_or_else(|p| p);
                     v.insert(pos, n);
                     return true;
                 }
                 _ => {
-                    if v.len() < MAX_PACK_ENTRIES && m.len() <= MAX_PACK_VALUE {
+                    if v.len() < th(&THRESHOLDS.set_entries) && m.len() <= th(&THRESHOLDS.set_value)
+                    {
                         let p: Vec<Bytes> = v
                             .iter()
                             .map(|n| n.to_string().into_bytes().into_boxed_slice())
@@ -220,7 +252,7 @@ impl Set {
                 }
             },
             Set::Pack(p) => {
-                if p.len() >= MAX_PACK_ENTRIES || m.len() > MAX_PACK_VALUE {
+                if p.len() >= th(&THRESHOLDS.set_entries) || m.len() > th(&THRESHOLDS.set_value) {
                     self.convert_to_table();
                 }
             }
@@ -434,8 +466,8 @@ impl ZSet {
                 .iter()
                 .find(|(_, x, _)| *x == m)
                 .map(|&(o, _, s)| (o, s));
-            let grows = prev.is_none() && entries.len() >= MAX_PACK_ENTRIES;
-            if m.len() <= MAX_PACK_VALUE && !grows {
+            let grows = prev.is_none() && entries.len() >= th(&THRESHOLDS.zset_entries);
+            if m.len() <= th(&THRESHOLDS.zset_value) && !grows {
                 if let Some((o, _)) = prev {
                     p.remove_at(o, 2);
                 }
