@@ -184,6 +184,7 @@ impl Cli {
             dir: self.dir,
             maxmemory: self.maxmemory,
             maxmemory_policy: self.maxmemory_policy,
+            protected_mode: self.protected_mode,
             cluster: shoal_commands::config::ClusterConfig {
                 enabled: self.cluster_enabled,
                 config_file: self.cluster_config_file,

@@ -83,6 +83,15 @@ pub async fn accept_loop(
             _ = cancel.cancelled() => return,
         };
         shared.stats.connections_received.fetch_add(1, Relaxed);
+        if shared.config.read().refuses(peer.ip()) {
+            shared.stats.rejected_connections.fetch_add(1, Relaxed);
+            tracker.spawn(async move {
+                let msg = format!("-{}\r\n", shoal_commands::config::PROTECTED_MODE_DENIED);
+                let _ = stream.write_all(msg.as_bytes()).await;
+                let _ = stream.shutdown().await;
+            });
+            continue;
+        }
         let maxclients = shared.config.read().maxclients;
         if shared.clients.len() as u64 >= maxclients {
             shared.stats.rejected_connections.fetch_add(1, Relaxed);

@@ -24,6 +24,8 @@ pub struct Config {
     pub dir: String,
     pub maxmemory: u64,
     pub maxmemory_policy: String,
+    /// Without a password, accept clients from loopback addresses only.
+    pub protected_mode: bool,
     pub cluster: ClusterConfig,
 }
 
@@ -92,6 +94,7 @@ impl Default for Config {
             dir: ".".into(),
             maxmemory: 0,
             maxmemory_policy: "noeviction".into(),
+            protected_mode: true,
             cluster: ClusterConfig::default(),
         }
     }
@@ -291,6 +294,14 @@ pub const PARAMS: &[Param] = &[
         set: None,
     },
     Param {
+        name: "protected-mode",
+        get: |c| yes_no(c.protected_mode),
+        set: Some(|c, v| {
+            c.protected_mode = parse_yes_no(v)?;
+            Ok(())
+        }),
+    },
+    Param {
         name: "maxmemory",
         get: |c| c.maxmemory.to_string(),
         set: Some(|c, v| {
@@ -429,6 +440,22 @@ pub fn all_params() -> impl Iterator<Item = &'static Param> {
     PARAMS.iter().chain(CLUSTER_PARAMS).chain(ENCODING_PARAMS)
 }
 
+/// The reply to a client refused by protected mode (Redis's text).
+pub const PROTECTED_MODE_DENIED: &str = "DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Redis you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the Redis configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Set up an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.";
+
+impl Config {
+    /// Protected mode refuses `peer`: on, no password, and the peer is not a loopback address.
+    pub fn refuses(&self, peer: std::net::IpAddr) -> bool {
+        let loopback = match peer {
+            std::net::IpAddr::V4(a) => a.is_loopback(),
+            std::net::IpAddr::V6(a) => {
+                a.is_loopback() || a.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback())
+            }
+        };
+        self.protected_mode && self.requirepass.is_none() && !loopback
+    }
+}
+
 pub fn find_param(name: &str) -> Option<&'static Param> {
     all_params().find(|p| p.name.eq_ignore_ascii_case(name))
 }
@@ -436,6 +463,22 @@ pub fn find_param(name: &str) -> Option<&'static Param> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn protected_mode_refuses_only_remote_clients_without_password() {
+        let mut c = Config::default();
+        let remote: std::net::IpAddr = "10.1.2.3".parse().unwrap();
+        assert!(c.refuses(remote));
+        assert!(!c.refuses("127.0.0.1".parse().unwrap()));
+        assert!(!c.refuses("127.9.9.9".parse().unwrap()));
+        assert!(!c.refuses("::1".parse().unwrap()));
+        assert!(!c.refuses("::ffff:127.0.0.1".parse().unwrap()));
+        c.requirepass = Some("x".into());
+        assert!(!c.refuses(remote));
+        c.requirepass = None;
+        c.protected_mode = false;
+        assert!(!c.refuses(remote));
+    }
 
     #[test]
     fn memory_units_follow_redis() {
