@@ -97,6 +97,15 @@ pub struct Cli {
     pub maxmemory_policy: String,
     #[arg(long = "protected-mode", value_parser = parse_yes_no, action = ArgAction::Set, default_value = "yes")]
     pub protected_mode: bool,
+    /// Log commands slower than this many microseconds (negative: off, 0: all).
+    #[arg(
+        long = "slowlog-log-slower-than",
+        default_value = "10000",
+        allow_hyphen_values = true
+    )]
+    pub slowlog_log_slower_than: i64,
+    #[arg(long = "slowlog-max-len", default_value = "128")]
+    pub slowlog_max_len: u64,
     #[arg(long = "cluster-enabled", value_parser = parse_yes_no, action = ArgAction::Set, default_value = "no")]
     pub cluster_enabled: bool,
     /// Cluster state file, relative to --dir.
@@ -185,6 +194,8 @@ impl Cli {
             maxmemory: self.maxmemory,
             maxmemory_policy: self.maxmemory_policy,
             protected_mode: self.protected_mode,
+            slowlog_log_slower_than: self.slowlog_log_slower_than,
+            slowlog_max_len: self.slowlog_max_len,
             cluster: shoal_commands::config::ClusterConfig {
                 enabled: self.cluster_enabled,
                 config_file: self.cluster_config_file,

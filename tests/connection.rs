@@ -375,3 +375,52 @@ fn reset_and_quit() {
     assert_eq!(raw.roundtrip(b"QUIT\r\n", 5), "+OK\r\n");
     assert!(raw.is_closed());
 }
+
+#[test]
+fn slowlog_records_slow_commands() {
+    let s = server(&["--slowlog-log-slower-than", "0", "--slowlog-max-len", "3"]);
+    let mut c = conn(&s);
+    ok(&mut c, &["CLIENT", "SETNAME", "slowpoke"]);
+    ok(&mut c, &["SLOWLOG", "RESET"]);
+    let big = "x".repeat(200);
+    ok(&mut c, &["SET", "k", &big]);
+    let _: String = q(&mut c, &["GET", "k"]);
+    let entries = v(&mut c, &["SLOWLOG", "GET", "1"]);
+    let Value::Array(list) = entries else {
+        panic!()
+    };
+    assert_eq!(list.len(), 1);
+    let Value::Array(e0) = &list[0] else { panic!() };
+    assert_eq!(e0.len(), 6);
+    assert_eq!(
+        e0[3],
+        Value::Array(vec![
+            Value::BulkString(b"GET".to_vec()),
+            Value::BulkString(b"k".to_vec())
+        ])
+    );
+    assert_eq!(e0[5], Value::BulkString(b"slowpoke".to_vec()));
+    let Value::Array(all) = v(&mut c, &["SLOWLOG", "GET", "-1"]) else {
+        panic!()
+    };
+    assert_eq!(all.len(), 3, "bounded by slowlog-max-len");
+    let Value::Array(set) = &all[2] else { panic!() };
+    let Value::Array(args) = &set[3] else {
+        panic!()
+    };
+    assert_eq!(
+        args[2],
+        Value::BulkString(format!("{}... (72 more bytes)", "x".repeat(128)).into_bytes())
+    );
+    assert_eq!(q::<i64>(&mut c, &["SLOWLOG", "LEN"]), 3);
+    ok(&mut c, &["CONFIG", "SET", "slowlog-log-slower-than", "-1"]);
+    ok(&mut c, &["SLOWLOG", "RESET"]);
+    let _: String = q(&mut c, &["PING"]);
+    assert_eq!(
+        q::<i64>(&mut c, &["SLOWLOG", "LEN"]),
+        0,
+        "a negative threshold turns it off"
+    );
+    let cs: String = q(&mut c, &["INFO", "commandstats"]);
+    assert!(cs.contains("cmdstat_get:calls=1,"), "{cs}");
+}

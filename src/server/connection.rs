@@ -206,12 +206,9 @@ pub async fn serve(stream: TcpStream, shared: Arc<Shared>, info: Arc<ClientInfo>
         }
         rbuf.advance(off);
         written += out.len() as u64;
-        shared.stats.flush_batch(
-            &mut client.batch,
-            clock.delta_nanos(started, clock.raw()),
-            n as u64,
-            written,
-        );
+        shared
+            .stats
+            .flush_batch(&mut client.batch, n as u64, written);
         if !out.is_empty() && flush(&stream, &mut out).await.is_err() {
             break;
         }
@@ -290,7 +287,7 @@ async fn wait_blocked(
                 let now = clock.unix_ms_at(started);
                 client.db = b.db;
                 dispatch(shared, client, out, b.args.args(), now);
-                shared.stats.flush_batch(&mut client.batch, clock.delta_nanos(started, clock.raw()), 0, out.len() as u64);
+                shared.stats.flush_batch(&mut client.batch, 0, out.len() as u64);
                 match client.blocked.as_mut() {
                     // Still nothing for us: keep the place in line and the first deadline.
                     Some(again) => again.deadline = b.deadline,

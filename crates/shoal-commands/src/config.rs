@@ -26,6 +26,9 @@ pub struct Config {
     pub maxmemory_policy: String,
     /// Without a password, accept clients from loopback addresses only.
     pub protected_mode: bool,
+    /// Microseconds; negative = off, 0 = every command.
+    pub slowlog_log_slower_than: i64,
+    pub slowlog_max_len: u64,
     pub cluster: ClusterConfig,
 }
 
@@ -95,6 +98,8 @@ impl Default for Config {
             maxmemory: 0,
             maxmemory_policy: "noeviction".into(),
             protected_mode: true,
+            slowlog_log_slower_than: 10_000,
+            slowlog_max_len: 128,
             cluster: ClusterConfig::default(),
         }
     }
@@ -292,6 +297,24 @@ pub const PARAMS: &[Param] = &[
         name: "dir",
         get: |c| c.dir.clone(),
         set: None,
+    },
+    Param {
+        name: "slowlog-log-slower-than",
+        get: |c| c.slowlog_log_slower_than.to_string(),
+        set: Some(|c, v| {
+            c.slowlog_log_slower_than = v
+                .parse()
+                .map_err(|_| "argument couldn't be parsed into an integer".to_string())?;
+            Ok(())
+        }),
+    },
+    Param {
+        name: "slowlog-max-len",
+        get: |c| c.slowlog_max_len.to_string(),
+        set: Some(|c, v| {
+            c.slowlog_max_len = parse_u64(v)?;
+            Ok(())
+        }),
     },
     Param {
         name: "protected-mode",

@@ -70,6 +70,7 @@ pub struct Shared {
     pub stats: ServerStats,
     /// Clients blocked on keys.
     pub blocking: crate::blocking::Blocking,
+    pub slowlog: crate::slowlog::SlowLog,
     pub started: Instant,
     pub run_id: String,
     /// Set by SHUTDOWN; the server notices through `shutdown_notify`.
@@ -100,6 +101,13 @@ impl Shared {
         let run_id = (0..40)
             .map(|_| char::from(b"0123456789abcdef"[rand::random_range(0..16)]))
             .collect();
+        let slowlog = crate::slowlog::SlowLog::default();
+        slowlog
+            .slower_than
+            .store(config.slowlog_log_slower_than, Ordering::Relaxed);
+        slowlog
+            .max_len
+            .store(config.slowlog_max_len as usize, Ordering::Relaxed);
         Shared {
             store,
             cluster,
@@ -109,6 +117,7 @@ impl Shared {
             next_client_id: AtomicU64::new(1),
             stats: ServerStats::default(),
             blocking: crate::blocking::Blocking::default(),
+            slowlog,
             started: Instant::now(),
             run_id,
             shutdown: AtomicBool::new(false),

@@ -22,8 +22,8 @@ pub struct CmdCell {
 /// What one connection did in one batch, before it is folded into the thread's counters.
 #[derive(Default)]
 pub struct Batch {
-    /// (table index, failed) of each command run.
-    pub cmds: Vec<(u32, bool)>,
+    /// (table index, failed, nanoseconds) of each command run.
+    pub cmds: Vec<(u32, bool, u64)>,
     pub hits: u64,
     pub misses: u64,
 }
@@ -101,24 +101,19 @@ impl ServerStats {
     }
 
     /// Folds one connection's batch into this thread's counters: one thread-local access per
-    /// batch. `nanos` is split evenly among the batch's commands (exact for a batch of one; the
-    /// per-command share of a pipeline otherwise).
-    pub fn flush_batch(&self, b: &mut Batch, nanos: u64, net_in: u64, net_out: u64) {
+    /// batch.
+    pub fn flush_batch(&self, b: &mut Batch, net_in: u64, net_out: u64) {
         self.with_local(|t| {
-            let n = b.cmds.len() as u64;
-            if let Some(share) = nanos.checked_div(n) {
-                let mut rest = nanos % n;
-                for &(i, failed) in &b.cmds {
-                    let c = &t.cmds[i as usize];
-                    bump(&c.calls, 1);
-                    // Kept in nanoseconds; INFO prints microseconds.
-                    bump(&c.usec, share + std::mem::take(&mut rest));
-                    if failed {
-                        bump(&c.failed, 1);
-                    }
+            for &(i, failed, nanos) in &b.cmds {
+                let c = &t.cmds[i as usize];
+                bump(&c.calls, 1);
+                // Kept in nanoseconds; INFO prints microseconds.
+                bump(&c.usec, nanos);
+                if failed {
+                    bump(&c.failed, 1);
                 }
-                bump(&t.misc.commands, n);
             }
+            bump(&t.misc.commands, b.cmds.len() as u64);
             bump(&t.misc.hits, b.hits);
             bump(&t.misc.misses, b.misses);
             bump(&t.misc.net_in, net_in);

@@ -504,6 +504,17 @@ fn config(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
             }
             *ctx.shared.config.write() = cfg;
             ctx.shared.config_gen.fetch_add(1, Relaxed);
+            {
+                let c = ctx.shared.config.read();
+                ctx.shared
+                    .slowlog
+                    .slower_than
+                    .store(c.slowlog_log_slower_than, Relaxed);
+                ctx.shared
+                    .slowlog
+                    .max_len
+                    .store(c.slowlog_max_len as usize, Relaxed);
+            }
             if let Some(cl) = &ctx.shared.cluster {
                 let c = ctx.shared.config.read().cluster.clone();
                 let mut st = cl.state.write();
@@ -682,6 +693,62 @@ fn memory(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
     Ok(())
 }
 
+/// SLOWLOG GET [count] | LEN | RESET | HELP
+fn slowlog(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
+    let sub = a.get(1).to_ascii_lowercase();
+    match sub.as_slice() {
+        b"get" => {
+            if a.len() > 3 {
+                return Err(errors::arity("slowlog|get"));
+            }
+            let count = match a.len() {
+                3 => match crate::util::int(a.get(2))? {
+                    -1 => None,
+                    n if n < 0 => {
+                        return Err("ERR count should be greater than or equal to -1".into());
+                    }
+                    n => Some(n as usize),
+                },
+                _ => Some(10),
+            };
+            let out = &mut *ctx.out;
+            ctx.shared.slowlog.with_newest(count, |entries| {
+                let list: Vec<_> = entries.collect();
+                out.array(list.len());
+                for e in list {
+                    out.array(6);
+                    out.int(e.id as i64);
+                    out.int(e.time as i64);
+                    out.int(e.usec as i64);
+                    out.array(e.args.len());
+                    for x in &e.args {
+                        out.bulk(x);
+                    }
+                    out.bulk(e.addr.as_bytes());
+                    out.bulk(e.name.as_bytes());
+                }
+            });
+        }
+        b"len" => ctx.out.int(ctx.shared.slowlog.len() as i64),
+        b"reset" => {
+            ctx.shared.slowlog.reset();
+            ctx.out.ok();
+        }
+        b"help" => crate::util::help(
+            ctx.out,
+            &[
+                "SLOWLOG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                "GET [<count>]",
+                "LEN",
+                "RESET",
+                "HELP",
+            ],
+        ),
+        _ => return Err(errors::unknown_subcommand(a.get(1), "slowlog")),
+    }
+    Ok(())
+}
+
 /// LASTSAVE — the start time: nothing is ever saved.
 fn lastsave(ctx: &mut Ctx<'_>, _a: Args<'_>) -> CmdResult {
     let started = unix_ms() / 1000 - ctx.shared.started.elapsed().as_secs();
@@ -805,5 +872,15 @@ pub static COMMANDS: &[Spec] = &[
         "1.0.0",
         "Returns the Unix timestamp of the last successful save to disk.",
         lastsave,
+    ),
+    cmd(
+        "slowlog",
+        -2,
+        ADMIN | LOADING | STALE,
+        NOKEY,
+        Group::Server,
+        "2.2.12",
+        "A container for slow log commands.",
+        slowlog,
     ),
 ];
