@@ -106,6 +106,9 @@ pub struct Cli {
     pub slowlog_log_slower_than: i64,
     #[arg(long = "slowlog-max-len", default_value = "128")]
     pub slowlog_max_len: u64,
+    /// Serve Prometheus metrics on this port (`/metrics`; off unless set; 0 = any free port).
+    #[arg(long = "metrics-port", value_parser = parse_u16)]
+    pub metrics_port: Option<u16>,
     #[arg(long = "cluster-enabled", value_parser = parse_yes_no, action = ArgAction::Set, default_value = "no")]
     pub cluster_enabled: bool,
     /// Cluster state file, relative to --dir.
@@ -196,6 +199,7 @@ impl Cli {
             protected_mode: self.protected_mode,
             slowlog_log_slower_than: self.slowlog_log_slower_than,
             slowlog_max_len: self.slowlog_max_len,
+            metrics_port: self.metrics_port,
             cluster: shoal_commands::config::ClusterConfig {
                 enabled: self.cluster_enabled,
                 config_file: self.cluster_config_file,

@@ -17,6 +17,7 @@ mod cluster;
 mod connection;
 mod expire;
 mod listener;
+mod metrics;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -82,6 +83,10 @@ async fn serve(config: Config) -> i32 {
     } else {
         (None, None)
     };
+    let listeners_ip = listeners
+        .first()
+        .and_then(|l| l.local_addr().ok())
+        .map(|a| a.ip());
     let shared = Arc::new(Shared::with_cluster(config.clone(), cluster));
     shared
         .tcp_port
@@ -94,6 +99,24 @@ async fn serve(config: Config) -> i32 {
     let cancel = CancellationToken::new();
     let tracker = TaskTracker::new();
     let expire = expire::spawn(shared.clone(), cancel.clone());
+    if let Some(mport) = config.metrics_port {
+        let ip = listeners_ip.unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST));
+        match metrics::spawn(
+            shared.clone(),
+            std::net::SocketAddr::new(ip, mport),
+            cancel.clone(),
+            tracker.clone(),
+        )
+        .await
+        {
+            Ok(a) => tracing::info!("Metrics on http://{a}/metrics"),
+            Err(e) => {
+                tracing::error!("{e}");
+                eprintln!("shoal-server: {e}");
+                return 1;
+            }
+        }
+    }
     if let Some(bl) = bus_listener {
         if let Ok(a) = bl.local_addr() {
             tracing::info!("Cluster bus listening on {a}");

@@ -29,6 +29,8 @@ pub struct Config {
     /// Microseconds; negative = off, 0 = every command.
     pub slowlog_log_slower_than: i64,
     pub slowlog_max_len: u64,
+    /// Prometheus `/metrics` port (`None` = off).
+    pub metrics_port: Option<u16>,
     pub cluster: ClusterConfig,
 }
 
@@ -100,6 +102,7 @@ impl Default for Config {
             protected_mode: true,
             slowlog_log_slower_than: 10_000,
             slowlog_max_len: 128,
+            metrics_port: None,
             cluster: ClusterConfig::default(),
         }
     }

@@ -17,6 +17,18 @@ pub struct CmdCell {
     pub usec: AtomicU64,
     pub failed: AtomicU64,
     pub rejected: AtomicU64,
+    /// Latency histogram: bucket `b` counts calls of at most 2^b microseconds (the last: more).
+    pub buckets: [AtomicU64; LATENCY_BUCKETS],
+}
+
+/// Latency buckets: 1 µs, 2 µs, 4 µs … 2^(N-2) µs, then +Inf.
+pub const LATENCY_BUCKETS: usize = 18;
+
+/// The bucket of a duration.
+#[inline]
+pub fn latency_bucket(nanos: u64) -> usize {
+    let usec = nanos.div_ceil(1000).max(1);
+    (usec.next_power_of_two().trailing_zeros() as usize).min(LATENCY_BUCKETS - 1)
 }
 
 /// What one connection did in one batch, before it is folded into the thread's counters.
@@ -109,6 +121,7 @@ impl ServerStats {
                 bump(&c.calls, 1);
                 // Kept in nanoseconds; INFO prints microseconds.
                 bump(&c.usec, nanos);
+                bump(&c.buckets[latency_bucket(nanos)], 1);
                 if failed {
                     bump(&c.failed, 1);
                 }
@@ -146,6 +159,26 @@ impl ServerStats {
 
     pub fn errors(&self) -> BTreeMap<String, u64> {
         self.errors.lock().clone()
+    }
+
+    /// Per-command latency buckets summed over threads (not reset by CONFIG RESETSTAT, as
+    /// Prometheus counters must never go down).
+    pub fn latency_buckets(&self) -> Vec<[u64; LATENCY_BUCKETS]> {
+        let n = crate::spec::table().len();
+        let mut out = vec![[0u64; LATENCY_BUCKETS]; n];
+        for t in self.threads.lock().iter() {
+            for (i, c) in t.cmds.iter().enumerate() {
+                for (b, v) in c.buckets.iter().enumerate() {
+                    out[i][b] += v.load(Relaxed);
+                }
+            }
+        }
+        out
+    }
+
+    /// Totals since start, ignoring CONFIG RESETSTAT (for Prometheus counters).
+    pub fn totals(&self) -> Snapshot {
+        self.raw()
     }
 
     fn raw(&self) -> Snapshot {

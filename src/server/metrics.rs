@@ -1,0 +1,278 @@
+//! Prometheus metrics on `--metrics-port`: `GET /metrics`.
+//!
+//! The request path keeps its own cheap per-thread counters (see `shoal_commands::stats`); on
+//! each scrape they are copied into the `metrics` crate's recorder (counters set absolutely,
+//! gauges set) and rendered by `metrics-exporter-prometheus`, followed by the per-command latency
+//! histograms built from the same counters. Nothing is recorded per command, so the
+//! instrumentation costs the hot path nothing beyond the counters INFO already needs.
+
+use std::fmt::Write as _;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
+use std::time::Duration;
+
+use metrics::{counter, gauge};
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use shoal_commands::Shared;
+use shoal_commands::spec::table;
+use shoal_commands::stats::LATENCY_BUCKETS;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+/// Installs the recorder and serves `/metrics` on `addr`.
+pub async fn spawn(
+    shared: Arc<Shared>,
+    addr: SocketAddr,
+    cancel: CancellationToken,
+    tracker: TaskTracker,
+) -> Result<SocketAddr, String> {
+    let handle = PrometheusBuilder::new()
+        .install_recorder()
+        .map_err(|e| format!("metrics recorder: {e}"))?;
+    describe();
+    let listener = TcpListener::bind(addr)
+        .await
+        .map_err(|e| format!("Failed listening on the metrics port {addr}: {e}"))?;
+    let bound = listener.local_addr().map_err(|e| e.to_string())?;
+    let upkeep = handle.clone();
+    let stop = cancel.clone();
+    tracker.spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(5));
+        loop {
+            tokio::select! {
+                _ = stop.cancelled() => return,
+                _ = tick.tick() => upkeep.run_upkeep(),
+            }
+        }
+    });
+    tracker.spawn(async move {
+        loop {
+            let (mut s, _) = tokio::select! {
+                _ = cancel.cancelled() => return,
+                r = listener.accept() => match r {
+                    Ok(x) => x,
+                    Err(_) => {
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                },
+            };
+            let shared = shared.clone();
+            let handle = handle.clone();
+            tokio::spawn(async move {
+                let mut req = vec![0u8; 4096];
+                let n = match tokio::time::timeout(Duration::from_secs(5), s.read(&mut req)).await {
+                    Ok(Ok(n)) => n,
+                    _ => return,
+                };
+                let head = String::from_utf8_lossy(&req[..n]);
+                let resp = if head.starts_with("GET /metrics") {
+                    let body = render(&shared, &handle);
+                    format!("HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len())
+                } else {
+                    "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_string()
+                };
+                let _ = s.write_all(resp.as_bytes()).await;
+                let _ = s.shutdown().await;
+            });
+        }
+    });
+    Ok(bound)
+}
+
+/// HELP texts for every series.
+fn describe() {
+    use metrics::{describe_counter, describe_gauge};
+    describe_counter!("shoal_commands_total", "Commands executed, by command.");
+    describe_counter!(
+        "shoal_command_failures_total",
+        "Commands that answered with an error, by command."
+    );
+    describe_counter!(
+        "shoal_commands_rejected_total",
+        "Commands refused before running (arity, auth, routing), by command."
+    );
+    describe_counter!(
+        "shoal_error_replies_total",
+        "Error replies, by error prefix."
+    );
+    describe_gauge!("shoal_connected_clients", "Client connections open now.");
+    describe_gauge!(
+        "shoal_blocked_clients",
+        "Clients waiting in a blocking command."
+    );
+    describe_counter!(
+        "shoal_connections_received_total",
+        "Client connections accepted."
+    );
+    describe_counter!(
+        "shoal_connections_rejected_total",
+        "Client connections refused (maxclients, protected mode)."
+    );
+    describe_counter!(
+        "shoal_keyspace_hits_total",
+        "Key lookups that found the key."
+    );
+    describe_counter!(
+        "shoal_keyspace_misses_total",
+        "Key lookups that did not find the key."
+    );
+    describe_counter!("shoal_net_input_bytes_total", "Bytes read from clients.");
+    describe_counter!("shoal_net_output_bytes_total", "Bytes written to clients.");
+    describe_counter!(
+        "shoal_expired_keys_total",
+        "Keys removed because their TTL passed."
+    );
+    describe_counter!(
+        "shoal_evicted_keys_total",
+        "Keys evicted to stay under maxmemory."
+    );
+    describe_gauge!("shoal_used_memory_bytes", "Resident memory of the process.");
+    describe_gauge!(
+        "shoal_maxmemory_bytes",
+        "The maxmemory setting (0 = no limit)."
+    );
+    describe_gauge!("shoal_keys", "Keys, by database.");
+    describe_gauge!("shoal_keys_with_ttl", "Keys with a TTL, by database.");
+    describe_gauge!("shoal_cluster_state_ok", "1 when the cluster state is ok.");
+    describe_gauge!(
+        "shoal_cluster_known_nodes",
+        "Nodes this node knows, itself included."
+    );
+    describe_gauge!(
+        "shoal_cluster_slots_assigned",
+        "Hash slots bound to a node."
+    );
+    describe_gauge!(
+        "shoal_cluster_current_epoch",
+        "The cluster's current epoch."
+    );
+    describe_gauge!("shoal_cluster_size", "Primaries serving at least one slot.");
+    describe_counter!(
+        "shoal_cluster_bus_messages_sent_total",
+        "Cluster bus messages sent."
+    );
+    describe_counter!(
+        "shoal_cluster_bus_messages_received_total",
+        "Cluster bus messages received."
+    );
+    describe_counter!(
+        "shoal_cluster_bus_malformed_frames_total",
+        "Cluster bus frames dropped as malformed."
+    );
+}
+
+fn rss_bytes() -> u64 {
+    std::fs::read_to_string("/proc/self/statm")
+        .ok()
+        .and_then(|s| {
+            s.split_whitespace()
+                .nth(1)
+                .and_then(|x| x.parse::<u64>().ok())
+        })
+        .map(|p| p * 4096)
+        .unwrap_or(0)
+}
+
+/// Copies the server's counters into the recorder, then renders everything.
+fn render(shared: &Shared, handle: &PrometheusHandle) -> String {
+    let t = shared.stats.totals();
+    for (i, spec) in table().specs.iter().enumerate() {
+        let (calls, _, failed, rejected) = t.cmds[i];
+        if calls + rejected == 0 {
+            continue;
+        }
+        counter!("shoal_commands_total", "cmd" => spec.name).absolute(calls);
+        counter!("shoal_command_failures_total", "cmd" => spec.name).absolute(failed);
+        counter!("shoal_commands_rejected_total", "cmd" => spec.name).absolute(rejected);
+    }
+    for (prefix, n) in shared.stats.errors() {
+        counter!("shoal_error_replies_total", "prefix" => prefix).absolute(n);
+    }
+    gauge!("shoal_connected_clients").set(shared.clients.len() as f64);
+    gauge!("shoal_blocked_clients").set(shared.blocking.blocked.load(Relaxed) as f64);
+    counter!("shoal_connections_received_total")
+        .absolute(shared.stats.connections_received.load(Relaxed));
+    counter!("shoal_connections_rejected_total")
+        .absolute(shared.stats.rejected_connections.load(Relaxed));
+    counter!("shoal_keyspace_hits_total").absolute(t.hits);
+    counter!("shoal_keyspace_misses_total").absolute(t.misses);
+    counter!("shoal_net_input_bytes_total").absolute(t.net_in);
+    counter!("shoal_net_output_bytes_total").absolute(t.net_out);
+    counter!("shoal_expired_keys_total").absolute(shared.store.expired_total());
+    counter!("shoal_evicted_keys_total").absolute(0);
+    gauge!("shoal_used_memory_bytes").set(rss_bytes() as f64);
+    gauge!("shoal_maxmemory_bytes").set(shared.config.read().maxmemory as f64);
+    for db in 0..shared.store.databases() {
+        let (keys, ttl) = shared.store.db_counts(db);
+        if keys > 0 {
+            let label = db.to_string();
+            gauge!("shoal_keys", "db" => label.clone()).set(keys as f64);
+            gauge!("shoal_keys_with_ttl", "db" => label).set(ttl as f64);
+        }
+    }
+    if let Some(cl) = &shared.cluster {
+        let st = cl.state.read();
+        gauge!("shoal_cluster_state_ok").set(if st.is_ok() { 1.0 } else { 0.0 });
+        gauge!("shoal_cluster_known_nodes").set(st.nodes.len() as f64);
+        gauge!("shoal_cluster_slots_assigned").set(st.slots_assigned() as f64);
+        gauge!("shoal_cluster_current_epoch").set(st.current_epoch as f64);
+        gauge!("shoal_cluster_size").set(st.size() as f64);
+        drop(st);
+        counter!("shoal_cluster_bus_messages_sent_total").absolute(cl.bus_sent.load(Relaxed));
+        counter!("shoal_cluster_bus_messages_received_total")
+            .absolute(cl.bus_received.load(Relaxed));
+        counter!("shoal_cluster_bus_malformed_frames_total")
+            .absolute(cl.bus_bad_frames.load(Relaxed));
+    }
+    let mut out = handle.render();
+    write_latency(&mut out, shared);
+    out
+}
+
+/// `shoal_command_duration_seconds` histograms, one series per command that ran.
+fn write_latency(out: &mut String, shared: &Shared) {
+    let buckets = shared.stats.latency_buckets();
+    let totals = shared.stats.totals();
+    let _ = writeln!(
+        out,
+        "# HELP shoal_command_duration_seconds Time spent executing commands."
+    );
+    let _ = writeln!(out, "# TYPE shoal_command_duration_seconds histogram");
+    for (i, spec) in table().specs.iter().enumerate() {
+        let b = &buckets[i];
+        let count: u64 = b.iter().sum();
+        if count == 0 {
+            continue;
+        }
+        let mut cum = 0;
+        for (j, n) in b.iter().enumerate().take(LATENCY_BUCKETS - 1) {
+            cum += n;
+            let le = (1u64 << j) as f64 / 1e6;
+            let _ = writeln!(
+                out,
+                "shoal_command_duration_seconds_bucket{{cmd=\"{}\",le=\"{le}\"}} {cum}",
+                spec.name
+            );
+        }
+        let _ = writeln!(
+            out,
+            "shoal_command_duration_seconds_bucket{{cmd=\"{}\",le=\"+Inf\"}} {count}",
+            spec.name
+        );
+        let secs = totals.cmds[i].1 as f64 / 1e9;
+        let _ = writeln!(
+            out,
+            "shoal_command_duration_seconds_sum{{cmd=\"{}\"}} {secs}",
+            spec.name
+        );
+        let _ = writeln!(
+            out,
+            "shoal_command_duration_seconds_count{{cmd=\"{}\"}} {count}",
+            spec.name
+        );
+    }
+}

@@ -1,0 +1,74 @@
+//! Prometheus metrics: the page a live server serves on --metrics-port.
+mod common;
+use common::*;
+use std::io::{Read, Write};
+use std::time::Duration;
+
+fn scrape(addr: &str) -> String {
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let mut body = String::new();
+    s.read_to_string(&mut body).unwrap();
+    assert!(body.starts_with("HTTP/1.1 200 OK\r\n"), "{body}");
+    body.split_once("\r\n\r\n").unwrap().1.to_string()
+}
+
+fn metrics_addr(s: &ServerProcess) -> String {
+    let mut addr = None;
+    assert!(wait_until(Duration::from_secs(5), || {
+        addr = s.log().iter().find_map(|l| {
+            l.split("Metrics on http://")
+                .nth(1)
+                .map(|a| a.trim_end_matches("/metrics").to_string())
+        });
+        addr.is_some()
+    }));
+    addr.unwrap()
+}
+
+#[test]
+fn metrics_page_counts_commands_keys_and_latency() {
+    let s = server(&["--metrics-port", "0"]);
+    let addr = metrics_addr(&s);
+    let mut c = conn(&s);
+    for i in 0..5 {
+        ok(&mut c, &["SET", &format!("k{i}"), "v", "EX", "100"]);
+    }
+    let _: Option<String> = q(&mut c, &["GET", "k1"]);
+    let _: Option<String> = q(&mut c, &["GET", "nope"]);
+    let _ = e(&mut c, &["INCR", "k1"]);
+    let page = scrape(&addr);
+    for want in [
+        "shoal_commands_total{cmd=\"set\"} 5",
+        "shoal_commands_total{cmd=\"get\"} 2",
+        "shoal_command_failures_total{cmd=\"incr\"} 1",
+        "shoal_error_replies_total{prefix=\"ERR\"} 1",
+        "shoal_keyspace_hits_total 1",
+        "shoal_keyspace_misses_total 1",
+        "shoal_connected_clients 1",
+        "shoal_keys{db=\"0\"} 5",
+        "shoal_keys_with_ttl{db=\"0\"} 5",
+        "shoal_command_duration_seconds_bucket{cmd=\"set\",le=\"+Inf\"} 5",
+        "shoal_command_duration_seconds_count{cmd=\"get\"} 2",
+        "# TYPE shoal_command_duration_seconds histogram",
+    ] {
+        assert!(page.contains(want), "missing {want:?} in\n{page}");
+    }
+    // Every sample line is `name{labels} number`.
+    for line in page
+        .lines()
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+    {
+        let value = line.rsplit(' ').next().unwrap();
+        assert!(value.parse::<f64>().is_ok(), "bad sample line {line:?}");
+        assert!(line.starts_with("shoal_"), "unprefixed series {line:?}");
+    }
+    // Anything but /metrics is a 404.
+    let mut raw = std::net::TcpStream::connect(&addr).unwrap();
+    raw.write_all(b"GET / HTTP/1.1\r\n\r\n").unwrap();
+    let mut r = String::new();
+    raw.read_to_string(&mut r).unwrap();
+    assert!(r.starts_with("HTTP/1.1 404"), "{r}");
+}
