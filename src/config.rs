@@ -61,6 +61,9 @@ pub struct Cli {
     pub databases: usize,
     #[arg(long, value_parser = parse_loglevel, default_value = "notice")]
     pub loglevel: String,
+    /// Log lines as `text` or `json`.
+    #[arg(long = "log-format", default_value = "text", value_parser = ["text", "json"])]
+    pub log_format: String,
     #[arg(long = "proto-max-bulk-len", value_parser = parse_memory, default_value = "512mb")]
     pub proto_max_bulk_len: u64,
     #[arg(long = "client-query-buffer-limit", value_parser = parse_memory, default_value = "1gb")]
@@ -183,6 +186,7 @@ impl Cli {
             timeout: self.timeout,
             databases: self.databases,
             loglevel: self.loglevel,
+            log_format: self.log_format,
             proto_max_bulk_len: self.proto_max_bulk_len,
             client_query_buffer_limit: self.client_query_buffer_limit,
             requirepass: self.requirepass.filter(|p| !p.is_empty()),

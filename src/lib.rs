@@ -5,8 +5,9 @@
 pub mod config;
 pub mod server;
 
-/// Starts tracing at the configured level (RUST_LOG, when set, wins), logging to stdout.
-pub fn init_tracing(loglevel: &str) {
+/// Starts tracing at the configured level (RUST_LOG, when set, wins), logging to stdout, as
+/// text or (`json`) one JSON object per line.
+pub fn init_tracing(loglevel: &str, format: &str) {
     use tracing_subscriber::EnvFilter;
     let level = match loglevel {
         "debug" => "debug",
@@ -16,9 +17,13 @@ pub fn init_tracing(loglevel: &str) {
         _ => "off",
     };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level));
-    let _ = tracing_subscriber::fmt()
+    let b = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
-        .with_target(false)
-        .try_init();
+        .with_target(false);
+    let _ = if format == "json" {
+        b.json().try_init()
+    } else {
+        b.with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
+            .try_init()
+    };
 }

@@ -8,7 +8,7 @@ fn main() {
             std::process::exit(1);
         }
     };
-    shoal::init_tracing(&config.loglevel);
+    shoal::init_tracing(&config.loglevel, &config.log_format);
     tracing::info!(
         "shoal {} starting: threads={} shards={} databases={}",
         env!("CARGO_PKG_VERSION"),

@@ -190,8 +190,11 @@ pub async fn serve(stream: TcpStream, shared: Arc<Shared>, info: Arc<ClientInfo>
                         shoal_commands::write_error(&shared, &mut out, &e.into());
                         client.close = true;
                     } else if hint > pending {
-                        // A big bulk whose length is known: make room once.
-                        rbuf.reserve((hint - pending).min(cached.query_limit));
+                        // A big bulk whose length is known: grow towards it, but never by more
+                        // than the bytes already received (at least 64 KiB), so a declared
+                        // length with no data behind it reserves nothing much.
+                        let step = (hint - pending).min(pending.max(64 * 1024));
+                        rbuf.reserve(step.min(cached.query_limit));
                     }
                     break;
                 }

@@ -11,6 +11,8 @@ pub struct Config {
     pub timeout: u64,
     pub databases: usize,
     pub loglevel: String,
+    /// `text` or `json`.
+    pub log_format: String,
     pub proto_max_bulk_len: u64,
     pub client_query_buffer_limit: u64,
     pub requirepass: Option<String>,
@@ -84,6 +86,7 @@ impl Default for Config {
             timeout: 0,
             databases: 16,
             loglevel: "notice".into(),
+            log_format: "text".into(),
             proto_max_bulk_len: 512 * 1024 * 1024,
             client_query_buffer_limit: 1024 * 1024 * 1024,
             requirepass: None,

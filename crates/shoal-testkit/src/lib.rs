@@ -50,9 +50,12 @@ impl ServerProcess {
             std::thread::spawn(move || {
                 for line in BufReader::new(stream).lines().map_while(Result::ok) {
                     if let Some(pos) = line.find("Ready to accept connections tcp addr=") {
-                        let a = line[pos + "Ready to accept connections tcp addr=".len()..]
-                            .trim()
-                            .to_string();
+                        let rest = &line[pos + "Ready to accept connections tcp addr=".len()..];
+                        // Stop at the first character an address cannot hold (JSON log lines).
+                        let a: String = rest
+                            .chars()
+                            .take_while(|c| c.is_ascii_alphanumeric() || ".:[]".contains(*c))
+                            .collect();
                         let _ = tx.send(a);
                     }
                     log.lock().expect("log lock").push(line);
