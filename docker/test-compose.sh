@@ -36,6 +36,9 @@ echo "compose cluster formed itself in $((SECONDS - start)) s"
 redis-cli -h 172.28.0.11 cluster nodes
 
 python3 tests/py/redis_py_cluster_check.py 6379 172.28.0.11
+curl -sf http://172.28.0.11:9121/metrics | grep -q '^shoal_cluster_state_ok 1' \
+  || { echo "metrics of a compose node do not show cluster_state ok"; exit 1; }
+echo "metrics: ok"
 
 victim=$(redis-cli -h 172.28.0.13 cluster myid)
 docker kill "${PROJECT}_shoal3_1" >/dev/null 2>&1 || docker kill "${PROJECT}-shoal3-1" >/dev/null
