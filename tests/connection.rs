@@ -424,3 +424,32 @@ fn slowlog_records_slow_commands() {
     let cs: String = q(&mut c, &["INFO", "commandstats"]);
     assert!(cs.contains("cmdstat_get:calls=1,"), "{cs}");
 }
+
+#[test]
+fn latency_histogram_latencystats_and_auth_failures() {
+    let s = server(&["--requirepass", "pw"]);
+    let mut raw = RawConn::connect(s.addr);
+    let wrong = "-WRONGPASS invalid username-password pair or user is disabled.\r\n";
+    assert_eq!(raw.roundtrip(b"AUTH bad\r\n", wrong.len()), wrong);
+    let c = redis::Client::open(format!("redis://:pw@{}/", s.addr)).unwrap();
+    let mut c = c.get_connection().unwrap();
+    for _ in 0..10 {
+        ok(&mut c, &["SET", "k", "v"]);
+    }
+    let h = v(&mut c, &["LATENCY", "HISTOGRAM", "set", "nosuch"]);
+    let Value::Array(items) = h else {
+        panic!("{h:?}")
+    };
+    assert_eq!(items.len(), 2, "one command: name and its map");
+    assert_eq!(items[0], Value::BulkString(b"set".to_vec()));
+    let Value::Array(inner) = &items[1] else {
+        panic!()
+    };
+    assert_eq!(inner[0], Value::BulkString(b"calls".to_vec()));
+    assert_eq!(inner[1], Value::Int(10));
+    let info: String = q(&mut c, &["INFO", "latencystats"]);
+    assert!(info.contains("latency_percentiles_usec_set:p50="), "{info}");
+    let stats: String = q(&mut c, &["INFO", "stats"]);
+    assert!(stats.contains("acl_access_denied_auth:1"), "{stats}");
+    assert_eq!(v(&mut c, &["LATENCY", "LATEST"]), Value::Array(vec![]));
+}

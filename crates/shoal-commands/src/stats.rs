@@ -70,6 +70,8 @@ pub struct ServerStats {
     pub connected_clients: AtomicU64,
     errors: Mutex<BTreeMap<String, u64>>,
     pub total_error_replies: AtomicU64,
+    /// Failed AUTH / HELLO AUTH attempts (INFO acl_access_denied_auth).
+    pub auth_failures: AtomicU64,
     /// Added to the per-thread sums by CONFIG RESETSTAT (values subtracted at reset time).
     reset_base: Mutex<Option<Snapshot>>,
 }

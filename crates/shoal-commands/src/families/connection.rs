@@ -65,6 +65,7 @@ fn auth(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
         _ => return Err(errors::SYNTAX.into()),
     };
     if !check_credentials(ctx, user, pass) {
+        ctx.shared.stats.auth_failures.fetch_add(1, Relaxed);
         return Err(errors::WRONGPASS.into());
     }
     ctx.client.authenticated = true;
@@ -117,6 +118,7 @@ fn hello(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
     }
     if let Some((u, p)) = creds {
         if !check_credentials(ctx, u, p) {
+            ctx.shared.stats.auth_failures.fetch_add(1, Relaxed);
             return Err(errors::WRONGPASS.into());
         }
         ctx.client.authenticated = true;

@@ -282,9 +282,83 @@ const ALL_SECTIONS: &[&str] = &[
     "cpu",
     "commandstats",
     "errorstats",
+    "latencystats",
     "cluster",
     "keyspace",
 ];
+
+/// The latency (µs, the bucket's upper bound) under which `q` of the calls fall.
+fn percentile(b: &[u64; crate::stats::LATENCY_BUCKETS], q: f64) -> f64 {
+    let total: u64 = b.iter().sum();
+    let want = (total as f64 * q).ceil() as u64;
+    let mut cum = 0;
+    for (i, n) in b.iter().enumerate() {
+        cum += n;
+        if cum >= want {
+            return (1u64 << i) as f64;
+        }
+    }
+    (1u64 << (crate::stats::LATENCY_BUCKETS - 1)) as f64
+}
+
+/// LATENCY HISTOGRAM [command ...] | LATEST | RESET | HELP
+fn latency(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
+    let sub = a.get(1).to_ascii_lowercase();
+    match sub.as_slice() {
+        b"histogram" => {
+            let buckets = ctx.shared.stats.latency_buckets();
+            let wanted: Vec<usize> = if a.len() > 2 {
+                a.iter()
+                    .skip(2)
+                    .filter_map(|n| table().lookup(n).map(|(i, _)| i))
+                    .collect()
+            } else {
+                (0..table().len()).collect()
+            };
+            let rows: Vec<usize> = wanted
+                .into_iter()
+                .filter(|&i| buckets[i].iter().sum::<u64>() > 0)
+                .collect();
+            ctx.out.map(rows.len());
+            for i in rows {
+                let b = &buckets[i];
+                ctx.out.bulk(table().specs[i].name.as_bytes());
+                ctx.out.map(2);
+                ctx.out.bulk(b"calls");
+                ctx.out.int(b.iter().sum::<u64>() as i64);
+                ctx.out.bulk(b"histogram_usec");
+                let nonzero: Vec<(usize, u64)> = b
+                    .iter()
+                    .copied()
+                    .enumerate()
+                    .filter(|(_, n)| *n > 0)
+                    .collect();
+                ctx.out.map(nonzero.len());
+                let mut cum = 0;
+                for (j, n) in nonzero {
+                    cum += n;
+                    ctx.out.int(1i64 << j);
+                    ctx.out.int(cum as i64);
+                }
+            }
+        }
+        // The latency monitor (latency-monitor-threshold) is off, as by default in Redis.
+        b"latest" => ctx.out.array(0),
+        b"reset" => ctx.out.int(0),
+        b"help" => crate::util::help(
+            ctx.out,
+            &[
+                "LATENCY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                "HISTOGRAM [COMMAND ...]",
+                "LATEST",
+                "RESET",
+                "HELP",
+            ],
+        ),
+        _ => return Err(errors::unknown_subcommand(a.get(1), "latency")),
+    }
+    Ok(())
+}
 
 /// INFO [section ...]
 fn info(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
@@ -382,7 +456,7 @@ fn info_text(ctx: &mut Ctx<'_>, want: &[String]) -> String {
                     .sum::<u64>();
                 let _ = write!(
                     o,
-                    "total_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:0\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\nrejected_connections:{}\r\nexpired_keys:{expired}\r\nevicted_keys:0\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:0\r\npubsub_patterns:0\r\ntotal_error_replies:{}\r\n",
+                    "total_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:0\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\nrejected_connections:{}\r\nexpired_keys:{expired}\r\nevicted_keys:0\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:0\r\npubsub_patterns:0\r\ntotal_error_replies:{}\r\nacl_access_denied_auth:{}\r\n",
                     sh.stats.connections_received.load(Relaxed),
                     stats.commands,
                     stats.net_in,
@@ -391,6 +465,7 @@ fn info_text(ctx: &mut Ctx<'_>, want: &[String]) -> String {
                     stats.hits,
                     stats.misses,
                     sh.stats.total_error_replies.load(Relaxed),
+                    sh.stats.auth_failures.load(Relaxed),
                 );
             }
             "replication" => {
@@ -429,6 +504,24 @@ fn info_text(ctx: &mut Ctx<'_>, want: &[String]) -> String {
                 section(&mut o, "Errorstats");
                 for (k, v) in sh.stats.errors() {
                     let _ = write!(o, "errorstat_{k}:count={v}\r\n");
+                }
+            }
+            "latencystats" => {
+                section(&mut o, "Latencystats");
+                let buckets = sh.stats.latency_buckets();
+                for (i, s) in table().specs.iter().enumerate() {
+                    let b = &buckets[i];
+                    if b.iter().sum::<u64>() == 0 {
+                        continue;
+                    }
+                    let _ = write!(
+                        o,
+                        "latency_percentiles_usec_{}:p50={:.3},p99={:.3},p99.9={:.3}\r\n",
+                        s.name,
+                        percentile(b, 0.5),
+                        percentile(b, 0.99),
+                        percentile(b, 0.999)
+                    );
                 }
             }
             "cluster" => {
@@ -882,5 +975,15 @@ pub static COMMANDS: &[Spec] = &[
         "2.2.12",
         "A container for slow log commands.",
         slowlog,
+    ),
+    cmd(
+        "latency",
+        -2,
+        ADMIN | LOADING | STALE,
+        NOKEY,
+        Group::Server,
+        "2.8.13",
+        "A container for latency diagnostics commands.",
+        latency,
     ),
 ];
