@@ -453,3 +453,82 @@ fn latency_histogram_latencystats_and_auth_failures() {
     assert!(stats.contains("acl_access_denied_auth:1"), "{stats}");
     assert_eq!(v(&mut c, &["LATENCY", "LATEST"]), Value::Array(vec![]));
 }
+
+/// Reads from `raw` until `pat` has been seen; returns everything read.
+fn read_until(raw: &mut RawConn, pat: &str) -> String {
+    let mut got = String::new();
+    while !got.contains(pat) {
+        let b = raw.read_exact_n(1);
+        assert!(
+            !b.is_empty(),
+            "connection ended before {pat:?}; got {got:?}"
+        );
+        got.push_str(&String::from_utf8_lossy(&b));
+    }
+    got
+}
+
+#[test]
+fn monitor_streams_commands_and_drops_slow_monitors() {
+    let s = server(&[]);
+    let mut m = RawConn::connect(s.addr);
+    assert_eq!(m.roundtrip(b"MONITOR\r\n", 5), "+OK\r\n");
+    let mut c = conn(&s);
+    ok(&mut c, &["SET", "a b", "x\"y\n\u{1}"]);
+    let _: Option<String> = q(&mut c, &["GET", "a b"]);
+    // admin commands and credentials are not shown
+    let _: Value = v(&mut c, &["CONFIG", "GET", "maxmemory"]);
+    ok(&mut c, &["SELECT", "2"]);
+    let _: i64 = q(&mut c, &["DEL", "gone"]);
+    let seen = read_until(&mut m, "\"gone\"\r\n");
+    // (the client library's own CLIENT SETINFO calls are shown too, as by Redis)
+    let lines: Vec<&str> = seen.lines().filter(|l| !l.contains("\"CLIENT\"")).collect();
+    assert_eq!(lines.len(), 4, "{seen}");
+    let stamps: Vec<f64> = lines
+        .iter()
+        .map(|l| l[1..l.find(' ').unwrap_or(1)].parse().unwrap_or(0.0))
+        .collect();
+    assert!(stamps.windows(2).all(|w| w[0] <= w[1]), "{seen}");
+    assert!(lines[0].starts_with('+'), "{seen}");
+    assert!(
+        lines[0].ends_with(r#" "SET" "a b" "x\"y\n\x01""#) && lines[0].contains(" [0 127.0.0.1:"),
+        "{seen}"
+    );
+    assert!(lines[1].ends_with(r#""GET" "a b""#), "{seen}");
+    assert!(lines[2].ends_with(r#""SELECT" "2""#), "{seen}");
+    assert!(lines[3].contains("[2 127.0.0.1:") && lines[3].ends_with(r#""DEL" "gone""#));
+    // The monitor can still run commands; it sees its own too.
+    m.send(b"PING\r\n");
+    let mut seen = read_until(&mut m, "\"PING\"\r\n");
+    if !seen.contains("+PONG\r\n") {
+        seen += &read_until(&mut m, "+PONG\r\n");
+    }
+    drop(m);
+    let clients = || {
+        let info: String = q(&mut conn(&s), &["INFO", "clients"]);
+        info.contains("connected_clients:2\r\n") // `c` and the one asking
+    };
+    assert!(wait_until(Duration::from_secs(5), clients));
+
+    // A monitor that never reads is dropped once its queue is full, instead of the server
+    // holding every line for it.
+    let mut slow = RawConn::connect(s.addr);
+    assert_eq!(slow.roundtrip(b"MONITOR\r\n", 5), "+OK\r\n");
+    let value = "v".repeat(1024);
+    let mut w = RawConn::connect(s.addr);
+    let mut batch = Vec::new();
+    for i in 0..2_000 {
+        batch.extend(RawConn::encode(&[
+            b"SET",
+            format!("k{i}").as_bytes(),
+            value.as_bytes(),
+        ]));
+    }
+    for _ in 0..25 {
+        w.send(&batch);
+        assert_eq!(w.read_exact_n(5 * 2_000), b"+OK\r\n".repeat(2_000));
+    }
+    drop(w);
+    assert!(slow.is_closed(), "slow monitor was dropped");
+    assert!(wait_until(Duration::from_secs(5), clients));
+}

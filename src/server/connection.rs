@@ -120,6 +120,9 @@ pub async fn serve(stream: TcpStream, shared: Arc<Shared>, info: Arc<ClientInfo>
         let resume = std::mem::take(&mut buffered);
         let read = if resume {
             Ok(0usize)
+        } else if let Some(rx) = client.monitor.as_mut() {
+            // Monitors are exempt from the idle timeout, as in Redis.
+            read_or_monitor(&stream, &mut rbuf, rx, &mut out).await
         } else if cached.timeout > 0 {
             match tokio::time::timeout(
                 Duration::from_secs(cached.timeout),
@@ -247,6 +250,9 @@ pub async fn serve(stream: TcpStream, shared: Arc<Shared>, info: Arc<ClientInfo>
     *info.killer.lock() = None;
     let _ = socket2::SockRef::from(&*stream).shutdown(Shutdown::Write);
     client.unwatch_all(&shared.store);
+    if client.monitor.take().is_some() {
+        shared.monitors.remove(id);
+    }
     shared.clients.remove(&id);
     tracing::debug!(client = id, "client closed");
 }
@@ -315,6 +321,34 @@ async fn wait_blocked(
                 Ok(0) | Err(_) => return false,
                 Ok(_) => {}
             },
+        }
+    }
+}
+
+/// A monitor's wait: writes the lines other clients' commands produce until the client sends
+/// something. A monitor dropped for falling behind has its connection closed.
+async fn read_or_monitor(
+    stream: &TcpStream,
+    rbuf: &mut BytesMut,
+    rx: &mut tokio::sync::mpsc::Receiver<Vec<u8>>,
+    out: &mut Reply,
+) -> std::io::Result<usize> {
+    loop {
+        tokio::select! {
+            line = rx.recv() => {
+                let Some(line) = line else {
+                    return Err(std::io::ErrorKind::BrokenPipe.into());
+                };
+                out.buf.extend_from_slice(&line);
+                while out.buf.len() < FLUSH_AT {
+                    match rx.try_recv() {
+                        Ok(l) => out.buf.extend_from_slice(&l),
+                        Err(_) => break,
+                    }
+                }
+                flush(stream, out).await?;
+            }
+            r = read_some(stream, rbuf) => return r,
         }
     }
 }

@@ -71,6 +71,7 @@ pub struct Shared {
     /// Clients blocked on keys.
     pub blocking: crate::blocking::Blocking,
     pub slowlog: crate::slowlog::SlowLog,
+    pub monitors: crate::monitor::Monitors,
     pub started: Instant,
     pub run_id: String,
     /// Set by SHUTDOWN; the server notices through `shutdown_notify`.
@@ -118,6 +119,7 @@ impl Shared {
             stats: ServerStats::default(),
             blocking: crate::blocking::Blocking::default(),
             slowlog,
+            monitors: crate::monitor::Monitors::default(),
             started: Instant::now(),
             run_id,
             shutdown: AtomicBool::new(false),
@@ -258,6 +260,8 @@ pub struct Client {
     pub asking: bool,
     /// Set by a blocking command that found no data: the connection waits, then runs it again.
     pub blocked: Option<Blocked>,
+    /// Set by MONITOR: the lines this client is to receive.
+    pub monitor: Option<tokio::sync::mpsc::Receiver<Vec<u8>>>,
     /// Commands run in the current batch (table index, failed), and keyspace hits and misses:
     /// handed to the server's counters once per batch.
     pub batch: crate::stats::Batch,
@@ -280,6 +284,7 @@ impl Client {
             readonly: false,
             asking: false,
             blocked: None,
+            monitor: None,
             batch: crate::stats::Batch::default(),
         }
     }

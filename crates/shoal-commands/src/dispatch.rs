@@ -178,6 +178,19 @@ pub fn tsc() -> &'static quanta::Clock {
 /// SLOWLOG), error reply.
 pub fn run(ctx: &mut Ctx<'_>, idx: usize, spec: &Spec, args: Args<'_>) {
     ctx.ks.db = ctx.client.db;
+    // As Redis: monitors see every command before it runs, except admin ones and credentials.
+    if ctx.shared.monitors.active()
+        && !spec.has(flags::ADMIN)
+        && !matches!(spec.name, "auth" | "hello")
+    {
+        // The OS clock: only paid while someone monitors.
+        let now_us = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_micros() as u64);
+        ctx.shared
+            .monitors
+            .feed(now_us, ctx.client.db, &ctx.client.info.addr, &args);
+    }
     let clock = tsc();
     let t0 = clock.raw();
     let res = (spec.handler)(ctx, args);

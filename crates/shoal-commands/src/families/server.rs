@@ -842,6 +842,15 @@ fn slowlog(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
     Ok(())
 }
 
+/// MONITOR — stream every command the server runs to this client.
+fn monitor(ctx: &mut Ctx<'_>, _a: Args<'_>) -> CmdResult {
+    if ctx.client.monitor.is_none() {
+        ctx.client.monitor = Some(ctx.shared.monitors.add(ctx.client.id));
+    }
+    ctx.out.ok();
+    Ok(())
+}
+
 /// LASTSAVE — the start time: nothing is ever saved.
 fn lastsave(ctx: &mut Ctx<'_>, _a: Args<'_>) -> CmdResult {
     let started = unix_ms() / 1000 - ctx.shared.started.elapsed().as_secs();
@@ -985,5 +994,15 @@ pub static COMMANDS: &[Spec] = &[
         "2.8.13",
         "A container for latency diagnostics commands.",
         latency,
+    ),
+    cmd(
+        "monitor",
+        1,
+        ADMIN | NOSCRIPT | LOADING | STALE | NO_MULTI,
+        NOKEY,
+        Group::Server,
+        "1.0.0",
+        "Listens for all requests received by the server in real-time.",
+        monitor,
     ),
 ];
