@@ -7,7 +7,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use parking_lot::{Mutex, RwLock};
 use shoal_resp::{OwnedArgs, Reply};
-use shoal_store::{LockSet, ShardId, ShardRef, Store, Value};
+use shoal_store::{LockSet, NewValue, ShardId, ShardRef, Store};
 use tokio::sync::Notify;
 
 use crate::config::Config;
@@ -361,12 +361,13 @@ impl Locked<'_, '_> {
         self.s.peek_live(self.hash, self.key, self.now)
     }
 
-    pub fn insert_new(&mut self, v: Value, expire_at: Option<u64>) -> usize {
+    pub fn insert_new<'v>(&mut self, v: impl Into<NewValue<'v>>, expire_at: Option<u64>) -> usize {
         self.s
             .insert_new(self.hash, self.key, v, expire_at, self.now)
     }
 
-    pub fn upsert(&mut self, v: Value, expire_at: Option<u64>) -> Option<Value> {
+    /// Sets the key, replacing any live value; returns whether one was replaced.
+    pub fn upsert<'v>(&mut self, v: impl Into<NewValue<'v>>, expire_at: Option<u64>) -> bool {
         self.s.upsert(self.hash, self.key, v, expire_at, self.now)
     }
 

@@ -3,7 +3,7 @@
 use std::borrow::Cow;
 
 use shoal_resp::parse_i64;
-use shoal_store::Value;
+use shoal_store::{CollMut, NewValue, Value, ValueRef};
 
 use crate::errors::{self, CmdError};
 
@@ -35,31 +35,31 @@ pub fn float(a: &[u8]) -> Option<f64> {
 
 /// Builds a string value, in integer form when the bytes are a canonical integer (OBJECT
 /// ENCODING `int`, as Redis does for strings of at most 20 bytes).
-pub fn string_value(b: &[u8]) -> Value {
+pub fn string_value(b: &[u8]) -> NewValue<'_> {
     if b.len() <= 20
         && let Some(n) = parse_i64(b)
     {
-        return Value::Int(n);
+        return NewValue::Int(n);
     }
-    Value::Str(b.into())
+    NewValue::Str(b)
 }
 
 /// The bytes of a string value; WRONGTYPE for other types.
-pub fn str_bytes(v: &Value) -> Result<Cow<'_, [u8]>, CmdError> {
+pub fn str_bytes(v: ValueRef<'_>) -> Result<Cow<'_, [u8]>, CmdError> {
     match v {
-        Value::Str(s) => Ok(Cow::Borrowed(s)),
-        Value::Int(n) => Ok(Cow::Owned(
-            itoa::Buffer::new().format(*n).as_bytes().to_vec(),
+        ValueRef::Str(s) => Ok(Cow::Borrowed(s)),
+        ValueRef::Int(n) => Ok(Cow::Owned(
+            itoa::Buffer::new().format(n).as_bytes().to_vec(),
         )),
         _ => Err(errors::WRONGTYPE.into()),
     }
 }
 
 /// The integer held by a string value (INCR and friends).
-pub fn value_int(v: &Value) -> Result<i64, CmdError> {
+pub fn value_int(v: ValueRef<'_>) -> Result<i64, CmdError> {
     match v {
-        Value::Int(n) => Ok(*n),
-        Value::Str(s) => int(s),
+        ValueRef::Int(n) => Ok(n),
+        ValueRef::Str(s) => int(s),
         _ => Err(errors::WRONGTYPE.into()),
     }
 }
@@ -92,11 +92,11 @@ pub fn help(out: &mut shoal_resp::Reply, lines: &[&str]) {
 pub fn read_value<R>(
     ctx: &mut crate::ctx::Ctx<'_>,
     key: &[u8],
-    f: impl FnOnce(&Value) -> Result<R, CmdError>,
+    f: impl FnOnce(ValueRef<'_>) -> Result<R, CmdError>,
 ) -> Result<Option<R>, CmdError> {
     let mut s = ctx.ks.shard(key);
     let r = match s.find() {
-        Some(i) => f(&s.entry(i).value).map(Some),
+        Some(i) => f(s.entry(i).value()).map(Some),
         None => Ok(None),
     };
     drop(s);
@@ -112,24 +112,24 @@ pub fn write_value<R>(
     key: &[u8],
     want: &str,
     create: Option<fn() -> Value>,
-    f: impl FnOnce(&mut Value) -> Result<R, CmdError>,
+    f: impl FnOnce(CollMut<'_>) -> Result<R, CmdError>,
 ) -> Result<Option<R>, CmdError> {
     let mut s = ctx.ks.shard(key);
     let i = match (s.find(), create) {
         // A key of another type is refused before anything (WATCH included) sees a change.
-        (Some(i), _) if s.entry(i).value.type_name() != want => {
+        (Some(i), _) if s.entry(i).value().type_name() != want => {
             return Err(errors::WRONGTYPE.into());
         }
         (Some(i), _) => i,
         (None, Some(make)) => s.insert_new(make(), None),
         (None, None) => return Ok(None),
     };
-    let r = f(s.value_mut(i));
-    let (empty, blockable) = match &s.entry(i).value {
-        Value::Hash(h) => (h.is_empty(), false),
-        Value::List(l) => (l.is_empty(), true),
-        Value::Set(st) => (st.is_empty(), false),
-        Value::ZSet(z) => (z.is_empty(), true),
+    let r = f(s.coll_mut(i));
+    let (empty, blockable) = match s.entry(i).value() {
+        ValueRef::Hash(h) => (h.is_empty(), false),
+        ValueRef::List(l) => (l.is_empty(), true),
+        ValueRef::Set(st) => (st.is_empty(), false),
+        ValueRef::ZSet(z) => (z.is_empty(), true),
         _ => (false, false),
     };
     if empty {

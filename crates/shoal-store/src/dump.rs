@@ -4,6 +4,7 @@
 //! before it (the same framing Redis uses, so tools that treat the payload as opaque are happy).
 //! A payload with a wrong version or checksum, or a body that does not parse, is rejected.
 
+use crate::entry::ValueRef;
 use crate::value::Value;
 
 pub const DUMP_VERSION: u16 = 1;
@@ -38,37 +39,37 @@ fn items(mut b: &[u8]) -> Option<Vec<&[u8]>> {
     Some(out)
 }
 
-pub fn dump(v: &Value) -> Vec<u8> {
+pub fn dump(v: ValueRef<'_>) -> Vec<u8> {
     let mut out = Vec::new();
     match v {
-        Value::Str(s) => {
+        ValueRef::Str(s) => {
             out.push(T_STR);
             out.extend_from_slice(s);
         }
-        Value::Int(n) => {
+        ValueRef::Int(n) => {
             out.push(T_INT);
             out.extend_from_slice(&n.to_le_bytes());
         }
-        Value::Hash(h) => {
+        ValueRef::Hash(h) => {
             out.push(T_HASH);
             for (f, v) in h.iter() {
                 put(&mut out, f);
                 put(&mut out, v);
             }
         }
-        Value::List(l) => {
+        ValueRef::List(l) => {
             out.push(T_LIST);
             for e in l.iter() {
                 put(&mut out, e);
             }
         }
-        Value::Set(st) => {
+        ValueRef::Set(st) => {
             out.push(T_SET);
             for m in st.members() {
                 put(&mut out, &m);
             }
         }
-        Value::ZSet(z) => {
+        ValueRef::ZSet(z) => {
             out.push(T_ZSET);
             for (m, s) in z.iter() {
                 put(&mut out, m);
@@ -202,7 +203,7 @@ mod tests {
             Value::Set(Box::new(st)),
             Value::List(Box::new(list)),
         ] {
-            let d = dump(&v);
+            let d = dump(v.as_ref());
             assert_eq!(restore(&d), Ok(v));
             for i in 0..d.len() {
                 let mut bad = d.clone();

@@ -1,17 +1,24 @@
-//! The shoal keyspace: lock-striped shards of entries with TTLs, WATCH hooks, active expiry,
-//! pattern matching and the DUMP payload format.
+//! The shoal keyspace: lock-striped shards of compact entries with TTLs, WATCH hooks, active
+//! expiry, eviction policies, memory accounting, pattern matching and the DUMP payload format.
 //!
 //! Synchronous code only: no sockets, no frames, no async. Time comes in as an argument (unix
 //! milliseconds), so tests drive expiry with a clock of their own.
 
 pub mod dump;
+pub mod entry;
+pub mod evict;
+mod ghost;
 pub mod glob;
+pub mod mem;
 pub mod pack;
+pub mod policy;
 pub mod shard;
 pub mod store;
 pub mod types;
 pub mod value;
 
-pub use shard::{Entry, Shard};
+pub use entry::{CollMut, Entry, Kind, NewValue, ValueRef};
+pub use policy::{Policy, Tuning};
+pub use shard::Shard;
 pub use store::{ExpireStats, LockSet, ShardId, ShardRef, Store, Stripe};
 pub use value::Value;

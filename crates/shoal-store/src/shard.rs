@@ -1,12 +1,15 @@
-//! One lock stripe of one database: a hash table of `u32` indexes into a dense `Vec<Entry>`.
+//! One lock stripe of one database: a hash table of `u32` indexes into a dense `Vec<Entry>`
+//! (each entry one pointer to its block, see `entry`) and a parallel `Vec<u8>` of per-entry
+//! policy bits (see `policy`).
 //!
 //! The dense vector gives O(1) random sampling (RANDOMKEY, expiry, eviction) and a SCAN cursor
 //! that survives removals: entries are removed with `swap_remove`, so an entry only ever moves
 //! *down* (from the top into a freed slot), and a cursor that walks downward sees every entry
-//! present for the whole scan at least once.
+//! present for the whole scan at least once. The S3-FIFO hands walk down the same way.
 //!
 //! Every change of a key goes through a method here that also marks the key's WATCHers dirty,
-//! so WATCH cannot miss a change (expiry included). The shard never takes a lock or does I/O.
+//! so WATCH cannot miss a change (expiry and eviction included). The shard never takes a lock
+//! or does I/O.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -15,35 +18,11 @@ use foldhash::fast::FixedState;
 use hashbrown::HashTable;
 use std::hash::BuildHasher;
 
-use crate::value::Value;
+use crate::entry::{CollMut, NewValue};
+use crate::ghost::Ghost;
+use crate::policy::{self, FREQ, MAIN, TTL, Tuning};
 
-/// A key, its value, and its metadata.
-#[derive(Debug, Clone)]
-pub struct Entry {
-    pub key: Box<[u8]>,
-    pub value: Value,
-    /// Absolute expiry in unix milliseconds; 0 = no TTL.
-    expire_at: u64,
-    /// Last access, in seconds of the store clock (OBJECT IDLETIME).
-    access: u32,
-}
-
-impl Entry {
-    #[inline]
-    pub fn expire_at(&self) -> Option<u64> {
-        (self.expire_at != 0).then_some(self.expire_at)
-    }
-
-    #[inline]
-    pub fn is_expired(&self, now_ms: u64) -> bool {
-        self.expire_at != 0 && self.expire_at <= now_ms
-    }
-
-    /// Seconds since the last access.
-    pub fn idle_secs(&self, now_ms: u64) -> u64 {
-        (clock_secs(now_ms)).wrapping_sub(self.access) as u64
-    }
-}
+pub use crate::entry::Entry;
 
 #[inline]
 fn mark_volatile(hints: &VolatileHints, idx: usize) {
@@ -56,20 +35,24 @@ fn mark_volatile(hints: &VolatileHints, idx: usize) {
     }
 }
 
-#[inline]
-fn clock_secs(now_ms: u64) -> u32 {
-    (now_ms / 1000) as u32
-}
-
 /// The data part of a shard (swapped wholesale by SWAPDB; watchers stay with the key names).
 #[derive(Default)]
 struct Data {
     table: HashTable<u32>,
     entries: Vec<Entry>,
+    /// Policy bits per entry (`policy::FREQ`, `MAIN`, `TTL`), parallel to `entries`.
+    meta: Vec<u8>,
     /// Entries with a TTL.
     volatile: usize,
     /// Next index (exclusive) the active-expiry sweep looks at, walking down.
     sweep: usize,
+    /// Entries in S3-FIFO's small queue (without the `MAIN` bit).
+    small: usize,
+    /// S3-FIFO hands: the next index (exclusive) each queue's walk looks at, walking down.
+    hand_small: usize,
+    hand_main: usize,
+    /// S3-FIFO's ghost queue, made on the first eviction by that policy.
+    ghost: Option<Box<Ghost>>,
 }
 
 /// WATCH registrations: key -> dirty flags of the clients watching it.
@@ -87,18 +70,33 @@ pub struct Shard {
     hints: VolatileHints,
     idx: usize,
     watchers: Option<Box<Watchers>>,
+    tuning: Arc<Tuning>,
+    /// xorshift state for LFU counting and sampling.
+    rng: u64,
     /// Keys removed because their TTL passed (lazily or by the active cycle).
     pub expired_total: u64,
 }
 
 impl Shard {
+    /// A shard with its own default eviction settings (tests).
     pub fn new(hasher: FixedState, hints: VolatileHints, idx: usize) -> Self {
+        Self::with_tuning(hasher, hints, idx, Arc::default())
+    }
+
+    pub fn with_tuning(
+        hasher: FixedState,
+        hints: VolatileHints,
+        idx: usize,
+        tuning: Arc<Tuning>,
+    ) -> Self {
         Shard {
             data: Data::default(),
             hasher,
             hints,
             idx,
             watchers: None,
+            tuning,
+            rng: 0x2545_F491_4F6C_DD1D ^ (idx as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15),
             expired_total: 0,
         }
     }
@@ -132,6 +130,23 @@ impl Shard {
         self.data.volatile
     }
 
+    /// A uniform random number.
+    #[inline]
+    pub fn random(&mut self) -> u64 {
+        let mut x = self.rng;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.rng = x;
+        x
+    }
+
+    /// A random index below `n` (> 0).
+    #[inline]
+    pub fn random_below(&mut self, n: usize) -> usize {
+        (((self.random() >> 32) * n as u64) >> 32) as usize
+    }
+
     /// Index of the entry for `key`, expired or not (nothing is removed or refreshed).
     #[inline]
     pub fn find_raw(&self, hash: u64, key: &[u8]) -> Option<usize> {
@@ -143,29 +158,34 @@ impl Shard {
         let entries = &self.data.entries;
         self.data
             .table
-            .find(hash, |&i| *entries[i as usize].key == *key)
+            .find(hash, |&i| entries[i as usize].key() == key)
             .map(|&i| i as usize)
     }
 
-    /// Index of the live entry for `key`, removing it first if its TTL has passed. Refreshes the
-    /// entry's access time.
+    /// Index of the live entry for `key`, removing it first if its TTL has passed. Counts an
+    /// access for the eviction policy (LRU clock, LFU counter, S3-FIFO bits).
     #[inline]
     pub fn find_live(&mut self, hash: u64, key: &[u8], now_ms: u64) -> Option<usize> {
-        let i = self.find(hash, key)?;
-        let e = &mut self.data.entries[i];
-        if e.is_expired(now_ms) {
-            self.expired_total += 1;
-            self.remove_at(i);
-            return None;
-        }
-        e.access = clock_secs(now_ms);
+        let i = self.peek_live(hash, key, now_ms)?;
+        self.touch(i, now_ms);
         Some(i)
     }
 
-    /// Like `find_live` but does not refresh the access time (OBJECT, TTL-only inspections).
+    /// Counts an access to entry `i`.
+    #[inline]
+    pub fn touch(&mut self, i: usize, now_ms: u64) {
+        let rand = (self.random() >> 32) as u32;
+        let e = &mut self.data.entries[i];
+        let w = self.tuning.touched_word(e.word(), now_ms, rand);
+        e.set_word(w);
+        let m = &mut self.data.meta[i];
+        *m = policy::meta_hit(*m);
+    }
+
+    /// Like `find_live` but counts no access (OBJECT, TTL-only inspections).
     pub fn peek_live(&mut self, hash: u64, key: &[u8], now_ms: u64) -> Option<usize> {
         let i = self.find(hash, key)?;
-        if self.data.entries[i].is_expired(now_ms) {
+        if self.data.meta[i] & TTL != 0 && self.data.entries[i].is_expired(now_ms) {
             self.expired_total += 1;
             self.remove_at(i);
             return None;
@@ -178,63 +198,95 @@ impl Shard {
         &self.data.entries[i]
     }
 
-    /// Mutable access to a value; marks the key modified for WATCH.
+    /// The eviction settings this shard follows.
+    pub fn tuning(&self) -> &Tuning {
+        &self.tuning
+    }
+
+    /// The collection of entry `i`, to change it; marks the key modified for WATCH.
     #[inline]
-    pub fn value_mut(&mut self, i: usize) -> &mut Value {
+    pub fn coll_mut(&mut self, i: usize) -> CollMut<'_> {
         self.signal_at(i);
-        &mut self.data.entries[i].value
+        self.data.entries[i].coll_mut()
+    }
+
+    /// Replaces the value of entry `i` (TTL kept); marks the key modified for WATCH.
+    #[inline]
+    pub fn set_value<'v>(&mut self, i: usize, v: impl Into<NewValue<'v>>) {
+        self.signal_at(i);
+        self.data.entries[i].set_value(v.into());
+    }
+
+    /// The string bytes of entry `i`, to change in place; marks the key modified.
+    pub fn str_mut(&mut self, i: usize) -> Option<&mut [u8]> {
+        self.signal_at(i);
+        self.data.entries[i].str_mut()
+    }
+
+    /// Resizes the string of entry `i` (new bytes zeroed); marks the key modified. `false`
+    /// if it is not a string.
+    pub fn str_resize(&mut self, i: usize, len: usize) -> bool {
+        self.signal_at(i);
+        self.data.entries[i].str_resize(len)
     }
 
     /// Sets (`Some`) or clears (`None`) the TTL of entry `i`; marks the key modified.
     pub fn set_expire(&mut self, i: usize, at: Option<u64>) {
         self.signal_at(i);
-        let e = &mut self.data.entries[i];
-        let new = match at {
-            Some(t) => t.max(1),
-            None => 0,
-        };
-        match (e.expire_at != 0, new != 0) {
+        let new = at.map(|t| t.max(1));
+        let had = self.data.meta[i] & TTL != 0;
+        match (had, new.is_some()) {
             (false, true) => {
                 self.data.volatile += 1;
+                self.data.meta[i] |= TTL;
                 if self.data.volatile == 1 {
                     mark_volatile(&self.hints, self.idx);
                 }
             }
-            (true, false) => self.data.volatile -= 1,
+            (true, false) => {
+                self.data.volatile -= 1;
+                self.data.meta[i] &= !TTL;
+            }
             _ => {}
         }
-        e.expire_at = new;
+        self.data.entries[i].set_expire(new);
     }
 
     /// Inserts a key known to be absent. Returns its index.
-    pub fn insert_new(
+    pub fn insert_new<'v>(
         &mut self,
         hash: u64,
         key: &[u8],
-        value: Value,
+        value: impl Into<NewValue<'v>>,
         expire_at: Option<u64>,
         now_ms: u64,
     ) -> usize {
         self.signal(key);
+        let word = self.tuning.initial_word(now_ms);
         let d = &mut self.data;
         let i = d.entries.len();
-        let expire_at = expire_at.map(|t| t.max(1)).unwrap_or(0);
-        if expire_at != 0 {
+        let expire_at = expire_at.map(|t| t.max(1));
+        let mut meta = 0u8;
+        if expire_at.is_some() {
+            meta |= TTL;
             d.volatile += 1;
             if d.volatile == 1 {
                 mark_volatile(&self.hints, self.idx);
             }
         }
-        d.entries.push(Entry {
-            key: key.into(),
-            value,
-            expire_at,
-            access: clock_secs(now_ms),
-        });
+        // A key S3-FIFO evicted from the small queue not long ago goes straight to main.
+        if d.ghost.as_ref().is_some_and(|g| g.contains(hash)) {
+            meta |= MAIN;
+        } else {
+            d.small += 1;
+        }
+        d.entries
+            .push(Entry::new(key, value.into(), expire_at, word));
+        d.meta.push(meta);
         let entries = &d.entries;
         let hasher = &self.hasher;
         d.table.insert_unique(hash, i as u32, |&j| {
-            hasher.hash_one(&*entries[j as usize].key)
+            hasher.hash_one(entries[j as usize].key())
         });
         i
     }
@@ -243,20 +295,24 @@ impl Shard {
     pub fn remove_at(&mut self, i: usize) -> Entry {
         self.signal_at(i);
         let d = &mut self.data;
-        let hash = self.hasher.hash_one(&*d.entries[i].key);
+        let hash = self.hasher.hash_one(d.entries[i].key());
         if let Ok(slot) = d.table.find_entry(hash, |&j| j as usize == i) {
             slot.remove();
         }
         let last = d.entries.len() - 1;
         let e = d.entries.swap_remove(i);
+        let m = d.meta.swap_remove(i);
         if i != last {
-            let moved = self.hasher.hash_one(&*d.entries[i].key);
+            let moved = self.hasher.hash_one(d.entries[i].key());
             if let Some(slot) = d.table.find_mut(moved, |&j| j as usize == last) {
                 *slot = i as u32;
             }
         }
-        if e.expire_at != 0 {
+        if m & TTL != 0 {
             d.volatile -= 1;
+        }
+        if m & MAIN == 0 {
+            d.small -= 1;
         }
         e
     }
@@ -267,25 +323,26 @@ impl Shard {
         Some(self.remove_at(i))
     }
 
-    /// Sets `key` to `value` with the given TTL, replacing any old entry. Returns the old value.
-    pub fn upsert(
+    /// Sets `key` to `value` with the given TTL, replacing any old entry (whose policy state
+    /// is kept, as an overwrite is an access). Returns whether a live key was replaced.
+    pub fn upsert<'v>(
         &mut self,
         hash: u64,
         key: &[u8],
-        value: Value,
+        value: impl Into<NewValue<'v>>,
         expire_at: Option<u64>,
         now_ms: u64,
-    ) -> Option<Value> {
+    ) -> bool {
         match self.peek_live(hash, key, now_ms) {
             Some(i) => {
                 self.set_expire(i, expire_at);
-                let e = &mut self.data.entries[i];
-                e.access = clock_secs(now_ms);
-                Some(std::mem::replace(&mut e.value, value))
+                self.data.entries[i].set_value(value.into());
+                self.touch(i, now_ms);
+                true
             }
             None => {
                 self.insert_new(hash, key, value, expire_at, now_ms);
-                None
+                false
             }
         }
     }
@@ -315,6 +372,21 @@ impl Shard {
         self.data.entries.get(i)
     }
 
+    /// Whether entry `i` has a TTL (without touching its block).
+    #[inline]
+    pub fn has_ttl_at(&self, i: usize) -> bool {
+        self.data.meta.get(i).is_some_and(|m| m & TTL != 0)
+    }
+
+    /// Heap bytes of the shard's own structures (table, vectors, ghost), not the entries' blocks.
+    pub fn overhead_bytes(&self) -> usize {
+        let d = &self.data;
+        d.table.capacity() * 5
+            + d.entries.capacity() * std::mem::size_of::<Entry>()
+            + d.meta.capacity()
+            + d.ghost.as_ref().map_or(0, |g| g.heap_size())
+    }
+
     /// Active expiry: checks up to `max` entries, walking down from where the last sweep stopped.
     /// With a large enough `max` one call removes every expired entry. Returns (checked, expired).
     pub fn sweep_expired(&mut self, now_ms: u64, max: usize) -> (usize, usize) {
@@ -341,7 +413,7 @@ impl Shard {
             }
             pos -= 1;
             checked += 1;
-            if self.data.entries[pos].is_expired(now_ms) {
+            if self.data.meta[pos] & TTL != 0 && self.data.entries[pos].is_expired(now_ms) {
                 self.remove_at(pos);
                 expired += 1;
             }
@@ -349,6 +421,108 @@ impl Shard {
         self.data.sweep = pos;
         self.expired_total += expired as u64;
         (checked, expired)
+    }
+
+    // ---- eviction ----
+
+    /// Up to `n` random entry indexes (with a TTL only, if `volatile_only`), into `out`.
+    pub fn sample(&mut self, n: usize, volatile_only: bool, out: &mut Vec<usize>) {
+        let len = self.len();
+        if len == 0 || (volatile_only && self.data.volatile == 0) {
+            return;
+        }
+        if volatile_only && self.data.volatile * 8 < len {
+            // Few TTLs here: walk from a random place rather than drawing blindly.
+            let start = self.random_below(len);
+            for k in 0..len {
+                let i = (start + k) % len;
+                if self.data.meta[i] & TTL != 0 {
+                    out.push(i);
+                    if out.len() >= n {
+                        break;
+                    }
+                }
+            }
+            return;
+        }
+        let mut tries = n * 16;
+        let mut got = 0;
+        while got < n && tries > 0 {
+            tries -= 1;
+            let i = self.random_below(len);
+            if !volatile_only || self.data.meta[i] & TTL != 0 {
+                out.push(i);
+                got += 1;
+            }
+        }
+    }
+
+    /// Evicts one entry by S3-FIFO: from the small queue while it holds at least a tenth of
+    /// the entries (an entry hit while there moves to main instead; an evicted one is
+    /// remembered by the ghost), else from main (an entry with hits left loses one and stays).
+    /// `volatile_only` considers entries with a TTL only. `None` when nothing qualifies.
+    pub fn evict_s3fifo(&mut self, volatile_only: bool) -> Option<Entry> {
+        let len = self.len();
+        if len == 0 || (volatile_only && self.data.volatile == 0) {
+            return None;
+        }
+        let small_first = self.data.small > 0 && self.data.small * 10 >= len;
+        if small_first && let Some(e) = self.s3_small(volatile_only) {
+            return Some(e);
+        }
+        if let Some(e) = self.s3_main(volatile_only) {
+            return Some(e);
+        }
+        if small_first {
+            None
+        } else {
+            self.s3_small(volatile_only)
+        }
+    }
+
+    fn s3_small(&mut self, volatile_only: bool) -> Option<Entry> {
+        let mut steps = self.len();
+        while steps > 0 && self.data.small > 0 {
+            steps -= 1;
+            let i = step_down(&mut self.data.hand_small, self.data.entries.len());
+            let m = self.data.meta[i];
+            if m & MAIN != 0 || (volatile_only && m & TTL == 0) {
+                continue;
+            }
+            if m & FREQ != 0 {
+                // Hit while in the small queue: promote, with its count spent.
+                self.data.meta[i] = (m & TTL) | MAIN;
+                self.data.small -= 1;
+                continue;
+            }
+            let hash = self.hasher.hash_one(self.data.entries[i].key());
+            let per = (self.len() / 2).max(16);
+            self.data
+                .ghost
+                .get_or_insert_with(|| Box::new(Ghost::new(per)))
+                .add(hash, per);
+            return Some(self.remove_at(i));
+        }
+        None
+    }
+
+    fn s3_main(&mut self, volatile_only: bool) -> Option<Entry> {
+        // Each main entry is passed at most three times before its count runs out.
+        let mut steps = 4 * self.len();
+        while steps > 0 {
+            steps -= 1;
+            let i = step_down(&mut self.data.hand_main, self.data.entries.len());
+            let m = self.data.meta[i];
+            if m & MAIN == 0 || (volatile_only && m & TTL == 0) {
+                continue;
+            }
+            if m & FREQ != 0 {
+                self.data.meta[i] = m - 1;
+                continue;
+            }
+            return Some(self.remove_at(i));
+        }
+        None
     }
 
     // ---- WATCH ----
@@ -383,7 +557,7 @@ impl Shard {
     #[inline]
     fn signal_at(&self, i: usize) {
         if self.watchers.is_some() {
-            self.signal(&self.data.entries[i].key);
+            self.signal(self.data.entries[i].key());
         }
     }
 
@@ -408,9 +582,22 @@ impl Shard {
     }
 }
 
+/// Moves a downward-walking hand one step (wrapping from 0 to the top) and returns the index it
+/// now points at. `len` must be > 0.
+#[inline]
+fn step_down(hand: &mut usize, len: usize) -> usize {
+    if *hand == 0 || *hand > len {
+        *hand = len;
+    }
+    *hand -= 1;
+    *hand
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::entry::ValueRef;
+    use crate::policy::Policy;
 
     fn shard() -> Shard {
         Shard::new(FixedState::with_seed(7), std::sync::Arc::new([]), 0)
@@ -420,12 +607,19 @@ mod tests {
         s.hasher.hash_one(k)
     }
 
+    fn int(s: &Shard, i: usize) -> i64 {
+        match s.entry(i).value() {
+            ValueRef::Int(v) => v,
+            v => panic!("not an int: {v:?}"),
+        }
+    }
+
     #[test]
     fn insert_find_remove_keeps_indexes_right() {
         let mut s = shard();
         for i in 0..100u32 {
             let k = i.to_be_bytes();
-            s.insert_new(h(&s, &k), &k, Value::Int(i as i64), None, 0);
+            s.insert_new(h(&s, &k), &k, NewValue::Int(i as i64), None, 0);
         }
         for i in (0..100u32).step_by(3) {
             let k = i.to_be_bytes();
@@ -436,7 +630,7 @@ mod tests {
             let found = s.find_live(h(&s, &k), &k, 0);
             assert_eq!(found.is_some(), i % 3 != 0);
             if let Some(j) = found {
-                assert!(matches!(s.entry(j).value, Value::Int(v) if v == i as i64));
+                assert_eq!(int(&s, j), i as i64);
             }
         }
     }
@@ -447,7 +641,7 @@ mod tests {
         for i in 0..50u32 {
             let k = i.to_be_bytes();
             let ttl = if i % 2 == 0 { Some(1000) } else { None };
-            s.insert_new(h(&s, &k), &k, Value::Int(0), ttl, 0);
+            s.insert_new(h(&s, &k), &k, NewValue::Int(0), ttl, 0);
         }
         assert_eq!(s.volatile(), 25);
         let k = 0u32.to_be_bytes();
@@ -467,7 +661,7 @@ mod tests {
         let flag = Arc::new(AtomicBool::new(false));
         let k = b"k";
         s.watch(k, &flag);
-        s.insert_new(h(&s, k), k, Value::Int(1), Some(10), 0);
+        s.insert_new(h(&s, k), k, NewValue::Int(1), Some(10), 0);
         assert!(flag.swap(false, Ordering::AcqRel));
         s.find_live(h(&s, k), k, 5);
         assert!(!flag.load(Ordering::Acquire));
@@ -475,5 +669,56 @@ mod tests {
         assert!(flag.load(Ordering::Acquire), "expiry must signal watchers");
         s.unwatch(k, &flag);
         assert!(s.watchers.is_none());
+    }
+
+    #[test]
+    fn s3fifo_keeps_what_is_hit_and_evicts_one_hit_wonders() {
+        let mut s = shard();
+        s.tuning.set_policy(Policy::AllkeysS3fifo);
+        let key = |i: u32| format!("key:{i}").into_bytes();
+        for i in 0..100 {
+            let k = key(i);
+            s.insert_new(h(&s, &k), &k, NewValue::Int(0), None, 0);
+        }
+        // Keys 0..10 are hit: they must survive the eviction of 90 entries.
+        for i in 0..10 {
+            let k = key(i);
+            assert!(s.find_live(h(&s, &k), &k, 0).is_some());
+        }
+        let mut last = Vec::new();
+        for _ in 0..90 {
+            last = s.evict_s3fifo(false).expect("evicts").key().to_vec();
+        }
+        for i in 0..10 {
+            let k = key(i);
+            assert!(s.find_raw(h(&s, &k), &k).is_some(), "hot key {i} evicted");
+        }
+        // A key evicted from the small queue and written again goes to main (ghost hit).
+        let k = last;
+        s.insert_new(h(&s, &k), &k, NewValue::Int(0), None, 0);
+        let i = s.find_raw(h(&s, &k), &k).expect("inserted");
+        assert!(s.data.meta[i] & MAIN != 0);
+    }
+
+    #[test]
+    fn volatile_eviction_touches_only_keys_with_ttl() {
+        let mut s = shard();
+        for i in 0..40u32 {
+            let k = i.to_be_bytes();
+            let ttl = (i % 4 == 0).then_some(1_000_000);
+            s.insert_new(h(&s, &k), &k, NewValue::Int(0), ttl, 0);
+        }
+        let mut n = 0;
+        while let Some(e) = s.evict_s3fifo(true) {
+            assert!(e.expire_at().is_some());
+            n += 1;
+        }
+        assert_eq!(n, 10);
+        assert_eq!(s.len(), 30);
+        let mut out = Vec::new();
+        s.sample(5, true, &mut out);
+        assert!(out.is_empty());
+        s.sample(5, false, &mut out);
+        assert_eq!(out.len(), 5);
     }
 }

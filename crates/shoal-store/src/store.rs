@@ -14,8 +14,10 @@ use crossbeam_utils::CachePadded;
 use foldhash::fast::FixedState;
 use parking_lot::{Mutex, MutexGuard};
 
+use crate::policy::Tuning;
 use crate::shard::{Shard, VolatileHints};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 /// Identifies one shard of one database.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -44,6 +46,10 @@ pub struct Store {
     mask: u64,
     hasher: FixedState,
     stripe: Stripe,
+    tuning: Arc<Tuning>,
+    pub(crate) evictor: Mutex<crate::evict::Evictor>,
+    /// Keys removed by eviction.
+    pub(crate) evicted: AtomicU64,
 }
 
 impl Store {
@@ -60,16 +66,18 @@ impl Store {
         };
         let shards = shards.max(1).next_power_of_two();
         let hasher = FixedState::with_seed(rand::random());
-        let dbs = (0..databases.max(1))
+        let tuning = Arc::new(Tuning::default());
+        let dbs: Box<[Db]> = (0..databases.max(1))
             .map(|_| {
                 let hints: VolatileHints = (0..=shards).map(|_| AtomicBool::new(false)).collect();
                 Db {
                     shards: (0..shards)
                         .map(|i| {
-                            CachePadded::new(Mutex::new(Shard::new(
+                            CachePadded::new(Mutex::new(Shard::with_tuning(
                                 hasher.clone(),
                                 hints.clone(),
                                 i,
+                                tuning.clone(),
                             )))
                         })
                         .collect(),
@@ -77,12 +85,26 @@ impl Store {
                 }
             })
             .collect();
+        let databases = dbs.len();
         Store {
             dbs,
             mask: shards as u64 - 1,
             hasher,
             stripe,
+            tuning,
+            evictor: Mutex::new(crate::evict::Evictor::new(databases)),
+            evicted: AtomicU64::new(0),
         }
+    }
+
+    /// The eviction settings (policy, samples, LFU parameters) every shard follows.
+    pub fn tuning(&self) -> &Tuning {
+        &self.tuning
+    }
+
+    /// Keys evicted so far.
+    pub fn evicted_total(&self) -> u64 {
+        self.evicted.load(Ordering::Relaxed)
     }
 
     pub fn databases(&self) -> usize {
@@ -303,7 +325,6 @@ impl std::ops::DerefMut for ShardRef<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::value::Value;
 
     #[test]
     fn lockset_orders_and_finds() {
@@ -330,8 +351,13 @@ mod tests {
             let k = i.to_be_bytes();
             let h = st.hash(&k);
             let ttl = if i % 10 == 0 { None } else { Some(100) };
-            st.lock(st.shard_id(0, &k, h))
-                .insert_new(h, &k, Value::Int(1), ttl, 0);
+            st.lock(st.shard_id(0, &k, h)).insert_new(
+                h,
+                &k,
+                crate::entry::NewValue::Int(1),
+                ttl,
+                0,
+            );
         }
         let mut cur = 0;
         let mut rounds = 0;

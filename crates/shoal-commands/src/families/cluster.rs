@@ -181,9 +181,9 @@ fn keys_in_slot(ctx: &mut Ctx<'_>, slot: u16, limit: usize) -> Vec<Box<[u8]>> {
         }
         if let Some(e) = s.at(i)
             && !e.is_expired(now)
-            && key_slot(&e.key).0 == slot
+            && key_slot(e.key()).0 == slot
         {
-            out.push(e.key.clone());
+            out.push(e.key().into());
         }
     }
     out

@@ -2,8 +2,8 @@
 
 use rand::RngExt;
 use shoal_resp::Args;
-use shoal_store::Value;
 use shoal_store::types::Hash;
+use shoal_store::{CollMut, Value, ValueRef};
 
 use crate::ctx::Ctx;
 use crate::errors::{self, CmdError, CmdResult};
@@ -14,16 +14,16 @@ fn new_hash() -> Value {
     Value::Hash(Box::default())
 }
 
-fn as_hash(v: &Value) -> Result<&Hash, CmdError> {
+fn as_hash(v: ValueRef<'_>) -> Result<&Hash, CmdError> {
     match v {
-        Value::Hash(h) => Ok(h),
+        ValueRef::Hash(h) => Ok(h),
         _ => Err(errors::WRONGTYPE.into()),
     }
 }
 
-fn as_hash_mut(v: &mut Value) -> Result<&mut Hash, CmdError> {
+fn as_hash_mut(v: CollMut<'_>) -> Result<&mut Hash, CmdError> {
     match v {
-        Value::Hash(h) => Ok(h),
+        CollMut::Hash(h) => Ok(h),
         _ => Err(errors::WRONGTYPE.into()),
     }
 }

@@ -41,7 +41,7 @@ fn touch(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
 fn type_(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
     let mut s = ctx.ks.shard(a.get(1));
     let t = match s.peek() {
-        Some(i) => s.entry(i).value.type_name(),
+        Some(i) => s.entry(i).value().type_name(),
         None => "none",
     };
     drop(s);
@@ -66,7 +66,7 @@ fn rename_generic(ctx: &mut Ctx<'_>, a: &Args<'_>, nx: bool) -> Result<bool, Cmd
     let e = ctx.ks.shard(src).remove_at(i);
     let mut d = ctx.ks.shard(dst);
     let ttl = e.expire_at();
-    d.upsert(e.value, ttl);
+    d.upsert(e.into_value(), ttl);
     Ok(true)
 }
 
@@ -118,7 +118,7 @@ fn copy(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
         ctx.out.int(0);
         return Ok(());
     };
-    let (value, ttl) = (s.entry(i).value.clone(), s.entry(i).expire_at());
+    let (value, ttl) = (s.entry(i).value().to_owned(), s.entry(i).expire_at());
     drop(s);
     let mut d = ctx.ks.shard_in(dst_db, dst);
     let done = match d.find() {
@@ -168,7 +168,7 @@ fn move_(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
     }
     let e = ctx.ks.shard(key).remove_at(i);
     let ttl = e.expire_at();
-    ctx.ks.shard_in(target, key).insert_new(e.value, ttl);
+    ctx.ks.shard_in(target, key).insert_new(e.into_value(), ttl);
     ctx.out.int(1);
     Ok(())
 }
@@ -232,9 +232,9 @@ fn keys(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
         for i in 0..s.len() {
             if let Some(e) = s.at(i)
                 && !e.is_expired(now)
-                && (all || glob_match(pat, &e.key, false))
+                && (all || glob_match(pat, e.key(), false))
             {
-                found.push(e.key.clone());
+                found.push(e.key().into());
             }
         }
     }
@@ -299,10 +299,10 @@ fn scan(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
             seen += 1;
             if let Some(e) = s.at(pos as usize)
                 && !e.is_expired(now)
-                && pat.is_none_or(|p| glob_match(p, &e.key, false))
-                && typ.is_none_or(|t| t.eq_ignore_ascii_case(e.value.type_name().as_bytes()))
+                && pat.is_none_or(|p| glob_match(p, e.key(), false))
+                && typ.is_none_or(|t| t.eq_ignore_ascii_case(e.value().type_name().as_bytes()))
             {
-                out.push(e.key.clone());
+                out.push(e.key().into());
             }
         }
         if pos == 0 {
@@ -352,7 +352,7 @@ fn randomkey(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
                 s.remove_at(i);
                 continue;
             }
-            let k = s.entry(i).key.clone();
+            let k = s.entry(i).key().to_vec();
             drop(s);
             ctx.out.bulk(&k);
             return Ok(());
@@ -405,9 +405,18 @@ fn object(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
     let e = s.entry(i);
     match which {
         "encoding" => {
-            ctx.out.bulk(e.value.encoding().as_bytes());
+            ctx.out.bulk(e.value().encoding().as_bytes());
         }
-        "idletime" => ctx.out.int(e.idle_secs(now) as i64),
+        "idletime" if s.tuning().policy().is_lfu() => {
+            return Err(errors::LFU_SELECTED.into());
+        }
+        "idletime" => {
+            let idle = shoal_store::policy::lru_idle_ms(e.word(), now) / 1000;
+            ctx.out.int(idle as i64)
+        }
+        "freq" if s.tuning().policy().is_lfu() => {
+            ctx.out.int(s.tuning().lfu_freq(e.word(), now) as i64)
+        }
         "freq" => return Err(errors::LFU_NOT_SELECTED.into()),
         _ => ctx.out.int(1),
     }
@@ -419,7 +428,7 @@ fn dump_(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
     let mut s = ctx.ks.shard(a.get(1));
     match s.find() {
         Some(i) => {
-            let p = dump::dump(&s.entry(i).value);
+            let p = dump::dump(s.entry(i).value());
             drop(s);
             ctx.out.bulk(&p);
         }

@@ -1,8 +1,8 @@
 //! List commands (the blocking ones and LMPOP come with the blocking work).
 
 use shoal_resp::Args;
-use shoal_store::Value;
 use shoal_store::types::List;
+use shoal_store::{CollMut, Value, ValueRef};
 
 use crate::ctx::Ctx;
 use crate::errors::{self, CmdError, CmdResult};
@@ -13,16 +13,16 @@ fn new_list() -> Value {
     Value::List(Box::default())
 }
 
-fn as_list(v: &Value) -> Result<&List, CmdError> {
+fn as_list(v: ValueRef<'_>) -> Result<&List, CmdError> {
     match v {
-        Value::List(l) => Ok(l),
+        ValueRef::List(l) => Ok(l),
         _ => Err(errors::WRONGTYPE.into()),
     }
 }
 
-fn as_list_mut(v: &mut Value) -> Result<&mut List, CmdError> {
+fn as_list_mut(v: CollMut<'_>) -> Result<&mut List, CmdError> {
     match v {
-        Value::List(l) => Ok(l),
+        CollMut::List(l) => Ok(l),
         _ => Err(errors::WRONGTYPE.into()),
     }
 }
@@ -190,7 +190,7 @@ fn lrange(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
         ctx.out.array(0);
         return Ok(());
     };
-    let l = as_list(&s.entry(i).value)?;
+    let l = as_list(s.entry(i).value())?;
     match range(start, stop, l.len()) {
         None => ctx.out.array(0),
         Some((b, e)) => {

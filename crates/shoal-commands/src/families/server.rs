@@ -759,11 +759,13 @@ fn memory(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
             match s.peek() {
                 Some(i) => {
                     let e = s.entry(i);
-                    // Entry struct, table slot (index + control byte), key and value bytes.
+                    // Entry pointer, policy byte, table slot (index + control byte), the
+                    // entry's block as the allocator rounds it, and a collection's heap.
                     let n = std::mem::size_of::<shoal_store::Entry>()
+                        + 1
                         + 5
-                        + e.key.len()
-                        + e.value.heap_size();
+                        + shoal_store::mem::size_class(e.block_size())
+                        + e.value().heap_size();
                     drop(s);
                     ctx.out.int(n as i64);
                 }

@@ -2,8 +2,8 @@
 
 use rand::RngExt;
 use shoal_resp::Args;
-use shoal_store::Value;
 use shoal_store::types::{Bytes, Set};
+use shoal_store::{CollMut, Value, ValueRef};
 
 use crate::ctx::Ctx;
 use crate::errors::{self, CmdError, CmdResult};
@@ -14,16 +14,16 @@ fn new_set() -> Value {
     Value::Set(Box::default())
 }
 
-fn as_set(v: &Value) -> Result<&Set, CmdError> {
+fn as_set(v: ValueRef<'_>) -> Result<&Set, CmdError> {
     match v {
-        Value::Set(s) => Ok(s),
+        ValueRef::Set(s) => Ok(s),
         _ => Err(errors::WRONGTYPE.into()),
     }
 }
 
-fn as_set_mut(v: &mut Value) -> Result<&mut Set, CmdError> {
+fn as_set_mut(v: CollMut<'_>) -> Result<&mut Set, CmdError> {
     match v {
-        Value::Set(s) => Ok(s),
+        CollMut::Set(s) => Ok(s),
         _ => Err(errors::WRONGTYPE.into()),
     }
 }

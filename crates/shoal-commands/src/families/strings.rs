@@ -2,7 +2,7 @@
 //! `set_with_options`, INCR/DECR/INCRBY/DECRBY through `add_to_integer`.
 
 use shoal_resp::Args;
-use shoal_store::Value;
+use shoal_store::{NewValue, ValueRef};
 
 use crate::ctx::Ctx;
 use crate::errors::{self, CmdError, CmdResult};
@@ -99,7 +99,7 @@ fn set_with_options(ctx: &mut Ctx<'_>, key: &[u8], val: &[u8], o: SetOpts) -> Cm
     let found = s.find();
     let mut old = None;
     if let Some(i) = found {
-        let v = &s.entry(i).value;
+        let v = s.entry(i).value();
         if o.get {
             old = Some(str_bytes(v)?.into_owned());
         }
@@ -112,7 +112,7 @@ fn set_with_options(ctx: &mut Ctx<'_>, key: &[u8], val: &[u8], o: SetOpts) -> Cm
     if proceed {
         let value = string_value(val);
         match (found, o.ttl) {
-            (Some(i), Ttl::Keep) => *s.value_mut(i) = value,
+            (Some(i), Ttl::Keep) => s.set_value(i, value),
             (_, Ttl::At(at)) if at <= now as i64 => {
                 // Already in the past: the key ends up deleted, as in Redis.
                 if let Some(i) = found {
@@ -120,7 +120,7 @@ fn set_with_options(ctx: &mut Ctx<'_>, key: &[u8], val: &[u8], o: SetOpts) -> Cm
                 }
             }
             (Some(i), ttl) => {
-                *s.value_mut(i) = value;
+                s.set_value(i, value);
                 s.set_expire(
                     i,
                     if let Ttl::At(at) = ttl {
@@ -218,10 +218,10 @@ fn getset(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
 }
 
 /// Writes a string value as a bulk reply.
-fn reply_value(ctx_out: &mut shoal_resp::Reply, v: &Value) -> CmdResult {
+fn reply_value(ctx_out: &mut shoal_resp::Reply, v: ValueRef<'_>) -> CmdResult {
     match v {
-        Value::Str(b) => ctx_out.bulk(b),
-        Value::Int(n) => ctx_out.bulk_int(*n),
+        ValueRef::Str(b) => ctx_out.bulk(b),
+        ValueRef::Int(n) => ctx_out.bulk_int(n),
         _ => return Err(errors::WRONGTYPE.into()),
     }
     Ok(())
@@ -232,7 +232,7 @@ fn get(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
     let mut s = ctx.ks.shard(a.get(1));
     match s.find() {
         Some(i) => {
-            reply_value(ctx.out, &s.entry(i).value)?;
+            reply_value(ctx.out, s.entry(i).value())?;
             drop(s);
             ctx.hit(true);
         }
@@ -250,10 +250,10 @@ fn getdel(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
     let mut s = ctx.ks.shard(a.get(1));
     match s.find() {
         Some(i) => {
-            str_bytes(&s.entry(i).value)?;
+            str_bytes(s.entry(i).value())?;
             let e = s.remove_at(i);
             drop(s);
-            reply_value(ctx.out, &e.value)
+            reply_value(ctx.out, e.value())
         }
         None => {
             ctx.out.null();
@@ -289,7 +289,7 @@ fn getex(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
         ctx.out.null();
         return Ok(());
     };
-    reply_value(ctx.out, &s.entry(idx).value)?;
+    reply_value(ctx.out, s.entry(idx).value())?;
     match change {
         None => {}
         Some(None) if s.entry(idx).expire_at().is_some() => s.set_expire(idx, None),
@@ -307,7 +307,7 @@ fn mget(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
     ctx.out.array(a.len() - 1);
     for key in a.iter().skip(1) {
         let mut s = ctx.ks.shard(key);
-        match s.find().map(|i| &s.entry(i).value) {
+        match s.find().map(|i| s.entry(i).value()) {
             // Keys of other types read as nil, as in Redis.
             Some(v) if v.is_string() => reply_value(ctx.out, v)?,
             _ => ctx.out.null(),
@@ -355,15 +355,15 @@ fn add_to_integer(ctx: &mut Ctx<'_>, key: &[u8], by: i64) -> CmdResult {
     let mut s = ctx.ks.shard(key);
     let n = match s.find() {
         Some(i) => {
-            let cur = value_int(&s.entry(i).value)?;
+            let cur = value_int(s.entry(i).value())?;
             let n = cur
                 .checked_add(by)
                 .ok_or(CmdError::from(errors::OVERFLOW))?;
-            *s.value_mut(i) = Value::Int(n);
+            s.set_value(i, NewValue::Int(n));
             n
         }
         None => {
-            s.insert_new(Value::Int(by), None);
+            s.insert_new(NewValue::Int(by), None);
             by
         }
     };
@@ -399,9 +399,9 @@ fn incrbyfloat(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
     let mut s = ctx.ks.shard(a.get(1));
     let found = s.find();
     let cur = match found {
-        Some(i) => match &s.entry(i).value {
-            Value::Int(n) => *n as f64,
-            Value::Str(b) => util::float(b).ok_or(CmdError::from(errors::NOT_FLOAT))?,
+        Some(i) => match s.entry(i).value() {
+            ValueRef::Int(n) => n as f64,
+            ValueRef::Str(b) => util::float(b).ok_or(CmdError::from(errors::NOT_FLOAT))?,
             _ => return Err(errors::WRONGTYPE.into()),
         },
         None => 0.0,
@@ -411,9 +411,9 @@ fn incrbyfloat(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
         return Err(errors::NAN_OR_INF.into());
     }
     let text = shoal_resp::format_double(n);
-    let v = Value::Str(text.as_bytes().into());
+    let v = NewValue::Str(text.as_bytes());
     match found {
-        Some(i) => *s.value_mut(i) = v,
+        Some(i) => s.set_value(i, v),
         None => {
             s.insert_new(v, None);
         }
@@ -434,15 +434,15 @@ fn append(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
     let mut s = ctx.ks.shard(a.get(1));
     let len = match s.find() {
         Some(i) => {
-            let cur = str_bytes(&s.entry(i).value)?;
-            if (cur.len() + add.len()) as u64 > limit {
+            let cur = str_len_as_raw(&mut s, i)?;
+            if (cur + add.len()) as u64 > limit {
                 return Err(errors::STRING_TOO_LONG.into());
             }
-            let mut v = Vec::with_capacity(cur.len() + add.len());
-            v.extend_from_slice(&cur);
-            v.extend_from_slice(add);
-            let len = v.len();
-            *s.value_mut(i) = Value::Str(v.into_boxed_slice());
+            let len = cur + add.len();
+            s.str_resize(i, len);
+            if let Some(b) = s.str_mut(i) {
+                b[cur..].copy_from_slice(add);
+            }
             len
         }
         None => {
@@ -459,8 +459,8 @@ fn append(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
 fn strlen(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
     let mut s = ctx.ks.shard(a.get(1));
     let n = match s.find() {
-        Some(i) if !s.entry(i).value.is_string() => return Err(errors::WRONGTYPE.into()),
-        Some(i) => s.entry(i).value.str_len(),
+        Some(i) if !s.entry(i).value().is_string() => return Err(errors::WRONGTYPE.into()),
+        Some(i) => s.entry(i).value().str_len(),
         None => 0,
     };
     drop(s);
@@ -477,7 +477,7 @@ fn getrange(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
         ctx.out.bulk(b"");
         return Ok(());
     };
-    let v = str_bytes(&s.entry(i).value)?;
+    let v = str_bytes(s.entry(i).value())?;
     let len = v.len() as i64;
     if start < 0 && end < 0 && start > end {
         ctx.out.bulk(b"");
@@ -513,33 +513,47 @@ fn setrange(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
     let limit = max_len(ctx);
     let mut s = ctx.ks.shard(a.get(1));
     let found = s.find();
-    let mut cur = match found {
-        Some(i) => str_bytes(&s.entry(i).value)?.into_owned(),
-        None => Vec::new(),
+    let cur = match found {
+        Some(i) => str_len_as_raw(&mut s, i)?,
+        None => 0,
     };
     if val.is_empty() {
         drop(s);
-        ctx.out.int(cur.len() as i64);
+        ctx.out.int(cur as i64);
         return Ok(());
     }
     if (offset as u64).saturating_add(val.len() as u64) > limit {
         return Err(errors::STRING_TOO_LONG.into());
     }
-    if cur.len() < offset + val.len() {
-        cur.resize(offset + val.len(), 0);
-    }
-    cur[offset..offset + val.len()].copy_from_slice(val);
-    let len = cur.len();
-    let v = Value::Str(cur.into_boxed_slice());
-    match found {
-        Some(i) => *s.value_mut(i) = v,
-        None => {
-            s.insert_new(v, None);
+    let len = cur.max(offset + val.len());
+    let i = match found {
+        Some(i) => {
+            s.str_resize(i, len);
+            i
         }
+        None => s.insert_new(NewValue::Str(&vec![0; len]), None),
+    };
+    if let Some(b) = s.str_mut(i) {
+        b[offset..offset + val.len()].copy_from_slice(val);
     }
     drop(s);
     ctx.out.int(len as i64);
     Ok(())
+}
+
+/// The length of the string at entry `i`, turned into raw bytes first if it is held as an
+/// integer (as Redis does before APPEND and SETRANGE). WRONGTYPE for other types.
+fn str_len_as_raw(s: &mut crate::ctx::Locked<'_, '_>, i: usize) -> Result<usize, CmdError> {
+    match s.entry(i).value() {
+        ValueRef::Str(b) => Ok(b.len()),
+        ValueRef::Int(n) => {
+            let mut buf = itoa::Buffer::new();
+            let text = buf.format(n);
+            s.set_value(i, NewValue::Str(text.as_bytes()));
+            Ok(text.len())
+        }
+        _ => Err(errors::WRONGTYPE.into()),
+    }
 }
 
 const W: u32 = WRITE | DENYOOM;

@@ -1,8 +1,8 @@
 //! Sorted set commands (the first part: the store, ranges by index, score and lex, pops).
 
 use shoal_resp::Args;
-use shoal_store::Value;
 use shoal_store::types::ZSet;
+use shoal_store::{CollMut, Value, ValueRef};
 
 use crate::ctx::Ctx;
 use crate::errors::{self, CmdError, CmdResult};
@@ -16,16 +16,16 @@ fn new_zset() -> Value {
     Value::ZSet(Box::default())
 }
 
-fn as_z(v: &Value) -> Result<&ZSet, CmdError> {
+fn as_z(v: ValueRef<'_>) -> Result<&ZSet, CmdError> {
     match v {
-        Value::ZSet(z) => Ok(z),
+        ValueRef::ZSet(z) => Ok(z),
         _ => Err(errors::WRONGTYPE.into()),
     }
 }
 
-fn as_z_mut(v: &mut Value) -> Result<&mut ZSet, CmdError> {
+fn as_z_mut(v: CollMut<'_>) -> Result<&mut ZSet, CmdError> {
     match v {
-        Value::ZSet(z) => Ok(z),
+        CollMut::ZSet(z) => Ok(z),
         _ => Err(errors::WRONGTYPE.into()),
     }
 }
@@ -733,8 +733,8 @@ fn store(ctx: &mut Ctx<'_>, dst: &[u8], items: &[(Vec<u8>, f64)]) {
 /// A sorted set or a set (members scored 1) as (member, score) pairs; `None` when absent.
 fn input(ctx: &mut Ctx<'_>, key: &[u8]) -> Result<Option<Scored>, CmdError> {
     read_value(ctx, key, |v| match v {
-        Value::ZSet(z) => Ok(z.iter().map(|(m, s)| (m.to_vec(), s)).collect()),
-        Value::Set(s) => Ok(s.members().into_iter().map(|m| (m.to_vec(), 1.0)).collect()),
+        ValueRef::ZSet(z) => Ok(z.iter().map(|(m, s)| (m.to_vec(), s)).collect()),
+        ValueRef::Set(s) => Ok(s.members().into_iter().map(|m| (m.to_vec(), 1.0)).collect()),
         _ => Err(errors::WRONGTYPE.into()),
     })
 }
