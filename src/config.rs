@@ -6,7 +6,9 @@
 use std::path::PathBuf;
 
 use clap::{ArgAction, Parser};
-use shoal_commands::config::{Config, parse_loglevel, parse_memory, parse_yes_no};
+use shoal_commands::config::{
+    Config, parse_in_range, parse_loglevel, parse_memory, parse_policy, parse_yes_no,
+};
 
 fn parse_u16(s: &str) -> Result<u16, String> {
     s.parse()
@@ -96,8 +98,16 @@ pub struct Cli {
     pub logfile: String,
     #[arg(long, value_parser = parse_memory, default_value = "0")]
     pub maxmemory: u64,
-    #[arg(long = "maxmemory-policy", default_value = "noeviction", value_parser = ["noeviction"])]
-    pub maxmemory_policy: String,
+    #[arg(long = "maxmemory-policy", default_value = "noeviction", value_parser = parse_policy)]
+    pub maxmemory_policy: shoal_store::Policy,
+    #[arg(long = "maxmemory-samples", default_value = "5", value_parser = |s: &str| parse_in_range(s, 1, 64))]
+    pub maxmemory_samples: u32,
+    #[arg(long = "maxmemory-eviction-tenacity", default_value = "10", value_parser = |s: &str| parse_in_range(s, 0, 100))]
+    pub maxmemory_eviction_tenacity: u32,
+    #[arg(long = "lfu-log-factor", default_value = "10", value_parser = |s: &str| parse_in_range(s, 0, i32::MAX as u32))]
+    pub lfu_log_factor: u32,
+    #[arg(long = "lfu-decay-time", default_value = "1", value_parser = |s: &str| parse_in_range(s, 0, i32::MAX as u32))]
+    pub lfu_decay_time: u32,
     #[arg(long = "protected-mode", value_parser = parse_yes_no, action = ArgAction::Set, default_value = "yes")]
     pub protected_mode: bool,
     /// Log commands slower than this many microseconds (negative: off, 0: all).
@@ -200,6 +210,10 @@ impl Cli {
             dir: self.dir,
             maxmemory: self.maxmemory,
             maxmemory_policy: self.maxmemory_policy,
+            maxmemory_samples: self.maxmemory_samples,
+            maxmemory_eviction_tenacity: self.maxmemory_eviction_tenacity,
+            lfu_log_factor: self.lfu_log_factor,
+            lfu_decay_time: self.lfu_decay_time,
             protected_mode: self.protected_mode,
             slowlog_log_slower_than: self.slowlog_log_slower_than,
             slowlog_max_len: self.slowlog_max_len,

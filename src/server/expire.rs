@@ -1,4 +1,5 @@
-//! The active expiry thread: reclaims expired keys nobody touches.
+//! The active expiry thread: reclaims expired keys nobody touches, finishes evictions that
+//! commands left over the limit, and records the memory peak.
 //!
 //! Every 1/hz seconds it runs one cycle with a time budget of a quarter of the period (Redis's
 //! ACTIVE_EXPIRE_CYCLE_SLOW_TIME_PERC); the cycle itself keeps going only while many of the keys
@@ -14,10 +15,17 @@ use tokio_util::sync::CancellationToken;
 
 pub fn spawn(shared: Arc<Shared>, cancel: CancellationToken) -> Option<JoinHandle<()>> {
     let run = move || {
+        shoal_store::mem::flush_on_exit();
         let mut cursor = 0usize;
         while !cancel.is_cancelled() {
             let hz = shared.config.read().hz.clamp(1, 500);
             let period = Duration::from_millis(1000 / hz);
+            // Eviction a command's time budget left unfinished goes on here (Redis's eviction
+            // time proc), so memory returns under the limit even with no further writes.
+            if shoal_commands::memory::over_limit(&shared) {
+                shoal_commands::memory::make_room(&shared, unix_ms());
+            }
+            shoal_store::mem::note_peak();
             if shared.active_expire.load(Relaxed) {
                 let st = shared
                     .store

@@ -130,7 +130,14 @@ fn describe() {
         "shoal_evicted_keys_total",
         "Keys evicted to stay under maxmemory."
     );
-    describe_gauge!("shoal_used_memory_bytes", "Resident memory of the process.");
+    describe_gauge!(
+        "shoal_used_memory_bytes",
+        "Bytes the allocator holds for the process (what maxmemory limits)."
+    );
+    describe_gauge!(
+        "shoal_used_memory_rss_bytes",
+        "Resident memory of the process."
+    );
     describe_gauge!(
         "shoal_maxmemory_bytes",
         "The maxmemory setting (0 = no limit)."
@@ -203,8 +210,9 @@ fn render(shared: &Shared, handle: &PrometheusHandle) -> String {
     counter!("shoal_net_input_bytes_total").absolute(t.net_in);
     counter!("shoal_net_output_bytes_total").absolute(t.net_out);
     counter!("shoal_expired_keys_total").absolute(shared.store.expired_total());
-    counter!("shoal_evicted_keys_total").absolute(0);
-    gauge!("shoal_used_memory_bytes").set(rss_bytes() as f64);
+    counter!("shoal_evicted_keys_total").absolute(shared.store.evicted_total());
+    gauge!("shoal_used_memory_bytes").set(shoal_store::mem::used() as f64);
+    gauge!("shoal_used_memory_rss_bytes").set(rss_bytes() as f64);
     gauge!("shoal_maxmemory_bytes").set(shared.config.read().maxmemory as f64);
     for db in 0..shared.store.databases() {
         let (keys, ttl) = shared.store.db_counts(db);

@@ -32,6 +32,8 @@ pub fn run(config: Config) -> i32 {
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(threads)
         .thread_name("shoal-worker")
+        // Threads that come and go (the blocking pool) leave no memory-count drift behind.
+        .on_thread_start(shoal_store::mem::flush_on_exit)
         .enable_all()
         .build()
     {

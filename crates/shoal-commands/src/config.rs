@@ -25,7 +25,14 @@ pub struct Config {
     pub tcp_backlog: u64,
     pub dir: String,
     pub maxmemory: u64,
-    pub maxmemory_policy: String,
+    pub maxmemory_policy: shoal_store::Policy,
+    /// Entries sampled per eviction by the LRU, LFU and TTL policies.
+    pub maxmemory_samples: u32,
+    /// How long one command may spend evicting (0-100; 10 = 500 µs, 100 = unlimited).
+    pub maxmemory_eviction_tenacity: u32,
+    pub lfu_log_factor: u32,
+    /// Minutes per decrement of an idle key's LFU counter (0 = never).
+    pub lfu_decay_time: u32,
     /// Without a password, accept clients from loopback addresses only.
     pub protected_mode: bool,
     /// Microseconds; negative = off, 0 = every command.
@@ -101,7 +108,11 @@ impl Default for Config {
             tcp_backlog: 511,
             dir: ".".into(),
             maxmemory: 0,
-            maxmemory_policy: "noeviction".into(),
+            maxmemory_policy: shoal_store::Policy::NoEviction,
+            maxmemory_samples: 5,
+            maxmemory_eviction_tenacity: 10,
+            lfu_log_factor: 10,
+            lfu_decay_time: 1,
             protected_mode: true,
             slowlog_log_slower_than: 10_000,
             slowlog_max_len: 128,
@@ -149,6 +160,25 @@ pub fn parse_loglevel(s: &str) -> Result<String, String> {
         _ => Err(format!(
             "argument must be one of debug, verbose, notice, warning, nothing, got '{s}'"
         )),
+    }
+}
+
+/// A `maxmemory-policy` name (Redis's, and shoal's S3-FIFO pair).
+pub fn parse_policy(s: &str) -> Result<shoal_store::Policy, String> {
+    shoal_store::Policy::parse(s).ok_or_else(|| {
+        format!(
+            "argument(s) must be one of the following: {}",
+            shoal_store::Policy::names().collect::<Vec<_>>().join(", ")
+        )
+    })
+}
+
+/// An integer within `lo..=hi`, with Redis's error text.
+pub fn parse_in_range(s: &str, lo: u32, hi: u32) -> Result<u32, String> {
+    match s.parse::<i64>() {
+        Ok(n) if n >= lo as i64 && n <= hi as i64 => Ok(n as u32),
+        Ok(_) => Err(format!("argument must be between {lo} and {hi} inclusive")),
+        Err(_) => Err("argument couldn't be parsed into an integer".into()),
     }
 }
 
@@ -340,14 +370,42 @@ pub const PARAMS: &[Param] = &[
     },
     Param {
         name: "maxmemory-policy",
-        get: |c| c.maxmemory_policy.clone(),
+        get: |c| c.maxmemory_policy.name().into(),
         set: Some(|c, v| {
-            if v.eq_ignore_ascii_case("noeviction") {
-                c.maxmemory_policy = "noeviction".into();
-                Ok(())
-            } else {
-                Err("argument(s) must be one of the following: noeviction".into())
-            }
+            c.maxmemory_policy = parse_policy(v)?;
+            Ok(())
+        }),
+    },
+    Param {
+        name: "maxmemory-samples",
+        get: |c| c.maxmemory_samples.to_string(),
+        set: Some(|c, v| {
+            c.maxmemory_samples = parse_in_range(v, 1, 64)?;
+            Ok(())
+        }),
+    },
+    Param {
+        name: "maxmemory-eviction-tenacity",
+        get: |c| c.maxmemory_eviction_tenacity.to_string(),
+        set: Some(|c, v| {
+            c.maxmemory_eviction_tenacity = parse_in_range(v, 0, 100)?;
+            Ok(())
+        }),
+    },
+    Param {
+        name: "lfu-log-factor",
+        get: |c| c.lfu_log_factor.to_string(),
+        set: Some(|c, v| {
+            c.lfu_log_factor = parse_in_range(v, 0, i32::MAX as u32)?;
+            Ok(())
+        }),
+    },
+    Param {
+        name: "lfu-decay-time",
+        get: |c| c.lfu_decay_time.to_string(),
+        set: Some(|c, v| {
+            c.lfu_decay_time = parse_in_range(v, 0, i32::MAX as u32)?;
+            Ok(())
         }),
     },
 ];

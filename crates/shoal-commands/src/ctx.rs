@@ -81,6 +81,12 @@ pub struct Shared {
     pub active_expire: AtomicBool,
     /// Address actually bound (for INFO and logs).
     pub tcp_port: AtomicUsize,
+    /// `maxmemory` in bytes (0 = no limit), read on every command.
+    pub maxmemory: AtomicU64,
+    /// Microseconds one command may spend evicting (u64::MAX = no limit).
+    pub eviction_budget_us: AtomicU64,
+    /// Allocated bytes once the keyspace structures exist (INFO `used_memory_startup`).
+    pub startup_memory: u64,
 }
 
 impl Shared {
@@ -109,7 +115,7 @@ impl Shared {
         slowlog
             .max_len
             .store(config.slowlog_max_len as usize, Ordering::Relaxed);
-        Shared {
+        let shared = Shared {
             store,
             cluster,
             config: RwLock::new(config),
@@ -126,7 +132,12 @@ impl Shared {
             shutdown_notify: Notify::new(),
             active_expire: AtomicBool::new(true),
             tcp_port: AtomicUsize::new(0),
-        }
+            maxmemory: AtomicU64::new(0),
+            eviction_budget_us: AtomicU64::new(500),
+            startup_memory: shoal_store::mem::used() as u64,
+        };
+        crate::memory::apply(&shared);
+        shared
     }
 
     pub fn next_client_id(&self) -> u64 {

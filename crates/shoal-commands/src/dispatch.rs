@@ -61,6 +61,13 @@ fn dispatch_inner(shared: &Shared, client: &mut Client, out: &mut Reply, args: A
             return;
         }
     }
+    if crate::memory::over_limit(shared)
+        && !crate::memory::make_room(shared, now)
+        && refused_when_out_of_memory(client, spec)
+    {
+        reject(shared, client, out, Some(idx), errors::OOM.into());
+        return;
+    }
     if client.multi.is_some() && spec.has(flags::NO_MULTI) {
         reject(shared, client, out, Some(idx), errors::NOT_IN_MULTI.into());
         return;
@@ -103,6 +110,23 @@ fn dispatch_inner(shared: &Shared, client: &mut Client, out: &mut Reply, args: A
         in_exec: false,
     };
     run(&mut ctx, idx, spec, args);
+}
+
+/// With memory over `maxmemory` and nothing left to evict, Redis refuses commands that may
+/// allocate (`denyoom`, EXEC of a transaction holding one) and, inside MULTI, any command but
+/// EXEC, DISCARD, QUIT and RESET (queueing itself takes memory).
+fn refused_when_out_of_memory(client: &Client, spec: &Spec) -> bool {
+    if spec.has(flags::DENYOOM) {
+        return true;
+    }
+    match &client.multi {
+        Some(m) if spec.name == "exec" => m
+            .queued
+            .iter()
+            .any(|(i, _)| table().specs[*i].has(flags::DENYOOM)),
+        Some(_) => !matches!(spec.name, "discard" | "quit" | "reset"),
+        None => false,
+    }
 }
 
 /// Cluster mode: the redirect or refusal for this command, if it may not run here. EXEC is

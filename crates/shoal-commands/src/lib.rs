@@ -10,6 +10,7 @@ pub mod ctx;
 pub mod dispatch;
 pub mod errors;
 pub mod families;
+pub mod memory;
 pub mod monitor;
 pub mod slowlog;
 pub mod spec;

@@ -15,8 +15,8 @@ use crate::policy::Policy;
 use crate::store::{ShardId, Store};
 
 const POOL: usize = 16;
-/// Database sizes older than this are recounted.
-const SIZES_TTL_MS: u64 = 100;
+/// A database found without candidates is skipped this long, unless a shard of it gains keys.
+const EMPTY_FOR_MS: u64 = 10_000;
 
 struct Candidate {
     score: u64,
@@ -27,10 +27,13 @@ struct Candidate {
 pub struct Evictor {
     /// Ascending by score: the best candidate is last.
     pool: Vec<Candidate>,
-    /// Keys (or keys with a TTL, for volatile policies) per database, as last counted.
-    sizes: Vec<usize>,
-    sized_at: u64,
-    sized_volatile: bool,
+    /// Per database: until when it is presumed to hold no candidate (a walk of its shards
+    /// found none, and no shard gained keys since). Cheaper than counting keys, which would
+    /// lock every shard.
+    empty_until: Vec<u64>,
+    /// Whether `empty_until` was judged for volatile policies.
+    judged_volatile: bool,
+    now: u64,
     next_db: usize,
     rng: u64,
     picks: Vec<usize>,
@@ -46,9 +49,9 @@ impl Evictor {
     pub fn new(databases: usize) -> Self {
         Evictor {
             pool: Vec::with_capacity(POOL + 1),
-            sizes: vec![0; databases],
-            sized_at: 0,
-            sized_volatile: false,
+            empty_until: vec![0; databases],
+            judged_volatile: false,
+            now: 0,
             next_db: 0,
             rng: 0x9E37_79B9_7F4A_7C15,
             picks: Vec::new(),
@@ -62,6 +65,10 @@ impl Evictor {
         x ^= x << 17;
         self.rng = x;
         (((x >> 32) * n as u64) >> 32) as usize
+    }
+
+    fn may_hold(&self, db: usize) -> bool {
+        self.empty_until[db] <= self.now
     }
 
     fn offer(&mut self, c: Candidate) {
@@ -89,44 +96,35 @@ impl Store {
         }
         let volatile = policy.volatile_only();
         let mut ev = self.evictor.lock();
-        if now_ms.saturating_sub(ev.sized_at) >= SIZES_TTL_MS
-            || ev.sized_volatile != volatile
-            || ev.sizes.iter().all(|&n| n == 0)
-        {
-            for db in 0..self.databases() {
-                ev.sizes[db] = self.db_shards(db).fold(0, |n, id| {
-                    let s = self.lock(id);
-                    n + if volatile { s.volatile() } else { s.len() }
-                });
-            }
-            ev.sized_at = now_ms;
-            ev.sized_volatile = volatile;
+        ev.now = now_ms;
+        if ev.judged_volatile != volatile {
+            ev.judged_volatile = volatile;
+            ev.empty_until.iter_mut().for_each(|t| *t = 0);
         }
-        if ev.sizes.iter().all(|&n| n == 0) {
-            return None;
+        // A database that gained keys since it was found empty is worth a look again.
+        for db in 0..ev.empty_until.len() {
+            if !ev.may_hold(db) && self.take_gained(db) {
+                ev.empty_until[db] = 0;
+            }
         }
         let found = match policy {
             Policy::AllkeysRandom | Policy::VolatileRandom => self.evict_random(&mut ev, volatile),
             Policy::AllkeysS3fifo | Policy::VolatileS3fifo => self.evict_s3fifo(&mut ev, volatile),
             _ => self.evict_pooled(&mut ev, policy, now_ms),
         };
-        match &found {
-            Some(_) => {
-                self.evicted
-                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            }
-            // The sizes were wrong: count again next time.
-            None => ev.sized_at = 0,
+        if found.is_some() {
+            self.evicted
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         }
         found
     }
 
-    /// The next database holding candidates, round robin.
+    /// The next database that may hold candidates, round robin.
     fn next_db(&self, ev: &mut Evictor) -> Option<usize> {
-        let n = ev.sizes.len();
+        let n = ev.empty_until.len();
         (0..n)
             .map(|k| (ev.next_db + k) % n)
-            .find(|&db| ev.sizes[db] > 0)
+            .find(|&db| ev.may_hold(db))
             .inspect(|&db| ev.next_db = (db + 1) % n)
     }
 
@@ -158,7 +156,7 @@ impl Store {
             })
             .find(|&id| has(id));
         if found.is_none() {
-            ev.sizes[db] = 0;
+            ev.empty_until[db] = ev.now + EMPTY_FOR_MS;
         }
         found
     }
@@ -181,10 +179,17 @@ impl Store {
         None
     }
 
+    /// S3-FIFO runs per shard; of two random shards, the one with more entries in its small
+    /// queue gives one up (the power of two choices keeps the shards' small queues even, so a
+    /// shard holding only proven keys is rarely asked while others hold one-off writes).
     fn evict_s3fifo(&self, ev: &mut Evictor, volatile: bool) -> Option<Evicted> {
         while let Some(db) = self.next_db(ev) {
-            let Some(id) = self.pick_shard(ev, db, volatile) else {
+            let Some(a) = self.pick_shard(ev, db, volatile) else {
                 continue;
+            };
+            let id = match self.pick_shard(ev, db, volatile) {
+                Some(b) if b != a && self.lock(b).small_len() > self.lock(a).small_len() => b,
+                _ => a,
             };
             if let Some(entry) = self.lock(id).evict_s3fifo(volatile) {
                 return Some(Evicted { db, entry });
@@ -201,8 +206,8 @@ impl Store {
             .load(std::sync::atomic::Ordering::Relaxed) as usize)
             .clamp(1, 64);
         for _round in 0..8 {
-            for db in 0..ev.sizes.len() {
-                if ev.sizes[db] == 0 {
+            for db in 0..ev.empty_until.len() {
+                if !ev.may_hold(db) {
                     continue;
                 }
                 let Some(id) = self.pick_shard(ev, db, volatile) else {
@@ -235,7 +240,7 @@ impl Store {
                     return Some(Evicted { db, entry });
                 }
             }
-            if ev.sizes.iter().all(|&n| n == 0) {
+            if (0..ev.empty_until.len()).all(|db| !ev.may_hold(db)) {
                 break;
             }
         }

@@ -130,6 +130,31 @@ pub fn reset_peak() {
     PEAK.store(used(), Relaxed);
 }
 
+/// What the allocator itself reports (INFO memory's `allocator_*` fields).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct AllocatorStats {
+    pub name: &'static str,
+    /// Bytes in allocations the application holds.
+    pub allocated: u64,
+    /// Bytes in pages with allocations (allocated plus their fragmentation).
+    pub active: u64,
+    /// Bytes of memory the allocator has resident.
+    pub resident: u64,
+}
+
+static STATS_HOOK: std::sync::OnceLock<fn() -> AllocatorStats> = std::sync::OnceLock::new();
+
+/// Installs the function that reads the allocator's own statistics (the binary does, for
+/// jemalloc).
+pub fn set_allocator_stats(f: fn() -> AllocatorStats) {
+    let _ = STATS_HOOK.set(f);
+}
+
+/// The allocator's own statistics, when a reader is installed.
+pub fn allocator_stats() -> Option<AllocatorStats> {
+    STATS_HOOK.get().map(|f| f())
+}
+
 /// Folds this thread's balance into the global counter now.
 pub fn flush_thread() {
     let v = BALANCE.with(|b| b.replace(0));

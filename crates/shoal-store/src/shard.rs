@@ -29,7 +29,17 @@ fn mark_volatile(hints: &VolatileHints, idx: usize) {
     if let Some(h) = hints.get(idx) {
         h.store(true, Ordering::Relaxed);
     }
-    // The last flag summarises the whole database.
+    // The next-to-last flag summarises the whole database.
+    if let Some(h) = hints.len().checked_sub(2).and_then(|i| hints.get(i)) {
+        h.store(true, Ordering::Relaxed);
+    }
+    mark_gained(hints);
+}
+
+/// The last flag: a shard of this database went from no keys (or no keys with a TTL) to some,
+/// so the evictor looks at the database again.
+#[inline]
+fn mark_gained(hints: &VolatileHints) {
     if let Some(h) = hints.last() {
         h.store(true, Ordering::Relaxed);
     }
@@ -58,10 +68,10 @@ struct Data {
 /// WATCH registrations: key -> dirty flags of the clients watching it.
 type Watchers = hashbrown::HashMap<Box<[u8]>, Vec<Arc<AtomicBool>>, FixedState>;
 
-/// Per-database flags, one per shard plus a last one for the whole database: "may hold keys with
-/// a TTL". Set (without the database's other locks) when a shard gains its first TTL; cleared by
-/// the expiry cycle (a shard's under its lock), which skips unflagged shards and databases
-/// without locking them.
+/// Per-database flags, one per shard plus one for the whole database: "may hold keys with a TTL".
+/// Set (without the database's other locks) when a shard gains its first TTL; cleared by the
+/// expiry cycle (a shard's under its lock), which skips unflagged shards and databases without
+/// locking them. A last flag tells the evictor that a shard gained its first key or TTL.
 pub type VolatileHints = std::sync::Arc<[std::sync::atomic::AtomicBool]>;
 
 pub struct Shard {
@@ -123,6 +133,11 @@ impl Shard {
     #[inline]
     pub fn is_empty(&self) -> bool {
         self.data.entries.is_empty()
+    }
+
+    /// Entries in S3-FIFO's small queue.
+    pub fn small_len(&self) -> usize {
+        self.data.small
     }
 
     /// Number of entries with a TTL (possibly already past).
@@ -263,6 +278,9 @@ impl Shard {
     ) -> usize {
         self.signal(key);
         let word = self.tuning.initial_word(now_ms);
+        if self.data.entries.is_empty() {
+            mark_gained(&self.hints);
+        }
         let d = &mut self.data;
         let i = d.entries.len();
         let expire_at = expire_at.map(|t| t.max(1));
@@ -363,6 +381,9 @@ impl Shard {
         for s in [a, b] {
             if s.data.volatile > 0 {
                 s.gained_volatile();
+            }
+            if !s.data.entries.is_empty() {
+                mark_gained(&s.hints);
             }
         }
     }

@@ -69,7 +69,8 @@ impl Store {
         let tuning = Arc::new(Tuning::default());
         let dbs: Box<[Db]> = (0..databases.max(1))
             .map(|_| {
-                let hints: VolatileHints = (0..=shards).map(|_| AtomicBool::new(false)).collect();
+                let hints: VolatileHints =
+                    (0..shards + 2).map(|_| AtomicBool::new(false)).collect();
                 Db {
                     shards: (0..shards)
                         .map(|i| {
@@ -100,6 +101,12 @@ impl Store {
     /// The eviction settings (policy, samples, LFU parameters) every shard follows.
     pub fn tuning(&self) -> &Tuning {
         &self.tuning
+    }
+
+    /// Whether a shard of `db` gained its first key (or first TTL) since the last call.
+    pub(crate) fn take_gained(&self, db: usize) -> bool {
+        let hints = &self.dbs[db].hints;
+        hints[hints.len() - 1].swap(false, Ordering::Relaxed)
     }
 
     /// Keys evicted so far.

@@ -247,6 +247,18 @@ fn process_usage() -> (u64, f64, f64) {
     (rss, u, s)
 }
 
+/// Physical memory of the machine (/proc/meminfo MemTotal), 0 if unknown.
+fn system_memory() -> u64 {
+    std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| {
+            m.lines()
+                .find(|l| l.starts_with("MemTotal:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+        })
+        .map_or(0, |kb| kb * 1024)
+}
+
 fn human(bytes: u64) -> String {
     let b = bytes as f64;
     if b < 1024.0 {
@@ -432,15 +444,44 @@ fn info_text(ctx: &mut Ctx<'_>, want: &[String]) -> String {
             }
             "memory" => {
                 section(&mut o, "Memory");
+                let used = shoal_store::mem::used() as u64;
+                let peak = shoal_store::mem::note_peak() as u64;
                 let _ = write!(
                     o,
-                    "used_memory:{rss}\r\nused_memory_human:{}\r\nused_memory_rss:{rss}\r\nused_memory_rss_human:{}\r\nused_memory_peak:{rss}\r\nused_memory_peak_human:{}\r\nmaxmemory:{}\r\nmaxmemory_human:{}\r\nmaxmemory_policy:{}\r\nmem_fragmentation_ratio:1.00\r\nmem_allocator:libc\r\n",
+                    "used_memory:{used}\r\nused_memory_human:{}\r\nused_memory_rss:{rss}\r\nused_memory_rss_human:{}\r\nused_memory_peak:{peak}\r\nused_memory_peak_human:{}\r\nused_memory_peak_perc:{:.2}%\r\nused_memory_startup:{}\r\n",
+                    human(used),
                     human(rss),
-                    human(rss),
-                    human(rss),
+                    human(peak),
+                    if peak > 0 {
+                        used as f64 * 100.0 / peak as f64
+                    } else {
+                        0.0
+                    },
+                    sh.startup_memory,
+                );
+                let alloc = shoal_store::mem::allocator_stats();
+                if let Some(a) = alloc {
+                    let _ = write!(
+                        o,
+                        "allocator_allocated:{}\r\nallocator_active:{}\r\nallocator_resident:{}\r\nallocator_frag_ratio:{:.2}\r\n",
+                        a.allocated,
+                        a.active,
+                        a.resident,
+                        a.active as f64 / a.allocated.max(1) as f64,
+                    );
+                }
+                let _ = write!(
+                    o,
+                    "total_system_memory:{}\r\ntotal_system_memory_human:{}\r\nmaxmemory:{}\r\nmaxmemory_human:{}\r\nmaxmemory_policy:{}\r\nmaxmemory_samples:{}\r\nmaxmemory_eviction_tenacity:{}\r\nmem_fragmentation_ratio:{:.2}\r\nmem_allocator:{}\r\n",
+                    system_memory(),
+                    human(system_memory()),
                     cfg.maxmemory,
                     human(cfg.maxmemory),
-                    cfg.maxmemory_policy
+                    cfg.maxmemory_policy.name(),
+                    cfg.maxmemory_samples,
+                    cfg.maxmemory_eviction_tenacity,
+                    rss as f64 / used.max(1) as f64,
+                    alloc.map_or("libc", |a| a.name),
                 );
             }
             "persistence" => {
@@ -456,12 +497,13 @@ fn info_text(ctx: &mut Ctx<'_>, want: &[String]) -> String {
                     .sum::<u64>();
                 let _ = write!(
                     o,
-                    "total_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:0\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\nrejected_connections:{}\r\nexpired_keys:{expired}\r\nevicted_keys:0\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:0\r\npubsub_patterns:0\r\ntotal_error_replies:{}\r\nacl_access_denied_auth:{}\r\n",
+                    "total_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:0\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\nrejected_connections:{}\r\nexpired_keys:{expired}\r\nevicted_keys:{}\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:0\r\npubsub_patterns:0\r\ntotal_error_replies:{}\r\nacl_access_denied_auth:{}\r\n",
                     sh.stats.connections_received.load(Relaxed),
                     stats.commands,
                     stats.net_in,
                     stats.net_out,
                     sh.stats.rejected_connections.load(Relaxed),
+                    sh.store.evicted_total(),
                     stats.hits,
                     stats.misses,
                     sh.stats.total_error_replies.load(Relaxed),
@@ -597,6 +639,7 @@ fn config(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
             }
             *ctx.shared.config.write() = cfg;
             ctx.shared.config_gen.fetch_add(1, Relaxed);
+            crate::memory::apply(ctx.shared);
             {
                 let c = ctx.shared.config.read();
                 ctx.shared

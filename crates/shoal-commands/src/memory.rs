@@ -1,0 +1,88 @@
+//! `maxmemory`: eviction before commands run, and the OOM refusal (Redis's performEvictions).
+//!
+//! Before every command, while the allocator holds more than `maxmemory`, entries are evicted
+//! by the configured policy until it does not, within a time budget set by
+//! `maxmemory-eviction-tenacity` (10 = 500 µs, as Redis). A command is refused with `-OOM` only
+//! when nothing can be evicted (noeviction, or no candidate left) and it may allocate (`denyoom`,
+//! or anything inside MULTI but EXEC/DISCARD). When the budget runs out first, the command runs
+//! and the server's timer goes on evicting, so no command stalls for long.
+
+use std::sync::atomic::Ordering::Relaxed;
+use std::time::Instant;
+
+use shoal_store::mem;
+
+use crate::ctx::Shared;
+
+/// Redis's evictionTimeLimitUs: microseconds one call may spend evicting (`None` = no limit).
+pub fn budget_us(tenacity: u32) -> Option<u64> {
+    match tenacity {
+        0..=10 => Some(50 * tenacity as u64),
+        11..=99 => Some((500.0 * 1.15f64.powi(tenacity as i32 - 10)) as u64),
+        _ => None,
+    }
+}
+
+/// Whether the process holds more than `maxmemory` (never, with no limit).
+#[inline]
+pub fn over_limit(shared: &Shared) -> bool {
+    let max = shared.maxmemory.load(Relaxed);
+    max != 0 && mem::used() as u64 > max
+}
+
+/// Evicts until memory is under `maxmemory` or the time budget is spent. Returns false when
+/// still over the limit with nothing left to evict (the caller refuses `denyoom` commands).
+pub fn make_room(shared: &Shared, now_ms: u64) -> bool {
+    let max = shared.maxmemory.load(Relaxed);
+    if max == 0 {
+        return true;
+    }
+    let budget = shared.eviction_budget_us.load(Relaxed);
+    let start = Instant::now();
+    let mut n = 0u32;
+    while mem::used() as u64 > max {
+        let Some(ev) = shared.store.evict_one(now_ms) else {
+            return false;
+        };
+        drop(ev);
+        // Make the freed bytes visible to the check at once.
+        mem::flush_thread();
+        n += 1;
+        if n.is_multiple_of(16)
+            && budget != u64::MAX
+            && start.elapsed().as_micros() as u64 >= budget
+        {
+            break;
+        }
+    }
+    true
+}
+
+/// Pushes the configuration's memory and eviction settings to where the request path and the
+/// shards read them.
+pub fn apply(shared: &Shared) {
+    let c = shared.config.read();
+    shared.maxmemory.store(c.maxmemory, Relaxed);
+    shared.eviction_budget_us.store(
+        budget_us(c.maxmemory_eviction_tenacity).unwrap_or(u64::MAX),
+        Relaxed,
+    );
+    let t = shared.store.tuning();
+    t.set_policy(c.maxmemory_policy);
+    t.samples.store(c.maxmemory_samples, Relaxed);
+    t.lfu_log_factor.store(c.lfu_log_factor, Relaxed);
+    t.lfu_decay_time.store(c.lfu_decay_time, Relaxed);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tenacity_budget_follows_redis() {
+        assert_eq!(budget_us(0), Some(0));
+        assert_eq!(budget_us(10), Some(500));
+        assert_eq!(budget_us(11), Some(575));
+        assert_eq!(budget_us(100), None);
+    }
+}
