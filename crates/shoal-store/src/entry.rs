@@ -410,6 +410,14 @@ impl Entry {
     /// Replaces the value, keeping key, expiry and word. Resizes the block only when the new
     /// payload has another size (an INCR of an integer stays in place).
     pub fn set_value(&mut self, v: NewValue<'_>) {
+        if let NewValue::Int(n) = v
+            && self.kind() == Kind::Int
+        {
+            let off = self.payload_off();
+            // SAFETY: an integer payload is 8 bytes at `off`.
+            unsafe { std::ptr::write_unaligned(self.p().add(off) as *mut i64, n) };
+            return;
+        }
         self.drop_collection();
         let old = self.block_size();
         let off = self.payload_off();

@@ -71,6 +71,15 @@ impl Evictor {
         self.empty_until[db] <= self.now
     }
 
+    /// Databases never used hold nothing: presume them empty (until a shard gains keys).
+    fn skip_unused(&mut self, store: &Store) {
+        for db in 0..self.empty_until.len() {
+            if !store.db_exists(db) {
+                self.empty_until[db] = self.now + EMPTY_FOR_MS;
+            }
+        }
+    }
+
     fn offer(&mut self, c: Candidate) {
         if self.pool.len() >= POOL && c.score <= self.pool[0].score {
             return;
@@ -101,6 +110,7 @@ impl Store {
             ev.judged_volatile = volatile;
             ev.empty_until.iter_mut().for_each(|t| *t = 0);
         }
+        ev.skip_unused(self);
         // A database that gained keys since it was found empty is worth a look again.
         for db in 0..ev.empty_until.len() {
             if !ev.may_hold(db) && self.take_gained(db) {

@@ -189,12 +189,19 @@ impl Shard {
     /// Counts an access to entry `i`.
     #[inline]
     pub fn touch(&mut self, i: usize, now_ms: u64) {
-        let rand = (self.random() >> 32) as u32;
-        let e = &mut self.data.entries[i];
-        let w = self.tuning.touched_word(e.word(), now_ms, rand);
-        e.set_word(w);
         let m = &mut self.data.meta[i];
         *m = policy::meta_hit(*m);
+        let old = self.data.entries[i].word();
+        let w = if self.tuning.policy().is_lfu() {
+            let rand = (self.random() >> 32) as u32;
+            self.tuning.touched_word(old, now_ms, rand)
+        } else {
+            policy::lru_clock(now_ms)
+        };
+        // Within one clock tick the word does not change: leave the block's cache line clean.
+        if w != old {
+            self.data.entries[i].set_word(w);
+        }
     }
 
     /// Like `find_live` but counts no access (OBJECT, TTL-only inspections).

@@ -16,8 +16,8 @@ use parking_lot::{Mutex, MutexGuard};
 
 use crate::policy::Tuning;
 use crate::shard::{Shard, VolatileHints};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 
 /// Identifies one shard of one database.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -42,7 +42,7 @@ pub enum Stripe {
 }
 
 pub struct Store {
-    dbs: Box<[Db]>,
+    dbs: Box<[OnceLock<Db>]>,
     mask: u64,
     hasher: FixedState,
     stripe: Stripe,
@@ -65,37 +65,47 @@ impl Store {
             Stripe::Slot(_) => shards.min(16384),
         };
         let shards = shards.max(1).next_power_of_two();
-        let hasher = FixedState::with_seed(rand::random());
-        let tuning = Arc::new(Tuning::default());
-        let dbs: Box<[Db]> = (0..databases.max(1))
-            .map(|_| {
-                let hints: VolatileHints =
-                    (0..shards + 2).map(|_| AtomicBool::new(false)).collect();
-                Db {
-                    shards: (0..shards)
-                        .map(|i| {
-                            CachePadded::new(Mutex::new(Shard::with_tuning(
-                                hasher.clone(),
-                                hints.clone(),
-                                i,
-                                tuning.clone(),
-                            )))
-                        })
-                        .collect(),
-                    hints,
-                }
-            })
-            .collect();
-        let databases = dbs.len();
-        Store {
-            dbs,
+        let databases = databases.max(1);
+        let store = Store {
+            dbs: (0..databases).map(|_| OnceLock::new()).collect(),
             mask: shards as u64 - 1,
-            hasher,
+            hasher: FixedState::with_seed(rand::random()),
             stripe,
-            tuning,
+            tuning: Arc::new(Tuning::default()),
             evictor: Mutex::new(crate::evict::Evictor::new(databases)),
             evicted: AtomicU64::new(0),
-        }
+        };
+        // Database 0 is where nearly everything lives; the others are made when first used.
+        store.db(0);
+        store
+    }
+
+    /// Database `i`, made on first use: an unused database costs nothing.
+    #[inline]
+    fn db(&self, i: usize) -> &Db {
+        self.dbs[i].get_or_init(|| {
+            let shards = self.shards_per_db();
+            let hints: VolatileHints = (0..shards + 2).map(|_| AtomicBool::new(false)).collect();
+            Db {
+                shards: (0..shards)
+                    .map(|idx| {
+                        CachePadded::new(Mutex::new(Shard::with_tuning(
+                            self.hasher.clone(),
+                            hints.clone(),
+                            idx,
+                            self.tuning.clone(),
+                        )))
+                    })
+                    .collect(),
+                hints,
+            }
+        })
+    }
+
+    /// Whether database `i` was ever used (an unused one holds no key).
+    #[inline]
+    pub fn db_exists(&self, i: usize) -> bool {
+        self.dbs[i].get().is_some()
     }
 
     /// The eviction settings (policy, samples, LFU parameters) every shard follows.
@@ -105,8 +115,10 @@ impl Store {
 
     /// Whether a shard of `db` gained its first key (or first TTL) since the last call.
     pub(crate) fn take_gained(&self, db: usize) -> bool {
-        let hints = &self.dbs[db].hints;
-        hints[hints.len() - 1].swap(false, Ordering::Relaxed)
+        let Some(d) = self.dbs[db].get() else {
+            return false;
+        };
+        d.hints[d.hints.len() - 1].swap(false, Ordering::Relaxed)
     }
 
     /// Keys evicted so far.
@@ -151,13 +163,19 @@ impl Store {
 
     #[inline]
     pub fn lock(&self, id: ShardId) -> MutexGuard<'_, Shard> {
-        self.dbs[id.db as usize].shards[id.idx as usize].lock()
+        self.db(id.db as usize).shards[id.idx as usize].lock()
     }
 
-    /// Every shard of every database, in lock order.
+    /// Every shard of every database, in lock order (making unused databases: for lock plans
+    /// that must hold them all).
     pub fn all_shards(&self) -> impl Iterator<Item = ShardId> + '_ {
         (0..self.dbs.len() as u32)
             .flat_map(move |db| (0..=self.mask as u32).map(move |idx| ShardId { db, idx }))
+    }
+
+    /// Every shard of the databases in use, in lock order (for walks that read or clear).
+    pub fn live_shards(&self) -> impl Iterator<Item = ShardId> + '_ {
+        (0..self.dbs.len()).flat_map(move |db| self.live_db_shards(db))
     }
 
     /// Every shard of one database, in lock order.
@@ -166,9 +184,16 @@ impl Store {
         (0..=self.mask as u32).map(move |idx| ShardId { db, idx })
     }
 
+    /// Every shard of one database if it is in use, else none (an unused database is empty).
+    pub fn live_db_shards(&self, db: usize) -> impl Iterator<Item = ShardId> + use<> {
+        let n = if self.db_exists(db) { self.mask + 1 } else { 0 };
+        let db = db as u32;
+        (0..n as u32).map(move |idx| ShardId { db, idx })
+    }
+
     /// Keys and keys-with-TTL of one database (not atomic across shards).
     pub fn db_counts(&self, db: usize) -> (usize, usize) {
-        self.db_shards(db).fold((0, 0), |(k, v), id| {
+        self.live_db_shards(db).fold((0, 0), |(k, v), id| {
             let s = self.lock(id);
             (k + s.len(), v + s.volatile())
         })
@@ -176,7 +201,7 @@ impl Store {
 
     /// Keys expired so far, over all shards.
     pub fn expired_total(&self) -> u64 {
-        self.all_shards()
+        self.live_shards()
             .map(|id| self.lock(id).expired_total)
             .sum()
     }
@@ -200,28 +225,35 @@ impl Store {
         loop {
             let i = *cursor % total;
             let (db, idx) = (i / shards, i % shards);
-            let hints = &self.dbs[db].hints;
-            if idx == 0 && !hints[shards].swap(false, Ordering::Relaxed) {
-                // No shard of this database gained a TTL since the last look: skip it whole.
-                *cursor = (i + shards) % total;
-                visited += shards;
-            } else {
-                *cursor = (i + 1) % total;
-                visited += 1;
-                // Unflagged shards hold no TTL: skip them without taking their lock.
-                if hints[idx].load(Ordering::Relaxed) {
-                    let mut s = self.lock(ShardId {
-                        db: db as u32,
-                        idx: idx as u32,
-                    });
-                    if s.refresh_hint() {
-                        hints[shards].store(true, Ordering::Relaxed);
-                        let (c, e) = s.sweep_expired(now_ms, PER_SHARD);
-                        drop(s);
-                        stats.checked += c;
-                        stats.expired += e;
-                        pass_checked += c;
-                        pass_expired += e;
+            // A database never used, or with no shard that gained a TTL since the last look, is
+            // skipped whole without taking its locks.
+            let hints = self.dbs[db]
+                .get()
+                .map(|d| &d.hints)
+                .filter(|h| idx != 0 || h[shards].swap(false, Ordering::Relaxed));
+            match hints {
+                None => {
+                    *cursor = (i + shards - idx) % total;
+                    visited += shards - idx;
+                }
+                Some(hints) => {
+                    *cursor = (i + 1) % total;
+                    visited += 1;
+                    // Unflagged shards hold no TTL: skip them without taking their lock.
+                    if hints[idx].load(Ordering::Relaxed) {
+                        let mut s = self.lock(ShardId {
+                            db: db as u32,
+                            idx: idx as u32,
+                        });
+                        if s.refresh_hint() {
+                            hints[shards].store(true, Ordering::Relaxed);
+                            let (c, e) = s.sweep_expired(now_ms, PER_SHARD);
+                            drop(s);
+                            stats.checked += c;
+                            stats.expired += e;
+                            pass_checked += c;
+                            pass_expired += e;
+                        }
                     }
                 }
             }

@@ -191,7 +191,7 @@ fn keys_in_slot(ctx: &mut Ctx<'_>, slot: u16, limit: usize) -> Vec<Box<[u8]>> {
 
 fn db_is_empty(ctx: &mut Ctx<'_>) -> bool {
     let store = ctx.ks.store;
-    store.all_shards().all(|id| ctx.ks.shard_at(id).is_empty())
+    store.live_shards().all(|id| ctx.ks.shard_at(id).is_empty())
 }
 
 /// CLUSTER <subcommand> ...

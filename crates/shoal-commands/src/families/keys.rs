@@ -227,7 +227,7 @@ fn keys(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
     let all = pat == b"*";
     let now = ctx.now();
     let mut found: Vec<Box<[u8]>> = Vec::new();
-    for id in ctx.ks.store.db_shards(ctx.ks.db) {
+    for id in ctx.ks.store.live_db_shards(ctx.ks.db) {
         let s = ctx.ks.shard_at(id);
         for i in 0..s.len() {
             if let Some(e) = s.at(i)

@@ -492,7 +492,7 @@ fn info_text(ctx: &mut Ctx<'_>, want: &[String]) -> String {
                 section(&mut o, "Stats");
                 let expired = sh
                     .store
-                    .all_shards()
+                    .live_shards()
                     .map(|id| ctx.ks.shard_at(id).expired_total)
                     .sum::<u64>();
                 let _ = write!(
@@ -574,7 +574,7 @@ fn info_text(ctx: &mut Ctx<'_>, want: &[String]) -> String {
                 section(&mut o, "Keyspace");
                 for db in 0..ctx.ks.store.databases() {
                     let (mut keys, mut expires) = (0, 0);
-                    for id in ctx.ks.store.db_shards(db) {
+                    for id in ctx.ks.store.live_db_shards(db) {
                         let s = ctx.ks.shard_at(id);
                         keys += s.len();
                         expires += s.volatile();
@@ -684,7 +684,7 @@ fn config(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
 /// DBSIZE
 fn dbsize(ctx: &mut Ctx<'_>, _a: Args<'_>) -> CmdResult {
     let mut n = 0;
-    for id in ctx.ks.store.db_shards(ctx.ks.db) {
+    for id in ctx.ks.store.live_db_shards(ctx.ks.db) {
         n += ctx.ks.shard_at(id).len();
     }
     ctx.out.int(n as i64);
@@ -708,7 +708,7 @@ fn flush_shards(ctx: &mut Ctx<'_>, ids: impl Iterator<Item = ShardId>) {
 /// FLUSHDB [ASYNC|SYNC]
 fn flushdb(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
     flush_mode(&a)?;
-    flush_shards(ctx, ctx.ks.store.db_shards(ctx.ks.db));
+    flush_shards(ctx, ctx.ks.store.live_db_shards(ctx.ks.db));
     ctx.out.ok();
     Ok(())
 }
@@ -717,7 +717,7 @@ fn flushdb(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
 fn flushall(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
     flush_mode(&a)?;
     let store = ctx.ks.store;
-    flush_shards(ctx, store.all_shards());
+    flush_shards(ctx, store.live_shards());
     ctx.out.ok();
     Ok(())
 }
