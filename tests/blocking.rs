@@ -65,6 +65,14 @@ fn push_wakes_a_blocked_pop_and_timeouts_answer_nil() {
         e(&mut c, &["BLPOP", "q", "abc"]),
         "ERR timeout is not a float or out of range"
     );
+    // Found by the command fuzzer: a deadline past the 64-bit clock overflowed.
+    for huge in ["9223372036854775807", "1e300", "9223372036854775"] {
+        assert_eq!(
+            e(&mut c, &["BZPOPMIN", "z", huge]),
+            "ERR timeout is out of range",
+            "{huge}"
+        );
+    }
 }
 
 #[test]

@@ -84,10 +84,19 @@ pub fn timeout_arg(a: &[u8]) -> Result<Option<u64>, CmdError> {
     let secs = crate::util::float(a)
         .filter(|s| s.is_finite())
         .ok_or(CmdError::from(errors::TIMEOUT_INVALID))?;
+    let ms = (secs * 1000.0).ceil();
+    if ms > i64::MAX as f64 {
+        return Err(errors::TIMEOUT_RANGE.into());
+    }
     if secs < 0.0 {
         return Err(errors::TIMEOUT_NEGATIVE.into());
     }
-    Ok((secs > 0.0).then(|| ((secs * 1000.0).ceil() as u64).max(1)))
+    let ms = ms as u64;
+    // As Redis: the deadline (now + timeout) must fit a signed 64-bit millisecond count.
+    if ms > i64::MAX as u64 - crate::ctx::unix_ms() {
+        return Err(errors::TIMEOUT_RANGE.into());
+    }
+    Ok((secs > 0.0).then_some(ms.max(1)))
 }
 
 /// No key had data: park the client (inside EXEC a blocking command answers at once, with nil).
@@ -104,7 +113,7 @@ pub fn block(ctx: &mut Ctx<'_>, a: &Args<'_>, keys: Vec<Box<[u8]>>, timeout_ms: 
     if !ctx.client.info.blocked.swap(true, Ordering::AcqRel) {
         shared.blocking.blocked.fetch_add(1, Ordering::AcqRel);
     }
-    let deadline = timeout_ms.map(|t| ctx.now() + t);
+    let deadline = timeout_ms.map(|t| ctx.now().saturating_add(t));
     ctx.client.blocked = Some(Blocked {
         idx,
         args: a.to_owned(),

@@ -39,6 +39,7 @@ pub const OOM: &str = "OOM command not allowed when used memory > 'maxmemory'.";
 pub const LFU_SELECTED: &str = "ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.";
 pub const LFU_NOT_SELECTED: &str = "ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.";
 pub const TIMEOUT_NEGATIVE: &str = "ERR timeout is negative";
+pub const TIMEOUT_RANGE: &str = "ERR timeout is out of range";
 pub const TIMEOUT_INVALID: &str = "ERR timeout is not a float or out of range";
 
 /// A command error: the whole reply text after `-`, prefix included (`ERR …`, `WRONGTYPE …`).

@@ -118,6 +118,10 @@ pub fn restore(p: &[u8]) -> Result<Value, RestoreError> {
             for pair in it.chunks(2) {
                 h.insert(pair[0], pair[1]);
             }
+            // DUMP never writes a field twice: a payload that does was not made by DUMP.
+            if h.len() != it.len() / 2 {
+                return Err(RestoreError::BadData);
+            }
             Ok(Value::Hash(Box::new(h)))
         }
         [T_LIST, rest @ ..] => {
@@ -133,8 +137,11 @@ pub fn restore(p: &[u8]) -> Result<Value, RestoreError> {
                 .filter(|i| !i.is_empty())
                 .ok_or(RestoreError::BadData)?;
             let mut st = crate::types::Set::default();
-            for m in it {
+            for m in &it {
                 st.insert(m);
+            }
+            if st.len() != it.len() {
+                return Err(RestoreError::BadData);
             }
             Ok(Value::Set(Box::new(st)))
         }
@@ -150,6 +157,9 @@ pub fn restore(p: &[u8]) -> Result<Value, RestoreError> {
                     return Err(RestoreError::BadData);
                 }
                 z.insert(pair[0], score);
+            }
+            if z.len() != it.len() / 2 {
+                return Err(RestoreError::BadData);
             }
             Ok(Value::ZSet(Box::new(z)))
         }
@@ -212,5 +222,44 @@ mod tests {
             }
         }
         assert_eq!(restore(b"short"), Err(RestoreError::VersionOrChecksum));
+    }
+
+    /// Found by the restore fuzzer: a payload listing a field twice was accepted (and restored to
+    /// another encoding than its own dump). DUMP never writes duplicates, so they are refused.
+    #[test]
+    fn duplicate_members_are_bad_data() {
+        let seal = |body: &[u8]| {
+            let mut p = body.to_vec();
+            p.extend_from_slice(&DUMP_VERSION.to_le_bytes());
+            let crc = crc64(&p);
+            p.extend_from_slice(&crc.to_le_bytes());
+            p
+        };
+        let item = |b: &[u8]| {
+            let mut v = (b.len() as u32).to_le_bytes().to_vec();
+            v.extend_from_slice(b);
+            v
+        };
+        let twice = |t: u8, items: &[&[u8]]| {
+            let mut body = vec![t];
+            for i in items {
+                body.extend(item(i));
+            }
+            seal(&body)
+        };
+        let one = 1.0f64.to_bits().to_le_bytes();
+        assert_eq!(
+            restore(&twice(T_HASH, &[b"f", b"v", b"f", b"w"])),
+            Err(RestoreError::BadData)
+        );
+        assert_eq!(
+            restore(&twice(T_SET, &[b"m", b"m"])),
+            Err(RestoreError::BadData)
+        );
+        assert_eq!(
+            restore(&twice(T_ZSET, &[b"m", &one, b"m", &one])),
+            Err(RestoreError::BadData)
+        );
+        assert!(restore(&twice(T_HASH, &[b"f", b"v", b"g", b"w"])).is_ok());
     }
 }
