@@ -70,6 +70,9 @@ pub struct Cli {
     pub proto_max_bulk_len: u64,
     #[arg(long = "client-query-buffer-limit", value_parser = parse_memory, default_value = "1gb")]
     pub client_query_buffer_limit: u64,
+    /// `<class> <hard> <soft> <seconds>`; may be given once per class, as in redis.conf.
+    #[arg(long = "client-output-buffer-limit", num_args = 4, action = ArgAction::Append)]
+    pub client_output_buffer_limit: Vec<String>,
     #[arg(long)]
     pub requirepass: Option<String>,
     /// Worker threads (default: CPU count).
@@ -189,6 +192,11 @@ impl Cli {
             }
         }
         let d = Config::default();
+        let mut obuf = d.client_output_buffer_limit;
+        for class in self.client_output_buffer_limit.chunks(4) {
+            shoal_commands::config::parse_obuf_limits(&class.join(" "), &mut obuf)
+                .map_err(|e| format!("client-output-buffer-limit: {e}"))?;
+        }
         Ok(Config {
             port: self.port,
             bind: self.bind,
@@ -199,6 +207,7 @@ impl Cli {
             log_format: self.log_format,
             proto_max_bulk_len: self.proto_max_bulk_len,
             client_query_buffer_limit: self.client_query_buffer_limit,
+            client_output_buffer_limit: obuf,
             requirepass: self.requirepass.filter(|p| !p.is_empty()),
             threads: self.threads.unwrap_or(d.threads),
             shards: self.shards,

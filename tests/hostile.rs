@@ -119,3 +119,96 @@ fn a_client_that_never_reads_is_bounded() {
     let got: Vec<u8> = redis::cmd("GET").arg("big").query(&mut c).unwrap();
     assert_eq!(got.len(), 1 << 20);
 }
+
+fn obuf_disconnections(c: &mut redis::Connection) -> u64 {
+    let info: String = q(c, &["INFO", "stats"]);
+    info.lines()
+        .find_map(|l| l.strip_prefix("client_output_buffer_limit_disconnections:"))
+        .and_then(|v| v.trim().parse().ok())
+        .expect("INFO stats has client_output_buffer_limit_disconnections")
+}
+
+/// Reads from `s` until the server closes it (or 10 s pass); true if it was closed.
+fn closed_by_server(s: &mut std::net::TcpStream) -> bool {
+    use std::io::Read;
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut buf = vec![0u8; 1 << 16];
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        match s.read(&mut buf) {
+            Ok(0) => return true,
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return true,
+            Err(_) => return false,
+        }
+    }
+    false
+}
+
+#[test]
+fn output_buffer_hard_limit_closes_the_client() {
+    let s = server(&["--client-output-buffer-limit", "normal", "1mb", "0", "0"]);
+    let mut c = conn(&s);
+    let got: Vec<String> = q(&mut c, &["CONFIG", "GET", "client-output-buffer-limit"]);
+    assert_eq!(
+        got[1],
+        "normal 1048576 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60"
+    );
+    let _: () = redis::cmd("SET")
+        .arg("big")
+        .arg(vec![b'x'; 2 << 20])
+        .query(&mut c)
+        .unwrap();
+    let mut raw = std::net::TcpStream::connect(s.addr).unwrap();
+    raw.write_all(b"*2\r\n$3\r\nGET\r\n$3\r\nbig\r\n").unwrap();
+    assert!(
+        closed_by_server(&mut raw),
+        "a 2 MB reply passed a 1 MB hard limit"
+    );
+    assert_eq!(obuf_disconnections(&mut c), 1);
+    // Replies under the limit are fine.
+    let _: () = redis::cmd("SET")
+        .arg("small")
+        .arg(vec![b'x'; 512 << 10])
+        .query(&mut c)
+        .unwrap();
+    let v: Vec<u8> = q(&mut c, &["GET", "small"]);
+    assert_eq!(v.len(), 512 << 10);
+}
+
+#[test]
+fn output_buffer_soft_limit_closes_a_client_that_does_not_read() {
+    let s = server(&[]);
+    let mut c = conn(&s);
+    ok(
+        &mut c,
+        &[
+            "CONFIG",
+            "SET",
+            "client-output-buffer-limit",
+            "normal 0 256kb 1",
+        ],
+    );
+    let _: () = redis::cmd("SET")
+        .arg("v")
+        .arg(vec![b'x'; 100 << 10])
+        .query(&mut c)
+        .unwrap();
+    // 200 GETs of 100 kB, never read: far more than the socket buffers take.
+    let mut hog = std::net::TcpStream::connect(s.addr).unwrap();
+    let mut req = Vec::new();
+    for _ in 0..200 {
+        req.extend_from_slice(b"*2\r\n$3\r\nGET\r\n$1\r\nv\r\n");
+    }
+    hog.write_all(&req).unwrap();
+    let closed = wait_until(Duration::from_secs(10), || obuf_disconnections(&mut c) == 1);
+    assert!(closed, "the soft limit never closed the client");
+    assert!(worst_ping(&s, 20) < Duration::from_millis(200));
+    assert_eq!(
+        e(
+            &mut c,
+            &["CONFIG", "SET", "client-output-buffer-limit", "normal 1 2"]
+        ),
+        "ERR CONFIG SET failed (possibly related to argument 'client-output-buffer-limit') - Wrong number of arguments in buffer limit configuration."
+    );
+}

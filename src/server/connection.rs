@@ -14,6 +14,7 @@ use std::sync::atomic::Ordering::{Acquire, Relaxed};
 use std::time::Duration;
 
 use bytes::{Buf, BytesMut};
+use shoal_commands::config::ObufLimit;
 use shoal_commands::{Client, ClientInfo, Shared, dispatch, unix_ms};
 use shoal_resp::{Limits, Parsed, Parser, Reply};
 use tokio::io::Interest;
@@ -30,6 +31,8 @@ struct Cached {
     generation: u64,
     query_limit: usize,
     timeout: u64,
+    /// client-output-buffer-limit of the normal class (every client here is one).
+    obuf: ObufLimit,
 }
 
 impl Cached {
@@ -40,6 +43,7 @@ impl Cached {
             generation,
             query_limit: c.client_query_buffer_limit as usize,
             timeout: c.timeout,
+            obuf: c.client_output_buffer_limit[0],
         }
     }
 }
@@ -122,7 +126,7 @@ pub async fn serve(stream: TcpStream, shared: Arc<Shared>, info: Arc<ClientInfo>
             Ok(0usize)
         } else if let Some(rx) = client.monitor.as_mut() {
             // Monitors are exempt from the idle timeout, as in Redis.
-            read_or_monitor(&stream, &mut rbuf, rx, &mut out).await
+            read_or_monitor(&stream, &mut rbuf, rx, &mut out, &shared, &cached.obuf).await
         } else if cached.timeout > 0 {
             match tokio::time::timeout(
                 Duration::from_secs(cached.timeout),
@@ -164,13 +168,22 @@ pub async fn serve(stream: TcpStream, shared: Arc<Shared>, info: Arc<ClientInfo>
                         now,
                     );
                     off += len;
+                    if over_hard_limit(&shared, &cached.obuf, out.len(), id) {
+                        // One reply alone passed the hard limit: the client goes, unanswered.
+                        out.buf.clear();
+                        alive = false;
+                        break;
+                    }
                     if client.close || client.blocked.is_some() {
                         break;
                     }
                     let pause = client.sleep.take();
                     if pause.is_some() || out.len() >= FLUSH_AT {
                         written += out.len() as u64;
-                        if flush(&stream, &mut out).await.is_err() {
+                        if flush(&stream, &mut out, &shared, &cached.obuf, id)
+                            .await
+                            .is_err()
+                        {
                             alive = false;
                             break;
                         }
@@ -215,7 +228,12 @@ pub async fn serve(stream: TcpStream, shared: Arc<Shared>, info: Arc<ClientInfo>
         shared
             .stats
             .flush_batch(&mut client.batch, n as u64, written);
-        if !out.is_empty() && flush(&stream, &mut out).await.is_err() {
+        if !alive
+            || (!out.is_empty()
+                && flush(&stream, &mut out, &shared, &cached.obuf, id)
+                    .await
+                    .is_err())
+        {
             break;
         }
         if client.blocked.is_some() {
@@ -231,7 +249,10 @@ pub async fn serve(stream: TcpStream, shared: Arc<Shared>, info: Arc<ClientInfo>
             {
                 break;
             }
-            if flush(&stream, &mut out).await.is_err() {
+            if flush(&stream, &mut out, &shared, &cached.obuf, id)
+                .await
+                .is_err()
+            {
                 break;
             }
             buffered = !rbuf.is_empty();
@@ -332,6 +353,8 @@ async fn read_or_monitor(
     rbuf: &mut BytesMut,
     rx: &mut tokio::sync::mpsc::Receiver<Vec<u8>>,
     out: &mut Reply,
+    shared: &Shared,
+    limit: &ObufLimit,
 ) -> std::io::Result<usize> {
     loop {
         tokio::select! {
@@ -346,7 +369,7 @@ async fn read_or_monitor(
                         Err(_) => break,
                     }
                 }
-                flush(stream, out).await?;
+                flush(stream, out, shared, limit, 0).await?;
             }
             r = read_some(stream, rbuf) => return r,
         }
@@ -386,10 +409,46 @@ async fn read_some(stream: &TcpStream, buf: &mut BytesMut) -> std::io::Result<us
     .await
 }
 
+/// Bytes written to the socket that the peer has not acknowledged (Linux SIOCOUTQ).
+fn unsent(stream: &TcpStream) -> u64 {
+    use std::os::fd::AsRawFd;
+    let mut n: libc::c_int = 0;
+    // SAFETY: TIOCOUTQ writes one int through the pointer; the descriptor is the live socket.
+    let r = unsafe { libc::ioctl(stream.as_raw_fd(), libc::TIOCOUTQ, &mut n) };
+    if r == 0 { n.max(0) as u64 } else { 0 }
+}
+
+/// Whether `pending` reply bytes pass the hard output limit (0 = none); counts and logs it.
+fn over_hard_limit(shared: &Shared, limit: &ObufLimit, pending: usize, id: u64) -> bool {
+    if limit.hard == 0 || pending as u64 <= limit.hard {
+        return false;
+    }
+    obuf_closed(shared, id, "hard");
+    true
+}
+
+fn obuf_closed(shared: &Shared, id: u64, which: &str) {
+    shared.stats.obuf_disconnections.fetch_add(1, Relaxed);
+    tracing::warn!(
+        client = id,
+        "closing client that reached its {which} client-output-buffer-limit"
+    );
+}
+
 /// Writes the whole buffer: straight away while the socket takes it, waiting for writability
-/// only when its send buffer is full.
-async fn flush(stream: &TcpStream, out: &mut Reply) -> std::io::Result<()> {
+/// only when its send buffer is full. While it waits, `client-output-buffer-limit` applies to the
+/// bytes the client has not taken (ours and the socket's): more than `hard`, or more than `soft`
+/// for `soft_secs`, and the client is closed.
+async fn flush(
+    stream: &TcpStream,
+    out: &mut Reply,
+    shared: &Shared,
+    limit: &ObufLimit,
+    id: u64,
+) -> std::io::Result<()> {
     let mut done = 0;
+    // Since when the pending bytes have stayed over the soft limit.
+    let mut over_soft: Option<std::time::Instant> = None;
     let r = loop {
         if done == out.buf.len() {
             break Ok(());
@@ -398,8 +457,29 @@ async fn flush(stream: &TcpStream, out: &mut Reply) -> std::io::Result<()> {
             Ok(0) => break Err(std::io::ErrorKind::WriteZero.into()),
             Ok(n) => done += n,
             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                if let Err(e) = stream.writable().await {
-                    break Err(e);
+                // What the client has not taken yet: our pending replies and the socket's own
+                // send queue (Redis's output buffer is the same bytes, held in Redis).
+                let pending = (out.buf.len() - done) as u64 + unsent(stream);
+                if limit.hard > 0 && pending > limit.hard {
+                    obuf_closed(shared, id, "hard");
+                    break Err(std::io::ErrorKind::OutOfMemory.into());
+                }
+                if limit.soft == 0 || pending <= limit.soft {
+                    over_soft = None;
+                    if let Err(e) = stream.writable().await {
+                        break Err(e);
+                    }
+                    continue;
+                }
+                let since = *over_soft.get_or_insert_with(std::time::Instant::now);
+                let left = Duration::from_secs(limit.soft_secs).saturating_sub(since.elapsed());
+                match tokio::time::timeout(left, stream.writable()).await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(e)) => break Err(e),
+                    Err(_) => {
+                        obuf_closed(shared, id, "soft");
+                        break Err(std::io::ErrorKind::OutOfMemory.into());
+                    }
                 }
             }
             Err(e) => break Err(e),

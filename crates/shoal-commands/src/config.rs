@@ -15,6 +15,8 @@ pub struct Config {
     pub log_format: String,
     pub proto_max_bulk_len: u64,
     pub client_query_buffer_limit: u64,
+    /// `client-output-buffer-limit` per class: normal, replica, pubsub.
+    pub client_output_buffer_limit: [ObufLimit; 3],
     pub requirepass: Option<String>,
     pub threads: usize,
     pub shards: usize,
@@ -96,6 +98,7 @@ impl Default for Config {
             log_format: "text".into(),
             proto_max_bulk_len: 512 * 1024 * 1024,
             client_query_buffer_limit: 1024 * 1024 * 1024,
+            client_output_buffer_limit: OBUF_DEFAULTS,
             requirepass: None,
             threads: std::thread::available_parallelism()
                 .map(|n| n.get())
@@ -120,6 +123,74 @@ impl Default for Config {
             cluster: ClusterConfig::default(),
         }
     }
+}
+
+/// One class of `client-output-buffer-limit`: a client whose pending replies pass `hard` bytes,
+/// or stay over `soft` bytes for `soft_secs` seconds, is disconnected (0 = no limit).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ObufLimit {
+    pub hard: u64,
+    pub soft: u64,
+    pub soft_secs: u64,
+}
+
+/// The classes, in Redis's order and spelling (`slave` is Redis's name for replicas).
+pub const OBUF_CLASSES: [&str; 3] = ["normal", "slave", "pubsub"];
+
+/// Redis's defaults: `normal 0 0 0`, `slave 256mb 64mb 60`, `pubsub 32mb 8mb 60`.
+pub const OBUF_DEFAULTS: [ObufLimit; 3] = [
+    ObufLimit {
+        hard: 0,
+        soft: 0,
+        soft_secs: 0,
+    },
+    ObufLimit {
+        hard: 256 << 20,
+        soft: 64 << 20,
+        soft_secs: 60,
+    },
+    ObufLimit {
+        hard: 32 << 20,
+        soft: 8 << 20,
+        soft_secs: 60,
+    },
+];
+
+/// `<class> <hard> <soft> <soft seconds>` repeated, as CONFIG SET and redis.conf take it; classes
+/// not named keep their value in `into`.
+pub fn parse_obuf_limits(s: &str, into: &mut [ObufLimit; 3]) -> Result<(), String> {
+    let words: Vec<&str> = s.split_whitespace().collect();
+    if words.is_empty() || !words.len().is_multiple_of(4) {
+        return Err("Wrong number of arguments in buffer limit configuration.".into());
+    }
+    let mut out = *into;
+    for w in words.chunks(4) {
+        let class = match w[0].to_ascii_lowercase().as_str() {
+            "normal" => 0,
+            "slave" | "replica" => 1,
+            "pubsub" => 2,
+            _ => {
+                return Err("Invalid client class specified in buffer limit configuration.".into());
+            }
+        };
+        let bad = || "Error in hard, soft or soft_seconds setting in buffer limit configuration.";
+        out[class] = ObufLimit {
+            hard: parse_memory(w[1]).map_err(|_| bad())?,
+            soft: parse_memory(w[2]).map_err(|_| bad())?,
+            soft_secs: w[3].parse().map_err(|_| bad())?,
+        };
+    }
+    *into = out;
+    Ok(())
+}
+
+fn obuf_text(l: &[ObufLimit; 3]) -> String {
+    OBUF_CLASSES
+        .iter()
+        .zip(l)
+        .map(|(c, l)| format!("{c} {} {} {}", l.hard, l.soft, l.soft_secs))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Redis's `memtoll`: a byte count with an optional unit (`k` = 1000, `kb` = 1024, `m`, `mb`,
@@ -268,6 +339,11 @@ pub const PARAMS: &[Param] = &[
             c.client_query_buffer_limit = n;
             Ok(())
         }),
+    },
+    Param {
+        name: "client-output-buffer-limit",
+        get: |c| obuf_text(&c.client_output_buffer_limit),
+        set: Some(|c, v| parse_obuf_limits(v, &mut c.client_output_buffer_limit)),
     },
     Param {
         name: "requirepass",
@@ -578,5 +654,26 @@ mod tests {
         assert!(parse_memory("1.5gb").is_err());
         assert!(parse_memory("lots").is_err());
         assert!(parse_yes_no("maybe").is_err());
+    }
+
+    #[test]
+    fn output_buffer_limits_parse_as_redis() {
+        let mut l = OBUF_DEFAULTS;
+        assert_eq!(
+            obuf_text(&l),
+            "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60"
+        );
+        parse_obuf_limits("normal 1mb 512kb 10 pubsub 1 2 3", &mut l).unwrap();
+        assert_eq!(
+            obuf_text(&l),
+            "normal 1048576 524288 10 slave 268435456 67108864 60 pubsub 1 2 3"
+        );
+        assert!(parse_obuf_limits("normal 1 2", &mut l).is_err());
+        assert!(parse_obuf_limits("nobody 1 2 3", &mut l).is_err());
+        assert!(parse_obuf_limits("normal x 2 3", &mut l).is_err());
+        assert_eq!(
+            obuf_text(&l),
+            "normal 1048576 524288 10 slave 268435456 67108864 60 pubsub 1 2 3"
+        );
     }
 }

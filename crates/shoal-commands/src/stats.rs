@@ -72,6 +72,8 @@ pub struct ServerStats {
     pub total_error_replies: AtomicU64,
     /// Failed AUTH / HELLO AUTH attempts (INFO acl_access_denied_auth).
     pub auth_failures: AtomicU64,
+    /// Clients closed for passing client-output-buffer-limit.
+    pub obuf_disconnections: AtomicU64,
     /// Added to the per-thread sums by CONFIG RESETSTAT (values subtracted at reset time).
     reset_base: Mutex<Option<Snapshot>>,
 }
