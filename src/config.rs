@@ -150,6 +150,8 @@ pub struct Cli {
     pub cluster_require_full_coverage: bool,
     #[arg(long = "cluster-allow-reads-when-down", value_parser = parse_yes_no, action = ArgAction::Set, default_value = "no")]
     pub cluster_allow_reads_when_down: bool,
+    #[arg(long = "cluster-slot-stats-enabled", value_parser = parse_yes_no, action = ArgAction::Set, default_value = "yes")]
+    pub cluster_slot_stats_enabled: bool,
     /// Nodes to meet at start, `host:port[@busport],...` (zero-touch formation).
     #[arg(long = "cluster-seeds", value_delimiter = ',', value_parser = parse_seed)]
     pub cluster_seeds: Vec<String>,
@@ -241,6 +243,7 @@ impl Cli {
                 allow_reads_when_down: self.cluster_allow_reads_when_down,
                 seeds: self.cluster_seeds,
                 bootstrap_primaries: self.cluster_bootstrap_primaries,
+                slot_stats_enabled: self.cluster_slot_stats_enabled,
             },
         })
     }

@@ -659,3 +659,136 @@ fn preferred_endpoint_hostname() {
     assert!(nodes.contains(",node-a.example "), "{nodes}");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn slot_stats_count_keys_reads_and_writes_per_slot() {
+    let dir = tmpdir("slotstats");
+    let s = server(&[
+        "--cluster-enabled",
+        "yes",
+        "--dir",
+        dir.to_str().unwrap(),
+        "--metrics-port",
+        "0",
+    ]);
+    let mut c = conn(&s);
+    ok(&mut c, &["CLUSTER", "ADDSLOTSRANGE", "0", "16383"]);
+    assert!(wait_until(Duration::from_secs(5), || {
+        q::<String>(&mut c, &["CLUSTER", "INFO"]).starts_with("cluster_state:ok")
+    }));
+    // foo is slot 12182, bar 5061; keys with the tag {foo} share foo's slot.
+    for k in ["foo", "a{foo}", "b{foo}", "bar"] {
+        ok(&mut c, &["SET", k, "v"]);
+    }
+    for _ in 0..5 {
+        let _: String = q(&mut c, &["GET", "foo"]);
+    }
+    assert_eq!(
+        q::<i64>(&mut c, &["CLUSTER", "COUNTKEYSINSLOT", "12182"]),
+        3
+    );
+    let stats = v(
+        &mut c,
+        &["CLUSTER", "SLOT-STATS", "SLOTSRANGE", "12182", "12182"],
+    );
+    let text = format!("{stats:?}");
+    let Value::Array(rows) = stats else {
+        panic!("{text}")
+    };
+    assert_eq!(rows.len(), 1, "{text}");
+    let fields = |row: &Value| -> Vec<(String, i64)> {
+        let Value::Array(pair) = row else {
+            panic!("{row:?}")
+        };
+        let Value::Array(kv) = &pair[1] else {
+            panic!("{row:?}")
+        };
+        kv.chunks(2)
+            .map(|p| match (&p[0], &p[1]) {
+                (Value::BulkString(k), Value::Int(n)) => {
+                    (String::from_utf8_lossy(k).into_owned(), *n)
+                }
+                other => panic!("{other:?}"),
+            })
+            .collect()
+    };
+    let f = fields(&rows[0]);
+    let get = |name: &str| f.iter().find(|(k, _)| k == name).map(|(_, n)| *n);
+    assert_eq!(get("key-count"), Some(3));
+    assert_eq!(get("reads"), Some(5));
+    assert_eq!(get("writes"), Some(3));
+    assert!(get("network-bytes-in").unwrap_or(0) > 0);
+    assert!(get("network-bytes-out").unwrap_or(0) > 0);
+    // ORDERBY key-count puts slot 12182 first; ties go by slot number.
+    let Value::Array(top) = v(
+        &mut c,
+        &[
+            "CLUSTER",
+            "SLOT-STATS",
+            "ORDERBY",
+            "key-count",
+            "LIMIT",
+            "2",
+        ],
+    ) else {
+        panic!("not an array")
+    };
+    assert_eq!(top.len(), 2);
+    let slot_of = |row: &Value| match row {
+        Value::Array(p) => p[0].clone(),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(slot_of(&top[0]), Value::Int(12182));
+    assert_eq!(slot_of(&top[1]), Value::Int(5061));
+    for (args, err) in [
+        (
+            vec!["SLOTSRANGE", "5", "1"],
+            "ERR Start slot number 5 is greater than end slot number 1",
+        ),
+        (
+            vec!["SLOTSRANGE", "0", "16384"],
+            "ERR Invalid or out of range slot",
+        ),
+        (
+            vec!["ORDERBY", "bogus"],
+            "ERR Unrecognized sort metric for ORDERBY.",
+        ),
+        (
+            vec!["ORDERBY", "key-count", "LIMIT", "0"],
+            "ERR Limit has to lie in between 1 and 16384 (maximum number of slots).",
+        ),
+        (
+            vec!["ORDERBY", "key-count", "ASC", "DESC"],
+            "ERR Multiple filters of the same type are disallowed.",
+        ),
+    ] {
+        let mut full = vec!["CLUSTER", "SLOT-STATS"];
+        full.extend(args);
+        assert_eq!(e(&mut c, &full), err);
+    }
+    // The busiest slots on the metrics page, and the cluster series.
+    let addr = s
+        .log()
+        .iter()
+        .find_map(|l| {
+            l.split("Metrics on http://")
+                .nth(1)
+                .map(|a| a.trim_end_matches("/metrics").to_string())
+        })
+        .expect("metrics address in the log");
+    let mut h = std::net::TcpStream::connect(&addr).unwrap();
+    use std::io::{Read, Write};
+    h.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let mut page = String::new();
+    h.read_to_string(&mut page).unwrap();
+    for line in [
+        "shoal_slot_reads_total{slot=\"12182\"} 5",
+        "shoal_slot_writes_total{slot=\"12182\"} 3",
+        "shoal_slot_keys{slot=\"12182\"} 3",
+        "shoal_cluster_slots_ok 16384",
+    ] {
+        assert!(page.contains(line), "metrics page lacks {line}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

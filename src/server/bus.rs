@@ -250,8 +250,12 @@ impl Driver {
             let mut st = cl.state.write();
             f(&mut self.bus, &mut st)
         };
-        cl.bus_sent.store(self.bus.stats.sent, Relaxed);
-        cl.bus_received.store(self.bus.stats.received, Relaxed);
+        for (a, n) in cl.bus_sent.iter().zip(self.bus.stats.sent) {
+            a.store(n, Relaxed);
+        }
+        for (a, n) in cl.bus_received.iter().zip(self.bus.stats.received) {
+            a.store(n, Relaxed);
+        }
         fx
     }
 
@@ -316,6 +320,9 @@ impl Driver {
         );
         self.publish_links();
         self.outbound.insert((ip.clone(), cport), link);
+        if let Some(cl) = &self.shared.cluster {
+            cl.bus_connects.fetch_add(1, Relaxed);
+        }
         let events = self.events.clone();
         let timeout = self.connect_timeout;
         let cancel = cancel.clone();

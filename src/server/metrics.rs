@@ -154,17 +154,33 @@ fn describe() {
         "Hash slots bound to a node."
     );
     describe_gauge!(
+        "shoal_cluster_slots_ok",
+        "Assigned slots whose owner is not failing."
+    );
+    describe_gauge!(
+        "shoal_cluster_slots_pfail",
+        "Assigned slots whose owner this node suspects (PFAIL)."
+    );
+    describe_gauge!(
+        "shoal_cluster_slots_fail",
+        "Assigned slots whose owner is marked failed (FAIL)."
+    );
+    describe_gauge!(
         "shoal_cluster_current_epoch",
         "The cluster's current epoch."
     );
     describe_gauge!("shoal_cluster_size", "Primaries serving at least one slot.");
     describe_counter!(
         "shoal_cluster_bus_messages_sent_total",
-        "Cluster bus messages sent."
+        "Cluster bus messages sent, by message type."
     );
     describe_counter!(
         "shoal_cluster_bus_messages_received_total",
-        "Cluster bus messages received."
+        "Cluster bus messages received, by message type."
+    );
+    describe_counter!(
+        "shoal_cluster_bus_link_connects_total",
+        "Outbound cluster bus connections attempted (first links and reconnects)."
     );
     describe_counter!(
         "shoal_cluster_bus_malformed_frames_total",
@@ -227,18 +243,75 @@ fn render(shared: &Shared, handle: &PrometheusHandle) -> String {
         gauge!("shoal_cluster_state_ok").set(if st.is_ok() { 1.0 } else { 0.0 });
         gauge!("shoal_cluster_known_nodes").set(st.nodes.len() as f64);
         gauge!("shoal_cluster_slots_assigned").set(st.slots_assigned() as f64);
+        let (ok, pfail, fail) = st.slot_health();
+        gauge!("shoal_cluster_slots_ok").set(ok as f64);
+        gauge!("shoal_cluster_slots_pfail").set(pfail as f64);
+        gauge!("shoal_cluster_slots_fail").set(fail as f64);
         gauge!("shoal_cluster_current_epoch").set(st.current_epoch as f64);
         gauge!("shoal_cluster_size").set(st.size() as f64);
         drop(st);
-        counter!("shoal_cluster_bus_messages_sent_total").absolute(cl.bus_sent.load(Relaxed));
-        counter!("shoal_cluster_bus_messages_received_total")
-            .absolute(cl.bus_received.load(Relaxed));
+        for (i, name) in shoal_cluster::bus::KIND_NAMES.iter().enumerate() {
+            counter!("shoal_cluster_bus_messages_sent_total", "type" => *name)
+                .absolute(cl.bus_sent[i].load(Relaxed));
+            counter!("shoal_cluster_bus_messages_received_total", "type" => *name)
+                .absolute(cl.bus_received[i].load(Relaxed));
+        }
+        counter!("shoal_cluster_bus_link_connects_total").absolute(cl.bus_connects.load(Relaxed));
         counter!("shoal_cluster_bus_malformed_frames_total")
             .absolute(cl.bus_bad_frames.load(Relaxed));
     }
     let mut out = handle.render();
     write_latency(&mut out, shared);
+    if shared.cluster.is_some() {
+        write_hot_slots(&mut out, shared);
+    }
     out
+}
+
+/// Slots with most commands: how many, since the per-slot series are few on purpose.
+const HOT_SLOTS: usize = 10;
+
+/// Reads, writes and keys of the busiest slots (by commands charged to them), so a dashboard
+/// spots a hot slot without 16384 series per node.
+fn write_hot_slots(out: &mut String, shared: &Shared) {
+    let totals = shared.stats.slot_totals();
+    let mut busy: Vec<(u64, usize)> = totals
+        .iter()
+        .enumerate()
+        .map(|(slot, t)| (t[0] + t[1], slot))
+        .filter(|(n, _)| *n > 0)
+        .collect();
+    busy.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    busy.truncate(HOT_SLOTS);
+    let series: [(&str, &str, &str); 3] = [
+        (
+            "shoal_slot_reads_total",
+            "counter",
+            "Read commands on a hash slot (the busiest slots).",
+        ),
+        (
+            "shoal_slot_writes_total",
+            "counter",
+            "Write commands on a hash slot (the busiest slots).",
+        ),
+        (
+            "shoal_slot_keys",
+            "gauge",
+            "Keys in a hash slot (the busiest slots).",
+        ),
+    ];
+    for (m, (name, kind, help)) in series.iter().enumerate() {
+        let _ = writeln!(out, "# HELP {name} {help}");
+        let _ = writeln!(out, "# TYPE {name} {kind}");
+        for &(_, slot) in &busy {
+            let v = match m {
+                0 => totals[slot][0],
+                1 => totals[slot][1],
+                _ => shared.store.slot_keys(0, slot as u16) as u64,
+            };
+            let _ = writeln!(out, "{name}{{slot=\"{slot}\"}} {v}");
+        }
+    }
 }
 
 /// `shoal_command_duration_seconds` histograms, one series per command that ran.

@@ -517,18 +517,38 @@ impl ClusterState {
     }
 
     /// CLUSTER INFO.
-    pub fn info_text(&self, messages_sent: u64, messages_received: u64) -> String {
+    /// CLUSTER INFO, with the bus's message counts by type (`sent`, `received`, indexed as
+    /// `names`); as Redis, a type appears once it has been sent or received.
+    pub fn info_text(&self, names: &[&str], sent: &[u64], received: &[u64]) -> String {
         let (pfail, fail) = self.slots_failing();
         let assigned = self.slots_assigned();
-        format!(
-            "cluster_state:{}\r\ncluster_slots_assigned:{assigned}\r\ncluster_slots_ok:{}\r\ncluster_slots_pfail:{pfail}\r\ncluster_slots_fail:{fail}\r\ncluster_known_nodes:{}\r\ncluster_size:{}\r\ncluster_current_epoch:{}\r\ncluster_my_epoch:{}\r\ncluster_stats_messages_sent:{messages_sent}\r\ncluster_stats_messages_received:{messages_received}\r\ntotal_cluster_links_buffer_limit_exceeded:0\r\n",
+        let mut s = format!(
+            "cluster_state:{}\r\ncluster_slots_assigned:{assigned}\r\ncluster_slots_ok:{}\r\ncluster_slots_pfail:{pfail}\r\ncluster_slots_fail:{fail}\r\ncluster_known_nodes:{}\r\ncluster_size:{}\r\ncluster_current_epoch:{}\r\ncluster_my_epoch:{}\r\n",
             if self.is_ok() { "ok" } else { "fail" },
             assigned - pfail - fail,
             self.nodes.len(),
             self.size(),
             self.current_epoch,
             self.me().config_epoch,
-        )
+        );
+        for (dir, counts) in [("sent", sent), ("received", received)] {
+            for (name, n) in names.iter().zip(counts).filter(|(_, n)| **n > 0) {
+                let _ = write!(s, "cluster_stats_messages_{name}_{dir}:{n}\r\n");
+            }
+            let _ = write!(
+                s,
+                "cluster_stats_messages_{dir}:{}\r\n",
+                counts.iter().sum::<u64>()
+            );
+        }
+        s.push_str("total_cluster_links_buffer_limit_exceeded:0\r\n");
+        s
+    }
+
+    /// (ok, possibly failing, failing) slots, as CLUSTER INFO counts them.
+    pub fn slot_health(&self) -> (usize, usize, usize) {
+        let (pfail, fail) = self.slots_failing();
+        (self.slots_assigned() - pfail - fail, pfail, fail)
     }
 
     /// nodes.conf: the CLUSTER NODES text plus the epochs line.
@@ -691,7 +711,7 @@ mod tests {
             "e7d1eecce10fd6bb5eb35b9f99a514335d9ba9ca :30001@40001 myself,master - 0 0 0 connected\n"
         );
         assert!(
-            st.info_text(0, 0)
+            st.info_text(&[], &[], &[])
                 .starts_with("cluster_state:fail\r\ncluster_slots_assigned:0\r\n")
         );
     }

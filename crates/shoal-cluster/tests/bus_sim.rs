@@ -187,7 +187,7 @@ fn slots_and_epochs_converge() {
     sim.run(5000);
     for (s, _) in &sim.nodes {
         assert_eq!(s.slots_assigned(), 16384);
-        assert!(s.is_ok(), "{}", s.info_text(0, 0));
+        assert!(s.is_ok(), "{}", s.info_text(&[], &[], &[]));
     }
     let texts: Vec<String> = sim.nodes.iter().map(|(s, _)| slot_owners(s)).collect();
     assert!(texts.windows(2).all(|w| w[0] == w[1]), "slot owners differ");
@@ -304,7 +304,7 @@ fn zero_touch_bootstrap_spreads_slots_once() {
     sim.deliver_all();
     sim.run(6000);
     for (s, _) in &sim.nodes {
-        assert_eq!(s.slots_assigned(), 16384, "{}", s.info_text(0, 0));
+        assert_eq!(s.slots_assigned(), 16384, "{}", s.info_text(&[], &[], &[]));
         assert!(s.is_ok());
     }
     let texts: Vec<String> = sim.nodes.iter().map(|(s, _)| slot_owners(s)).collect();
@@ -398,7 +398,11 @@ fn partition_majority_fails_the_minority_and_heals() {
     sim.cut = None;
     sim.run(4 * 2000 + 3000);
     for (i, (s, _)) in sim.nodes.iter().enumerate() {
-        assert!(s.is_ok(), "node {i} after healing: {}", s.info_text(0, 0));
+        assert!(
+            s.is_ok(),
+            "node {i} after healing: {}",
+            s.info_text(&[], &[], &[])
+        );
         assert!(s.nodes.values().all(|n| !n.flags.fail && !n.flags.pfail));
     }
 }

@@ -64,6 +64,8 @@ pub struct ClusterConfig {
     pub seeds: Vec<String>,
     /// Zero-touch formation: spread the slots once this many empty primaries know each other.
     pub bootstrap_primaries: usize,
+    /// Charge keyed commands to their slot (CLUSTER SLOT-STATS cpu-usec and network bytes).
+    pub slot_stats_enabled: bool,
 }
 
 impl Default for ClusterConfig {
@@ -82,6 +84,7 @@ impl Default for ClusterConfig {
             allow_reads_when_down: false,
             seeds: Vec::new(),
             bootstrap_primaries: 0,
+            slot_stats_enabled: true,
         }
     }
 }
@@ -551,6 +554,14 @@ pub const CLUSTER_PARAMS: &[Param] = &[
         get: |c| yes_no(c.cluster.require_full_coverage),
         set: Some(|c, v| {
             c.cluster.require_full_coverage = parse_yes_no(v)?;
+            Ok(())
+        }),
+    },
+    Param {
+        name: "cluster-slot-stats-enabled",
+        get: |c| yes_no(c.cluster.slot_stats_enabled),
+        set: Some(|c, v| {
+            c.cluster.slot_stats_enabled = parse_yes_no(v)?;
             Ok(())
         }),
     },

@@ -19,8 +19,11 @@ pub struct Cluster {
     pub conf_path: std::path::PathBuf,
     /// Requests to the bus driver (CLUSTER MEET, FORGET); set once the bus runs.
     pub control: Mutex<Option<tokio::sync::mpsc::UnboundedSender<shoal_cluster::bus::Control>>>,
-    pub bus_sent: AtomicU64,
-    pub bus_received: AtomicU64,
+    /// Bus messages sent and received, by type (`shoal_cluster::bus::KIND_NAMES`).
+    pub bus_sent: [AtomicU64; shoal_cluster::bus::KINDS],
+    pub bus_received: [AtomicU64; shoal_cluster::bus::KINDS],
+    /// Outbound bus connections attempted (first links and reconnects).
+    pub bus_connects: AtomicU64,
     /// Bus frames dropped as malformed (bad magic, version, checksum or body).
     pub bus_bad_frames: AtomicU64,
     /// The bus links as the driver last published them (CLUSTER LINKS).
@@ -42,8 +45,9 @@ impl Cluster {
             state: RwLock::new(state),
             conf_path,
             control: Mutex::new(None),
-            bus_sent: AtomicU64::new(0),
-            bus_received: AtomicU64::new(0),
+            bus_sent: Default::default(),
+            bus_received: Default::default(),
+            bus_connects: AtomicU64::new(0),
             bus_bad_frames: AtomicU64::new(0),
             links: Mutex::new(Vec::new()),
         }
@@ -87,6 +91,8 @@ pub struct Shared {
     pub eviction_budget_us: AtomicU64,
     /// Allocated bytes once the keyspace structures exist (INFO `used_memory_startup`).
     pub startup_memory: u64,
+    /// `cluster-slot-stats-enabled`: keyed commands are charged to their slot.
+    pub slot_stats: AtomicBool,
 }
 
 impl Shared {
@@ -109,12 +115,6 @@ impl Shared {
             .map(|_| char::from(b"0123456789abcdef"[rand::random_range(0..16)]))
             .collect();
         let slowlog = crate::slowlog::SlowLog::default();
-        slowlog
-            .slower_than
-            .store(config.slowlog_log_slower_than, Ordering::Relaxed);
-        slowlog
-            .max_len
-            .store(config.slowlog_max_len as usize, Ordering::Relaxed);
         let shared = Shared {
             store,
             cluster,
@@ -135,9 +135,31 @@ impl Shared {
             maxmemory: AtomicU64::new(0),
             eviction_budget_us: AtomicU64::new(500),
             startup_memory: shoal_store::mem::used() as u64,
+            slot_stats: AtomicBool::new(true),
         };
-        crate::memory::apply(&shared);
+        shared.apply_config();
         shared
+    }
+
+    /// Pushes the configuration to the atomics the request path, the shards and the cluster
+    /// state read (at start and after every CONFIG SET).
+    pub fn apply_config(&self) {
+        crate::memory::apply(self);
+        let c = self.config.read();
+        self.slowlog
+            .slower_than
+            .store(c.slowlog_log_slower_than, Ordering::Relaxed);
+        self.slowlog
+            .max_len
+            .store(c.slowlog_max_len as usize, Ordering::Relaxed);
+        self.slot_stats
+            .store(c.cluster.slot_stats_enabled, Ordering::Relaxed);
+        if let Some(cl) = &self.cluster {
+            let mut st = cl.state.write();
+            st.require_full_coverage = c.cluster.require_full_coverage;
+            st.allow_reads_when_down = c.cluster.allow_reads_when_down;
+            st.update_state();
+        }
     }
 
     pub fn next_client_id(&self) -> u64 {

@@ -215,14 +215,39 @@ pub fn run(ctx: &mut Ctx<'_>, idx: usize, spec: &Spec, args: Args<'_>) {
             .monitors
             .feed(now_us, ctx.client.db, &ctx.client.info.addr, &args);
     }
+    // Cluster mode: charge a keyed command to its slot (hot-slot detection).
+    let slot = match &ctx.shared.cluster {
+        Some(_)
+            if ctx
+                .shared
+                .slot_stats
+                .load(std::sync::atomic::Ordering::Relaxed) =>
+        {
+            spec.all_keys(&args)
+                .next()
+                .map(|p| shoal_cluster::key_slot(args.get(p)).0)
+        }
+        _ => None,
+    };
+    let out_before = ctx.out.len();
     let clock = tsc();
     let t0 = clock.raw();
+    let bytes_in = slot.map_or(0, |_| resp_len(&args));
     let res = (spec.handler)(ctx, args);
     let nanos = clock.delta_as_nanos(t0, clock.raw());
     ctx.client
         .batch
         .cmds
         .push((idx as u32, res.is_err(), nanos));
+    if let Some(slot) = slot {
+        ctx.client.batch.slots.push(crate::stats::SlotRun {
+            slot,
+            write: spec.has(flags::WRITE),
+            nanos,
+            bytes_in,
+            bytes_out: ctx.out.len().saturating_sub(out_before) as u32,
+        });
+    }
     let usec = nanos / 1000;
     if ctx.shared.slowlog.wants(usec)
         && !spec.has(flags::SKIP_SLOWLOG)
@@ -240,6 +265,13 @@ pub fn run(ctx: &mut Ctx<'_>, idx: usize, spec: &Spec, args: Args<'_>) {
     if let Err(e) = res {
         write_error(ctx.shared, ctx.out, &e);
     }
+}
+
+/// The size of a command as a RESP multibulk request.
+fn resp_len(args: &Args<'_>) -> u32 {
+    let digits = |n: usize| (n.max(1).ilog10() + 1) as usize;
+    let body: usize = args.iter().map(|a| 5 + digits(a.len()) + a.len()).sum();
+    (3 + digits(args.len()) + body) as u32
 }
 
 fn reject(shared: &Shared, client: &mut Client, out: &mut Reply, idx: Option<usize>, e: CmdError) {

@@ -36,9 +36,36 @@ pub fn latency_bucket(nanos: u64) -> usize {
 pub struct Batch {
     /// (table index, failed, nanoseconds) of each command run.
     pub cmds: Vec<(u32, bool, u64)>,
+    /// Cluster mode: what each keyed command cost its hash slot.
+    pub slots: Vec<SlotRun>,
     pub hits: u64,
     pub misses: u64,
 }
+
+/// One keyed command, charged to its hash slot (CLUSTER SLOT-STATS, hot-slot metrics).
+#[derive(Clone, Copy)]
+pub struct SlotRun {
+    pub slot: u16,
+    pub write: bool,
+    pub nanos: u64,
+    pub bytes_in: u32,
+    pub bytes_out: u32,
+}
+
+/// Per-slot counters of one thread.
+#[derive(Default)]
+pub struct SlotCell {
+    pub reads: AtomicU64,
+    pub writes: AtomicU64,
+    pub nanos: AtomicU64,
+    pub net_in: AtomicU64,
+    pub net_out: AtomicU64,
+}
+
+/// Summed per-slot counters: reads, writes, nanoseconds, bytes in, bytes out.
+pub type SlotTotals = [u64; 5];
+
+const SLOTS: usize = 16384;
 
 /// Keyspace and traffic counters of one thread.
 #[derive(Default)]
@@ -53,6 +80,8 @@ pub struct ThreadCell {
 struct ThreadStats {
     cmds: Box<[CmdCell]>,
     misc: ThreadCell,
+    /// Made on the first keyed command in cluster mode (640 kB a thread).
+    slots: std::sync::OnceLock<Box<[SlotCell]>>,
 }
 
 #[inline]
@@ -76,6 +105,8 @@ pub struct ServerStats {
     pub obuf_disconnections: AtomicU64,
     /// Added to the per-thread sums by CONFIG RESETSTAT (values subtracted at reset time).
     reset_base: Mutex<Option<Snapshot>>,
+    /// The same for the per-slot counters (only taken once some exist).
+    slot_base: Mutex<Option<Vec<SlotTotals>>>,
 }
 
 thread_local! {
@@ -108,6 +139,7 @@ impl ServerStats {
             let t = Arc::new(ThreadStats {
                 cmds: (0..n).map(|_| CmdCell::default()).collect(),
                 misc: ThreadCell::default(),
+                slots: std::sync::OnceLock::new(),
             });
             self.threads.lock().push(t.clone());
             let r = f(&t);
@@ -130,6 +162,18 @@ impl ServerStats {
                     bump(&c.failed, 1);
                 }
             }
+            if !b.slots.is_empty() {
+                let cells = t
+                    .slots
+                    .get_or_init(|| (0..SLOTS).map(|_| SlotCell::default()).collect());
+                for r in &b.slots {
+                    let c = &cells[r.slot as usize % SLOTS];
+                    bump(if r.write { &c.writes } else { &c.reads }, 1);
+                    bump(&c.nanos, r.nanos);
+                    bump(&c.net_in, r.bytes_in as u64);
+                    bump(&c.net_out, r.bytes_out as u64);
+                }
+            }
             bump(&t.misc.commands, b.cmds.len() as u64);
             bump(&t.misc.hits, b.hits);
             bump(&t.misc.misses, b.misses);
@@ -137,8 +181,38 @@ impl ServerStats {
             bump(&t.misc.net_out, net_out);
         });
         b.cmds.clear();
+        b.slots.clear();
         b.hits = 0;
         b.misses = 0;
+    }
+
+    /// Per-slot counters summed over threads, since start or the last CONFIG RESETSTAT.
+    pub fn slot_totals(&self) -> Vec<SlotTotals> {
+        let mut out = self.raw_slot_totals();
+        if let Some(base) = self.slot_base.lock().as_ref() {
+            for (x, b) in out.iter_mut().zip(base) {
+                for (v, w) in x.iter_mut().zip(b) {
+                    *v = v.saturating_sub(*w);
+                }
+            }
+        }
+        out
+    }
+
+    fn raw_slot_totals(&self) -> Vec<SlotTotals> {
+        let mut out = vec![[0u64; 5]; SLOTS];
+        for t in self.threads.lock().iter() {
+            if let Some(cells) = t.slots.get() {
+                for (o, c) in out.iter_mut().zip(cells.iter()) {
+                    o[0] += c.reads.load(Relaxed);
+                    o[1] += c.writes.load(Relaxed);
+                    o[2] += c.nanos.load(Relaxed);
+                    o[3] += c.net_in.load(Relaxed);
+                    o[4] += c.net_out.load(Relaxed);
+                }
+            }
+        }
+        out
     }
 
     /// A command refused before it ran (arity, auth, queued-with-error).
@@ -227,6 +301,9 @@ impl ServerStats {
     /// CONFIG RESETSTAT.
     pub fn reset(&self) {
         *self.reset_base.lock() = Some(self.raw());
+        if self.threads.lock().iter().any(|t| t.slots.get().is_some()) {
+            *self.slot_base.lock() = Some(self.raw_slot_totals());
+        }
         self.errors.lock().clear();
         self.total_error_replies.store(0, Relaxed);
         self.connections_received.store(0, Relaxed);

@@ -63,7 +63,12 @@ struct Data {
     hand_main: usize,
     /// S3-FIFO's ghost queue, made on the first eviction by that policy.
     ghost: Option<Box<Ghost>>,
+    /// Keys per hash slot of this shard (slot-striped stores): index `slot / shards`.
+    slot_keys: Vec<u32>,
 }
+
+/// The slot of a key, and the store's shard count.
+type SlotCounting = (fn(&[u8]) -> u16, usize);
 
 /// WATCH registrations: key -> dirty flags of the clients watching it.
 type Watchers = hashbrown::HashMap<Box<[u8]>, Vec<Arc<AtomicBool>>, FixedState>;
@@ -81,6 +86,9 @@ pub struct Shard {
     idx: usize,
     watchers: Option<Box<Watchers>>,
     tuning: Arc<Tuning>,
+    /// Slot-striped stores: the slot of a key, and the number of shards (a shard holds the
+    /// slots `idx, idx + shards, …`).
+    slots: Option<SlotCounting>,
     /// xorshift state for LFU counting and sampling.
     rng: u64,
     /// Keys removed because their TTL passed (lazily or by the active cycle).
@@ -106,8 +114,46 @@ impl Shard {
             idx,
             watchers: None,
             tuning,
+            slots: None,
             rng: 0x2545_F491_4F6C_DD1D ^ (idx as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15),
             expired_total: 0,
+        }
+    }
+
+    /// Keeps per-slot key counts: `slot_of` gives a key's slot, `shards` is the store's shard
+    /// count (a power of two, at most 16384).
+    pub fn count_slots(mut self, slot_of: fn(&[u8]) -> u16, shards: usize) -> Self {
+        self.slots = Some((slot_of, shards));
+        self
+    }
+
+    /// Keys of `slot` in this shard (0 unless the shard counts slots).
+    pub fn slot_keys(&self, slot: u16) -> usize {
+        match self.slots {
+            Some((_, n)) => self
+                .data
+                .slot_keys
+                .get(slot as usize / n)
+                .map_or(0, |&c| c as usize),
+            None => 0,
+        }
+    }
+
+    /// Where `key` counts in `slot_keys` (slot-striped stores only).
+    #[inline]
+    fn slot_index(&self, key: &[u8]) -> Option<usize> {
+        self.slots.map(|(slot_of, n)| slot_of(key) as usize / n)
+    }
+
+    #[inline]
+    fn count_slot(&mut self, at: Option<usize>, add: bool) {
+        if let (Some(at), Some((_, n))) = (at, self.slots) {
+            let counts = &mut self.data.slot_keys;
+            if counts.is_empty() {
+                counts.resize(16384usize.div_ceil(n), 0);
+            }
+            let c = &mut counts[at];
+            *c = if add { *c + 1 } else { c.saturating_sub(1) };
         }
     }
 
@@ -308,6 +354,9 @@ impl Shard {
         d.entries
             .push(Entry::new(key, value.into(), expire_at, word));
         d.meta.push(meta);
+        let at = self.slot_index(key);
+        self.count_slot(at, true);
+        let d = &mut self.data;
         let entries = &d.entries;
         let hasher = &self.hasher;
         d.table.insert_unique(hash, i as u32, |&j| {
@@ -319,6 +368,8 @@ impl Shard {
     /// Removes entry `i` and returns it; marks the key modified.
     pub fn remove_at(&mut self, i: usize) -> Entry {
         self.signal_at(i);
+        let at = self.slot_index(self.data.entries[i].key());
+        self.count_slot(at, false);
         let d = &mut self.data;
         let hash = self.hasher.hash_one(d.entries[i].key());
         if let Ok(slot) = d.table.find_entry(hash, |&j| j as usize == i) {

@@ -89,12 +89,16 @@ impl Store {
             Db {
                 shards: (0..shards)
                     .map(|idx| {
-                        CachePadded::new(Mutex::new(Shard::with_tuning(
+                        let s = Shard::with_tuning(
                             self.hasher.clone(),
                             hints.clone(),
                             idx,
                             self.tuning.clone(),
-                        )))
+                        );
+                        CachePadded::new(Mutex::new(match self.stripe {
+                            Stripe::Slot(f) => s.count_slots(f, shards),
+                            Stripe::Hash => s,
+                        }))
                     })
                     .collect(),
                 hints,
@@ -111,6 +115,14 @@ impl Store {
     /// The eviction settings (policy, samples, LFU parameters) every shard follows.
     pub fn tuning(&self) -> &Tuning {
         &self.tuning
+    }
+
+    /// Keys of hash `slot` in database `db` (slot-striped stores; O(1)).
+    pub fn slot_keys(&self, db: usize, slot: u16) -> usize {
+        if !self.db_exists(db) {
+            return 0;
+        }
+        self.lock(self.slot_shard(db, slot)).slot_keys(slot)
     }
 
     /// Whether a shard of `db` gained its first key (or first TTL) since the last call.
@@ -381,6 +393,38 @@ mod tests {
             ls.get_pair(ShardId { db: 1, idx: 3 }, ShardId { db: 0, idx: 5 })
                 .is_some()
         );
+    }
+
+    #[test]
+    fn slot_counts_follow_inserts_removals_and_flushes() {
+        fn slot_of(k: &[u8]) -> u16 {
+            k.first().copied().unwrap_or(0) as u16 * 64
+        }
+        let st = Store::with_stripe(1, 16, Stripe::Slot(slot_of));
+        let put = |k: &[u8]| {
+            let h = st.hash(k);
+            st.lock(st.shard_id(0, k, h))
+                .insert_new(h, k, crate::entry::NewValue::Int(0), None, 0);
+        };
+        for k in [&b"a1"[..], b"a2", b"a3", b"b1"] {
+            put(k);
+        }
+        assert_eq!(st.slot_keys(0, b'a' as u16 * 64), 3);
+        assert_eq!(st.slot_keys(0, b'b' as u16 * 64), 1);
+        assert_eq!(st.slot_keys(0, 5), 0);
+        let h = st.hash(b"a2");
+        assert!(
+            st.lock(st.shard_id(0, b"a2", h))
+                .remove(h, b"a2", 0)
+                .is_some()
+        );
+        assert_eq!(st.slot_keys(0, b'a' as u16 * 64), 2);
+        for id in st.live_shards().collect::<Vec<_>>() {
+            st.lock(id).clear();
+        }
+        assert_eq!(st.slot_keys(0, b'a' as u16 * 64), 0);
+        put(b"a9");
+        assert_eq!(st.slot_keys(0, b'a' as u16 * 64), 1);
     }
 
     #[test]

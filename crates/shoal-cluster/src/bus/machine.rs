@@ -52,9 +52,14 @@ struct Handshake {
 /// Counters for CLUSTER INFO.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct BusStats {
-    pub sent: u64,
-    pub received: u64,
+    /// Messages sent and received, by type (`Kind as usize`).
+    pub sent: [u64; KINDS],
+    pub received: [u64; KINDS],
 }
+
+/// Message types counted apart, and their names as CLUSTER INFO prints them.
+pub const KINDS: usize = 5;
+pub const KIND_NAMES: [&str; KINDS] = ["ping", "pong", "meet", "fail", "update"];
 
 pub struct Bus {
     pub node_timeout: u64,
@@ -205,7 +210,7 @@ impl Bus {
     }
 
     fn send(&mut self, fx: &mut Effects, to: Dest, m: Message) {
-        self.stats.sent += 1;
+        self.stats.sent[m.kind as usize] += 1;
         fx.out.push((to, m));
     }
 
@@ -283,7 +288,7 @@ impl Bus {
         now: u64,
     ) -> Effects {
         let mut fx = Effects::default();
-        self.stats.received += 1;
+        self.stats.received[m.kind as usize] += 1;
         let h = &m.header;
         if h.sender == st.myself {
             return fx;

@@ -5,7 +5,7 @@
 pub mod machine;
 pub mod msg;
 
-pub use machine::{Bus, BusStats, Dest, Effects, LinkId};
+pub use machine::{Bus, BusStats, Dest, Effects, KIND_NAMES, KINDS, LinkId};
 pub use msg::{Body, DecodeError, Header, Kind, Message};
 
 /// Requests from the command layer to the bus driver.

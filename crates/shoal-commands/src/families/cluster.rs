@@ -169,6 +169,110 @@ fn shards_reply(st: &ClusterState, out: &mut Reply) {
     }
 }
 
+/// Metrics of CLUSTER SLOT-STATS, in reply order: Valkey's four, then shoal's read and write
+/// counts (commands charged to the slot, by the table's write flag).
+const SLOT_METRICS: [&str; 6] = [
+    "key-count",
+    "cpu-usec",
+    "network-bytes-in",
+    "network-bytes-out",
+    "reads",
+    "writes",
+];
+
+/// CLUSTER SLOT-STATS SLOTSRANGE start end | ORDERBY metric [LIMIT n] [ASC|DESC] (Valkey 8 and
+/// Redis 8.2): usage of the slots this node serves, to find hot and cold slots.
+fn slot_stats(ctx: &mut Ctx<'_>, cl: &crate::ctx::Cluster, a: &Args<'_>) -> CmdResult {
+    let slot_arg = |b: &[u8]| match int(b) {
+        Ok(n) if (0..SLOTS as i64).contains(&n) => Ok(n as usize),
+        _ => Err(CmdError::from("ERR Invalid or out of range slot")),
+    };
+    let mine: Vec<bool> = {
+        let st = cl.state.read();
+        (0..SLOTS)
+            .map(|s| st.owner_id(s as u16) == Some(st.myself))
+            .collect()
+    };
+    let enabled = ctx.shared.slot_stats.load(Relaxed);
+    let totals = ctx.shared.stats.slot_totals();
+    let store = ctx.ks.store;
+    let metric = |slot: usize, m: usize| -> u64 {
+        let t = &totals[slot];
+        match m {
+            0 => store.slot_keys(0, slot as u16) as u64,
+            1 => t[2] / 1000,
+            2 => t[3],
+            3 => t[4],
+            4 => t[0],
+            _ => t[1],
+        }
+    };
+    let slots: Vec<usize> = if a.len() == 5 && eq_ic(a.get(2), "slotsrange") {
+        let (from, to) = (slot_arg(a.get(3))?, slot_arg(a.get(4))?);
+        if from > to {
+            return Err(format!(
+                "ERR Start slot number {from} is greater than end slot number {to}"
+            )
+            .into());
+        }
+        (from..=to).filter(|&s| mine[s]).collect()
+    } else if a.len() >= 4 && eq_ic(a.get(2), "orderby") {
+        let by = SLOT_METRICS
+            .iter()
+            .position(|m| eq_ic(a.get(3), m))
+            .filter(|&m| m == 0 || enabled)
+            .ok_or(CmdError::from("ERR Unrecognized sort metric for ORDERBY."))?;
+        let (mut limit, mut desc) = (SLOTS, true);
+        let (mut limits, mut orders) = (0, 0);
+        let mut i = 4;
+        while i < a.len() {
+            if eq_ic(a.get(i), "limit") && i + 1 < a.len() {
+                limit = match int(a.get(i + 1)) {
+                    Ok(n) if (1..=SLOTS as i64).contains(&n) => n as usize,
+                    _ => {
+                        return Err("ERR Limit has to lie in between 1 and 16384 (maximum number of slots).".into());
+                    }
+                };
+                limits += 1;
+                i += 1;
+            } else if eq_ic(a.get(i), "asc") || eq_ic(a.get(i), "desc") {
+                desc = eq_ic(a.get(i), "desc");
+                orders += 1;
+            } else {
+                return Err(errors::SYNTAX.into());
+            }
+            if limits > 1 || orders > 1 {
+                return Err("ERR Multiple filters of the same type are disallowed.".into());
+            }
+            i += 1;
+        }
+        let mut slots: Vec<(u64, usize)> = (0..SLOTS)
+            .filter(|&s| mine[s])
+            .map(|s| (metric(s, by), s))
+            .collect();
+        // Ties go by ascending slot number either way.
+        slots.sort_by(|x, y| if desc { y.0.cmp(&x.0) } else { x.0.cmp(&y.0) }.then(x.1.cmp(&y.1)));
+        slots.into_iter().take(limit).map(|(_, s)| s).collect()
+    } else {
+        return Err(
+            "ERR unknown subcommand or wrong number of arguments for 'slot-stats'. Try CLUSTER HELP."
+                .into(),
+        );
+    };
+    let shown = if enabled { SLOT_METRICS.len() } else { 1 };
+    ctx.out.array(slots.len());
+    for s in slots {
+        ctx.out.array(2);
+        ctx.out.int(s as i64);
+        ctx.out.map(shown);
+        for (m, name) in SLOT_METRICS.iter().enumerate().take(shown) {
+            ctx.out.bulk(name.as_bytes());
+            ctx.out.int(metric(s, m) as i64);
+        }
+    }
+    Ok(())
+}
+
 /// Keys of `slot` in database 0, at most `limit`: one shard holds every key of a slot.
 fn keys_in_slot(ctx: &mut Ctx<'_>, slot: u16, limit: usize) -> Vec<Box<[u8]>> {
     let now = ctx.now();
@@ -212,8 +316,14 @@ fn cluster(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
     match sub.as_slice() {
         b"info" => {
             arity(argc == 2)?;
-            let (sent, recv) = (cl.bus_sent.load(Relaxed), cl.bus_received.load(Relaxed));
-            let mut text = cl.state.read().info_text(sent, recv);
+            let load = |a: &[std::sync::atomic::AtomicU64]| -> Vec<u64> {
+                a.iter().map(|c| c.load(Relaxed)).collect()
+            };
+            let mut text = cl.state.read().info_text(
+                &shoal_cluster::bus::KIND_NAMES,
+                &load(&cl.bus_sent),
+                &load(&cl.bus_received),
+            );
             text.push_str(&format!(
                 "cluster_stats_messages_malformed:{}\r\n",
                 cl.bus_bad_frames.load(Relaxed)
@@ -254,7 +364,7 @@ fn cluster(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
                 Ok(n) if (0..SLOTS as i64).contains(&n) => n as u16,
                 _ => return Err("ERR Invalid slot".into()),
             };
-            let n = keys_in_slot(ctx, slot, usize::MAX).len();
+            let n = ctx.ks.store.slot_keys(0, slot);
             ctx.out.int(n as i64);
         }
         b"getkeysinslot" => {
@@ -439,6 +549,7 @@ fn cluster(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
                 Some(_) => return Err("ERR replication is not supported yet".into()),
             }
         }
+        b"slot-stats" => slot_stats(ctx, cl, &a)?,
         b"links" => {
             arity(argc == 2)?;
             let links: Vec<_> = cl
@@ -490,6 +601,7 @@ fn cluster(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
                 "SET-CONFIG-EPOCH <epoch>",
                 "SHARDS",
                 "SLOTS",
+                "SLOT-STATS SLOTSRANGE <start slot> <end slot> | ORDERBY <metric> [LIMIT <limit>] [ASC|DESC]",
                 "SAVECONFIG",
                 "HELP",
             ];

@@ -640,25 +640,7 @@ fn config(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
             }
             *ctx.shared.config.write() = cfg;
             ctx.shared.config_gen.fetch_add(1, Relaxed);
-            crate::memory::apply(ctx.shared);
-            {
-                let c = ctx.shared.config.read();
-                ctx.shared
-                    .slowlog
-                    .slower_than
-                    .store(c.slowlog_log_slower_than, Relaxed);
-                ctx.shared
-                    .slowlog
-                    .max_len
-                    .store(c.slowlog_max_len as usize, Relaxed);
-            }
-            if let Some(cl) = &ctx.shared.cluster {
-                let c = ctx.shared.config.read().cluster.clone();
-                let mut st = cl.state.write();
-                st.require_full_coverage = c.require_full_coverage;
-                st.allow_reads_when_down = c.allow_reads_when_down;
-                st.update_state();
-            }
+            ctx.shared.apply_config();
             ctx.out.ok();
         }
         b"resetstat" => {
