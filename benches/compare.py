@@ -100,6 +100,8 @@ def main():
     ap.add_argument("--server-cpu", type=int, default=0)
     ap.add_argument("--client-cpu", type=int, default=1)
     ap.add_argument("--threads-scaling", action="store_true", help="also compare shoal --threads 1 and 2")
+    ap.add_argument("--against", metavar="BIN", help="compare with another shoal-server binary instead of redis-server")
+    ap.add_argument("--shoal-args", default="", help="extra arguments for shoal-server")
     args = ap.parse_args()
     if args.tests == "all":
         args.tests = "set,get,incr,lpush,rpush,lpop,rpop,sadd,hset,spop,zadd,zpopmin,lrange_100,lrange_300,lrange_500,lrange_600,mset"
@@ -109,14 +111,22 @@ def main():
             sys.exit(f"{tool} not found (apt-get install redis-server redis-tools)")
     if not os.path.exists(SHOAL):
         sys.exit("build first: cargo build --release")
-    version = subprocess.run(["redis-server", "--version"], capture_output=True, text=True).stdout.strip()
-    print(f"# {version}")
+    base = "Redis"
+    if args.against:
+        base = "base"
+        print(f"# base: {args.against} --threads 1")
+    else:
+        version = subprocess.run(["redis-server", "--version"], capture_output=True, text=True).stdout.strip()
+        print(f"# {version}")
     print(f"# shoal: {SHOAL} --threads 1; cpu {args.server_cpu} for servers, cpu {args.client_cpu} for redis-benchmark")
     print(f"# redis-benchmark -c 50 -r 100000 -d 64 -n {args.requests}; {args.rounds} rounds, interleaved; medians")
 
+    redis_argv = ["redis-server", "--port", "{port}", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+    if args.against:
+        redis_argv = [args.against, "--port", "{port}", "--bind", "127.0.0.1", "--threads", "1"]
     servers = {
-        "redis": Server("redis", ["redis-server", "--port", "{port}", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], args.server_cpu),
-        "shoal": Server("shoal", [SHOAL, "--port", "{port}", "--bind", "127.0.0.1", "--threads", "1"], args.server_cpu),
+        "redis": Server("redis", redis_argv, args.server_cpu),
+        "shoal": Server("shoal", [SHOAL, "--port", "{port}", "--bind", "127.0.0.1", "--threads", "1"] + args.shoal_args.split(), args.server_cpu),
     }
     try:
         results = {}
@@ -128,7 +138,7 @@ def main():
                         res = bench(servers[name], test, pipeline, args.requests, args.client_cpu)
                         results.setdefault((test, pipeline, name), []).append(res)
         print()
-        print("| test | -P | Redis req/s | shoal req/s | req/s ratio | Redis CPU µs/req | shoal CPU µs/req | CPU ratio (shoal/Redis) | Redis p99 ms | shoal p99 ms |")
+        print(f"| test | -P | {base} req/s | shoal req/s | req/s ratio | {base} CPU µs/req | shoal CPU µs/req | CPU ratio (shoal/{base}) | {base} p99 ms | shoal p99 ms |")
         print("|---|---|---|---|---|---|---|---|---|---|")
         ratios = {}
         for pipeline in [int(p) for p in args.pipelines.split(",")]:
@@ -144,7 +154,7 @@ def main():
         print()
         for p, rs in ratios.items():
             gm = statistics.geometric_mean(rs)
-            print(f"# -P {p}: geometric mean of Redis CPU / shoal CPU per request = {gm:.2f} over {len(rs)} tests")
+            print(f"# -P {p}: geometric mean of {base} CPU / shoal CPU per request = {gm:.2f} over {len(rs)} tests")
     finally:
         for s in servers.values():
             s.stop()

@@ -86,9 +86,11 @@ fn hashes() {
     assert_eq!(r.len(), 5);
     let r: Vec<String> = q(&mut c, &["HRANDFIELD", "h", "-300"]);
     assert_eq!(r.len(), 300, "negative count repeats");
-    let (cur, items): (String, Vec<String>) =
-        q(&mut c, &["HSCAN", "h", "0", "MATCH", "x1*", "COUNT", "10"]);
-    assert_eq!(cur, "0");
+    // A large hash is scanned COUNT fields at a time until the cursor comes back to 0.
+    let (cur, first): (String, Vec<String>) = q(&mut c, &["HSCAN", "h", "0", "COUNT", "10"]);
+    assert_ne!(cur, "0", "a large hash comes in pages");
+    assert_eq!(first.len(), 20);
+    let items = scan_all(&mut c, &["HSCAN", "h"], &["MATCH", "x1*", "COUNT", "10"]);
     assert_eq!(
         items.len(),
         2 * 111,
@@ -312,13 +314,31 @@ fn sets() {
         q::<Vec<String>>(&mut c, &["SRANDMEMBER", "big", "1000"]).len(),
         300
     );
-    let (_, all): (String, Vec<String>) = q(&mut c, &["SSCAN", "big", "0", "MATCH", "m2??"]);
+    let all = scan_all(&mut c, &["SSCAN", "big"], &["MATCH", "m2??"]);
     assert_eq!(all.len(), 100);
     ok(&mut c, &["SET", "str", "x"]);
     assert_eq!(e(&mut c, &["SADD", "str", "a"]), WRONGTYPE);
     assert_eq!(e(&mut c, &["SINTER", "big", "str"]), WRONGTYPE);
     let mut c3 = resp3(&s);
     assert!(matches!(v(&mut c3, &["SMEMBERS", "big"]), Value::Set(_)));
+}
+
+/// Every item a collection SCAN returns, following the cursor until it comes back to 0.
+fn scan_all(c: &mut redis::Connection, cmd: &[&str], opts: &[&str]) -> Vec<String> {
+    let mut cursor = "0".to_string();
+    let mut all = Vec::new();
+    for _ in 0..100_000 {
+        let mut args: Vec<&str> = cmd.to_vec();
+        args.push(&cursor);
+        args.extend_from_slice(opts);
+        let (next, items): (String, Vec<String>) = q(c, &args);
+        all.extend(items);
+        if next == "0" {
+            return all;
+        }
+        cursor = next;
+    }
+    panic!("{cmd:?} never finished");
 }
 
 #[test]
@@ -742,4 +762,70 @@ fn encoding_thresholds_are_configurable() {
         e(&mut c, &["CONFIG", "SET", "hash-max-listpack-entries", "x"])
             .starts_with("ERR CONFIG SET failed")
     );
+}
+
+/// HSCAN, SSCAN and ZSCAN of large collections page through them; members present for the whole
+/// scan come back at least once although others are removed and added between pages.
+#[test]
+fn collection_scans_keep_their_guarantee_under_changes() {
+    let s = server(&[]);
+    let mut c = conn(&s);
+    let n = 2000;
+    let mut h = redis::cmd("HSET");
+    h.arg("h");
+    let mut st = redis::cmd("SADD");
+    st.arg("s");
+    let mut z = redis::cmd("ZADD");
+    z.arg("z");
+    for i in 0..n {
+        h.arg(format!("f{i}")).arg("v");
+        st.arg(format!("m{i}"));
+        z.arg(i).arg(format!("m{i}"));
+    }
+    let _: () = h.query(&mut c).unwrap();
+    let _: () = st.query(&mut c).unwrap();
+    let _: () = z.query(&mut c).unwrap();
+    for (scan, key, prefix, step, del, add) in [
+        ("HSCAN", "h", "f", 2, "HDEL", vec!["HSET", "h"]),
+        ("SSCAN", "s", "m", 1, "SREM", vec!["SADD", "s"]),
+        ("ZSCAN", "z", "m", 2, "ZREM", vec!["ZADD", "z"]),
+    ] {
+        let mut cursor = "0".to_string();
+        let mut seen = std::collections::HashSet::new();
+        let mut pages = 0;
+        loop {
+            let (next, items): (String, Vec<String>) =
+                q(&mut c, &[scan, key, &cursor, "COUNT", "50"]);
+            for it in items.iter().step_by(step) {
+                seen.insert(it.clone());
+            }
+            pages += 1;
+            // Between pages: remove members 1000.. (never the first 1000) and add new ones.
+            let gone = format!("{prefix}{}", 1000 + pages);
+            let _: i64 = q(&mut c, &[del, key, &gone]);
+            let new = format!("{prefix}new{pages}");
+            let mut add_cmd = add.clone();
+            if scan == "ZSCAN" {
+                add_cmd.push("5");
+            }
+            add_cmd.push(&new);
+            if scan == "HSCAN" {
+                add_cmd.push("v");
+            }
+            let _: i64 = q(&mut c, &add_cmd);
+            if next == "0" {
+                break;
+            }
+            cursor = next;
+            assert!(pages < 1000, "{scan} does not end");
+        }
+        assert!(
+            pages > 10,
+            "{scan} of {n} members in pages of 50 took {pages} pages"
+        );
+        for i in 0..1000 {
+            let m = format!("{prefix}{i}");
+            assert!(seen.contains(&m), "{scan} missed {m}, present all along");
+        }
+    }
 }

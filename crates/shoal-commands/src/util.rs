@@ -144,22 +144,27 @@ pub fn write_value<R>(
     r.map(Some)
 }
 
-/// `[MATCH pattern] [COUNT count] [NOVALUES]` of HSCAN/SSCAN from `args[from..]`: the pattern
-/// (None for `*`) and NOVALUES (only where `novalues_ok`).
+/// What HSCAN, SSCAN and ZSCAN were asked for.
+pub struct ScanOptions<'a> {
+    pub cursor: u64,
+    /// `None` for `*`.
+    pub pattern: Option<&'a [u8]>,
+    pub count: usize,
+    pub novalues: bool,
+}
+
+/// `cursor [MATCH pattern] [COUNT count] [NOVALUES]` of HSCAN/SSCAN/ZSCAN, the cursor at
+/// `args[from - 1]` (NOVALUES only where `novalues_ok`).
 pub fn scan_options<'a>(
     a: &shoal_resp::Args<'a>,
     from: usize,
     novalues_ok: bool,
-) -> Result<(Option<&'a [u8]>, bool), CmdError> {
-    let cursor = a.get(from - 1);
-    if std::str::from_utf8(cursor)
+) -> Result<ScanOptions<'a>, CmdError> {
+    let cursor = std::str::from_utf8(a.get(from - 1))
         .ok()
         .and_then(|s| s.parse::<u64>().ok())
-        .is_none()
-    {
-        return Err(errors::INVALID_CURSOR.into());
-    }
-    let (mut pat, mut novalues) = (None, false);
+        .ok_or(CmdError::from(errors::INVALID_CURSOR))?;
+    let (mut pat, mut novalues, mut count) = (None, false, 10);
     let mut i = from;
     while i < a.len() {
         let opt = a.get(i);
@@ -174,7 +179,8 @@ pub fn scan_options<'a>(
         if eq_ic(opt, "match") {
             pat = Some(a.get(i + 1)).filter(|p| *p != b"*");
         } else if eq_ic(opt, "count") {
-            if uint(a.get(i + 1))? < 1 {
+            count = uint(a.get(i + 1))?;
+            if count < 1 {
                 return Err(errors::SYNTAX.into());
             }
         } else {
@@ -182,7 +188,69 @@ pub fn scan_options<'a>(
         }
         i += 2;
     }
-    Ok((pat, novalues))
+    Ok(ScanOptions {
+        cursor,
+        pattern: pat,
+        count,
+        novalues,
+    })
+}
+
+/// The positions one call of a collection SCAN visits, for a collection whose elements sit at
+/// positions `0..len` and only ever move down (removals move the last one into the hole): the
+/// walk goes down from the top, so an element present for the whole scan is returned at least
+/// once. Cursor 0 starts at the top; the next cursor is 0 when the walk is done.
+pub fn scan_positions(len: usize, cursor: u64, count: usize) -> (std::ops::Range<usize>, u64) {
+    let top = if cursor == 0 {
+        len
+    } else {
+        (cursor as usize).min(len)
+    };
+    let bottom = top.saturating_sub(count);
+    (bottom..top, bottom as u64)
+}
+
+/// Which elements SRANDMEMBER, HRANDFIELD and ZRANDMEMBER return, as positions in `0..len`:
+/// one for no count; `count` distinct ones (all, at most) for a positive count; `-count` with
+/// repeats for a negative one (capped, as an answer of billions of elements helps nobody).
+pub fn random_picks(len: usize, count: Option<i64>) -> Vec<usize> {
+    use rand::RngExt;
+    let mut rng = rand::rng();
+    if len == 0 {
+        return Vec::new();
+    }
+    match count {
+        None => vec![rng.random_range(0..len)],
+        Some(c) if c < 0 => (0..c.unsigned_abs().min(1 << 24))
+            .map(|_| rng.random_range(0..len))
+            .collect(),
+        Some(c) if c as usize >= len => (0..len).collect(),
+        Some(c) if (c as usize) * 3 > len => {
+            // Many of them: shuffle the front of every position.
+            let mut idx: Vec<usize> = (0..len).collect();
+            for i in 0..c as usize {
+                let j = rng.random_range(i..len);
+                idx.swap(i, j);
+            }
+            idx.truncate(c as usize);
+            idx
+        }
+        Some(c) => {
+            // Few of them: draw until enough distinct ones.
+            let mut seen = hashbrown::HashSet::with_capacity_and_hasher(
+                c as usize,
+                foldhash::fast::RandomState::default(),
+            );
+            let mut out = Vec::with_capacity(c as usize);
+            while out.len() < c as usize {
+                let i = rng.random_range(0..len);
+                if seen.insert(i) {
+                    out.push(i);
+                }
+            }
+            out
+        }
+    }
 }
 
 /// (keys, where, count) of an MPOP command.

@@ -4,6 +4,7 @@
 //! Synchronous code only: no sockets, no frames, no async. Time comes in as an argument (unix
 //! milliseconds), so tests drive expiry with a clock of their own.
 
+pub mod dense;
 pub mod dump;
 pub mod entry;
 pub mod evict;
@@ -14,8 +15,10 @@ pub mod pack;
 pub mod policy;
 pub mod shard;
 pub mod store;
+pub mod thin;
 pub mod types;
 pub mod value;
+pub mod zorder;
 
 pub use entry::{CollMut, Entry, Kind, NewValue, ValueRef};
 pub use policy::{Policy, Tuning};

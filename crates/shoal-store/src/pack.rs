@@ -2,10 +2,11 @@
 //! a LEB128 length followed by its bytes. Small collections live in one of these instead of one
 //! heap allocation per element. Operations scan linearly; callers keep packs small.
 
-/// Entries back to back in one exactly-sized buffer.
+/// Entries back to back in one exactly-sized buffer (a boxed slice: no capacity field, so a
+/// small collection's header fits a 32-byte allocation).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Pack {
-    buf: Vec<u8>,
+    buf: Box<[u8]>,
     n: u32,
 }
 
@@ -40,7 +41,14 @@ impl Pack {
 
     /// Heap bytes held.
     pub fn bytes(&self) -> usize {
-        self.buf.capacity()
+        self.buf.len()
+    }
+
+    /// Rebuilds the buffer through `f`, exactly sized again afterwards.
+    fn edit(&mut self, f: impl FnOnce(&mut Vec<u8>)) {
+        let mut v = std::mem::take(&mut self.buf).into_vec();
+        f(&mut v);
+        self.buf = v.into_boxed_slice();
     }
 
     /// (offset, bytes) of every entry, in order.
@@ -66,8 +74,10 @@ impl Pack {
     /// Appends an entry.
     pub fn push(&mut self, bytes: &[u8]) {
         let e = encoded(bytes);
-        self.buf.reserve_exact(e.len());
-        self.buf.extend_from_slice(&e);
+        self.edit(|v| {
+            v.reserve_exact(e.len());
+            v.extend_from_slice(&e);
+        });
         self.n += 1;
     }
 
@@ -77,8 +87,10 @@ impl Pack {
         for b in entries {
             e.extend_from_slice(&encoded(b));
         }
-        self.buf.reserve_exact(e.len());
-        self.buf.splice(off..off, e);
+        self.edit(|v| {
+            v.reserve_exact(e.len());
+            v.splice(off..off, e);
+        });
         self.n += entries.len() as u32;
     }
 
@@ -88,17 +100,19 @@ impl Pack {
         for _ in 0..count {
             end = self.entry_at(end).1;
         }
-        self.buf.drain(off..end);
+        self.edit(|v| {
+            v.drain(off..end);
+        });
         self.n -= count as u32;
-        if self.buf.capacity() > 2 * self.buf.len() + 64 {
-            self.buf.shrink_to_fit();
-        }
     }
 
     /// Replaces the entry at byte offset `off` with `bytes`.
     pub fn replace_at(&mut self, off: usize, bytes: &[u8]) {
         let end = self.entry_at(off).1;
-        self.buf.splice(off..end, encoded(bytes));
+        let e = encoded(bytes);
+        self.edit(|v| {
+            v.splice(off..end, e);
+        });
     }
 }
 

@@ -5,9 +5,9 @@
 
 use std::collections::VecDeque;
 
-use foldhash::fast::FixedState;
-
+use crate::dense::Dense;
 use crate::pack::Pack;
+use crate::zorder::ZIndex;
 
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 
@@ -44,19 +44,15 @@ fn th(a: &AtomicUsize) -> usize {
 }
 
 pub type Bytes = Box<[u8]>;
-type Map = hashbrown::HashMap<Bytes, Bytes, FixedState>;
-type Table = hashbrown::HashSet<Bytes, FixedState>;
-
-fn hasher() -> FixedState {
-    FixedState::with_seed(0x5eed)
-}
 
 /// A hash: field -> value.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Hash {
     /// Small: field, value, field, value… in one buffer, in insertion order (Redis's listpack).
     Pack(Pack),
-    Table(Map),
+    /// Large: field -> value pairs in a dense vector with a hash index (boxed, so a small hash
+    /// stays a small allocation).
+    Table(Box<Dense>),
 }
 
 impl Default for Hash {
@@ -99,7 +95,7 @@ impl Hash {
     pub fn get(&self, f: &[u8]) -> Option<&[u8]> {
         match self {
             Hash::Pack(p) => pack_find(p, f).map(|(_, _, v)| v),
-            Hash::Table(m) => m.get(f).map(|v| &**v),
+            Hash::Table(m) => m.get(f).map(|p| p.second()),
         }
     }
 
@@ -118,15 +114,15 @@ impl Hash {
                 p.push(v);
                 return true;
             }
-            let mut m = Map::with_capacity_and_hasher(p.len() / 2 + 1, hasher());
+            let mut m = Dense::with_capacity(p.len() / 2 + 1);
             let mut it = p.iter();
             while let (Some((_, k)), Some((_, x))) = (it.next(), it.next()) {
-                m.insert(k.into(), x.into());
+                m.insert(k, x);
             }
-            *self = Hash::Table(m);
+            *self = Hash::Table(Box::new(m));
         }
         match self {
-            Hash::Table(m) => m.insert(f.into(), v.into()).is_none(),
+            Hash::Table(m) => m.insert(f, v),
             Hash::Pack(_) => false,
         }
     }
@@ -144,6 +140,23 @@ impl Hash {
         }
     }
 
+    /// Small hashes are one packed buffer: scans return them whole (as Redis's listpack).
+    pub fn is_compact(&self) -> bool {
+        matches!(self, Hash::Pack(_))
+    }
+
+    /// The field and value at position `i` of the hash's own order (< len): O(1) for a large
+    /// hash (random picks, HSCAN cursors).
+    pub fn nth(&self, i: usize) -> Option<(&[u8], &[u8])> {
+        match self {
+            Hash::Pack(_) => self.iter().nth(i),
+            Hash::Table(m) => (i < m.len()).then(|| {
+                let p = m.at(i);
+                (p.first(), p.second())
+            }),
+        }
+    }
+
     pub fn iter(&self) -> Box<dyn Iterator<Item = (&[u8], &[u8])> + '_> {
         match self {
             Hash::Pack(p) => {
@@ -152,14 +165,14 @@ impl Hash {
                     Some((it.next()?.1, it.next()?.1))
                 }))
             }
-            Hash::Table(m) => Box::new(m.iter().map(|(k, v)| (&**k, &**v))),
+            Hash::Table(m) => Box::new(m.iter().map(|p| (p.first(), p.second()))),
         }
     }
 
     pub fn heap_size(&self) -> usize {
         match self {
             Hash::Pack(p) => p.bytes(),
-            Hash::Table(_) => self.iter().map(|(k, v)| k.len() + v.len() + 48).sum(),
+            Hash::Table(m) => m.heap_size(),
         }
     }
 }
@@ -171,7 +184,8 @@ pub enum Set {
     Ints(Vec<i64>),
     /// Small: members in insertion order (listpack).
     Pack(Vec<Bytes>),
-    Table(Table),
+    /// Large: members in a dense vector with a hash index (boxed, as for hashes).
+    Table(Box<Dense>),
 }
 
 impl Default for Set {
@@ -215,15 +229,17 @@ impl Set {
         match self {
             Set::Ints(v) => as_int(m).is_some_and(|n| v.binary_search(&n).is_ok()),
             Set::Pack(v) => v.iter().any(|x| **x == *m),
-            Set::Table(t) => t.contains(m),
+            Set::Table(t) => t.position(m).is_some(),
         }
     }
 
     fn convert_to_table(&mut self) {
         let members: Vec<Bytes> = self.members();
-        let mut t = Table::with_capacity_and_hasher(members.len() + 1, hasher());
-        t.extend(members);
-        *self = Set::Table(t);
+        let mut t = Dense::with_capacity(members.len() + 1);
+        for m in &members {
+            t.insert(m, b"");
+        }
+        *self = Set::Table(Box::new(t));
     }
 
     /// Adds `m`; true if it was not there.
@@ -261,7 +277,7 @@ impl Set {
         match self {
             Set::Pack(p) => p.push(m.into()),
             Set::Table(t) => {
-                t.insert(m.into());
+                t.insert(m, b"");
             }
             Set::Ints(_) => {}
         }
@@ -284,7 +300,7 @@ impl Set {
                 }
                 None => false,
             },
-            Set::Table(t) => t.remove(m),
+            Set::Table(t) => t.remove(m).is_some(),
         }
     }
 
@@ -296,18 +312,24 @@ impl Set {
                 .map(|n| n.to_string().into_bytes().into_boxed_slice())
                 .collect(),
             Set::Pack(v) => v.clone(),
-            Set::Table(t) => t.iter().cloned().collect(),
+            Set::Table(t) => t.iter().map(|p| p.first().into()).collect(),
         }
     }
 
-    /// The member at position `i` of some fixed order (for random picks).
+    /// Intsets and small sets: scans return them whole (as Redis does).
+    pub fn is_compact(&self) -> bool {
+        !matches!(self, Set::Table(_))
+    }
+
+    /// The member at position `i` of the set's own order (< len): O(1) (random picks, SSCAN
+    /// cursors: in a large set, removals only move members down).
     pub fn nth(&self, i: usize) -> Option<Bytes> {
         match self {
             Set::Ints(v) => v
                 .get(i)
                 .map(|n| n.to_string().into_bytes().into_boxed_slice()),
             Set::Pack(v) => v.get(i).cloned(),
-            Set::Table(t) => t.iter().nth(i).cloned(),
+            Set::Table(t) => (i < t.len()).then(|| t.at(i).first().into()),
         }
     }
 
@@ -315,7 +337,7 @@ impl Set {
         match self {
             Set::Ints(v) => v.len() * 8,
             Set::Pack(v) => v.iter().map(|m| m.len() + 16).sum(),
-            Set::Table(t) => t.iter().map(|m| m.len() + 24).sum(),
+            Set::Table(t) => t.heap_size(),
         }
     }
 }
@@ -329,6 +351,51 @@ pub fn list_encoding(l: &List) -> &'static str {
         "listpack"
     } else {
         "quicklist"
+    }
+}
+
+#[cfg(test)]
+mod score_tests {
+    use super::*;
+
+    #[test]
+    fn collection_headers_stay_small() {
+        // A small collection is one boxed header plus its pack: keep the header in a 32-byte
+        // allocation class.
+        assert!(std::mem::size_of::<Hash>() <= 32);
+        assert!(std::mem::size_of::<Set>() <= 32);
+        assert!(std::mem::size_of::<ZSet>() <= 32);
+    }
+
+    #[test]
+    fn packed_scores_round_trip_and_stay_small() {
+        for s in [
+            0.0,
+            -0.0,
+            1.0,
+            -1.0,
+            127.0,
+            128.0,
+            -129.0,
+            1e6,
+            (1u64 << 52) as f64,
+            -((1u64 << 52) as f64),
+            (1u64 << 60) as f64,
+            0.5,
+            -2.25,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            1e300,
+        ] {
+            let (b, n) = score_bytes(s);
+            let back = score_of(&b[..n]);
+            assert_eq!(back.to_bits(), s.to_bits(), "{s}");
+        }
+        assert_eq!(score_bytes(0.0).1, 0);
+        assert_eq!(score_bytes(5.0).1, 1);
+        assert_eq!(score_bytes(1000.0).1, 2);
+        assert_eq!(score_bytes(-0.0).1, 8);
+        assert_eq!(score_bytes(0.5).1, 8);
     }
 }
 
@@ -394,13 +461,8 @@ impl Ord for Score {
 #[derive(Debug, Clone, PartialEq)]
 pub enum ZSet {
     Pack(Pack),
-    Skip(Box<SkipSet>),
-}
-
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct SkipSet {
-    order: std::collections::BTreeSet<(Score, Bytes)>,
-    scores: hashbrown::HashMap<Bytes, f64, FixedState>,
+    /// Large: an order-statistic index (Redis's `skiplist` encoding, in Redis's words).
+    Skip(Box<ZIndex>),
 }
 
 impl Default for ZSet {
@@ -411,12 +473,44 @@ impl Default for ZSet {
 
 impl Eq for ZSet {}
 
-fn score_of(b: &[u8]) -> f64 {
-    let mut a = [0u8; 8];
-    if b.len() == 8 {
-        a.copy_from_slice(b);
+/// A packed score, as small as Redis's listpack keeps it: an integral score (not -0, below
+/// 2^53 in magnitude) as a little-endian two's-complement integer of 0 to 7 bytes, anything
+/// else as the 8 bytes of the double. The length tells them apart.
+fn score_bytes(score: f64) -> ([u8; 8], usize) {
+    let integral = score.fract() == 0.0
+        && score.abs() < (1u64 << 53) as f64
+        && score.to_bits() != (-0.0f64).to_bits();
+    if integral {
+        let n = score as i64;
+        let bytes = n.to_le_bytes();
+        // The fewest bytes that sign-extend back to n.
+        let len = (0..8)
+            .find(|&k| {
+                let shift = 64 - 8 * k as u32;
+                k > 0 && ((n << shift) >> shift) == n || k == 0 && n == 0
+            })
+            .unwrap_or(8);
+        if len < 8 {
+            return (bytes, len);
+        }
     }
-    f64::from_le_bytes(a)
+    (score.to_bits().to_le_bytes(), 8)
+}
+
+fn score_of(b: &[u8]) -> f64 {
+    if b.len() == 8 {
+        let mut a = [0u8; 8];
+        a.copy_from_slice(b);
+        return f64::from_bits(u64::from_le_bytes(a));
+    }
+    if b.is_empty() {
+        return 0.0;
+    }
+    // Sign-extend a short little-endian integer.
+    let fill = if b[b.len() - 1] & 0x80 != 0 { 0xff } else { 0 };
+    let mut a = [fill; 8];
+    a[..b.len()].copy_from_slice(b);
+    i64::from_le_bytes(a) as f64
 }
 
 /// (member offset, member, score) of each entry of a packed sorted set, in order.
@@ -433,7 +527,7 @@ impl ZSet {
     pub fn len(&self) -> usize {
         match self {
             ZSet::Pack(p) => p.len() / 2,
-            ZSet::Skip(s) => s.scores.len(),
+            ZSet::Skip(s) => s.len(),
         }
     }
 
@@ -454,7 +548,7 @@ impl ZSet {
                 .into_iter()
                 .find(|(_, x, _)| *x == m)
                 .map(|(_, _, s)| s),
-            ZSet::Skip(s) => s.scores.get(m).copied(),
+            ZSet::Skip(s) => s.score(m),
         }
     }
 
@@ -481,32 +575,25 @@ impl ZSet {
                             .is_gt()
                     })
                     .map(|(o, _, _)| *o);
-                let sb = score.to_le_bytes();
+                let (sb, n) = score_bytes(score);
+                let sb = &sb[..n];
                 match at {
-                    Some(o) => p.insert_at(o, &[m, &sb]),
+                    Some(o) => p.insert_at(o, &[m, sb]),
                     None => {
                         p.push(m);
-                        p.push(&sb);
+                        p.push(sb);
                     }
                 }
                 return prev.map(|(_, s)| s);
             }
-            let mut skip = SkipSet::default();
+            let mut skip = ZIndex::default();
             for (_, x, s) in entries {
-                skip.scores.insert(x.into(), s);
-                skip.order.insert((Score(s), x.into()));
+                skip.insert(x, s);
             }
             *self = ZSet::Skip(Box::new(skip));
         }
         match self {
-            ZSet::Skip(s) => {
-                let prev = s.scores.insert(m.into(), score);
-                if let Some(p) = prev {
-                    s.order.remove(&(Score(p), Box::from(m)));
-                }
-                s.order.insert((Score(score), m.into()));
-                prev
-            }
+            ZSet::Skip(s) => s.insert(m, score),
             ZSet::Pack(_) => None,
         }
     }
@@ -521,11 +608,7 @@ impl ZSet {
                 p.remove_at(o, 2);
                 Some(s)
             }
-            ZSet::Skip(s) => {
-                let p = s.scores.remove(m)?;
-                s.order.remove(&(Score(p), Box::from(m)));
-                Some(p)
-            }
+            ZSet::Skip(s) => s.remove(m),
         }
     }
 
@@ -533,7 +616,47 @@ impl ZSet {
     pub fn iter(&self) -> Box<dyn DoubleEndedIterator<Item = (&[u8], f64)> + '_> {
         match self {
             ZSet::Pack(p) => Box::new(zpack_entries(p).into_iter().map(|(_, m, s)| (m, s))),
-            ZSet::Skip(s) => Box::new(s.order.iter().map(|(sc, m)| (&**m, sc.0))),
+            ZSet::Skip(s) => Box::new(s.iter()),
+        }
+    }
+
+    /// Small sorted sets: scans return them whole (as Redis's listpack).
+    pub fn is_compact(&self) -> bool {
+        matches!(self, ZSet::Pack(_))
+    }
+
+    /// The member and score at position `i` (< len) of an order of the set's own: O(1) for a
+    /// large set, where removals only move members down (random picks, ZSCAN cursors).
+    pub fn member_at(&self, i: usize) -> Option<(&[u8], f64)> {
+        match self {
+            ZSet::Pack(p) => zpack_entries(p).get(i).map(|&(_, m, s)| (m, s)),
+            ZSet::Skip(s) => s.member_at(i),
+        }
+    }
+
+    /// The number of leading members (in ascending order) for which `pred(score, member)`
+    /// holds; `pred` must hold for a prefix and not after it (a score or lex bound). O(log n)
+    /// for a large set.
+    pub fn partition_point(&self, pred: impl Fn(f64, &[u8]) -> bool) -> usize {
+        match self {
+            ZSet::Pack(p) => zpack_entries(p)
+                .iter()
+                .take_while(|(_, m, s)| pred(*s, m))
+                .count(),
+            ZSet::Skip(s) => s.partition_point(pred),
+        }
+    }
+
+    /// Members of ranks `lo..hi`, ascending: O(log n + (hi - lo)) for a large set.
+    pub fn range(&self, lo: usize, hi: usize) -> Vec<(&[u8], f64)> {
+        match self {
+            ZSet::Pack(p) => zpack_entries(p)
+                .into_iter()
+                .skip(lo)
+                .take(hi.saturating_sub(lo))
+                .map(|(_, m, s)| (m, s))
+                .collect(),
+            ZSet::Skip(s) => s.range(lo, hi).collect(),
         }
     }
 
@@ -541,10 +664,7 @@ impl ZSet {
     pub fn rank(&self, m: &[u8]) -> Option<usize> {
         match self {
             ZSet::Pack(p) => zpack_entries(p).iter().position(|(_, x, _)| *x == m),
-            ZSet::Skip(s) => {
-                let sc = *s.scores.get(m)?;
-                Some(s.order.range(..(Score(sc), Box::<[u8]>::from(m))).count())
-            }
+            ZSet::Skip(s) => s.rank(m),
         }
     }
 
@@ -562,22 +682,14 @@ impl ZSet {
                 p.remove_at(o, 2);
                 Some((m, s))
             }
-            ZSet::Skip(s) => {
-                let (sc, m) = if highest {
-                    s.order.pop_last()?
-                } else {
-                    s.order.pop_first()?
-                };
-                s.scores.remove(&m);
-                Some((m, sc.0))
-            }
+            ZSet::Skip(s) => s.pop(highest),
         }
     }
 
     pub fn heap_size(&self) -> usize {
         match self {
             ZSet::Pack(p) => p.bytes(),
-            ZSet::Skip(s) => s.scores.keys().map(|m| 2 * m.len() + 64).sum(),
+            ZSet::Skip(s) => s.heap_size(),
         }
     }
 }

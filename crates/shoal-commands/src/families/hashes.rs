@@ -1,6 +1,5 @@
 //! Hash commands.
 
-use rand::RngExt;
 use shoal_resp::Args;
 use shoal_store::types::Hash;
 use shoal_store::{CollMut, Value, ValueRef};
@@ -230,73 +229,72 @@ fn hrandfield(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
         _ => return Err(errors::SYNTAX.into()),
     };
     let pairs = read_value(ctx, a.get(1), |v| {
-        Ok(as_hash(v)?
-            .iter()
+        let h = as_hash(v)?;
+        Ok(util::random_picks(h.len(), count)
+            .into_iter()
+            .filter_map(|i| h.nth(i))
             .map(|(f, v)| (f.to_vec(), v.to_vec()))
             .collect::<Vec<_>>())
     })?
     .unwrap_or_default();
-    let mut rng = rand::rng();
-    let Some(count) = count else {
-        if pairs.is_empty() {
-            ctx.out.null();
-        } else {
-            ctx.out.bulk(&pairs[rng.random_range(0..pairs.len())].0);
+    let Some(_) = count else {
+        match pairs.first() {
+            Some((f, _)) => ctx.out.bulk(f),
+            None => ctx.out.null(),
         }
         return Ok(());
     };
-    let picks: Vec<usize> = if count >= 0 {
-        let mut idx: Vec<usize> = (0..pairs.len()).collect();
-        let n = (count as usize).min(idx.len());
-        for i in 0..n {
-            let j = rng.random_range(i..idx.len());
-            idx.swap(i, j);
-        }
-        idx.truncate(n);
-        idx
-    } else if pairs.is_empty() {
-        Vec::new()
-    } else {
-        let n = count.unsigned_abs().min(1 << 24) as usize;
-        (0..n).map(|_| rng.random_range(0..pairs.len())).collect()
-    };
     if withvalues && ctx.out.resp3() {
-        ctx.out.array(picks.len());
-        for i in picks {
+        ctx.out.array(pairs.len());
+        for (f, v) in &pairs {
             ctx.out.array(2);
-            ctx.out.bulk(&pairs[i].0);
-            ctx.out.bulk(&pairs[i].1);
+            ctx.out.bulk(f);
+            ctx.out.bulk(v);
         }
     } else {
-        ctx.out.array(picks.len() * if withvalues { 2 } else { 1 });
-        for i in picks {
-            ctx.out.bulk(&pairs[i].0);
+        ctx.out.array(pairs.len() * if withvalues { 2 } else { 1 });
+        for (f, v) in &pairs {
+            ctx.out.bulk(f);
             if withvalues {
-                ctx.out.bulk(&pairs[i].1);
+                ctx.out.bulk(v);
             }
         }
     }
     Ok(())
 }
 
-/// HSCAN key cursor [MATCH pattern] [COUNT count] [NOVALUES] — small and large hashes alike are
-/// returned in one call (cursor 0), which meets the SCAN guarantees.
+/// HSCAN key cursor [MATCH pattern] [COUNT count] [NOVALUES] — a small hash whole (cursor 0),
+/// a large one COUNT fields at a time.
 fn hscan(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
-    let (pat, novalues) = util::scan_options(&a, 3, true)?;
-    let pairs = read_value(ctx, a.get(1), |v| {
-        Ok(as_hash(v)?
-            .iter()
-            .filter(|(f, _)| pat.is_none_or(|p| shoal_store::glob::glob_match(p, f, false)))
+    let o = util::scan_options(&a, 3, true)?;
+    let matches = |f: &[u8]| {
+        o.pattern
+            .is_none_or(|p| shoal_store::glob::glob_match(p, f, false))
+    };
+    let (next, pairs) = read_value(ctx, a.get(1), |v| {
+        let h = as_hash(v)?;
+        // A compact collection goes whole, in its order; a large one from the top down.
+        let (range, next) = if h.is_compact() {
+            ((0..h.len()).collect::<Vec<_>>(), 0)
+        } else {
+            let (r, next) = util::scan_positions(h.len(), o.cursor, o.count);
+            (r.rev().collect(), next)
+        };
+        let pairs: Vec<(Vec<u8>, Vec<u8>)> = range
+            .into_iter()
+            .filter_map(|i| h.nth(i))
+            .filter(|(f, _)| matches(f))
             .map(|(f, v)| (f.to_vec(), v.to_vec()))
-            .collect::<Vec<_>>())
+            .collect();
+        Ok((next, pairs))
     })?
     .unwrap_or_default();
     ctx.out.array(2);
-    ctx.out.bulk(b"0");
-    ctx.out.array(pairs.len() * if novalues { 1 } else { 2 });
+    ctx.out.bulk(itoa::Buffer::new().format(next).as_bytes());
+    ctx.out.array(pairs.len() * if o.novalues { 1 } else { 2 });
     for (f, v) in &pairs {
         ctx.out.bulk(f);
-        if !novalues {
+        if !o.novalues {
             ctx.out.bulk(v);
         }
     }

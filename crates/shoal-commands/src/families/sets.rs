@@ -133,35 +133,23 @@ fn srandmember(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
         3 => Some(util::int(a.get(2))?),
         _ => return Err(errors::SYNTAX.into()),
     };
-    let members = read_value(ctx, a.get(1), |v| Ok(as_set(v)?.members()))?.unwrap_or_default();
-    let mut rng = rand::rng();
-    let Some(count) = count else {
-        if members.is_empty() {
-            ctx.out.null();
-        } else {
-            ctx.out.bulk(&members[rng.random_range(0..members.len())]);
+    let picks = read_value(ctx, a.get(1), |v| {
+        let s = as_set(v)?;
+        Ok(util::random_picks(s.len(), count)
+            .into_iter()
+            .filter_map(|i| s.nth(i))
+            .collect::<Vec<_>>())
+    })?
+    .unwrap_or_default();
+    match (count, picks.first()) {
+        (None, Some(m)) => ctx.out.bulk(m),
+        (None, None) => ctx.out.null(),
+        (Some(_), _) => {
+            ctx.out.array(picks.len());
+            for m in &picks {
+                ctx.out.bulk(m);
+            }
         }
-        return Ok(());
-    };
-    let picks: Vec<&Bytes> = if count >= 0 {
-        let mut idx: Vec<usize> = (0..members.len()).collect();
-        let n = (count as usize).min(idx.len());
-        for i in 0..n {
-            let j = rng.random_range(i..idx.len());
-            idx.swap(i, j);
-        }
-        idx[..n].iter().map(|&i| &members[i]).collect()
-    } else if members.is_empty() {
-        Vec::new()
-    } else {
-        let n = count.unsigned_abs().min(1 << 24) as usize;
-        (0..n)
-            .map(|_| &members[rng.random_range(0..members.len())])
-            .collect()
-    };
-    ctx.out.array(picks.len());
-    for m in picks {
-        ctx.out.bulk(m);
     }
     Ok(())
 }
@@ -274,18 +262,34 @@ fn sdiffstore(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
     set_op_store(ctx, &a, Op::Diff)
 }
 
-/// SSCAN key cursor [MATCH pattern] [COUNT count] — the whole set in one call (cursor 0).
+/// SSCAN key cursor [MATCH pattern] [COUNT count] — a small set whole (cursor 0), a large one
+/// COUNT members at a time.
 fn sscan(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
-    let (pat, _) = util::scan_options(&a, 3, false)?;
-    let m: Vec<Bytes> = read_value(ctx, a.get(1), |v| Ok(as_set(v)?.members()))?
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|m| pat.is_none_or(|p| shoal_store::glob::glob_match(p, m, false)))
-        .collect();
+    let o = util::scan_options(&a, 3, false)?;
+    let (next, found) = read_value(ctx, a.get(1), |v| {
+        let s = as_set(v)?;
+        // A compact collection goes whole, in its order; a large one from the top down.
+        let (range, next) = if s.is_compact() {
+            ((0..s.len()).collect::<Vec<_>>(), 0)
+        } else {
+            let (r, next) = util::scan_positions(s.len(), o.cursor, o.count);
+            (r.rev().collect(), next)
+        };
+        let found: Vec<Bytes> = range
+            .into_iter()
+            .filter_map(|i| s.nth(i))
+            .filter(|m| {
+                o.pattern
+                    .is_none_or(|p| shoal_store::glob::glob_match(p, m, false))
+            })
+            .collect();
+        Ok((next, found))
+    })?
+    .unwrap_or_default();
     ctx.out.array(2);
-    ctx.out.bulk(b"0");
-    ctx.out.array(m.len());
-    for x in &m {
+    ctx.out.bulk(itoa::Buffer::new().format(next).as_bytes());
+    ctx.out.array(found.len());
+    for x in &found {
         ctx.out.bulk(x);
     }
     Ok(())

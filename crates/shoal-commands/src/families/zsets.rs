@@ -314,35 +314,33 @@ enum By {
     Lex,
 }
 
-/// The members selected by a ZRANGE-style request.
-fn select(
+/// The ranks (ascending order, `lo..hi`) a ZRANGE-style request selects, and whether they are
+/// read backwards (REV). Index, score and lex bounds become ranks by binary search, and LIMIT is
+/// applied to the ranks, so a large set is never walked beyond what the reply holds.
+fn window(
     z: &ZSet,
     by: By,
     start: &[u8],
     stop: &[u8],
     rev: bool,
     limit: Option<(i64, i64)>,
-) -> Result<Vec<(Vec<u8>, f64)>, CmdError> {
-    let all: Box<dyn Iterator<Item = (&[u8], f64)>> = if rev {
-        Box::new(z.iter().rev())
-    } else {
-        Box::new(z.iter())
-    };
-    let picked: Vec<(Vec<u8>, f64)> = match by {
+) -> Result<(usize, usize), CmdError> {
+    let len = z.len();
+    let (lo, hi) = match by {
         By::Index => {
             let (s, e) = (int(start)?, int(stop)?);
-            let len = z.len() as i64;
-            let mut s = if s < 0 { len + s } else { s };
-            let mut e = if e < 0 { len + e } else { e };
-            s = s.max(0);
-            e = e.min(len - 1);
-            if s > e || s >= len {
-                return Ok(Vec::new());
+            let n = len as i64;
+            let s = if s < 0 { n + s } else { s }.max(0);
+            let e = (if e < 0 { n + e } else { e }).min(n - 1);
+            if s > e || s >= n {
+                return Ok((0, 0));
             }
-            all.skip(s as usize)
-                .take((e - s + 1) as usize)
-                .map(|(m, sc)| (m.to_vec(), sc))
-                .collect()
+            // REV counts from the top.
+            if rev {
+                ((n - 1 - e) as usize, (n - s) as usize)
+            } else {
+                (s as usize, e as usize + 1)
+            }
         }
         By::Score => {
             // With REV the first bound is the max.
@@ -351,9 +349,10 @@ fn select(
             } else {
                 (score_bound(start)?, score_bound(stop)?)
             };
-            all.filter(|(_, s)| min.above_min(*s) && max.below_max(*s))
-                .map(|(m, s)| (m.to_vec(), s))
-                .collect()
+            (
+                z.partition_point(|s, _| !min.above_min(s)),
+                z.partition_point(|s, _| max.below_max(s)),
+            )
         }
         By::Lex => {
             let (min, max) = if rev {
@@ -361,23 +360,51 @@ fn select(
             } else {
                 (lex_bound(start)?, lex_bound(stop)?)
             };
-            all.filter(|(m, _)| lex_above_min(&min, m) && lex_below_max(&max, m))
-                .map(|(m, s)| (m.to_vec(), s))
-                .collect()
+            (
+                z.partition_point(|_, m| !lex_above_min(&min, m)),
+                z.partition_point(|_, m| lex_below_max(&max, m)),
+            )
         }
     };
+    if lo >= hi {
+        return Ok((0, 0));
+    }
     Ok(match limit {
-        Some((off, cnt)) if off >= 0 => {
-            let it = picked.into_iter().skip(off as usize);
-            if cnt < 0 {
-                it.collect()
+        None => (lo, hi),
+        Some((off, _)) if off < 0 => (0, 0),
+        Some((off, cnt)) => {
+            let off = (off as usize).min(hi - lo);
+            let take = if cnt < 0 { hi - lo } else { cnt as usize };
+            if rev {
+                let top = hi - off;
+                (top.saturating_sub(take).max(lo), top)
             } else {
-                it.take(cnt as usize).collect()
+                let first = lo + off;
+                (first, first.saturating_add(take).min(hi))
             }
         }
-        Some(_) => Vec::new(),
-        None => picked,
     })
+}
+
+/// The members selected by a ZRANGE-style request, in reply order.
+fn select(
+    z: &ZSet,
+    by: By,
+    start: &[u8],
+    stop: &[u8],
+    rev: bool,
+    limit: Option<(i64, i64)>,
+) -> Result<Vec<(Vec<u8>, f64)>, CmdError> {
+    let (lo, hi) = window(z, by, start, stop, rev, limit)?;
+    let mut items: Vec<(Vec<u8>, f64)> = z
+        .range(lo, hi)
+        .into_iter()
+        .map(|(m, s)| (m.to_vec(), s))
+        .collect();
+    if rev {
+        items.reverse();
+    }
+    Ok(items)
 }
 
 /// ZRANGE key start stop [BYSCORE|BYLEX] [REV] [LIMIT offset count] [WITHSCORES]
@@ -480,7 +507,8 @@ fn zrevrangebyscore(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
 /// ZCOUNT key min max
 fn zcount(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
     let n = read_value(ctx, a.get(1), |v| {
-        Ok(select(as_z(v)?, By::Score, a.get(2), a.get(3), false, None)?.len())
+        let (lo, hi) = window(as_z(v)?, By::Score, a.get(2), a.get(3), false, None)?;
+        Ok(hi - lo)
     })?;
     if n.is_none() {
         score_bound(a.get(2))?;
@@ -638,7 +666,8 @@ fn zlexcount(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
     lex_bound(a.get(2))?;
     lex_bound(a.get(3))?;
     let n = read_value(ctx, a.get(1), |v| {
-        Ok(select(as_z(v)?, By::Lex, a.get(2), a.get(3), false, None)?.len())
+        let (lo, hi) = window(as_z(v)?, By::Lex, a.get(2), a.get(3), false, None)?;
+        Ok(hi - lo)
     })?;
     ctx.out.int(n.unwrap_or(0) as i64);
     Ok(())
@@ -944,7 +973,6 @@ fn zintercard(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
 
 /// ZRANDMEMBER key [count [WITHSCORES]]
 fn zrandmember(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
-    use rand::RngExt;
     let count = if a.len() >= 3 {
         Some(int(a.get(2))?)
     } else {
@@ -955,56 +983,53 @@ fn zrandmember(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
         2 | 3 => false,
         _ => return Err(errors::SYNTAX.into()),
     };
-    let items = read_value(ctx, a.get(1), |v| {
-        Ok(as_z(v)?
-            .iter()
+    let picks = read_value(ctx, a.get(1), |v| {
+        let z = as_z(v)?;
+        Ok(util::random_picks(z.len(), count)
+            .into_iter()
+            .filter_map(|i| z.member_at(i))
             .map(|(m, s)| (m.to_vec(), s))
             .collect::<Vec<_>>())
     })?
     .unwrap_or_default();
-    let mut rng = rand::rng();
-    let Some(count) = count else {
-        if items.is_empty() {
-            ctx.out.null();
-        } else {
-            ctx.out.bulk(&items[rng.random_range(0..items.len())].0);
+    let Some(_) = count else {
+        match picks.first() {
+            Some((m, _)) => ctx.out.bulk(m),
+            None => ctx.out.null(),
         }
         return Ok(());
-    };
-    let picks: Vec<(Vec<u8>, f64)> = if count >= 0 {
-        let mut idx: Vec<usize> = (0..items.len()).collect();
-        let k = (count as usize).min(idx.len());
-        for i in 0..k {
-            let j = rng.random_range(i..idx.len());
-            idx.swap(i, j);
-        }
-        idx[..k].iter().map(|&i| items[i].clone()).collect()
-    } else if items.is_empty() {
-        Vec::new()
-    } else {
-        (0..count.unsigned_abs().min(1 << 24))
-            .map(|_| items[rng.random_range(0..items.len())].clone())
-            .collect()
     };
     reply_pairs(ctx, &picks, ws);
     Ok(())
 }
 
-/// ZSCAN key cursor [MATCH pattern] [COUNT count] — the whole set in one call (cursor 0).
+/// ZSCAN key cursor [MATCH pattern] [COUNT count] — a small sorted set whole (cursor 0), a large
+/// one COUNT members at a time.
 fn zscan(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
-    let (pat, _) = util::scan_options(&a, 3, false)?;
-    let items: Vec<(Vec<u8>, f64)> = read_value(ctx, a.get(1), |v| {
-        Ok(as_z(v)?
-            .iter()
+    let o = util::scan_options(&a, 3, false)?;
+    let (next, items) = read_value(ctx, a.get(1), |v| {
+        let z = as_z(v)?;
+        // A compact collection goes whole, in its order; a large one from the top down.
+        let (range, next) = if z.is_compact() {
+            ((0..z.len()).collect::<Vec<_>>(), 0)
+        } else {
+            let (r, next) = util::scan_positions(z.len(), o.cursor, o.count);
+            (r.rev().collect(), next)
+        };
+        let items: Vec<(Vec<u8>, f64)> = range
+            .into_iter()
+            .filter_map(|i| z.member_at(i))
+            .filter(|(m, _)| {
+                o.pattern
+                    .is_none_or(|p| shoal_store::glob::glob_match(p, m, false))
+            })
             .map(|(m, s)| (m.to_vec(), s))
-            .collect::<Vec<_>>())
+            .collect();
+        Ok((next, items))
     })?
-    .unwrap_or_default()
-    .into_iter()
-    .filter(|(m, _)| pat.is_none_or(|p| shoal_store::glob::glob_match(p, m, false)))
-    .collect();
+    .unwrap_or_default();
     ctx.out.array(2);
-    ctx.out.bulk(b"0");
+    ctx.out.bulk(itoa::Buffer::new().format(next).as_bytes());
     ctx.out.array(items.len() * 2);
     for (m, s) in &items {
         ctx.out.bulk(m);
