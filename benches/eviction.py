@@ -14,7 +14,6 @@ Usage: benches/eviction.py [--requests 2000000] [--maxmemory 64mb] [--pipeline 1
 import argparse
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import threading
@@ -22,34 +21,12 @@ import time
 
 import redis
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SHOAL = os.path.join(ROOT, "target", "release", "shoal-server")
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from servers import start as start_server  # noqa: E402
 
 
 def start(kind, maxmemory, policy):
-    port = free_port()
-    if kind == "shoal":
-        argv = [SHOAL, "--port", str(port), "--bind", "127.0.0.1", "--threads", "1"]
-    else:
-        argv = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
-    argv += ["--maxmemory", str(maxmemory), "--maxmemory-policy", policy]
-    if shutil.which("taskset"):
-        argv = ["taskset", "-c", "0"] + argv
-    p = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    r = redis.Redis(port=port)
-    for _ in range(200):
-        try:
-            r.ping()
-            return p, r, port
-        except redis.ConnectionError:
-            time.sleep(0.05)
-    raise RuntimeError(f"{kind} did not start")
+    return start_server(kind, ["--maxmemory", str(maxmemory), "--maxmemory-policy", policy], cpu=0)
 
 
 def bench(port, requests, pipeline):

@@ -10,21 +10,11 @@ Usage: benches/memory.py [--n 1000000] [--only strings|collections]
 """
 import argparse
 import os
-import socket
-import subprocess
 import sys
 import time
 
-import redis
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SHOAL = os.path.join(ROOT, "target", "release", "shoal-server")
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from servers import start as start_server  # noqa: E402
 
 
 def rss(pid):
@@ -33,19 +23,7 @@ def rss(pid):
 
 
 def start(kind):
-    port = free_port()
-    if kind == "shoal":
-        argv = [SHOAL, "--port", str(port), "--bind", "127.0.0.1", "--threads", "1"]
-    else:
-        argv = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
-    p = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    r = redis.Redis(port=port)
-    for _ in range(100):
-        try:
-            r.ping()
-            break
-        except redis.ConnectionError:
-            time.sleep(0.05)
+    p, r, _ = start_server(kind)
     return p, r
 
 

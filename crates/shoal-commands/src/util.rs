@@ -210,6 +210,17 @@ pub fn scan_positions(len: usize, cursor: u64, count: usize) -> (std::ops::Range
     (bottom..top, bottom as u64)
 }
 
+/// The positions one HSCAN/SSCAN/ZSCAN call returns, in reply order, and the next cursor: a
+/// compact collection whole in its own order (as Redis returns a listpack or intset), a large one
+/// COUNT at a time from the top down (see `scan_positions`).
+pub fn scan_order(compact: bool, len: usize, o: &ScanOptions<'_>) -> (Vec<usize>, u64) {
+    if compact {
+        return ((0..len).collect(), 0);
+    }
+    let (r, next) = scan_positions(len, o.cursor, o.count);
+    (r.rev().collect(), next)
+}
+
 /// Which elements SRANDMEMBER, HRANDFIELD and ZRANDMEMBER return, as positions in `0..len`:
 /// one for no count; `count` distinct ones (all, at most) for a positive count; `-count` with
 /// repeats for a negative one (capped, as an answer of billions of elements helps nobody).

@@ -95,58 +95,7 @@ pub enum CollMut<'a> {
     NotCollection,
 }
 
-#[inline]
-fn varint_len(mut n: usize) -> usize {
-    let mut len = 1;
-    while n >= 0x80 {
-        n >>= 7;
-        len += 1;
-    }
-    len
-}
-
-/// Writes `n` at `p`; returns the bytes written.
-///
-/// # Safety
-/// `p` must be valid for `varint_len(n)` bytes of writes.
-#[inline]
-unsafe fn put_varint(p: *mut u8, mut n: usize) -> usize {
-    let mut i = 0;
-    loop {
-        let b = (n & 0x7f) as u8;
-        n >>= 7;
-        if n == 0 {
-            unsafe { *p.add(i) = b };
-            return i + 1;
-        }
-        unsafe { *p.add(i) = b | 0x80 };
-        i += 1;
-    }
-}
-
-/// Reads a varint at `p`: (value, bytes read).
-///
-/// # Safety
-/// `p` must point at a varint written by `put_varint`.
-#[inline]
-unsafe fn get_varint(p: *const u8) -> (usize, usize) {
-    let first = unsafe { *p };
-    if first < 0x80 {
-        return (first as usize, 1);
-    }
-    let mut n = 0usize;
-    let mut shift = 0;
-    let mut i = 0;
-    loop {
-        let b = unsafe { *p.add(i) };
-        n |= ((b & 0x7f) as usize) << shift;
-        i += 1;
-        if b < 0x80 {
-            return (n, i);
-        }
-        shift += 7;
-    }
-}
+use crate::varint::{len as varint_len, read_raw as get_varint, write_raw as put_varint};
 
 fn payload_size(v: &NewValue<'_>) -> usize {
     match v {

@@ -18,6 +18,7 @@ pub mod store;
 pub mod thin;
 pub mod types;
 pub mod value;
+mod varint;
 pub mod zorder;
 
 pub use entry::{CollMut, Entry, Kind, NewValue, ValueRef};

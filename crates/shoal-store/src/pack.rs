@@ -10,21 +10,9 @@ pub struct Pack {
     n: u32,
 }
 
-fn put_len(out: &mut Vec<u8>, mut n: usize) {
-    loop {
-        let b = (n & 0x7f) as u8;
-        n >>= 7;
-        if n == 0 {
-            out.push(b);
-            return;
-        }
-        out.push(b | 0x80);
-    }
-}
-
 fn encoded(bytes: &[u8]) -> Vec<u8> {
     let mut e = Vec::with_capacity(bytes.len() + 2);
-    put_len(&mut e, bytes.len());
+    crate::varint::push(&mut e, bytes.len());
     e.extend_from_slice(bytes);
     e
 }
@@ -125,20 +113,9 @@ impl<'a> Iterator for PackIter<'a> {
     type Item = (usize, &'a [u8]);
 
     fn next(&mut self) -> Option<(usize, &'a [u8])> {
-        if self.pos >= self.buf.len() {
-            return None;
-        }
         let start = self.pos;
-        let (mut len, mut shift) = (0usize, 0);
-        loop {
-            let b = *self.buf.get(self.pos)?;
-            self.pos += 1;
-            len |= ((b & 0x7f) as usize) << shift;
-            if b & 0x80 == 0 {
-                break;
-            }
-            shift += 7;
-        }
+        let (len, n) = crate::varint::read(self.buf.get(self.pos..)?)?;
+        self.pos += n;
         let bytes = self.buf.get(self.pos..self.pos + len)?;
         self.pos += len;
         Some((start, bytes))

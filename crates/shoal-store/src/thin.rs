@@ -10,49 +10,7 @@
 use std::alloc::{Layout, alloc, dealloc, handle_alloc_error, realloc};
 use std::ptr::NonNull;
 
-#[inline]
-fn varint_len(mut n: usize) -> usize {
-    let mut len = 1;
-    while n >= 0x80 {
-        n >>= 7;
-        len += 1;
-    }
-    len
-}
-
-/// # Safety
-/// `p` must be valid for `varint_len(n)` bytes of writes.
-#[inline]
-unsafe fn put_varint(p: *mut u8, mut n: usize) -> usize {
-    let mut i = 0;
-    loop {
-        let b = (n & 0x7f) as u8;
-        n >>= 7;
-        // SAFETY: within the `varint_len(n)` bytes the caller reserved.
-        unsafe { *p.add(i) = if n == 0 { b } else { b | 0x80 } };
-        i += 1;
-        if n == 0 {
-            return i;
-        }
-    }
-}
-
-/// # Safety
-/// `p` must point at a varint written by `put_varint`.
-#[inline]
-unsafe fn get_varint(p: *const u8) -> (usize, usize) {
-    let (mut n, mut shift, mut i) = (0usize, 0, 0);
-    loop {
-        // SAFETY: the varint's bytes are readable (caller's contract).
-        let b = unsafe { *p.add(i) };
-        n |= ((b & 0x7f) as usize) << shift;
-        i += 1;
-        if b < 0x80 {
-            return (n, i);
-        }
-        shift += 7;
-    }
-}
+use crate::varint::{len as varint_len, read_raw as get_varint, write_raw as put_varint};
 
 fn layout(size: usize) -> Layout {
     match Layout::from_size_align(size, 1) {

@@ -273,13 +273,7 @@ fn hscan(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
     };
     let (next, pairs) = read_value(ctx, a.get(1), |v| {
         let h = as_hash(v)?;
-        // A compact collection goes whole, in its order; a large one from the top down.
-        let (range, next) = if h.is_compact() {
-            ((0..h.len()).collect::<Vec<_>>(), 0)
-        } else {
-            let (r, next) = util::scan_positions(h.len(), o.cursor, o.count);
-            (r.rev().collect(), next)
-        };
+        let (range, next) = util::scan_order(h.is_compact(), h.len(), &o);
         let pairs: Vec<(Vec<u8>, Vec<u8>)> = range
             .into_iter()
             .filter_map(|i| h.nth(i))

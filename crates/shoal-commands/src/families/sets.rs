@@ -268,13 +268,7 @@ fn sscan(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
     let o = util::scan_options(&a, 3, false)?;
     let (next, found) = read_value(ctx, a.get(1), |v| {
         let s = as_set(v)?;
-        // A compact collection goes whole, in its order; a large one from the top down.
-        let (range, next) = if s.is_compact() {
-            ((0..s.len()).collect::<Vec<_>>(), 0)
-        } else {
-            let (r, next) = util::scan_positions(s.len(), o.cursor, o.count);
-            (r.rev().collect(), next)
-        };
+        let (range, next) = util::scan_order(s.is_compact(), s.len(), &o);
         let found: Vec<Bytes> = range
             .into_iter()
             .filter_map(|i| s.nth(i))

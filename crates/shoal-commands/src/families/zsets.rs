@@ -314,6 +314,17 @@ enum By {
     Lex,
 }
 
+/// (min, max) of a range request: with REV the first bound is the max.
+fn min_max<T>(
+    rev: bool,
+    start: &[u8],
+    stop: &[u8],
+    parse: fn(&[u8]) -> Result<T, CmdError>,
+) -> Result<(T, T), CmdError> {
+    let (a, b) = (parse(start)?, parse(stop)?);
+    Ok(if rev { (b, a) } else { (a, b) })
+}
+
 /// The ranks (ascending order, `lo..hi`) a ZRANGE-style request selects, and whether they are
 /// read backwards (REV). Index, score and lex bounds become ranks by binary search, and LIMIT is
 /// applied to the ranks, so a large set is never walked beyond what the reply holds.
@@ -343,23 +354,14 @@ fn window(
             }
         }
         By::Score => {
-            // With REV the first bound is the max.
-            let (min, max) = if rev {
-                (score_bound(stop)?, score_bound(start)?)
-            } else {
-                (score_bound(start)?, score_bound(stop)?)
-            };
+            let (min, max) = min_max(rev, start, stop, score_bound)?;
             (
                 z.partition_point(|s, _| !min.above_min(s)),
                 z.partition_point(|s, _| max.below_max(s)),
             )
         }
         By::Lex => {
-            let (min, max) = if rev {
-                (lex_bound(stop)?, lex_bound(start)?)
-            } else {
-                (lex_bound(start)?, lex_bound(stop)?)
-            };
+            let (min, max) = min_max(rev, start, stop, lex_bound)?;
             (
                 z.partition_point(|_, m| !lex_above_min(&min, m)),
                 z.partition_point(|_, m| lex_below_max(&max, m)),
@@ -1009,13 +1011,7 @@ fn zscan(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
     let o = util::scan_options(&a, 3, false)?;
     let (next, items) = read_value(ctx, a.get(1), |v| {
         let z = as_z(v)?;
-        // A compact collection goes whole, in its order; a large one from the top down.
-        let (range, next) = if z.is_compact() {
-            ((0..z.len()).collect::<Vec<_>>(), 0)
-        } else {
-            let (r, next) = util::scan_positions(z.len(), o.cursor, o.count);
-            (r.rev().collect(), next)
-        };
+        let (range, next) = util::scan_order(z.is_compact(), z.len(), &o);
         let items: Vec<(Vec<u8>, f64)> = range
             .into_iter()
             .filter_map(|i| z.member_at(i))
