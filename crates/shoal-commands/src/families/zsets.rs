@@ -325,17 +325,40 @@ fn min_max<T>(
     Ok(if rev { (b, a) } else { (a, b) })
 }
 
-/// The ranks (ascending order, `lo..hi`) a ZRANGE-style request selects, and whether they are
-/// read backwards (REV). Index, score and lex bounds become ranks by binary search, and LIMIT is
-/// applied to the ranks, so a large set is never walked beyond what the reply holds.
-fn window(
-    z: &ZSet,
+/// A ZRANGE-style request: what the bounds are, the bounds as given, REV and LIMIT.
+#[derive(Clone, Copy)]
+struct Query<'a> {
     by: By,
-    start: &[u8],
-    stop: &[u8],
+    start: &'a [u8],
+    stop: &'a [u8],
     rev: bool,
     limit: Option<(i64, i64)>,
-) -> Result<(usize, usize), CmdError> {
+}
+
+impl<'a> Query<'a> {
+    /// Ascending bounds with no REV or LIMIT (ZCOUNT, ZLEXCOUNT, ZREMRANGEBY*).
+    fn plain(by: By, start: &'a [u8], stop: &'a [u8]) -> Self {
+        Query {
+            by,
+            start,
+            stop,
+            rev: false,
+            limit: None,
+        }
+    }
+}
+
+/// The ranks (ascending order, `lo..hi`) a request selects. Index, score and lex bounds become
+/// ranks by binary search, and LIMIT is applied to the ranks, so a large set is never walked
+/// beyond what the reply holds.
+fn window(z: &ZSet, q: Query<'_>) -> Result<(usize, usize), CmdError> {
+    let Query {
+        by,
+        start,
+        stop,
+        rev,
+        limit,
+    } = q;
     let len = z.len();
     let (lo, hi) = match by {
         By::Index => {
@@ -388,16 +411,10 @@ fn window(
     })
 }
 
-/// The members selected by a ZRANGE-style request, in reply order.
-fn select(
-    z: &ZSet,
-    by: By,
-    start: &[u8],
-    stop: &[u8],
-    rev: bool,
-    limit: Option<(i64, i64)>,
-) -> Result<Vec<(Vec<u8>, f64)>, CmdError> {
-    let (lo, hi) = window(z, by, start, stop, rev, limit)?;
+/// The members selected by a request, in reply order.
+fn select(z: &ZSet, q: Query<'_>) -> Result<Vec<(Vec<u8>, f64)>, CmdError> {
+    let (lo, hi) = window(z, q)?;
+    let rev = q.rev;
     let mut items: Vec<(Vec<u8>, f64)> = z
         .range(lo, hi)
         .into_iter()
@@ -455,12 +472,30 @@ fn range_reply(
     scores: bool,
 ) -> CmdResult {
     let items = read_value(ctx, a.get(1), |v| {
-        select(as_z(v)?, by, start, stop, rev, limit)
+        select(
+            as_z(v)?,
+            Query {
+                by,
+                start,
+                stop,
+                rev,
+                limit,
+            },
+        )
     })?;
     let items = match items {
         Some(i) => i,
         // Bounds are still checked for a missing key.
-        None => select(&ZSet::default(), by, start, stop, rev, limit)?,
+        None => select(
+            &ZSet::default(),
+            Query {
+                by,
+                start,
+                stop,
+                rev,
+                limit,
+            },
+        )?,
     };
     reply_pairs(ctx, &items, scores);
     Ok(())
@@ -509,7 +544,7 @@ fn zrevrangebyscore(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
 /// ZCOUNT key min max
 fn zcount(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
     let n = read_value(ctx, a.get(1), |v| {
-        let (lo, hi) = window(as_z(v)?, By::Score, a.get(2), a.get(3), false, None)?;
+        let (lo, hi) = window(as_z(v)?, Query::plain(By::Score, a.get(2), a.get(3)))?;
         Ok(hi - lo)
     })?;
     if n.is_none() {
@@ -668,7 +703,7 @@ fn zlexcount(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
     lex_bound(a.get(2))?;
     lex_bound(a.get(3))?;
     let n = read_value(ctx, a.get(1), |v| {
-        let (lo, hi) = window(as_z(v)?, By::Lex, a.get(2), a.get(3), false, None)?;
+        let (lo, hi) = window(as_z(v)?, Query::plain(By::Lex, a.get(2), a.get(3)))?;
         Ok(hi - lo)
     })?;
     ctx.out.int(n.unwrap_or(0) as i64);
@@ -693,7 +728,7 @@ fn remrange_generic(ctx: &mut Ctx<'_>, a: &Args<'_>, by: By) -> CmdResult {
     }
     let n = write_value(ctx, a.get(1), "zset", None, |v| {
         let z = as_z_mut(v)?;
-        let gone = select(z, by, a.get(2), a.get(3), false, None)?;
+        let gone = select(z, Query::plain(by, a.get(2), a.get(3)))?;
         for (m, _) in &gone {
             z.remove(m);
         }
@@ -736,7 +771,17 @@ fn zrangestore(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
         i += 1;
     }
     let items = read_value(ctx, a.get(2), |v| {
-        select(as_z(v)?, by, a.get(3), a.get(4), rev, limit)
+        let (start, stop) = (a.get(3), a.get(4));
+        select(
+            as_z(v)?,
+            Query {
+                by,
+                start,
+                stop,
+                rev,
+                limit,
+            },
+        )
     })?
     .unwrap_or_default();
     store(ctx, a.get(1), &items);
