@@ -14,6 +14,7 @@ pub mod mem;
 pub mod pack;
 pub mod policy;
 pub mod shard;
+pub mod snapshot;
 pub mod store;
 pub mod thin;
 pub mod types;

@@ -85,13 +85,24 @@ impl Policy {
     }
 }
 
-/// The eviction settings every shard reads (changed at run time by CONFIG SET).
+/// The eviction settings every shard reads (changed at run time by CONFIG SET), and how it
+/// treats keys whose TTL has passed.
 pub struct Tuning {
     policy: AtomicU8,
     pub lfu_log_factor: AtomicU32,
     pub lfu_decay_time: AtomicU32,
     pub samples: AtomicU32,
+    /// `EXPIRY_*`: what a lookup does with an expired key.
+    pub expiry: AtomicU8,
 }
+
+/// A lookup deletes an expired key (no replication).
+pub const EXPIRY_DELETE: u8 = 0;
+/// A primary with replicas: writes delete expired keys and log them (the replication stream
+/// carries a DEL, in order); reads only hide them.
+pub const EXPIRY_LOG_WRITES: u8 = 1;
+/// A replica: expired keys are hidden from reads and wait for the primary's DEL.
+pub const EXPIRY_HIDE: u8 = 2;
 
 impl Default for Tuning {
     fn default() -> Self {
@@ -100,6 +111,7 @@ impl Default for Tuning {
             lfu_log_factor: AtomicU32::new(10),
             lfu_decay_time: AtomicU32::new(1),
             samples: AtomicU32::new(5),
+            expiry: AtomicU8::new(EXPIRY_DELETE),
         }
     }
 }

@@ -20,7 +20,32 @@ use std::hash::BuildHasher;
 
 use crate::entry::{CollMut, NewValue};
 use crate::ghost::Ghost;
-use crate::policy::{self, FREQ, MAIN, TTL, Tuning};
+use crate::policy::{self, EXPIRY_DELETE, EXPIRY_LOG_WRITES, FREQ, MAIN, TTL, Tuning};
+use crate::snapshot::SnapState;
+
+thread_local! {
+    /// Set while this thread runs a write command (expired keys it meets may be deleted).
+    static IN_WRITE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    /// Keys deleted for being expired while `EXPIRY_LOG_WRITES` holds, for the caller to
+    /// replicate as DELs: (database, key).
+    static EXPIRED_LOG: std::cell::RefCell<Vec<(u32, Box<[u8]>)>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Marks this thread as running a write command (or not).
+pub fn set_in_write(on: bool) {
+    IN_WRITE.with(|w| w.set(on));
+}
+
+/// Takes the keys this thread deleted for being expired since the last call (see
+/// `policy::EXPIRY_LOG_WRITES`).
+pub fn take_expired_log() -> Vec<(u32, Box<[u8]>)> {
+    EXPIRED_LOG.with(|l| std::mem::take(&mut *l.borrow_mut()))
+}
+
+fn log_expired(db: u32, key: &[u8]) {
+    EXPIRED_LOG.with(|l| l.borrow_mut().push((db, key.into())));
+}
 
 pub use crate::entry::Entry;
 
@@ -86,6 +111,11 @@ pub struct Shard {
     idx: usize,
     watchers: Option<Box<Watchers>>,
     tuning: Arc<Tuning>,
+    /// Snapshots (replication full syncs) and the generation this shard was last copied in.
+    snap: Arc<SnapState>,
+    snap_gen: u64,
+    /// The database this shard belongs to.
+    db: u32,
     /// Slot-striped stores: the slot of a key, and the number of shards (a shard holds the
     /// slots `idx, idx + shards, …`).
     slots: Option<SlotCounting>,
@@ -114,9 +144,38 @@ impl Shard {
             idx,
             watchers: None,
             tuning,
+            snap: Arc::default(),
+            snap_gen: 0,
+            db: 0,
             slots: None,
             rng: 0x2545_F491_4F6C_DD1D ^ (idx as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15),
             expired_total: 0,
+        }
+    }
+
+    /// Takes part in `snap`'s snapshots as a shard of database `db`.
+    pub fn in_snapshots(mut self, snap: Arc<SnapState>, db: u32) -> Self {
+        self.snap_gen = snap.generation.load(Ordering::Acquire);
+        self.snap = snap;
+        self.db = db;
+        self
+    }
+
+    /// Copies this shard into the running snapshot if it was not copied in it yet: called by
+    /// every change before it changes anything, and by the snapshot's own walk.
+    #[inline]
+    pub fn copy_for_snapshot(&mut self) {
+        let current = self.snap.generation.load(Ordering::Acquire);
+        if current == self.snap_gen {
+            return;
+        }
+        self.snap_gen = current;
+        if let Some(sink) = self.snap.sink_for(current) {
+            let mut buf = Vec::new();
+            for e in &self.data.entries {
+                crate::snapshot::write_record(&mut buf, self.db, e);
+            }
+            sink.push(buf);
         }
     }
 
@@ -254,11 +313,25 @@ impl Shard {
     pub fn peek_live(&mut self, hash: u64, key: &[u8], now_ms: u64) -> Option<usize> {
         let i = self.find(hash, key)?;
         if self.data.meta[i] & TTL != 0 && self.data.entries[i].is_expired(now_ms) {
-            self.expired_total += 1;
-            self.remove_at(i);
+            self.expire_at_lookup(i);
             return None;
         }
         Some(i)
+    }
+
+    /// An expired entry met by a lookup: deleted, or only hidden while replication decides
+    /// (see `policy::EXPIRY_*`).
+    #[cold]
+    fn expire_at_lookup(&mut self, i: usize) {
+        let mode = self.tuning.expiry.load(Ordering::Relaxed);
+        if mode != EXPIRY_DELETE && !IN_WRITE.with(|w| w.get()) {
+            return;
+        }
+        if mode == EXPIRY_LOG_WRITES {
+            log_expired(self.db, self.data.entries[i].key());
+        }
+        self.expired_total += 1;
+        self.remove_at(i);
     }
 
     #[inline]
@@ -274,6 +347,7 @@ impl Shard {
     /// The collection of entry `i`, to change it; marks the key modified for WATCH.
     #[inline]
     pub fn coll_mut(&mut self, i: usize) -> CollMut<'_> {
+        self.copy_for_snapshot();
         self.signal_at(i);
         self.data.entries[i].coll_mut()
     }
@@ -281,12 +355,14 @@ impl Shard {
     /// Replaces the value of entry `i` (TTL kept); marks the key modified for WATCH.
     #[inline]
     pub fn set_value<'v>(&mut self, i: usize, v: impl Into<NewValue<'v>>) {
+        self.copy_for_snapshot();
         self.signal_at(i);
         self.data.entries[i].set_value(v.into());
     }
 
     /// The string bytes of entry `i`, to change in place; marks the key modified.
     pub fn str_mut(&mut self, i: usize) -> Option<&mut [u8]> {
+        self.copy_for_snapshot();
         self.signal_at(i);
         self.data.entries[i].str_mut()
     }
@@ -294,12 +370,14 @@ impl Shard {
     /// Resizes the string of entry `i` (new bytes zeroed); marks the key modified. `false`
     /// if it is not a string.
     pub fn str_resize(&mut self, i: usize, len: usize) -> bool {
+        self.copy_for_snapshot();
         self.signal_at(i);
         self.data.entries[i].str_resize(len)
     }
 
     /// Sets (`Some`) or clears (`None`) the TTL of entry `i`; marks the key modified.
     pub fn set_expire(&mut self, i: usize, at: Option<u64>) {
+        self.copy_for_snapshot();
         self.signal_at(i);
         let new = at.map(|t| t.max(1));
         let had = self.data.meta[i] & TTL != 0;
@@ -329,6 +407,7 @@ impl Shard {
         expire_at: Option<u64>,
         now_ms: u64,
     ) -> usize {
+        self.copy_for_snapshot();
         self.signal(key);
         let word = self.tuning.initial_word(now_ms);
         if self.data.entries.is_empty() {
@@ -367,6 +446,7 @@ impl Shard {
 
     /// Removes entry `i` and returns it; marks the key modified.
     pub fn remove_at(&mut self, i: usize) -> Entry {
+        self.copy_for_snapshot();
         self.signal_at(i);
         let at = self.slot_index(self.data.entries[i].key());
         self.count_slot(at, false);
@@ -425,6 +505,7 @@ impl Shard {
 
     /// Removes every entry; marks every watched key of this shard.
     pub fn clear(&mut self) -> usize {
+        self.copy_for_snapshot();
         let n = self.data.entries.len();
         self.signal_all();
         self.data = Data::default();
@@ -433,6 +514,8 @@ impl Shard {
 
     /// Exchanges the data of two shards (SWAPDB); watchers of both are marked.
     pub fn swap_data(a: &mut Shard, b: &mut Shard) {
+        a.copy_for_snapshot();
+        b.copy_for_snapshot();
         a.signal_all();
         b.signal_all();
         std::mem::swap(&mut a.data, &mut b.data);
@@ -493,6 +576,9 @@ impl Shard {
             pos -= 1;
             checked += 1;
             if self.data.meta[pos] & TTL != 0 && self.data.entries[pos].is_expired(now_ms) {
+                if self.tuning.expiry.load(Ordering::Relaxed) == EXPIRY_LOG_WRITES {
+                    log_expired(self.db, self.data.entries[pos].key());
+                }
                 self.remove_at(pos);
                 expired += 1;
             }

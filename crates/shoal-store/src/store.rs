@@ -47,6 +47,7 @@ pub struct Store {
     hasher: FixedState,
     stripe: Stripe,
     tuning: Arc<Tuning>,
+    snap: Arc<crate::snapshot::SnapState>,
     pub(crate) evictor: Mutex<crate::evict::Evictor>,
     /// Keys removed by eviction.
     pub(crate) evicted: AtomicU64,
@@ -72,6 +73,7 @@ impl Store {
             hasher: FixedState::with_seed(rand::random()),
             stripe,
             tuning: Arc::new(Tuning::default()),
+            snap: Arc::default(),
             evictor: Mutex::new(crate::evict::Evictor::new(databases)),
             evicted: AtomicU64::new(0),
         };
@@ -94,7 +96,8 @@ impl Store {
                             hints.clone(),
                             idx,
                             self.tuning.clone(),
-                        );
+                        )
+                        .in_snapshots(self.snap.clone(), i as u32);
                         CachePadded::new(Mutex::new(match self.stripe {
                             Stripe::Slot(f) => s.count_slots(f, shards),
                             Stripe::Hash => s,
@@ -115,6 +118,24 @@ impl Store {
     /// The eviction settings (policy, samples, LFU parameters) every shard follows.
     pub fn tuning(&self) -> &Tuning {
         &self.tuning
+    }
+
+    /// Starts a point-in-time snapshot (see `snapshot`); `wake` is called as records arrive.
+    /// Call it with no write in flight; then call `snapshot_walk` to finish it.
+    pub fn begin_snapshot(
+        &self,
+        wake: Box<dyn Fn() + Send + Sync>,
+    ) -> Arc<crate::snapshot::SnapSink> {
+        self.snap.begin(wake)
+    }
+
+    /// Copies every shard not copied yet into `sink`'s snapshot, one shard lock at a time, then
+    /// marks it done.
+    pub fn snapshot_walk(&self, sink: &crate::snapshot::SnapSink) {
+        for id in self.live_shards().collect::<Vec<_>>() {
+            self.lock(id).copy_for_snapshot();
+        }
+        self.snap.finish(sink);
     }
 
     /// Keys of hash `slot` in database `db` (slot-striped stores; O(1)).
@@ -393,6 +414,79 @@ mod tests {
             ls.get_pair(ShardId { db: 1, idx: 3 }, ShardId { db: 0, idx: 5 })
                 .is_some()
         );
+    }
+
+    #[test]
+    fn snapshot_is_the_keyspace_at_its_start_despite_writes() {
+        use crate::entry::NewValue;
+        let st = Store::new(2, 8);
+        let put = |db: usize, k: &[u8], v: i64| {
+            let h = st.hash(k);
+            st.lock(st.shard_id(db, k, h))
+                .upsert(h, k, NewValue::Int(v), None, 0);
+        };
+        for i in 0..200 {
+            put(0, format!("k{i}").as_bytes(), i);
+        }
+        put(1, b"other", 7);
+        let sink = st.begin_snapshot(Box::new(|| {}));
+        // Writes after the start: changes, deletions, new keys, a new database.
+        for i in 0..100 {
+            put(0, format!("k{i}").as_bytes(), -1);
+        }
+        let h = st.hash(b"k150");
+        assert!(st.lock(st.shard_id(0, b"k150", h)).remove(h, b"k150", 0).is_some());
+        put(0, b"new", 1);
+        put(1, b"other", 8);
+        st.snapshot_walk(&sink);
+        assert!(sink.is_done());
+        let bytes: Vec<u8> = sink.take().concat();
+        let (records, used) = crate::snapshot::read_records(&bytes);
+        assert_eq!(used, bytes.len());
+        let mut got: Vec<(u32, Vec<u8>, i64)> = records
+            .iter()
+            .map(|(db, k, _, p)| {
+                let v = match crate::dump::restore(p) {
+                    Ok(crate::value::Value::Int(n)) => n,
+                    other => panic!("{other:?}"),
+                };
+                (*db, k.to_vec(), v)
+            })
+            .collect();
+        got.sort();
+        let mut want: Vec<(u32, Vec<u8>, i64)> = (0..200)
+            .map(|i| (0, format!("k{i}").into_bytes(), i))
+            .collect();
+        want.push((1, b"other".to_vec(), 7));
+        want.sort();
+        assert_eq!(got, want);
+        // A second snapshot sees the new state.
+        let sink = st.begin_snapshot(Box::new(|| {}));
+        st.snapshot_walk(&sink);
+        let bytes: Vec<u8> = sink.take().concat();
+        assert_eq!(crate::snapshot::read_records(&bytes).0.len(), 201);
+    }
+
+    #[test]
+    fn expired_keys_are_hidden_or_deleted_and_logged_by_mode() {
+        use crate::entry::NewValue;
+        use crate::policy::{EXPIRY_HIDE, EXPIRY_LOG_WRITES};
+        let st = Store::new(1, 4);
+        let k = b"k";
+        let h = st.hash(k);
+        let id = st.shard_id(0, k, h);
+        st.lock(id).insert_new(h, k, NewValue::Int(1), Some(100), 0);
+        st.tuning().expiry.store(EXPIRY_HIDE, Ordering::Relaxed);
+        assert!(st.lock(id).find_live(h, k, 200).is_none(), "hidden");
+        assert_eq!(st.lock(id).len(), 1, "not deleted on a replica");
+        st.tuning().expiry.store(EXPIRY_LOG_WRITES, Ordering::Relaxed);
+        assert!(st.lock(id).find_live(h, k, 200).is_none());
+        assert_eq!(st.lock(id).len(), 1, "a read only hides it");
+        crate::shard::set_in_write(true);
+        assert!(st.lock(id).find_live(h, k, 200).is_none());
+        crate::shard::set_in_write(false);
+        assert_eq!(st.lock(id).len(), 0, "a write deletes it");
+        assert_eq!(crate::shard::take_expired_log(), vec![(0, Box::from(&k[..]))]);
     }
 
     #[test]
