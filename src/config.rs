@@ -113,6 +113,15 @@ pub struct Cli {
     pub lfu_decay_time: u32,
     #[arg(long = "protected-mode", value_parser = parse_yes_no, action = ArgAction::Set, default_value = "yes")]
     pub protected_mode: bool,
+    #[arg(long = "replica-read-only", alias = "slave-read-only", value_parser = parse_yes_no, action = ArgAction::Set, default_value = "yes")]
+    pub replica_read_only: bool,
+    #[arg(long = "repl-backlog-size", value_parser = parse_memory, default_value = "1mb")]
+    pub repl_backlog_size: u64,
+    #[arg(long)]
+    pub masterauth: Option<String>,
+    /// `host port`: replicate from this primary at start.
+    #[arg(long, alias = "slaveof", num_args = 2, value_names = ["HOST", "PORT"])]
+    pub replicaof: Option<Vec<String>>,
     /// Log commands slower than this many microseconds (negative: off, 0: all).
     #[arg(
         long = "slowlog-log-slower-than",
@@ -193,6 +202,17 @@ impl Cli {
                 return Err(format!("Invalid bind address '{b}'"));
             }
         }
+        let replicaof = match self.replicaof.as_deref() {
+            None => None,
+            Some([host, port]) => Some((
+                host.clone(),
+                port.parse::<u16>()
+                    .ok()
+                    .filter(|p| *p > 0)
+                    .ok_or_else(|| format!("replicaof: invalid port '{port}'"))?,
+            )),
+            Some(_) => return Err("replicaof takes a host and a port".into()),
+        };
         let d = Config::default();
         let mut obuf = d.client_output_buffer_limit;
         for class in self.client_output_buffer_limit.chunks(4) {
@@ -226,6 +246,10 @@ impl Cli {
             lfu_log_factor: self.lfu_log_factor,
             lfu_decay_time: self.lfu_decay_time,
             protected_mode: self.protected_mode,
+            replica_read_only: self.replica_read_only,
+            repl_backlog_size: self.repl_backlog_size.max(16 * 1024),
+            masterauth: self.masterauth.filter(|p| !p.is_empty()),
+            replicaof,
             slowlog_log_slower_than: self.slowlog_log_slower_than,
             slowlog_max_len: self.slowlog_max_len,
             metrics_port: self.metrics_port,

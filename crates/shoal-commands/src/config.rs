@@ -37,6 +37,14 @@ pub struct Config {
     pub lfu_decay_time: u32,
     /// Without a password, accept clients from loopback addresses only.
     pub protected_mode: bool,
+    /// A replica refuses writes from its clients.
+    pub replica_read_only: bool,
+    /// Bytes of replication stream kept for replicas that reconnect.
+    pub repl_backlog_size: u64,
+    /// Password sent to the primary (AUTH) by this node as a replica.
+    pub masterauth: Option<String>,
+    /// `host port` to replicate from at start (`replicaof` in redis.conf).
+    pub replicaof: Option<(String, u16)>,
     /// Microseconds; negative = off, 0 = every command.
     pub slowlog_log_slower_than: i64,
     pub slowlog_max_len: u64,
@@ -120,6 +128,10 @@ impl Default for Config {
             lfu_log_factor: 10,
             lfu_decay_time: 1,
             protected_mode: true,
+            replica_read_only: true,
+            repl_backlog_size: 1 << 20,
+            masterauth: None,
+            replicaof: None,
             slowlog_log_slower_than: 10_000,
             slowlog_max_len: 128,
             metrics_port: None,
@@ -438,6 +450,48 @@ pub const PARAMS: &[Param] = &[
             c.protected_mode = parse_yes_no(v)?;
             Ok(())
         }),
+    },
+    Param {
+        name: "replica-read-only",
+        get: |c| yes_no(c.replica_read_only),
+        set: Some(|c, v| {
+            c.replica_read_only = parse_yes_no(v)?;
+            Ok(())
+        }),
+    },
+    Param {
+        name: "slave-read-only",
+        get: |c| yes_no(c.replica_read_only),
+        set: Some(|c, v| {
+            c.replica_read_only = parse_yes_no(v)?;
+            Ok(())
+        }),
+    },
+    Param {
+        name: "repl-backlog-size",
+        get: |c| c.repl_backlog_size.to_string(),
+        set: Some(|c, v| {
+            c.repl_backlog_size = parse_memory(v)?.max(16 * 1024);
+            Ok(())
+        }),
+    },
+    Param {
+        name: "masterauth",
+        get: |c| c.masterauth.clone().unwrap_or_default(),
+        set: Some(|c, v| {
+            c.masterauth = (!v.is_empty()).then(|| v.to_string());
+            Ok(())
+        }),
+    },
+    Param {
+        name: "replicaof",
+        get: |c| {
+            c.replicaof
+                .as_ref()
+                .map(|(h, p)| format!("{h} {p}"))
+                .unwrap_or_default()
+        },
+        set: None,
     },
     Param {
         name: "maxmemory",

@@ -93,6 +93,8 @@ pub struct Shared {
     pub startup_memory: u64,
     /// `cluster-slot-stats-enabled`: keyed commands are charged to their slot.
     pub slot_stats: AtomicBool,
+    /// Replication: role, stream offset, backlog, attached replicas.
+    pub repl: crate::repl::Replication,
 }
 
 impl Shared {
@@ -136,15 +138,32 @@ impl Shared {
             eviction_budget_us: AtomicU64::new(500),
             startup_memory: shoal_store::mem::used() as u64,
             slot_stats: AtomicBool::new(true),
+            repl: crate::repl::Replication::default(),
         };
         shared.apply_config();
         shared
+    }
+
+    /// How lookups treat expired keys, from the replication role (see `policy::EXPIRY_*`): a
+    /// replica waits for its primary's DELs; a primary streaming to replicas deletes them only
+    /// in writes, so each deletion takes its place in the stream.
+    pub fn apply_repl_mode(&self) {
+        use shoal_store::policy::{EXPIRY_DELETE, EXPIRY_HIDE, EXPIRY_LOG_WRITES};
+        let mode = if self.repl.replica.load(Ordering::Relaxed) {
+            EXPIRY_HIDE
+        } else if self.repl.active.load(Ordering::Relaxed) {
+            EXPIRY_LOG_WRITES
+        } else {
+            EXPIRY_DELETE
+        };
+        self.store.tuning().expiry.store(mode, Ordering::Relaxed);
     }
 
     /// Pushes the configuration to the atomics the request path, the shards and the cluster
     /// state read (at start and after every CONFIG SET).
     pub fn apply_config(&self) {
         crate::memory::apply(self);
+        self.apply_repl_mode();
         let c = self.config.read();
         self.slowlog
             .slower_than
@@ -298,6 +317,22 @@ pub struct Client {
     /// Commands run in the current batch (table index, failed), and keyspace hits and misses:
     /// handed to the server's counters once per batch.
     pub batch: crate::stats::Batch,
+    /// The replication link on a replica: its commands are the primary's, applied as given
+    /// (no READONLY refusal, no redirection, no replies).
+    pub is_master: bool,
+    /// The commands the current write propagates instead of itself (see `Ctx::propagate_as`).
+    pub prop: Option<Vec<Vec<Vec<u8>>>>,
+    /// What EXEC's commands propagate, wrapped in MULTI/EXEC at the end.
+    pub exec_prop: Vec<u8>,
+    /// Set by PSYNC: after this batch the connection becomes a replica's stream
+    /// (replication ID and offset it asked for).
+    pub psync: Option<(String, i64)>,
+    /// REPLCONF listening-port.
+    pub listening_port: u16,
+    /// Stream offset just past this client's last write (WAIT).
+    pub woff: u64,
+    /// Set by WAIT that must wait: (replicas wanted, offset, deadline in unix ms or none).
+    pub wait: Option<(usize, u64, Option<u64>)>,
 }
 
 impl Client {
@@ -319,6 +354,13 @@ impl Client {
             blocked: None,
             monitor: None,
             batch: crate::stats::Batch::default(),
+            is_master: false,
+            prop: None,
+            exec_prop: Vec::new(),
+            psync: None,
+            listening_port: 0,
+            woff: 0,
+            wait: None,
         }
     }
 
@@ -435,6 +477,31 @@ pub struct Ctx<'a> {
 impl Ctx<'_> {
     pub fn now(&self) -> u64 {
         self.ks.now
+    }
+
+    /// Whether writes go to a replication stream now (rewrites are only worth making then).
+    #[inline]
+    pub fn replicating(&self) -> bool {
+        self.shared.repl.active.load(Ordering::Relaxed)
+    }
+
+    /// Replicates `args` for the current write instead of the command as given (each call adds
+    /// one command; a nondeterministic or relative-time write says what it did: `SPOP` becomes
+    /// `SREM`, `EXPIRE` `PEXPIREAT`…). A no-op unless replicating.
+    pub fn propagate_as(&mut self, args: &[&[u8]]) {
+        if self.replicating() {
+            self.client
+                .prop
+                .get_or_insert_with(Vec::new)
+                .push(args.iter().map(|a| a.to_vec()).collect());
+        }
+    }
+
+    /// The current write changed nothing: replicate nothing.
+    pub fn propagate_nothing(&mut self) {
+        if self.replicating() {
+            self.client.prop = Some(Vec::new());
+        }
     }
 
     /// Counts a keyspace hit or miss (INFO stats).

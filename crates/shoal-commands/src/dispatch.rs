@@ -46,7 +46,7 @@ fn dispatch_inner(shared: &Shared, client: &mut Client, out: &mut Reply, args: A
         reject(shared, client, out, Some(idx), errors::NOAUTH.into());
         return;
     }
-    if let Some(cl) = &shared.cluster {
+    if let Some(cl) = shared.cluster.as_ref().filter(|_| !client.is_master) {
         // ASKING holds for the one command after it.
         let asking = std::mem::take(&mut client.asking);
         if let Some(e) = cluster_route(cl, client, spec, &args, asking) {
@@ -61,11 +61,24 @@ fn dispatch_inner(shared: &Shared, client: &mut Client, out: &mut Reply, args: A
             return;
         }
     }
-    if crate::memory::over_limit(shared)
+    if !client.is_master
+        && crate::memory::over_limit(shared)
         && !crate::memory::make_room(shared, now)
         && refused_when_out_of_memory(client, spec)
     {
         reject(shared, client, out, Some(idx), errors::OOM.into());
+        return;
+    }
+    // A replica takes writes from its primary only (replica-read-only yes).
+    if spec.has(flags::WRITE)
+        && !client.is_master
+        && shared
+            .repl
+            .replica
+            .load(std::sync::atomic::Ordering::Relaxed)
+        && shared.config.read().replica_read_only
+    {
+        reject(shared, client, out, Some(idx), errors::READONLY.into());
         return;
     }
     if client.multi.is_some() && spec.has(flags::NO_MULTI) {
@@ -81,6 +94,13 @@ fn dispatch_inner(shared: &Shared, client: &mut Client, out: &mut Reply, args: A
         multi.queued.push((idx, args.to_owned()));
         out.simple(b"QUEUED");
         return;
+    }
+    // A write (EXEC of writes included) runs under replication's write guard, taken before
+    // any shard lock (see `repl`).
+    let writes = !client.is_master && (spec.has(flags::WRITE) || exec_writes(client, spec));
+    let _guard = writes.then(|| shared.repl.enter_write());
+    if writes {
+        shoal_store::shard::set_in_write(true);
     }
     // Commands naming several shards take their locks together, in order, up front; a single-key
     // or keyless command locks its shard inside the handler.
@@ -110,6 +130,19 @@ fn dispatch_inner(shared: &Shared, client: &mut Client, out: &mut Reply, args: A
         in_exec: false,
     };
     run(&mut ctx, idx, spec, args);
+    if writes {
+        shoal_store::shard::set_in_write(false);
+    }
+}
+
+/// EXEC of a transaction holding a write.
+fn exec_writes(client: &Client, spec: &Spec) -> bool {
+    spec.name == "exec"
+        && client.multi.as_ref().is_some_and(|m| {
+            m.queued
+                .iter()
+                .any(|(i, _)| table().specs[*i].has(flags::WRITE))
+        })
 }
 
 /// With memory over `maxmemory` and nothing left to evict, Redis refuses commands that may
@@ -215,8 +248,17 @@ pub fn run(ctx: &mut Ctx<'_>, idx: usize, spec: &Spec, args: Args<'_>) {
             .monitors
             .feed(now_us, ctx.client.db, &ctx.client.info.addr, &args);
     }
+    // A write on a primary with replicas goes to the replication stream once it succeeded.
+    let propagate = spec.has(flags::WRITE) && !ctx.client.is_master && ctx.replicating();
+    if propagate {
+        ctx.client.prop = None;
+    }
     if cfg!(feature = "no-stats") {
-        if let Err(e) = (spec.handler)(ctx, args) {
+        let res = (spec.handler)(ctx, args);
+        if propagate && res.is_ok() {
+            crate::repl::after_write(ctx, &args);
+        }
+        if let Err(e) = res {
             write_error(ctx.shared, ctx.out, &e);
         }
         return;
@@ -240,6 +282,9 @@ pub fn run(ctx: &mut Ctx<'_>, idx: usize, spec: &Spec, args: Args<'_>) {
     let t0 = clock.raw();
     let bytes_in = slot.map_or(0, |_| resp_len(&args));
     let res = (spec.handler)(ctx, args);
+    if propagate && res.is_ok() {
+        crate::repl::after_write(ctx, &args);
+    }
     let nanos = clock.delta_as_nanos(t0, clock.raw());
     ctx.client
         .batch

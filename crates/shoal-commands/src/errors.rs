@@ -35,6 +35,7 @@ pub const BAD_DATA: &str = "ERR Bad data format";
 pub const INVALID_TTL: &str = "ERR Invalid TTL value, must be >= 0";
 pub const NX_XX_GT_LT: &str = "ERR NX and XX, GT or LT options at the same time are not compatible";
 pub const GT_LT: &str = "ERR GT and LT options at the same time are not compatible";
+pub const READONLY: &str = "READONLY You can't write against a read only replica.";
 pub const OOM: &str = "OOM command not allowed when used memory > 'maxmemory'.";
 pub const LFU_SELECTED: &str = "ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.";
 pub const LFU_NOT_SELECTED: &str = "ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.";

@@ -89,9 +89,13 @@ pub fn read_records(buf: &[u8]) -> (Vec<Record<'_>>, usize) {
         else {
             break;
         };
-        let Some(plen) = u32_at(rest, k + 8) else { break };
+        let Some(plen) = u32_at(rest, k + 8) else {
+            break;
+        };
         let p = k + 12;
-        let Some(payload) = rest.get(p..p + plen as usize) else { break };
+        let Some(payload) = rest.get(p..p + plen as usize) else {
+            break;
+        };
         out.push((db, key, (exp != 0).then_some(exp), payload));
         at += p + plen as usize;
     }
@@ -114,7 +118,11 @@ impl SnapState {
 
     /// The sink of generation `generation`, if that snapshot is still being made.
     pub(crate) fn sink_for(&self, generation: u64) -> Option<Arc<SnapSink>> {
-        self.sink.lock().as_ref().filter(|s| s.generation == generation).cloned()
+        self.sink
+            .lock()
+            .as_ref()
+            .filter(|s| s.generation == generation)
+            .cloned()
     }
 
     pub(crate) fn finish(&self, sink: &SnapSink) {

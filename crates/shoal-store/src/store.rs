@@ -435,7 +435,11 @@ mod tests {
             put(0, format!("k{i}").as_bytes(), -1);
         }
         let h = st.hash(b"k150");
-        assert!(st.lock(st.shard_id(0, b"k150", h)).remove(h, b"k150", 0).is_some());
+        assert!(
+            st.lock(st.shard_id(0, b"k150", h))
+                .remove(h, b"k150", 0)
+                .is_some()
+        );
         put(0, b"new", 1);
         put(1, b"other", 8);
         st.snapshot_walk(&sink);
@@ -479,14 +483,19 @@ mod tests {
         st.tuning().expiry.store(EXPIRY_HIDE, Ordering::Relaxed);
         assert!(st.lock(id).find_live(h, k, 200).is_none(), "hidden");
         assert_eq!(st.lock(id).len(), 1, "not deleted on a replica");
-        st.tuning().expiry.store(EXPIRY_LOG_WRITES, Ordering::Relaxed);
+        st.tuning()
+            .expiry
+            .store(EXPIRY_LOG_WRITES, Ordering::Relaxed);
         assert!(st.lock(id).find_live(h, k, 200).is_none());
         assert_eq!(st.lock(id).len(), 1, "a read only hides it");
         crate::shard::set_in_write(true);
         assert!(st.lock(id).find_live(h, k, 200).is_none());
         crate::shard::set_in_write(false);
         assert_eq!(st.lock(id).len(), 0, "a write deletes it");
-        assert_eq!(crate::shard::take_expired_log(), vec![(0, Box::from(&k[..]))]);
+        assert_eq!(
+            crate::shard::take_expired_log(),
+            vec![(0, Box::from(&k[..]))]
+        );
     }
 
     #[test]

@@ -42,6 +42,7 @@ fn expire_generic(
     let mut s = ctx.ks.shard(a.get(1));
     let Some(i) = s.find() else {
         drop(s);
+        ctx.propagate_nothing();
         ctx.out.int(0);
         return Ok(());
     };
@@ -66,6 +67,16 @@ fn expire_generic(
         }
     }
     drop(s);
+    // Replicas get the absolute time (or the deletion it came to).
+    let key = a.get(1);
+    match (ok, at <= now as i64) {
+        (false, _) => ctx.propagate_nothing(),
+        (true, true) => ctx.propagate_as(&[b"DEL", key]),
+        (true, false) => {
+            let at = itoa::Buffer::new().format(at).to_owned();
+            ctx.propagate_as(&[b"PEXPIREAT", key, at.as_bytes()]);
+        }
+    }
     ctx.out.int(ok as i64);
     Ok(())
 }

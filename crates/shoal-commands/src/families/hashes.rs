@@ -212,7 +212,10 @@ fn hincrbyfloat(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
         h.insert(a.get(2), text.as_bytes());
         Ok(text)
     })?;
-    ctx.out.bulk(text.unwrap_or_default().as_bytes());
+    let text = text.unwrap_or_default();
+    // The result, not the increment: replicas must not round differently.
+    ctx.propagate_as(&[b"HSET", a.get(1), a.get(2), text.as_bytes()]);
+    ctx.out.bulk(text.as_bytes());
     Ok(())
 }
 

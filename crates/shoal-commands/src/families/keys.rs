@@ -488,17 +488,35 @@ fn restore(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
     if existing.is_some() && !replace {
         return Err(errors::BUSYKEY.into());
     }
+    let key = a.get(1);
     match at {
         Some(t) if t <= now => {
+            let existed = existing.is_some();
             if let Some(i) = existing {
                 s.remove_at(i);
+            }
+            drop(s);
+            if existed {
+                ctx.propagate_as(&[b"DEL", key]);
+            } else {
+                ctx.propagate_nothing();
             }
         }
         _ => {
             s.upsert(value, at.map(|t| t as u64));
+            drop(s);
+            // Replicas get the absolute expiry.
+            let t = itoa::Buffer::new().format(at.unwrap_or(0)).to_owned();
+            ctx.propagate_as(&[
+                b"RESTORE",
+                key,
+                t.as_bytes(),
+                a.get(3),
+                b"ABSTTL",
+                b"REPLACE",
+            ]);
         }
     }
-    drop(s);
     ctx.out.ok();
     Ok(())
 }

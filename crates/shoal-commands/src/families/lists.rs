@@ -419,12 +419,16 @@ fn bpop_generic(ctx: &mut Ctx<'_>, a: &Args<'_>, end: End) -> CmdResult {
         })?
         .flatten();
         if let Some(e) = e {
+            // Replicas pop from the list that served, without waiting.
+            let pop: &[u8] = if end == End::Left { b"LPOP" } else { b"RPOP" };
+            ctx.propagate_as(&[pop, k]);
             ctx.out.array(2);
             ctx.out.bulk(k);
             ctx.out.bulk(&e);
             return Ok(());
         }
     }
+    ctx.propagate_nothing();
     crate::blocking::block(
         ctx,
         a,
@@ -447,8 +451,11 @@ fn bmove_generic(ctx: &mut Ctx<'_>, a: &Args<'_>, from: End, to: End, timeout: &
     let timeout = crate::blocking::timeout_arg(timeout)?;
     let has_data = read_value(ctx, a.get(1), |v| Ok(!as_list(v)?.is_empty()))?.unwrap_or(false);
     if has_data {
+        let side = |e: End| -> &'static [u8] { if e == End::Left { b"LEFT" } else { b"RIGHT" } };
+        ctx.propagate_as(&[b"LMOVE", a.get(1), a.get(2), side(from), side(to)]);
         return move_generic(ctx, a.get(1), a.get(2), from, to);
     }
+    ctx.propagate_nothing();
     read_value(ctx, a.get(2), |v| as_list(v).map(|_| ()))?;
     crate::blocking::block(ctx, a, vec![Box::from(a.get(1))], timeout);
     Ok(())
@@ -488,6 +495,8 @@ fn mpop_generic(ctx: &mut Ctx<'_>, a: &Args<'_>, at: usize, timeout: Option<&[u8
                 .collect::<Vec<_>>())
         })?;
         if let Some(items) = popped.filter(|v| !v.is_empty()) {
+            let n = itoa::Buffer::new().format(items.len()).to_owned();
+            ctx.propagate_as(&[b"LMPOP", b"1", k, wh, b"COUNT", n.as_bytes()]);
             ctx.out.array(2);
             ctx.out.bulk(k);
             ctx.out.array(items.len());
@@ -497,6 +506,7 @@ fn mpop_generic(ctx: &mut Ctx<'_>, a: &Args<'_>, at: usize, timeout: Option<&[u8
             return Ok(());
         }
     }
+    ctx.propagate_nothing();
     if a.get(0).eq_ignore_ascii_case(b"blmpop") {
         crate::blocking::block(
             ctx,

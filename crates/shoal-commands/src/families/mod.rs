@@ -6,6 +6,7 @@ pub mod expire;
 pub mod hashes;
 pub mod keys;
 pub mod lists;
+pub mod replication;
 pub mod server;
 pub mod sets;
 pub mod strings;
@@ -27,4 +28,5 @@ pub static ALL: &[&[Spec]] = &[
     server::COMMANDS,
     transactions::COMMANDS,
     cluster::COMMANDS,
+    replication::COMMANDS,
 ];

@@ -513,11 +513,7 @@ fn info_text(ctx: &mut Ctx<'_>, want: &[String]) -> String {
             }
             "replication" => {
                 section(&mut o, "Replication");
-                let _ = write!(
-                    o,
-                    "role:master\r\nconnected_slaves:0\r\nmaster_replid:{}\r\nmaster_repl_offset:0\r\n",
-                    sh.run_id
-                );
+                o.push_str(&crate::repl::info_text(&sh.repl, cfg.replica_read_only));
             }
             "cpu" => {
                 section(&mut o, "CPU");

@@ -114,6 +114,15 @@ fn spop(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
         }
         Ok(out)
     })?;
+    // Random picks: replicas remove what was picked.
+    match popped.as_deref() {
+        Some(p) if !p.is_empty() => {
+            let mut args: Vec<&[u8]> = vec![b"SREM", a.get(1)];
+            args.extend(p.iter().map(|m| &m[..]));
+            ctx.propagate_as(&args);
+        }
+        _ => ctx.propagate_nothing(),
+    }
     match (popped, count) {
         (None, None) => ctx.out.null(),
         (None, Some(_)) => ctx.out.set(0),

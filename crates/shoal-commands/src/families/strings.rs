@@ -143,6 +143,25 @@ fn set_with_options(ctx: &mut Ctx<'_>, key: &[u8], val: &[u8], o: SetOpts) -> Cm
         }
     }
     drop(s);
+    // Replicas get what happened, with an absolute expiry (their clocks are not ours).
+    if ctx.replicating() {
+        match (proceed, o.ttl) {
+            (false, _) => ctx.propagate_nothing(),
+            (true, Ttl::At(at)) if at <= now as i64 => {
+                if found.is_some() {
+                    ctx.propagate_as(&[b"DEL", key]);
+                } else {
+                    ctx.propagate_nothing();
+                }
+            }
+            (true, Ttl::At(at)) => {
+                let at = itoa::Buffer::new().format(at).to_owned();
+                ctx.propagate_as(&[b"SET", key, val, b"PXAT", at.as_bytes()]);
+            }
+            (true, Ttl::Keep) => ctx.propagate_as(&[b"SET", key, val, b"KEEPTTL"]),
+            (true, _) => ctx.propagate_as(&[b"SET", key, val]),
+        }
+    }
     if o.get {
         match old {
             Some(v) => ctx.out.bulk(&v),
@@ -290,14 +309,31 @@ fn getex(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
         return Ok(());
     };
     reply_value(ctx.out, s.entry(idx).value())?;
-    match change {
-        None => {}
-        Some(None) if s.entry(idx).expire_at().is_some() => s.set_expire(idx, None),
-        Some(None) => {}
+    let key = a.get(1);
+    let prop: Option<(&[u8], Option<i64>)> = match change {
+        None => None,
+        Some(None) if s.entry(idx).expire_at().is_some() => {
+            s.set_expire(idx, None);
+            Some((b"PERSIST", None))
+        }
+        Some(None) => None,
         Some(Some(at)) if at <= now as i64 => {
             s.remove_at(idx);
+            Some((b"DEL", None))
         }
-        Some(Some(at)) => s.set_expire(idx, Some(at as u64)),
+        Some(Some(at)) => {
+            s.set_expire(idx, Some(at as u64));
+            Some((b"PEXPIREAT", Some(at)))
+        }
+    };
+    drop(s);
+    match prop {
+        None => ctx.propagate_nothing(),
+        Some((cmd, None)) => ctx.propagate_as(&[cmd, key]),
+        Some((cmd, Some(at))) => {
+            let at = itoa::Buffer::new().format(at).to_owned();
+            ctx.propagate_as(&[cmd, key, at.as_bytes()]);
+        }
     }
     Ok(())
 }
@@ -419,6 +455,8 @@ fn incrbyfloat(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
         }
     }
     drop(s);
+    // The float text, not the increment: replicas must not round differently.
+    ctx.propagate_as(&[b"SET", a.get(1), text.as_bytes(), b"KEEPTTL"]);
     ctx.out.bulk(text.as_bytes());
     Ok(())
 }

@@ -102,6 +102,17 @@ fn exec(ctx: &mut Ctx<'_>, _a: Args<'_>) -> CmdResult {
         run(ctx, *idx, spec, args.args());
     }
     ctx.in_exec = false;
+    // The transaction's writes reach replicas as one transaction.
+    let body = std::mem::take(&mut ctx.client.exec_prop);
+    if !body.is_empty() {
+        let repl = &ctx.shared.repl;
+        let mut out = Vec::with_capacity(body.len() + 32);
+        crate::repl::encode(&mut out, &[b"MULTI"]);
+        out.extend_from_slice(&body);
+        crate::repl::encode(&mut out, &[b"EXEC"]);
+        repl.feed(&out);
+        ctx.client.woff = repl.offset.load(Ordering::Relaxed);
+    }
     // Release before unwatching: UNWATCH takes shard locks of its own.
     ctx.ks.locks = LockSet::empty();
     ctx.client.unwatch_all(store);

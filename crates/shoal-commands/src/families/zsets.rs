@@ -601,6 +601,8 @@ fn bzpop_generic(ctx: &mut Ctx<'_>, a: &Args<'_>, highest: bool) -> CmdResult {
     for k in &keys {
         let got = write_value(ctx, k, "zset", None, |v| Ok(as_z_mut(v)?.pop(highest)))?.flatten();
         if let Some((m, s)) = got {
+            let pop: &[u8] = if highest { b"ZPOPMAX" } else { b"ZPOPMIN" };
+            ctx.propagate_as(&[pop, k]);
             ctx.out.array(3);
             ctx.out.bulk(k);
             ctx.out.bulk(&m);
@@ -608,6 +610,7 @@ fn bzpop_generic(ctx: &mut Ctx<'_>, a: &Args<'_>, highest: bool) -> CmdResult {
             return Ok(());
         }
     }
+    ctx.propagate_nothing();
     crate::blocking::block(
         ctx,
         a,
@@ -648,6 +651,8 @@ fn zmpop_generic(ctx: &mut Ctx<'_>, a: &Args<'_>, at: usize, timeout: Option<&[u
                 .collect::<Vec<_>>())
         })?;
         if let Some(items) = items.filter(|i| !i.is_empty()) {
+            let n = itoa::Buffer::new().format(items.len()).to_owned();
+            ctx.propagate_as(&[b"ZMPOP", b"1", k, wh, b"COUNT", n.as_bytes()]);
             ctx.out.array(2);
             ctx.out.bulk(k);
             ctx.out.array(items.len());
@@ -659,6 +664,7 @@ fn zmpop_generic(ctx: &mut Ctx<'_>, a: &Args<'_>, at: usize, timeout: Option<&[u
             return Ok(());
         }
     }
+    ctx.propagate_nothing();
     if a.get(0).eq_ignore_ascii_case(b"bzmpop") {
         crate::blocking::block(
             ctx,
