@@ -174,7 +174,11 @@ pub async fn serve(stream: TcpStream, shared: Arc<Shared>, info: Arc<ClientInfo>
                         alive = false;
                         break;
                     }
-                    if client.close || client.blocked.is_some() {
+                    if client.close
+                        || client.blocked.is_some()
+                        || client.wait.is_some()
+                        || client.psync.is_some()
+                    {
                         break;
                     }
                     let pause = client.sleep.take();
@@ -249,6 +253,23 @@ pub async fn serve(stream: TcpStream, shared: Arc<Shared>, info: Arc<ClientInfo>
             {
                 break;
             }
+            if flush(&stream, &mut out, &shared, &cached.obuf, id)
+                .await
+                .is_err()
+            {
+                break;
+            }
+            buffered = !rbuf.is_empty();
+        }
+        if let Some((replid, offset)) = client.psync.take() {
+            // PSYNC: this connection now carries the replication stream to a replica.
+            let rest = rbuf.split();
+            super::replication::serve_replica(&stream, &shared, &client, replid, offset, rest)
+                .await;
+            break;
+        }
+        if client.wait.is_some() {
+            wait_acks(&shared, &mut client, &mut out).await;
             if flush(&stream, &mut out, &shared, &cached.obuf, id)
                 .await
                 .is_err()
@@ -343,6 +364,30 @@ async fn wait_blocked(
                 Ok(_) => {}
             },
         }
+    }
+}
+
+/// WAIT: until enough replicas acknowledged the client's last write, or the deadline; answers
+/// how many did.
+async fn wait_acks(shared: &Shared, client: &mut Client, out: &mut Reply) {
+    let Some((wanted, offset, deadline)) = client.wait.take() else {
+        return;
+    };
+    let repl = &shared.repl;
+    loop {
+        let acked = repl.acked.notified();
+        tokio::pin!(acked);
+        acked.as_mut().enable();
+        let n = repl.acked_at_least(offset);
+        let now = unix_ms();
+        if n >= wanted || deadline.is_some_and(|d| now >= d) {
+            out.int(n as i64);
+            return;
+        }
+        let wait = deadline.map_or(Duration::from_secs(3600), |d| {
+            Duration::from_millis(d - now)
+        });
+        let _ = tokio::time::timeout(wait, acked).await;
     }
 }
 

@@ -26,16 +26,35 @@ pub fn spawn(shared: Arc<Shared>, cancel: CancellationToken) -> Option<JoinHandl
                 shoal_commands::memory::make_room(&shared, unix_ms());
             }
             shoal_store::mem::note_peak();
-            if shared.active_expire.load(Relaxed) {
-                let st = shared
-                    .store
-                    .active_expire_cycle(unix_ms(), period / 4, &mut cursor);
-                if st.expired > 0 {
-                    tracing::debug!(
-                        checked = st.checked,
-                        expired = st.expired,
-                        "active expire cycle"
-                    );
+            // A replica waits for its primary's DELs instead (its clock is not the primary's).
+            if shared.active_expire.load(Relaxed) && !shared.repl.replica.load(Relaxed) {
+                let started = std::time::Instant::now();
+                let budget = period / 4;
+                loop {
+                    // While replicating, deletions take their place in the stream: short steps
+                    // under the write guard.
+                    let step = if shared.repl.active.load(Relaxed) {
+                        Duration::from_millis(1).min(budget)
+                    } else {
+                        budget
+                    };
+                    let guard = shared.repl.enter_write();
+                    let st = shared
+                        .store
+                        .active_expire_cycle(unix_ms(), step, &mut cursor);
+                    let gone = shoal_store::shard::take_expired_log();
+                    shoal_commands::repl::propagate_dels(&shared.repl, &gone);
+                    drop(guard);
+                    if st.expired > 0 {
+                        tracing::debug!(
+                            checked = st.checked,
+                            expired = st.expired,
+                            "active expire cycle"
+                        );
+                    }
+                    if !st.timed_out || started.elapsed() >= budget {
+                        break;
+                    }
                 }
             }
             std::thread::sleep(period);

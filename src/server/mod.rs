@@ -18,6 +18,7 @@ mod connection;
 mod expire;
 mod listener;
 mod metrics;
+mod replication;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -100,6 +101,11 @@ async fn serve(config: Config) -> i32 {
     }
     let cancel = CancellationToken::new();
     let tracker = TaskTracker::new();
+    if let Some((host, port)) = config.replicaof.clone() {
+        shared.repl.follow(host, port);
+        shared.apply_config();
+    }
+    replication::spawn_link(shared.clone(), cancel.clone());
     let expire = expire::spawn(shared.clone(), cancel.clone());
     if let Some(mport) = config.metrics_port {
         let ip = listeners_ip.unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST));

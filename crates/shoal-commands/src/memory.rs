@@ -27,7 +27,9 @@ pub fn budget_us(tenacity: u32) -> Option<u64> {
 #[inline]
 pub fn over_limit(shared: &Shared) -> bool {
     let max = shared.maxmemory.load(Relaxed);
-    max != 0 && mem::used() as u64 > max
+    // A replica ignores maxmemory (as Redis's replica-ignore-maxmemory yes): its primary's DELs
+    // keep it in step.
+    max != 0 && mem::used() as u64 > max && !shared.repl.replica.load(Relaxed)
 }
 
 /// Evicts until memory is under `maxmemory` or the time budget is spent. Returns false when
@@ -41,9 +43,15 @@ pub fn make_room(shared: &Shared, now_ms: u64) -> bool {
     let start = Instant::now();
     let mut n = 0u32;
     while mem::used() as u64 > max {
+        // An eviction is a write: replicas get it as a DEL, in its place in the stream.
+        let guard = shared.repl.enter_write();
         let Some(ev) = shared.store.evict_one(now_ms) else {
             return false;
         };
+        if shared.repl.active.load(Relaxed) {
+            crate::repl::propagate_dels(&shared.repl, &[(ev.db as u32, ev.entry.key().into())]);
+        }
+        drop(guard);
         drop(ev);
         // Make the freed bytes visible to the check at once.
         mem::flush_thread();

@@ -173,6 +173,15 @@ pub struct Replication {
     pub changed: Notify,
     /// The database the stream last SELECTed.
     pub stream_db: Mutex<Option<usize>>,
+    /// One full sync (snapshot) at a time.
+    pub full_sync: tokio::sync::Mutex<()>,
+    /// Replica side: this node holds its primary's data as of `offset` (a reconnect may
+    /// continue instead of syncing anew).
+    pub synced: AtomicBool,
+    /// Primary side: full syncs served, partial syncs accepted and refused (INFO stats).
+    pub sync_full: AtomicU64,
+    pub sync_partial_ok: AtomicU64,
+    pub sync_partial_err: AtomicU64,
 }
 
 fn new_replid() -> String {
@@ -199,6 +208,11 @@ impl Default for Replication {
             generation: AtomicU64::new(0),
             changed: Notify::new(),
             stream_db: Mutex::new(None),
+            full_sync: tokio::sync::Mutex::new(()),
+            synced: AtomicBool::new(false),
+            sync_full: AtomicU64::new(0),
+            sync_partial_ok: AtomicU64::new(0),
+            sync_partial_err: AtomicU64::new(0),
         }
     }
 }
@@ -218,6 +232,7 @@ impl Replication {
         *r = new;
         drop(r);
         self.replica.store(true, Relaxed);
+        self.synced.store(false, Relaxed);
         *self.link.lock() = LinkState::Connect;
         self.generation.fetch_add(1, Relaxed);
         self.changed.notify_waiters();

@@ -497,7 +497,7 @@ fn info_text(ctx: &mut Ctx<'_>, want: &[String]) -> String {
                     .sum::<u64>();
                 let _ = write!(
                     o,
-                    "total_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:0\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\nrejected_connections:{}\r\nexpired_keys:{expired}\r\nevicted_keys:{}\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:0\r\npubsub_patterns:0\r\ntotal_error_replies:{}\r\nacl_access_denied_auth:{}\r\nclient_output_buffer_limit_disconnections:{}\r\n",
+                    "total_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:0\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\nrejected_connections:{}\r\nexpired_keys:{expired}\r\nevicted_keys:{}\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:0\r\npubsub_patterns:0\r\ntotal_error_replies:{}\r\nacl_access_denied_auth:{}\r\nclient_output_buffer_limit_disconnections:{}\r\nsync_full:{}\r\nsync_partial_ok:{}\r\nsync_partial_err:{}\r\n",
                     sh.stats.connections_received.load(Relaxed),
                     stats.commands,
                     stats.net_in,
@@ -509,6 +509,9 @@ fn info_text(ctx: &mut Ctx<'_>, want: &[String]) -> String {
                     sh.stats.total_error_replies.load(Relaxed),
                     sh.stats.auth_failures.load(Relaxed),
                     sh.stats.obuf_disconnections.load(Relaxed),
+                    sh.repl.sync_full.load(Relaxed),
+                    sh.repl.sync_partial_ok.load(Relaxed),
+                    sh.repl.sync_partial_err.load(Relaxed),
                 );
             }
             "replication" => {

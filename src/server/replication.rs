@@ -1,0 +1,494 @@
+//! Replication tasks: a primary's stream to one replica, and a replica's link to its primary.
+//!
+//! ```text
+//!  primary                                   replica (REPLICAOF host port)
+//!  client conn ── PSYNC id off ──> serve_replica      link task: connect, AUTH?, PING,
+//!    partial: +CONTINUE id, backlog from off          REPLCONF listening-port / capa,
+//!    full: quiesce writes, start a snapshot,          PSYNC (? -1 the first time)
+//!          +FULLRESYNC id off, records as bulks,   ──> FULLRESYNC: flush, load records
+//!          $0 ends them; then the backlog from off      CONTINUE: keep the data
+//!    then: stream bytes as writes feed them        ──> apply each command as the master
+//!          <── REPLCONF ACK off (every second)          client; ACK every second / GETACK
+//! ```
+//!
+//! The snapshot is made without stopping the primary (see `shoal_store::snapshot`); the stream
+//! from its offset on holds every write after it, in order.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
+use std::time::Duration;
+
+use bytes::{Buf, BytesMut};
+use shoal_commands::repl::{LinkState, ReplicaView, Role};
+use shoal_commands::{Client, ClientInfo, Shared, unix_ms};
+use shoal_resp::{Limits, Parsed, Parser, Reply};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio_util::sync::CancellationToken;
+
+/// Stream bytes sent in one write at most.
+const CHUNK: usize = 256 * 1024;
+
+async fn write_all(stream: &TcpStream, mut data: &[u8]) -> std::io::Result<()> {
+    while !data.is_empty() {
+        stream.writable().await?;
+        match stream.try_write(data) {
+            Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
+            Ok(n) => data = &data[n..],
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// Reads the REPLCONF ACKs a replica sent on its stream into its view (and wakes WAIT).
+fn take_acks(shared: &Shared, id: u64, buf: &mut BytesMut, parser: &mut Parser) {
+    let mut off = 0;
+    while let Ok(Parsed::Command { len }) = parser.parse(&buf[off..]) {
+        let args = parser.args(&buf[off..]);
+        if args.len() == 3
+            && args.get(0).eq_ignore_ascii_case(b"replconf")
+            && args.get(1).eq_ignore_ascii_case(b"ack")
+            && let Some(n) = shoal_resp::parse_i64(args.get(2))
+        {
+            if let Some(r) = shared.repl.replicas.lock().iter_mut().find(|r| r.id == id) {
+                r.ack = n.max(0) as u64;
+                r.ack_at = unix_ms();
+            }
+            shared.repl.acked.notify_waiters();
+        }
+        off += len;
+    }
+    buf.advance(off);
+}
+
+/// Serves a replica on this connection until it goes away. `rbuf` holds what it sent after
+/// PSYNC.
+pub async fn serve_replica(
+    stream: &TcpStream,
+    shared: &Arc<Shared>,
+    client: &Client,
+    replid: String,
+    offset: i64,
+    mut rbuf: BytesMut,
+) {
+    let repl = &shared.repl;
+    let id = client.id;
+    let ip = client
+        .info
+        .addr
+        .rsplit_once(':')
+        .map(|(h, _)| h.trim_matches(['[', ']']).to_string())
+        .unwrap_or_default();
+    repl.replicas.lock().push(ReplicaView {
+        id,
+        ip,
+        port: client.listening_port,
+        state: "wait_bgsave",
+        ack: 0,
+        ack_at: unix_ms(),
+    });
+    let backlog_size = shared.config.read().repl_backlog_size as usize;
+    repl.ensure_backlog(backlog_size);
+    let our_id = repl.replid.lock().clone();
+    let partial = replid == our_id
+        && offset >= 0
+        && repl
+            .backlog
+            .lock()
+            .as_ref()
+            .is_some_and(|b| b.read_from(offset as u64, 0).is_some());
+    if partial {
+        repl.sync_partial_ok.fetch_add(1, Relaxed);
+    } else {
+        repl.sync_full.fetch_add(1, Relaxed);
+        if replid != "?" {
+            repl.sync_partial_err.fetch_add(1, Relaxed);
+        }
+    }
+    let result = if partial {
+        tracing::info!(replica = id, offset, "Partial resynchronization accepted");
+        stream_from(stream, shared, id, offset as u64, &mut rbuf, true).await
+    } else {
+        full_sync(stream, shared, id, &mut rbuf).await
+    };
+    if let Err(e) = result {
+        tracing::info!(replica = id, "replica stream ended: {e}");
+    }
+    repl.replicas.lock().retain(|r| r.id != id);
+}
+
+/// FULLRESYNC: a snapshot of the keyspace, then the stream from its offset.
+async fn full_sync(
+    stream: &TcpStream,
+    shared: &Arc<Shared>,
+    id: u64,
+    rbuf: &mut BytesMut,
+) -> std::io::Result<()> {
+    let repl = &shared.repl;
+    // One snapshot at a time.
+    let _one = repl.full_sync.lock().await;
+    let woken = Arc::new(tokio::sync::Notify::new());
+    let (sink, start) = {
+        let _writes = repl.quiesce();
+        shared.apply_repl_mode();
+        *repl.stream_db.lock() = None;
+        let w = woken.clone();
+        let sink = shared
+            .store
+            .begin_snapshot(Box::new(move || w.notify_one()));
+        (sink, repl.offset.load(Relaxed))
+    };
+    let walker = {
+        let (shared, sink) = (shared.clone(), sink.clone());
+        tokio::task::spawn_blocking(move || shared.store.snapshot_walk(&sink))
+    };
+    tracing::info!(
+        replica = id,
+        offset = start,
+        "Starting a full resynchronization"
+    );
+    let line = format!("+FULLRESYNC {} {start}\r\n", repl.replid.lock());
+    write_all(stream, line.as_bytes()).await?;
+    let mut sent = 0usize;
+    loop {
+        let waiting = woken.notified();
+        let done = sink.is_done();
+        let chunks = sink.take();
+        for c in &chunks {
+            for part in c.chunks(CHUNK) {
+                let mut frame = format!("${}\r\n", part.len()).into_bytes();
+                frame.extend_from_slice(part);
+                frame.extend_from_slice(b"\r\n");
+                write_all(stream, &frame).await?;
+                sent += part.len();
+            }
+        }
+        if done && chunks.is_empty() {
+            break;
+        }
+        if chunks.is_empty() {
+            let _ = tokio::time::timeout(Duration::from_millis(20), waiting).await;
+        }
+    }
+    let _ = walker.await;
+    write_all(stream, b"$0\r\n\r\n").await?;
+    tracing::info!(replica = id, bytes = sent, "Full resynchronization sent");
+    stream_from(stream, shared, id, start, rbuf, false).await
+}
+
+/// Streams the backlog from `from` on, as writes feed it, reading the replica's ACKs.
+async fn stream_from(
+    stream: &TcpStream,
+    shared: &Arc<Shared>,
+    id: u64,
+    mut from: u64,
+    rbuf: &mut BytesMut,
+    continue_line: bool,
+) -> std::io::Result<()> {
+    let repl = &shared.repl;
+    if continue_line {
+        let line = format!("+CONTINUE {}\r\n", repl.replid.lock());
+        write_all(stream, line.as_bytes()).await?;
+    }
+    if let Some(r) = repl.replicas.lock().iter_mut().find(|r| r.id == id) {
+        r.state = "online";
+    }
+    let mut parser = Parser::new(Limits {
+        max_bulk_len: 1 << 20,
+    });
+    take_acks(shared, id, rbuf, &mut parser);
+    loop {
+        let fed = repl.fed.notified();
+        tokio::pin!(fed);
+        fed.as_mut().enable();
+        let data = repl
+            .backlog
+            .lock()
+            .as_ref()
+            .and_then(|b| b.read_from(from, CHUNK));
+        let Some(data) = data else {
+            // Fell behind by more than the backlog holds: it must sync anew.
+            return Err(std::io::Error::other("replica fell behind the backlog"));
+        };
+        if !data.is_empty() {
+            write_all(stream, &data).await?;
+            from += data.len() as u64;
+            continue;
+        }
+        tokio::select! {
+            _ = &mut fed => {}
+            r = stream.readable() => {
+                r?;
+                let mut tmp = [0u8; 4096];
+                match stream.try_read(&mut tmp) {
+                    Ok(0) => return Err(std::io::ErrorKind::UnexpectedEof.into()),
+                    Ok(n) => {
+                        rbuf.extend_from_slice(&tmp[..n]);
+                        take_acks(shared, id, rbuf, &mut parser);
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+        }
+    }
+}
+
+// ---- the replica side ----
+
+/// Runs for the life of the server: while this node is a replica, keeps a link to its primary.
+pub fn spawn_link(shared: Arc<Shared>, cancel: CancellationToken) {
+    tokio::spawn(async move {
+        loop {
+            let changed = shared.repl.changed.notified();
+            tokio::pin!(changed);
+            changed.as_mut().enable();
+            let role = shared.repl.role.lock().clone();
+            let generation = shared.repl.generation.load(Relaxed);
+            if let Role::Replica { host, port } = role {
+                *shared.repl.link.lock() = LinkState::Connecting;
+                let r = tokio::select! {
+                    _ = cancel.cancelled() => return,
+                    r = link_once(&shared, &host, port, generation) => r,
+                };
+                *shared.repl.link.lock() = LinkState::Connect;
+                if let Err(e) = r {
+                    tracing::warn!("replication link to {host}:{port}: {e}");
+                }
+                if shared.repl.generation.load(Relaxed) == generation {
+                    tokio::select! {
+                        _ = cancel.cancelled() => return,
+                        _ = &mut changed => {}
+                        _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                    }
+                }
+            } else {
+                tokio::select! {
+                    _ = cancel.cancelled() => return,
+                    _ = &mut changed => {}
+                }
+            }
+        }
+    });
+}
+
+/// Reads one line (without CRLF) from the front of `buf`, reading more as needed.
+async fn read_line(s: &mut TcpStream, buf: &mut BytesMut) -> std::io::Result<String> {
+    loop {
+        if let Some(p) = buf.windows(2).position(|w| w == b"\r\n") {
+            let line = String::from_utf8_lossy(&buf[..p]).into_owned();
+            buf.advance(p + 2);
+            return Ok(line);
+        }
+        if buf.len() > 64 * 1024 {
+            return Err(std::io::Error::other("line too long"));
+        }
+        if s.read_buf(buf).await? == 0 {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+    }
+}
+
+async fn command(s: &mut TcpStream, buf: &mut BytesMut, args: &[&[u8]]) -> std::io::Result<String> {
+    let mut out = Vec::new();
+    shoal_commands::repl::encode(&mut out, args);
+    s.write_all(&out).await?;
+    read_line(s, buf).await
+}
+
+/// One connection to the primary: handshake, sync, then the stream until an error or a role
+/// change.
+async fn link_once(
+    shared: &Arc<Shared>,
+    host: &str,
+    port: u16,
+    generation: u64,
+) -> std::io::Result<()> {
+    let repl = &shared.repl;
+    let addr = format!("{host}:{port}");
+    let mut s = tokio::time::timeout(Duration::from_secs(5), TcpStream::connect(&addr))
+        .await
+        .map_err(|_| std::io::Error::other("connect timed out"))??;
+    s.set_nodelay(true)?;
+    let mut buf = BytesMut::with_capacity(64 * 1024);
+    let masterauth = shared.config.read().masterauth.clone();
+    if let Some(pw) = masterauth {
+        let r = command(&mut s, &mut buf, &[b"AUTH", pw.as_bytes()]).await?;
+        if !r.starts_with('+') {
+            return Err(std::io::Error::other(format!("AUTH: {r}")));
+        }
+    }
+    let r = command(&mut s, &mut buf, &[b"PING"]).await?;
+    if !r.starts_with('+') {
+        return Err(std::io::Error::other(format!("PING: {r}")));
+    }
+    let my_port = shared.tcp_port.load(Relaxed).to_string();
+    command(
+        &mut s,
+        &mut buf,
+        &[b"REPLCONF", b"listening-port", my_port.as_bytes()],
+    )
+    .await?;
+    command(&mut s, &mut buf, &[b"REPLCONF", b"capa", b"psync2"]).await?;
+    // Continue where we stopped if we hold the primary's data, else start over.
+    let (id, off) = if repl.synced.load(Relaxed) {
+        (
+            repl.replid.lock().clone(),
+            repl.offset.load(Relaxed).to_string(),
+        )
+    } else {
+        ("?".to_string(), "-1".to_string())
+    };
+    let reply = command(&mut s, &mut buf, &[b"PSYNC", id.as_bytes(), off.as_bytes()]).await?;
+    let mut words = reply.trim_start_matches('+').split(' ');
+    match words.next() {
+        Some("FULLRESYNC") => {
+            let new_id = words.next().unwrap_or_default().to_string();
+            let start: u64 = words.next().and_then(|w| w.parse().ok()).unwrap_or(0);
+            *repl.link.lock() = LinkState::Sync;
+            repl.synced.store(false, Relaxed);
+            load_snapshot(shared, &mut s, &mut buf).await?;
+            *repl.replid.lock() = new_id;
+            repl.offset.store(start, Relaxed);
+            tracing::info!(primary = %addr, offset = start, "Full resynchronization done");
+        }
+        Some("CONTINUE") => {
+            if let Some(new_id) = words.next() {
+                *repl.replid.lock() = new_id.to_string();
+            }
+            tracing::info!(primary = %addr, "Partial resynchronization: continuing");
+        }
+        _ => return Err(std::io::Error::other(format!("PSYNC: {reply}"))),
+    }
+    repl.synced.store(true, Relaxed);
+    *repl.link.lock() = LinkState::Connected;
+    repl.link_seen_ms.store(unix_ms(), Relaxed);
+    apply_stream(shared, &mut s, &mut buf, generation).await
+}
+
+/// Loads the records of a full sync (bulks until an empty one) into a flushed keyspace.
+async fn load_snapshot(
+    shared: &Arc<Shared>,
+    s: &mut TcpStream,
+    buf: &mut BytesMut,
+) -> std::io::Result<()> {
+    let store = &shared.store;
+    for id in store.live_shards().collect::<Vec<_>>() {
+        store.lock(id).clear();
+    }
+    let mut records = Vec::new();
+    loop {
+        let head = read_line(s, buf).await?;
+        let len: usize = head
+            .strip_prefix('$')
+            .and_then(|n| n.parse().ok())
+            .ok_or_else(|| std::io::Error::other(format!("bad snapshot frame {head:?}")))?;
+        if len == 0 {
+            read_line(s, buf).await?;
+            break;
+        }
+        while buf.len() < len + 2 {
+            if s.read_buf(buf).await? == 0 {
+                return Err(std::io::ErrorKind::UnexpectedEof.into());
+            }
+        }
+        records.extend_from_slice(&buf[..len]);
+        buf.advance(len + 2);
+        let (recs, used) = shoal_store::snapshot::read_records(&records);
+        for (db, key, expire, payload) in recs {
+            let Ok(value) = shoal_store::dump::restore(payload) else {
+                return Err(std::io::Error::other("corrupt snapshot record"));
+            };
+            let db = db as usize;
+            if db >= store.databases() {
+                continue;
+            }
+            let h = store.hash(key);
+            store
+                .lock(store.shard_id(db, key, h))
+                .upsert(h, key, value, expire, 0);
+        }
+        records.drain(..used);
+    }
+    Ok(())
+}
+
+/// Applies the primary's commands as the master client; acknowledges every second and on GETACK.
+async fn apply_stream(
+    shared: &Arc<Shared>,
+    s: &mut TcpStream,
+    buf: &mut BytesMut,
+    generation: u64,
+) -> std::io::Result<()> {
+    let repl = &shared.repl;
+    let info = Arc::new(ClientInfo::new(
+        shared.next_client_id(),
+        s.peer_addr().map(|a| a.to_string()).unwrap_or_default(),
+        s.local_addr().map(|a| a.to_string()).unwrap_or_default(),
+    ));
+    let mut master = Client::new(info, true);
+    master.is_master = true;
+    let mut out = Reply::new();
+    let mut parser = Parser::new(Limits {
+        max_bulk_len: shared.config.read().proto_max_bulk_len,
+    });
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        if repl.generation.load(Relaxed) != generation {
+            return Ok(());
+        }
+        let mut off = 0;
+        let mut ack_now = false;
+        loop {
+            match parser.parse(&buf[off..]) {
+                Ok(Parsed::Command { len }) => {
+                    let args = parser.args(&buf[off..]);
+                    if args.len() >= 2
+                        && args.get(0).eq_ignore_ascii_case(b"replconf")
+                        && args.get(1).eq_ignore_ascii_case(b"getack")
+                    {
+                        ack_now = true;
+                    } else {
+                        // now = 0: the primary sends absolute times; nothing looks expired to it.
+                        shoal_commands::dispatch(shared, &mut master, &mut out, args, 0);
+                        master.blocked = None;
+                        out.buf.clear();
+                    }
+                    off += len;
+                    repl.offset.fetch_add(len as u64, Relaxed);
+                }
+                Ok(Parsed::Empty { len }) => {
+                    off += len;
+                    repl.offset.fetch_add(len as u64, Relaxed);
+                }
+                Ok(Parsed::Incomplete { .. }) => break,
+                Err(e) => return Err(std::io::Error::other(format!("stream: {e}"))),
+            }
+        }
+        buf.advance(off);
+        shared.stats.flush_batch(&mut master.batch, 0, 0);
+        if ack_now {
+            send_ack(shared, s).await?;
+        }
+        tokio::select! {
+            r = s.read_buf(buf) => {
+                if r? == 0 {
+                    return Err(std::io::ErrorKind::UnexpectedEof.into());
+                }
+                repl.link_seen_ms.store(unix_ms(), Relaxed);
+            }
+            _ = tick.tick() => send_ack(shared, s).await?,
+            _ = repl.changed.notified() => {}
+        }
+    }
+}
+
+async fn send_ack(shared: &Shared, s: &mut TcpStream) -> std::io::Result<()> {
+    let off = shared.repl.offset.load(Relaxed).to_string();
+    let mut out = Vec::new();
+    shoal_commands::repl::encode(&mut out, &[b"REPLCONF", b"ACK", off.as_bytes()]);
+    s.write_all(&out).await
+}

@@ -1,0 +1,235 @@
+//! Replication between two real servers: full sync of existing data, the write stream (with its
+//! deterministic rewrites), read-only replicas, WAIT, partial resync after a dropped link,
+//! expiry driven by the primary, ROLE / INFO replication, promotion.
+
+mod common;
+use common::*;
+use std::time::Duration;
+
+fn info_field(c: &mut redis::Connection, section: &str, field: &str) -> String {
+    let info: String = q(c, &["INFO", section]);
+    info.lines()
+        .find_map(|l| l.strip_prefix(&format!("{field}:")))
+        .unwrap_or_else(|| panic!("INFO {section} has no {field}"))
+        .trim()
+        .to_string()
+}
+
+fn linked(r: &mut redis::Connection) -> bool {
+    info_field(r, "replication", "master_link_status") == "up"
+}
+
+/// Waits until `r` holds `want` for `key` (a GET), or panics after 10 s.
+fn eventually_get(r: &mut redis::Connection, key: &str, want: Option<&str>) {
+    let ok = wait_until(Duration::from_secs(10), || {
+        q::<Option<String>>(r, &["GET", key]).as_deref() == want
+    });
+    assert!(ok, "replica: GET {key} never became {want:?}");
+}
+
+#[test]
+fn replica_syncs_streams_and_stays_read_only() {
+    let p = server(&[]);
+    let mut pc = conn(&p);
+    // Data before the replica exists reaches it through the full sync.
+    let mut pipe = redis::pipe();
+    for i in 0..2000 {
+        pipe.cmd("SET").arg(format!("old:{i}")).arg(i).ignore();
+    }
+    let _: () = pipe.query(&mut pc).unwrap();
+    let _: i64 = q(&mut pc, &["RPUSH", "list", "a", "b", "c"]);
+    let _: i64 = q(&mut pc, &["EXPIRE", "old:1", "1000"]);
+
+    let port = p.port().to_string();
+    let r = server(&["--replicaof", "127.0.0.1", &port]);
+    let mut rc = conn(&r);
+    assert!(
+        wait_until(Duration::from_secs(10), || linked(&mut rc)),
+        "link never came up"
+    );
+    assert_eq!(q::<i64>(&mut rc, &["DBSIZE"]), 2001);
+    assert_eq!(q::<String>(&mut rc, &["GET", "old:1999"]), "1999");
+    let ttl: i64 = q(&mut rc, &["TTL", "old:1"]);
+    assert!((990..=1000).contains(&ttl), "TTL on the replica: {ttl}");
+
+    // The stream: every family, and the commands that must be rewritten to replay alike.
+    ok(&mut pc, &["SET", "s", "v", "EX", "100"]);
+    let _: i64 = q(&mut pc, &["INCR", "n"]);
+    let _: String = q(&mut pc, &["INCRBYFLOAT", "f", "1.5"]);
+    let _: i64 = q(&mut pc, &["HSET", "h", "a", "1", "b", "2"]);
+    let _: String = q(&mut pc, &["HINCRBYFLOAT", "h", "a", "0.25"]);
+    let _: i64 = q(&mut pc, &["SADD", "set", "x", "y", "z", "w"]);
+    let popped: Vec<String> = q(&mut pc, &["SPOP", "set", "2"]);
+    let _: i64 = q(&mut pc, &["ZADD", "z", "1", "one", "2", "two"]);
+    let _: Option<String> = q(&mut pc, &["LPOP", "list"]);
+    let _: i64 = q(&mut pc, &["PEXPIRE", "n", "500000"]);
+    let _: () = redis::pipe()
+        .atomic()
+        .cmd("SET")
+        .arg("t1")
+        .arg("1")
+        .cmd("SET")
+        .arg("t2")
+        .arg("2")
+        .query(&mut pc)
+        .unwrap();
+    let _: i64 = q(&mut pc, &["DEL", "old:0"]);
+    ok(&mut pc, &["SELECT", "3"]);
+    ok(&mut pc, &["SET", "in3", "yes"]);
+    ok(&mut pc, &["SELECT", "0"]);
+    // WAIT: the replica acknowledges everything written so far.
+    let acked: i64 = q(&mut pc, &["WAIT", "1", "5000"]);
+    assert_eq!(acked, 1);
+
+    assert_eq!(q::<String>(&mut rc, &["GET", "s"]), "v");
+    let ttl: i64 = q(&mut rc, &["TTL", "s"]);
+    assert!(
+        (95..=100).contains(&ttl),
+        "SET EX replicated as an absolute time: {ttl}"
+    );
+    assert_eq!(q::<String>(&mut rc, &["GET", "n"]), "1");
+    assert!(q::<i64>(&mut rc, &["PTTL", "n"]) > 490_000);
+    assert_eq!(q::<String>(&mut rc, &["GET", "f"]), "1.5");
+    assert_eq!(q::<String>(&mut rc, &["HGET", "h", "a"]), "1.25");
+    let mut members: Vec<String> = q(&mut rc, &["SMEMBERS", "set"]);
+    members.sort();
+    let mut want: Vec<String> = ["x", "y", "z", "w"]
+        .iter()
+        .map(|s| s.to_string())
+        .filter(|m| !popped.contains(m))
+        .collect();
+    want.sort();
+    assert_eq!(members, want, "SPOP replays as SREM of what it popped");
+    assert_eq!(
+        q::<Vec<String>>(&mut rc, &["ZRANGE", "z", "0", "-1"]),
+        vec!["one", "two"]
+    );
+    assert_eq!(
+        q::<Vec<String>>(&mut rc, &["LRANGE", "list", "0", "-1"]),
+        vec!["b", "c"]
+    );
+    assert_eq!(q::<String>(&mut rc, &["GET", "t2"]), "2");
+    assert_eq!(q::<Option<String>>(&mut rc, &["GET", "old:0"]), None);
+    ok(&mut rc, &["SELECT", "3"]);
+    assert_eq!(q::<String>(&mut rc, &["GET", "in3"]), "yes");
+    ok(&mut rc, &["SELECT", "0"]);
+
+    // A replica serves reads only.
+    assert_eq!(
+        e(&mut rc, &["SET", "x", "1"]),
+        "READONLY You can't write against a read only replica."
+    );
+    let role: redis::Value = v(&mut rc, &["ROLE"]);
+    let text = format!("{role:?}");
+    assert!(
+        text.contains("slave") && text.contains("connected"),
+        "{text}"
+    );
+    let role: redis::Value = v(&mut pc, &["ROLE"]);
+    assert!(format!("{role:?}").contains("master"));
+    assert_eq!(info_field(&mut pc, "replication", "connected_slaves"), "1");
+    assert_eq!(info_field(&mut pc, "stats", "sync_full"), "1");
+
+    // Expiry is the primary's: an expired key reads as missing on the replica at once, and
+    // its DEL follows.
+    ok(&mut pc, &["SET", "short", "x", "PX", "100"]);
+    eventually_get(&mut rc, "short", Some("x"));
+    std::thread::sleep(Duration::from_millis(150));
+    assert_eq!(q::<Option<String>>(&mut rc, &["GET", "short"]), None);
+    assert!(wait_until(Duration::from_secs(10), || {
+        q::<i64>(&mut rc, &["EXISTS", "short"]) == 0
+            && q::<i64>(&mut rc, &["DBSIZE"]) == q::<i64>(&mut pc, &["DBSIZE"])
+    }));
+
+    // A dropped link resumes from the backlog (partial resync), losing nothing.
+    let list: String = q(&mut pc, &["CLIENT", "LIST"]);
+    let replica_conn = list
+        .lines()
+        .find(|l| l.contains("cmd=psync"))
+        .and_then(|l| l.split(' ').find_map(|f| f.strip_prefix("id=")))
+        .expect("the replica's connection in CLIENT LIST")
+        .to_string();
+    let _: i64 = q(&mut pc, &["CLIENT", "KILL", "ID", &replica_conn]);
+    ok(&mut pc, &["SET", "after-drop", "1"]);
+    assert!(wait_until(Duration::from_secs(10), || linked(&mut rc)));
+    eventually_get(&mut rc, "after-drop", Some("1"));
+    assert_eq!(info_field(&mut pc, "stats", "sync_partial_ok"), "1");
+    assert_eq!(info_field(&mut pc, "stats", "sync_full"), "1");
+
+    // Promotion: the replica takes writes of its own.
+    ok(&mut rc, &["REPLICAOF", "NO", "ONE"]);
+    ok(&mut rc, &["SET", "mine", "1"]);
+    assert_eq!(info_field(&mut rc, "replication", "role"), "master");
+}
+
+#[test]
+fn replication_commands_check_their_arguments() {
+    let s = server(&[]);
+    let mut c = conn(&s);
+    assert_eq!(
+        e(&mut c, &["REPLICAOF", "127.0.0.1", "notaport"]),
+        "ERR Invalid master port"
+    );
+    assert_eq!(e(&mut c, &["WAIT", "1", "-1"]), "ERR timeout is negative");
+    // No replicas: WAIT answers at once with 0.
+    assert_eq!(q::<i64>(&mut c, &["WAIT", "1", "100"]), 0);
+    ok(&mut c, &["REPLICAOF", "NO", "ONE"]);
+    assert!(e(&mut c, &["REPLCONF", "bogus", "1"]).starts_with("ERR Unrecognized REPLCONF option"));
+    let role: redis::Value = v(&mut c, &["ROLE"]);
+    assert!(format!("{role:?}").contains("master"));
+}
+
+/// A replica attached while writers hammer the primary ends up with exactly the primary's data:
+/// the snapshot and the stream after it neither lose nor repeat a write.
+#[test]
+fn a_replica_attached_under_load_matches_the_primary() {
+    let p = server(&[]);
+    let mut pc = conn(&p);
+    let writers: Vec<_> = (0..4)
+        .map(|t| {
+            let url = p.url();
+            std::thread::spawn(move || {
+                let client = redis::Client::open(url).expect("client");
+                let mut w = client.get_connection().expect("connect");
+                for round in 0..150 {
+                    let mut pipe = redis::pipe();
+                    for k in 0..100 {
+                        pipe.cmd("INCR")
+                            .arg(format!("c:{}", (k * 7 + t) % 300))
+                            .ignore();
+                        pipe.cmd("RPUSH")
+                            .arg(format!("l:{t}"))
+                            .arg(round * 100 + k)
+                            .ignore();
+                    }
+                    pipe.cmd("SET").arg(format!("last:{t}")).arg(round).ignore();
+                    let _: () = pipe.query(&mut w).expect("writes");
+                }
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(30));
+    let port = p.port().to_string();
+    let r = server(&["--replicaof", "127.0.0.1", &port]);
+    let mut rc = conn(&r);
+    assert!(wait_until(Duration::from_secs(10), || linked(&mut rc)));
+    assert!(
+        writers.iter().any(|w| !w.is_finished()),
+        "the writers finished before the replica synced: the test proves nothing"
+    );
+    for w in writers {
+        w.join().expect("writer");
+    }
+    assert_eq!(q::<i64>(&mut pc, &["WAIT", "1", "10000"]), 1);
+    let keys: Vec<String> = q(&mut pc, &["KEYS", "*"]);
+    assert_eq!(q::<i64>(&mut rc, &["DBSIZE"]), keys.len() as i64);
+    for k in &keys {
+        let want: redis::Value = v(&mut pc, &["DUMP", k]);
+        let got: redis::Value = v(&mut rc, &["DUMP", k]);
+        assert_eq!(got, want, "{k} differs");
+    }
+    let total: i64 = (0..300)
+        .map(|k| q::<Option<i64>>(&mut rc, &["GET", &format!("c:{k}")]).unwrap_or(0))
+        .sum();
+    assert_eq!(total, 4 * 150 * 100, "every INCR counted once");
+}
