@@ -98,8 +98,16 @@ fn dispatch_inner(shared: &Shared, client: &mut Client, out: &mut Reply, args: A
     // A write (EXEC of writes included) runs under replication's write guard, taken before
     // any shard lock (see `repl`).
     let writes = !client.is_master && (spec.has(flags::WRITE) || exec_writes(client, spec));
-    let _guard = writes.then(|| shared.repl.enter_write());
-    if writes {
+    let guard = writes.then(|| shared.repl.enter_write());
+    // Expired keys a write meets are deleted by it (and logged for the stream) only where
+    // lookups otherwise just hide them: with replicas attached, or on a writable replica.
+    let in_write = guard.as_ref().is_some_and(|g| g.locked())
+        || (writes
+            && shared
+                .repl
+                .replica
+                .load(std::sync::atomic::Ordering::Relaxed));
+    if in_write {
         shoal_store::shard::set_in_write(true);
     }
     // Commands naming several shards take their locks together, in order, up front; a single-key
@@ -130,19 +138,20 @@ fn dispatch_inner(shared: &Shared, client: &mut Client, out: &mut Reply, args: A
         in_exec: false,
     };
     run(&mut ctx, idx, spec, args);
-    if writes {
+    if in_write {
         shoal_store::shard::set_in_write(false);
     }
+    drop(guard);
 }
 
 /// EXEC of a transaction holding a write.
 fn exec_writes(client: &Client, spec: &Spec) -> bool {
-    spec.name == "exec"
-        && client.multi.as_ref().is_some_and(|m| {
-            m.queued
+    client.multi.as_ref().is_some_and(|m| {
+        spec.name == "exec"
+            && m.queued
                 .iter()
                 .any(|(i, _)| table().specs[*i].has(flags::WRITE))
-        })
+    })
 }
 
 /// With memory over `maxmemory` and nothing left to evict, Redis refuses commands that may

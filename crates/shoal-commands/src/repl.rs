@@ -296,18 +296,35 @@ impl Replication {
 static FLAGS: Mutex<Vec<&'static AtomicBool>> = Mutex::new(Vec::new());
 
 thread_local! {
-    static FLAG: &'static AtomicBool = {
-        // One flag a thread, for the life of the process (threads are few and long-lived).
-        let f: &'static AtomicBool = Box::leak(Box::new(AtomicBool::new(false)));
-        FLAGS.lock().push(f);
-        f
-    };
+    static FLAG: std::cell::Cell<Option<&'static AtomicBool>> = const { std::cell::Cell::new(None) };
+}
+
+/// This thread's flag, made on first use (one a thread, for the life of the process: threads
+/// are few and long-lived).
+#[inline]
+fn thread_flag() -> &'static AtomicBool {
+    FLAG.with(|c| match c.get() {
+        Some(f) => f,
+        None => {
+            let f: &'static AtomicBool = Box::leak(Box::new(AtomicBool::new(false)));
+            FLAGS.lock().push(f);
+            c.set(Some(f));
+            f
+        }
+    })
 }
 
 /// Held by a write for its whole run (see above).
 pub enum WriteGuard<'a> {
     Unlocked(&'static AtomicBool),
     Locked(parking_lot::MutexGuard<'a, ()>),
+}
+
+impl WriteGuard<'_> {
+    /// The write runs under the lock (a replica is attached).
+    pub fn locked(&self) -> bool {
+        matches!(self, WriteGuard::Locked(_))
+    }
 }
 
 impl Drop for WriteGuard<'_> {
@@ -323,7 +340,7 @@ impl Replication {
     #[inline]
     pub fn enter_write(&self) -> WriteGuard<'_> {
         use std::sync::atomic::Ordering::SeqCst;
-        let flag = FLAG.with(|f| *f);
+        let flag = thread_flag();
         flag.store(true, SeqCst);
         if self.active.load(SeqCst) {
             flag.store(false, std::sync::atomic::Ordering::Release);
