@@ -167,6 +167,18 @@ pub struct Cli {
     /// Spread the slots once this many empty primaries know each other (0 = off).
     #[arg(long = "cluster-bootstrap-primaries", default_value = "0")]
     pub cluster_bootstrap_primaries: usize,
+    #[arg(
+        long = "cluster-replica-validity-factor",
+        alias = "cluster-slave-validity-factor",
+        default_value = "10"
+    )]
+    pub cluster_replica_validity_factor: u32,
+    #[arg(long = "cluster-migration-barrier", default_value = "1")]
+    pub cluster_migration_barrier: u32,
+    #[arg(long = "cluster-allow-replica-migration", value_parser = parse_yes_no, action = ArgAction::Set, default_value = "yes")]
+    pub cluster_allow_replica_migration: bool,
+    #[arg(long = "cluster-replica-no-failover", alias = "cluster-slave-no-failover", value_parser = parse_yes_no, action = ArgAction::Set, default_value = "no")]
+    pub cluster_replica_no_failover: bool,
 }
 
 /// `host:port` or `host:port@busport`.
@@ -268,6 +280,10 @@ impl Cli {
                 seeds: self.cluster_seeds,
                 bootstrap_primaries: self.cluster_bootstrap_primaries,
                 slot_stats_enabled: self.cluster_slot_stats_enabled,
+                replica_validity_factor: self.cluster_replica_validity_factor as u64,
+                migration_barrier: self.cluster_migration_barrier as u64,
+                allow_replica_migration: self.cluster_allow_replica_migration,
+                replica_no_failover: self.cluster_replica_no_failover,
             },
         })
     }

@@ -200,8 +200,9 @@ impl Driver {
                     Control::Meet { ip, cport, .. } => self.with_state(|bus, st| bus.meet(st, &ip, cport, unix_ms())),
                     Control::Forget(id) => self.with_state(|bus, st| {
                         bus.forget(st, id, unix_ms());
-                        Effects { out: Vec::new(), save: true }
+                        Effects { save: true, ..Effects::default() }
                     }),
+                    Control::Failover(how) => self.with_state(|bus, st| bus.manual_failover(st, how, unix_ms())),
                 },
                 r = listener.accept() => {
                     match r {
@@ -243,6 +244,7 @@ impl Driver {
         &mut self,
         f: impl FnOnce(&mut Bus, &mut shoal_cluster::ClusterState) -> Effects,
     ) -> Effects {
+        self.feed_bus();
         let Some(cl) = &self.shared.cluster else {
             return Effects::default();
         };
@@ -259,6 +261,33 @@ impl Driver {
         fx
     }
 
+    /// What the state machine needs to know of this node before each step: settings (which
+    /// CONFIG SET may change) and the replication offset and link.
+    fn feed_bus(&mut self) {
+        use shoal_commands::repl::LinkState;
+        {
+            let c = self.shared.config.read();
+            self.bus.node_timeout = c.cluster.node_timeout.max(1);
+            let fo = &mut self.bus.fo;
+            fo.validity_factor = c.cluster.replica_validity_factor;
+            fo.migration_barrier = c.cluster.migration_barrier;
+            fo.allow_migration = c.cluster.allow_replica_migration;
+            fo.no_failover = c.cluster.replica_no_failover;
+        }
+        let repl = &self.shared.repl;
+        let fo = &mut self.bus.fo;
+        fo.offset = repl.offset.load(Relaxed);
+        fo.link_down_ms =
+            if !repl.replica.load(Relaxed) || *repl.link.lock() == LinkState::Connected {
+                0
+            } else {
+                match repl.link_seen_ms.load(Relaxed) {
+                    0 => u64::MAX / 4,
+                    seen => unix_ms().saturating_sub(seen),
+                }
+            };
+    }
+
     fn apply(&mut self, fx: Effects, cancel: &CancellationToken) {
         if fx.save
             && let Some(cl) = &self.shared.cluster
@@ -266,6 +295,37 @@ impl Driver {
         {
             tracing::error!("cannot save the cluster config: {e}");
         }
+        if let Some(until) = fx.pause_writes {
+            self.shared.pause.pause_for_failover(until);
+            if until != 0 {
+                // Writes already past the pause check finish before our offset is final: a
+                // write runs under the replication lock while a replica is attached.
+                drop(self.shared.repl.write_lock.lock());
+            }
+        }
+        if !fx.purge_slots.is_empty() {
+            let now = unix_ms();
+            let guard = self.shared.repl.enter_write();
+            let mut gone = Vec::new();
+            for slot in &fx.purge_slots {
+                gone.extend(
+                    self.shared
+                        .store
+                        .purge_slot(0, *slot, now)
+                        .into_iter()
+                        .map(|k| (0u32, k)),
+                );
+            }
+            shoal_commands::repl::propagate_dels(&self.shared.repl, &gone);
+            drop(guard);
+            if !gone.is_empty() {
+                tracing::warn!(
+                    "deleted {} keys of slots this node no longer serves",
+                    gone.len()
+                );
+            }
+        }
+        self.shared.sync_cluster_role();
         for (dest, msg) in fx.out {
             let frame = msg.encode();
             let link = match dest {

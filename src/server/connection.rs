@@ -167,6 +167,10 @@ pub async fn serve(stream: TcpStream, shared: Arc<Shared>, info: Arc<ClientInfo>
                         parser.args(&rbuf[off..]),
                         now,
                     );
+                    if client.paused.is_some() {
+                        // Held back by a pause: it stays buffered and runs afterwards.
+                        break;
+                    }
                     off += len;
                     if over_hard_limit(&shared, &cached.obuf, out.len(), id) {
                         // One reply alone passed the hard limit: the client goes, unanswered.
@@ -268,6 +272,10 @@ pub async fn serve(stream: TcpStream, shared: Arc<Shared>, info: Arc<ClientInfo>
                 .await;
             break;
         }
+        if let Some(until) = client.paused.take() {
+            wait_pause(&shared, until).await;
+            buffered = true;
+        }
         if client.wait.is_some() {
             wait_acks(&shared, &mut client, &mut out).await;
             if flush(&stream, &mut out, &shared, &cached.obuf, id)
@@ -297,6 +305,16 @@ pub async fn serve(stream: TcpStream, shared: Arc<Shared>, info: Arc<ClientInfo>
     }
     shared.clients.remove(&id);
     tracing::debug!(client = id, "client closed");
+}
+
+/// Waits out a pause (CLIENT PAUSE, a manual failover) that held this client's command back:
+/// until its deadline, or until it is lifted early (the command then checks again).
+async fn wait_pause(shared: &Shared, until: u64) {
+    let ended = shared.pause.ended.notified();
+    let mut ended = std::pin::pin!(ended);
+    ended.as_mut().enable();
+    let left = until.saturating_sub(unix_ms());
+    let _ = tokio::time::timeout(Duration::from_millis(left), ended).await;
 }
 
 /// Waits while the client is blocked (BLPOP…): runs the command again when woken, answers nil

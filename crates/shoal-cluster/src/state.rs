@@ -134,6 +134,11 @@ pub struct Node {
     pub config_epoch: u64,
     pub connected: bool,
     pub slots: SlotSet,
+    /// Replication offset, as the node last said in a bus header.
+    pub repl_offset: u64,
+    /// A primary that has had replicas: if it is left without one, replica migration may give
+    /// it one (Redis's MIGRATE_TO flag).
+    pub migrate_to: bool,
     /// Primaries that reported this node failing (PFAIL/FAIL in their gossip), with when.
     pub fail_reports: BTreeMap<NodeId, u64>,
 }
@@ -156,6 +161,8 @@ impl Node {
             config_epoch: 0,
             connected: true,
             slots: SlotSet::new(),
+            repl_offset: 0,
+            migrate_to: false,
             fail_reports: BTreeMap::new(),
         }
     }
@@ -326,6 +333,44 @@ impl ClusterState {
         if id == self.myself {
             return;
         }
+        self.drop_slots_of(id);
+        self.nodes.remove(&id);
+        // Its replicas no longer name a primary this node knows.
+        for n in self.nodes.values_mut() {
+            if n.primary_of == Some(id) && !n.flags.myself {
+                n.primary_of = None;
+            }
+        }
+        self.update_state();
+    }
+
+    /// A node's epoch as CLUSTER NODES prints it: a replica shows its primary's configEpoch.
+    pub fn node_epoch(&self, n: &Node) -> u64 {
+        match n.primary_of.and_then(|p| self.nodes.get(&p)) {
+            Some(p) if n.flags.replica => p.config_epoch,
+            _ => n.config_epoch,
+        }
+    }
+
+    /// The replicas of `id`.
+    pub fn replicas_of(&self, id: NodeId) -> impl Iterator<Item = &Node> {
+        self.nodes
+            .values()
+            .filter(move |n| n.flags.replica && n.primary_of == Some(id))
+    }
+
+    /// The primary whose data this node serves: itself, or the one it replicates.
+    pub fn my_primary(&self) -> Option<&Node> {
+        let me = self.me();
+        if me.flags.primary {
+            Some(me)
+        } else {
+            me.primary_of.and_then(|p| self.nodes.get(&p))
+        }
+    }
+
+    /// Unbinds every slot of `id`.
+    pub fn drop_slots_of(&mut self, id: NodeId) {
         let slots: Vec<u16> = self
             .nodes
             .get(&id)
@@ -334,8 +379,75 @@ impl ClusterState {
         for s in slots {
             self.unassign(s);
         }
-        self.nodes.remove(&id);
+    }
+
+    /// Makes this node a replica of `primary` (CLUSTER REPLICATE, a primary that lost its slots,
+    /// replica migration): its own slots and open migrations go.
+    pub fn set_my_primary(&mut self, primary: NodeId) {
+        let me = self.myself;
+        if self.me().flags.primary {
+            self.drop_slots_of(me);
+            self.migrating.clear();
+            self.importing.clear();
+        }
+        let m = self.me_mut();
+        m.flags.primary = false;
+        m.flags.replica = true;
+        m.primary_of = Some(primary);
+        if let Some(p) = self.nodes.get_mut(&primary) {
+            p.migrate_to = true;
+        }
         self.update_state();
+    }
+
+    /// Makes this node a primary (a won election, TAKEOVER), taking every slot of the primary
+    /// it replicated.
+    pub fn promote_me(&mut self) {
+        let me = self.myself;
+        let old = self.me().primary_of;
+        {
+            let m = self.me_mut();
+            m.flags.primary = true;
+            m.flags.replica = false;
+            m.primary_of = None;
+        }
+        if let Some(old) = old {
+            let slots: Vec<u16> = self
+                .nodes
+                .get(&old)
+                .map(|n| n.slots.iter().collect())
+                .unwrap_or_default();
+            for s in slots {
+                self.assign(s, me);
+            }
+        }
+        self.update_state();
+    }
+
+    /// Records what a node says about its role: a primary that turns replica loses its slots.
+    /// Returns whether anything changed.
+    pub fn set_role(&mut self, id: NodeId, primary: bool, primary_of: Option<NodeId>) -> bool {
+        let Some(n) = self.nodes.get(&id) else {
+            return false;
+        };
+        let was_primary = n.flags.primary;
+        if was_primary == primary && n.flags.replica != primary && n.primary_of == primary_of {
+            return false;
+        }
+        if was_primary && !primary {
+            self.drop_slots_of(id);
+        }
+        if let Some(n) = self.nodes.get_mut(&id) {
+            n.flags.primary = primary;
+            n.flags.replica = !primary;
+            n.primary_of = if primary { None } else { primary_of };
+        }
+        if let Some(p) = primary_of.filter(|_| !primary)
+            && let Some(pn) = self.nodes.get_mut(&p)
+        {
+            pn.migrate_to = true;
+        }
+        true
     }
 
     /// CLUSTER FLUSHSLOTS: drop every slot of this node.
@@ -465,6 +577,14 @@ impl ClusterState {
         self.update_state();
     }
 
+    /// One CLUSTER NODES line, without its newline (CLUSTER REPLICAS).
+    pub fn node_text(&self, n: &Node) -> String {
+        let mut s = String::new();
+        self.node_line(n, &mut s);
+        s.pop();
+        s
+    }
+
     /// One CLUSTER NODES line (with its newline).
     fn node_line(&self, n: &Node, out: &mut String) {
         let primary = n
@@ -485,7 +605,7 @@ impl ClusterState {
             primary,
             n.ping_sent,
             n.pong_recv,
-            n.config_epoch,
+            self.node_epoch(n),
             link
         );
         for (a, b) in n.slots.ranges() {
@@ -624,6 +744,8 @@ impl ClusterState {
                 config_epoch: num(w[6])?,
                 connected: w[7] == "connected",
                 slots: SlotSet::new(),
+                repl_offset: 0,
+                migrate_to: false,
                 fail_reports: BTreeMap::new(),
             };
             for tok in &w[8..] {

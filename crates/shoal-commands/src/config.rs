@@ -74,6 +74,14 @@ pub struct ClusterConfig {
     pub bootstrap_primaries: usize,
     /// Charge keyed commands to their slot (CLUSTER SLOT-STATS cpu-usec and network bytes).
     pub slot_stats_enabled: bool,
+    /// A replica whose link was down longer than node-timeout × this may not fail over (0: no
+    /// limit).
+    pub replica_validity_factor: u64,
+    /// Replicas a primary keeps before one may migrate to an orphaned primary.
+    pub migration_barrier: u64,
+    pub allow_replica_migration: bool,
+    /// This replica never starts an election (a manual failover still can).
+    pub replica_no_failover: bool,
 }
 
 impl Default for ClusterConfig {
@@ -93,6 +101,10 @@ impl Default for ClusterConfig {
             seeds: Vec::new(),
             bootstrap_primaries: 0,
             slot_stats_enabled: true,
+            replica_validity_factor: 10,
+            migration_barrier: 1,
+            allow_replica_migration: true,
+            replica_no_failover: false,
         }
     }
 }
@@ -624,6 +636,54 @@ pub const CLUSTER_PARAMS: &[Param] = &[
         get: |c| yes_no(c.cluster.allow_reads_when_down),
         set: Some(|c, v| {
             c.cluster.allow_reads_when_down = parse_yes_no(v)?;
+            Ok(())
+        }),
+    },
+    Param {
+        name: "cluster-replica-validity-factor",
+        get: |c| c.cluster.replica_validity_factor.to_string(),
+        set: Some(|c, v| {
+            c.cluster.replica_validity_factor = parse_in_range(v, 0, i32::MAX as u32)? as u64;
+            Ok(())
+        }),
+    },
+    Param {
+        name: "cluster-slave-validity-factor",
+        get: |c| c.cluster.replica_validity_factor.to_string(),
+        set: Some(|c, v| {
+            c.cluster.replica_validity_factor = parse_in_range(v, 0, i32::MAX as u32)? as u64;
+            Ok(())
+        }),
+    },
+    Param {
+        name: "cluster-migration-barrier",
+        get: |c| c.cluster.migration_barrier.to_string(),
+        set: Some(|c, v| {
+            c.cluster.migration_barrier = parse_in_range(v, 0, i32::MAX as u32)? as u64;
+            Ok(())
+        }),
+    },
+    Param {
+        name: "cluster-allow-replica-migration",
+        get: |c| yes_no(c.cluster.allow_replica_migration),
+        set: Some(|c, v| {
+            c.cluster.allow_replica_migration = parse_yes_no(v)?;
+            Ok(())
+        }),
+    },
+    Param {
+        name: "cluster-replica-no-failover",
+        get: |c| yes_no(c.cluster.replica_no_failover),
+        set: Some(|c, v| {
+            c.cluster.replica_no_failover = parse_yes_no(v)?;
+            Ok(())
+        }),
+    },
+    Param {
+        name: "cluster-slave-no-failover",
+        get: |c| yes_no(c.cluster.replica_no_failover),
+        set: Some(|c, v| {
+            c.cluster.replica_no_failover = parse_yes_no(v)?;
             Ok(())
         }),
     },

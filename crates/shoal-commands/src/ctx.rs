@@ -95,6 +95,8 @@ pub struct Shared {
     pub slot_stats: AtomicBool,
     /// Replication: role, stream offset, backlog, attached replicas.
     pub repl: crate::repl::Replication,
+    /// CLIENT PAUSE and a manual failover's pause.
+    pub pause: crate::pause::Pause,
 }
 
 impl Shared {
@@ -139,6 +141,7 @@ impl Shared {
             startup_memory: shoal_store::mem::used() as u64,
             slot_stats: AtomicBool::new(true),
             repl: crate::repl::Replication::default(),
+            pause: crate::pause::Pause::default(),
         };
         shared.apply_config();
         shared
@@ -178,6 +181,37 @@ impl Shared {
             st.require_full_coverage = c.cluster.require_full_coverage;
             st.allow_reads_when_down = c.cluster.allow_reads_when_down;
             st.update_state();
+        }
+    }
+
+    /// Cluster mode: makes replication follow the cluster state (a replica of the primary it
+    /// names, or a primary). Called after every change of the state that may move roles:
+    /// CLUSTER REPLICATE, a won election, a primary that lost its slots, replica migration.
+    pub fn sync_cluster_role(&self) {
+        let Some(cl) = &self.cluster else { return };
+        let want = {
+            let st = cl.state.read();
+            let me = st.me();
+            if me.flags.primary {
+                None
+            } else {
+                match me.primary_of.and_then(|p| st.nodes.get(&p)) {
+                    Some(p) if !p.ip.is_empty() => Some((p.ip.clone(), p.port)),
+                    // A primary we cannot reach yet: stay as we are until its address is known.
+                    _ => return,
+                }
+            }
+        };
+        let changed = match want {
+            Some((ip, port)) => self.repl.follow(ip, port),
+            None if self.repl.is_replica() => {
+                self.repl.promote();
+                true
+            }
+            None => false,
+        };
+        if changed {
+            self.apply_config();
         }
     }
 
@@ -333,6 +367,9 @@ pub struct Client {
     pub woff: u64,
     /// Set by WAIT that must wait: (replicas wanted, offset, deadline in unix ms or none).
     pub wait: Option<(usize, u64, Option<u64>)>,
+    /// Set when the command just dispatched was held back by a pause (until this Unix ms): the
+    /// connection keeps it buffered and runs it once the pause is over.
+    pub paused: Option<u64>,
 }
 
 impl Client {
@@ -361,6 +398,7 @@ impl Client {
             listening_port: 0,
             woff: 0,
             wait: None,
+            paused: None,
         }
     }
 

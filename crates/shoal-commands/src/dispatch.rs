@@ -99,6 +99,16 @@ fn dispatch_inner(shared: &Shared, client: &mut Client, out: &mut Reply, args: A
     // any shard lock (see `repl`).
     let writes = !client.is_master && (spec.has(flags::WRITE) || exec_writes(client, spec));
     let guard = writes.then(|| shared.repl.enter_write());
+    // CLIENT PAUSE, or this primary handing over in a manual failover: the command waits.
+    // Checked under the write guard, so a pause that took the replication lock once is seen
+    // by every write after it.
+    if shared.pause.any()
+        && !client.is_master
+        && let Some(until) = shared.pause.until(writes, now)
+    {
+        client.paused = Some(until);
+        return;
+    }
     // Expired keys a write meets are deleted by it (and logged for the stream) only where
     // lookups otherwise just hide them: with replicas attached, or on a writable replica.
     let in_write = guard.as_ref().is_some_and(|g| g.locked())

@@ -12,6 +12,7 @@ pub mod errors;
 pub mod families;
 pub mod memory;
 pub mod monitor;
+pub mod pause;
 pub mod repl;
 pub mod slowlog;
 pub mod spec;

@@ -146,6 +146,44 @@ impl Store {
         self.lock(self.slot_shard(db, slot)).slot_keys(slot)
     }
 
+    /// Up to `limit` live keys of hash `slot` in database `db` (slot-striped stores: one shard
+    /// holds them all).
+    pub fn keys_in_slot(&self, db: usize, slot: u16, limit: usize, now: u64) -> Vec<Box<[u8]>> {
+        let Stripe::Slot(f) = self.stripe else {
+            return Vec::new();
+        };
+        if !self.db_exists(db) || self.slot_keys(db, slot) == 0 {
+            return Vec::new();
+        }
+        let s = self.lock(self.slot_shard(db, slot));
+        let mut out = Vec::new();
+        for i in 0..s.len() {
+            if out.len() >= limit {
+                break;
+            }
+            if let Some(e) = s.at(i)
+                && !e.is_expired(now)
+                && f(e.key()) == slot
+            {
+                out.push(e.key().into());
+            }
+        }
+        out
+    }
+
+    /// Deletes every key of hash `slot` in database `db`; returns them.
+    pub fn purge_slot(&self, db: usize, slot: u16, now: u64) -> Vec<Box<[u8]>> {
+        let keys = self.keys_in_slot(db, slot, usize::MAX, now);
+        if keys.is_empty() {
+            return keys;
+        }
+        let mut s = self.lock(self.slot_shard(db, slot));
+        for k in &keys {
+            s.remove(self.hash(k), k, now);
+        }
+        keys
+    }
+
     /// Whether a shard of `db` gained its first key (or first TTL) since the last call.
     pub(crate) fn take_gained(&self, db: usize) -> bool {
         let Some(d) = self.dbs[db].get() else {

@@ -40,6 +40,10 @@ pub struct Effects {
     pub out: Vec<(Dest, Message)>,
     /// The state changed in a way that must reach nodes.conf before it is acted on.
     pub save: bool,
+    /// Manual failover on a primary: pause writes until this Unix ms (`Some(0)`: resume).
+    pub pause_writes: Option<u64>,
+    /// Slots this node lost to another while it may still hold keys in them: delete those.
+    pub purge_slots: Vec<u16>,
 }
 
 struct Handshake {
@@ -58,8 +62,10 @@ pub struct BusStats {
 }
 
 /// Message types counted apart, and their names as CLUSTER INFO prints them.
-pub const KINDS: usize = 5;
-pub const KIND_NAMES: [&str; KINDS] = ["ping", "pong", "meet", "fail", "update"];
+pub const KINDS: usize = 8;
+pub const KIND_NAMES: [&str; KINDS] = [
+    "ping", "pong", "meet", "fail", "update", "auth-req", "auth-ack", "mfstart",
+];
 
 pub struct Bus {
     pub node_timeout: u64,
@@ -77,6 +83,8 @@ pub struct Bus {
     view: Vec<NodeId>,
     view_since: u64,
     pub stats: BusStats,
+    /// Elections, votes, manual failover, replica migration (see `failover`).
+    pub fo: super::failover::Failover,
 }
 
 impl Bus {
@@ -92,6 +100,7 @@ impl Bus {
             view: Vec::new(),
             view_since: 0,
             stats: BusStats::default(),
+            fo: super::failover::Failover::default(),
         }
     }
 
@@ -209,13 +218,18 @@ impl Bus {
         st.update_state();
     }
 
-    fn send(&mut self, fx: &mut Effects, to: Dest, m: Message) {
+    pub(super) fn send(&mut self, fx: &mut Effects, to: Dest, m: Message) {
         self.stats.sent[m.kind as usize] += 1;
         fx.out.push((to, m));
     }
 
-    fn header(&self, st: &ClusterState) -> Header {
+    pub(super) fn header(&self, st: &ClusterState) -> Header {
         let me = st.me();
+        // A replica speaks for its primary's slots and configEpoch (a voter checks them).
+        let (config_epoch, slots) = match st.my_primary() {
+            Some(p) => (p.config_epoch, p.slots.clone()),
+            None => (me.config_epoch, me.slots.clone()),
+        };
         let mut flags = 0;
         if me.flags.primary {
             flags |= nflags::PRIMARY;
@@ -229,20 +243,28 @@ impl Bus {
         Header {
             sender: st.myself,
             current_epoch: st.current_epoch,
-            config_epoch: me.config_epoch,
+            config_epoch,
             flags,
+            mflags: self.fo.mflags(st),
+            offset: self.fo.offset,
             primary: me.primary_of,
             ip: me.ip.clone(),
             port: me.port,
             cport: me.cport,
             hostname: me.hostname.clone().unwrap_or_default(),
-            slots: me.slots.clone(),
+            slots,
             state_ok: st.is_ok(),
         }
     }
 
     /// A PING, PONG or MEET with gossip about a few random nodes, and every failing one.
-    fn message(&self, st: &ClusterState, kind: Kind, _now: u64, skip: Option<NodeId>) -> Message {
+    pub(super) fn message(
+        &self,
+        st: &ClusterState,
+        kind: Kind,
+        _now: u64,
+        skip: Option<NodeId>,
+    ) -> Message {
         let others: Vec<&Node> = st
             .nodes
             .values()
@@ -325,6 +347,24 @@ impl Bus {
                 }
                 let pong = self.message(st, Kind::Pong, now, Some(h.sender));
                 self.send(&mut fx, Dest::Link(link), pong);
+                if known {
+                    self.on_primary_ping(st, h);
+                }
+            }
+            Kind::AuthRequest => {
+                if known {
+                    self.on_auth_request(st, h, now, &mut fx);
+                }
+            }
+            Kind::AuthAck => {
+                if known {
+                    self.on_auth_ack(st, h);
+                }
+            }
+            Kind::MfStart => {
+                if known {
+                    self.on_mfstart(st, h, now, &mut fx);
+                }
             }
             Kind::Pong => {
                 if !known {
@@ -415,6 +455,7 @@ impl Bus {
             return;
         };
         let mut changed = false;
+        n.repl_offset = h.offset;
         if n.ip != ip || n.port != h.port || n.cport != h.cport {
             n.ip = ip.to_string();
             n.port = h.port;
@@ -427,15 +468,16 @@ impl Bus {
             changed = true;
         }
         let primary = h.flags & nflags::PRIMARY != 0;
-        if n.flags.primary != primary {
-            n.flags.primary = primary;
-            n.flags.replica = !primary;
+        let nofailover = h.flags & nflags::NOFAILOVER != 0;
+        if n.flags.nofailover != nofailover {
+            n.flags.nofailover = nofailover;
             changed = true;
         }
-        if n.primary_of != h.primary {
-            n.primary_of = h.primary;
-            changed = true;
-        }
+        // A primary that turned replica gives up its slots.
+        changed |= st.set_role(h.sender, primary, h.primary);
+        let Some(n) = st.nodes.get_mut(&h.sender) else {
+            return;
+        };
         // The sender is behind about itself (it missed an UPDATE, or restarted before it was
         // told its slots): tell it again instead of taking its older view.
         if primary && n.config_epoch > h.config_epoch && !n.slots.is_empty() {
@@ -481,6 +523,10 @@ impl Bus {
     ) {
         let mut stale_owner: Option<NodeId> = None;
         let mut changed = false;
+        // The primary whose slots this node serves (itself or the one it replicates): if the
+        // claimant takes its last slot, this node follows the claimant.
+        let cur_primary = st.my_primary().map(|p| p.id);
+        let mut took_from_ours = false;
         for slot in claimed.iter() {
             match st.owner_id(slot) {
                 Some(o) if o == node => {}
@@ -492,6 +538,10 @@ impl Bus {
                 Some(o) => {
                     let owner_epoch = st.nodes.get(&o).map(|n| n.config_epoch).unwrap_or(0);
                     if owner_epoch < epoch {
+                        if o == st.myself {
+                            fx.purge_slots.push(slot);
+                        }
+                        took_from_ours |= Some(o) == cur_primary;
                         st.assign(slot, node);
                         st.migrating.remove(&slot);
                         changed = true;
@@ -502,6 +552,24 @@ impl Bus {
             }
         }
         if changed {
+            fx.save = true;
+        }
+        if took_from_ours
+            && node != st.myself
+            && let Some(cur) = cur_primary
+            && st.nodes.get(&cur).is_some_and(|n| n.slots.is_empty())
+        {
+            // Our primary (or this node) lost its last slot to `node`: it is the primary now.
+            tracing::info!(
+                "Configuration change detected. Reconfiguring myself as a replica of {}",
+                node
+            );
+            if st.me().flags.primary && self.fo.pausing() {
+                fx.pause_writes = Some(0);
+            }
+            st.set_my_primary(node);
+            self.fo.reset_manual();
+            fx.purge_slots.clear();
             fx.save = true;
         }
         if let (Some(to), Some(owner)) = (reply_to, stale_owner)
@@ -725,6 +793,7 @@ impl Bus {
         if self.bootstrap > 0 {
             self.try_bootstrap(st, now, &mut fx);
         }
+        self.failover_tick(st, now, &mut fx);
         st.update_state();
         fx
     }

@@ -2,15 +2,23 @@
 //! ([`machine`]). A tokio driver in the server moves the machine's messages over TCP; tests move
 //! them over an in-memory network.
 
+pub mod failover;
 pub mod machine;
 pub mod msg;
 
+pub use failover::Manual;
 pub use machine::{Bus, BusStats, Dest, Effects, KIND_NAMES, KINDS, LinkId};
 pub use msg::{Body, DecodeError, Header, Kind, Message};
 
 /// Requests from the command layer to the bus driver.
 #[derive(Debug, Clone)]
 pub enum Control {
-    Meet { ip: String, port: u16, cport: u16 },
+    Meet {
+        ip: String,
+        port: u16,
+        cport: u16,
+    },
     Forget(crate::state::NodeId),
+    /// CLUSTER FAILOVER on a replica.
+    Failover(Manual),
 }

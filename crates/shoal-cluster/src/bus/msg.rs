@@ -8,7 +8,7 @@ use crate::slotset::SlotSet;
 use crate::state::NodeId;
 
 pub const MAGIC: &[u8; 3] = b"SHB";
-pub const VERSION: u8 = 1;
+pub const VERSION: u8 = 2;
 /// Largest body accepted: a header (about 2.2 KiB) plus a generous gossip section.
 pub const MAX_FRAME: usize = 256 * 1024;
 const HEADER_LEN: usize = 3 + 1 + 4;
@@ -20,6 +20,20 @@ pub enum Kind {
     Meet = 2,
     Fail = 3,
     Update = 4,
+    /// A replica asks the primaries for their vote in an election.
+    AuthRequest = 5,
+    /// A primary's vote.
+    AuthAck = 6,
+    /// A replica asks its primary to start a manual failover (pause writes).
+    MfStart = 7,
+}
+
+/// Manual-failover flags a message carries (`Header::mflags`).
+pub mod mflags {
+    /// The sender is a primary whose clients are paused for a manual failover.
+    pub const PAUSED: u8 = 1;
+    /// An election request to be granted although the primary is not failed.
+    pub const FORCEACK: u8 = 2;
 }
 
 /// Flags a node announces about itself (and gossips about others).
@@ -36,14 +50,20 @@ pub mod nflags {
 pub struct Header {
     pub sender: NodeId,
     pub current_epoch: u64,
+    /// The sender's configEpoch; a replica sends its primary's.
     pub config_epoch: u64,
     pub flags: u16,
+    /// Manual-failover flags (`mflags`).
+    pub mflags: u8,
+    /// Replication offset: produced (primary) or applied (replica).
+    pub offset: u64,
     pub primary: Option<NodeId>,
     /// Announced IP; empty = use the address the message came from.
     pub ip: String,
     pub port: u16,
     pub cport: u16,
     pub hostname: String,
+    /// The sender's slots; a replica sends its primary's.
     pub slots: SlotSet,
     pub state_ok: bool,
 }
@@ -70,6 +90,8 @@ pub enum Body {
         config_epoch: u64,
         slots: SlotSet,
     },
+    /// Election messages carry only the header.
+    Empty,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -201,6 +223,8 @@ impl Message {
         w.u64(h.current_epoch);
         w.u64(h.config_epoch);
         w.u16(h.flags);
+        w.u8(h.mflags);
+        w.u64(h.offset);
         match &h.primary {
             Some(p) => {
                 w.u8(1);
@@ -235,6 +259,7 @@ impl Message {
                 w.u64(*config_epoch);
                 w.slots(slots);
             }
+            Body::Empty => {}
         }
         let body = w.0;
         let mut frame = Vec::with_capacity(HEADER_LEN + body.len() + 4);
@@ -286,12 +311,17 @@ impl Message {
             2 => Kind::Meet,
             3 => Kind::Fail,
             4 => Kind::Update,
+            5 => Kind::AuthRequest,
+            6 => Kind::AuthAck,
+            7 => Kind::MfStart,
             _ => return Err(DecodeError::Malformed("kind")),
         };
         let sender = r.id("sender")?;
         let current_epoch = r.u64("epoch")?;
         let config_epoch = r.u64("epoch")?;
         let flags = r.u16("flags")?;
+        let mflags = r.u8("mflags")?;
+        let offset = r.u64("offset")?;
         let primary = match r.u8("primary")? {
             0 => None,
             1 => Some(r.id("primary")?),
@@ -308,6 +338,8 @@ impl Message {
             current_epoch,
             config_epoch,
             flags,
+            mflags,
+            offset,
             primary,
             ip,
             port,
@@ -337,6 +369,7 @@ impl Message {
                 config_epoch: r.u64("update")?,
                 slots: r.slots()?,
             },
+            Kind::AuthRequest | Kind::AuthAck | Kind::MfStart => Body::Empty,
         };
         if !r.0.is_empty() {
             return Err(DecodeError::Malformed("trailing bytes"));
@@ -360,6 +393,8 @@ mod tests {
                 current_epoch: 7,
                 config_epoch: 3,
                 flags: nflags::PRIMARY,
+                mflags: mflags::PAUSED,
+                offset: 12345,
                 primary: None,
                 ip: "127.0.0.1".into(),
                 port: 7000,
@@ -402,6 +437,14 @@ mod tests {
         };
         let f = u.encode();
         assert_eq!(Message::decode(&f).unwrap().unwrap().0, u);
+        for kind in [Kind::AuthRequest, Kind::AuthAck, Kind::MfStart] {
+            let e = Message {
+                kind,
+                header: m.header.clone(),
+                body: Body::Empty,
+            };
+            assert_eq!(Message::decode(&e.encode()).unwrap().unwrap().0, e);
+        }
     }
 
     #[test]

@@ -7,7 +7,6 @@ use std::sync::atomic::Ordering::Relaxed;
 use shoal_cluster::bus::Control;
 use shoal_cluster::{ClusterState, NodeId, SLOTS, key_slot};
 use shoal_resp::{Args, Reply};
-use shoal_store::ShardId;
 
 use crate::ctx::{Cluster, Ctx};
 use crate::errors::{self, CmdError, CmdResult};
@@ -59,6 +58,10 @@ fn slot_list(a: &Args<'_>, ranges: bool) -> Result<Vec<u16>, CmdError> {
         }
     }
     Ok(out)
+}
+
+fn unknown_node(id: &[u8]) -> CmdError {
+    format!("ERR Unknown node {}", String::from_utf8_lossy(id)).into()
 }
 
 fn saved(cl: &Cluster) -> CmdResult {
@@ -119,7 +122,7 @@ fn slots_reply(st: &ClusterState, out: &mut Reply) {
 }
 
 /// CLUSTER SHARDS: one map per primary: `{slots: [start, end, ...], nodes: [{...}, ...]}`.
-fn shards_reply(st: &ClusterState, out: &mut Reply) {
+fn shards_reply(st: &ClusterState, out: &mut Reply, my_offset: u64) {
     let primaries: Vec<_> = st.nodes.values().filter(|n| n.flags.primary).collect();
     out.array(primaries.len());
     for p in primaries {
@@ -158,7 +161,11 @@ fn shards_reply(st: &ClusterState, out: &mut Reply) {
                 b"replica"
             });
             out.bulk(b"replication-offset");
-            out.int(0);
+            out.int(if n.flags.myself {
+                my_offset
+            } else {
+                n.repl_offset
+            } as i64);
             out.bulk(b"health");
             out.bulk(if n.flags.fail || n.flags.pfail {
                 b"fail"
@@ -273,26 +280,6 @@ fn slot_stats(ctx: &mut Ctx<'_>, cl: &crate::ctx::Cluster, a: &Args<'_>) -> CmdR
     Ok(())
 }
 
-/// Keys of `slot` in database 0, at most `limit`: one shard holds every key of a slot.
-fn keys_in_slot(ctx: &mut Ctx<'_>, slot: u16, limit: usize) -> Vec<Box<[u8]>> {
-    let now = ctx.now();
-    let id: ShardId = ctx.ks.store.slot_shard(0, slot);
-    let s = ctx.ks.shard_at(id);
-    let mut out = Vec::new();
-    for i in 0..s.len() {
-        if out.len() >= limit {
-            break;
-        }
-        if let Some(e) = s.at(i)
-            && !e.is_expired(now)
-            && key_slot(e.key()).0 == slot
-        {
-            out.push(e.key().into());
-        }
-    }
-    out
-}
-
 fn db_is_empty(ctx: &mut Ctx<'_>) -> bool {
     let store = ctx.ks.store;
     store.live_shards().all(|id| ctx.ks.shard_at(id).is_empty())
@@ -352,7 +339,8 @@ fn cluster(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
         }
         b"shards" => {
             arity(argc == 2)?;
-            shards_reply(&cl.state.read(), ctx.out);
+            let offset = ctx.shared.repl.offset.load(Relaxed);
+            shards_reply(&cl.state.read(), ctx.out, offset);
         }
         b"keyslot" => {
             arity(argc == 3)?;
@@ -377,7 +365,8 @@ fn cluster(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
                 Ok(n) if n >= 0 => n as usize,
                 _ => return Err("ERR Invalid number of keys".into()),
             };
-            let keys = keys_in_slot(ctx, slot, count);
+            let now = ctx.now();
+            let keys = ctx.ks.store.keys_in_slot(0, slot, count, now);
             ctx.out.array(keys.len());
             for k in &keys {
                 ctx.out.bulk(k);
@@ -537,17 +526,80 @@ fn cluster(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
         }
         b"replicate" => {
             arity(argc == 3)?;
-            let st = cl.state.read();
-            let id = NodeId::parse(a.get(2)).filter(|id| st.nodes.contains_key(id));
-            match id {
-                None => {
+            let empty = db_is_empty(ctx);
+            {
+                let mut st = cl.state.write();
+                let id = NodeId::parse(a.get(2)).filter(|id| st.nodes.contains_key(id));
+                let id = match id {
+                    None => return Err(unknown_node(a.get(2))),
+                    Some(id) if id == st.myself => {
+                        return Err("ERR Can't replicate myself".into());
+                    }
+                    Some(id) => id,
+                };
+                if st.nodes.get(&id).is_some_and(|n| !n.flags.primary) {
+                    return Err("ERR I can only replicate a master, not a replica.".into());
+                }
+                let me = st.me();
+                if me.flags.primary && (!me.slots.is_empty() || !empty) {
                     return Err(
-                        format!("ERR Unknown node {}", String::from_utf8_lossy(a.get(2))).into(),
+                        "ERR To set a master the node must be empty and without assigned slots."
+                            .into(),
                     );
                 }
-                Some(id) if id == st.myself => return Err("ERR Can't replicate myself".into()),
-                Some(_) => return Err("ERR replication is not supported yet".into()),
+                st.set_my_primary(id);
             }
+            saved(cl)?;
+            ctx.shared.sync_cluster_role();
+            ctx.out.ok();
+        }
+        b"replicas" | b"slaves" => {
+            arity(argc == 3)?;
+            let st = cl.state.read();
+            let Some(n) = NodeId::parse(a.get(2)).and_then(|id| st.nodes.get(&id)) else {
+                return Err(unknown_node(a.get(2)));
+            };
+            if !n.flags.primary {
+                return Err("ERR The specified node is not a master".into());
+            }
+            let lines: Vec<String> = st.replicas_of(n.id).map(|r| st.node_text(r)).collect();
+            ctx.out.array(lines.len());
+            for l in lines {
+                ctx.out.bulk(l.as_bytes());
+            }
+        }
+        b"failover" => {
+            let how = match a.get(2) {
+                _ if argc > 3 => return Err(errors::SYNTAX.into()),
+                b"" => shoal_cluster::bus::Manual::Default,
+                m if eq_ic(m, "force") => shoal_cluster::bus::Manual::Force,
+                m if eq_ic(m, "takeover") => shoal_cluster::bus::Manual::Takeover,
+                _ => return Err(errors::SYNTAX.into()),
+            };
+            {
+                let st = cl.state.read();
+                let me = st.me();
+                if me.flags.primary {
+                    return Err("ERR You should send CLUSTER FAILOVER to a replica".into());
+                }
+                let Some(p) = me.primary_of.and_then(|p| st.nodes.get(&p)) else {
+                    return Err("ERR I'm a replica but my master is unknown to me".into());
+                };
+                if how == shoal_cluster::bus::Manual::Default && (p.flags.fail || !p.connected) {
+                    return Err(
+                        "ERR Master is down or failed, please use CLUSTER FAILOVER FORCE".into(),
+                    );
+                }
+            }
+            let sent = cl
+                .control
+                .lock()
+                .as_ref()
+                .is_some_and(|tx| tx.send(Control::Failover(how)).is_ok());
+            if !sent {
+                return Err("ERR the cluster bus is not running".into());
+            }
+            ctx.out.ok();
         }
         b"slot-stats" => slot_stats(ctx, cl, &a)?,
         b"links" => {
@@ -587,6 +639,7 @@ fn cluster(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
                 "COUNTKEYSINSLOT <slot>",
                 "DELSLOTS <slot> [<slot> ...]",
                 "DELSLOTSRANGE <start slot> <end slot> [<start slot> <end slot> ...]",
+                "FAILOVER [FORCE|TAKEOVER]",
                 "FLUSHSLOTS",
                 "FORGET <node-id>",
                 "GETKEYSINSLOT <slot> <count>",
@@ -596,6 +649,7 @@ fn cluster(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
                 "MYID",
                 "MYSHARDID",
                 "NODES",
+                "REPLICAS <node-id>",
                 "REPLICATE <node-id>",
                 "RESET [HARD|SOFT]",
                 "SET-CONFIG-EPOCH <epoch>",

@@ -438,6 +438,28 @@ fn client(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
             };
             ctx.out.int(done as i64);
         }
+        b"pause" => {
+            arity(argc == 3 || argc == 4, "pause")?;
+            let ms = shoal_resp::parse_i64(a.get(2))
+                .ok_or("ERR timeout is not an integer or out of range")?;
+            if ms < 0 {
+                return Err(errors::TIMEOUT_NEGATIVE.into());
+            }
+            let all = match a.get(3) {
+                b"" => true,
+                m if eq_ic(m, "all") => true,
+                m if eq_ic(m, "write") => false,
+                _ => return Err("ERR CLIENT PAUSE mode must be WRITE or ALL".into()),
+            };
+            let until = unix_ms().saturating_add(ms as u64);
+            ctx.shared.pause.pause_clients(until, all);
+            ctx.out.ok();
+        }
+        b"unpause" => {
+            arity(argc == 2, "unpause")?;
+            ctx.shared.pause.unpause_clients();
+            ctx.out.ok();
+        }
         b"kill" => {
             arity(argc >= 3, "kill")?;
             client_kill(ctx, a)?;
@@ -473,9 +495,11 @@ fn client(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
                 "KILL <option> <value> [<option> <value> [...]]",
                 "LIST [options ...]",
                 "NO-EVICT (ON|OFF)",
+                "PAUSE <timeout> [WRITE|ALL]",
                 "REPLY (ON|OFF|SKIP)",
                 "SETINFO <option> <value>",
                 "SETNAME <name>",
+                "UNPAUSE",
                 "HELP",
             ];
             crate::util::help(ctx.out, &lines);

@@ -1,0 +1,84 @@
+//! Paused clients: CLIENT PAUSE (writes or everything, until a deadline) and the primary's side
+//! of a manual failover (writes, until the replica took over or the failover timed out).
+//!
+//! A paused command is not run: the connection keeps it buffered, waits until the pause ends
+//! and then runs it (so a client sees its command answered late, never refused).
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+
+use tokio::sync::Notify;
+
+#[derive(Default)]
+pub struct Pause {
+    /// CLIENT PAUSE: until (Unix ms, 0 = none), and whether reads pause too.
+    user_until: AtomicU64,
+    user_all: AtomicBool,
+    /// Manual failover on this primary: writes pause until (Unix ms, 0 = none).
+    failover_until: AtomicU64,
+    /// Woken when a pause ends early (CLIENT UNPAUSE, failover done).
+    pub ended: Notify,
+}
+
+impl Pause {
+    /// Whether any pause may be in force (one load on the request path).
+    #[inline]
+    pub fn any(&self) -> bool {
+        self.user_until.load(Relaxed) != 0 || self.failover_until.load(Relaxed) != 0
+    }
+
+    /// Until when a command must wait (`write`: it may change data), if it must.
+    pub fn until(&self, write: bool, now: u64) -> Option<u64> {
+        let user = self.user_until.load(Relaxed);
+        let user = (user > now && (write || self.user_all.load(Relaxed))).then_some(user);
+        let fo = self.failover_until.load(Relaxed);
+        let fo = (write && fo > now).then_some(fo);
+        user.max(fo)
+    }
+
+    /// CLIENT PAUSE: a later deadline or a wider mode replaces the current one.
+    pub fn pause_clients(&self, until: u64, all: bool) {
+        if until >= self.user_until.load(Relaxed) || all {
+            self.user_until.store(until, Relaxed);
+            self.user_all.store(all, Relaxed);
+        }
+    }
+
+    /// CLIENT UNPAUSE.
+    pub fn unpause_clients(&self) {
+        self.user_until.store(0, Relaxed);
+        self.user_all.store(false, Relaxed);
+        self.ended.notify_waiters();
+    }
+
+    /// Manual failover: pause writes until `until` (0 = resume now).
+    pub fn pause_for_failover(&self, until: u64) {
+        self.failover_until.store(until, Relaxed);
+        if until == 0 {
+            self.ended.notify_waiters();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn modes_and_deadlines() {
+        let p = Pause::default();
+        assert!(!p.any());
+        assert_eq!(p.until(true, 100), None);
+        p.pause_clients(200, false);
+        assert_eq!(p.until(true, 100), Some(200));
+        assert_eq!(p.until(false, 100), None, "WRITE mode lets reads through");
+        assert_eq!(p.until(true, 200), None, "over at the deadline");
+        p.pause_clients(150, true);
+        assert_eq!(p.until(false, 100), Some(150), "ALL pauses reads");
+        p.pause_for_failover(300);
+        assert_eq!(p.until(true, 100), Some(300));
+        assert_eq!(p.until(false, 100), Some(150));
+        p.unpause_clients();
+        p.pause_for_failover(0);
+        assert!(!p.any());
+    }
+}
