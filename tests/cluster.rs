@@ -1,20 +1,10 @@
 //! Cluster mode on one node: slots, routing errors, CLUSTER replies, nodes.conf persistence, and
 //! a cluster-aware client. (Multi-node behaviour arrives with the cluster bus.)
 mod common;
+use common::cluster::*;
 use common::*;
 use redis::Value;
 use std::time::Duration;
-
-fn tmpdir(tag: &str) -> std::path::PathBuf {
-    let d = std::env::temp_dir().join(format!(
-        "shoal-cluster-{tag}-{}-{:?}",
-        std::process::id(),
-        std::thread::current().id()
-    ));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
 
 fn cluster_node(dir: &std::path::Path) -> ServerProcess {
     server(&["--cluster-enabled", "yes", "--dir", dir.to_str().unwrap()])
@@ -335,84 +325,6 @@ fn cluster_client_works_against_a_lone_node() {
     assert_eq!(v, 42);
     assert_eq!(q::<i64>(&mut c, &["DBSIZE"]), 100);
     std::fs::remove_dir_all(&dir).ok();
-}
-
-/// The bus port a node announces (`ip:port@cport` of its CLUSTER NODES myself line).
-fn bus_port(c: &mut redis::Connection) -> u16 {
-    let nodes: String = q(c, &["CLUSTER", "NODES"]);
-    let me = nodes
-        .lines()
-        .find(|l| l.contains("myself"))
-        .unwrap()
-        .to_string();
-    let addr = me.split_whitespace().nth(1).unwrap();
-    addr.split('@')
-        .nth(1)
-        .unwrap()
-        .split(',')
-        .next()
-        .unwrap()
-        .parse()
-        .unwrap()
-}
-
-struct Node {
-    dir: std::path::PathBuf,
-    proc: ServerProcess,
-}
-
-fn start_node(dir: &std::path::Path, timeout_ms: u64) -> ServerProcess {
-    server(&[
-        "--cluster-enabled",
-        "yes",
-        "--dir",
-        dir.to_str().unwrap(),
-        "--cluster-node-timeout",
-        &timeout_ms.to_string(),
-    ])
-}
-
-/// N primaries on ephemeral ports, joined with CLUSTER MEET and the slots split evenly.
-fn form_cluster(n: usize, timeout_ms: u64, tag: &str) -> Vec<Node> {
-    let nodes: Vec<Node> = (0..n)
-        .map(|i| {
-            let dir = tmpdir(&format!("{tag}{i}"));
-            let proc = start_node(&dir, timeout_ms);
-            Node { dir, proc }
-        })
-        .collect();
-    let mut first = conn(&nodes[0].proc);
-    for (i, node) in nodes.iter().enumerate() {
-        let mut c = conn(&node.proc);
-        let per = 16384 / n;
-        let (lo, hi) = (i * per, if i == n - 1 { 16383 } else { (i + 1) * per - 1 });
-        ok(
-            &mut c,
-            &["CLUSTER", "ADDSLOTSRANGE", &lo.to_string(), &hi.to_string()],
-        );
-        if i > 0 {
-            let cport = bus_port(&mut c);
-            ok(
-                &mut first,
-                &[
-                    "CLUSTER",
-                    "MEET",
-                    "127.0.0.1",
-                    &node.proc.port().to_string(),
-                    &cport.to_string(),
-                ],
-            );
-        }
-    }
-    let formed = wait_until(Duration::from_secs(20), || {
-        nodes.iter().all(|node| {
-            let mut c = conn(&node.proc);
-            let info: String = q(&mut c, &["CLUSTER", "INFO"]);
-            info.contains("cluster_state:ok") && info.contains(&format!("cluster_known_nodes:{n}"))
-        })
-    });
-    assert!(formed, "cluster did not form");
-    nodes
 }
 
 #[test]

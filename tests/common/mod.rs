@@ -1,6 +1,8 @@
 //! Shared helpers: start the real binary, connect with the `redis` crate, read error texts.
 #![allow(dead_code)]
 
+pub mod cluster;
+
 #[allow(unused_imports)]
 pub use shoal_testkit::{RawConn, ServerProcess, wait_until};
 

@@ -28,6 +28,9 @@ pub struct Cluster {
     pub bus_bad_frames: AtomicU64,
     /// The bus links as the driver last published them (CLUSTER LINKS).
     pub links: Mutex<Vec<LinkView>>,
+    /// Held across a nodes.conf write: saves from the bus and from commands share one temp
+    /// file name, and the state is read under it so an older state never lands last.
+    save_lock: Mutex<()>,
 }
 
 /// One cluster bus connection, for CLUSTER LINKS.
@@ -50,11 +53,13 @@ impl Cluster {
             bus_connects: AtomicU64::new(0),
             bus_bad_frames: AtomicU64::new(0),
             links: Mutex::new(Vec::new()),
+            save_lock: Mutex::new(()),
         }
     }
 
     /// Writes nodes.conf (atomically, fsynced) from the current state.
     pub fn save(&self) -> Result<(), String> {
+        let _one_at_a_time = self.save_lock.lock();
         let st = self.state.read().clone();
         shoal_cluster::conf::save(&self.conf_path, &st)
             .map_err(|e| format!("{}: {e}", self.conf_path.display()))
