@@ -21,6 +21,13 @@ pub fn load(path: &Path) -> Result<Option<ClusterState>, String> {
 
 /// Writes the state to `path` atomically and durably.
 pub fn save(path: &Path, st: &ClusterState) -> std::io::Result<()> {
+    save_with(path, st, true)
+}
+
+/// Writes the state to `path` atomically; `fsync` also makes it durable before returning
+/// (votes and epochs need that; Redis skips it for slot bookkeeping such as SETSLOT, which a
+/// crash can only leave for `--cluster fix` to finish).
+pub fn save_with(path: &Path, st: &ClusterState, fsync: bool) -> std::io::Result<()> {
     let dir = path
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
@@ -34,10 +41,12 @@ pub fn save(path: &Path, st: &ClusterState) -> std::io::Result<()> {
     {
         let mut f = std::fs::File::create(&tmp)?;
         f.write_all(st.to_conf().as_bytes())?;
-        f.sync_all()?;
+        if fsync {
+            f.sync_all()?;
+        }
     }
     std::fs::rename(&tmp, path)?;
-    if let Ok(d) = std::fs::File::open(&dir) {
+    if fsync && let Ok(d) = std::fs::File::open(&dir) {
         let _ = d.sync_all();
     }
     Ok(())

@@ -17,6 +17,15 @@ pub enum Route {
         slot: u16,
         addr: String,
     },
+    /// Served here, but the slot is migrating to `addr`: the caller checks the keys under their
+    /// locks (all present: serve; none: `-ASK`; some: `-TRYAGAIN`).
+    Migrating {
+        slot: u16,
+        addr: String,
+    },
+    /// Served here to an ASKING client while the slot is imported: several keys must all be
+    /// present (else `-TRYAGAIN`).
+    Importing,
     CrossSlot,
     /// `-CLUSTERDOWN ...` with the given text.
     Down(&'static str),
@@ -26,12 +35,13 @@ pub const CROSSSLOT: &str = "CROSSSLOT Keys in request don't hash to the same sl
 pub const DOWN: &str = "CLUSTERDOWN The cluster is down";
 pub const DOWN_READONLY: &str = "CLUSTERDOWN The cluster is down and only accepts read commands";
 pub const UNBOUND: &str = "CLUSTERDOWN Hash slot not served";
+pub const TRYAGAIN: &str = "TRYAGAIN Multiple keys request during rehashing of slot";
 
 impl Route {
     /// The error reply text, or `None` for `Serve`.
     pub fn error(&self) -> Option<String> {
         match self {
-            Route::Serve => None,
+            Route::Serve | Route::Migrating { .. } | Route::Importing => None,
             Route::Moved { slot, addr } => Some(format!("MOVED {slot} {addr}")),
             Route::Ask { slot, addr } => Some(format!("ASK {slot} {addr}")),
             Route::CrossSlot => Some(CROSSSLOT.to_string()),
@@ -66,12 +76,18 @@ pub fn route(
     }
     // An importing slot is served to clients that asked first.
     if asking && st.importing.contains_key(&slot) {
-        return Route::Serve;
+        return Route::Importing;
     }
     let Some(owner) = st.owner(slot) else {
         return Route::Down(UNBOUND);
     };
     if owner.id == st.myself {
+        if let Some(to) = st.migrating.get(&slot).and_then(|id| st.nodes.get(id)) {
+            return Route::Migrating {
+                slot,
+                addr: format!("{}:{}", st.endpoint_of(to), to.port),
+            };
+        }
         return Route::Serve;
     }
     // A replica serves reads of its primary's slots to READONLY clients.
@@ -116,7 +132,23 @@ mod tests {
             "MOVED 9000 127.0.0.1:7001"
         );
         st.importing.insert(9000, st.myself);
-        assert_eq!(route(&st, [9000], false, false, true), Route::Serve);
+        assert_eq!(route(&st, [9000], false, false, true), Route::Importing);
+        assert!(
+            route(&st, [9000], false, false, false)
+                .error()
+                .unwrap()
+                .starts_with("MOVED")
+        );
+        let other = st.owner_id(9000).unwrap();
+        st.migrating.insert(5, other);
+        assert_eq!(
+            route(&st, [5], true, false, false),
+            Route::Migrating {
+                slot: 5,
+                addr: "127.0.0.1:7001".into()
+            }
+        );
+        st.migrating.clear();
         st.unassign(9001);
         st.update_state();
         assert_eq!(route(&st, [5], false, false, false), Route::Down(DOWN));

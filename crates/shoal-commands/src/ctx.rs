@@ -59,9 +59,14 @@ impl Cluster {
 
     /// Writes nodes.conf (atomically, fsynced) from the current state.
     pub fn save(&self) -> Result<(), String> {
+        self.save_with(true)
+    }
+
+    /// Writes nodes.conf; without `fsync` it is atomic but not yet durable.
+    pub fn save_with(&self, fsync: bool) -> Result<(), String> {
         let _one_at_a_time = self.save_lock.lock();
         let st = self.state.read().clone();
-        shoal_cluster::conf::save(&self.conf_path, &st)
+        shoal_cluster::conf::save_with(&self.conf_path, &st, fsync)
             .map_err(|e| format!("{}: {e}", self.conf_path.display()))
     }
 }

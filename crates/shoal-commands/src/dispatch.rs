@@ -7,6 +7,7 @@ use shoal_store::{LockSet, ShardId};
 use crate::ctx::{Client, Ctx, Keyspace, ReplyMode, Shared};
 use crate::errors::{self, CmdError};
 use crate::spec::{Locking, Spec, flags, table};
+use shoal_cluster::Route;
 
 /// Runs one parsed command for `client`, appending its reply to `out`.
 pub fn dispatch(shared: &Shared, client: &mut Client, out: &mut Reply, args: Args<'_>, now: u64) {
@@ -46,19 +47,24 @@ fn dispatch_inner(shared: &Shared, client: &mut Client, out: &mut Reply, args: A
         reject(shared, client, out, Some(idx), errors::NOAUTH.into());
         return;
     }
+    // A keyed command on a slot that is moving: its keys are checked under their locks below.
+    let mut moving: Option<Route> = None;
     if let Some(cl) = shared.cluster.as_ref().filter(|_| !client.is_master) {
         // ASKING holds for the one command after it.
-        let asking = std::mem::take(&mut client.asking);
-        if let Some(e) = cluster_route(cl, client, spec, &args, asking) {
-            if spec.name == "exec" {
-                client.multi = None;
-                client
-                    .info
-                    .multi
-                    .store(false, std::sync::atomic::Ordering::Relaxed);
+        let asking = std::mem::take(&mut client.asking) || spec.name == "restore-asking";
+        match cluster_route(cl, client, spec, &args, asking) {
+            Ok(check) => moving = check,
+            Err(e) => {
+                if spec.name == "exec" {
+                    client.multi = None;
+                    client
+                        .info
+                        .multi
+                        .store(false, std::sync::atomic::Ordering::Relaxed);
+                }
+                reject(shared, client, out, Some(idx), e);
+                return;
             }
-            reject(shared, client, out, Some(idx), e);
-            return;
         }
     }
     if !client.is_master
@@ -123,7 +129,9 @@ fn dispatch_inner(shared: &Shared, client: &mut Client, out: &mut Reply, args: A
     // Commands naming several shards take their locks together, in order, up front; a single-key
     // or keyless command locks its shard inside the handler.
     let several = match spec.locking {
-        Locking::Keys => spec.numkeys.is_some() || spec.several_keys(args.len()),
+        Locking::Keys => {
+            spec.numkeys.is_some() || spec.several_keys(args.len()) || moving.is_some()
+        }
         Locking::Custom(_) => true,
         Locking::Nothing | Locking::Global => false,
     };
@@ -147,7 +155,10 @@ fn dispatch_inner(shared: &Shared, client: &mut Client, out: &mut Reply, args: A
         },
         in_exec: false,
     };
-    run(&mut ctx, idx, spec, args);
+    match moving.map(|m| moving_slot_check(&mut ctx, m, spec, &args)) {
+        Some(Err(e)) => reject(shared, ctx.client, ctx.out, Some(idx), e),
+        _ => run(&mut ctx, idx, spec, args),
+    }
     if in_write {
         shoal_store::shard::set_in_write(false);
     }
@@ -181,15 +192,57 @@ fn refused_when_out_of_memory(client: &Client, spec: &Spec) -> bool {
     }
 }
 
-/// Cluster mode: the redirect or refusal for this command, if it may not run here. EXEC is
-/// judged on the keys of every queued command together.
+/// A command served on a slot that is moving, checked with its keys' locks held (so MIGRATE,
+/// which takes them too, cannot move a key between the check and the command), as Redis's
+/// getNodeByQuery: on the source, keys all here run, none here is `-ASK` to the target, some
+/// here is `-TRYAGAIN`; on the target (after ASKING), several keys must all be here.
+/// EXEC's keys are checked one lock at a time.
+fn moving_slot_check(
+    ctx: &mut Ctx<'_>,
+    moving: Route,
+    spec: &Spec,
+    args: &Args<'_>,
+) -> Result<(), CmdError> {
+    let mut keys: Vec<Vec<u8>> = Vec::new();
+    if spec.name == "exec" {
+        for (i, queued) in ctx.client.multi.iter().flat_map(|m| m.queued.iter()) {
+            let qs = table().specs[*i];
+            let qa = queued.args();
+            keys.extend(qs.all_keys(&qa).map(|p| qa.get(p).to_vec()));
+        }
+    } else {
+        keys.extend(spec.all_keys(args).map(|p| args.get(p).to_vec()));
+    }
+    keys.sort_unstable();
+    keys.dedup();
+    let present = keys
+        .iter()
+        .filter(|k| ctx.ks.shard(k).peek().is_some())
+        .count();
+    let missing = keys.len() - present;
+    match moving {
+        Route::Migrating { slot, addr } if missing > 0 => Err(if present > 0 {
+            shoal_cluster::route::TRYAGAIN.into()
+        } else {
+            format!("ASK {slot} {addr}").into()
+        }),
+        Route::Importing if keys.len() > 1 && missing > 0 => {
+            Err(shoal_cluster::route::TRYAGAIN.into())
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Cluster mode: the redirect or refusal for this command, if it may not run here; or the
+/// moving-slot check it needs (`Some`). EXEC is judged on the keys of every queued command
+/// together.
 fn cluster_route(
     cl: &crate::ctx::Cluster,
     client: &Client,
     spec: &Spec,
     args: &Args<'_>,
     asking: bool,
-) -> Option<CmdError> {
+) -> Result<Option<Route>, CmdError> {
     use shoal_cluster::key_slot;
     let route = if spec.name == "exec" {
         let mut slots: Vec<u16> = Vec::new();
@@ -201,19 +254,23 @@ fn cluster_route(
             slots.extend(qs.all_keys(&qa).map(|p| key_slot(qa.get(p)).0));
         }
         if slots.is_empty() {
-            return None;
+            return Ok(None);
         }
         let st = cl.state.read();
         shoal_cluster::route(&st, slots, write, client.readonly, asking)
     } else {
         if spec.first_key <= 0 && spec.numkeys.is_none() {
-            return None;
+            return Ok(None);
         }
         let slots = spec.all_keys(args).map(|p| key_slot(args.get(p)).0);
         let st = cl.state.read();
         shoal_cluster::route(&st, slots, spec.has(flags::WRITE), client.readonly, asking)
     };
-    route.error().map(CmdError::from)
+    match route {
+        Route::Serve => Ok(None),
+        Route::Migrating { .. } | Route::Importing => Ok(Some(route)),
+        _ => Err(CmdError::from(route.error().unwrap_or_default())),
+    }
 }
 
 /// Adds the shards `spec` touches with these `args` to `ids`. Returns false when the command

@@ -65,7 +65,11 @@ fn unknown_node(id: &[u8]) -> CmdError {
 }
 
 fn saved(cl: &Cluster) -> CmdResult {
-    cl.save()
+    saved_with(cl, true)
+}
+
+fn saved_with(cl: &Cluster, fsync: bool) -> CmdResult {
+    cl.save_with(fsync)
         .map_err(|e| CmdError::from(format!("ERR error saving the cluster node config: {e}")))
 }
 
@@ -283,6 +287,108 @@ fn slot_stats(ctx: &mut Ctx<'_>, cl: &crate::ctx::Cluster, a: &Args<'_>) -> CmdR
 fn db_is_empty(ctx: &mut Ctx<'_>) -> bool {
     let store = ctx.ks.store;
     store.live_shards().all(|id| ctx.ks.shard_at(id).is_empty())
+}
+
+/// CLUSTER SETSLOT <slot> IMPORTING <node-id> | MIGRATING <node-id> | NODE <node-id> | STABLE,
+/// with Redis's checks and replies.
+fn setslot(ctx: &mut Ctx<'_>, cl: &Cluster, a: &Args<'_>) -> CmdResult {
+    const USAGE: &str =
+        "ERR Invalid CLUSTER SETSLOT action or number of arguments. Try CLUSTER HELP";
+    if a.len() < 4 {
+        return Err(USAGE.into());
+    }
+    if !cl.state.read().me().flags.primary {
+        return Err("ERR Please use SETSLOT only with masters.".into());
+    }
+    let slot = slot_arg(a.get(2))?;
+    let action = a.get(3).to_ascii_lowercase();
+    let node_arg = a.get(4);
+    let want_node = !matches!(action.as_slice(), b"stable");
+    if a.len() != if want_node { 5 } else { 4 } {
+        return Err(USAGE.into());
+    }
+    let id_text = String::from_utf8_lossy(node_arg).into_owned();
+    let keys = ctx.ks.store.slot_keys(0, slot);
+    let allow_migration = ctx.shared.config.read().cluster.allow_replica_migration;
+    let mut became_replica = false;
+    // Only a new config epoch must be durable before the reply.
+    let mut bumped_epoch = false;
+    {
+        let mut st = cl.state.write();
+        let me = st.myself;
+        let node = NodeId::parse(node_arg).filter(|id| st.nodes.contains_key(id));
+        let is_replica =
+            |st: &ClusterState, id: NodeId| st.nodes.get(&id).is_some_and(|n| !n.flags.primary);
+        match action.as_slice() {
+            b"migrating" => {
+                if st.owner_id(slot) != Some(me) {
+                    return Err(format!("ERR I'm not the owner of hash slot {slot}").into());
+                }
+                let Some(n) = node else {
+                    return Err(format!("ERR I don't know about node {id_text}").into());
+                };
+                if is_replica(&st, n) {
+                    return Err("ERR Target node is not a master".into());
+                }
+                st.migrating.insert(slot, n);
+            }
+            b"importing" => {
+                if st.owner_id(slot) == Some(me) {
+                    return Err(format!("ERR I'm already the owner of hash slot {slot}").into());
+                }
+                let Some(n) = node else {
+                    return Err(format!("ERR I don't know about node {id_text}").into());
+                };
+                if is_replica(&st, n) {
+                    return Err("ERR Target node is not a master".into());
+                }
+                st.importing.insert(slot, n);
+            }
+            b"stable" => {
+                st.migrating.remove(&slot);
+                st.importing.remove(&slot);
+            }
+            b"node" => {
+                let Some(n) = node else {
+                    return Err(unknown_node(node_arg));
+                };
+                if is_replica(&st, n) {
+                    return Err("ERR Target node is not a master".into());
+                }
+                let was_mine = st.owner_id(slot) == Some(me);
+                if was_mine && n != me && keys != 0 {
+                    return Err(format!("ERR Can't assign hashslot {slot} to a different node while I still hold keys for this hash slot.").into());
+                }
+                // Handed over (our copy is empty): no longer migrating.
+                if keys == 0 {
+                    st.migrating.remove(&slot);
+                }
+                // The importing side takes the slot with a config epoch of its own, so the rest
+                // of the cluster learns the new owner through gossip.
+                if n == me && st.importing.remove(&slot).is_some() {
+                    let (bumped, epoch) = st.bump_epoch();
+                    bumped_epoch = bumped;
+                    if bumped {
+                        tracing::info!("configEpoch updated after importing slot {slot}: {epoch}");
+                    }
+                }
+                st.assign(slot, n);
+                // A primary left without slots follows the node that took its last one.
+                if was_mine && n != me && st.me().slots.is_empty() && allow_migration {
+                    st.set_my_primary(n);
+                    became_replica = true;
+                }
+            }
+            _ => return Err(USAGE.into()),
+        }
+        st.update_state();
+    }
+    saved_with(cl, bumped_epoch || became_replica)?;
+    if became_replica {
+        ctx.shared.sync_cluster_role();
+    }
+    ctx.out.ok();
+    Ok(())
 }
 
 /// CLUSTER <subcommand> ...
@@ -553,6 +659,7 @@ fn cluster(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
             ctx.shared.sync_cluster_role();
             ctx.out.ok();
         }
+        b"setslot" => setslot(ctx, cl, &a)?,
         b"replicas" | b"slaves" => {
             arity(argc == 3)?;
             let st = cl.state.read();
@@ -653,6 +760,7 @@ fn cluster(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
                 "REPLICATE <node-id>",
                 "RESET [HARD|SOFT]",
                 "SET-CONFIG-EPOCH <epoch>",
+                "SETSLOT <slot> (IMPORTING <node-id>|MIGRATING <node-id>|STABLE|NODE <node-id>)",
                 "SHARDS",
                 "SLOTS",
                 "SLOT-STATS SLOTSRANGE <start slot> <end slot> | ORDERBY <metric> [LIMIT <limit>] [ASC|DESC]",

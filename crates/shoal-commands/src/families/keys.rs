@@ -691,4 +691,15 @@ pub static COMMANDS: &[Spec] = &[
         "Creates a key from the serialized representation of a value.",
         restore,
     ),
+    // What MIGRATE sends in cluster mode: RESTORE, routed as if ASKING came first.
+    cmd(
+        "restore-asking",
+        -4,
+        WRITE | DENYOOM,
+        K1,
+        Group::Generic,
+        "3.0.0",
+        "An internal command for migrating keys in a cluster.",
+        restore,
+    ),
 ];

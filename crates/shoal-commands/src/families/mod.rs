@@ -6,6 +6,7 @@ pub mod expire;
 pub mod hashes;
 pub mod keys;
 pub mod lists;
+pub mod migrate;
 pub mod replication;
 pub mod server;
 pub mod sets;
@@ -19,6 +20,7 @@ use crate::spec::Spec;
 pub static ALL: &[&[Spec]] = &[
     strings::COMMANDS,
     keys::COMMANDS,
+    migrate::COMMANDS,
     expire::COMMANDS,
     hashes::COMMANDS,
     lists::COMMANDS,

@@ -1,0 +1,284 @@
+//! MIGRATE: move keys to another instance (the resharding primitive of `redis-cli --cluster`).
+//!
+//! As in Redis the transfer is synchronous and atomic for the keys it names: the shards of
+//! those keys stay locked from the DUMP to the delete, so no command sees a key on both sides or
+//! on neither, and a command on a migrating slot checks its keys under the same locks (see
+//! `dispatch::moving_slot_check`). Only those shards wait (Redis stops the whole server), for at
+//! most the timeout. In cluster mode a slot's keys share one shard. Connections to targets are
+//! kept for reuse, as Redis keeps them, and closed after 10 s unused.
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Write};
+use std::net::{TcpStream, ToSocketAddrs};
+use std::time::{Duration, Instant};
+
+use parking_lot::Mutex;
+use shoal_resp::Args;
+use shoal_store::{ShardId, Store, dump};
+
+use crate::ctx::Ctx;
+use crate::errors::{self, CmdError, CmdResult};
+use crate::spec::{Group, Locking, Spec, cmd, flags::*};
+use crate::util::{eq_ic, int};
+
+/// How long an idle cached connection is kept.
+const IDLE: Duration = Duration::from_secs(10);
+
+struct Cached {
+    conn: BufReader<TcpStream>,
+    db: i64,
+    used: Instant,
+}
+
+/// Idle connections by `host:port`; a MIGRATE takes one out while it uses it.
+static POOL: Mutex<Option<HashMap<String, Cached>>> = Mutex::new(None);
+
+fn take_cached(addr: &str) -> Option<Cached> {
+    let mut pool = POOL.lock();
+    let map = pool.get_or_insert_with(HashMap::new);
+    map.retain(|_, c| c.used.elapsed() < IDLE);
+    map.remove(addr)
+}
+
+fn put_cached(addr: String, c: Cached) {
+    POOL.lock().get_or_insert_with(HashMap::new).insert(addr, c);
+}
+
+struct Request<'a> {
+    host: String,
+    port: u16,
+    db: i64,
+    timeout: Duration,
+    copy: bool,
+    replace: bool,
+    auth: Option<(Option<&'a [u8]>, &'a [u8])>,
+    keys: Vec<&'a [u8]>,
+}
+
+/// Where the keys are: argument 3, or after KEYS (argument 3 is then empty).
+fn key_positions(a: &Args<'_>) -> Vec<usize> {
+    let mut i = 6;
+    while i < a.len() {
+        let opt = a.get(i);
+        if eq_ic(opt, "keys") {
+            return (i + 1..a.len()).collect();
+        }
+        i += if eq_ic(opt, "auth") {
+            2
+        } else if eq_ic(opt, "auth2") {
+            3
+        } else {
+            1
+        };
+    }
+    vec![3]
+}
+
+fn parse<'a>(a: &Args<'a>) -> Result<Request<'a>, CmdError> {
+    let host = String::from_utf8_lossy(a.get(1)).into_owned();
+    let port = int(a.get(2))?;
+    let port = u16::try_from(port).map_err(|_| CmdError::from(errors::NOT_INTEGER))?;
+    let db = int(a.get(4))?;
+    let timeout = int(a.get(5))?;
+    let timeout = Duration::from_millis(if timeout <= 0 { 1000 } else { timeout as u64 });
+    let (mut copy, mut replace, mut auth, mut keys) = (false, false, None, None);
+    let mut i = 6;
+    while i < a.len() {
+        let opt = a.get(i);
+        if eq_ic(opt, "copy") {
+            copy = true;
+        } else if eq_ic(opt, "replace") {
+            replace = true;
+        } else if eq_ic(opt, "auth") && i + 1 < a.len() {
+            auth = Some((None, a.get(i + 1)));
+            i += 1;
+        } else if eq_ic(opt, "auth2") && i + 2 < a.len() {
+            auth = Some((Some(a.get(i + 1)), a.get(i + 2)));
+            i += 2;
+        } else if eq_ic(opt, "keys") {
+            if !a.get(3).is_empty() {
+                return Err("ERR When using MIGRATE KEYS option, the key argument must be set to the empty string".into());
+            }
+            keys = Some((i + 1..a.len()).map(|p| a.get(p)).collect::<Vec<_>>());
+            break;
+        } else {
+            return Err(errors::SYNTAX.into());
+        }
+        i += 1;
+    }
+    Ok(Request {
+        host,
+        port,
+        db,
+        timeout,
+        copy,
+        replace,
+        auth,
+        keys: keys.unwrap_or_else(|| vec![a.get(3)]),
+    })
+}
+
+/// The locks MIGRATE holds: every key's shard.
+fn migrate_locks(store: &Store, db: usize, a: &Args<'_>, ids: &mut Vec<ShardId>) {
+    for p in key_positions(a) {
+        let k = a.get(p);
+        ids.push(store.shard_id(db, k, store.hash(k)));
+    }
+}
+
+fn encode(out: &mut Vec<u8>, parts: &[&[u8]]) {
+    crate::repl::encode(out, parts);
+}
+
+/// One reply line of the target (`+OK`, `-ERR ...`); RESTORE, AUTH and SELECT answer so.
+fn read_line(conn: &mut BufReader<TcpStream>, line: &mut Vec<u8>) -> Result<(), CmdError> {
+    line.clear();
+    match conn.read_until(b'\n', line) {
+        Ok(n) if n > 0 && line.ends_with(b"\r\n") => {
+            line.truncate(line.len() - 2);
+            Ok(())
+        }
+        _ => Err("IOERR error or timeout reading to target node".into()),
+    }
+}
+
+fn connect(addr: &str, timeout: Duration) -> Result<BufReader<TcpStream>, CmdError> {
+    let ioerr = || CmdError::from("IOERR error or timeout connecting to the client");
+    let sa = addr
+        .to_socket_addrs()
+        .ok()
+        .and_then(|mut it| it.next())
+        .ok_or_else(ioerr)?;
+    let s = TcpStream::connect_timeout(&sa, timeout).map_err(|_| ioerr())?;
+    let _ = s.set_nodelay(true);
+    Ok(BufReader::new(s))
+}
+
+/// MIGRATE host port key|"" destination-db timeout [COPY] [REPLACE] [AUTH password]
+/// [AUTH2 username password] [KEYS key [key ...]]
+fn migrate(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
+    let req = parse(&a)?;
+    // The keys that exist, with their payloads and remaining lives.
+    let now = ctx.now();
+    let mut found: Vec<(&[u8], Vec<u8>, u64)> = Vec::new();
+    for &k in &req.keys {
+        let mut s = ctx.ks.shard(k);
+        if let Some(i) = s.peek() {
+            let e = s.entry(i);
+            let ttl = e.expire_at().map_or(0, |t| t.saturating_sub(now).max(1));
+            found.push((k, dump::dump(e.value()), ttl));
+        }
+    }
+    if found.is_empty() {
+        ctx.out.simple(b"NOKEY");
+        return Ok(());
+    }
+    let addr = format!("{}:{}", req.host, req.port);
+    let cached = take_cached(&addr);
+    let (mut conn, cur_db) = match cached {
+        Some(c) => (c.conn, c.db),
+        None => (connect(&addr, req.timeout)?, 0),
+    };
+    let _ = conn.get_ref().set_read_timeout(Some(req.timeout));
+    let _ = conn.get_ref().set_write_timeout(Some(req.timeout));
+    let mut buf = Vec::new();
+    if let Some((user, pass)) = req.auth {
+        match user {
+            Some(u) => encode(&mut buf, &[b"AUTH", u, pass]),
+            None => encode(&mut buf, &[b"AUTH", pass]),
+        }
+    }
+    let select = cur_db != req.db;
+    let db_text = req.db.to_string();
+    if select {
+        encode(&mut buf, &[b"SELECT", db_text.as_bytes()]);
+    }
+    let restore: &[u8] = if ctx.shared.cluster.is_some() {
+        b"RESTORE-ASKING"
+    } else {
+        b"RESTORE"
+    };
+    for (k, payload, ttl) in &found {
+        let ttl = ttl.to_string();
+        let mut parts: Vec<&[u8]> = vec![restore, k, ttl.as_bytes(), payload];
+        if req.replace {
+            parts.push(b"REPLACE");
+        }
+        encode(&mut buf, &parts);
+    }
+    if conn.get_mut().write_all(&buf).is_err() {
+        return Err("IOERR error or timeout writing to target instance".into());
+    }
+    let mut line = Vec::new();
+    let target_err = |line: &[u8]| -> CmdError {
+        format!(
+            "ERR Target instance replied with error: {}",
+            String::from_utf8_lossy(&line[1..])
+        )
+        .into()
+    };
+    let mut first_err: Option<CmdError> = None;
+    if req.auth.is_some() {
+        read_line(&mut conn, &mut line)?;
+        if line.first() == Some(&b'-') {
+            first_err = Some(target_err(&line));
+        }
+    }
+    if select {
+        read_line(&mut conn, &mut line)?;
+        if line.first() == Some(&b'-') && first_err.is_none() {
+            first_err = Some(target_err(&line));
+        }
+    }
+    let mut moved: Vec<&[u8]> = Vec::new();
+    for (k, _, _) in &found {
+        read_line(&mut conn, &mut line)?;
+        if line.first() == Some(&b'-') {
+            if first_err.is_none() {
+                first_err = Some(target_err(&line));
+            }
+        } else {
+            moved.push(k);
+        }
+    }
+    put_cached(
+        addr,
+        Cached {
+            conn,
+            db: if first_err.is_none() { req.db } else { -1 },
+            used: Instant::now(),
+        },
+    );
+    // Moved keys leave this node (and its replicas), unless COPY.
+    if !req.copy {
+        for k in &moved {
+            ctx.ks.shard(k).remove();
+        }
+    }
+    if !req.copy && !moved.is_empty() {
+        let mut del: Vec<&[u8]> = vec![b"DEL"];
+        del.extend(moved.iter().copied());
+        ctx.propagate_as(&del);
+    } else {
+        ctx.propagate_nothing();
+    }
+    match first_err {
+        Some(e) => Err(e),
+        None => {
+            ctx.out.ok();
+            Ok(())
+        }
+    }
+}
+
+pub static COMMANDS: &[Spec] = &[cmd(
+    "migrate",
+    -6,
+    WRITE,
+    (0, 0, 0),
+    Group::Generic,
+    "2.6.0",
+    "Atomically transfers a key from one Redis instance to another.",
+    migrate,
+)
+.locking(Locking::Custom(migrate_locks))];
