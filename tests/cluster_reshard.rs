@@ -1,0 +1,201 @@
+//! Moving a slot between two primaries by hand, as `redis-cli --cluster reshard` does:
+//! CLUSTER SETSLOT, MIGRATE, ASKING, and the -ASK / -TRYAGAIN replies while the slot moves.
+mod common;
+use common::cluster::*;
+use common::*;
+use std::time::Duration;
+
+fn slot_of(key: &str) -> u16 {
+    shoal_cluster::key_slot(key.as_bytes()).0
+}
+
+#[test]
+fn a_slot_moves_key_by_key_with_ask_and_tryagain() {
+    let nodes = form_cluster(2, 2000, "mv");
+    let (src, dst) = (&nodes[0], &nodes[1]);
+    let mut s = src.conn();
+    let mut d = dst.conn();
+    // Three keys of one slot owned by the source (node 0 serves 0-8191).
+    let (a, b, c) = ("{u1}a", "{u1}b", "{u1}c");
+    let slot = slot_of(a);
+    assert!(slot < 8192, "{slot}");
+    let slot_s = slot.to_string();
+    for k in [a, b, c] {
+        ok(&mut s, &["SET", k, k]);
+    }
+    assert_eq!(q::<i64>(&mut s, &["EXPIRE", c, "1000"]), 1);
+
+    // SETSLOT refusals, worded as Redis words them.
+    assert_eq!(
+        e(
+            &mut d,
+            &["CLUSTER", "SETSLOT", &slot_s, "MIGRATING", &src.id]
+        ),
+        format!("ERR I'm not the owner of hash slot {slot}")
+    );
+    assert_eq!(
+        e(
+            &mut s,
+            &["CLUSTER", "SETSLOT", &slot_s, "IMPORTING", &dst.id]
+        ),
+        format!("ERR I'm already the owner of hash slot {slot}")
+    );
+    let nobody = "0".repeat(40);
+    assert_eq!(
+        e(
+            &mut d,
+            &["CLUSTER", "SETSLOT", &slot_s, "IMPORTING", &nobody]
+        ),
+        format!("ERR I don't know about node {nobody}")
+    );
+    assert_eq!(
+        e(&mut s, &["CLUSTER", "SETSLOT", &slot_s, "NODE", &nobody]),
+        format!("ERR Unknown node {nobody}")
+    );
+    assert_eq!(
+        e(&mut s, &["CLUSTER", "SETSLOT", &slot_s, "NODE", &dst.id]),
+        format!(
+            "ERR Can't assign hashslot {slot} to a different node while I still hold keys for this hash slot."
+        )
+    );
+    let usage = "ERR Invalid CLUSTER SETSLOT action or number of arguments. Try CLUSTER HELP";
+    assert_eq!(
+        e(&mut s, &["CLUSTER", "SETSLOT", &slot_s, "SIDEWAYS"]),
+        usage
+    );
+    assert_eq!(
+        e(&mut s, &["CLUSTER", "SETSLOT", &slot_s, "MIGRATING"]),
+        usage
+    );
+    assert_eq!(
+        e(&mut s, &["CLUSTER", "SETSLOT", "16384", "STABLE"]),
+        "ERR Invalid or out of range slot"
+    );
+
+    // Open the move.
+    ok(
+        &mut d,
+        &["CLUSTER", "SETSLOT", &slot_s, "IMPORTING", &src.id],
+    );
+    ok(
+        &mut s,
+        &["CLUSTER", "SETSLOT", &slot_s, "MIGRATING", &dst.id],
+    );
+    let nodes_text: String = q(&mut s, &["CLUSTER", "NODES"]);
+    assert!(
+        nodes_text.contains(&format!("[{slot}->-{}]", dst.id)),
+        "{nodes_text}"
+    );
+    // MIGRATE argument checks.
+    let dport = dst.proc.port().to_string();
+    assert_eq!(
+        e(
+            &mut s,
+            &["MIGRATE", "127.0.0.1", &dport, a, "0", "1000", "KEYS", b]
+        ),
+        "ERR When using MIGRATE KEYS option, the key argument must be set to the empty string"
+    );
+    assert_eq!(
+        e(
+            &mut s,
+            &["MIGRATE", "127.0.0.1", &dport, a, "0", "1000", "SIDEWAYS"]
+        ),
+        "ERR syntax error"
+    );
+    assert_eq!(
+        e(&mut s, &["MIGRATE", "127.0.0.1", "x", a, "0", "1000"]),
+        "ERR value is not an integer or out of range"
+    );
+    assert_eq!(
+        q::<String>(
+            &mut s,
+            &["MIGRATE", "127.0.0.1", &dport, "{u1}none", "0", "1000"]
+        ),
+        "NOKEY"
+    );
+    // Move `a`: the source now answers ASK for it, TRYAGAIN for a and b together, and still
+    // serves b alone.
+    ok(&mut s, &["MIGRATE", "127.0.0.1", &dport, a, "0", "1000"]);
+    let ask = format!("ASK {slot} 127.0.0.1:{dport}");
+    assert_eq!(e(&mut s, &["GET", a]), ask);
+    assert_eq!(
+        e(&mut s, &["SET", a, "new"]),
+        ask,
+        "a new key goes to the target"
+    );
+    assert_eq!(
+        e(&mut s, &["MGET", a, b]),
+        "TRYAGAIN Multiple keys request during rehashing of slot"
+    );
+    assert_eq!(q::<String>(&mut s, &["GET", b]), b);
+    // The target serves the moved key only after ASKING, and a multi-key request only when it
+    // holds every key.
+    assert_eq!(
+        e(&mut d, &["GET", a]),
+        format!("MOVED {slot} 127.0.0.1:{}", src.proc.port())
+    );
+    ok(&mut d, &["ASKING"]);
+    assert_eq!(q::<String>(&mut d, &["GET", a]), a);
+    assert!(
+        e(&mut d, &["GET", a]).starts_with("MOVED "),
+        "ASKING holds once"
+    );
+    ok(&mut d, &["ASKING"]);
+    assert_eq!(
+        e(&mut d, &["MGET", a, b]),
+        "TRYAGAIN Multiple keys request during rehashing of slot"
+    );
+    // A key already on the target: BUSYKEY comes back unless REPLACE; COPY keeps the source's.
+    ok(
+        &mut s,
+        &["MIGRATE", "127.0.0.1", &dport, b, "0", "1000", "COPY"],
+    );
+    assert_eq!(q::<String>(&mut s, &["GET", b]), b, "COPY leaves the key");
+    assert_eq!(
+        e(&mut s, &["MIGRATE", "127.0.0.1", &dport, b, "0", "1000"]),
+        "ERR Target instance replied with error: BUSYKEY Target key name already exists."
+    );
+    ok(
+        &mut s,
+        &[
+            "MIGRATE",
+            "127.0.0.1",
+            &dport,
+            "",
+            "0",
+            "1000",
+            "REPLACE",
+            "KEYS",
+            b,
+            c,
+        ],
+    );
+    assert_eq!(
+        q::<i64>(&mut s, &["CLUSTER", "COUNTKEYSINSLOT", &slot_s]),
+        0
+    );
+    // The TTL travelled with the key.
+    ok(&mut d, &["ASKING"]);
+    let ttl: i64 = q(&mut d, &["TTL", c]);
+    assert!((990..=1000).contains(&ttl), "{ttl}");
+    // Close the move: target first, then source; both and then everyone route to the target.
+    ok(&mut d, &["CLUSTER", "SETSLOT", &slot_s, "NODE", &dst.id]);
+    ok(&mut s, &["CLUSTER", "SETSLOT", &slot_s, "NODE", &dst.id]);
+    assert_eq!(
+        e(&mut s, &["GET", a]),
+        format!("MOVED {slot} 127.0.0.1:{dport}")
+    );
+    assert_eq!(q::<Vec<String>>(&mut d, &["MGET", a, b, c]), vec![a, b, c]);
+    let text: String = q(&mut s, &["CLUSTER", "NODES"]);
+    assert!(!text.contains("->-"), "no longer migrating: {text}");
+    // The importer took a config epoch of its own, so the change spreads and sticks.
+    let agreed = wait_until(Duration::from_secs(10), || {
+        nodes.iter().all(|n| {
+            let slots: Vec<redis::Value> = q(&mut n.conn(), &["CLUSTER", "SLOTS"]);
+            slots.len() == 4 // 0..s-1, s, s+1..8191, 8192..16383
+        })
+    });
+    assert!(agreed, "the slot map did not converge");
+    ok(&mut s, &["CLUSTER", "SETSLOT", &slot_s, "STABLE"]);
+    cleanup(&nodes);
+}
