@@ -61,7 +61,12 @@ fn wait_promoted(node: &Node, key: &str, within: Duration) -> Duration {
             .query::<String>(&mut c)
             .is_ok()
     });
-    assert!(promoted, "not promoted within {within:?}");
+    assert!(
+        promoted,
+        "{} not promoted within {within:?} (role {:?})",
+        node.id,
+        node.role()
+    );
     t.elapsed()
 }
 
@@ -88,6 +93,25 @@ fn get_retrying(c: &mut redis::Connection, key: &str) -> String {
             Err(e) => panic!("GET {key}: {e}"),
         }
     }
+}
+
+/// Waits until every node's CLUSTER NODES has `node` as a replica of `primary` (gossip spreads
+/// a role change; voters judge a failover request by what they know).
+fn all_see_replica(nodes: &[Node], node: &Node, primary: &Node) {
+    let ok = wait_until(Duration::from_secs(20), || {
+        nodes.iter().all(|n| {
+            let text: String = q(&mut n.conn(), &["CLUSTER", "NODES"]);
+            text.lines().any(|l| {
+                let f: Vec<&str> = l.split_whitespace().collect();
+                f[0] == node.id && f[2].contains("slave") && f[3] == primary.id
+            })
+        })
+    });
+    assert!(
+        ok,
+        "not every node sees {} replicating {}",
+        node.id, primary.id
+    );
 }
 
 fn all_ok(nodes: &[&Node]) -> bool {
@@ -335,12 +359,16 @@ fn manual_failover_loses_no_acknowledged_write_and_force_and_takeover_switch_rol
         );
     }
     wait_replica_of(p, r);
+    all_see_replica(&nodes, p, r);
     // FORCE: the old primary takes back over without its primary's agreement.
     ok(&mut p.conn(), &["CLUSTER", "FAILOVER", "FORCE"]);
+    eprintln!("FORCE sent");
     wait_promoted(p, &probe, Duration::from_secs(15));
     wait_replica_of(r, p);
+    all_see_replica(&nodes, r, p);
     // TAKEOVER: no election at all.
     ok(&mut r.conn(), &["CLUSTER", "FAILOVER", "TAKEOVER"]);
+    eprintln!("TAKEOVER sent");
     wait_promoted(r, &probe, Duration::from_secs(15));
     wait_replica_of(p, r);
     let all: Vec<&Node> = nodes.iter().collect();
