@@ -342,8 +342,10 @@ impl S3Fifo {
         self.g.push_back(k);
         *self.gset.entry(k).or_insert(0) += 1;
         while self.g.len() as f64 > (self.cap - self.small_cap) as f64 * self.gmul {
-            let o = self.g.pop_front().unwrap();
-            let c = self.gset.get_mut(&o).unwrap();
+            // Invariant: the loop runs only while the ghost queue is non-empty (len > bound >= 0),
+            // and every queued ghost has a count in `gset` (added together in `ghost_add`).
+            let o = self.g.pop_front().expect("ghost queue non-empty");
+            let c = self.gset.get_mut(&o).expect("queued ghost is counted");
             *c -= 1;
             if *c == 0 {
                 self.gset.remove(&o);
@@ -352,7 +354,8 @@ impl S3Fifo {
     }
     fn evict_m(&mut self) {
         while let Some(t) = self.m.pop_front() {
-            let f = self.freq.get_mut(&t).unwrap();
+            // Invariant: every key in a queue has a `freq` entry (inserted and removed with it).
+            let f = self.freq.get_mut(&t).expect("queued key has a frequency");
             if f.0 > 0 {
                 f.0 -= 1;
                 self.m.push_back(t);
@@ -365,7 +368,8 @@ impl S3Fifo {
     fn evict(&mut self) {
         if self.s.len() >= self.small_cap || self.m.is_empty() {
             while let Some(t) = self.s.pop_front() {
-                let f = self.freq.get_mut(&t).unwrap();
+                // Invariant: every key in a queue has a `freq` entry (inserted and removed with it).
+                let f = self.freq.get_mut(&t).expect("queued key has a frequency");
                 if f.0 >= self.thresh {
                     f.0 = 0;
                     f.1 = true;
@@ -428,7 +432,8 @@ impl Policy for PerfectLfu {
             return true;
         }
         if self.seqs.len() >= self.cap {
-            let &(mc, ms, mk) = self.cached.iter().next().unwrap();
+            // Invariant: `cached` mirrors `seqs`, which holds cap >= 1 entries here.
+            let &(mc, ms, mk) = self.cached.iter().next().expect("full cache is non-empty");
             if mc >= c {
                 return false;
             }
@@ -484,7 +489,11 @@ impl Cms {
         }
     }
     fn est(&self, k: u64) -> u8 {
-        (0..4).map(|r| self.rows[r][self.idx(k, r)]).min().unwrap()
+        // Invariant: four rows, so `min` of a non-empty range.
+        (0..4)
+            .map(|r| self.rows[r][self.idx(k, r)])
+            .min()
+            .expect("four rows")
     }
 }
 struct WTinyLfu {
