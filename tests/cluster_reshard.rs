@@ -5,10 +5,6 @@ use common::cluster::*;
 use common::*;
 use std::time::Duration;
 
-fn slot_of(key: &str) -> u16 {
-    shoal_cluster::key_slot(key.as_bytes()).0
-}
-
 #[test]
 fn a_slot_moves_key_by_key_with_ask_and_tryagain() {
     let nodes = form_cluster(2, 2000, "mv");
@@ -198,4 +194,122 @@ fn a_slot_moves_key_by_key_with_ask_and_tryagain() {
     assert!(agreed, "the slot map did not converge");
     ok(&mut s, &["CLUSTER", "SETSLOT", &slot_s, "STABLE"]);
     cleanup(&nodes);
+}
+
+#[test]
+fn migrate_between_plain_servers_with_auth_db_and_failures_keeps_keys() {
+    let src = server(&[]);
+    let dst = server(&["--requirepass", "sesame"]);
+    let mut s = conn(&src);
+    let dport = dst.port().to_string();
+    for k in ["a", "b", "c", "d"] {
+        ok(&mut s, &["SET", k, k]);
+    }
+    // Wrong or missing credentials: the target's error comes back and the key stays.
+    let err = e(&mut s, &["MIGRATE", "127.0.0.1", &dport, "a", "0", "1000"]);
+    assert!(
+        err.starts_with("ERR Target instance replied with error: NOAUTH"),
+        "{err}"
+    );
+    let err = e(
+        &mut s,
+        &[
+            "MIGRATE",
+            "127.0.0.1",
+            &dport,
+            "a",
+            "0",
+            "1000",
+            "AUTH",
+            "wrong",
+        ],
+    );
+    assert!(
+        err.starts_with("ERR Target instance replied with error: WRONGPASS"),
+        "{err}"
+    );
+    assert_eq!(q::<String>(&mut s, &["GET", "a"]), "a");
+    // AUTH, into database 3.
+    ok(
+        &mut s,
+        &[
+            "MIGRATE",
+            "127.0.0.1",
+            &dport,
+            "a",
+            "3",
+            "1000",
+            "AUTH",
+            "sesame",
+        ],
+    );
+    assert_eq!(q::<i64>(&mut s, &["EXISTS", "a"]), 0);
+    // AUTH2 with the default user, several keys, one of them absent.
+    ok(
+        &mut s,
+        &[
+            "MIGRATE",
+            "127.0.0.1",
+            &dport,
+            "",
+            "3",
+            "1000",
+            "AUTH2",
+            "default",
+            "sesame",
+            "KEYS",
+            "b",
+            "nope",
+            "c",
+        ],
+    );
+    let mut d = conn(&dst);
+    ok(&mut d, &["AUTH", "sesame"]);
+    ok(&mut d, &["SELECT", "3"]);
+    assert_eq!(
+        q::<Vec<String>>(&mut d, &["MGET", "a", "b", "c"]),
+        vec!["a", "b", "c"]
+    );
+    assert_eq!(q::<i64>(&mut s, &["DBSIZE"]), 1, "only d is left");
+    // Nobody listening: IOERR, and the key stays.
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port().to_string()
+    };
+    assert_eq!(
+        e(&mut s, &["MIGRATE", "127.0.0.1", &closed, "d", "0", "500"]),
+        "IOERR error or timeout connecting to the client"
+    );
+    assert_eq!(q::<String>(&mut s, &["GET", "d"]), "d");
+    // The target restarted after we pooled a connection to it: the pooled one is dead, the
+    // retry on a fresh one goes through.
+    let port = dst.port();
+    drop(d);
+    drop(dst);
+    let port = port.to_string();
+    let _dst2 = ServerProcess::start_raw(
+        BIN,
+        &[
+            "--port",
+            &port,
+            "--bind",
+            "127.0.0.1",
+            "--requirepass",
+            "sesame",
+        ],
+    );
+    ok(
+        &mut s,
+        &[
+            "MIGRATE",
+            "127.0.0.1",
+            &port,
+            "d",
+            "0",
+            "1000",
+            "AUTH",
+            "sesame",
+        ],
+    );
+    assert_eq!(q::<i64>(&mut s, &["DBSIZE"]), 0);
 }

@@ -18,6 +18,7 @@ use shoal_store::{ShardId, Store, dump};
 
 use crate::ctx::Ctx;
 use crate::errors::{self, CmdError, CmdResult};
+use crate::repl::encode;
 use crate::spec::{Group, Locking, Spec, cmd, flags::*};
 use crate::util::{eq_ic, int};
 
@@ -53,25 +54,6 @@ struct Request<'a> {
     replace: bool,
     auth: Option<(Option<&'a [u8]>, &'a [u8])>,
     keys: Vec<&'a [u8]>,
-}
-
-/// Where the keys are: argument 3, or after KEYS (argument 3 is then empty).
-fn key_positions(a: &Args<'_>) -> Vec<usize> {
-    let mut i = 6;
-    while i < a.len() {
-        let opt = a.get(i);
-        if eq_ic(opt, "keys") {
-            return (i + 1..a.len()).collect();
-        }
-        i += if eq_ic(opt, "auth") {
-            2
-        } else if eq_ic(opt, "auth2") {
-            3
-        } else {
-            1
-        };
-    }
-    vec![3]
 }
 
 fn parse<'a>(a: &Args<'a>) -> Result<Request<'a>, CmdError> {
@@ -118,16 +100,14 @@ fn parse<'a>(a: &Args<'a>) -> Result<Request<'a>, CmdError> {
     })
 }
 
-/// The locks MIGRATE holds: every key's shard.
+/// The locks MIGRATE holds: every key's shard. (Arguments that do not parse lock nothing: the
+/// handler refuses them before touching a key.)
 fn migrate_locks(store: &Store, db: usize, a: &Args<'_>, ids: &mut Vec<ShardId>) {
-    for p in key_positions(a) {
-        let k = a.get(p);
-        ids.push(store.shard_id(db, k, store.hash(k)));
+    if let Ok(req) = parse(a) {
+        for k in req.keys {
+            ids.push(store.shard_id(db, k, store.hash(k)));
+        }
     }
-}
-
-fn encode(out: &mut Vec<u8>, parts: &[&[u8]]) {
-    crate::repl::encode(out, parts);
 }
 
 /// One reply line of the target (`+OK`, `-ERR ...`); RESTORE, AUTH and SELECT answer so.
@@ -138,7 +118,7 @@ fn read_line(conn: &mut BufReader<TcpStream>, line: &mut Vec<u8>) -> Result<(), 
             line.truncate(line.len() - 2);
             Ok(())
         }
-        _ => Err("IOERR error or timeout reading to target node".into()),
+        _ => Err("IOERR error or timeout reading to target instance".into()),
     }
 }
 
@@ -152,6 +132,81 @@ fn connect(addr: &str, timeout: Duration) -> Result<BufReader<TcpStream>, CmdErr
     let s = TcpStream::connect_timeout(&sa, timeout).map_err(|_| ioerr())?;
     let _ = s.set_nodelay(true);
     Ok(BufReader::new(s))
+}
+
+/// An I/O failure talking to the target; `replied` once any reply line had come back.
+struct Failure {
+    err: CmdError,
+    replied: bool,
+}
+
+/// Sends AUTH, SELECT (when the connection is on another db) and a RESTORE per key, and reads
+/// the replies: the target's first error reply, if any, and the keys it took.
+fn exchange<'k>(
+    conn: &mut BufReader<TcpStream>,
+    req: &Request<'_>,
+    cur_db: i64,
+    restore: &[u8],
+    found: &[(&'k [u8], Vec<u8>, u64)],
+) -> Result<(Option<CmdError>, Vec<&'k [u8]>), Failure> {
+    let _ = conn.get_ref().set_read_timeout(Some(req.timeout));
+    let _ = conn.get_ref().set_write_timeout(Some(req.timeout));
+    let mut buf = Vec::new();
+    if let Some((user, pass)) = req.auth {
+        match user {
+            Some(u) => encode(&mut buf, &[b"AUTH", u, pass]),
+            None => encode(&mut buf, &[b"AUTH", pass]),
+        }
+    }
+    let select = cur_db != req.db;
+    if select {
+        encode(&mut buf, &[b"SELECT", req.db.to_string().as_bytes()]);
+    }
+    for (k, payload, ttl) in found {
+        let ttl = ttl.to_string();
+        let mut parts: Vec<&[u8]> = vec![restore, k, ttl.as_bytes(), payload];
+        if req.replace {
+            parts.push(b"REPLACE");
+        }
+        encode(&mut buf, &parts);
+    }
+    if conn.get_mut().write_all(&buf).is_err() {
+        return Err(Failure {
+            err: "IOERR error or timeout writing to target instance".into(),
+            replied: false,
+        });
+    }
+    let mut line = Vec::new();
+    let mut replied = false;
+    let mut next = |line: &mut Vec<u8>| -> Result<bool, Failure> {
+        read_line(conn, line).map_err(|err| Failure { err, replied })?;
+        replied = true;
+        Ok(line.first() == Some(&b'-'))
+    };
+    let target_err = |line: &[u8]| -> CmdError {
+        format!(
+            "ERR Target instance replied with error: {}",
+            String::from_utf8_lossy(&line[1..])
+        )
+        .into()
+    };
+    let mut first_err: Option<CmdError> = None;
+    for _ in 0..(req.auth.is_some() as usize + select as usize) {
+        if next(&mut line)? && first_err.is_none() {
+            first_err = Some(target_err(&line));
+        }
+    }
+    let mut moved = Vec::new();
+    for (k, _, _) in found {
+        if next(&mut line)? {
+            if first_err.is_none() {
+                first_err = Some(target_err(&line));
+            }
+        } else {
+            moved.push(*k);
+        }
+    }
+    Ok((first_err, moved))
 }
 
 /// MIGRATE host port key|"" destination-db timeout [COPY] [REPLACE] [AUTH password]
@@ -174,73 +229,25 @@ fn migrate(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
         return Ok(());
     }
     let addr = format!("{}:{}", req.host, req.port);
-    let cached = take_cached(&addr);
-    let (mut conn, cur_db) = match cached {
-        Some(c) => (c.conn, c.db),
-        None => (connect(&addr, req.timeout)?, 0),
-    };
-    let _ = conn.get_ref().set_read_timeout(Some(req.timeout));
-    let _ = conn.get_ref().set_write_timeout(Some(req.timeout));
-    let mut buf = Vec::new();
-    if let Some((user, pass)) = req.auth {
-        match user {
-            Some(u) => encode(&mut buf, &[b"AUTH", u, pass]),
-            None => encode(&mut buf, &[b"AUTH", pass]),
-        }
-    }
-    let select = cur_db != req.db;
-    let db_text = req.db.to_string();
-    if select {
-        encode(&mut buf, &[b"SELECT", db_text.as_bytes()]);
-    }
     let restore: &[u8] = if ctx.shared.cluster.is_some() {
         b"RESTORE-ASKING"
     } else {
         b"RESTORE"
     };
-    for (k, payload, ttl) in &found {
-        let ttl = ttl.to_string();
-        let mut parts: Vec<&[u8]> = vec![restore, k, ttl.as_bytes(), payload];
-        if req.replace {
-            parts.push(b"REPLACE");
-        }
-        encode(&mut buf, &parts);
-    }
-    if conn.get_mut().write_all(&buf).is_err() {
-        return Err("IOERR error or timeout writing to target instance".into());
-    }
-    let mut line = Vec::new();
-    let target_err = |line: &[u8]| -> CmdError {
-        format!(
-            "ERR Target instance replied with error: {}",
-            String::from_utf8_lossy(&line[1..])
-        )
-        .into()
+    let (mut conn, cur_db, pooled) = match take_cached(&addr) {
+        Some(c) => (c.conn, c.db, true),
+        None => (connect(&addr, req.timeout)?, 0, false),
     };
-    let mut first_err: Option<CmdError> = None;
-    if req.auth.is_some() {
-        read_line(&mut conn, &mut line)?;
-        if line.first() == Some(&b'-') {
-            first_err = Some(target_err(&line));
+    let (first_err, moved) = match exchange(&mut conn, &req, cur_db, restore, &found) {
+        Ok(r) => r,
+        // A pooled connection the target closed meanwhile (no reply came back at all): once
+        // more on a fresh one, as Redis retries.
+        Err(Failure { replied: false, .. }) if pooled => {
+            conn = connect(&addr, req.timeout)?;
+            exchange(&mut conn, &req, 0, restore, &found).map_err(|f| f.err)?
         }
-    }
-    if select {
-        read_line(&mut conn, &mut line)?;
-        if line.first() == Some(&b'-') && first_err.is_none() {
-            first_err = Some(target_err(&line));
-        }
-    }
-    let mut moved: Vec<&[u8]> = Vec::new();
-    for (k, _, _) in &found {
-        read_line(&mut conn, &mut line)?;
-        if line.first() == Some(&b'-') {
-            if first_err.is_none() {
-                first_err = Some(target_err(&line));
-            }
-        } else {
-            moved.push(k);
-        }
-    }
+        Err(f) => return Err(f.err),
+    };
     put_cached(
         addr,
         Cached {
