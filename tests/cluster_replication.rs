@@ -11,10 +11,6 @@ use std::time::{Duration, Instant};
 
 const NT: u64 = 2000;
 
-fn slot_of(key: &str) -> u16 {
-    shoal_cluster::key_slot(key.as_bytes()).0
-}
-
 /// `n` keys `{prefix}:i` whose slots lie in the primary `p` of 3's range.
 fn keys_of_primary(p: usize, prefix: &str, n: usize) -> Vec<String> {
     let per = 16384 / 3;
@@ -26,23 +22,11 @@ fn keys_of_primary(p: usize, prefix: &str, n: usize) -> Vec<String> {
         .collect()
 }
 
-fn repl_offset(c: &mut redis::Connection) -> i64 {
-    let info: String = q(c, &["INFO", "replication"]);
-    info.lines()
-        .find_map(|l| l.strip_prefix("master_repl_offset:"))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or(-1)
-}
-
 /// Waits until replica `r` has applied everything primary `p` has.
 fn caught_up(p: &Node, r: &Node) {
     let ok = wait_until(Duration::from_secs(20), || {
-        let po = repl_offset(&mut p.conn());
-        let ro: String = q(&mut r.conn(), &["INFO", "replication"]);
-        ro.lines()
-            .find_map(|l| l.strip_prefix("slave_repl_offset:"))
-            .and_then(|v| v.trim().parse::<i64>().ok())
-            == Some(po)
+        info_field(&mut p.conn(), "replication", "master_repl_offset")
+            == info_field(&mut r.conn(), "replication", "slave_repl_offset")
     });
     assert!(ok, "replica did not catch up");
 }
@@ -208,6 +192,55 @@ fn replicas_follow_serve_readonly_reads_and_show_in_cluster_replies() {
         e(&mut rc, &["CLUSTER", "FAILOVER", "SOON"]),
         "ERR syntax error"
     );
+
+    // The failover settings: Redis's names (and the old slave- aliases), their range checks, and
+    // cluster-replica-no-failover reaching the others as the nofailover flag.
+    for (name, value) in [
+        ("cluster-replica-validity-factor", "0"),
+        ("cluster-slave-validity-factor", "5"),
+        ("cluster-migration-barrier", "2"),
+        ("cluster-allow-replica-migration", "no"),
+    ] {
+        ok(&mut rc, &["CONFIG", "SET", name, value]);
+        let got: Vec<String> = q(&mut rc, &["CONFIG", "GET", name]);
+        assert_eq!(got, vec![name.to_string(), value.to_string()]);
+    }
+    let got: Vec<String> = q(
+        &mut rc,
+        &["CONFIG", "GET", "cluster-replica-validity-factor"],
+    );
+    assert_eq!(got[1], "5", "the alias sets the same setting");
+    assert_eq!(
+        e(
+            &mut rc,
+            &["CONFIG", "SET", "cluster-migration-barrier", "-1"]
+        ),
+        "ERR CONFIG SET failed (possibly related to argument 'cluster-migration-barrier') - argument must be between 0 and 2147483647 inclusive"
+    );
+    assert_eq!(
+        e(
+            &mut rc,
+            &["CONFIG", "SET", "cluster-replica-validity-factor", "x"]
+        ),
+        "ERR CONFIG SET failed (possibly related to argument 'cluster-replica-validity-factor') - argument couldn't be parsed into an integer"
+    );
+    assert!(
+        e(
+            &mut rc,
+            &["CONFIG", "SET", "cluster-replica-no-failover", "maybe"]
+        )
+        .contains("argument must be 'yes' or 'no'")
+    );
+    ok(
+        &mut rc,
+        &["CONFIG", "SET", "cluster-replica-no-failover", "yes"],
+    );
+    let flagged = wait_until(Duration::from_secs(10), || {
+        let text: String = q(&mut c, &["CLUSTER", "NODES"]);
+        text.lines()
+            .any(|l| l.starts_with(&r0.id) && l.contains("slave,nofailover"))
+    });
+    assert!(flagged, "the primary never saw the nofailover flag");
     cleanup(&nodes);
 }
 

@@ -274,6 +274,20 @@ impl Driver {
             fo.allow_migration = c.cluster.allow_replica_migration;
             fo.no_failover = c.cluster.replica_no_failover;
         }
+        // A replica that will not stand says so in its flags (others skip it when ranking).
+        if let Some(cl) = &self.shared.cluster {
+            let no_failover = self.bus.fo.no_failover;
+            let want = |st: &shoal_cluster::ClusterState| no_failover && st.me().flags.replica;
+            let stale = {
+                let st = cl.state.read();
+                st.me().flags.nofailover != want(&st)
+            };
+            if stale {
+                let mut st = cl.state.write();
+                let w = want(&st);
+                st.me_mut().flags.nofailover = w;
+            }
+        }
         let repl = &self.shared.repl;
         let fo = &mut self.bus.fo;
         fo.offset = repl.offset.load(Relaxed);
