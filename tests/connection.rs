@@ -532,3 +532,64 @@ fn monitor_streams_commands_and_drops_slow_monitors() {
     assert!(slow.is_closed(), "slow monitor was dropped");
     assert!(wait_until(Duration::from_secs(5), clients));
 }
+
+#[test]
+fn client_pause_holds_writes_or_everything_until_unpause_or_deadline() {
+    let s = server(&[]);
+    let mut admin = conn(&s);
+    let mut c = conn(&s);
+    ok(&mut c, &["SET", "k", "before"]);
+    // WRITE: reads go on, a write waits (its reply too) until CLIENT UNPAUSE.
+    ok(&mut admin, &["CLIENT", "PAUSE", "20000", "WRITE"]);
+    assert_eq!(q::<String>(&mut c, &["GET", "k"]), "before");
+    let writer = {
+        let url = s.url();
+        std::thread::spawn(move || {
+            let mut w = redis::Client::open(url).unwrap().get_connection().unwrap();
+            let t = std::time::Instant::now();
+            let r: String = redis::cmd("SET")
+                .arg("k")
+                .arg("after")
+                .query(&mut w)
+                .unwrap();
+            (r, t.elapsed())
+        })
+    };
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(
+        q::<String>(&mut c, &["GET", "k"]),
+        "before",
+        "the paused write has not run"
+    );
+    ok(&mut admin, &["CLIENT", "UNPAUSE"]);
+    let (reply, waited) = writer.join().unwrap();
+    assert_eq!(reply, "OK");
+    assert!(waited >= Duration::from_millis(250), "{waited:?}");
+    assert_eq!(q::<String>(&mut c, &["GET", "k"]), "after", "nothing lost");
+    // ALL (the default): reads wait too, until the deadline.
+    ok(&mut admin, &["CLIENT", "PAUSE", "400"]);
+    let t = std::time::Instant::now();
+    assert_eq!(q::<String>(&mut c, &["GET", "k"]), "after");
+    assert!(
+        t.elapsed() >= Duration::from_millis(300),
+        "{:?}",
+        t.elapsed()
+    );
+    // Refusals, worded as Redis words them.
+    assert_eq!(
+        e(&mut admin, &["CLIENT", "PAUSE", "soon"]),
+        "ERR timeout is not an integer or out of range"
+    );
+    assert_eq!(
+        e(&mut admin, &["CLIENT", "PAUSE", "-1"]),
+        "ERR timeout is negative"
+    );
+    assert_eq!(
+        e(&mut admin, &["CLIENT", "PAUSE", "10", "READS"]),
+        "ERR CLIENT PAUSE mode must be WRITE or ALL"
+    );
+    assert_eq!(
+        e(&mut admin, &["CLIENT", "UNPAUSE", "now"]),
+        "ERR wrong number of arguments for 'client|unpause' command"
+    );
+}

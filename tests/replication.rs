@@ -6,15 +6,6 @@ mod common;
 use common::*;
 use std::time::Duration;
 
-fn info_field(c: &mut redis::Connection, section: &str, field: &str) -> String {
-    let info: String = q(c, &["INFO", section]);
-    info.lines()
-        .find_map(|l| l.strip_prefix(&format!("{field}:")))
-        .unwrap_or_else(|| panic!("INFO {section} has no {field}"))
-        .trim()
-        .to_string()
-}
-
 fn linked(r: &mut redis::Connection) -> bool {
     info_field(r, "replication", "master_link_status") == "up"
 }

@@ -4,6 +4,11 @@ use super::*;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+/// The hash slot of `key` (the same CRC16 the server uses).
+pub fn slot_of(key: &str) -> u16 {
+    shoal_cluster::key_slot(key.as_bytes()).0
+}
+
 /// A fresh temp dir unique to this process and test thread.
 pub fn tmpdir(tag: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!(

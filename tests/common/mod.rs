@@ -64,3 +64,13 @@ pub fn ok(c: &mut redis::Connection, args: &[&str]) {
     let r: String = q(c, args);
     assert_eq!(r, "OK", "{args:?}");
 }
+
+/// One field of an INFO section; panics if the section lacks it.
+pub fn info_field(c: &mut redis::Connection, section: &str, field: &str) -> String {
+    let info: String = q(c, &["INFO", section]);
+    info.lines()
+        .find_map(|l| l.strip_prefix(&format!("{field}:")))
+        .unwrap_or_else(|| panic!("INFO {section} has no {field}"))
+        .trim()
+        .to_string()
+}
