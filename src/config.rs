@@ -167,6 +167,10 @@ pub struct Cli {
     /// Spread the slots once this many empty primaries know each other (0 = off).
     #[arg(long = "cluster-bootstrap-primaries", default_value = "0")]
     pub cluster_bootstrap_primaries: usize,
+    /// Once the slots are spread, an empty primary replicates the slot owner with the fewest
+    /// replicas while that one has fewer than this many (0 = off).
+    #[arg(long = "cluster-bootstrap-replicas", default_value = "0")]
+    pub cluster_bootstrap_replicas: usize,
     #[arg(
         long = "cluster-replica-validity-factor",
         alias = "cluster-slave-validity-factor",
@@ -279,6 +283,7 @@ impl Cli {
                 allow_reads_when_down: self.cluster_allow_reads_when_down,
                 seeds: self.cluster_seeds,
                 bootstrap_primaries: self.cluster_bootstrap_primaries,
+                bootstrap_replicas: self.cluster_bootstrap_replicas,
                 slot_stats_enabled: self.cluster_slot_stats_enabled,
                 replica_validity_factor: self.cluster_replica_validity_factor as u64,
                 migration_barrier: self.cluster_migration_barrier as u64,

@@ -130,16 +130,23 @@ pub fn spawn(
     if let Some(cl) = &shared.cluster {
         *cl.control.lock() = Some(ctl_tx.clone());
     }
-    let (seeds, bootstrap) = {
+    let (seeds, bootstrap, bootstrap_replicas) = {
         let c = shared.config.read();
-        (c.cluster.seeds.clone(), c.cluster.bootstrap_primaries)
+        let cl = &c.cluster;
+        (
+            cl.seeds.clone(),
+            cl.bootstrap_primaries,
+            cl.bootstrap_replicas,
+        )
     };
     if !seeds.is_empty() {
         tracker.spawn(seed_loop(shared.clone(), seeds, ctl_tx, cancel.clone()));
     }
     let d = Driver {
         shared,
-        bus: Bus::new(node_timeout).with_bootstrap(bootstrap),
+        bus: Bus::new(node_timeout)
+            .with_bootstrap(bootstrap)
+            .with_bootstrap_replicas(bootstrap_replicas),
         events: tx,
         tracker: tracker.clone(),
         links: HashMap::new(),

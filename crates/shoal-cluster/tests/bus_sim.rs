@@ -206,6 +206,71 @@ fn bootstrap_owner_that_missed_its_update_is_told_again() {
     }
 }
 
+/// Six nodes with `bootstrap-primaries 3` and `bootstrap-replicas 1` (as the compose file starts
+/// them), meeting in the given chain order.
+fn six_forming(seed: u64, chain: &[(usize, usize)], extra: usize) -> Sim {
+    let mut sim = Sim::new(6 + extra, 2000, seed);
+    for (_, bus) in sim.nodes.iter_mut() {
+        *bus = Bus::new(2000).with_bootstrap(3).with_bootstrap_replicas(1);
+    }
+    for (a, b) in chain {
+        sim.meet(*a, *b);
+    }
+    sim.deliver_all();
+    sim.run(10_000);
+    sim
+}
+
+#[test]
+fn bootstrap_replicas_spread_one_per_primary() {
+    for seed in 20..26 {
+        let chain = [(0, 5), (5, 1), (1, 4), (4, 2), (2, 3)];
+        let sim = six_forming(seed, &chain, 0);
+        let s = &sim.nodes[0].0;
+        assert!(s.is_ok(), "seed {seed}: {}", s.nodes_text());
+        let owners: Vec<NodeId> = s
+            .nodes
+            .values()
+            .filter(|n| n.flags.primary && !n.slots.is_empty())
+            .map(|n| n.id)
+            .collect();
+        assert_eq!(owners.len(), 3, "seed {seed}: {}", s.nodes_text());
+        for o in &owners {
+            assert_eq!(
+                s.replicas_of(*o).count(),
+                1,
+                "seed {seed}: each primary gets exactly one replica\n{}",
+                s.nodes_text()
+            );
+        }
+        // Every node agrees on who replicates whom.
+        let roles = |s: &shoal_cluster::ClusterState| {
+            let mut v: Vec<(NodeId, Option<NodeId>)> =
+                s.nodes.values().map(|n| (n.id, n.primary_of)).collect();
+            v.sort();
+            v
+        };
+        for (other, _) in &sim.nodes[1..] {
+            assert_eq!(roles(other), roles(s), "seed {seed}: views differ");
+        }
+    }
+}
+
+#[test]
+fn bootstrap_replicas_leave_extra_nodes_primary() {
+    // Seven nodes, one replica each: the seventh stays an empty primary.
+    let chain = [(0, 1), (1, 2), (2, 3), (3, 4), (4, 5), (5, 6)];
+    let sim = six_forming(31, &chain, 1);
+    let s = &sim.nodes[3].0;
+    let empty_primaries = s
+        .nodes
+        .values()
+        .filter(|n| n.flags.primary && n.slots.is_empty())
+        .count();
+    let replicas = s.nodes.values().filter(|n| n.flags.replica).count();
+    assert_eq!((empty_primaries, replicas), (1, 3), "{}", s.nodes_text());
+}
+
 fn five_with_slots(seed: u64) -> Sim {
     let mut sim = Sim::new(5, 2000, seed);
     for i in 1..5 {

@@ -72,6 +72,7 @@ pub struct ClusterConfig {
     pub seeds: Vec<String>,
     /// Zero-touch formation: spread the slots once this many empty primaries know each other.
     pub bootstrap_primaries: usize,
+    pub bootstrap_replicas: usize,
     /// Charge keyed commands to their slot (CLUSTER SLOT-STATS cpu-usec and network bytes).
     pub slot_stats_enabled: bool,
     /// A replica whose link was down longer than node-timeout × this may not fail over (0: no
@@ -100,6 +101,7 @@ impl Default for ClusterConfig {
             allow_reads_when_down: false,
             seeds: Vec::new(),
             bootstrap_primaries: 0,
+            bootstrap_replicas: 0,
             slot_stats_enabled: true,
             replica_validity_factor: 10,
             migration_barrier: 1,
@@ -613,6 +615,11 @@ pub const CLUSTER_PARAMS: &[Param] = &[
     Param {
         name: "cluster-bootstrap-primaries",
         get: |c| c.cluster.bootstrap_primaries.to_string(),
+        set: None,
+    },
+    Param {
+        name: "cluster-bootstrap-replicas",
+        get: |c| c.cluster.bootstrap_replicas.to_string(),
         set: None,
     },
     Param {

@@ -76,12 +76,8 @@ pub struct Bus {
     last_random_ping: u64,
     /// When each node was last sent a PING (re-sent while its PONG is missing).
     last_ping: HashMap<NodeId, u64>,
-    /// Zero-touch formation: once this many empty primaries know each other, the one with the
-    /// smallest ID spreads the slots over them (0 = off).
-    bootstrap: usize,
-    /// The set of reachable primaries last seen (sorted), and since when it is unchanged.
-    view: Vec<NodeId>,
-    view_since: u64,
+    /// Zero-touch formation (see `bootstrap`).
+    pub(super) formation: super::bootstrap::Formation,
     pub stats: BusStats,
     /// Elections, votes, manual failover, replica migration (see `failover`).
     pub fo: super::failover::Failover,
@@ -96,81 +92,10 @@ impl Bus {
             forgotten: HashMap::new(),
             last_random_ping: 0,
             last_ping: HashMap::new(),
-            bootstrap: 0,
-            view: Vec::new(),
-            view_since: 0,
+            formation: Default::default(),
             stats: BusStats::default(),
             fo: super::failover::Failover::default(),
         }
-    }
-
-    /// Enables zero-touch formation over `primaries` nodes.
-    pub fn with_bootstrap(mut self, primaries: usize) -> Bus {
-        self.bootstrap = primaries;
-        self
-    }
-
-    /// Zero-touch formation. Runs only while no slot is assigned anywhere. When at least
-    /// `bootstrap` reachable empty primaries have known each other for a second, the one with
-    /// the smallest ID (every node computes the same one) binds the slots in even ranges to the
-    /// `bootstrap` smallest IDs with distinct config epochs, and tells each owner with an UPDATE.
-    /// An owner that misses it is told again when its PING shows an older epoch.
-    fn try_bootstrap(&mut self, st: &mut ClusterState, now: u64, fx: &mut Effects) {
-        if st.slots_assigned() > 0 {
-            return;
-        }
-        let mut ids: Vec<NodeId> = st
-            .nodes
-            .values()
-            .filter(|n| {
-                n.flags.primary
-                    && !n.flags.pfail
-                    && !n.flags.fail
-                    && (n.flags.myself || n.pong_recv > 0)
-            })
-            .map(|n| n.id)
-            .collect();
-        ids.sort();
-        if ids != self.view {
-            self.view = ids;
-            self.view_since = now;
-            return;
-        }
-        if ids.len() < self.bootstrap
-            || now.saturating_sub(self.view_since) < 1000
-            || ids[0] != st.myself
-        {
-            return;
-        }
-        let chosen: Vec<NodeId> = ids[..self.bootstrap].to_vec();
-        let n = chosen.len();
-        let base = st.current_epoch;
-        for (i, id) in chosen.iter().enumerate() {
-            let (lo, hi) = (i * crate::slot::SLOTS / n, (i + 1) * crate::slot::SLOTS / n);
-            let mut set = SlotSet::new();
-            for s in lo..hi {
-                set.insert(s as u16);
-                st.assign(s as u16, *id);
-            }
-            let epoch = base + i as u64 + 1;
-            if let Some(node) = st.nodes.get_mut(id) {
-                node.config_epoch = epoch;
-            }
-            if *id != st.myself {
-                let m = Message {
-                    kind: Kind::Update,
-                    header: self.header(st),
-                    body: Body::Update {
-                        node: *id,
-                        config_epoch: epoch,
-                        slots: set,
-                    },
-                };
-                self.send(fx, Dest::Node(*id), m);
-            }
-        }
-        st.current_epoch = base + n as u64;
-        fx.save = true;
     }
 
     /// Addresses being met, for CLUSTER NODES-style inspection and tests.
@@ -790,9 +715,7 @@ impl Bus {
                 self.mark_fail_if_needed(st, id, now, &mut fx);
             }
         }
-        if self.bootstrap > 0 {
-            self.try_bootstrap(st, now, &mut fx);
-        }
+        self.formation_tick(st, now, &mut fx);
         self.failover_tick(st, now, &mut fx);
         st.update_state();
         fx

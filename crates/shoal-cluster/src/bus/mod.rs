@@ -2,6 +2,7 @@
 //! ([`machine`]). A tokio driver in the server moves the machine's messages over TCP; tests move
 //! them over an in-memory network.
 
+pub mod bootstrap;
 pub mod failover;
 pub mod machine;
 pub mod msg;
