@@ -325,25 +325,10 @@ impl Driver {
             }
         }
         if !fx.purge_slots.is_empty() {
-            let now = unix_ms();
-            let guard = self.shared.repl.enter_write();
-            let mut gone = Vec::new();
-            for slot in &fx.purge_slots {
-                gone.extend(
-                    self.shared
-                        .store
-                        .purge_slot(0, *slot, now)
-                        .into_iter()
-                        .map(|k| (0u32, k)),
-                );
-            }
-            shoal_commands::repl::propagate_dels(&self.shared.repl, &gone);
-            drop(guard);
-            if !gone.is_empty() {
-                tracing::warn!(
-                    "deleted {} keys of slots this node no longer serves",
-                    gone.len()
-                );
+            let gone =
+                shoal_commands::slotmig::purge_slots(&self.shared, &fx.purge_slots, unix_ms());
+            if gone > 0 {
+                tracing::warn!("deleted {gone} keys of slots this node no longer serves");
             }
         }
         self.shared.sync_cluster_role();

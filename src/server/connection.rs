@@ -300,6 +300,7 @@ pub async fn serve(stream: TcpStream, shared: Arc<Shared>, info: Arc<ClientInfo>
     *info.killer.lock() = None;
     let _ = socket2::SockRef::from(&*stream).shutdown(Shutdown::Write);
     client.unwatch_all(&shared.store);
+    shoal_commands::slotmig::client_closed(&shared, &mut client, shoal_commands::unix_ms());
     if client.monitor.take().is_some() {
         shared.monitors.remove(id);
     }

@@ -19,6 +19,7 @@ mod expire;
 mod listener;
 mod metrics;
 mod replication;
+mod slot_migration;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -131,6 +132,7 @@ async fn serve(config: Config) -> i32 {
         }
         let timeout = config.cluster.node_timeout;
         bus::spawn(shared.clone(), bl, timeout, cancel.clone(), tracker.clone());
+        slot_migration::spawn(shared.clone(), cancel.clone(), &tracker);
     }
     for l in listeners {
         tracker.spawn(listener::accept_loop(

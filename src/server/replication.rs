@@ -276,7 +276,7 @@ pub fn spawn_link(shared: Arc<Shared>, cancel: CancellationToken) {
 }
 
 /// Reads one line (without CRLF) from the front of `buf`, reading more as needed.
-async fn read_line(s: &mut TcpStream, buf: &mut BytesMut) -> std::io::Result<String> {
+pub(crate) async fn read_line(s: &mut TcpStream, buf: &mut BytesMut) -> std::io::Result<String> {
     loop {
         if let Some(p) = buf.windows(2).position(|w| w == b"\r\n") {
             let line = String::from_utf8_lossy(&buf[..p]).into_owned();
@@ -399,17 +399,8 @@ async fn load_snapshot(
         buf.advance(len + 2);
         let (recs, used) = shoal_store::snapshot::read_records(&records);
         for (db, key, expire, payload) in recs {
-            let Ok(value) = shoal_store::dump::restore(payload) else {
-                return Err(std::io::Error::other("corrupt snapshot record"));
-            };
-            let db = db as usize;
-            if db >= store.databases() {
-                continue;
-            }
-            let h = store.hash(key);
-            store
-                .lock(store.shard_id(db, key, h))
-                .upsert(h, key, value, expire, 0);
+            shoal_commands::slotmig::apply_record(store, db as usize, key, expire, payload, 0)
+                .map_err(|_| std::io::Error::other("corrupt snapshot record"))?;
         }
         records.drain(..used);
     }

@@ -8,6 +8,7 @@ read against the last acknowledged write) runs:
   reshard (1000 slots)  ->  add-node + rebalance --cluster-use-empty-masters
   ->  rebalance --cluster-weight <node0>=0 (drain)  ->  del-node  ->  add-node --cluster-slave
   ->  an open slot left behind on purpose, repaired by `--cluster fix`
+  ->  CLUSTER MIGRATESLOTS of 1000 slots (atomic slot migration, Valkey 9's command)
 
 and finally checks every key. Fails on a lost key, a stale read, an error the client could not
 retry, or a `--cluster check` that is not clean. Prints the timings (BENCHMARKS.md records them).
@@ -80,6 +81,42 @@ class Load(threading.Thread):
                 self.errors.append(repr(e))
                 if len(self.errors) > 100:
                     return
+
+
+def jobs(port):
+    """CLUSTER GETSLOTMIGRATIONS as a list of dicts."""
+    out = []
+    for j in redis.Redis(port=port).execute_command("CLUSTER", "GETSLOTMIGRATIONS"):
+        if isinstance(j, dict):
+            out.append({k.decode(): v for k, v in j.items()})
+        else:
+            out.append({j[i].decode(): j[i + 1] for i in range(0, len(j), 2)})
+    return out
+
+
+def atomic_move(port, target, count):
+    """Moves `count` slots of the node at `port` to `target` with CLUSTER MIGRATESLOTS and
+    waits for the job to succeed. Returns the seconds it took."""
+    r = redis.Redis(port=port)
+    ranges, left = [], count
+    for lo, hi, primary, *_ in r.execute_command("CLUSTER", "SLOTS"):
+        if primary[1] == port and left > 0:
+            hi = min(hi, lo + left - 1)
+            ranges += [lo, hi]
+            left -= hi - lo + 1
+    t = time.time()
+    r.execute_command("CLUSTER", "MIGRATESLOTS", "SLOTSRANGE", *ranges, "NODE", target)
+    while True:
+        job = jobs(port)[-1]
+        state = job["state"].decode()
+        if state == "success":
+            break
+        if state in ("failed", "cancelled") or time.time() - t > 120:
+            sys.exit(f"atomic slot migration did not succeed: {job}")
+        time.sleep(0.02)
+    took = time.time() - t
+    print(f"atomic migration of {count} slots ({job['keys']} keys): {took:.2f}s")
+    return took
 
 
 def main():
@@ -176,6 +213,9 @@ def main():
         _, out = must("fix an open slot", "--cluster", "fix", addr(1), "--cluster-yes")
         print("\n".join(l for l in out.splitlines() if "slot" in l.lower())[-1500:])
         check_clean("fix")
+        # Beyond Redis: atomic slot migration (CLUSTER MIGRATESLOTS) of 1000 slots, node 1 -> 3.
+        took_atomic = atomic_move(base + 1, node_id(3), 1000)
+        check_clean("atomic slot migration")
         time.sleep(1)
         load.stop.set()
         load.join(30)
@@ -192,7 +232,8 @@ def main():
             print("lost:", lost[:5])
         if lost or load.stale or load.errors or load.ops < 1000:
             sys.exit("cluster_reshard_check: FAILED")
-        print(f"cluster_reshard_check: ok (reshard of 1000 slots under load took {took:.2f}s)")
+        print(f"cluster_reshard_check: ok (reshard of 1000 slots under load took {took:.2f}s; "
+              f"atomic migration of 1000 slots {took_atomic:.2f}s)")
     finally:
         for p in procs:
             p.kill()

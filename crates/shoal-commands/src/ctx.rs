@@ -107,6 +107,8 @@ pub struct Shared {
     pub repl: crate::repl::Replication,
     /// CLIENT PAUSE and a manual failover's pause.
     pub pause: crate::pause::Pause,
+    /// Atomic slot migrations (CLUSTER MIGRATESLOTS) of this node.
+    pub migrations: crate::slotmig::Migrations,
 }
 
 impl Shared {
@@ -152,6 +154,7 @@ impl Shared {
             slot_stats: AtomicBool::new(true),
             repl: crate::repl::Replication::default(),
             pause: crate::pause::Pause::default(),
+            migrations: Default::default(),
         };
         shared.apply_config();
         shared
@@ -380,6 +383,8 @@ pub struct Client {
     /// Set when the command just dispatched was held back by a pause (until this Unix ms): the
     /// connection keeps it buffered and runs it once the pause is over.
     pub paused: Option<u64>,
+    /// Set by SYNCSLOTS ESTABLISH: this connection brings the named slot import.
+    pub slot_import: Option<String>,
 }
 
 impl Client {
@@ -409,6 +414,7 @@ impl Client {
             woff: 0,
             wait: None,
             paused: None,
+            slot_import: None,
         }
     }
 

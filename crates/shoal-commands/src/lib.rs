@@ -14,6 +14,7 @@ pub mod memory;
 pub mod monitor;
 pub mod pause;
 pub mod repl;
+pub mod slotmig;
 pub mod slowlog;
 pub mod spec;
 pub mod stats;

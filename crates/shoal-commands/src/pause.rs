@@ -1,10 +1,14 @@
-//! Paused clients: CLIENT PAUSE (writes or everything, until a deadline) and the primary's side
-//! of a manual failover (writes, until the replica took over or the failover timed out).
+//! Paused clients: CLIENT PAUSE (writes or everything, until a deadline), the primary's side
+//! of a manual failover (writes, until the replica took over or the failover timed out) and the
+//! hand-over of an atomic slot migration (writes, for the few milliseconds it takes).
 //!
 //! A paused command is not run: the connection keeps it buffered, waits until the pause ends
 //! and then runs it (so a client sees its command answered late, never refused).
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{
+    AtomicBool, AtomicU64,
+    Ordering::{Relaxed, SeqCst},
+};
 
 use tokio::sync::Notify;
 
@@ -15,6 +19,8 @@ pub struct Pause {
     user_all: AtomicBool,
     /// Manual failover on this primary: writes pause until (Unix ms, 0 = none).
     failover_until: AtomicU64,
+    /// Slot migration hand-over on this source: writes pause until (Unix ms, 0 = none).
+    migration_until: AtomicU64,
     /// Woken when a pause ends early (CLIENT UNPAUSE, failover done).
     pub ended: Notify,
 }
@@ -23,7 +29,11 @@ impl Pause {
     /// Whether any pause may be in force (one load on the request path).
     #[inline]
     pub fn any(&self) -> bool {
-        self.user_until.load(Relaxed) != 0 || self.failover_until.load(Relaxed) != 0
+        // Sequentially consistent: a write raises its in-flight flag before this check, and
+        // `Replication::fence_writes` reads the flags after setting a pause (see `repl`).
+        self.user_until.load(SeqCst) != 0
+            || self.failover_until.load(SeqCst) != 0
+            || self.migration_until.load(SeqCst) != 0
     }
 
     /// Until when a command must wait (`write`: it may change data), if it must.
@@ -32,7 +42,9 @@ impl Pause {
         let user = (user > now && (write || self.user_all.load(Relaxed))).then_some(user);
         let fo = self.failover_until.load(Relaxed);
         let fo = (write && fo > now).then_some(fo);
-        user.max(fo)
+        let mig = self.migration_until.load(Relaxed);
+        let mig = (write && mig > now).then_some(mig);
+        user.max(fo).max(mig)
     }
 
     /// CLIENT PAUSE: a later deadline or a wider mode replaces the current one.
@@ -48,6 +60,14 @@ impl Pause {
         self.user_until.store(0, Relaxed);
         self.user_all.store(false, Relaxed);
         self.ended.notify_waiters();
+    }
+
+    /// Slot migration hand-over: pause writes until `until` (0 = resume now).
+    pub fn pause_for_migration(&self, until: u64) {
+        self.migration_until.store(until, SeqCst);
+        if until == 0 {
+            self.ended.notify_waiters();
+        }
     }
 
     /// Manual failover: pause writes until `until` (0 = resume now).

@@ -363,6 +363,20 @@ impl Replication {
         self.write_lock.lock()
     }
 
+    /// Waits until no write that began before this call is still running: every unlocked
+    /// write's flag is seen down once, and the write lock is taken once. A write that starts
+    /// afterwards sees whatever the caller set before (the pause check follows the flag).
+    pub fn fence_writes(&self) {
+        use std::sync::atomic::Ordering::SeqCst;
+        let flags: Vec<&'static AtomicBool> = FLAGS.lock().clone();
+        for f in flags {
+            while f.load(SeqCst) {
+                std::thread::yield_now();
+            }
+        }
+        drop(self.write_lock.lock());
+    }
+
     /// Appends `cmd` in database `db` to `out`, with a SELECT first when the stream is in
     /// another database (call under the write lock).
     pub fn encode_in_db(&self, out: &mut Vec<u8>, db: usize, cmd: &[&[u8]]) {

@@ -95,6 +95,26 @@ struct Data {
 /// The slot of a key, and the store's shard count.
 type SlotCounting = (fn(&[u8]) -> u16, usize);
 
+/// Keys changed in slots being exported (atomic slot migration): every change to a key of a
+/// tracked slot, whatever made it (a command, expiry, eviction), records the key, so the export
+/// can send it again. A flush marks everything changed.
+pub struct SlotTracker {
+    /// One bit per hash slot.
+    slots: Box<[u64; 256]>,
+    dirty: hashbrown::HashSet<Box<[u8]>, FixedState>,
+    flushed: bool,
+}
+
+impl Default for SlotTracker {
+    fn default() -> Self {
+        SlotTracker {
+            slots: Box::new([0; 256]),
+            dirty: Default::default(),
+            flushed: false,
+        }
+    }
+}
+
 /// WATCH registrations: key -> dirty flags of the clients watching it.
 type Watchers = hashbrown::HashMap<Box<[u8]>, Vec<Arc<AtomicBool>>, FixedState>;
 
@@ -110,6 +130,8 @@ pub struct Shard {
     hints: VolatileHints,
     idx: usize,
     watchers: Option<Box<Watchers>>,
+    /// Atomic slot migration: slots being exported from this shard and their changed keys.
+    tracker: Option<Box<SlotTracker>>,
     tuning: Arc<Tuning>,
     /// Snapshots (replication full syncs) and the generation this shard was last copied in.
     snap: Arc<SnapState>,
@@ -143,6 +165,7 @@ impl Shard {
             hints,
             idx,
             watchers: None,
+            tracker: None,
             tuning,
             snap: Arc::default(),
             snap_gen: 0,
@@ -720,29 +743,78 @@ impl Shard {
     }
 
     #[inline]
-    fn signal_at(&self, i: usize) {
-        if self.watchers.is_some() {
-            self.signal(self.data.entries[i].key());
+    fn signal_at(&mut self, i: usize) {
+        if self.watchers.is_some() || self.tracker.is_some() {
+            let key = self.data.entries[i].key();
+            Self::signal_key(&self.watchers, &mut self.tracker, self.slots, key);
         }
     }
 
-    /// Marks `key` modified for every client watching it.
+    /// Marks `key` modified for every client watching it (and for a slot export).
     #[inline]
-    pub fn signal(&self, key: &[u8]) {
-        if let Some(w) = &self.watchers
+    pub fn signal(&mut self, key: &[u8]) {
+        Self::signal_key(&self.watchers, &mut self.tracker, self.slots, key);
+    }
+
+    #[inline]
+    fn signal_key(
+        watchers: &Option<Box<Watchers>>,
+        tracker: &mut Option<Box<SlotTracker>>,
+        slots: Option<SlotCounting>,
+        key: &[u8],
+    ) {
+        if let Some(w) = watchers
             && let Some(list) = w.get(key)
         {
             for f in list {
                 f.store(true, Ordering::Release);
             }
         }
+        if let (Some(t), Some((slot_of, _))) = (tracker.as_mut(), slots) {
+            let slot = slot_of(key) as usize;
+            if t.slots[slot / 64] & (1 << (slot % 64)) != 0 && !t.dirty.contains(key) {
+                t.dirty.insert(key.into());
+            }
+        }
     }
 
-    fn signal_all(&self) {
+    fn signal_all(&mut self) {
         if let Some(w) = &self.watchers {
             for f in w.values().flatten() {
                 f.store(true, Ordering::Release);
             }
+        }
+        if let Some(t) = self.tracker.as_mut() {
+            t.flushed = true;
+        }
+    }
+
+    // ---- slot export tracking ----
+
+    /// Starts recording changes to keys of `slots` (slot-striped stores only).
+    pub fn track_slots(&mut self, slots: &[u16]) {
+        if self.slots.is_none() {
+            return;
+        }
+        let t = self.tracker.get_or_insert_with(Default::default);
+        for &s in slots {
+            t.slots[s as usize / 64] |= 1 << (s % 64);
+        }
+    }
+
+    /// Stops recording changes.
+    pub fn untrack(&mut self) {
+        self.tracker = None;
+    }
+
+    /// The keys changed since the last call, and whether the shard was flushed meanwhile.
+    pub fn take_changed(&mut self, out: &mut Vec<Box<[u8]>>) -> bool {
+        match self.tracker.as_mut() {
+            Some(t) => {
+                out.extend(t.dirty.drain());
+                std::mem::take(&mut t.flushed)
+            }
+            None => false,
         }
     }
 }

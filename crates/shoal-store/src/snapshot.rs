@@ -66,7 +66,16 @@ pub(crate) fn write_record(out: &mut Vec<u8>, db: u32, e: &Entry) {
     out.extend_from_slice(&payload);
 }
 
-/// One record read back: (db, key, expiry, payload).
+/// Appends a record saying `key` is gone (an empty payload: a DUMP payload never is).
+pub(crate) fn write_deletion(out: &mut Vec<u8>, db: u32, key: &[u8]) {
+    out.extend_from_slice(&db.to_le_bytes());
+    out.extend_from_slice(&(key.len() as u32).to_le_bytes());
+    out.extend_from_slice(key);
+    out.extend_from_slice(&0u64.to_le_bytes());
+    out.extend_from_slice(&0u32.to_le_bytes());
+}
+
+/// One record read back: (db, key, expiry, payload; empty for a deletion).
 pub type Record<'a> = (u32, &'a [u8], Option<u64>, &'a [u8]);
 
 /// Splits whole records off the front of `buf`: the records, and the bytes used.

@@ -184,6 +184,53 @@ impl Store {
         keys
     }
 
+    // ---- atomic slot migration (database 0 of a slot-striped store) ----
+
+    /// The distinct shards holding `slots`, in lock order.
+    fn shards_of_slots(&self, slots: &[u16]) -> Vec<ShardId> {
+        let mut ids: Vec<ShardId> = slots.iter().map(|&s| self.slot_shard(0, s)).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids
+    }
+
+    /// Starts recording every change to a key of `slots` (see `shard::SlotTracker`).
+    pub fn track_slots(&self, slots: &[u16]) {
+        for id in self.shards_of_slots(slots) {
+            self.lock(id).track_slots(slots);
+        }
+    }
+
+    /// Stops recording changes in the shards of `slots`.
+    pub fn untrack_slots(&self, slots: &[u16]) {
+        for id in self.shards_of_slots(slots) {
+            self.lock(id).untrack();
+        }
+    }
+
+    /// Keys of the tracked slots changed since the last call, and whether a flush hit them.
+    pub fn take_changed(&self, slots: &[u16]) -> (Vec<Box<[u8]>>, bool) {
+        let mut keys = Vec::new();
+        let mut flushed = false;
+        for id in self.shards_of_slots(slots) {
+            flushed |= self.lock(id).take_changed(&mut keys);
+        }
+        (keys, flushed)
+    }
+
+    /// Appends a snapshot record for each of `keys` of database 0 as it is now: its value, or
+    /// a deletion when it is gone (`snapshot::read_records` gives an empty payload for those).
+    pub fn export_records(&self, keys: &[Box<[u8]>], now: u64, out: &mut Vec<u8>) {
+        for k in keys {
+            let h = self.hash(k);
+            let mut s = self.lock(self.shard_id(0, k, h));
+            match s.peek_live(h, k, now) {
+                Some(i) => crate::snapshot::write_record(out, 0, s.entry(i)),
+                None => crate::snapshot::write_deletion(out, 0, k),
+            }
+        }
+    }
+
     /// Whether a shard of `db` gained its first key (or first TTL) since the last call.
     pub(crate) fn take_gained(&self, db: usize) -> bool {
         let Some(d) = self.dbs[db].get() else {
@@ -534,6 +581,56 @@ mod tests {
             crate::shard::take_expired_log(),
             vec![(0, Box::from(&k[..]))]
         );
+    }
+
+    #[test]
+    fn tracked_slots_record_every_change_and_export_deletions() {
+        fn slot_of(k: &[u8]) -> u16 {
+            k.first().copied().unwrap_or(0) as u16 * 64
+        }
+        let st = Store::with_stripe(1, 16, Stripe::Slot(slot_of));
+        let put = |k: &[u8], exp: Option<u64>| {
+            let h = st.hash(k);
+            st.lock(st.shard_id(0, k, h))
+                .upsert(h, k, crate::entry::NewValue::Int(1), exp, 0);
+        };
+        put(b"a1", None);
+        put(b"b1", None);
+        let a = b'a' as u16 * 64;
+        st.track_slots(&[a]);
+        assert_eq!(st.take_changed(&[a]), (vec![], false));
+        put(b"a1", None);
+        put(b"a2", Some(50));
+        put(b"b1", None); // another slot: not recorded
+        let (mut keys, flushed) = st.take_changed(&[a]);
+        keys.sort();
+        assert_eq!(keys, vec![b"a1".to_vec().into(), b"a2".to_vec().into()]);
+        assert!(!flushed);
+        // An expired key met by a lookup is a change too; the export says it is gone.
+        let h = st.hash(b"a2");
+        assert!(
+            st.lock(st.shard_id(0, b"a2", h))
+                .peek_live(h, b"a2", 100)
+                .is_none()
+        );
+        let (keys, _) = st.take_changed(&[a]);
+        assert_eq!(keys, vec![b"a2".to_vec().into()]);
+        let mut out = Vec::new();
+        st.export_records(
+            &[b"a1".to_vec().into(), b"a2".to_vec().into()],
+            100,
+            &mut out,
+        );
+        let (recs, used) = crate::snapshot::read_records(&out);
+        assert_eq!(used, out.len());
+        assert_eq!(recs.len(), 2);
+        assert_eq!((recs[0].1, recs[0].3.is_empty()), (&b"a1"[..], false));
+        assert_eq!((recs[1].1, recs[1].3.is_empty()), (&b"a2"[..], true));
+        st.lock(st.slot_shard(0, a)).clear();
+        assert!(st.take_changed(&[a]).1, "a flush is reported");
+        st.untrack_slots(&[a]);
+        put(b"a5", None);
+        assert_eq!(st.take_changed(&[a]), (vec![], false));
     }
 
     #[test]

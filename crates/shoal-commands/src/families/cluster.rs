@@ -407,6 +407,15 @@ fn cluster(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
         }
     };
     match sub.as_slice() {
+        b"migrateslots" => super::slotmig::migrateslots(ctx, &a)?,
+        b"getslotmigrations" => {
+            arity(argc == 2)?;
+            super::slotmig::getslotmigrations(ctx)?;
+        }
+        b"cancelslotmigrations" => {
+            arity(argc == 2)?;
+            super::slotmig::cancelslotmigrations(ctx)?;
+        }
         b"info" => {
             arity(argc == 2)?;
             let load = |a: &[std::sync::atomic::AtomicU64]| -> Vec<u64> {
@@ -742,6 +751,7 @@ fn cluster(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
                 "ADDSLOTS <slot> [<slot> ...]",
                 "ADDSLOTSRANGE <start slot> <end slot> [<start slot> <end slot> ...]",
                 "BUMPEPOCH",
+                "CANCELSLOTMIGRATIONS",
                 "COUNT-FAILURE-REPORTS <node-id>",
                 "COUNTKEYSINSLOT <slot>",
                 "DELSLOTS <slot> [<slot> ...]",
@@ -750,9 +760,11 @@ fn cluster(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
                 "FLUSHSLOTS",
                 "FORGET <node-id>",
                 "GETKEYSINSLOT <slot> <count>",
+                "GETSLOTMIGRATIONS",
                 "INFO",
                 "KEYSLOT <key>",
                 "LINKS",
+                "MIGRATESLOTS SLOTSRANGE <start slot> <end slot> [...] NODE <node-id> [SLOTSRANGE ... NODE ...]",
                 "MYID",
                 "MYSHARDID",
                 "NODES",

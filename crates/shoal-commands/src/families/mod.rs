@@ -10,6 +10,7 @@ pub mod migrate;
 pub mod replication;
 pub mod server;
 pub mod sets;
+pub mod slotmig;
 pub mod strings;
 pub mod transactions;
 pub mod zsets;
@@ -30,5 +31,6 @@ pub static ALL: &[&[Spec]] = &[
     server::COMMANDS,
     transactions::COMMANDS,
     cluster::COMMANDS,
+    slotmig::COMMANDS,
     replication::COMMANDS,
 ];
