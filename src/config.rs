@@ -181,6 +181,9 @@ pub struct Cli {
     pub cluster_migration_barrier: u32,
     #[arg(long = "cluster-allow-replica-migration", value_parser = parse_yes_no, action = ArgAction::Set, default_value = "yes")]
     pub cluster_allow_replica_migration: bool,
+    /// Move slots to new empty primaries by itself (atomic slot migration).
+    #[arg(long = "cluster-auto-rebalance", value_parser = parse_yes_no, action = ArgAction::Set, default_value = "no")]
+    pub cluster_auto_rebalance: bool,
     #[arg(long = "cluster-replica-no-failover", alias = "cluster-slave-no-failover", value_parser = parse_yes_no, action = ArgAction::Set, default_value = "no")]
     pub cluster_replica_no_failover: bool,
 }
@@ -288,6 +291,7 @@ impl Cli {
                 replica_validity_factor: self.cluster_replica_validity_factor as u64,
                 migration_barrier: self.cluster_migration_barrier as u64,
                 allow_replica_migration: self.cluster_allow_replica_migration,
+                auto_rebalance: self.cluster_auto_rebalance,
                 replica_no_failover: self.cluster_replica_no_failover,
             },
         })

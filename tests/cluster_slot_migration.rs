@@ -498,3 +498,126 @@ fn an_import_that_does_not_finish_is_dropped_and_errors() {
         "ERR This instance has cluster support disabled"
     );
 }
+
+/// GET through any node, following one MOVED.
+fn routed_get(c: &mut redis::Connection, key: &str) -> Option<String> {
+    match redis::cmd("GET").arg(key).query::<Option<String>>(c) {
+        Ok(v) => v,
+        Err(e) => {
+            let port = e
+                .redirect_node()
+                .and_then(|(addr, _)| addr.rsplit(':').next()?.parse::<u16>().ok())
+                .unwrap_or_else(|| panic!("GET {key}: {e}"));
+            let mut other = redis::Client::open(format!("redis://127.0.0.1:{port}"))
+                .unwrap()
+                .get_connection()
+                .unwrap();
+            redis::cmd("GET").arg(key).query(&mut other).unwrap()
+        }
+    }
+}
+
+#[test]
+fn auto_rebalance_fills_a_new_empty_primary() {
+    let mut nodes = form_cluster(3, 1000, "asmr");
+    let mut first = nodes[0].conn();
+    let keys: Vec<String> = (0..3000).map(|i| format!("r:{i}")).collect();
+    for k in &keys {
+        let mut c = nodes[0].conn();
+        // Written where the slot lives (through a redirect when needed).
+        if let Err(err) = redis::cmd("SET").arg(k).arg(k).query::<()>(&mut c) {
+            let port: u16 = err
+                .redirect_node()
+                .and_then(|(a, _)| a.rsplit(':').next()?.parse().ok())
+                .unwrap();
+            let owner = nodes.iter().find(|n| n.proc.port() == port).unwrap();
+            ok(&mut owner.conn(), &["SET", k, k]);
+        }
+    }
+    for n in &nodes {
+        ok(
+            &mut n.conn(),
+            &["CONFIG", "SET", "cluster-auto-rebalance", "yes"],
+        );
+    }
+    assert_eq!(
+        q::<Vec<String>>(&mut first, &["CONFIG", "GET", "cluster-auto-rebalance"]),
+        vec!["cluster-auto-rebalance", "yes"]
+    );
+    // A new, empty primary joins.
+    let dir = tmpdir("asmr3");
+    let proc = start_node(&dir, 1000);
+    let id: String = q(&mut conn(&proc), &["CLUSTER", "MYID"]);
+    let cport = bus_port(&mut conn(&proc));
+    ok(
+        &mut first,
+        &[
+            "CLUSTER",
+            "MEET",
+            "127.0.0.1",
+            &proc.port().to_string(),
+            &cport.to_string(),
+        ],
+    );
+    nodes.push(Node { dir, proc, id });
+    let slots_of_each = |c: &mut redis::Connection| -> Vec<usize> {
+        let text: String = q(c, &["CLUSTER", "NODES"]);
+        text.lines()
+            .map(|l| {
+                l.split_whitespace()
+                    .skip(8)
+                    .map(|r| match r.split_once('-') {
+                        Some((a, b)) => {
+                            b.parse::<usize>().unwrap() - a.parse::<usize>().unwrap() + 1
+                        }
+                        None => 1,
+                    })
+                    .sum()
+            })
+            .collect()
+    };
+    let balanced = wait_until(Duration::from_secs(60), || {
+        let counts = slots_of_each(&mut nodes[3].conn());
+        counts.len() == 4 && counts.iter().all(|&n| (4096..=4097).contains(&n))
+    });
+    if !balanced {
+        for n in &nodes {
+            for l in n.proc.log() {
+                if l.contains("Slot") || l.contains("rebalance") || l.contains("FAIL") {
+                    eprintln!("{}: {l}", n.proc.port());
+                }
+            }
+        }
+    }
+    assert!(
+        balanced,
+        "not rebalanced: {:?}",
+        slots_of_each(&mut nodes[3].conn())
+    );
+    let mut c = nodes[3].conn();
+    assert!(
+        q::<usize>(&mut c, &["DBSIZE"]) > 500,
+        "the new primary got keys"
+    );
+    for k in &keys {
+        assert_eq!(
+            routed_get(&mut c, k).as_deref(),
+            Some(k.as_str()),
+            "{k} lost"
+        );
+    }
+    // A balanced cluster stays put.
+    std::thread::sleep(Duration::from_secs(3));
+    for n in &nodes {
+        assert!(
+            jobs(&mut n.conn()).iter().all(|j| j["state"] == "success"),
+            "unexpected job"
+        );
+    }
+    let total: usize = nodes
+        .iter()
+        .map(|n| q::<usize>(&mut n.conn(), &["DBSIZE"]))
+        .sum();
+    assert_eq!(total, keys.len());
+    cleanup(&nodes);
+}

@@ -18,6 +18,7 @@ mod connection;
 mod expire;
 mod listener;
 mod metrics;
+mod rebalance;
 mod replication;
 mod slot_migration;
 
@@ -133,6 +134,7 @@ async fn serve(config: Config) -> i32 {
         let timeout = config.cluster.node_timeout;
         bus::spawn(shared.clone(), bl, timeout, cancel.clone(), tracker.clone());
         slot_migration::spawn(shared.clone(), cancel.clone(), &tracker);
+        rebalance::spawn(shared.clone(), cancel.clone(), &tracker);
     }
     for l in listeners {
         tracker.spawn(listener::accept_loop(

@@ -3,6 +3,7 @@
 
 pub mod bus;
 pub mod conf;
+pub mod rebalance;
 pub mod route;
 pub mod slot;
 pub mod slotset;

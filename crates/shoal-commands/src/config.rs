@@ -81,6 +81,8 @@ pub struct ClusterConfig {
     /// Replicas a primary keeps before one may migrate to an orphaned primary.
     pub migration_barrier: u64,
     pub allow_replica_migration: bool,
+    /// `cluster-auto-rebalance`: give new empty primaries their share of slots.
+    pub auto_rebalance: bool,
     /// This replica never starts an election (a manual failover still can).
     pub replica_no_failover: bool,
 }
@@ -106,6 +108,7 @@ impl Default for ClusterConfig {
             replica_validity_factor: 10,
             migration_barrier: 1,
             allow_replica_migration: true,
+            auto_rebalance: false,
             replica_no_failover: false,
         }
     }
@@ -675,6 +678,14 @@ pub const CLUSTER_PARAMS: &[Param] = &[
         get: |c| yes_no(c.cluster.allow_replica_migration),
         set: Some(|c, v| {
             c.cluster.allow_replica_migration = parse_yes_no(v)?;
+            Ok(())
+        }),
+    },
+    Param {
+        name: "cluster-auto-rebalance",
+        get: |c| yes_no(c.cluster.auto_rebalance),
+        set: Some(|c, v| {
+            c.cluster.auto_rebalance = parse_yes_no(v)?;
             Ok(())
         }),
     },

@@ -165,6 +165,45 @@ impl Migrations {
     }
 }
 
+/// Queues an export of `ranges` to `target` (checked by the caller) and returns its name.
+pub fn queue_export(
+    shared: &Shared,
+    ranges: Vec<(u16, u16)>,
+    target: NodeId,
+    now: u64,
+) -> Result<String, &'static str> {
+    let runner = shared.migrations.runner.lock().clone();
+    let runner = runner.ok_or("Slot migration is not running on this node")?;
+    let me = shared
+        .cluster
+        .as_ref()
+        .map(|cl| cl.state.read().myself)
+        .ok_or("This instance has cluster support disabled")?;
+    let name = new_name();
+    tracing::info!(
+        "Slot export {name} of {} to {target} queued",
+        ranges_text(&ranges)
+    );
+    shared.migrations.jobs.lock().push(Job {
+        name: name.clone(),
+        op: Op::Export,
+        ranges,
+        source: me,
+        target,
+        state: "pending",
+        message: String::new(),
+        created_ms: now,
+        updated_ms: now,
+        keys: Arc::default(),
+        cancel: Arc::default(),
+        client: 0,
+    });
+    runner
+        .send(name.clone())
+        .map_err(|_| "Slot migration is not running on this node")?;
+    Ok(name)
+}
+
 /// Applies one snapshot record (a full sync's or a slot import's): the key takes the record's
 /// value and expiry, or goes when the payload is empty. `Err` for a payload that does not parse.
 pub fn apply_record(

@@ -10,7 +10,7 @@ use shoal_resp::Args;
 
 use crate::ctx::{Cluster, Ctx};
 use crate::errors::{self, CmdError, CmdResult};
-use crate::slotmig::{Job, Op, new_name, parse_ranges_text, ranges_text, slots_of};
+use crate::slotmig::{Job, Op, parse_ranges_text, ranges_text, slots_of};
 use crate::spec::{Group, Spec, cmd, flags::*};
 use crate::util::eq_ic;
 
@@ -110,32 +110,9 @@ pub fn migrateslots(ctx: &mut Ctx<'_>, a: &Args<'_>) -> CmdResult {
             }
         }
     }
-    let runner = ctx.shared.migrations.runner.lock().clone();
-    let Some(runner) = runner else {
-        return Err("ERR Slot migration is not running on this node".into());
-    };
-    let me = cl.state.read().myself;
     for (ranges, target) in groups {
-        let name = new_name();
-        tracing::info!(
-            "Slot export {name} of {} to {target} queued",
-            ranges_text(&ranges)
-        );
-        ctx.shared.migrations.jobs.lock().push(Job {
-            name: name.clone(),
-            op: Op::Export,
-            ranges,
-            source: me,
-            target,
-            state: "pending",
-            message: String::new(),
-            created_ms: now,
-            updated_ms: now,
-            keys: Arc::default(),
-            cancel: Arc::default(),
-            client: 0,
-        });
-        let _ = runner.send(name);
+        crate::slotmig::queue_export(ctx.shared, ranges, target, now)
+            .map_err(|e| CmdError::from(format!("ERR {e}")))?;
     }
     ctx.out.ok();
     Ok(())
