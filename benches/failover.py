@@ -76,6 +76,13 @@ class Cluster:
         if not poll(lambda: all(b"cluster_state:ok" in self.r(i).execute_command("CLUSTER", "INFO")
                                 for i in range(6)), 60):
             sys.exit("cluster did not form")
+        # Every replica must hold its primary's data before a primary is killed (Redis's first
+        # sync starts after its 5 s diskless delay, and a replica that never synced does not
+        # stand for election).
+        if not poll(lambda: all(self.r(i).info("replication").get("master_link_status") == "up"
+                                for i in range(6)
+                                if self.r(i).info("replication")["role"] == "slave"), 60):
+            sys.exit("replicas did not sync")
         from redis.cluster import RedisCluster
         rc = RedisCluster(host="127.0.0.1", port=self.base)
         for k in range(2000):

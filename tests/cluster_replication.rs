@@ -411,3 +411,42 @@ fn manual_failover_loses_no_acknowledged_write_and_force_and_takeover_switch_rol
     );
     cleanup(&nodes);
 }
+
+#[test]
+fn the_sibling_replica_continues_from_the_promoted_one_without_a_full_sync() {
+    // Three primaries with two replicas each: nodes 3 and 6 replicate primary 0.
+    let nodes = form_cluster_with_replicas(3, 2, NT, "sib");
+    let keys = keys_of_primary(0, "sib", 300);
+    let mut c = nodes[0].conn();
+    for k in &keys {
+        ok(&mut c, &["SET", k, &format!("v-{k}")]);
+    }
+    caught_up(&nodes[0], &nodes[3]);
+    caught_up(&nodes[0], &nodes[6]);
+    nodes[0].proc.signal(9);
+    // Either replica may win; the other follows it.
+    let promoted = wait_until(Duration::from_millis(8 * NT + 10_000), || {
+        [3, 6]
+            .iter()
+            .any(|&i| nodes[i].role().as_deref() == Some("master"))
+    });
+    assert!(promoted, "no replica was promoted");
+    let (winner, sibling) = if nodes[3].role().as_deref() == Some("master") {
+        (&nodes[3], &nodes[6])
+    } else {
+        (&nodes[6], &nodes[3])
+    };
+    wait_replica_of(sibling, winner);
+    let mut w = winner.conn();
+    let stat =
+        |c: &mut redis::Connection, f: &str| -> i64 { info_field(c, "stats", f).parse().unwrap() };
+    assert_eq!(stat(&mut w, "sync_partial_ok"), 1, "the sibling continued");
+    assert_eq!(stat(&mut w, "sync_full"), 0, "no full copy was needed");
+    ok(&mut w, &["SET", &keys[0], "after"]);
+    caught_up(winner, sibling);
+    let mut sc = sibling.conn();
+    ok(&mut sc, &["READONLY"]);
+    assert_eq!(get_retrying(&mut sc, &keys[0]), "after");
+    assert_eq!(q::<i64>(&mut sc, &["DBSIZE"]), keys.len() as i64);
+    cleanup(&nodes);
+}

@@ -224,3 +224,175 @@ fn a_replica_attached_under_load_matches_the_primary() {
         .sum();
     assert_eq!(total, 4 * 150 * 100, "every INCR counted once");
 }
+
+fn stat(c: &mut redis::Connection, field: &str) -> i64 {
+    info_field(c, "stats", field).parse().unwrap()
+}
+
+#[test]
+fn after_a_promotion_siblings_and_the_old_primary_continue_without_a_full_sync() {
+    // P with replicas A and B; A is promoted; B and then P follow A.
+    let p = server(&["--repl-backlog-size", "1mb"]);
+    let mut pc = conn(&p);
+    for i in 0..500 {
+        ok(&mut pc, &["SET", &format!("k{i}"), &i.to_string()]);
+    }
+    let pport = p.port().to_string();
+    let a = server(&["--replicaof", "127.0.0.1", &pport]);
+    let b = server(&["--replicaof", "127.0.0.1", &pport]);
+    let (mut ac, mut bc) = (conn(&a), conn(&b));
+    for c in [&mut ac, &mut bc] {
+        assert!(wait_until(Duration::from_secs(10), || linked(c)));
+    }
+    for i in 500..800 {
+        ok(&mut pc, &["SET", &format!("k{i}"), &i.to_string()]);
+    }
+    let p_offset = || info_field(&mut conn(&p), "replication", "master_repl_offset");
+    let caught_up = |c: &mut redis::Connection, want: &str| {
+        wait_until(Duration::from_secs(10), || {
+            info_field(c, "replication", "slave_repl_offset") == want
+        })
+    };
+    let off = p_offset();
+    assert!(caught_up(&mut ac, &off) && caught_up(&mut bc, &off));
+    let old_id = info_field(&mut pc, "replication", "master_replid");
+    assert_eq!(info_field(&mut ac, "replication", "master_replid"), old_id);
+
+    ok(&mut ac, &["REPLICAOF", "NO", "ONE"]);
+    assert_eq!(info_field(&mut ac, "replication", "master_replid2"), old_id);
+    let second: i64 = info_field(&mut ac, "replication", "second_repl_offset")
+        .parse()
+        .unwrap();
+    assert_eq!(second, off.parse::<i64>().unwrap() + 1);
+    // The old primary stops taking writes (as a failover would make it).
+    ok(&mut pc, &["CONFIG", "SET", "replica-read-only", "yes"]);
+
+    let aport = a.port().to_string();
+    ok(&mut bc, &["REPLICAOF", "127.0.0.1", &aport]);
+    assert!(wait_until(Duration::from_secs(10), || linked(&mut bc)));
+    ok(&mut pc, &["REPLICAOF", "127.0.0.1", &aport]);
+    assert!(wait_until(Duration::from_secs(10), || linked(&mut pc)));
+    assert_eq!(stat(&mut ac, "sync_partial_ok"), 2, "B and P continued");
+    assert_eq!(stat(&mut ac, "sync_full"), 0);
+    // The replicas took the new primary's ID and keep streaming.
+    ok(&mut ac, &["SET", "after", "promotion"]);
+    eventually_get(&mut bc, "after", Some("promotion"));
+    eventually_get(&mut pc, "after", Some("promotion"));
+    assert_eq!(q::<i64>(&mut bc, &["DBSIZE"]), 801);
+    assert_eq!(
+        info_field(&mut bc, "replication", "master_replid"),
+        info_field(&mut ac, "replication", "master_replid")
+    );
+}
+
+#[test]
+fn a_primary_with_writes_its_successor_never_saw_takes_a_full_copy() {
+    let p = server(&[]);
+    let mut pc = conn(&p);
+    ok(&mut pc, &["SET", "base", "1"]);
+    let pport = p.port().to_string();
+    let a = server(&["--replicaof", "127.0.0.1", &pport]);
+    let mut ac = conn(&a);
+    assert!(wait_until(Duration::from_secs(10), || linked(&mut ac)));
+    eventually_get(&mut ac, "base", Some("1"));
+    ok(&mut ac, &["REPLICAOF", "NO", "ONE"]);
+    // P goes on taking a write A never got: its history diverged.
+    ok(&mut pc, &["SET", "diverged", "yes"]);
+    ok(&mut pc, &["REPLICAOF", "127.0.0.1", &a.port().to_string()]);
+    assert!(wait_until(Duration::from_secs(10), || linked(&mut pc)));
+    assert_eq!(stat(&mut ac, "sync_full"), 1);
+    assert_eq!(stat(&mut ac, "sync_partial_err"), 1);
+    eventually_get(&mut pc, "diverged", None);
+    assert_eq!(q::<String>(&mut pc, &["GET", "base"]), "1");
+}
+
+/// A TCP relay to `target` that cuts its first connection once `cut_after` bytes went from
+/// the target to the client; later connections pass whole. Returns its port.
+fn cutting_relay(target: u16, cut_after: usize) -> u16 {
+    use std::io::{Read, Write};
+    use std::net::{Shutdown, TcpListener, TcpStream};
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for (n, client) in l.incoming().enumerate() {
+            let Ok(client) = client else { return };
+            let Ok(server) = TcpStream::connect(("127.0.0.1", target)) else {
+                return;
+            };
+            let limit = if n == 0 { cut_after } else { usize::MAX };
+            let (mut c_in, mut s_out) = (client.try_clone().unwrap(), server.try_clone().unwrap());
+            std::thread::spawn(move || {
+                let _ = std::io::copy(&mut c_in, &mut s_out);
+            });
+            let (mut s_in, mut c_out) = (server, client);
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 16 * 1024];
+                let mut sent = 0;
+                while let Ok(k) = s_in.read(&mut buf) {
+                    if k == 0 || c_out.write_all(&buf[..k]).is_err() {
+                        break;
+                    }
+                    sent += k;
+                    if sent >= limit {
+                        break;
+                    }
+                }
+                let _ = c_out.shutdown(Shutdown::Both);
+                let _ = s_in.shutdown(Shutdown::Both);
+            });
+        }
+    });
+    port
+}
+
+#[test]
+fn a_replica_cut_off_during_its_full_sync_starts_over_and_ends_equal() {
+    let p = server(&[]);
+    let mut pc = conn(&p);
+    for chunk in 0..20 {
+        let mut pipe = redis::pipe();
+        for i in 0..5000 {
+            let k = chunk * 5000 + i;
+            pipe.cmd("SET").arg(format!("big:{k}")).arg(k).ignore();
+        }
+        let _: () = pipe.query(&mut pc).unwrap();
+    }
+    // The first link breaks after 256 KB of the copy (of several MB).
+    let relay = cutting_relay(p.port(), 256 * 1024);
+    let r = server(&["--replicaof", "127.0.0.1", &relay.to_string()]);
+    let mut rc = conn(&r);
+    assert!(
+        wait_until(Duration::from_secs(30), || linked(&mut rc)),
+        "the replica never finished a sync"
+    );
+    let full: i64 = info_field(&mut pc, "stats", "sync_full").parse().unwrap();
+    assert_eq!(full, 2, "the cut copy was started over");
+    assert_eq!(q::<i64>(&mut rc, &["DBSIZE"]), 100_000);
+    assert_eq!(q::<String>(&mut rc, &["GET", "big:99999"]), "99999");
+    ok(&mut pc, &["SET", "after", "cut"]);
+    eventually_get(&mut rc, "after", Some("cut"));
+}
+
+#[test]
+fn client_kill_type_replica_drops_the_link_and_it_continues() {
+    let p = server(&[]);
+    let mut pc = conn(&p);
+    ok(&mut pc, &["SET", "a", "1"]);
+    let r = server(&["--replicaof", "127.0.0.1", &p.port().to_string()]);
+    let mut rc = conn(&r);
+    assert!(wait_until(Duration::from_secs(10), || linked(&mut rc)));
+    assert_eq!(
+        q::<i64>(
+            &mut pc,
+            &["CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes"]
+        ),
+        0
+    );
+    assert_eq!(q::<i64>(&mut pc, &["CLIENT", "KILL", "TYPE", "replica"]), 1);
+    ok(&mut pc, &["SET", "b", "2"]);
+    eventually_get(&mut rc, "b", Some("2"));
+    let stat = |f: &str| -> i64 { info_field(&mut conn(&p), "stats", f).parse().unwrap() };
+    assert_eq!((stat("sync_full"), stat("sync_partial_ok")), (1, 1));
+    assert_eq!(q::<i64>(&mut pc, &["CLIENT", "KILL", "TYPE", "master"]), 0);
+    assert!(e(&mut pc, &["CLIENT", "KILL", "TYPE", "sideways"]).contains("Unknown client type"));
+}

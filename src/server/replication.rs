@@ -91,9 +91,7 @@ pub async fn serve_replica(
     });
     let backlog_size = shared.config.read().repl_backlog_size as usize;
     repl.ensure_backlog(backlog_size);
-    let our_id = repl.replid.lock().clone();
-    let partial = replid == our_id
-        && offset >= 0
+    let partial = repl.history_includes(&replid, offset)
         && repl
             .backlog
             .lock()
@@ -127,8 +125,8 @@ async fn full_sync(
     rbuf: &mut BytesMut,
 ) -> std::io::Result<()> {
     let repl = &shared.repl;
-    // One snapshot at a time.
-    let _one = repl.full_sync.lock().await;
+    // One snapshot at a time (not for the stream after it).
+    let one = repl.full_sync.lock().await;
     let woken = Arc::new(tokio::sync::Notify::new());
     let (sink, start) = {
         let _writes = repl.quiesce();
@@ -175,6 +173,7 @@ async fn full_sync(
     let _ = walker.await;
     write_all(stream, b"$0\r\n\r\n").await?;
     tracing::info!(replica = id, bytes = sent, "Full resynchronization sent");
+    drop(one);
     stream_from(stream, shared, id, start, rbuf, false).await
 }
 
@@ -352,13 +351,20 @@ async fn link_once(
             repl.synced.store(false, Relaxed);
             load_snapshot(shared, &mut s, &mut buf).await?;
             *repl.replid.lock() = new_id;
+            *repl.replid2.lock() = "0".repeat(40);
+            repl.second_offset.store(-1, Relaxed);
             repl.offset.store(start, Relaxed);
+            // This node's own backlog starts here (its replicas, or its siblings once it is
+            // promoted, continue from it).
+            let size = shared.config.read().repl_backlog_size as usize;
+            *repl.backlog.lock() = Some(shoal_commands::repl::Backlog::new(size, start));
             tracing::info!(primary = %addr, offset = start, "Full resynchronization done");
         }
         Some("CONTINUE") => {
             if let Some(new_id) = words.next() {
-                *repl.replid.lock() = new_id.to_string();
+                repl.shift_replid(new_id.to_string());
             }
+            repl.ensure_backlog(shared.config.read().repl_backlog_size as usize);
             tracing::info!(primary = %addr, "Partial resynchronization: continuing");
         }
         _ => return Err(std::io::Error::other(format!("PSYNC: {reply}"))),
@@ -448,12 +454,12 @@ async fn apply_stream(
                         master.blocked = None;
                         out.buf.clear();
                     }
+                    repl.applied(&buf[off..off + len]);
                     off += len;
-                    repl.offset.fetch_add(len as u64, Relaxed);
                 }
                 Ok(Parsed::Empty { len }) => {
+                    repl.applied(&buf[off..off + len]);
                     off += len;
-                    repl.offset.fetch_add(len as u64, Relaxed);
                 }
                 Ok(Parsed::Incomplete { .. }) => break,
                 Err(e) => return Err(std::io::Error::other(format!("stream: {e}"))),

@@ -152,6 +152,11 @@ pub struct Replication {
     pub role: Mutex<Role>,
     /// This node's replication ID (and the one it follows, on a replica).
     pub replid: Mutex<String>,
+    /// The ID this node's history was known by before (the primary it replicated, until it was
+    /// promoted), and the offset up to which that history is also this node's (-1 = none):
+    /// replicas of the old primary continue from here without a full sync (PSYNC2).
+    pub replid2: Mutex<String>,
+    pub second_offset: std::sync::atomic::AtomicI64,
     /// Stream offset: produced (primary) or applied (replica).
     pub offset: AtomicU64,
     /// A replica is attached: writes propagate.
@@ -196,6 +201,8 @@ impl Default for Replication {
             replica: AtomicBool::new(false),
             role: Mutex::new(Role::Primary),
             replid: Mutex::new(new_replid()),
+            replid2: Mutex::new("0".repeat(40)),
+            second_offset: std::sync::atomic::AtomicI64::new(-1),
             offset: AtomicU64::new(0),
             active: AtomicBool::new(false),
             backlog: Mutex::new(None),
@@ -222,17 +229,22 @@ impl Replication {
         matches!(*self.role.lock(), Role::Replica { .. })
     }
 
-    /// Becomes a replica of `host:port` (true if that changed anything).
+    /// Becomes a replica of `host:port` (true if that changed anything). The data stays as of
+    /// (replid, offset): a primary's own history, or the one a replica had synced; the new
+    /// primary continues from there when its history includes it, else sends a full copy.
     pub fn follow(&self, host: String, port: u16) -> bool {
         let mut r = self.role.lock();
         let new = Role::Replica { host, port };
         if *r == new {
             return false;
         }
+        let was_primary = *r == Role::Primary;
         *r = new;
         drop(r);
         self.replica.store(true, Relaxed);
-        self.synced.store(false, Relaxed);
+        if was_primary {
+            self.synced.store(true, Relaxed);
+        }
         *self.link.lock() = LinkState::Connect;
         self.generation.fetch_add(1, Relaxed);
         self.changed.notify_waiters();
@@ -249,9 +261,49 @@ impl Replication {
         *r = Role::Primary;
         drop(r);
         self.replica.store(false, Relaxed);
-        *self.replid.lock() = new_replid();
+        self.shift_replid(new_replid());
+        // A former replica has a backlog of its old primary's stream: every write from now on
+        // must go to it too, so that siblings continuing from it miss nothing.
+        let has_backlog = self.backlog.lock().is_some();
+        if has_backlog {
+            drop(self.quiesce());
+        }
         self.generation.fetch_add(1, Relaxed);
         self.changed.notify_waiters();
+    }
+
+    /// Takes `id` as the replication ID, keeping the old one as the second (valid up to the
+    /// current offset).
+    pub fn shift_replid(&self, id: String) {
+        let mut cur = self.replid.lock();
+        if *cur == id {
+            return;
+        }
+        *self.replid2.lock() = std::mem::replace(&mut *cur, id);
+        self.second_offset
+            .store(self.offset.load(Relaxed) as i64, Relaxed);
+    }
+
+    /// Whether a replica that holds `replid`'s history up to `offset` can continue from this
+    /// node's stream (the backlog must still hold `offset`, checked apart).
+    pub fn history_includes(&self, replid: &str, offset: i64) -> bool {
+        offset >= 0
+            && (*self.replid.lock() == replid
+                || (*self.replid2.lock() == replid && offset <= self.second_offset.load(Relaxed)))
+    }
+
+    /// Replica side: `bytes` of the primary's stream were applied; they go to this node's own
+    /// backlog too, so after a promotion its siblings can continue from it.
+    pub fn applied(&self, bytes: &[u8]) {
+        match self.backlog.lock().as_mut() {
+            Some(b) => {
+                b.append(bytes);
+                self.offset.store(b.end(), Relaxed);
+            }
+            None => {
+                self.offset.fetch_add(bytes.len() as u64, Relaxed);
+            }
+        }
     }
 
     /// Makes sure a backlog exists (the first replica attaches).
@@ -495,8 +547,13 @@ pub fn info_text(repl: &Replication, read_only: bool) -> String {
     };
     let _ = write!(
         o,
-        "master_failover_state:no-failover\r\nmaster_replid:{}\r\nmaster_replid2:0000000000000000000000000000000000000000\r\nmaster_repl_offset:{offset}\r\nsecond_repl_offset:-1\r\nrepl_backlog_active:{active}\r\nrepl_backlog_size:{size}\r\nrepl_backlog_first_byte_offset:{}\r\nrepl_backlog_histlen:{hist}\r\n",
+        "master_failover_state:no-failover\r\nmaster_replid:{}\r\nmaster_replid2:{}\r\nmaster_repl_offset:{offset}\r\nsecond_repl_offset:{}\r\nrepl_backlog_active:{active}\r\nrepl_backlog_size:{size}\r\nrepl_backlog_first_byte_offset:{}\r\nrepl_backlog_histlen:{hist}\r\n",
         repl.replid.lock(),
+        repl.replid2.lock(),
+        match repl.second_offset.load(Relaxed) {
+            -1 => -1,
+            o => o + 1,
+        },
         if active == 1 { first + 1 } else { 0 },
     );
     o

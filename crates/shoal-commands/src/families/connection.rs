@@ -299,11 +299,27 @@ fn client_kill(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
         }
     }
     let mut n = 0;
+    // Connections that became a replica's stream are of type replica; the rest are normal.
+    let replicas: Vec<u64> = ctx
+        .shared
+        .repl
+        .replicas
+        .lock()
+        .iter()
+        .map(|r| r.id)
+        .collect();
     for c in sorted_clients(ctx) {
+        let kind: &[u8] = if replicas.contains(&c.id) {
+            b"replica"
+        } else {
+            b"normal"
+        };
         let matched = id.is_none_or(|x| c.id == x)
             && addr.is_none_or(|x| c.addr.as_bytes() == x)
             && laddr.is_none_or(|x| c.laddr.as_bytes() == x)
-            && typ.as_deref().is_none_or(|t| t == b"normal")
+            && typ
+                .as_deref()
+                .is_none_or(|t| t == kind || (t == b"slave" && kind == b"replica"))
             && !(skipme && c.id == ctx.client.id);
         if matched {
             if c.id == ctx.client.id {
