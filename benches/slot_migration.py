@@ -39,6 +39,8 @@ def start_cluster(binary, base, tmp, redis_server):
                 redis.Redis(port=base + i).ping()
                 break
             except Exception:
+                if procs[i].poll() is not None:
+                    sys.exit(f"node {base + i} exited; see {tmp}")
                 time.sleep(0.1)
     rc, out = cli("--cluster", "create", *[f"127.0.0.1:{base + i}" for i in range(3)],
                   "--cluster-yes")
@@ -68,7 +70,8 @@ def node_id(port):
 
 
 def run(name, binary, keys, redis_server, atomic):
-    base = random.randrange(21000, 29000, 10)
+    # Client ports and bus ports (port + 10000) stay below the ephemeral range (32768+).
+    base = random.randrange(12000, 22000, 10)
     tmp = tempfile.mkdtemp(prefix="shoal-slotmig-")
     procs = start_cluster(binary, base, tmp, redis_server)
     try:
