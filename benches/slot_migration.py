@@ -95,7 +95,15 @@ def run(name, binary, keys, redis_server, atomic):
         load.join(30)
         rc = RedisCluster(host="127.0.0.1", port=base)
         lost = sum(1 for k, v in load.last.items() if (rc.get(k) or b"").decode() != v)
-        print(f"| {name} | {took:.2f} | ~{moved} | {load.ops} | {len(load.errors)} | "
+        pause = ""
+        if atomic:
+            import re
+            for i in range(3):
+                with open(os.path.join(tmp, f"n{base + i}.log")) as f:
+                    m = re.search(r"writes paused (\d+) ms", f.read())
+                    if m:
+                        pause = f" (writes paused {m.group(1)} ms for the hand-over)"
+        print(f"| {name}{pause} | {took:.2f} | ~{moved} | {load.ops} | {len(load.errors)} | "
               f"{len(load.stale)} | {lost} |", flush=True)
     finally:
         died = [p.args[2] for p in procs if p.poll() is not None]
