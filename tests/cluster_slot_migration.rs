@@ -290,7 +290,7 @@ fn a_cancelled_move_leaves_the_source_as_it_was() {
         ok(&mut s, &["SET", k, "v"]);
     }
     // The target stalls, so the job is still connecting when it is cancelled.
-    dst.proc.signal(19); // SIGSTOP
+    freeze(&dst.proc);
     ok(
         &mut s,
         &[
@@ -304,6 +304,31 @@ fn a_cancelled_move_leaves_the_source_as_it_was() {
         ],
     );
     std::thread::sleep(Duration::from_millis(200));
+    // While the job runs its slots are its own.
+    assert_eq!(
+        e(&mut s, &["CLUSTER", "SETSLOT", "5", "STABLE"]),
+        "ERR Slot 5 is being moved by CLUSTER MIGRATESLOTS"
+    );
+    assert_eq!(
+        e(
+            &mut s,
+            &[
+                "CLUSTER",
+                "MIGRATESLOTS",
+                "SLOTSRANGE",
+                "50",
+                "60",
+                "NODE",
+                &dst.id
+            ]
+        ),
+        "ERR Slot 50 is already being migrated"
+    );
+    let state = jobs(&mut s).pop().unwrap()["state"].clone();
+    assert!(
+        state == "pending" || state == "connecting",
+        "the job waits for the stalled target: {state}"
+    );
     ok(&mut s, &["CLUSTER", "CANCELSLOTMIGRATIONS"]);
     dst.proc.signal(18); // SIGCONT
     let job = finished_job(&mut s);
@@ -320,6 +345,28 @@ fn a_cancelled_move_leaves_the_source_as_it_was() {
     assert_eq!(q::<String>(&mut s, &["GET", &keys[0]]), "v");
     assert!(owner_line_has(src, &src.id, "0-8191"));
     cleanup(&nodes);
+}
+
+/// SIGSTOP, and waits until the kernel shows the process stopped (state T).
+fn freeze(p: &ServerProcess) {
+    let state = || {
+        std::fs::read_to_string(format!("/proc/{}/stat", p.pid()))
+            .ok()
+            .and_then(|s| {
+                s.rsplit(')')
+                    .next()?
+                    .split_whitespace()
+                    .next()
+                    .map(str::to_string)
+            })
+    };
+    let stopped = wait_until(Duration::from_secs(10), || {
+        p.signal(19);
+        wait_until(Duration::from_millis(200), || {
+            state().as_deref() == Some("T")
+        })
+    });
+    assert!(stopped, "the process did not stop: {:?}", state());
 }
 
 /// A snapshot record: db | key length | key | expiry | payload length | payload.
@@ -499,8 +546,12 @@ fn an_import_that_does_not_finish_is_dropped_and_errors() {
     );
 }
 
-/// GET through any node, following one MOVED.
-fn routed_get(c: &mut redis::Connection, key: &str) -> Option<String> {
+/// GET through `c`, following one MOVED over a connection kept in `others` by port.
+fn routed_get(
+    c: &mut redis::Connection,
+    others: &mut HashMap<u16, redis::Connection>,
+    key: &str,
+) -> Option<String> {
     match redis::cmd("GET").arg(key).query::<Option<String>>(c) {
         Ok(v) => v,
         Err(e) => {
@@ -508,11 +559,13 @@ fn routed_get(c: &mut redis::Connection, key: &str) -> Option<String> {
                 .redirect_node()
                 .and_then(|(addr, _)| addr.rsplit(':').next()?.parse::<u16>().ok())
                 .unwrap_or_else(|| panic!("GET {key}: {e}"));
-            let mut other = redis::Client::open(format!("redis://127.0.0.1:{port}"))
-                .unwrap()
-                .get_connection()
-                .unwrap();
-            redis::cmd("GET").arg(key).query(&mut other).unwrap()
+            let other = others.entry(port).or_insert_with(|| {
+                redis::Client::open(format!("redis://127.0.0.1:{port}"))
+                    .unwrap()
+                    .get_connection()
+                    .unwrap()
+            });
+            redis::cmd("GET").arg(key).query(other).unwrap()
         }
     }
 }
@@ -522,16 +575,16 @@ fn auto_rebalance_fills_a_new_empty_primary() {
     let mut nodes = form_cluster(3, 1000, "asmr");
     let mut first = nodes[0].conn();
     let keys: Vec<String> = (0..3000).map(|i| format!("r:{i}")).collect();
+    let mut conns: Vec<redis::Connection> = nodes.iter().map(|n| n.conn()).collect();
     for k in &keys {
-        let mut c = nodes[0].conn();
         // Written where the slot lives (through a redirect when needed).
-        if let Err(err) = redis::cmd("SET").arg(k).arg(k).query::<()>(&mut c) {
+        if let Err(err) = redis::cmd("SET").arg(k).arg(k).query::<()>(&mut conns[0]) {
             let port: u16 = err
                 .redirect_node()
                 .and_then(|(a, _)| a.rsplit(':').next()?.parse().ok())
                 .unwrap();
-            let owner = nodes.iter().find(|n| n.proc.port() == port).unwrap();
-            ok(&mut owner.conn(), &["SET", k, k]);
+            let owner = nodes.iter().position(|n| n.proc.port() == port).unwrap();
+            ok(&mut conns[owner], &["SET", k, k]);
         }
     }
     for n in &nodes {
@@ -595,13 +648,14 @@ fn auto_rebalance_fills_a_new_empty_primary() {
         slots_of_each(&mut nodes[3].conn())
     );
     let mut c = nodes[3].conn();
+    let mut others = HashMap::new();
     assert!(
         q::<usize>(&mut c, &["DBSIZE"]) > 500,
         "the new primary got keys"
     );
     for k in &keys {
         assert_eq!(
-            routed_get(&mut c, k).as_deref(),
+            routed_get(&mut c, &mut others, k).as_deref(),
             Some(k.as_str()),
             "{k} lost"
         );
@@ -619,5 +673,50 @@ fn auto_rebalance_fills_a_new_empty_primary() {
         .map(|n| q::<usize>(&mut n.conn(), &["DBSIZE"]))
         .sum();
     assert_eq!(total, keys.len());
+    cleanup(&nodes);
+}
+
+#[test]
+fn a_promoted_replica_drops_what_an_unfinished_import_left_on_it() {
+    // Node 1 imports a key of node 0's slot 10, which replicates to node 4; then node 1 dies.
+    // (Three primaries: a failover needs a majority of them.)
+    let nodes = form_cluster_with_replicas(3, 1, 2000, "asmp");
+    let (src, dst, heir) = (&nodes[0], &nodes[1], &nodes[4]);
+    let key = &keys_in(10, 10, 1)[0];
+    ok(&mut src.conn(), &["SET", key, "v"]);
+    let payload: Vec<u8> = redis::cmd("DUMP").arg(key).query(&mut src.conn()).unwrap();
+    let mut link = dst.conn();
+    let name = "c".repeat(40);
+    let _: () = redis::cmd("SYNCSLOTS")
+        .arg("ESTABLISH")
+        .arg(&name)
+        .arg(&src.id)
+        .arg("0-99")
+        .query(&mut link)
+        .unwrap();
+    let _: () = redis::cmd("SYNCSLOTS")
+        .arg("DATA")
+        .arg(record(key, &payload))
+        .query(&mut link)
+        .unwrap();
+    let mut h = heir.conn();
+    let count = |c: &mut redis::Connection| q::<usize>(c, &["CLUSTER", "COUNTKEYSINSLOT", "10"]);
+    assert!(
+        wait_until(Duration::from_secs(10), || count(&mut h) == 1),
+        "the import did not reach the replica"
+    );
+    dst.proc.signal(9);
+    assert!(
+        wait_until(Duration::from_secs(30), || heir.role().as_deref()
+            == Some("master")),
+        "the replica was not promoted"
+    );
+    assert!(
+        wait_until(Duration::from_secs(5), || count(&mut h) == 0),
+        "the promoted replica kept a key of a slot it does not serve"
+    );
+    // Its own slots' keys stay.
+    assert!(owner_line_has(heir, &heir.id, "5461-10921"));
+    assert_eq!(q::<String>(&mut src.conn(), &["GET", key]), "v");
     cleanup(&nodes);
 }

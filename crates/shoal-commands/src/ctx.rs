@@ -219,6 +219,15 @@ impl Shared {
             Some((ip, port)) => self.repl.follow(ip, port),
             None if self.repl.is_replica() => {
                 self.repl.promote();
+                // Keys of slots this node does not serve (its old primary's unfinished slot
+                // import, replicated to it) must not come back to life later.
+                let stray: Vec<u16> = (0..shoal_cluster::SLOTS as u16)
+                    .filter(|&s| self.store.slot_keys(0, s) > 0)
+                    .collect();
+                let n = crate::slotmig::purge_unowned(self, &stray, unix_ms());
+                if n > 0 {
+                    tracing::warn!("Promoted: dropped {n} keys of slots this node does not serve");
+                }
                 true
             }
             None => false,

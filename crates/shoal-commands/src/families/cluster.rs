@@ -301,6 +301,9 @@ fn setslot(ctx: &mut Ctx<'_>, cl: &Cluster, a: &Args<'_>) -> CmdResult {
         return Err("ERR Please use SETSLOT only with masters.".into());
     }
     let slot = slot_arg(a.get(2))?;
+    if ctx.shared.migrations.busy_slot(slot) {
+        return Err(format!("ERR Slot {slot} is being moved by CLUSTER MIGRATESLOTS").into());
+    }
     let action = a.get(3).to_ascii_lowercase();
     let node_arg = a.get(4);
     let want_node = !matches!(action.as_slice(), b"stable");
