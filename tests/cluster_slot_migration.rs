@@ -475,6 +475,15 @@ fn an_import_that_does_not_finish_is_dropped_and_errors() {
         .unwrap_err()
         .contains("Invalid slot ranges")
     );
+    let long = "x".repeat(65);
+    assert!(
+        syncslots(
+            &mut plain,
+            &[b"ESTABLISH", long.as_bytes(), src.id.as_bytes(), b"0-1"]
+        )
+        .unwrap_err()
+        .contains("Invalid slot migration name")
+    );
     assert!(
         syncslots(&mut plain, &[b"SIDEWAYS"])
             .unwrap_err()

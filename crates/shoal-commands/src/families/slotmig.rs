@@ -204,7 +204,11 @@ fn syncslots(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
     let now = ctx.ks.now;
     match sub.as_slice() {
         b"establish" if a.len() == 5 => {
-            let name = String::from_utf8_lossy(a.get(2)).into_owned();
+            let raw = a.get(2);
+            if raw.is_empty() || raw.len() > 64 || !raw.iter().all(u8::is_ascii_alphanumeric) {
+                return Err("ERR Invalid slot migration name".into());
+            }
+            let name = String::from_utf8_lossy(raw).into_owned();
             let ranges = parse_ranges_text(&String::from_utf8_lossy(a.get(4)))
                 .ok_or(CmdError::from("ERR Invalid slot ranges"))?;
             let source = {
