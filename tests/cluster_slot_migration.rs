@@ -98,6 +98,23 @@ fn slots_move_with_values_ttls_and_replicas() {
         .query(&mut s)
         .unwrap();
     ok(&mut s, &["SET", t, "soon", "EX", "1000"]);
+    // A client blocked on a key of a moving slot.
+    let (tx, rx) = std::sync::mpsc::channel();
+    {
+        let url = src.proc.url();
+        std::thread::spawn(move || {
+            let mut c = redis::Client::open(url).unwrap().get_connection().unwrap();
+            let r = redis::cmd("BLPOP")
+                .arg("{b}queue")
+                .arg(0)
+                .query::<Vec<String>>(&mut c);
+            let _ = tx.send(r.map_err(|e| e.to_string()));
+        });
+    }
+    let mut s2 = src.conn();
+    assert!(wait_until(Duration::from_secs(5), || {
+        info_field(&mut s2, "clients", "blocked_clients") == "1"
+    }));
 
     ok(
         &mut s,
@@ -113,6 +130,12 @@ fn slots_move_with_values_ttls_and_replicas() {
     );
     let job = finished_job(&mut s);
     assert_eq!(job["state"], "success", "{job:?}");
+    // The blocked client is redirected instead of waiting forever.
+    let blocked = rx
+        .recv_timeout(Duration::from_secs(10))
+        .expect("BLPOP still blocked");
+    let err = blocked.unwrap_err();
+    assert!(err.to_lowercase().contains("moved"), "{err}");
     assert_eq!(job["operation"], "EXPORT");
     assert_eq!(job["slot_ranges"], "0-4095");
     assert_eq!(

@@ -65,6 +65,23 @@ impl Blocking {
         }
     }
 
+    /// Slots left this node (cluster): every blocked client runs its command again, so one whose
+    /// keys are served elsewhere now gets `-MOVED` instead of waiting for a push that will never
+    /// come here (Redis redirects blocked clients the same way).
+    pub fn wake_all(&self, shared: &Shared) {
+        if self.blocked.load(Ordering::Acquire) == 0 {
+            return;
+        }
+        let mut ids: Vec<u64> = self.queues.lock().values().flatten().copied().collect();
+        ids.sort_unstable();
+        ids.dedup();
+        for id in ids {
+            if let Some(c) = shared.clients.get(&id) {
+                c.block_notify.notify_one();
+            }
+        }
+    }
+
     /// Clients waiting on `key` (for tests and INFO).
     pub fn waiting(&self, db: usize, key: &[u8]) -> usize {
         self.queues

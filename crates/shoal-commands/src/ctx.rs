@@ -233,6 +233,7 @@ impl Shared {
             None => false,
         };
         if changed {
+            self.blocking.wake_all(self);
             self.apply_config();
         }
     }

@@ -258,6 +258,7 @@ pub fn purge_slots(shared: &Shared, slots: &[u16], now: u64) -> usize {
     }
     crate::repl::propagate_dels(&shared.repl, &gone);
     drop(guard);
+    shared.blocking.wake_all(shared);
     gone.len()
 }
 

@@ -314,6 +314,7 @@ fn setslot(ctx: &mut Ctx<'_>, cl: &Cluster, a: &Args<'_>) -> CmdResult {
     let keys = ctx.ks.store.slot_keys(0, slot);
     let allow_migration = ctx.shared.config.read().cluster.allow_replica_migration;
     let mut became_replica = false;
+    let mut gave_away = false;
     // Only a new config epoch must be durable before the reply.
     let mut bumped_epoch = false;
     {
@@ -376,6 +377,7 @@ fn setslot(ctx: &mut Ctx<'_>, cl: &Cluster, a: &Args<'_>) -> CmdResult {
                     }
                 }
                 st.assign(slot, n);
+                gave_away = was_mine && n != me;
                 // A primary left without slots follows the node that took its last one.
                 if was_mine && n != me && st.me().slots.is_empty() && allow_migration {
                     st.set_my_primary(n);
@@ -387,6 +389,9 @@ fn setslot(ctx: &mut Ctx<'_>, cl: &Cluster, a: &Args<'_>) -> CmdResult {
         st.update_state();
     }
     saved_with(cl, bumped_epoch || became_replica)?;
+    if gave_away {
+        ctx.shared.blocking.wake_all(ctx.shared);
+    }
     if became_replica {
         ctx.shared.sync_cluster_role();
     }
