@@ -679,21 +679,7 @@ fn slot_stats_count_keys_reads_and_writes_per_slot() {
         assert_eq!(e(&mut c, &full), err);
     }
     // The busiest slots on the metrics page, and the cluster series.
-    let addr = s
-        .log()
-        .iter()
-        .find_map(|l| {
-            l.split("Metrics on http://")
-                .nth(1)
-                .map(|a| a.trim_end_matches("/metrics").to_string())
-        })
-        .expect("metrics address in the log");
-    let mut h = std::net::TcpStream::connect(&addr).unwrap();
-    use std::io::{Read, Write};
-    h.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
-        .unwrap();
-    let mut page = String::new();
-    h.read_to_string(&mut page).unwrap();
+    let page = scrape(&metrics_addr(&s));
     for line in [
         "shoal_slot_reads_total{slot=\"12182\"} 5",
         "shoal_slot_writes_total{slot=\"12182\"} 3",

@@ -439,6 +439,8 @@ fn an_import_that_does_not_finish_is_dropped_and_errors() {
     assert!(err.contains("outside the slots being imported"), "{err}");
     let err = syncslots(&mut link, &[b"DATA", b"\x00\x00\x00"]).unwrap_err();
     assert!(err.contains("Malformed slot migration records"), "{err}");
+    let err = syncslots(&mut link, &[b"DATA", &record(key, b"not a dump payload")]).unwrap_err();
+    assert!(err.contains("Bad data format"), "{err}");
     syncslots(&mut link, &[b"ABORT", name.as_bytes(), b"testing"]).unwrap();
     assert_eq!(count(&mut d), 0);
     assert_eq!(jobs(&mut d).pop().unwrap()["state"], "failed");
@@ -751,4 +753,67 @@ fn a_promoted_replica_drops_what_an_unfinished_import_left_on_it() {
     assert!(owner_line_has(heir, &heir.id, "5461-10921"));
     assert_eq!(q::<String>(&mut src.conn(), &["GET", key]), "v");
     cleanup(&nodes);
+}
+
+#[test]
+fn migrations_show_on_the_metrics_page() {
+    // Two primaries with metrics, formed by hand.
+    let dirs = [tmpdir("asmm0"), tmpdir("asmm1")];
+    let procs: Vec<ServerProcess> = dirs
+        .iter()
+        .map(|d| {
+            server(&[
+                "--cluster-enabled",
+                "yes",
+                "--dir",
+                d.to_str().unwrap(),
+                "--metrics-port",
+                "0",
+            ])
+        })
+        .collect();
+    let (mut a, mut b) = (conn(&procs[0]), conn(&procs[1]));
+    ok(&mut a, &["CLUSTER", "ADDSLOTSRANGE", "0", "8191"]);
+    ok(&mut b, &["CLUSTER", "ADDSLOTSRANGE", "8192", "16383"]);
+    let cport = bus_port(&mut b);
+    ok(
+        &mut a,
+        &[
+            "CLUSTER",
+            "MEET",
+            "127.0.0.1",
+            &procs[1].port().to_string(),
+            &cport.to_string(),
+        ],
+    );
+    assert!(wait_until(Duration::from_secs(20), || {
+        [&mut a, &mut b]
+            .into_iter()
+            .all(|c| q::<String>(c, &["CLUSTER", "INFO"]).contains("cluster_known_nodes:2"))
+    }));
+    ok(&mut a, &["SET", "{b}k", "v"]);
+    let target: String = q(&mut b, &["CLUSTER", "MYID"]);
+    ok(
+        &mut a,
+        &[
+            "CLUSTER",
+            "MIGRATESLOTS",
+            "SLOTSRANGE",
+            "0",
+            "4095",
+            "NODE",
+            &target,
+        ],
+    );
+    assert_eq!(finished_job(&mut a)["state"], "success");
+    let export = r#"shoal_cluster_slot_migrations_total{operation="export",result="success"} 1"#;
+    let import = r#"shoal_cluster_slot_migrations_total{operation="import",result="success"} 1"#;
+    let idle = r#"shoal_cluster_slot_migrations_active{operation="export"} 0"#;
+    let page_a = scrape(&metrics_addr(&procs[0]));
+    assert!(page_a.contains(export) && page_a.contains(idle), "{page_a}");
+    let page_b = scrape(&metrics_addr(&procs[1]));
+    assert!(page_b.contains(import), "{page_b}");
+    for d in &dirs {
+        std::fs::remove_dir_all(d).ok();
+    }
 }

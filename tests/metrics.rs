@@ -2,31 +2,6 @@
 mod common;
 use common::*;
 use std::io::{Read, Write};
-use std::time::Duration;
-
-fn scrape(addr: &str) -> String {
-    let mut s = std::net::TcpStream::connect(addr).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-    s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
-        .unwrap();
-    let mut body = String::new();
-    s.read_to_string(&mut body).unwrap();
-    assert!(body.starts_with("HTTP/1.1 200 OK\r\n"), "{body}");
-    body.split_once("\r\n\r\n").unwrap().1.to_string()
-}
-
-fn metrics_addr(s: &ServerProcess) -> String {
-    let mut addr = None;
-    assert!(wait_until(Duration::from_secs(5), || {
-        addr = s.log().iter().find_map(|l| {
-            l.split("Metrics on http://")
-                .nth(1)
-                .map(|a| a.trim_end_matches("/metrics").to_string())
-        });
-        addr.is_some()
-    }));
-    addr.unwrap()
-}
 
 #[test]
 fn metrics_page_counts_commands_keys_and_latency() {

@@ -170,6 +170,14 @@ fn describe() {
         "The cluster's current epoch."
     );
     describe_gauge!("shoal_cluster_size", "Primaries serving at least one slot.");
+    describe_gauge!(
+        "shoal_cluster_slot_migrations_active",
+        "Atomic slot migrations running, by operation (export, import)."
+    );
+    describe_counter!(
+        "shoal_cluster_slot_migrations_total",
+        "Atomic slot migrations ended, by operation and result (success, failed, cancelled)."
+    );
     describe_counter!(
         "shoal_cluster_bus_messages_sent_total",
         "Cluster bus messages sent, by message type."
@@ -257,6 +265,20 @@ fn render(shared: &Shared, handle: &PrometheusHandle) -> String {
                 .absolute(cl.bus_received[i].load(Relaxed));
         }
         counter!("shoal_cluster_bus_link_connects_total").absolute(cl.bus_connects.load(Relaxed));
+        let m = &shared.migrations;
+        for (op, name) in ["export", "import"].iter().enumerate() {
+            let active = m
+                .jobs
+                .lock()
+                .iter()
+                .filter(|j| j.op as usize == op && j.active())
+                .count();
+            gauge!("shoal_cluster_slot_migrations_active", "operation" => *name).set(active as f64);
+            for (r, result) in shoal_commands::slotmig::RESULTS.iter().enumerate() {
+                counter!("shoal_cluster_slot_migrations_total", "operation" => *name, "result" => *result)
+                    .absolute(m.ended[op][r].load(Relaxed));
+            }
+        }
         counter!("shoal_cluster_bus_malformed_frames_total")
             .absolute(cl.bus_bad_frames.load(Relaxed));
     }

@@ -74,3 +74,31 @@ pub fn info_field(c: &mut redis::Connection, section: &str, field: &str) -> Stri
         .trim()
         .to_string()
 }
+
+/// The body of GET /metrics at `addr` (host:port).
+pub fn scrape(addr: &str) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(std::time::Duration::from_secs(5)))
+        .unwrap();
+    s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let mut body = String::new();
+    s.read_to_string(&mut body).unwrap();
+    assert!(body.starts_with("HTTP/1.1 200 OK\r\n"), "{body}");
+    body.split_once("\r\n\r\n").unwrap().1.to_string()
+}
+
+/// Where a server started with `--metrics-port 0` serves its metrics (from its log).
+pub fn metrics_addr(s: &ServerProcess) -> String {
+    let mut addr = None;
+    assert!(wait_until(std::time::Duration::from_secs(5), || {
+        addr = s.log().iter().find_map(|l| {
+            l.split("Metrics on http://")
+                .nth(1)
+                .map(|a| a.trim_end_matches("/metrics").to_string())
+        });
+        addr.is_some()
+    }));
+    addr.unwrap()
+}

@@ -217,7 +217,8 @@ fn six_forming(seed: u64, chain: &[(usize, usize)], extra: usize) -> Sim {
         sim.meet(*a, *b);
     }
     sim.deliver_all();
-    sim.run(10_000);
+    // Formation waits for the expected six, then 2 s of a still view per replica that turns.
+    sim.run(20_000);
     sim
 }
 

@@ -32,8 +32,8 @@ const LOG_MAX: usize = 100;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Op {
-    Export,
-    Import,
+    Export = 0,
+    Import = 1,
 }
 
 pub struct Job {
@@ -113,13 +113,23 @@ pub struct ExportPlan {
 pub struct Migrations {
     pub jobs: Mutex<Vec<Job>>,
     pub runner: Mutex<Option<tokio::sync::mpsc::UnboundedSender<String>>>,
+    /// Jobs ended, by operation (export, import) and result (success, failed, cancelled).
+    pub ended: [[AtomicU64; 3]; 2],
 }
+
+/// The results `Migrations::ended` counts, in its order.
+pub const RESULTS: [&str; 3] = ["success", "failed", "cancelled"];
 
 impl Migrations {
     /// Sets a job's state (and message), stamping the update time.
     pub fn update(&self, name: &str, state: &'static str, message: &str, now: u64) {
         let mut jobs = self.jobs.lock();
         if let Some(j) = jobs.iter_mut().find(|j| j.name == name) {
+            if j.active()
+                && let Some(r) = RESULTS.iter().position(|r| *r == state)
+            {
+                self.ended[j.op as usize][r].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
             j.state = state;
             j.message = message.to_string();
             j.updated_ms = now;

@@ -1,16 +1,16 @@
 //! Zero-touch formation: nodes started with the same seeds and settings build a cluster with no
 //! operator command (what `redis-cli --cluster create --cluster-replicas N` does by hand).
 //!
-//! - primaries (`cluster-bootstrap-primaries P`): while no slot is assigned anywhere, once at
-//!   least P reachable empty primaries have known each other for a second, the one with the
-//!   smallest ID binds the slots in even ranges to the P smallest IDs, each with its own config
-//!   epoch, and tells each owner with an UPDATE;
+//! - primaries (`cluster-bootstrap-primaries P`): while no slot is assigned anywhere, once the
+//!   P x (1 + R) nodes expected have known each other for a second (or at least P for thirty
+//!   seconds), the one with the smallest ID binds the slots in even ranges to the P smallest
+//!   IDs, each with its own config epoch, and tells each owner with an UPDATE;
 //! - replicas (`cluster-bootstrap-replicas R`): once every slot is assigned, an empty primary
 //!   becomes a replica. Every node computes the same plan from the same view: the empty
 //!   primaries in ID order each go to the slot owner with the fewest replicas (smallest ID on a
 //!   tie) while that owner has fewer than R. A node acts on its own line of the plan after the
-//!   view has been still for a second, so nodes that start together spread evenly instead of
-//!   all picking the same primary. An empty primary left over stays a primary (ready for slots).
+//!   view has been still for two seconds, so nodes that start together spread evenly instead
+//!   of all picking the same primary. An empty primary left over stays a primary (ready for slots).
 
 use super::machine::{Bus, Dest, Effects};
 use super::msg::{Body, Kind, Message};
@@ -19,6 +19,11 @@ use crate::state::{ClusterState, NodeId};
 
 /// How long a view must stay unchanged before a node acts on it.
 const SETTLE_MS: u64 = 1000;
+/// How long fewer nodes than expected must stay unchanged before the slots are spread anyway.
+const SHORT_WAIT_MS: u64 = 30_000;
+/// How long the slot owners must stay unchanged before an empty primary turns replica: long
+/// enough for a re-sent UPDATE to reach an owner that missed its slots.
+const REPLICA_SETTLE_MS: u64 = 2000;
 
 #[derive(Debug, Default)]
 pub struct Formation {
@@ -33,14 +38,14 @@ pub struct Formation {
 }
 
 impl Formation {
-    /// True when the view is unchanged for `SETTLE_MS` (and records a new one otherwise).
-    fn settled(&mut self, view: Vec<(NodeId, usize)>, now: u64) -> bool {
+    /// How long the view has been unchanged (0 when it just changed; it is recorded then).
+    fn still_for(&mut self, view: Vec<(NodeId, usize)>, now: u64) -> u64 {
         if view != self.view {
             self.view = view;
             self.view_since = now;
-            return false;
+            return 0;
         }
-        now.saturating_sub(self.view_since) >= SETTLE_MS
+        now.saturating_sub(self.view_since)
     }
 }
 
@@ -78,7 +83,15 @@ impl Bus {
         let mut ids: Vec<NodeId> = live_primaries(st).map(|n| n.id).collect();
         ids.sort();
         let view = ids.iter().map(|id| (*id, 0)).collect();
-        if !self.formation.settled(view, now) || ids.len() < want || ids[0] != st.myself {
+        let still = self.formation.still_for(view, now);
+        // With replicas to come, wait for every node the formation expects, so that no node
+        // seeing only part of the cluster spreads the slots over a different set (the spread
+        // would still converge by epochs, but an owner that learns its slots late might turn
+        // into a replica first). A cluster short of nodes forms after a longer wait.
+        let expected = want * (1 + self.formation.replicas);
+        let ready = (ids.len() >= expected && still >= SETTLE_MS)
+            || (ids.len() >= want && still >= SHORT_WAIT_MS);
+        if !ready || ids[0] != st.myself {
             return;
         }
         let chosen: Vec<NodeId> = ids[..want].to_vec();
@@ -131,7 +144,7 @@ impl Bus {
             })
             .collect();
         view.sort();
-        if !self.formation.settled(view.clone(), now) {
+        if self.formation.still_for(view.clone(), now) < REPLICA_SETTLE_MS {
             return;
         }
         let mut owners: Vec<(usize, NodeId)> = view

@@ -159,14 +159,27 @@ pub fn getslotmigrations(ctx: &mut Ctx<'_>) -> CmdResult {
 pub fn cancelslotmigrations(ctx: &mut Ctx<'_>) -> CmdResult {
     cluster_of(ctx)?;
     let now = ctx.ks.now;
-    let mut jobs = ctx.shared.migrations.jobs.lock();
-    for j in jobs.iter_mut().filter(|j| j.op == Op::Export && j.active()) {
+    let m = &ctx.shared.migrations;
+    let mut pending = Vec::new();
+    for j in m
+        .jobs
+        .lock()
+        .iter()
+        .filter(|j| j.op == Op::Export && j.active())
+    {
         j.cancel.store(true, Relaxed);
         if j.state == "pending" {
-            j.state = "cancelled";
-            j.message = "cancelled by CLUSTER CANCELSLOTMIGRATIONS".into();
-            j.updated_ms = now;
+            pending.push(j.name.clone());
         }
+    }
+    // A running job stops at its next step; one still queued ends here.
+    for name in pending {
+        m.update(
+            &name,
+            "cancelled",
+            "cancelled by CLUSTER CANCELSLOTMIGRATIONS",
+            now,
+        );
     }
     ctx.out.ok();
     Ok(())
