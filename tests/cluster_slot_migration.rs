@@ -98,6 +98,9 @@ fn slots_move_with_values_ttls_and_replicas() {
         .query(&mut s)
         .unwrap();
     ok(&mut s, &["SET", t, "soon", "EX", "1000"]);
+    // A value far larger than one DATA chunk (256 KB).
+    let big = "x".repeat(3 << 20);
+    ok(&mut s, &["SET", "{b}big", &big]);
     // A client blocked on a key of a moving slot.
     let (tx, rx) = std::sync::mpsc::channel();
     {
@@ -143,7 +146,7 @@ fn slots_move_with_values_ttls_and_replicas() {
         (src.id.as_str(), dst.id.as_str())
     );
     let sent: usize = job["keys"].parse().unwrap();
-    assert!(sent >= moved.len() + 4, "{sent} keys sent");
+    assert!(sent >= moved.len() + 5, "{sent} keys sent");
 
     // The target serves every moved key, with its value, type and TTL.
     let mut d = dst.conn();
@@ -159,6 +162,7 @@ fn slots_move_with_values_ttls_and_replicas() {
         vec!["x", "y"]
     );
     assert_eq!(q::<String>(&mut d, &["ZSCORE", z, "m"]), "1.5");
+    assert_eq!(q::<String>(&mut d, &["GET", "{b}big"]), big);
     let ttl: i64 = q(&mut d, &["TTL", t]);
     assert!((990..=1000).contains(&ttl), "ttl {ttl}");
     let imp = jobs(&mut d).pop().unwrap();
