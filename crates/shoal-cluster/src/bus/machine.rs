@@ -337,13 +337,29 @@ impl Bus {
                         slots,
                     } = &m.body
                     && let Some(n) = st.nodes.get(node)
-                    && n.config_epoch < *config_epoch
+                    // Newer news about a node; or, in zero-touch formation, slots handed to this
+                    // node while it holds none, whatever its epoch (an empty primary may have
+                    // bumped its epoch in a collision after the spreader picked the one it sent).
+                    && (n.config_epoch < *config_epoch
+                        || (self.formation.primaries > 0
+                            && n.flags.myself
+                            && n.flags.primary
+                            && n.slots.is_empty()))
                 {
                     let node = *node;
-                    if let Some(n) = st.nodes.get_mut(&node) {
-                        n.config_epoch = *config_epoch;
+                    let newer = n.config_epoch < *config_epoch;
+                    let epoch = n.config_epoch.max(*config_epoch);
+                    // Not newer: only the slots nobody holds in this node's view.
+                    let mut take = SlotSet::new();
+                    for slot in slots.iter() {
+                        if newer || st.owner_id(slot).is_none() {
+                            take.insert(slot);
+                        }
                     }
-                    self.claim_slots(st, node, slots, *config_epoch, &mut fx, None);
+                    if let Some(n) = st.nodes.get_mut(&node) {
+                        n.config_epoch = epoch;
+                    }
+                    self.claim_slots(st, node, &take, epoch, &mut fx, None);
                     fx.save = true;
                 }
             }
@@ -405,7 +421,13 @@ impl Bus {
         };
         // The sender is behind about itself (it missed an UPDATE, or restarted before it was
         // told its slots): tell it again instead of taking its older view.
-        if primary && n.config_epoch > h.config_epoch && !n.slots.is_empty() {
+        // The same when it claims nothing while this node has it owning slots at its epoch (an
+        // UPDATE of a zero-touch spread that it missed; it takes them while it holds none).
+        let missed = n.config_epoch > h.config_epoch
+            || (self.formation.primaries > 0
+                && n.config_epoch == h.config_epoch
+                && h.slots.is_empty());
+        if primary && missed && !n.slots.is_empty() {
             let body = Body::Update {
                 node: h.sender,
                 config_epoch: n.config_epoch,
