@@ -51,8 +51,16 @@ class Load(threading.Thread):
 
     def __init__(self, port, nkeys):
         super().__init__(daemon=True)
-        self.rc = RedisCluster(host="127.0.0.1", port=port, socket_timeout=5,
-                               cluster_error_retry_attempts=10)
+        # Ten attempts on a retryable cluster error (redis-py 6+ takes a Retry object; older
+        # versions only know cluster_error_retry_attempts).
+        try:
+            from redis.backoff import ExponentialBackoff
+            from redis.retry import Retry
+            retry = {"retry": Retry(ExponentialBackoff(cap=0.5, base=0.01), 10)}
+            self.rc = RedisCluster(host="127.0.0.1", port=port, socket_timeout=5, **retry)
+        except TypeError:
+            self.rc = RedisCluster(host="127.0.0.1", port=port, socket_timeout=5,
+                                   cluster_error_retry_attempts=10)
         self.nkeys = nkeys
         self.last = {}
         self.stop = threading.Event()
