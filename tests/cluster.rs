@@ -490,37 +490,42 @@ fn forget_removes_a_node_and_keeps_it_out() {
     }
 }
 
-#[test]
-fn zero_touch_formation_with_seeds_and_bootstrap() {
-    let dirs: Vec<_> = (0..3).map(|i| tmpdir(&format!("zt{i}"))).collect();
-    let first = server(&[
+/// A node forming a cluster by itself: `primaries` and `replicas` for the bootstrap settings,
+/// meeting `seed` when given.
+fn zero_touch_node(
+    dir: &std::path::Path,
+    primaries: usize,
+    replicas: usize,
+    seed: Option<&str>,
+) -> ServerProcess {
+    let (p, r) = (primaries.to_string(), replicas.to_string());
+    let mut args = vec![
         "--cluster-enabled",
         "yes",
         "--dir",
-        dirs[0].to_str().unwrap(),
+        dir.to_str().unwrap(),
         "--cluster-node-timeout",
         "1000",
         "--cluster-bootstrap-primaries",
-        "3",
-    ]);
+        &p,
+        "--cluster-bootstrap-replicas",
+        &r,
+    ];
+    if let Some(seed) = seed {
+        args.extend(["--cluster-seeds", seed]);
+    }
+    server(&args)
+}
+
+#[test]
+fn zero_touch_formation_with_seeds_and_bootstrap() {
+    let dirs: Vec<_> = (0..3).map(|i| tmpdir(&format!("zt{i}"))).collect();
+    let first = zero_touch_node(&dirs[0], 3, 0, None);
     let mut c0 = conn(&first);
     let seed = format!("127.0.0.1:{}@{}", first.port(), bus_port(&mut c0));
     let others: Vec<ServerProcess> = dirs[1..]
         .iter()
-        .map(|d| {
-            server(&[
-                "--cluster-enabled",
-                "yes",
-                "--dir",
-                d.to_str().unwrap(),
-                "--cluster-node-timeout",
-                "1000",
-                "--cluster-bootstrap-primaries",
-                "3",
-                "--cluster-seeds",
-                &seed,
-            ])
-        })
+        .map(|d| zero_touch_node(d, 3, 0, Some(&seed)))
         .collect();
     let all: Vec<&ServerProcess> = std::iter::once(&first).chain(others.iter()).collect();
     let formed = wait_until(Duration::from_secs(15), || {
@@ -689,4 +694,60 @@ fn slot_stats_count_keys_reads_and_writes_per_slot() {
         assert!(page.contains(line), "metrics page lacks {line}");
     }
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn zero_touch_formation_with_replicas() {
+    // Two primaries with one replica each, from four nodes meeting one seed.
+    let dirs: Vec<_> = (0..4).map(|i| tmpdir(&format!("ztr{i}"))).collect();
+    let first = zero_touch_node(&dirs[0], 2, 1, None);
+    let mut c0 = conn(&first);
+    let seed = format!("127.0.0.1:{}@{}", first.port(), bus_port(&mut c0));
+    let others: Vec<ServerProcess> = dirs[1..]
+        .iter()
+        .map(|d| zero_touch_node(d, 2, 1, Some(&seed)))
+        .collect();
+    let all: Vec<&ServerProcess> = std::iter::once(&first).chain(others.iter()).collect();
+    let shaped = wait_until(Duration::from_secs(30), || {
+        let nodes: String = q(&mut conn(&first), &["CLUSTER", "NODES"]);
+        let primaries: Vec<&str> = nodes
+            .lines()
+            .filter(|l| {
+                l.split_whitespace()
+                    .nth(2)
+                    .is_some_and(|f| f.contains("master"))
+            })
+            .map(|l| l.split_whitespace().next().unwrap_or(""))
+            .collect();
+        primaries.len() == 2
+            && primaries.iter().all(|p| {
+                nodes
+                    .lines()
+                    .filter(|l| l.split_whitespace().nth(3) == Some(*p))
+                    .count()
+                    == 1
+            })
+            && all.iter().all(|s| {
+                q::<String>(&mut conn(s), &["CLUSTER", "INFO"]).contains("cluster_state:ok")
+            })
+    });
+    assert!(
+        shaped,
+        "not 2 primaries with a replica each: {}",
+        q::<String>(&mut conn(&first), &["CLUSTER", "NODES"])
+    );
+    assert_eq!(
+        q::<Vec<String>>(&mut c0, &["CONFIG", "GET", "cluster-bootstrap-replicas"]),
+        vec!["cluster-bootstrap-replicas", "1"]
+    );
+    assert!(
+        e(
+            &mut c0,
+            &["CONFIG", "SET", "cluster-bootstrap-replicas", "2"]
+        )
+        .contains("cluster-bootstrap-replicas")
+    );
+    for d in &dirs {
+        std::fs::remove_dir_all(d).ok();
+    }
 }

@@ -32,6 +32,22 @@ fn jobs(c: &mut redis::Connection) -> Vec<HashMap<String, String>> {
         .collect()
 }
 
+/// CLUSTER MIGRATESLOTS SLOTSRANGE lo hi NODE target, which must be accepted.
+fn start_move(c: &mut redis::Connection, lo: &str, hi: &str, target: &str) {
+    ok(
+        c,
+        &[
+            "CLUSTER",
+            "MIGRATESLOTS",
+            "SLOTSRANGE",
+            lo,
+            hi,
+            "NODE",
+            target,
+        ],
+    );
+}
+
 /// Waits until the newest job of `c` leaves the running states; returns it.
 fn finished_job(c: &mut redis::Connection) -> HashMap<String, String> {
     let mut last = HashMap::new();
@@ -119,18 +135,7 @@ fn slots_move_with_values_ttls_and_replicas() {
         info_field(&mut s2, "clients", "blocked_clients") == "1"
     }));
 
-    ok(
-        &mut s,
-        &[
-            "CLUSTER",
-            "MIGRATESLOTS",
-            "SLOTSRANGE",
-            "0",
-            "4095",
-            "NODE",
-            &dst.id,
-        ],
-    );
+    start_move(&mut s, "0", "4095", &dst.id);
     let job = finished_job(&mut s);
     assert_eq!(job["state"], "success", "{job:?}");
     // The blocked client is redirected instead of waiting forever.
@@ -275,18 +280,7 @@ fn writes_during_a_move_are_not_lost() {
         })
     };
     std::thread::sleep(Duration::from_millis(100));
-    ok(
-        &mut s,
-        &[
-            "CLUSTER",
-            "MIGRATESLOTS",
-            "SLOTSRANGE",
-            "0",
-            "1999",
-            "NODE",
-            &dst.id,
-        ],
-    );
+    start_move(&mut s, "0", "1999", &dst.id);
     let job = finished_job(&mut s);
     assert_eq!(job["state"], "success", "{job:?}");
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
@@ -318,18 +312,7 @@ fn a_cancelled_move_leaves_the_source_as_it_was() {
     }
     // The target stalls, so the job is still connecting when it is cancelled.
     freeze(&dst.proc);
-    ok(
-        &mut s,
-        &[
-            "CLUSTER",
-            "MIGRATESLOTS",
-            "SLOTSRANGE",
-            "0",
-            "99",
-            "NODE",
-            &dst.id,
-        ],
-    );
+    start_move(&mut s, "0", "99", &dst.id);
     std::thread::sleep(Duration::from_millis(200));
     // While the job runs its slots are its own.
     assert_eq!(
@@ -635,6 +618,13 @@ fn auto_rebalance_fills_a_new_empty_primary() {
         q::<Vec<String>>(&mut first, &["CONFIG", "GET", "cluster-auto-rebalance"]),
         vec!["cluster-auto-rebalance", "yes"]
     );
+    assert!(
+        e(
+            &mut first,
+            &["CONFIG", "SET", "cluster-auto-rebalance", "maybe"]
+        )
+        .contains("argument must be 'yes' or 'no'")
+    );
     // A new, empty primary joins.
     let dir = tmpdir("asmr3");
     let proc = start_node(&dir, 1000);
@@ -797,18 +787,7 @@ fn migrations_show_on_the_metrics_page() {
     }));
     ok(&mut a, &["SET", "{b}k", "v"]);
     let target: String = q(&mut b, &["CLUSTER", "MYID"]);
-    ok(
-        &mut a,
-        &[
-            "CLUSTER",
-            "MIGRATESLOTS",
-            "SLOTSRANGE",
-            "0",
-            "4095",
-            "NODE",
-            &target,
-        ],
-    );
+    start_move(&mut a, "0", "4095", &target);
     assert_eq!(finished_job(&mut a)["state"], "success");
     let export = r#"shoal_cluster_slot_migrations_total{operation="export",result="success"} 1"#;
     let import = r#"shoal_cluster_slot_migrations_total{operation="import",result="success"} 1"#;

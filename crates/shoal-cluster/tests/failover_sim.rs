@@ -278,9 +278,10 @@ fn votes_are_refused_for_a_live_primary_or_a_stale_slot_view() {
     assert_eq!(acks(&fx), 1);
 }
 
-#[test]
-fn manual_failover_pauses_the_primary_until_the_replica_caught_up() {
-    let mut sim = cluster(3, &[0, 1, 2], 24);
+/// Three primaries with replica 3 of primary 0 behind it (offset 900 of 1000), and a default
+/// CLUSTER FAILOVER started on that replica. Returns the start time.
+fn manual_failover_behind(seed: u64) -> (Sim, u64) {
+    let mut sim = cluster(3, &[0, 1, 2], seed);
     for (i, (_, bus)) in sim.nodes.iter_mut().enumerate() {
         bus.fo.offset = if i == 3 { 900 } else { 1000 };
     }
@@ -288,6 +289,12 @@ fn manual_failover_pauses_the_primary_until_the_replica_caught_up() {
     let (st, bus) = &mut sim.nodes[3];
     let fx = bus.manual_failover(st, Manual::Default, now);
     sim.effects(3, fx);
+    (sim, now)
+}
+
+#[test]
+fn manual_failover_pauses_the_primary_until_the_replica_caught_up() {
+    let (mut sim, now) = manual_failover_behind(24);
     sim.deliver_all();
     sim.run(1000);
     assert!(
@@ -320,14 +327,7 @@ fn manual_failover_pauses_the_primary_until_the_replica_caught_up() {
 
 #[test]
 fn manual_failover_times_out_and_resumes_writes() {
-    let mut sim = cluster(3, &[0, 1, 2], 25);
-    for (i, (_, bus)) in sim.nodes.iter_mut().enumerate() {
-        bus.fo.offset = if i == 3 { 900 } else { 1000 };
-    }
-    let now = sim.now;
-    let (st, bus) = &mut sim.nodes[3];
-    let fx = bus.manual_failover(st, Manual::Default, now);
-    sim.effects(3, fx);
+    let (mut sim, _) = manual_failover_behind(25);
     sim.run(7000);
     assert!(!is_primary(&sim, 3), "the replica never caught up");
     assert!(is_primary(&sim, 0));

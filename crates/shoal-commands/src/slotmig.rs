@@ -161,6 +161,16 @@ impl Migrations {
         })
     }
 
+    /// The slots of the job named `name` (none if it is gone).
+    pub fn slots_of_job(&self, name: &str) -> Vec<u16> {
+        self.jobs
+            .lock()
+            .iter()
+            .find(|j| j.name == name)
+            .map(|j| j.slots())
+            .unwrap_or_default()
+    }
+
     /// Whether any active job (either way) covers `slot`.
     pub fn busy_slot(&self, slot: u16) -> bool {
         self.jobs
@@ -242,15 +252,17 @@ pub fn apply_record(
 /// finish) and replicates the deletions. Call outside a command (it takes the write guard).
 pub fn purge_unowned(shared: &Shared, slots: &[u16], now: u64) -> usize {
     let Some(cl) = &shared.cluster else { return 0 };
-    let unowned: Vec<u16> = {
-        let st = cl.state.read();
-        slots
-            .iter()
-            .copied()
-            .filter(|&s| st.owner_id(s) != Some(st.myself))
-            .collect()
-    };
-    purge_slots(shared, &unowned, now)
+    purge_slots(shared, &unowned(cl, slots), now)
+}
+
+/// Those of `slots` this node does not own.
+pub fn unowned(cl: &crate::ctx::Cluster, slots: &[u16]) -> Vec<u16> {
+    let st = cl.state.read();
+    slots
+        .iter()
+        .copied()
+        .filter(|&s| st.owner_id(s) != Some(st.myself))
+        .collect()
 }
 
 /// Deletes every key of `slots` and replicates the deletions (takes the write guard).

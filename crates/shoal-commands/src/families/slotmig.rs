@@ -188,16 +188,8 @@ pub fn cancelslotmigrations(ctx: &mut Ctx<'_>) -> CmdResult {
 /// Deletes the keys of `slots` this node does not own, replicating the deletions with the
 /// current command.
 fn drop_unowned(ctx: &mut Ctx<'_>, cl: &Cluster, slots: &[u16]) -> usize {
-    let unowned: Vec<u16> = {
-        let st = cl.state.read();
-        slots
-            .iter()
-            .copied()
-            .filter(|&s| st.owner_id(s) != Some(st.myself))
-            .collect()
-    };
     let mut gone: Vec<Box<[u8]>> = Vec::new();
-    for s in unowned {
+    for s in crate::slotmig::unowned(cl, slots) {
         gone.extend(ctx.ks.store.purge_slot(0, s, ctx.ks.now));
     }
     if gone.is_empty() {
@@ -302,13 +294,7 @@ fn syncslots(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
         }
         b"finish" if a.len() == 3 => {
             let name = own_import(ctx, a.get(2))?;
-            let slots = {
-                let jobs = ctx.shared.migrations.jobs.lock();
-                jobs.iter()
-                    .find(|j| j.name == name)
-                    .map(|j| j.slots())
-                    .unwrap_or_default()
-            };
+            let slots = ctx.shared.migrations.slots_of_job(&name);
             let epoch = {
                 let mut st = cl.state.write();
                 let (_, epoch) = st.bump_epoch();
@@ -333,13 +319,7 @@ fn syncslots(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
         b"abort" if a.len() == 4 => {
             let name = own_import(ctx, a.get(2))?;
             let why = String::from_utf8_lossy(a.get(3)).into_owned();
-            let slots = {
-                let jobs = ctx.shared.migrations.jobs.lock();
-                jobs.iter()
-                    .find(|j| j.name == name)
-                    .map(|j| j.slots())
-                    .unwrap_or_default()
-            };
+            let slots = ctx.shared.migrations.slots_of_job(&name);
             let n = drop_unowned(ctx, cl, &slots);
             tracing::warn!("Slot import {name} aborted by the source ({why}); dropped {n} keys");
             let state = if why.contains("cancel") {
