@@ -7,10 +7,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 IMAGE=${1:-shoal:latest}
 cargo build --release --bin shoal-server
+TARGET=${CARGO_TARGET_DIR:-target}
 ROOT=$(mktemp -d)
 trap 'rm -rf "$ROOT"' EXIT
 mkdir -p "$ROOT/bin" "$ROOT/data" "$ROOT/tmp" "$ROOT/etc"
-cp target/release/shoal-server "$ROOT/bin/"
+cp "$TARGET/release/shoal-server" "$ROOT/bin/"
 if command -v redis-cli >/dev/null; then cp "$(command -v redis-cli)" "$ROOT/bin/"; fi
 for bin in "$ROOT"/bin/*; do
   ldd "$bin" | awk '/=> \// {print $3} /^[[:space:]]*\/.*ld-linux/ {print $1}' | while read -r lib; do

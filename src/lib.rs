@@ -3,12 +3,14 @@
 //! The binary `shoal-server` parses its configuration ([`config`]) and runs the [`server`].
 
 pub mod config;
+pub mod process;
 pub mod server;
 
-/// Starts tracing at the configured level (RUST_LOG, when set, wins), logging to stdout, as
-/// text or (`json`) one JSON object per line.
-pub fn init_tracing(loglevel: &str, format: &str) {
+/// Starts tracing at the configured level (RUST_LOG, when set, wins), as text or (`json`) one
+/// JSON object per line, to standard output or appended to `logfile`.
+pub fn init_tracing(loglevel: &str, format: &str, logfile: &str) -> Result<(), String> {
     use tracing_subscriber::EnvFilter;
+    use tracing_subscriber::fmt::writer::BoxMakeWriter;
     let level = match loglevel {
         "debug" => "debug",
         "verbose" => "info",
@@ -16,16 +18,30 @@ pub fn init_tracing(loglevel: &str, format: &str) {
         "warning" => "warn",
         _ => "off",
     };
+    let (writer, ansi) = if logfile.is_empty() {
+        (
+            BoxMakeWriter::new(std::io::stdout),
+            std::io::IsTerminal::is_terminal(&std::io::stdout()),
+        )
+    } else {
+        let f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(logfile)
+            .map_err(|e| format!("Can't open the log file {logfile}: {e}"))?;
+        (BoxMakeWriter::new(std::sync::Mutex::new(f)), false)
+    };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level));
     let b = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_target(false);
+        .with_target(false)
+        .with_writer(writer);
     let _ = if format == "json" {
         b.json().try_init()
     } else {
-        b.with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
-            .try_init()
+        b.with_ansi(ansi).try_init()
     };
+    Ok(())
 }
 
 /// jemalloc's own view of its memory (INFO memory's `allocator_*` fields). Advancing the

@@ -14,14 +14,28 @@ fn main() {
             std::process::exit(1);
         }
     };
+    if config.daemonize
+        && let Err(e) = shoal::process::daemonize()
+    {
+        eprintln!("shoal-server: cannot daemonize: {e}");
+        std::process::exit(1);
+    }
     shoal_store::mem::set_allocator_stats(shoal::jemalloc_stats);
-    shoal::init_tracing(&config.loglevel, &config.log_format);
+    if let Err(e) = shoal::init_tracing(&config.loglevel, &config.log_format, &config.logfile) {
+        eprintln!("shoal-server: {e}");
+        std::process::exit(1);
+    }
+    let pidfile = shoal::process::PidFile::create(&config.pidfile);
+    // " PID: n" is what Redis's test suite waits for in the log of a server it spawned.
     tracing::info!(
-        "shoal {} starting: threads={} shards={} databases={}",
+        "shoal {} starting, PID: {}, threads={} shards={} databases={}",
         env!("CARGO_PKG_VERSION"),
+        std::process::id(),
         config.threads,
         config.shards,
         config.databases
     );
-    std::process::exit(shoal::server::run(config));
+    let code = shoal::server::run(config);
+    drop(pidfile);
+    std::process::exit(code);
 }

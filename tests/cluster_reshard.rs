@@ -313,3 +313,56 @@ fn migrate_between_plain_servers_with_auth_db_and_failures_keeps_keys() {
     );
     assert_eq!(q::<i64>(&mut s, &["DBSIZE"]), 0);
 }
+
+/// The node id that `CLUSTER NODES` (as one node sees it) gives `slot` to.
+fn owner_seen(nodes_text: &str, slot: u16) -> Option<String> {
+    nodes_text.lines().find_map(|line| {
+        let f: Vec<&str> = line.split(' ').collect();
+        let owns = f.iter().skip(8).any(|r| {
+            if r.starts_with('[') {
+                return false;
+            }
+            let (lo, hi) = r.split_once('-').unwrap_or((r, r));
+            matches!((lo.parse::<u16>(), hi.parse::<u16>()), (Ok(lo), Ok(hi)) if lo <= slot && slot <= hi)
+        });
+        owns.then(|| f[0].to_string())
+    })
+}
+
+/// Issue 17: after `CLUSTER SETSLOT <slot> NODE <target>` closes an import (sent to the
+/// target and the source only, as operators and `redis-cli --cluster` do), every node, replicas
+/// included, names the new owner at once, because the target tells them all (Redis broadcasts
+/// a PONG there). Before, the others learnt it only at their next gossip round (up to about a
+/// second with a 2 s node timeout), so a `redis-cli --cluster check` right after a move failed
+/// with "Nodes don't agree about configuration!".
+#[test]
+fn every_node_learns_a_hand_moved_slot_at_once() {
+    let nodes = form_cluster_with_replicas(3, 1, 2000, "agree");
+    let (src, dst) = (&nodes[0], &nodes[1]);
+    let mut s = src.conn();
+    let mut d = dst.conn();
+    for slot in [10u16, 11, 12, 13, 14] {
+        let slot_s = slot.to_string();
+        ok(
+            &mut d,
+            &["CLUSTER", "SETSLOT", &slot_s, "IMPORTING", &src.id],
+        );
+        ok(
+            &mut s,
+            &["CLUSTER", "SETSLOT", &slot_s, "MIGRATING", &dst.id],
+        );
+        ok(&mut d, &["CLUSTER", "SETSLOT", &slot_s, "NODE", &dst.id]);
+        ok(&mut s, &["CLUSTER", "SETSLOT", &slot_s, "NODE", &dst.id]);
+        let agree = || {
+            nodes.iter().all(|n| {
+                let text: String = q(&mut n.conn(), &["CLUSTER", "NODES"]);
+                owner_seen(&text, slot).as_deref() == Some(dst.id.as_str())
+            })
+        };
+        assert!(
+            wait_until(Duration::from_millis(300), agree),
+            "slot {slot}: not every node names the new owner 300 ms after the move"
+        );
+    }
+    cleanup(&nodes);
+}

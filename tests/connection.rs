@@ -287,8 +287,8 @@ fn info_config_dbsize_flush_time() {
         "ERR Unknown option or number of arguments for CONFIG SET - 'nosuch'"
     );
     assert_eq!(
-        e(&mut c, &["CONFIG", "SET", "port", "1"]),
-        "ERR CONFIG SET failed (possibly related to argument 'port') - can't set immutable config"
+        e(&mut c, &["CONFIG", "SET", "databases", "1"]),
+        "ERR CONFIG SET failed (possibly related to argument 'databases') - can't set immutable config"
     );
     assert!(
         e(&mut c, &["CONFIG", "SET", "maxclients", "abc"])

@@ -272,7 +272,7 @@ fn expire_family() {
 
 #[test]
 fn lazy_expiry_hides_keys_everywhere() {
-    let s = server(&[]);
+    let s = server(&["--enable-debug-command", "yes"]);
     let mut c = conn(&s);
     ok(&mut c, &["DEBUG", "SET-ACTIVE-EXPIRE", "0"]);
     ok(&mut c, &["SET", "gone", "v", "PX", "50"]);

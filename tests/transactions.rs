@@ -113,7 +113,7 @@ fn watch_detects_changes_by_other_clients() {
 
 #[test]
 fn watch_sees_expiry() {
-    let s = server(&[]);
+    let s = server(&["--enable-debug-command", "yes"]);
     let mut a = conn(&s);
     ok(&mut a, &["DEBUG", "SET-ACTIVE-EXPIRE", "0"]);
     ok(&mut a, &["SET", "e", "1", "PX", "100"]);

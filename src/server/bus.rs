@@ -210,6 +210,7 @@ impl Driver {
                         Effects { save: true, ..Effects::default() }
                     }),
                     Control::Failover(how) => self.with_state(|bus, st| bus.manual_failover(st, how, unix_ms())),
+                    Control::Announce => self.with_state(|bus, st| bus.announce(st, unix_ms())),
                 },
                 r = listener.accept() => {
                     match r {

@@ -13,18 +13,21 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering::{Acquire, Relaxed};
 use std::time::Duration;
 
+use super::socket::Socket;
 use bytes::{Buf, BytesMut};
 use shoal_commands::config::ObufLimit;
 use shoal_commands::{Client, ClientInfo, Shared, dispatch, unix_ms};
 use shoal_resp::{Limits, Parsed, Parser, Reply};
 use tokio::io::Interest;
-use tokio::net::TcpStream;
 
 const READ_CHUNK: usize = 16 * 1024;
 /// Flush replies mid-batch past this size.
 const FLUSH_AT: usize = 256 * 1024;
-/// Buffers grown past this are given back once idle.
+/// Output buffers grown past this are given back once flushed.
 const SHRINK_ABOVE: usize = 1024 * 1024;
+/// A query buffer grown past this (Redis's PROTO_RESIZE_THRESHOLD) is given back once the
+/// commands after the big one are small.
+const QBUF_SHRINK_ABOVE: usize = 32 * 1024;
 
 /// Limits a connection caches, refreshed when CONFIG SET bumps the generation.
 struct Cached {
@@ -60,7 +63,9 @@ fn limits(shared: &Shared) -> Limits {
 struct Clock {
     tsc: quanta::Clock,
     base: u64,
-    base_unix: u64,
+    /// Unix time at `base` in nanoseconds: one floor to milliseconds at the end, so `now` never
+    /// lags the wall clock's millisecond (PTTL right after PXAT must not exceed the TTL given).
+    base_unix_ns: u64,
 }
 
 impl Clock {
@@ -71,7 +76,7 @@ impl Clock {
         Clock {
             tsc,
             base,
-            base_unix: unix_ms(),
+            base_unix_ns: unix_ns(),
         }
     }
 
@@ -91,26 +96,36 @@ impl Clock {
         let since = self.delta_nanos(self.base, t);
         if since >= 1_000_000_000 {
             self.base = t;
-            self.base_unix = unix_ms();
-            return self.base_unix;
+            self.base_unix_ns = unix_ns();
+            return self.base_unix_ns / 1_000_000;
         }
-        self.base_unix + since / 1_000_000
+        (self.base_unix_ns + since) / 1_000_000
     }
 }
 
-pub async fn serve(stream: TcpStream, shared: Arc<Shared>, info: Arc<ClientInfo>) {
+fn unix_ns() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64)
+}
+
+pub async fn serve<S: Socket>(stream: S, shared: Arc<Shared>, info: Arc<ClientInfo>) {
     let id = info.id;
     let stream = Arc::new(stream);
     let hook = stream.clone();
     *info.killer.lock() = Some(Box::new(move || {
         let _ = socket2::SockRef::from(&*hook).shutdown(Shutdown::Both);
     }));
+    let keep = stream;
+    let stream: &S = &keep;
     let authenticated = shared.config.read().requirepass.is_none();
     let mut client = Client::new(info.clone(), authenticated);
     let mut parser = Parser::new(limits(&shared));
     let mut cached = Cached::load(&shared);
     let mut clock = Clock::new();
     let mut rbuf = BytesMut::with_capacity(READ_CHUNK);
+    // The most the query buffer held at the start of a batch since it last emptied.
+    let (mut qbuf_peak, mut prev_peak) = (0usize, 0usize);
     let mut out = Reply::new();
     tracing::debug!(client = id, addr = %info.addr, "client connected");
     // Killed (or shut down) before the hook was in place.
@@ -126,11 +141,11 @@ pub async fn serve(stream: TcpStream, shared: Arc<Shared>, info: Arc<ClientInfo>
             Ok(0usize)
         } else if let Some(rx) = client.monitor.as_mut() {
             // Monitors are exempt from the idle timeout, as in Redis.
-            read_or_monitor(&stream, &mut rbuf, rx, &mut out, &shared, &cached.obuf).await
+            read_or_monitor(stream, &mut rbuf, rx, &mut out, &shared, &cached.obuf).await
         } else if cached.timeout > 0 {
             match tokio::time::timeout(
                 Duration::from_secs(cached.timeout),
-                read_some(&stream, &mut rbuf),
+                read_some(stream, &mut rbuf),
             )
             .await
             {
@@ -141,7 +156,7 @@ pub async fn serve(stream: TcpStream, shared: Arc<Shared>, info: Arc<ClientInfo>
                 }
             }
         } else {
-            read_some(&stream, &mut rbuf).await
+            read_some(stream, &mut rbuf).await
         };
         let n = match read {
             Ok(0) if resume => 0,
@@ -155,6 +170,11 @@ pub async fn serve(stream: TcpStream, shared: Arc<Shared>, info: Arc<ClientInfo>
         let started = clock.raw();
         let now = clock.unix_ms_at(started);
         info.last_interaction.store(now, Relaxed);
+        // CLIENT LIST's qbuf / qbuf-free: what this batch holds, and the rest of the buffer.
+        let held = rbuf.len();
+        qbuf_peak = qbuf_peak.max(held);
+        info.qbuf.store(held, Relaxed);
+        info.qbuf_free.store(rbuf.capacity() - held, Relaxed);
         let mut written = 0u64;
         let mut off = 0;
         loop {
@@ -185,18 +205,14 @@ pub async fn serve(stream: TcpStream, shared: Arc<Shared>, info: Arc<ClientInfo>
                     {
                         break;
                     }
-                    let pause = client.sleep.take();
-                    if pause.is_some() || out.len() >= FLUSH_AT {
+                    if out.len() >= FLUSH_AT {
                         written += out.len() as u64;
-                        if flush(&stream, &mut out, &shared, &cached.obuf, id)
+                        if flush(stream, &mut out, &shared, &cached.obuf, id)
                             .await
                             .is_err()
                         {
                             alive = false;
                             break;
-                        }
-                        if let Some(d) = pause {
-                            tokio::time::sleep(d).await;
                         }
                     }
                 }
@@ -231,6 +247,7 @@ pub async fn serve(stream: TcpStream, shared: Arc<Shared>, info: Arc<ClientInfo>
                 }
             }
         }
+        let alloc = rbuf.capacity();
         rbuf.advance(off);
         written += out.len() as u64;
         shared
@@ -238,7 +255,7 @@ pub async fn serve(stream: TcpStream, shared: Arc<Shared>, info: Arc<ClientInfo>
             .flush_batch(&mut client.batch, n as u64, written);
         if !alive
             || (!out.is_empty()
-                && flush(&stream, &mut out, &shared, &cached.obuf, id)
+                && flush(stream, &mut out, &shared, &cached.obuf, id)
                     .await
                     .is_err())
         {
@@ -246,7 +263,7 @@ pub async fn serve(stream: TcpStream, shared: Arc<Shared>, info: Arc<ClientInfo>
         }
         if client.blocked.is_some() {
             if !wait_blocked(
-                &stream,
+                stream,
                 &shared,
                 &mut client,
                 &mut out,
@@ -257,7 +274,7 @@ pub async fn serve(stream: TcpStream, shared: Arc<Shared>, info: Arc<ClientInfo>
             {
                 break;
             }
-            if flush(&stream, &mut out, &shared, &cached.obuf, id)
+            if flush(stream, &mut out, &shared, &cached.obuf, id)
                 .await
                 .is_err()
             {
@@ -268,17 +285,18 @@ pub async fn serve(stream: TcpStream, shared: Arc<Shared>, info: Arc<ClientInfo>
         if let Some((replid, offset)) = client.psync.take() {
             // PSYNC: this connection now carries the replication stream to a replica.
             let rest = rbuf.split();
-            super::replication::serve_replica(&stream, &shared, &client, replid, offset, rest)
-                .await;
+            super::replication::serve_replica(stream, &shared, &client, replid, offset, rest).await;
             break;
         }
         if let Some(until) = client.paused.take() {
+            // Counted as blocked (INFO blocked_clients, CLIENT LIST flags=b), as Redis does.
+            let _waiting = PauseWait::start(&shared, &info);
             wait_pause(&shared, until).await;
             buffered = true;
         }
         if client.wait.is_some() {
             wait_acks(&shared, &mut client, &mut out).await;
-            if flush(&stream, &mut out, &shared, &cached.obuf, id)
+            if flush(stream, &mut out, &shared, &cached.obuf, id)
                 .await
                 .is_err()
             {
@@ -289,16 +307,28 @@ pub async fn serve(stream: TcpStream, shared: Arc<Shared>, info: Arc<ClientInfo>
         if client.close {
             break;
         }
-        if rbuf.is_empty() && rbuf.capacity() > SHRINK_ABOVE {
-            rbuf = BytesMut::with_capacity(READ_CHUNK);
+        // A buffer grown by a big command shrinks back once two batches in a row after it were
+        // small, as Redis resizes query buffers by their recent peak.
+        if rbuf.is_empty() {
+            if alloc > QBUF_SHRINK_ABOVE && qbuf_peak.max(prev_peak) < READ_CHUNK {
+                rbuf = BytesMut::with_capacity(READ_CHUNK);
+                parser.trim();
+            } else {
+                // Consumed bytes at the front count again (no allocation: the buffer is empty).
+                rbuf.reserve(READ_CHUNK);
+            }
+            prev_peak = qbuf_peak;
+            qbuf_peak = 0;
         }
+        info.qbuf.store(rbuf.len(), Relaxed);
+        info.qbuf_free.store(rbuf.capacity() - rbuf.len(), Relaxed);
     }
     if let Some(b) = client.blocked.take() {
         shoal_commands::blocking::end_block(&shared, &client, b.db, &b.keys);
     }
     // Drop the hook's handle first: the socket closes when its last handle goes.
     *info.killer.lock() = None;
-    let _ = socket2::SockRef::from(&*stream).shutdown(Shutdown::Write);
+    let _ = socket2::SockRef::from(stream).shutdown(Shutdown::Write);
     client.unwatch_all(&shared.store);
     shoal_commands::slotmig::client_closed(&shared, &mut client, shoal_commands::unix_ms());
     if client.monitor.take().is_some() {
@@ -310,6 +340,24 @@ pub async fn serve(stream: TcpStream, shared: Arc<Shared>, info: Arc<ClientInfo>
 
 /// Waits out a pause (CLIENT PAUSE, a manual failover) that held this client's command back:
 /// until its deadline, or until it is lifted early (the command then checks again).
+/// A client held by a pause, for as long as it waits (dropped also when the connection goes).
+struct PauseWait<'a>(&'a Shared, &'a ClientInfo);
+
+impl<'a> PauseWait<'a> {
+    fn start(shared: &'a Shared, info: &'a ClientInfo) -> Self {
+        shared.pause.waiting.fetch_add(1, Relaxed);
+        info.blocked.store(true, Relaxed);
+        PauseWait(shared, info)
+    }
+}
+
+impl Drop for PauseWait<'_> {
+    fn drop(&mut self) {
+        self.0.pause.waiting.fetch_sub(1, Relaxed);
+        self.1.blocked.store(false, Relaxed);
+    }
+}
+
 async fn wait_pause(shared: &Shared, until: u64) {
     let ended = shared.pause.ended.notified();
     let mut ended = std::pin::pin!(ended);
@@ -321,8 +369,8 @@ async fn wait_pause(shared: &Shared, until: u64) {
 /// Waits while the client is blocked (BLPOP…): runs the command again when woken, answers nil
 /// at the deadline or on CLIENT UNBLOCK. Bytes the client sends meanwhile are kept for later.
 /// Returns false when the connection is gone.
-async fn wait_blocked(
-    stream: &TcpStream,
+async fn wait_blocked<S: Socket>(
+    stream: &S,
     shared: &Shared,
     client: &mut Client,
     out: &mut Reply,
@@ -356,7 +404,9 @@ async fn wait_blocked(
                 let started = clock.raw();
                 let now = clock.unix_ms_at(started);
                 client.db = b.db;
+                client.block_rerun = true;
                 dispatch(shared, client, out, b.args.args(), now);
+                client.block_rerun = false;
                 shared.stats.flush_batch(&mut client.batch, 0, out.len() as u64);
                 match client.blocked.as_mut() {
                     // Still nothing for us: keep the place in line and the first deadline.
@@ -412,8 +462,8 @@ async fn wait_acks(shared: &Shared, client: &mut Client, out: &mut Reply) {
 
 /// A monitor's wait: writes the lines other clients' commands produce until the client sends
 /// something. A monitor dropped for falling behind has its connection closed.
-async fn read_or_monitor(
-    stream: &TcpStream,
+async fn read_or_monitor<S: Socket>(
+    stream: &S,
     rbuf: &mut BytesMut,
     rx: &mut tokio::sync::mpsc::Receiver<Vec<u8>>,
     out: &mut Reply,
@@ -444,7 +494,7 @@ async fn read_or_monitor(
 /// right away (by answering `WouldBlock` inside `try_io`), which saves the extra `read` that
 /// would otherwise only return EAGAIN before the task parks. tokio clears readiness only if no
 /// new event arrived meanwhile, so no wake-up is lost.
-async fn read_some(stream: &TcpStream, buf: &mut BytesMut) -> std::io::Result<usize> {
+async fn read_some<S: Socket>(stream: &S, buf: &mut BytesMut) -> std::io::Result<usize> {
     // `poll_read_ready` keeps one waker slot per direction: cheaper than the waiter list behind
     // `readable().await`.
     std::future::poll_fn(|cx| {
@@ -474,11 +524,11 @@ async fn read_some(stream: &TcpStream, buf: &mut BytesMut) -> std::io::Result<us
 }
 
 /// Bytes written to the socket that the peer has not acknowledged (Linux SIOCOUTQ).
-fn unsent(stream: &TcpStream) -> u64 {
+fn unsent<S: Socket>(stream: &S) -> u64 {
     use std::os::fd::AsRawFd;
     let mut n: libc::c_int = 0;
     // SAFETY: TIOCOUTQ writes one int through the pointer; the descriptor is the live socket.
-    let r = unsafe { libc::ioctl(stream.as_raw_fd(), libc::TIOCOUTQ, &mut n) };
+    let r = unsafe { libc::ioctl(stream.as_fd().as_raw_fd(), libc::TIOCOUTQ, &mut n) };
     if r == 0 { n.max(0) as u64 } else { 0 }
 }
 
@@ -503,8 +553,8 @@ fn obuf_closed(shared: &Shared, id: u64, which: &str) {
 /// only when its send buffer is full. While it waits, `client-output-buffer-limit` applies to the
 /// bytes the client has not taken (ours and the socket's): more than `hard`, or more than `soft`
 /// for `soft_secs`, and the client is closed.
-async fn flush(
-    stream: &TcpStream,
+async fn flush<S: Socket>(
+    stream: &S,
     out: &mut Reply,
     shared: &Shared,
     limit: &ObufLimit,

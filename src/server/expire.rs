@@ -26,8 +26,13 @@ pub fn spawn(shared: Arc<Shared>, cancel: CancellationToken) -> Option<JoinHandl
                 shoal_commands::memory::make_room(&shared, unix_ms());
             }
             shoal_store::mem::note_peak();
-            // A replica waits for its primary's DELs instead (its clock is not the primary's).
-            if shared.active_expire.load(Relaxed) && !shared.repl.replica.load(Relaxed) {
+            shared.pause.sync_expiry(unix_ms());
+            // A replica waits for its primary's DELs instead (its clock is not the primary's);
+            // nothing expires while writes are paused.
+            if shared.active_expire.load(Relaxed)
+                && !shared.repl.replica.load(Relaxed)
+                && !shoal_store::shard::expiry_paused()
+            {
                 let started = std::time::Instant::now();
                 let budget = period / 4;
                 loop {

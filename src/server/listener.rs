@@ -6,8 +6,12 @@ use std::sync::atomic::Ordering::Relaxed;
 
 use shoal_commands::{ClientInfo, Config, Shared};
 use socket2::{Domain, Socket, Type};
+use std::os::fd::AsRawFd;
 use tokio::io::AsyncWriteExt;
-use tokio::net::TcpListener;
+
+use tokio::net::{TcpListener, UnixListener};
+
+use super::socket::Socket as ClientSocket;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -63,6 +67,47 @@ pub fn bind_all(cfg: &Config) -> Result<Vec<TcpListener>, String> {
     Ok(out)
 }
 
+/// CONFIG SET port / bind: listens on the new addresses first (so a port in use leaves
+/// everything as it was), then stops the old accept loops. Connected clients stay.
+pub fn install_rebind(
+    shared: &Arc<Shared>,
+    current: CancellationToken,
+    cancel: CancellationToken,
+    tracker: TaskTracker,
+) {
+    let weak = Arc::downgrade(shared);
+    let current = parking_lot::Mutex::new(current);
+    let hook = move |port: u16, bind: &[String]| -> Result<u16, String> {
+        let shared = weak.upgrade().ok_or("shutting down")?;
+        let mut cfg = shared.config.read().clone();
+        if port == cfg.port && port != 0 {
+            return Err("the same port on other addresses needs a restart".into());
+        }
+        cfg.port = port;
+        cfg.bind = bind.to_vec();
+        let ls = bind_all(&cfg).map_err(|e| e.rsplit(": ").next().unwrap_or(&e).to_string())?;
+        let bound = ls
+            .first()
+            .and_then(|l| l.local_addr().ok())
+            .map_or(port, |a| a.port());
+        let token = cancel.child_token();
+        std::mem::replace(&mut *current.lock(), token.clone()).cancel();
+        for l in ls {
+            if let Ok(a) = l.local_addr() {
+                tracing::info!("Ready to accept connections tcp addr={a}");
+            }
+            tracker.spawn(accept_loop(
+                l,
+                shared.clone(),
+                token.clone(),
+                tracker.clone(),
+            ));
+        }
+        Ok(bound)
+    };
+    *shared.rebind.lock() = Some(Box::new(hook));
+}
+
 pub async fn accept_loop(
     l: TcpListener,
     shared: Arc<Shared>,
@@ -92,17 +137,6 @@ pub async fn accept_loop(
             });
             continue;
         }
-        let maxclients = shared.config.read().maxclients;
-        if shared.clients.len() as u64 >= maxclients {
-            shared.stats.rejected_connections.fetch_add(1, Relaxed);
-            tracker.spawn(async move {
-                let _ = stream
-                    .write_all(b"-ERR max number of clients reached\r\n")
-                    .await;
-                let _ = stream.shutdown().await;
-            });
-            continue;
-        }
         let _ = stream.set_nodelay(true);
         let keepalive = shared.config.read().tcp_keepalive;
         if keepalive > 0 {
@@ -110,13 +144,84 @@ pub async fn accept_loop(
                 socket2::TcpKeepalive::new().with_time(std::time::Duration::from_secs(keepalive));
             let _ = socket2::SockRef::from(&stream).set_tcp_keepalive(&ka);
         }
-        let id = shared.next_client_id();
         let laddr = stream
             .local_addr()
             .map(|a| a.to_string())
             .unwrap_or_default();
-        let info = Arc::new(ClientInfo::new(id, peer.to_string(), laddr));
-        shared.clients.insert(id, info.clone());
-        tracker.spawn(super::connection::serve(stream, shared.clone(), info));
+        admit(stream, peer.to_string(), laddr, &shared, &tracker);
     }
+}
+
+/// A new client, TCP or Unix: refused past maxclients, else registered and served.
+fn admit<S: ClientSocket + tokio::io::AsyncWrite + Unpin>(
+    mut stream: S,
+    addr: String,
+    laddr: String,
+    shared: &Arc<Shared>,
+    tracker: &TaskTracker,
+) {
+    let maxclients = shared.config.read().maxclients;
+    if shared.clients.len() as u64 >= maxclients {
+        shared.stats.rejected_connections.fetch_add(1, Relaxed);
+        tracker.spawn(async move {
+            let _ = stream
+                .write_all(b"-ERR max number of clients reached\r\n")
+                .await;
+            let _ = stream.shutdown().await;
+        });
+        return;
+    }
+    let id = shared.next_client_id();
+    let info = Arc::new(ClientInfo::new(id, addr, laddr));
+    info.fd.store(
+        stream.as_fd().as_raw_fd(),
+        std::sync::atomic::Ordering::Relaxed,
+    );
+    shared.clients.insert(id, info.clone());
+    tracker.spawn(super::connection::serve(stream, shared.clone(), info));
+}
+
+/// `unixsocket`: listens on that path (a stale socket file left by a previous run is replaced)
+/// with `unixsocketperm` permissions.
+pub fn bind_unix(path: &str, perm: u32) -> Result<UnixListener, String> {
+    let fail = |e: std::io::Error| format!("Failed opening Unix socket: {path}: {e}");
+    match std::fs::symlink_metadata(path) {
+        Ok(m) if std::os::unix::fs::FileTypeExt::is_socket(&m.file_type()) => {
+            std::fs::remove_file(path).map_err(fail)?;
+        }
+        _ => {}
+    }
+    let l = UnixListener::bind(path).map_err(fail)?;
+    if perm != 0 {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(perm)).map_err(fail)?;
+    }
+    Ok(l)
+}
+
+/// Accepts Unix-socket clients (no protected mode: they are local by construction).
+pub async fn accept_unix_loop(
+    l: UnixListener,
+    path: String,
+    shared: Arc<Shared>,
+    cancel: CancellationToken,
+    tracker: TaskTracker,
+) {
+    loop {
+        let stream = tokio::select! {
+            r = l.accept() => match r {
+                Ok((s, _)) => s,
+                Err(e) => {
+                    tracing::warn!("accept failed: {e}");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            _ = cancel.cancelled() => break,
+        };
+        shared.stats.connections_received.fetch_add(1, Relaxed);
+        let name = format!("{path}:0");
+        admit(stream, name.clone(), name, &shared, &tracker);
+    }
+    let _ = std::fs::remove_file(&path);
 }

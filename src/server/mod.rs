@@ -21,6 +21,7 @@ mod metrics;
 mod rebalance;
 mod replication;
 mod slot_migration;
+mod socket;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -58,6 +59,19 @@ async fn serve(config: Config) -> i32 {
             return 1;
         }
     };
+    // Bound before "Ready to accept" is logged, as every listener is.
+    let unix = if config.unixsocket.is_empty() {
+        None
+    } else {
+        match listener::bind_unix(&config.unixsocket, config.unixsocketperm) {
+            Ok(l) => Some(l),
+            Err(e) => {
+                tracing::error!("{e}");
+                eprintln!("shoal-server: {e}");
+                return 1;
+            }
+        }
+    };
     let port = listeners
         .first()
         .and_then(|l| l.local_addr().ok())
@@ -92,6 +106,8 @@ async fn serve(config: Config) -> i32 {
         .first()
         .and_then(|l| l.local_addr().ok())
         .map(|a| a.ip());
+    // `port 0` (an ephemeral port): CONFIG GET port answers the one bound.
+    let config = Config { port, ..config };
     let shared = Arc::new(Shared::with_cluster(config.clone(), cluster));
     shared
         .tcp_port
@@ -100,6 +116,12 @@ async fn serve(config: Config) -> i32 {
         if let Ok(a) = l.local_addr() {
             tracing::info!("Ready to accept connections tcp addr={a}");
         }
+    }
+    if unix.is_some() {
+        tracing::info!(
+            "Ready to accept connections unix path={}",
+            config.unixsocket
+        );
     }
     let cancel = CancellationToken::new();
     let tracker = TaskTracker::new();
@@ -136,9 +158,20 @@ async fn serve(config: Config) -> i32 {
         slot_migration::spawn(shared.clone(), cancel.clone(), &tracker);
         rebalance::spawn(shared.clone(), cancel.clone(), &tracker);
     }
+    let listening = cancel.child_token();
     for l in listeners {
         tracker.spawn(listener::accept_loop(
             l,
+            shared.clone(),
+            listening.clone(),
+            tracker.clone(),
+        ));
+    }
+    listener::install_rebind(&shared, listening, cancel.clone(), tracker.clone());
+    if let Some(l) = unix {
+        tracker.spawn(listener::accept_unix_loop(
+            l,
+            config.unixsocket.clone(),
             shared.clone(),
             cancel.clone(),
             tracker.clone(),

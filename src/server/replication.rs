@@ -24,12 +24,14 @@ use shoal_commands::{Client, ClientInfo, Shared, unix_ms};
 use shoal_resp::{Limits, Parsed, Parser, Reply};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+
+use super::socket::Socket;
 use tokio_util::sync::CancellationToken;
 
 /// Stream bytes sent in one write at most.
 const CHUNK: usize = 256 * 1024;
 
-async fn write_all(stream: &TcpStream, mut data: &[u8]) -> std::io::Result<()> {
+async fn write_all<S: Socket>(stream: &S, mut data: &[u8]) -> std::io::Result<()> {
     while !data.is_empty() {
         stream.writable().await?;
         match stream.try_write(data) {
@@ -65,8 +67,8 @@ fn take_acks(shared: &Shared, id: u64, buf: &mut BytesMut, parser: &mut Parser) 
 
 /// Serves a replica on this connection until it goes away. `rbuf` holds what it sent after
 /// PSYNC.
-pub async fn serve_replica(
-    stream: &TcpStream,
+pub async fn serve_replica<S: Socket>(
+    stream: &S,
     shared: &Arc<Shared>,
     client: &Client,
     replid: String,
@@ -118,8 +120,8 @@ pub async fn serve_replica(
 }
 
 /// FULLRESYNC: a snapshot of the keyspace, then the stream from its offset.
-async fn full_sync(
-    stream: &TcpStream,
+async fn full_sync<S: Socket>(
+    stream: &S,
     shared: &Arc<Shared>,
     id: u64,
     rbuf: &mut BytesMut,
@@ -178,8 +180,8 @@ async fn full_sync(
 }
 
 /// Streams the backlog from `from` on, as writes feed it, reading the replica's ACKs.
-async fn stream_from(
-    stream: &TcpStream,
+async fn stream_from<S: Socket>(
+    stream: &S,
     shared: &Arc<Shared>,
     id: u64,
     mut from: u64,

@@ -65,6 +65,26 @@ impl Blocking {
         }
     }
 
+    /// Every key of `db` may have data now (SWAPDB): wake the first client waiting on each
+    /// (one that finds nothing keeps its place and waits on).
+    pub fn signal_db(&self, shared: &Shared, db: usize) {
+        if self.blocked.load(Ordering::Acquire) == 0 {
+            return;
+        }
+        let heads: Vec<u64> = self
+            .queues
+            .lock()
+            .iter()
+            .filter(|((d, _), _)| *d == db)
+            .filter_map(|(_, q)| q.front().copied())
+            .collect();
+        for id in heads {
+            if let Some(c) = shared.clients.get(&id) {
+                c.block_notify.notify_one();
+            }
+        }
+    }
+
     /// Slots left this node (cluster): every blocked client runs its command again, so one whose
     /// keys are served elsewhere now gets `-MOVED` instead of waiting for a push that will never
     /// come here (Redis redirects blocked clients the same way).
@@ -138,6 +158,20 @@ pub fn block(ctx: &mut Ctx<'_>, a: &Args<'_>, keys: Vec<Box<[u8]>>, timeout_ms: 
         keys,
         deadline,
     });
+}
+
+/// A blocking command's look at one of its keys. When the command runs again after a wake-up
+/// (`Client::block_rerun`), a key that now holds another type counts as empty, so the client
+/// keeps waiting: Redis serves a woken client only from a key of the type it waits for. The
+/// first run still answers WRONGTYPE.
+pub fn skip_wrongtype<T>(
+    client: &Client,
+    r: Result<Option<T>, CmdError>,
+) -> Result<Option<T>, CmdError> {
+    match r {
+        Err(e) if client.block_rerun && e.0 == errors::WRONGTYPE => Ok(None),
+        r => r,
+    }
 }
 
 /// The client stops waiting (served, timed out, unblocked or gone): leave every queue.

@@ -62,6 +62,13 @@ impl Cluster {
         self.save_with(true)
     }
 
+    /// Has the bus tell every node this node's view now (see `bus::Control::Announce`).
+    pub fn announce(&self) {
+        if let Some(tx) = self.control.lock().as_ref() {
+            let _ = tx.send(shoal_cluster::bus::Control::Announce);
+        }
+    }
+
     /// Writes nodes.conf; without `fsync` it is atomic but not yet durable.
     pub fn save_with(&self, fsync: bool) -> Result<(), String> {
         let _one_at_a_time = self.save_lock.lock();
@@ -72,6 +79,9 @@ impl Cluster {
 }
 
 /// Server-wide state shared by every connection.
+/// See `Shared::rebind`: `(port, bind addresses)` to the port now listened on.
+pub type RebindHook = Box<dyn Fn(u16, &[String]) -> Result<u16, String> + Send + Sync>;
+
 pub struct Shared {
     pub store: Store,
     /// `Some` in cluster mode.
@@ -95,6 +105,9 @@ pub struct Shared {
     pub active_expire: AtomicBool,
     /// Address actually bound (for INFO and logs).
     pub tcp_port: AtomicUsize,
+    /// Installed by the server: listens on a new `port` / `bind` (CONFIG SET) and stops the
+    /// old listeners, or leaves them as they are and says why it could not.
+    pub rebind: Mutex<Option<RebindHook>>,
     /// `maxmemory` in bytes (0 = no limit), read on every command.
     pub maxmemory: AtomicU64,
     /// Microseconds one command may spend evicting (u64::MAX = no limit).
@@ -148,6 +161,7 @@ impl Shared {
             shutdown_notify: Notify::new(),
             active_expire: AtomicBool::new(true),
             tcp_port: AtomicUsize::new(0),
+            rebind: Mutex::new(None),
             maxmemory: AtomicU64::new(0),
             eviction_budget_us: AtomicU64::new(500),
             startup_memory: shoal_store::mem::used() as u64,
@@ -179,6 +193,7 @@ impl Shared {
     /// state read (at start and after every CONFIG SET).
     pub fn apply_config(&self) {
         crate::memory::apply(self);
+        self.config.read().encoding.apply();
         self.apply_repl_mode();
         let c = self.config.read();
         self.slowlog
@@ -267,8 +282,17 @@ pub struct ClientInfo {
     pub lib_ver: Mutex<Option<String>>,
     pub db: AtomicUsize,
     pub resp: AtomicUsize,
-    /// Index of the last command in the table.
+    /// Table index of the command running now or last (with its subcommand: see
+    /// `dispatch::CMD_SUB_SHIFT`).
     pub last_cmd: AtomicUsize,
+    /// The socket's file descriptor (-1: none).
+    pub fd: std::sync::atomic::AtomicI32,
+    /// Bytes of the query buffer holding unprocessed commands (the running one included), and
+    /// the rest of its allocation, as the connection last published them.
+    pub qbuf: AtomicUsize,
+    pub qbuf_free: AtomicUsize,
+    /// Reply bytes waiting for the socket.
+    pub omem: AtomicUsize,
     /// Unix ms of the last command.
     pub last_interaction: AtomicU64,
     pub multi: AtomicBool,
@@ -288,6 +312,20 @@ pub struct ClientInfo {
 }
 
 impl ClientInfo {
+    /// A loopback TCP client or a Unix-socket one (Redis's "local" for protected actions).
+    pub fn is_local(&self) -> bool {
+        match self.addr.parse::<std::net::SocketAddr>() {
+            Ok(a) => match a.ip() {
+                std::net::IpAddr::V4(ip) => ip.is_loopback(),
+                std::net::IpAddr::V6(ip) => {
+                    ip.is_loopback() || ip.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback())
+                }
+            },
+            // Unix-socket clients are named by the socket's path.
+            Err(_) => self.addr.starts_with('/'),
+        }
+    }
+
     pub fn new(id: u64, addr: String, laddr: String) -> Self {
         ClientInfo {
             id,
@@ -300,6 +338,10 @@ impl ClientInfo {
             db: AtomicUsize::new(0),
             resp: AtomicUsize::new(2),
             last_cmd: AtomicUsize::new(usize::MAX),
+            fd: std::sync::atomic::AtomicI32::new(-1),
+            qbuf: AtomicUsize::new(0),
+            qbuf_free: AtomicUsize::new(0),
+            omem: AtomicUsize::new(0),
             last_interaction: AtomicU64::new(unix_ms()),
             multi: AtomicBool::new(false),
             watching: AtomicUsize::new(0),
@@ -359,8 +401,6 @@ pub struct Client {
     pub authenticated: bool,
     /// Close the connection once the replies so far are written (QUIT, protocol error).
     pub close: bool,
-    /// Set by DEBUG SLEEP: the connection sleeps this long before going on.
-    pub sleep: Option<std::time::Duration>,
     /// Table index of the last command (a cache for pipelines of the same command).
     pub last_cmd: usize,
     /// Cluster mode: READONLY was sent (reads served by a replica).
@@ -369,6 +409,9 @@ pub struct Client {
     pub asking: bool,
     /// Set by a blocking command that found no data: the connection waits, then runs it again.
     pub blocked: Option<Blocked>,
+    /// True while a blocked client's command runs again after a wake-up: a key that now holds
+    /// another type counts as empty (the client keeps waiting, as in Redis).
+    pub block_rerun: bool,
     /// Set by MONITOR: the lines this client is to receive.
     pub monitor: Option<tokio::sync::mpsc::Receiver<Vec<u8>>>,
     /// Commands run in the current batch (table index, failed), and keyspace hits and misses:
@@ -409,11 +452,11 @@ impl Client {
             reply_mode: ReplyMode::On,
             authenticated,
             close: false,
-            sleep: None,
             last_cmd: 0,
             readonly: false,
             asking: false,
             blocked: None,
+            block_rerun: false,
             monitor: None,
             batch: crate::stats::Batch::default(),
             is_master: false,

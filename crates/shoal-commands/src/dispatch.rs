@@ -31,6 +31,15 @@ fn dispatch_inner(shared: &Shared, client: &mut Client, out: &mut Reply, args: A
         Some(s) => (client.last_cmd, *s),
         None => match table().lookup(name) {
             Some(found) => found,
+            None if name.eq_ignore_ascii_case(b"post") || name.eq_ignore_ascii_case(b"host:") => {
+                // An HTTP request: someone is trying cross-protocol scripting. Redis closes
+                // such connections without a reply.
+                tracing::warn!(
+                    "Possible SECURITY ATTACK detected. It looks like somebody is sending POST or Host: commands to Redis. This is likely due to an attacker attempting to use Cross Protocol Scripting to compromise your Redis instance. Connection aborted."
+                );
+                client.close = true;
+                return;
+            }
             None => {
                 let e = errors::unknown_command(name, args.iter().skip(1));
                 reject(shared, client, out, None, e);
@@ -311,19 +320,12 @@ pub fn tsc() -> &'static quanta::Clock {
 /// SLOWLOG), error reply.
 pub fn run(ctx: &mut Ctx<'_>, idx: usize, spec: &Spec, args: Args<'_>) {
     ctx.ks.db = ctx.client.db;
-    // As Redis: monitors see every command before it runs, except admin ones and credentials.
-    if ctx.shared.monitors.active()
-        && !spec.has(flags::ADMIN)
-        && !matches!(spec.name, "auth" | "hello")
-    {
-        // The OS clock: only paid while someone monitors.
-        let now_us = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_micros() as u64);
-        ctx.shared
-            .monitors
-            .feed(now_us, ctx.client.db, &ctx.client.info.addr, &args);
-    }
+    // CLIENT LIST's `cmd=`: the command running now (`client|list` for a container's).
+    let sub = spec.sub_index(&args).map_or(0, |i| i + 1);
+    ctx.client.info.last_cmd.store(
+        idx | (sub << CMD_SUB_SHIFT),
+        std::sync::atomic::Ordering::Relaxed,
+    );
     // A write on a primary with replicas goes to the replication stream once it succeeded.
     let propagate = spec.has(flags::WRITE) && !ctx.client.is_master && ctx.replicating();
     if propagate {
@@ -334,6 +336,7 @@ pub fn run(ctx: &mut Ctx<'_>, idx: usize, spec: &Spec, args: Args<'_>) {
         if propagate && res.is_ok() {
             crate::repl::after_write(ctx, &args);
         }
+        feed_monitors(ctx, spec, &args);
         if let Err(e) = res {
             write_error(ctx.shared, ctx.out, &e);
         }
@@ -362,6 +365,7 @@ pub fn run(ctx: &mut Ctx<'_>, idx: usize, spec: &Spec, args: Args<'_>) {
         crate::repl::after_write(ctx, &args);
     }
     let nanos = clock.delta_as_nanos(t0, clock.raw());
+    feed_monitors(ctx, spec, &args);
     ctx.client
         .batch
         .cmds
@@ -385,12 +389,30 @@ pub fn run(ctx: &mut Ctx<'_>, idx: usize, spec: &Spec, args: Args<'_>) {
             .slowlog
             .push(&args, usec, ctx.ks.now / 1000, &ctx.client.info.addr, &name);
     }
-    ctx.client
-        .info
-        .last_cmd
-        .store(idx, std::sync::atomic::Ordering::Relaxed);
     if let Err(e) = res {
         write_error(ctx.shared, ctx.out, &e);
+    }
+}
+
+/// `ClientInfo::last_cmd` holds the command's table index in its low bits and its subcommand's
+/// (plus one; 0 = none) from this bit up.
+pub const CMD_SUB_SHIFT: u32 = 20;
+
+/// As Redis (after the command ran, so EXEC follows the commands it ran): monitors see every
+/// command except admin ones and credentials, and a blocking command once it is served.
+fn feed_monitors(ctx: &mut Ctx<'_>, spec: &Spec, args: &Args<'_>) {
+    if ctx.shared.monitors.active()
+        && !spec.has(flags::ADMIN)
+        && !matches!(spec.name, "auth" | "hello")
+        && ctx.client.blocked.is_none()
+    {
+        // The OS clock: only paid while someone monitors.
+        let now_us = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_micros() as u64);
+        ctx.shared
+            .monitors
+            .feed(now_us, ctx.client.db, &ctx.client.info.addr, args);
     }
 }
 
@@ -419,8 +441,8 @@ fn apply_reply_mode(client: &mut Client, out: &mut Reply, before: ReplyMode, mar
     let after = client.reply_mode;
     let keep = match (before, after) {
         (ReplyMode::On, ReplyMode::On) => true,
-        // CLIENT REPLY ON while OFF answers +OK.
-        (ReplyMode::Off, ReplyMode::On) => true,
+        // CLIENT REPLY ON while OFF, or in the command SKIP applies to, answers +OK.
+        (ReplyMode::Off | ReplyMode::Skip, ReplyMode::On) => true,
         _ => false,
     };
     if !keep {

@@ -23,6 +23,8 @@ pub struct Pause {
     migration_until: AtomicU64,
     /// Woken when a pause ends early (CLIENT UNPAUSE, failover done).
     pub ended: Notify,
+    /// Clients holding a command back now (INFO counts them in `blocked_clients`, as Redis).
+    pub waiting: std::sync::atomic::AtomicUsize,
 }
 
 impl Pause {
@@ -53,18 +55,28 @@ impl Pause {
             self.user_until.store(until, Relaxed);
             self.user_all.store(all, Relaxed);
         }
+        self.sync_expiry(crate::ctx::unix_ms());
     }
 
     /// CLIENT UNPAUSE.
     pub fn unpause_clients(&self) {
         self.user_until.store(0, Relaxed);
         self.user_all.store(false, Relaxed);
+        self.sync_expiry(crate::ctx::unix_ms());
         self.ended.notify_waiters();
+    }
+
+    /// While writes are paused no key expires (active or lazy: an expired key is hidden, not
+    /// deleted), as Redis: a paused primary must not change its data. Called when a pause
+    /// starts or ends and on every background tick (deadlines pass silently).
+    pub fn sync_expiry(&self, now: u64) {
+        shoal_store::shard::set_expiry_paused(self.any() && self.until(true, now).is_some());
     }
 
     /// Slot migration hand-over: pause writes until `until` (0 = resume now).
     pub fn pause_for_migration(&self, until: u64) {
         self.migration_until.store(until, SeqCst);
+        self.sync_expiry(crate::ctx::unix_ms());
         if until == 0 {
             self.ended.notify_waiters();
         }
@@ -73,6 +85,7 @@ impl Pause {
     /// Manual failover: pause writes until `until` (0 = resume now).
     pub fn pause_for_failover(&self, until: u64) {
         self.failover_until.store(until, Relaxed);
+        self.sync_expiry(crate::ctx::unix_ms());
         if until == 0 {
             self.ended.notify_waiters();
         }

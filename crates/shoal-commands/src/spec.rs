@@ -124,6 +124,9 @@ pub struct Spec {
     pub locking: Locking,
     /// Movable keys: `args[i]` says how many keys follow it (LMPOP, ZUNIONSTORE…).
     pub numkeys: Option<usize>,
+    /// A container's subcommands (`client` → `list`, `kill`…), as `COMMAND LIST` and
+    /// `CLIENT LIST cmd=` name them (`client|list`).
+    pub subs: &'static [&'static str],
 }
 
 impl Spec {
@@ -237,6 +240,7 @@ pub const fn cmd(
             Locking::Nothing
         },
         numkeys: None,
+        subs: &[],
     }
 }
 
@@ -244,6 +248,23 @@ impl Spec {
     pub const fn locking(mut self, l: Locking) -> Spec {
         self.locking = l;
         self
+    }
+
+    /// A container command's subcommands.
+    pub const fn subcommands(mut self, subs: &'static [&'static str]) -> Spec {
+        self.subs = subs;
+        self
+    }
+
+    /// The index of `args[1]` among the subcommands, if this is a container and it names one.
+    pub fn sub_index(&self, args: &Args<'_>) -> Option<usize> {
+        if self.subs.is_empty() || args.len() < 2 {
+            return None;
+        }
+        let sub = args.get(1);
+        self.subs
+            .iter()
+            .position(|s| s.as_bytes().eq_ignore_ascii_case(sub))
     }
 
     /// Keys counted by `args[i]` follow it (and the command locks by its keys).

@@ -144,6 +144,20 @@ pub fn write_value<R>(
     r.map(Some)
 }
 
+/// Whether a blocked client may wait for a value of this type (a list or a sorted set).
+pub fn blockable(v: &Value) -> bool {
+    matches!(v, Value::List(_) | Value::ZSet(_))
+}
+
+/// `key` of `db` was just given a whole value (RENAME, COPY, MOVE, RESTORE): when `blockable`,
+/// wake a client blocked on it, as Redis signals every list or sorted set it adds to a database.
+/// Call with no shard lock held.
+pub fn key_ready(ctx: &crate::ctx::Ctx<'_>, db: usize, key: &[u8], blockable: bool) {
+    if blockable {
+        ctx.shared.blocking.signal(ctx.shared, db, key);
+    }
+}
+
 /// What HSCAN, SSCAN and ZSCAN were asked for.
 pub struct ScanOptions<'a> {
     pub cursor: u64,
@@ -221,6 +235,27 @@ pub fn scan_order(compact: bool, len: usize, o: &ScanOptions<'_>) -> (Vec<usize>
     (r.rev().collect(), next)
 }
 
+/// The count of SRANDMEMBER, HRANDFIELD and ZRANDMEMBER: Redis takes `-LONG_MAX..=LONG_MAX`.
+pub fn rand_count(a: &[u8]) -> Result<i64, CmdError> {
+    match int(a)? {
+        i64::MIN => Err(
+            "ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807"
+                .into(),
+        ),
+        c => Ok(c),
+    }
+}
+
+/// A count of HRANDFIELD WITHVALUES / ZRANDMEMBER WITHSCORES: Redis takes half the range (the
+/// reply has two entries per pick).
+pub fn rand_pairs_count(c: i64) -> Result<(), CmdError> {
+    if (-(i64::MAX / 2)..=i64::MAX / 2).contains(&c) {
+        Ok(())
+    } else {
+        Err("ERR value is out of range".into())
+    }
+}
+
 /// Which elements SRANDMEMBER, HRANDFIELD and ZRANDMEMBER return, as positions in `0..len`:
 /// one for no count; `count` distinct ones (all, at most) for a positive count; `-count` with
 /// repeats for a negative one (capped, as an answer of billions of elements helps nobody).
@@ -264,6 +299,23 @@ pub fn random_picks(len: usize, count: Option<i64>) -> Vec<usize> {
     }
 }
 
+/// The `[LIMIT limit]` options of SINTERCARD and ZINTERCARD from `args[from]` on (given more
+/// than once, the last one counts, as in Redis); 0 for none.
+pub fn intercard_limit(a: &shoal_resp::Args<'_>, from: usize) -> Result<usize, CmdError> {
+    let (mut limit, mut j) = (0, from);
+    while j < a.len() {
+        if !(eq_ic(a.get(j), "limit") && j + 1 < a.len()) {
+            return Err(errors::SYNTAX.into());
+        }
+        limit = match parse_i64(a.get(j + 1)) {
+            Some(l) if l >= 0 => l as usize,
+            _ => return Err("ERR LIMIT can't be negative".into()),
+        };
+        j += 2;
+    }
+    Ok(limit)
+}
+
 /// (keys, where, count) of an MPOP command.
 pub type MpopArgs<'a> = (Vec<&'a [u8]>, &'a [u8], usize);
 
@@ -293,4 +345,31 @@ pub fn mpop_args<'a>(a: &shoal_resp::Args<'a>, at: usize) -> Result<MpopArgs<'a>
         _ => return Err(errors::SYNTAX.into()),
     }
     Ok((keys, wh, count))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn random_counts_have_redis_ranges() {
+        // Texts from redis-server 7.0.15.
+        assert_eq!(
+            rand_count(b"-9223372036854775808").unwrap_err().0,
+            "ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807"
+        );
+        assert_eq!(
+            rand_count(b"x").unwrap_err().0,
+            "ERR value is not an integer or out of range"
+        );
+        assert_eq!(rand_count(b"-9223372036854775807"), Ok(-i64::MAX));
+        assert_eq!(rand_pairs_count(i64::MAX / 2), Ok(()));
+        assert_eq!(rand_pairs_count(-(i64::MAX / 2)), Ok(()));
+        for c in [i64::MAX / 2 + 1, -9223372036854770000, -i64::MAX] {
+            assert_eq!(
+                rand_pairs_count(c).unwrap_err().0,
+                "ERR value is out of range"
+            );
+        }
+    }
 }

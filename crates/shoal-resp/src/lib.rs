@@ -9,4 +9,4 @@ pub mod reply;
 
 pub use args::{Args, OwnedArgs};
 pub use parse::{Limits, Parsed, Parser, ProtocolError, parse_i64, split_args};
-pub use reply::{Reply, format_double};
+pub use reply::{Reply, format_double, format_double_g17};

@@ -94,6 +94,20 @@ pub struct Parser {
 }
 
 impl Parser {
+    /// Gives back the memory a huge command left behind (its argument table, its unescaped
+    /// inline bytes) once no command is half-parsed.
+    pub fn trim(&mut self) {
+        if self.state != State::Start {
+            return;
+        }
+        if self.ranges.capacity() > 1024 {
+            self.ranges = Vec::with_capacity(8);
+        }
+        if self.scratch.capacity() > 64 * 1024 {
+            self.scratch = Vec::new();
+        }
+    }
+
     pub fn new(limits: Limits) -> Self {
         Parser {
             limits,

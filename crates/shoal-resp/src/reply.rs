@@ -144,16 +144,17 @@ impl Reply {
         }
     }
 
-    /// Double: `,x` in RESP3, a bulk string in RESP2. Formatted like Redis (`inf`, `-inf`, `nan`,
-    /// shortest round-trip decimal otherwise).
+    /// Double: `,x` in RESP3, a bulk string in RESP2. Formatted as Redis 7.0's `addReplyDouble`
+    /// (C `%.17g`, see `format_double_g17`); only sorted-set scores are replied this way.
     pub fn double(&mut self, v: f64) {
-        let s = format_double(v);
+        let g = G17::new(v);
+        let s = g.as_bytes();
         if self.resp3 {
             self.buf.push(b',');
-            self.buf.extend_from_slice(s.as_bytes());
+            self.buf.extend_from_slice(s);
             self.buf.extend_from_slice(b"\r\n");
         } else {
-            self.bulk(s.as_bytes());
+            self.bulk(s);
         }
     }
 
@@ -193,9 +194,141 @@ pub fn format_double(v: f64) -> String {
     }
 }
 
+/// Formats a double as C's `%.17g`, as Redis 7.0 replies with a sorted-set score (7.2 moved to
+/// shortest round-trip): `0.10000000000000001`, `1e+17`, `1.7976931348623157e+308`; `inf`,
+/// `-inf` and `nan` as `format_double`, and `0` for either zero.
+pub fn format_double_g17(v: f64) -> String {
+    let g = G17::new(v);
+    String::from_utf8_lossy(g.as_bytes()).into_owned()
+}
+
+/// `%.17g` of a double in a stack buffer (no allocation on the reply path).
+struct G17 {
+    buf: [u8; 32],
+    len: usize,
+}
+
+impl G17 {
+    fn new(v: f64) -> Self {
+        use std::io::Write as _;
+        let mut g = G17 {
+            buf: [0; 32],
+            len: 0,
+        };
+        if !v.is_finite() {
+            g.push(format_double(v).as_bytes());
+            return g;
+        }
+        // Most scores: `%.17g` of an integer below 1e17 is its digits.
+        if v == v.trunc() && v.abs() < 1e17 {
+            g.push(itoa::Buffer::new().format(v as i64).as_bytes());
+            return g;
+        }
+        // `%.16e` gives the 17 significant digits (rounded exactly, as glibc does) and the
+        // exponent; `%.17g` prints those digits in `%e` style when the exponent is below -4 or
+        // at least 17, else in `%f` style, without trailing zeros either way.
+        let mut e = [0u8; 32];
+        let n = {
+            let mut w = &mut e[..];
+            let _ = write!(w, "{:.16e}", v.abs());
+            32 - w.len()
+        };
+        let e = &e[..n];
+        let at = e.iter().position(|&b| b == b'e').unwrap_or(n);
+        let exp: i32 = std::str::from_utf8(e.get(at + 1..).unwrap_or_default())
+            .ok()
+            .and_then(|x| x.parse().ok())
+            .unwrap_or(0);
+        let mut digits = [b'0'; 17];
+        digits[0] = e[0];
+        let frac = e.get(2..at).unwrap_or_default();
+        digits[1..1 + frac.len()].copy_from_slice(frac);
+        let mut nd = 17;
+        while nd > 1 && digits[nd - 1] == b'0' {
+            nd -= 1;
+        }
+        let digits = &digits[..nd];
+        if v < 0.0 {
+            g.push(b"-");
+        }
+        if (-4..17).contains(&exp) {
+            if exp >= 0 {
+                let whole = exp as usize + 1;
+                if nd <= whole {
+                    g.push(digits);
+                    for _ in nd..whole {
+                        g.push(b"0");
+                    }
+                } else {
+                    g.push(&digits[..whole]);
+                    g.push(b".");
+                    g.push(&digits[whole..]);
+                }
+            } else {
+                g.push(b"0.");
+                for _ in 1..-exp {
+                    g.push(b"0");
+                }
+                g.push(digits);
+            }
+        } else {
+            g.push(&digits[..1]);
+            if nd > 1 {
+                g.push(b".");
+                g.push(&digits[1..]);
+            }
+            g.push(if exp < 0 { b"e-" } else { b"e+" });
+            if exp.unsigned_abs() < 10 {
+                g.push(b"0");
+            }
+            g.push(itoa::Buffer::new().format(exp.unsigned_abs()).as_bytes());
+        }
+        g
+    }
+
+    fn push(&mut self, b: &[u8]) {
+        self.buf[self.len..self.len + b.len()].copy_from_slice(b);
+        self.len += b.len();
+    }
+
+    fn as_bytes(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn g17_matches_c_printf() {
+        // Expected texts from C printf("%.17g") (and redis-server 7.0.15's ZSCORE).
+        for (v, want) in [
+            (0.6456809079487253, "0.64568090794872535"),
+            (0.1, "0.10000000000000001"),
+            (1e-5, "1.0000000000000001e-05"),
+            (1.7976931348623157e308, "1.7976931348623157e+308"),
+            (1e17, "1e+17"),
+            (3.0, "3"),
+            (-2.5, "-2.5"),
+            (-0.0, "0"),
+            (123456.789, "123456.789"),
+            (4503599627370497.0, "4503599627370497"),
+            (1e-300, "1e-300"),
+            (3.1, "3.1000000000000001"),
+            (0.0001, "0.0001"),
+            (5e-324, "4.9406564584124654e-324"),
+            (-1e300, "-1.0000000000000001e+300"),
+            (99999999999999999.0, "1e+17"),
+            (1.5e16, "15000000000000000"),
+            (12345678901234567890.0, "1.2345678901234567e+19"),
+            (2.5e-5, "2.5000000000000001e-05"),
+            (f64::INFINITY, "inf"),
+            (f64::NEG_INFINITY, "-inf"),
+        ] {
+            assert_eq!(format_double_g17(v), want, "{v:e}");
+        }
+    }
 
     #[test]
     fn shapes_follow_protocol() {

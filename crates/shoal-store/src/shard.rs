@@ -32,6 +32,18 @@ thread_local! {
         const { std::cell::RefCell::new(Vec::new()) };
 }
 
+/// Set while writes are paused (CLIENT PAUSE, a failover's hand-over): expired keys are hidden,
+/// never deleted, and the active cycle stands still.
+static EXPIRY_PAUSED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+pub fn set_expiry_paused(on: bool) {
+    EXPIRY_PAUSED.store(on, Ordering::Relaxed);
+}
+
+pub fn expiry_paused() -> bool {
+    EXPIRY_PAUSED.load(Ordering::Relaxed)
+}
+
 /// Marks this thread as running a write command (or not).
 pub fn set_in_write(on: bool) {
     IN_WRITE.with(|w| w.set(on));
@@ -347,7 +359,7 @@ impl Shard {
     #[cold]
     fn expire_at_lookup(&mut self, i: usize) {
         let mode = self.tuning.expiry.load(Ordering::Relaxed);
-        if mode != EXPIRY_DELETE && !IN_WRITE.with(|w| w.get()) {
+        if (mode != EXPIRY_DELETE && !IN_WRITE.with(|w| w.get())) || expiry_paused() {
             return;
         }
         if mode == EXPIRY_LOG_WRITES {
@@ -530,7 +542,7 @@ impl Shard {
     pub fn clear(&mut self) -> usize {
         self.copy_for_snapshot();
         let n = self.data.entries.len();
-        self.signal_all();
+        self.signal_existing();
         self.data = Data::default();
         n
     }
@@ -782,6 +794,23 @@ impl Shard {
         if let Some(w) = &self.watchers {
             for f in w.values().flatten() {
                 f.store(true, Ordering::Release);
+            }
+        }
+        if let Some(t) = self.tracker.as_mut() {
+            t.flushed = true;
+        }
+    }
+
+    /// A flush: marks the watchers of keys that exist (Redis's FLUSHALL/FLUSHDB leave a WATCH
+    /// of a missing key alone).
+    fn signal_existing(&mut self) {
+        if let Some(w) = &self.watchers {
+            for (k, flags) in w.iter() {
+                if self.find(self.hasher.hash_one(&k[..]), k).is_some() {
+                    for f in flags {
+                        f.store(true, Ordering::Release);
+                    }
+                }
             }
         }
         if let Some(t) = self.tracker.as_mut() {

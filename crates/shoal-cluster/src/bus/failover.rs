@@ -146,7 +146,7 @@ impl Bus {
     }
 
     /// PONG to every known node (a new primary announces itself; a replica its offset).
-    fn broadcast_pong(
+    pub(super) fn broadcast_pong(
         &mut self,
         st: &ClusterState,
         now: u64,

@@ -136,6 +136,13 @@ impl Bus {
     }
 
     /// CLUSTER FORGET: drop `id` and keep it out for 60 s.
+    /// A PONG with this node's current view to every known node (see `Control::Announce`).
+    pub fn announce(&mut self, st: &ClusterState, now: u64) -> Effects {
+        let mut fx = Effects::default();
+        self.broadcast_pong(st, now, &mut fx, None);
+        fx
+    }
+
     pub fn forget(&mut self, st: &mut ClusterState, id: NodeId, now: u64) {
         st.remove_node(id);
         self.fail_time.remove(&id);

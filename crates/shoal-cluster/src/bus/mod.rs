@@ -22,4 +22,8 @@ pub enum Control {
     Forget(crate::state::NodeId),
     /// CLUSTER FAILOVER on a replica.
     Failover(Manual),
+    /// This node's view changed in a way every node must learn now, not at the next gossip
+    /// round (it took slots: SETSLOT NODE closing an import, a finished slot import): a PONG to
+    /// every known node, as Redis's clusterBroadcastPong(CLUSTER_BROADCAST_ALL).
+    Announce,
 }

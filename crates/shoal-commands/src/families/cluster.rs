@@ -317,6 +317,7 @@ fn setslot(ctx: &mut Ctx<'_>, cl: &Cluster, a: &Args<'_>) -> CmdResult {
     let mut gave_away = false;
     // Only a new config epoch must be durable before the reply.
     let mut bumped_epoch = false;
+    let mut took_import = false;
     {
         let mut st = cl.state.write();
         let me = st.myself;
@@ -372,6 +373,7 @@ fn setslot(ctx: &mut Ctx<'_>, cl: &Cluster, a: &Args<'_>) -> CmdResult {
                 if n == me && st.importing.remove(&slot).is_some() {
                     let (bumped, epoch) = st.bump_epoch();
                     bumped_epoch = bumped;
+                    took_import = true;
                     if bumped {
                         tracing::info!("configEpoch updated after importing slot {slot}: {epoch}");
                     }
@@ -389,6 +391,11 @@ fn setslot(ctx: &mut Ctx<'_>, cl: &Cluster, a: &Args<'_>) -> CmdResult {
         st.update_state();
     }
     saved_with(cl, bumped_epoch || became_replica)?;
+    // After importing a slot, every node learns it at once (Redis broadcasts a PONG here),
+    // not at its next gossip round: `redis-cli --cluster` checks all views right after.
+    if took_import {
+        cl.announce();
+    }
     if gave_away {
         ctx.shared.blocking.wake_all(ctx.shared);
     }
@@ -831,6 +838,40 @@ pub static COMMANDS: &[Spec] = &[
         "A container for Redis Cluster commands.",
         cluster,
     )
+    .subcommands(&[
+        "migrateslots",
+        "getslotmigrations",
+        "cancelslotmigrations",
+        "info",
+        "myid",
+        "myshardid",
+        "nodes",
+        "slots",
+        "shards",
+        "keyslot",
+        "countkeysinslot",
+        "getkeysinslot",
+        "addslots",
+        "delslots",
+        "addslotsrange",
+        "delslotsrange",
+        "flushslots",
+        "set-config-epoch",
+        "bumpepoch",
+        "saveconfig",
+        "reset",
+        "count-failure-reports",
+        "meet",
+        "forget",
+        "replicate",
+        "setslot",
+        "replicas",
+        "slaves",
+        "failover",
+        "slot-stats",
+        "links",
+        "help",
+    ])
     .locking(crate::spec::Locking::Global),
     cmd(
         "readonly",

@@ -195,9 +195,25 @@ fn reset(ctx: &mut Ctx<'_>, _a: Args<'_>) -> CmdResult {
 }
 
 /// One CLIENT LIST / CLIENT INFO line, with Redis's fields.
-fn client_line(info: &ClientInfo, now_ms: u64) -> String {
-    let last = info.last_cmd.load(Relaxed);
-    let cmd = table().specs.get(last).map(|s| s.name).unwrap_or("NULL");
+/// The command running now (or last) on a client, as `name` or `container|sub`.
+fn current_command(info: &ClientInfo) -> String {
+    let packed = info.last_cmd.load(Relaxed);
+    let shift = crate::dispatch::CMD_SUB_SHIFT;
+    let Some(spec) = table().specs.get(packed & ((1 << shift) - 1)) else {
+        return "NULL".into();
+    };
+    match (packed >> shift)
+        .checked_sub(1)
+        .and_then(|i| spec.subs.get(i))
+    {
+        Some(sub) => format!("{}|{sub}", spec.name),
+        None => spec.name.to_string(),
+    }
+}
+
+/// One CLIENT LIST line, with Redis 7.0's fields in its order. `argv` is the size of the
+/// arguments of the command running on this client (the caller's own CLIENT LIST/INFO).
+fn client_line(info: &ClientInfo, now_ms: u64, argv: usize) -> String {
     let idle = now_ms.saturating_sub(info.last_interaction.load(Relaxed)) / 1000;
     let multi = if info.multi.load(Relaxed) { 0 } else { -1 };
     let flags = if info.multi.load(Relaxed) {
@@ -207,19 +223,28 @@ fn client_line(info: &ClientInfo, now_ms: u64) -> String {
     } else {
         "N"
     };
+    let (qbuf, qbuf_free) = (info.qbuf.load(Relaxed), info.qbuf_free.load(Relaxed));
+    let omem = info.omem.load(Relaxed);
     format!(
-        "id={} addr={} laddr={} fd=-1 name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi={} watch={} qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}\n",
+        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi={} qbuf={} qbuf-free={} argv-mem={} multi-mem=0 rbs={} rbp={} obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}\n",
         info.id,
         info.addr,
         info.laddr,
+        info.fd.load(Relaxed),
         info.name.lock().as_deref().unwrap_or(""),
         info.created.elapsed().as_secs(),
         idle,
         flags,
         info.db.load(Relaxed),
         multi,
-        info.watching.load(Relaxed),
-        cmd,
+        qbuf,
+        qbuf_free,
+        argv,
+        qbuf + qbuf_free,
+        qbuf,
+        omem,
+        qbuf + qbuf_free + argv + omem + std::mem::size_of::<ClientInfo>(),
+        current_command(info),
         info.resp.load(Relaxed),
         info.lib_name.lock().as_deref().unwrap_or(""),
         info.lib_ver.lock().as_deref().unwrap_or(""),
@@ -420,16 +445,19 @@ fn client(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
                 }
             }
             let now = unix_ms();
+            let argv: usize = a.iter().map(|x| x.len()).sum();
+            let me = ctx.client.id;
             let text: String = sorted_clients(ctx)
                 .iter()
                 .filter(|c| ids.as_ref().is_none_or(|v| v.contains(&c.id)))
-                .map(|c| client_line(c, now))
+                .map(|c| client_line(c, now, if c.id == me { argv } else { 0 }))
                 .collect();
             ctx.out.verbatim(text.as_bytes());
         }
         b"info" => {
             arity(argc == 2, "info")?;
-            let line = client_line(&ctx.client.info, unix_ms());
+            let argv: usize = a.iter().map(|x| x.len()).sum();
+            let line = client_line(&ctx.client.info, unix_ms(), argv);
             ctx.out.verbatim(line.as_bytes());
         }
         b"unblock" => {
@@ -607,5 +635,9 @@ pub static COMMANDS: &[Spec] = &[
         "2.4.0",
         "A container for client connection commands.",
         client,
-    ),
+    )
+    .subcommands(&[
+        "id", "setname", "getname", "setinfo", "list", "info", "unblock", "pause", "unpause",
+        "kill", "reply", "no-evict", "no-touch", "help",
+    ]),
 ];

@@ -198,6 +198,9 @@ fn hincrby(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
 /// HINCRBYFLOAT key field increment
 fn hincrbyfloat(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
     let by = util::float(a.get(3)).ok_or(CmdError::from(errors::NOT_FLOAT))?;
+    if !by.is_finite() {
+        return Err("ERR value is NaN or Infinity".into());
+    }
     let text = write_value(ctx, a.get(1), "hash", Some(new_hash), |v| {
         let h = as_hash_mut(v)?;
         let cur = match h.get(a.get(2)) {
@@ -222,7 +225,7 @@ fn hincrbyfloat(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
 /// HRANDFIELD key [count [WITHVALUES]]
 fn hrandfield(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
     let count = if a.len() >= 3 {
-        Some(int(a.get(2))?)
+        Some(util::rand_count(a.get(2))?)
     } else {
         None
     };
@@ -231,6 +234,9 @@ fn hrandfield(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
         2 | 3 => false,
         _ => return Err(errors::SYNTAX.into()),
     };
+    if withvalues && let Some(c) = count {
+        util::rand_pairs_count(c)?;
+    }
     let pairs = read_value(ctx, a.get(1), |v| {
         let h = as_hash(v)?;
         Ok(util::random_picks(h.len(), count)

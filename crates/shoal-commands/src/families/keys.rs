@@ -10,7 +10,7 @@ use shoal_store::{ShardId, Store};
 use crate::ctx::Ctx;
 use crate::errors::{self, CmdError, CmdResult};
 use crate::spec::{Group, Locking, Spec, cmd, flags::*};
-use crate::util::{eq_ic, int, uint};
+use crate::util::{self, eq_ic, int, uint};
 
 /// DEL key [key ...] and UNLINK (freeing is immediate either way for values this small).
 fn del(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
@@ -24,17 +24,24 @@ fn del(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
 
 /// EXISTS key [key ...] — a key named twice counts twice.
 fn exists(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
-    let mut n = 0;
-    for key in a.iter().skip(1) {
-        n += ctx.ks.shard(key).find().is_some() as i64;
-    }
-    ctx.out.int(n);
-    Ok(())
+    // As Redis, EXISTS does not count as an access (OBJECT IDLETIME, LRU/LFU); TOUCH does.
+    count_live(ctx, a, false)
 }
 
 /// TOUCH key [key ...]
 fn touch(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
-    exists(ctx, a)
+    count_live(ctx, a, true)
+}
+
+/// How many of the keys exist, refreshing their access time or not.
+fn count_live(ctx: &mut Ctx<'_>, a: Args<'_>, access: bool) -> CmdResult {
+    let mut n = 0;
+    for key in a.iter().skip(1) {
+        let mut k = ctx.ks.shard(key);
+        n += if access { k.find() } else { k.peek() }.is_some() as i64;
+    }
+    ctx.out.int(n);
+    Ok(())
 }
 
 /// TYPE key
@@ -66,7 +73,11 @@ fn rename_generic(ctx: &mut Ctx<'_>, a: &Args<'_>, nx: bool) -> Result<bool, Cmd
     let e = ctx.ks.shard(src).remove_at(i);
     let mut d = ctx.ks.shard(dst);
     let ttl = e.expire_at();
-    d.upsert(e.into_value(), ttl);
+    let v = e.into_value();
+    let wake = util::blockable(&v);
+    d.upsert(v, ttl);
+    drop(d);
+    util::key_ready(ctx, ctx.ks.db, dst, wake);
     Ok(true)
 }
 
@@ -120,6 +131,7 @@ fn copy(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
     };
     let (value, ttl) = (s.entry(i).value().to_owned(), s.entry(i).expire_at());
     drop(s);
+    let wake = util::blockable(&value);
     let mut d = ctx.ks.shard_in(dst_db, dst);
     let done = match d.find() {
         Some(_) if !replace => false,
@@ -129,6 +141,7 @@ fn copy(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
         }
     };
     drop(d);
+    util::key_ready(ctx, dst_db, dst, wake && done);
     ctx.out.int(done as i64);
     Ok(())
 }
@@ -168,7 +181,10 @@ fn move_(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
     }
     let e = ctx.ks.shard(key).remove_at(i);
     let ttl = e.expire_at();
-    ctx.ks.shard_in(target, key).insert_new(e.into_value(), ttl);
+    let v = e.into_value();
+    let wake = util::blockable(&v);
+    ctx.ks.shard_in(target, key).insert_new(v, ttl);
+    util::key_ready(ctx, target, key, wake);
     ctx.out.int(1);
     Ok(())
 }
@@ -205,6 +221,10 @@ fn swapdb(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
                 shoal_store::Shard::swap_data(p, q);
             }
         }
+        // A list or sorted set may have come into place under a blocked client's key.
+        let shared = ctx.shared;
+        shared.blocking.signal_db(shared, x);
+        shared.blocking.signal_db(shared, y);
     }
     ctx.out.ok();
     Ok(())
@@ -503,8 +523,10 @@ fn restore(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
             }
         }
         _ => {
+            let wake = util::blockable(&value);
             s.upsert(value, at.map(|t| t as u64));
             drop(s);
+            util::key_ready(ctx, ctx.ks.db, key, wake);
             // Replicas get the absolute expiry.
             let t = itoa::Buffer::new().format(at.unwrap_or(0)).to_owned();
             ctx.propagate_as(&[
@@ -670,7 +692,8 @@ pub static COMMANDS: &[Spec] = &[
         "2.2.3",
         "A container for object introspection commands.",
         object,
-    ),
+    )
+    .subcommands(&["encoding", "idletime", "freq", "refcount", "help"]),
     cmd(
         "dump",
         2,

@@ -84,7 +84,13 @@ fn pop_generic(ctx: &mut Ctx<'_>, a: &Args<'_>, end: End) -> CmdResult {
             Some(n) if n >= 0 => Some(n as usize),
             _ => return Err("ERR value is out of range, must be positive".into()),
         },
-        _ => return Err(errors::SYNTAX.into()),
+        _ => {
+            return Err(errors::arity(if end == End::Left {
+                "lpop"
+            } else {
+                "rpop"
+            }));
+        }
     };
     let popped = write_value(ctx, a.get(1), "list", None, |v| {
         let l = as_list_mut(v)?;
@@ -416,8 +422,8 @@ fn bpop_generic(ctx: &mut Ctx<'_>, a: &Args<'_>, end: End) -> CmdResult {
             } else {
                 l.pop_back()
             })
-        })?
-        .flatten();
+        });
+        let e = crate::blocking::skip_wrongtype(ctx.client, e)?.flatten();
         if let Some(e) = e {
             // Replicas pop from the list that served, without waiting.
             let pop: &[u8] = if end == End::Left { b"LPOP" } else { b"RPOP" };
@@ -449,14 +455,16 @@ fn brpop(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
 /// The body of BLMOVE and BRPOPLPUSH: LMOVE, or wait for the source to have data.
 fn bmove_generic(ctx: &mut Ctx<'_>, a: &Args<'_>, from: End, to: End, timeout: &[u8]) -> CmdResult {
     let timeout = crate::blocking::timeout_arg(timeout)?;
-    let has_data = read_value(ctx, a.get(1), |v| Ok(!as_list(v)?.is_empty()))?.unwrap_or(false);
+    let has_data = read_value(ctx, a.get(1), |v| Ok(!as_list(v)?.is_empty()));
+    let has_data = crate::blocking::skip_wrongtype(ctx.client, has_data)?.unwrap_or(false);
     if has_data {
         let side = |e: End| -> &'static [u8] { if e == End::Left { b"LEFT" } else { b"RIGHT" } };
         ctx.propagate_as(&[b"LMOVE", a.get(1), a.get(2), side(from), side(to)]);
         return move_generic(ctx, a.get(1), a.get(2), from, to);
     }
+    // A destination of another type is only refused once there is something to move (as
+    // Redis: the client blocks, and the element stays in the source).
     ctx.propagate_nothing();
-    read_value(ctx, a.get(2), |v| as_list(v).map(|_| ()))?;
     crate::blocking::block(ctx, a, vec![Box::from(a.get(1))], timeout);
     Ok(())
 }
@@ -493,7 +501,8 @@ fn mpop_generic(ctx: &mut Ctx<'_>, a: &Args<'_>, at: usize, timeout: Option<&[u8
                     }
                 })
                 .collect::<Vec<_>>())
-        })?;
+        });
+        let popped = crate::blocking::skip_wrongtype(ctx.client, popped)?;
         if let Some(items) = popped.filter(|v| !v.is_empty()) {
             let n = itoa::Buffer::new().format(items.len()).to_owned();
             ctx.propagate_as(&[b"LMPOP", b"1", k, wh, b"COUNT", n.as_bytes()]);

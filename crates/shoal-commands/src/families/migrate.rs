@@ -41,6 +41,14 @@ fn take_cached(addr: &str) -> Option<Cached> {
     map.remove(addr)
 }
 
+/// INFO's `migrate_cached_sockets`: idle connections kept now (older than 10 s are closed).
+pub fn cached_sockets() -> usize {
+    let mut pool = POOL.lock();
+    let map = pool.get_or_insert_with(HashMap::new);
+    map.retain(|_, c| c.used.elapsed() < IDLE);
+    map.len()
+}
+
 fn put_cached(addr: String, c: Cached) {
     POOL.lock().get_or_insert_with(HashMap::new).insert(addr, c);
 }
@@ -281,7 +289,7 @@ fn migrate(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
 pub static COMMANDS: &[Spec] = &[cmd(
     "migrate",
     -6,
-    WRITE,
+    WRITE | MOVABLEKEYS,
     (0, 0, 0),
     Group::Generic,
     "2.6.0",

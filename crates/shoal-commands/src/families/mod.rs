@@ -1,6 +1,7 @@
 //! One module per command family, each ending with its slice of the command table.
 
 pub mod cluster;
+pub mod config;
 pub mod connection;
 pub mod expire;
 pub mod hashes;
@@ -29,6 +30,7 @@ pub static ALL: &[&[Spec]] = &[
     zsets::COMMANDS,
     connection::COMMANDS,
     server::COMMANDS,
+    config::COMMANDS,
     transactions::COMMANDS,
     cluster::COMMANDS,
     slotmig::COMMANDS,

@@ -8,7 +8,6 @@ use shoal_resp::{Args, Reply};
 use shoal_store::ShardId;
 use shoal_store::glob::glob_match;
 
-use crate::config::find_param;
 use crate::ctx::{Ctx, unix_ms};
 use crate::errors::{self, CmdError, CmdResult};
 use crate::families::connection::REDIS_VERSION;
@@ -142,22 +141,32 @@ fn command(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
             }
         }
         b"list" => {
+            // Every command and subcommand (`client|list`), each with its spec's categories.
+            let all: Vec<(String, &Spec)> = t
+                .specs
+                .iter()
+                .flat_map(|s| {
+                    std::iter::once((s.name.to_string(), *s)).chain(
+                        s.subs
+                            .iter()
+                            .map(move |sub| (format!("{}|{sub}", s.name), *s)),
+                    )
+                })
+                .collect();
             let names: Vec<&str> = match a.len() {
-                2 => t.specs.iter().map(|s| s.name).collect(),
+                2 => all.iter().map(|(n, _)| n.as_str()).collect(),
                 5 if eq_ic(a.get(2), "filterby") => {
                     let (kind, v) = (a.get(3), a.get(4));
                     if eq_ic(kind, "pattern") {
-                        t.specs
-                            .iter()
-                            .filter(|s| glob_match(v, s.name.as_bytes(), true))
-                            .map(|s| s.name)
+                        all.iter()
+                            .filter(|(n, _)| glob_match(v, n.as_bytes(), true))
+                            .map(|(n, _)| n.as_str())
                             .collect()
                     } else if eq_ic(kind, "aclcat") {
                         let cat = format!("@{}", String::from_utf8_lossy(v).to_ascii_lowercase());
-                        t.specs
-                            .iter()
-                            .filter(|s| s.acl_categories().contains(&cat.as_str()))
-                            .map(|s| s.name)
+                        all.iter()
+                            .filter(|(_, s)| s.acl_categories().contains(&cat.as_str()))
+                            .map(|(n, _)| n.as_str())
                             .collect()
                     } else if eq_ic(kind, "module") {
                         Vec::new()
@@ -439,7 +448,7 @@ fn info_text(ctx: &mut Ctx<'_>, want: &[String]) -> String {
                     "connected_clients:{}\r\ncluster_connections:0\r\nmaxclients:{}\r\nclient_recent_max_input_buffer:0\r\nclient_recent_max_output_buffer:0\r\nblocked_clients:{}\r\ntracking_clients:0\r\nclients_in_timeout_table:0\r\n",
                     sh.clients.len(),
                     cfg.maxclients,
-                    sh.blocking.blocked.load(Relaxed)
+                    sh.blocking.blocked.load(Relaxed) + sh.pause.waiting.load(Relaxed)
                 );
             }
             "memory" => {
@@ -472,7 +481,7 @@ fn info_text(ctx: &mut Ctx<'_>, want: &[String]) -> String {
                 }
                 let _ = write!(
                     o,
-                    "total_system_memory:{}\r\ntotal_system_memory_human:{}\r\nmaxmemory:{}\r\nmaxmemory_human:{}\r\nmaxmemory_policy:{}\r\nmaxmemory_samples:{}\r\nmaxmemory_eviction_tenacity:{}\r\nmem_fragmentation_ratio:{:.2}\r\nmem_allocator:{}\r\n",
+                    "total_system_memory:{}\r\ntotal_system_memory_human:{}\r\nmaxmemory:{}\r\nmaxmemory_human:{}\r\nmaxmemory_policy:{}\r\nmaxmemory_samples:{}\r\nmaxmemory_eviction_tenacity:{}\r\nmem_fragmentation_ratio:{:.2}\r\nmem_allocator:{}\r\nlazyfree_pending_objects:0\r\nlazyfreed_objects:0\r\n",
                     system_memory(),
                     human(system_memory()),
                     cfg.maxmemory,
@@ -497,7 +506,7 @@ fn info_text(ctx: &mut Ctx<'_>, want: &[String]) -> String {
                     .sum::<u64>();
                 let _ = write!(
                     o,
-                    "total_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:0\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\nrejected_connections:{}\r\nexpired_keys:{expired}\r\nevicted_keys:{}\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:0\r\npubsub_patterns:0\r\ntotal_error_replies:{}\r\nacl_access_denied_auth:{}\r\nclient_output_buffer_limit_disconnections:{}\r\nsync_full:{}\r\nsync_partial_ok:{}\r\nsync_partial_err:{}\r\n",
+                    "total_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:0\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\nrejected_connections:{}\r\nexpired_keys:{expired}\r\nevicted_keys:{}\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:0\r\npubsub_patterns:0\r\ntotal_error_replies:{}\r\nacl_access_denied_auth:{}\r\nclient_output_buffer_limit_disconnections:{}\r\nsync_full:{}\r\nsync_partial_ok:{}\r\nsync_partial_err:{}\r\nmigrate_cached_sockets:{}\r\n",
                     sh.stats.connections_received.load(Relaxed),
                     stats.commands,
                     stats.net_in,
@@ -512,6 +521,7 @@ fn info_text(ctx: &mut Ctx<'_>, want: &[String]) -> String {
                     sh.repl.sync_full.load(Relaxed),
                     sh.repl.sync_partial_ok.load(Relaxed),
                     sh.repl.sync_partial_err.load(Relaxed),
+                    crate::families::migrate::cached_sockets(),
                 );
             }
             "replication" => {
@@ -590,79 +600,6 @@ fn info_text(ctx: &mut Ctx<'_>, want: &[String]) -> String {
     o
 }
 
-/// CONFIG GET pattern [pattern ...] | SET param value [param value ...] | RESETSTAT | REWRITE
-fn config(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
-    let sub = a.get(1).to_ascii_lowercase();
-    match sub.as_slice() {
-        b"get" => {
-            if a.len() < 3 {
-                return Err(errors::arity("config|get"));
-            }
-            let cfg = ctx.shared.config.read().clone();
-            let hits: Vec<_> = crate::config::all_params()
-                .filter(|p| {
-                    a.iter()
-                        .skip(2)
-                        .any(|pat| glob_match(pat, p.name.as_bytes(), true))
-                })
-                .collect();
-            ctx.out.map(hits.len());
-            for p in hits {
-                ctx.out.bulk(p.name.as_bytes());
-                ctx.out.bulk((p.get)(&cfg).as_bytes());
-            }
-        }
-        b"set" => {
-            if a.len() < 4 || !a.len().is_multiple_of(2) {
-                return Err(errors::arity("config|set"));
-            }
-            // All or nothing: apply to a copy, then publish it.
-            let mut cfg = ctx.shared.config.read().clone();
-            for i in (2..a.len()).step_by(2) {
-                let name = String::from_utf8_lossy(a.get(i)).into_owned();
-                let Some(p) = find_param(&name) else {
-                    return Err(format!(
-                        "ERR Unknown option or number of arguments for CONFIG SET - '{name}'"
-                    )
-                    .into());
-                };
-                let Some(set) = p.set else {
-                    return Err(format!("ERR CONFIG SET failed (possibly related to argument '{}') - can't set immutable config", p.name).into());
-                };
-                let v = String::from_utf8_lossy(a.get(i + 1)).into_owned();
-                set(&mut cfg, &v).map_err(|e| {
-                    CmdError::from(format!(
-                        "ERR CONFIG SET failed (possibly related to argument '{}') - {e}",
-                        p.name
-                    ))
-                })?;
-            }
-            *ctx.shared.config.write() = cfg;
-            ctx.shared.config_gen.fetch_add(1, Relaxed);
-            ctx.shared.apply_config();
-            ctx.out.ok();
-        }
-        b"resetstat" => {
-            ctx.shared.stats.reset();
-            ctx.out.ok();
-        }
-        b"rewrite" => return Err("ERR The server is running without a config file".into()),
-        b"help" => {
-            let lines = [
-                "CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-                "GET <pattern>",
-                "SET <directive> <value>",
-                "RESETSTAT",
-                "REWRITE",
-                "HELP",
-            ];
-            crate::util::help(ctx.out, &lines);
-        }
-        _ => return Err(errors::unknown_subcommand(a.get(1), "config")),
-    }
-    Ok(())
-}
-
 /// DBSIZE
 fn dbsize(ctx: &mut Ctx<'_>, _a: Args<'_>) -> CmdResult {
     let mut n = 0;
@@ -735,14 +672,23 @@ fn shutdown(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
 }
 
 /// DEBUG SLEEP seconds | SET-ACTIVE-EXPIRE 0|1 | OBJECT key | HELP
+/// Redis's refusal of DEBUG under `enable-debug-command no` (or `local` from afar).
+const DEBUG_NOT_ALLOWED: &str = "ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.";
+
 fn debug(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
+    let setting = ctx.shared.config.read().enable_debug_command.clone();
+    if !crate::families::config::allowed(&setting, ctx) {
+        return Err(DEBUG_NOT_ALLOWED.into());
+    }
     let sub = a.get(1).to_ascii_lowercase();
     match sub.as_slice() {
         b"sleep" if a.len() == 3 => {
             let secs = float(a.get(2))
                 .filter(|s| *s >= 0.0 && *s < 1e6)
                 .ok_or(CmdError::from(errors::NOT_FLOAT))?;
-            ctx.client.sleep = Some(std::time::Duration::from_secs_f64(secs));
+            // As Redis, the command itself takes that long (its reply comes after, SLOWLOG sees
+            // it); only this worker thread waits, not the whole server.
+            std::thread::sleep(std::time::Duration::from_secs_f64(secs));
             ctx.out.ok();
         }
         b"set-active-expire" if a.len() == 3 => {
@@ -878,6 +824,15 @@ fn monitor(ctx: &mut Ctx<'_>, _a: Args<'_>) -> CmdResult {
     Ok(())
 }
 
+/// SAVE / BGSAVE [SCHEDULE]: refused until shoal writes RDB files (never an OK that saved
+/// nothing).
+fn save(_ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
+    if a.len() > 2 || (a.len() == 2 && !eq_ic(a.get(1), "schedule")) {
+        return Err(errors::SYNTAX.into());
+    }
+    Err("ERR shoal does not persist data yet: SAVE and BGSAVE are not supported".into())
+}
+
 /// LASTSAVE — the start time: nothing is ever saved.
 fn lastsave(ctx: &mut Ctx<'_>, _a: Args<'_>) -> CmdResult {
     let started = unix_ms() / 1000 - ctx.shared.started.elapsed().as_secs();
@@ -897,7 +852,16 @@ pub static COMMANDS: &[Spec] = &[
         "2.8.13",
         "Returns detailed information about all commands.",
         command,
-    ),
+    )
+    .subcommands(&[
+        "count",
+        "info",
+        "docs",
+        "list",
+        "getkeys",
+        "getkeysandflags",
+        "help",
+    ]),
     cmd(
         "info",
         -1,
@@ -909,16 +873,6 @@ pub static COMMANDS: &[Spec] = &[
         info,
     )
     .locking(Locking::Global),
-    cmd(
-        "config",
-        -2,
-        ADMIN | NOSCRIPT | LOADING | STALE,
-        NOKEY,
-        Group::Server,
-        "2.0.0",
-        "A container for server configuration commands.",
-        config,
-    ),
     cmd(
         "dbsize",
         1,
@@ -981,7 +935,8 @@ pub static COMMANDS: &[Spec] = &[
         "1.0.0",
         "A container for debugging commands.",
         debug,
-    ),
+    )
+    .subcommands(&["sleep", "set-active-expire", "help"]),
     cmd(
         "memory",
         -2,
@@ -991,6 +946,27 @@ pub static COMMANDS: &[Spec] = &[
         "4.0.0",
         "A container for memory diagnostics commands.",
         memory,
+    )
+    .subcommands(&["usage", "help"]),
+    cmd(
+        "save",
+        1,
+        ADMIN | NOSCRIPT | NO_MULTI,
+        NOKEY,
+        Group::Server,
+        "1.0.0",
+        "Synchronously saves the database(s) to disk.",
+        save,
+    ),
+    cmd(
+        "bgsave",
+        -1,
+        ADMIN | NOSCRIPT,
+        NOKEY,
+        Group::Server,
+        "1.0.0",
+        "Asynchronously saves the database(s) to disk.",
+        save,
     ),
     cmd(
         "lastsave",
@@ -1011,7 +987,8 @@ pub static COMMANDS: &[Spec] = &[
         "2.2.12",
         "A container for slow log commands.",
         slowlog,
-    ),
+    )
+    .subcommands(&["get", "len", "reset", "help"]),
     cmd(
         "latency",
         -2,
@@ -1021,7 +998,8 @@ pub static COMMANDS: &[Spec] = &[
         "2.8.13",
         "A container for latency diagnostics commands.",
         latency,
-    ),
+    )
+    .subcommands(&["histogram", "latest", "reset", "help"]),
     cmd(
         "monitor",
         1,

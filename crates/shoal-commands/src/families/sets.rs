@@ -139,7 +139,7 @@ fn spop(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
 fn srandmember(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
     let count = match a.len() {
         2 => None,
-        3 => Some(util::int(a.get(2))?),
+        3 => Some(util::rand_count(a.get(2))?),
         _ => return Err(errors::SYNTAX.into()),
     };
     let picks = read_value(ctx, a.get(1), |v| {
@@ -166,16 +166,36 @@ fn srandmember(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
 /// SMOVE source destination member
 fn smove(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
     let (src, dst, m) = (a.get(1), a.get(2), a.get(3));
-    read_value(ctx, dst, |v| as_set(v).map(|_| ()))?;
-    let moved =
-        write_value(ctx, src, "set", None, |v| Ok(as_set_mut(v)?.remove(m)))?.unwrap_or(false);
-    if moved {
+    // As Redis: a missing source answers 0 before any type check.
+    let Some(in_src) = has_member(ctx, src, m)? else {
+        ctx.out.int(0);
+        return Ok(());
+    };
+    let in_dst = has_member(ctx, dst, m)?.unwrap_or(false);
+    if src == dst {
+        ctx.out.int(in_src as i64);
+        return Ok(());
+    }
+    let moved = in_src
+        && write_value(ctx, src, "set", None, |v| Ok(as_set_mut(v)?.remove(m)))?.unwrap_or(false);
+    // A destination that already holds the member is not touched (WATCH, keyspace events).
+    if moved && !in_dst {
         write_value(ctx, dst, "set", Some(new_set), |v| {
             Ok(as_set_mut(v)?.insert(m))
         })?;
     }
     ctx.out.int(moved as i64);
     Ok(())
+}
+
+/// Whether the set at `key` holds `m` (`None`: no such key), as a write command looks (no
+/// keyspace hit or miss counted).
+fn has_member(ctx: &mut Ctx<'_>, key: &[u8], m: &[u8]) -> Result<Option<bool>, CmdError> {
+    let mut s = ctx.ks.shard(key);
+    match s.find() {
+        Some(i) => as_set(s.entry(i).value()).map(|st| Some(st.contains(m))),
+        None => Ok(None),
+    }
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -300,21 +320,14 @@ fn sscan(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
 
 /// SINTERCARD numkeys key [key ...] [LIMIT limit]
 fn sintercard(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
-    let n = util::int(a.get(1))?;
-    if n <= 0 {
-        return Err("ERR numkeys should be greater than 0".into());
-    }
-    let n = n as usize;
-    let limit = match a.len().checked_sub(2 + n) {
-        Some(0) => 0,
-        Some(2) if util::eq_ic(a.get(2 + n), "limit") => {
-            match shoal_resp::parse_i64(a.get(3 + n)) {
-                Some(l) if l >= 0 => l as usize,
-                _ => return Err("ERR LIMIT can't be negative".into()),
-            }
-        }
-        _ => return Err(errors::SYNTAX.into()),
+    let n = match shoal_resp::parse_i64(a.get(1)) {
+        Some(n) if n > 0 => n as usize,
+        _ => return Err("ERR numkeys should be greater than 0".into()),
     };
+    if n > a.len() - 2 {
+        return Err("ERR Number of keys can't be greater than number of args".into());
+    }
+    let limit = util::intercard_limit(&a, 2 + n)?;
     let keys: Vec<&[u8]> = (2..2 + n).map(|i| a.get(i)).collect();
     let c = combine(ctx, &keys, Op::Inter)?.len();
     ctx.out.int(if limit > 0 { c.min(limit) } else { c } as i64);

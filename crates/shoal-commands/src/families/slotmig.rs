@@ -312,6 +312,8 @@ fn syncslots(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
                 "Slot import {name} finished: {} slots are mine (configEpoch {epoch})",
                 slots.len()
             );
+            // Every node learns the new owner at once, not at its next gossip round.
+            cl.announce();
             ctx.shared.migrations.update(&name, "success", "", now);
             ctx.client.slot_import = None;
             ctx.propagate_nothing();

@@ -599,7 +599,8 @@ fn bzpop_generic(ctx: &mut Ctx<'_>, a: &Args<'_>, highest: bool) -> CmdResult {
     let timeout = crate::blocking::timeout_arg(a.get(a.len() - 1))?;
     let keys: Vec<&[u8]> = (1..a.len() - 1).map(|i| a.get(i)).collect();
     for k in &keys {
-        let got = write_value(ctx, k, "zset", None, |v| Ok(as_z_mut(v)?.pop(highest)))?.flatten();
+        let got = write_value(ctx, k, "zset", None, |v| Ok(as_z_mut(v)?.pop(highest)));
+        let got = crate::blocking::skip_wrongtype(ctx.client, got)?.flatten();
         if let Some((m, s)) = got {
             let pop: &[u8] = if highest { b"ZPOPMAX" } else { b"ZPOPMIN" };
             ctx.propagate_as(&[pop, k]);
@@ -649,7 +650,8 @@ fn zmpop_generic(ctx: &mut Ctx<'_>, a: &Args<'_>, at: usize, timeout: Option<&[u
                 .map_while(|_| z.pop(highest))
                 .map(|(m, s)| (m.to_vec(), s))
                 .collect::<Vec<_>>())
-        })?;
+        });
+        let items = crate::blocking::skip_wrongtype(ctx.client, items)?;
         if let Some(items) = items.filter(|i| !i.is_empty()) {
             let n = itoa::Buffer::new().format(items.len()).to_owned();
             ctx.propagate_as(&[b"ZMPOP", b"1", k, wh, b"COUNT", n.as_bytes()]);
@@ -776,20 +778,24 @@ fn zrangestore(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
         }
         i += 1;
     }
-    let items = read_value(ctx, a.get(2), |v| {
-        let (start, stop) = (a.get(3), a.get(4));
-        select(
-            as_z(v)?,
-            Query {
-                by,
-                start,
-                stop,
-                rev,
-                limit,
-            },
-        )
-    })?
-    .unwrap_or_default();
+    if limit.is_some() && by == By::Index {
+        return Err(
+            "ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX"
+                .into(),
+        );
+    }
+    let q = Query {
+        by,
+        start: a.get(3),
+        stop: a.get(4),
+        rev,
+        limit,
+    };
+    let items = match read_value(ctx, a.get(2), |v| select(as_z(v)?, q))? {
+        Some(items) => items,
+        // Bounds are still checked for a missing key.
+        None => select(&ZSet::default(), q)?,
+    };
     store(ctx, a.get(1), &items);
     ctx.out.int(items.len() as i64);
     Ok(())
@@ -991,17 +997,13 @@ fn zdiffstore(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
 fn zintercard(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
     let n = int(a.get(1))?;
     if n <= 0 {
-        return Err("ERR numkeys should be greater than 0".into());
+        return Err("ERR at least 1 input key is needed for 'zintercard' command".into());
     }
     let n = n as usize;
-    let limit = match a.len().checked_sub(2 + n) {
-        Some(0) => 0,
-        Some(2) if eq_ic(a.get(2 + n), "limit") => match shoal_resp::parse_i64(a.get(3 + n)) {
-            Some(l) if l >= 0 => l as usize,
-            _ => return Err("ERR LIMIT can't be negative".into()),
-        },
-        _ => return Err(errors::SYNTAX.into()),
-    };
+    if n > a.len() - 2 {
+        return Err(errors::SYNTAX.into());
+    }
+    let limit = util::intercard_limit(&a, 2 + n)?;
     let mut inputs = Vec::new();
     for j in 0..n {
         inputs.push(input(ctx, a.get(2 + j))?);
@@ -1027,7 +1029,7 @@ fn zintercard(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
 /// ZRANDMEMBER key [count [WITHSCORES]]
 fn zrandmember(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
     let count = if a.len() >= 3 {
-        Some(int(a.get(2))?)
+        Some(util::rand_count(a.get(2))?)
     } else {
         None
     };
@@ -1036,6 +1038,9 @@ fn zrandmember(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
         2 | 3 => false,
         _ => return Err(errors::SYNTAX.into()),
     };
+    if ws && let Some(c) = count {
+        util::rand_pairs_count(c)?;
+    }
     let picks = read_value(ctx, a.get(1), |v| {
         let z = as_z(v)?;
         Ok(util::random_picks(z.len(), count)
@@ -1060,7 +1065,7 @@ fn zrandmember(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
 /// one COUNT members at a time.
 fn zscan(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
     let o = util::scan_options(&a, 3, false)?;
-    let (next, items) = read_value(ctx, a.get(1), |v| {
+    let (next, compact, items) = read_value(ctx, a.get(1), |v| {
         let z = as_z(v)?;
         let (range, next) = util::scan_order(z.is_compact(), z.len(), &o);
         let items: Vec<(Vec<u8>, f64)> = range
@@ -1072,7 +1077,7 @@ fn zscan(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
             })
             .map(|(m, s)| (m.to_vec(), s))
             .collect();
-        Ok((next, items))
+        Ok((next, z.is_compact(), items))
     })?
     .unwrap_or_default();
     ctx.out.array(2);
@@ -1080,7 +1085,14 @@ fn zscan(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
     ctx.out.array(items.len() * 2);
     for (m, s) in &items {
         ctx.out.bulk(m);
-        ctx.out.bulk(shoal_resp::format_double(*s).as_bytes());
+        // As Redis 7.0 stores scores: a listpack holds integers up to 2^62 as integers, the
+        // rest (and every skiplist score) is `%.17g`.
+        let text = if compact && *s == s.trunc() && s.abs() <= (i64::MAX / 2) as f64 {
+            itoa::Buffer::new().format(*s as i64).to_owned()
+        } else {
+            shoal_resp::format_double_g17(*s)
+        };
+        ctx.out.bulk(text.as_bytes());
     }
     Ok(())
 }

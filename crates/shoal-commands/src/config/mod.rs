@@ -1,0 +1,328 @@
+//! Server configuration: one declarative table of parameters ([`table::PARAMS`]: name, alias,
+//! type, default, mutability, where the value lives, what shoal does with it) drives the command
+//! line, the config file ([`file`]), CONFIG GET/SET/REWRITE and `--help`.
+
+pub mod file;
+pub mod table;
+pub mod values;
+
+use std::collections::BTreeMap;
+
+pub use table::{Param, find_param};
+pub use values::{
+    Ty, parse_in_range, parse_loglevel, parse_memory, parse_obuf_limits, parse_policy, parse_yes_no,
+};
+
+/// Runtime configuration. Names follow redis.conf. Parameters shoal acts on have a typed field;
+/// the ones it only accepts and reports live in `extra`, by canonical name.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub port: u16,
+    pub bind: Vec<String>,
+    pub maxclients: u64,
+    /// Idle client timeout in seconds; 0 = never.
+    pub timeout: u64,
+    pub databases: usize,
+    pub loglevel: String,
+    /// `text` or `json`.
+    pub log_format: String,
+    /// Log to this file (appending); empty = standard output.
+    pub logfile: String,
+    /// Write the process id here at start, remove it at exit; empty = none.
+    pub pidfile: String,
+    /// Detach from the terminal at start.
+    pub daemonize: bool,
+    /// Also listen on this Unix socket; empty = none.
+    pub unixsocket: String,
+    /// Permissions of the Unix socket (0 = leave the umask's).
+    pub unixsocketperm: u32,
+    /// `no`, `yes` or `local`: who may run DEBUG.
+    pub enable_debug_command: String,
+    /// `no`, `yes` or `local`: who may CONFIG SET protected parameters (dir, dbfilename).
+    pub enable_protected_configs: String,
+    pub proto_max_bulk_len: u64,
+    pub client_query_buffer_limit: u64,
+    /// `client-output-buffer-limit` per class: normal, replica, pubsub.
+    pub client_output_buffer_limit: [ObufLimit; 3],
+    pub requirepass: Option<String>,
+    pub threads: usize,
+    pub shards: usize,
+    pub hz: u64,
+    pub save: String,
+    pub appendonly: bool,
+    pub tcp_keepalive: u64,
+    pub tcp_backlog: u64,
+    pub dir: String,
+    pub maxmemory: u64,
+    pub maxmemory_policy: shoal_store::Policy,
+    /// Entries sampled per eviction by the LRU, LFU and TTL policies.
+    pub maxmemory_samples: u32,
+    /// How long one command may spend evicting (0-100; 10 = 500 µs, 100 = unlimited).
+    pub maxmemory_eviction_tenacity: u32,
+    pub lfu_log_factor: u32,
+    /// Minutes per decrement of an idle key's LFU counter (0 = never).
+    pub lfu_decay_time: u32,
+    /// Without a password, accept clients from loopback addresses only.
+    pub protected_mode: bool,
+    /// A replica refuses writes from its clients.
+    pub replica_read_only: bool,
+    /// Bytes of replication stream kept for replicas that reconnect.
+    pub repl_backlog_size: u64,
+    /// Password sent to the primary (AUTH) by this node as a replica.
+    pub masterauth: Option<String>,
+    /// `host port` to replicate from at start (`replicaof` in redis.conf).
+    pub replicaof: Option<(String, u16)>,
+    /// Microseconds; negative = off, 0 = every command.
+    pub slowlog_log_slower_than: i64,
+    pub slowlog_max_len: u64,
+    /// Prometheus `/metrics` port (`None` = off).
+    pub metrics_port: Option<u16>,
+    /// Compact-encoding thresholds of the collection types.
+    pub encoding: Encoding,
+    pub cluster: ClusterConfig,
+    /// Values of the parameters shoal accepts without acting on them, by canonical name (absent:
+    /// the default).
+    pub extra: BTreeMap<&'static str, String>,
+    /// The config file the server started with (absolute), for CONFIG REWRITE.
+    pub config_file: Option<std::path::PathBuf>,
+}
+
+/// Sizes up to which hashes, sets and sorted sets keep their compact (listpack/intset) form.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Encoding {
+    pub hash_entries: usize,
+    pub hash_value: usize,
+    pub set_intset_entries: usize,
+    pub set_entries: usize,
+    pub set_value: usize,
+    pub zset_entries: usize,
+    pub zset_value: usize,
+}
+
+impl Encoding {
+    /// Makes these the thresholds every new write uses (process-wide, as the store's are).
+    pub fn apply(&self) {
+        use std::sync::atomic::Ordering::Relaxed;
+        let t = &shoal_store::types::THRESHOLDS;
+        t.hash_entries.store(self.hash_entries, Relaxed);
+        t.hash_value.store(self.hash_value, Relaxed);
+        t.set_intset_entries.store(self.set_intset_entries, Relaxed);
+        t.set_entries.store(self.set_entries, Relaxed);
+        t.set_value.store(self.set_value, Relaxed);
+        t.zset_entries.store(self.zset_entries, Relaxed);
+        t.zset_value.store(self.zset_value, Relaxed);
+    }
+}
+
+/// Cluster options, named as redis.conf names them.
+#[derive(Clone, Debug, Default)]
+pub struct ClusterConfig {
+    pub enabled: bool,
+    pub config_file: String,
+    pub node_timeout: u64,
+    /// Bus port; 0 = data port + 10000.
+    pub port: u16,
+    pub announce_ip: Option<String>,
+    pub announce_port: Option<u16>,
+    pub announce_bus_port: Option<u16>,
+    pub announce_hostname: Option<String>,
+    pub preferred_endpoint_type: String,
+    pub require_full_coverage: bool,
+    pub allow_reads_when_down: bool,
+    /// Zero-touch formation: `host:port[@busport]` of nodes to meet at start and until known.
+    pub seeds: Vec<String>,
+    /// Zero-touch formation: spread the slots once this many empty primaries know each other.
+    pub bootstrap_primaries: usize,
+    pub bootstrap_replicas: usize,
+    /// Charge keyed commands to their slot (CLUSTER SLOT-STATS cpu-usec and network bytes).
+    pub slot_stats_enabled: bool,
+    /// A replica whose link was down longer than node-timeout × this may not fail over (0: no
+    /// limit).
+    pub replica_validity_factor: u64,
+    /// Replicas a primary keeps before one may migrate to an orphaned primary.
+    pub migration_barrier: u64,
+    pub allow_replica_migration: bool,
+    /// `cluster-auto-rebalance`: give new empty primaries their share of slots.
+    pub auto_rebalance: bool,
+    /// This replica never starts an election (a manual failover still can).
+    pub replica_no_failover: bool,
+}
+
+impl Default for Config {
+    /// Every parameter at the table's default.
+    fn default() -> Self {
+        let mut c = Config {
+            port: 0,
+            bind: Vec::new(),
+            maxclients: 0,
+            timeout: 0,
+            databases: 1,
+            loglevel: String::new(),
+            log_format: String::new(),
+            logfile: String::new(),
+            pidfile: String::new(),
+            daemonize: false,
+            unixsocket: String::new(),
+            unixsocketperm: 0,
+            enable_debug_command: String::new(),
+            enable_protected_configs: String::new(),
+            proto_max_bulk_len: 0,
+            client_query_buffer_limit: 0,
+            client_output_buffer_limit: OBUF_DEFAULTS,
+            requirepass: None,
+            threads: 1,
+            shards: 1,
+            hz: 10,
+            save: String::new(),
+            appendonly: false,
+            tcp_keepalive: 0,
+            tcp_backlog: 0,
+            dir: String::new(),
+            maxmemory: 0,
+            maxmemory_policy: shoal_store::Policy::NoEviction,
+            maxmemory_samples: 5,
+            maxmemory_eviction_tenacity: 0,
+            lfu_log_factor: 0,
+            lfu_decay_time: 0,
+            protected_mode: true,
+            replica_read_only: true,
+            repl_backlog_size: 0,
+            masterauth: None,
+            replicaof: None,
+            slowlog_log_slower_than: 0,
+            slowlog_max_len: 0,
+            metrics_port: None,
+            encoding: Encoding {
+                hash_entries: 0,
+                hash_value: 0,
+                set_intset_entries: 0,
+                set_entries: 0,
+                set_value: 0,
+                zset_entries: 0,
+                zset_value: 0,
+            },
+            cluster: ClusterConfig::default(),
+            extra: BTreeMap::new(),
+            config_file: None,
+        };
+        for p in table::PARAMS {
+            // The table's defaults are checked by a unit test; a bad one would show here as
+            // the placeholder above, never as a panic.
+            let _ = c.set(p, p.default);
+        }
+        c
+    }
+}
+
+impl Config {
+    /// Sets one parameter from text (a config file's, the command line's or CONFIG SET's):
+    /// checks it against the parameter's type, refuses what shoal cannot honour, stores it.
+    pub fn set(&mut self, p: &'static Param, value: &str) -> Result<(), String> {
+        let canon = p.ty.check(value)?;
+        if let Some((honoured, why)) = p.refuse
+            && !honoured(&canon)
+        {
+            return Err(why.to_string());
+        }
+        match &p.field {
+            Some(f) => (f.set)(self, &canon),
+            None => {
+                if canon == p.default {
+                    self.extra.remove(p.name);
+                } else {
+                    self.extra.insert(p.name, canon);
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// A parameter's current value, as CONFIG GET answers it.
+    pub fn get(&self, p: &Param) -> String {
+        match &p.field {
+            Some(f) => (f.get)(self),
+            None => self
+                .extra
+                .get(p.name)
+                .cloned()
+                .unwrap_or_else(|| p.default.to_string()),
+        }
+    }
+}
+
+/// One class of `client-output-buffer-limit`: a client whose pending replies pass `hard` bytes,
+/// or stay over `soft` bytes for `soft_secs` seconds, is disconnected (0 = no limit).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ObufLimit {
+    pub hard: u64,
+    pub soft: u64,
+    pub soft_secs: u64,
+}
+
+/// The classes, in Redis's order and spelling (`slave` is Redis's name for replicas).
+pub const OBUF_CLASSES: [&str; 3] = ["normal", "slave", "pubsub"];
+
+/// Redis's defaults: `normal 0 0 0`, `slave 256mb 64mb 60`, `pubsub 32mb 8mb 60`.
+pub const OBUF_DEFAULTS: [ObufLimit; 3] = [
+    ObufLimit {
+        hard: 0,
+        soft: 0,
+        soft_secs: 0,
+    },
+    ObufLimit {
+        hard: 256 << 20,
+        soft: 64 << 20,
+        soft_secs: 60,
+    },
+    ObufLimit {
+        hard: 32 << 20,
+        soft: 8 << 20,
+        soft_secs: 60,
+    },
+];
+
+pub fn obuf_text(l: &[ObufLimit; 3]) -> String {
+    OBUF_CLASSES
+        .iter()
+        .zip(l)
+        .map(|(c, l)| format!("{c} {} {} {}", l.hard, l.soft, l.soft_secs))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The reply to a client refused by protected mode (Redis's text).
+pub const PROTECTED_MODE_DENIED: &str = "DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Redis you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the Redis configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Set up an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.";
+
+impl Config {
+    /// Protected mode refuses `peer`: on, no password, and the peer is not a loopback address.
+    pub fn refuses(&self, peer: std::net::IpAddr) -> bool {
+        let loopback = match peer {
+            std::net::IpAddr::V4(a) => a.is_loopback(),
+            std::net::IpAddr::V6(a) => {
+                a.is_loopback() || a.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback())
+            }
+        };
+        self.protected_mode && self.requirepass.is_none() && !loopback
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn protected_mode_refuses_only_remote_clients_without_password() {
+        let mut c = Config::default();
+        let remote: std::net::IpAddr = "10.1.2.3".parse().unwrap();
+        assert!(c.refuses(remote));
+        assert!(!c.refuses("127.0.0.1".parse().unwrap()));
+        assert!(!c.refuses("127.9.9.9".parse().unwrap()));
+        assert!(!c.refuses("::1".parse().unwrap()));
+        assert!(!c.refuses("::ffff:127.0.0.1".parse().unwrap()));
+        c.requirepass = Some("x".into());
+        assert!(!c.refuses(remote));
+        c.requirepass = None;
+        c.protected_mode = false;
+        assert!(!c.refuses(remote));
+    }
+}
