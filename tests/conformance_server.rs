@@ -493,3 +493,21 @@ fn unix_socket_serves_clients_as_local() {
     drop(s);
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn restore_refuses_an_existing_key_before_checking_ttl_and_payload() {
+    let s = server(&[]);
+    let mut c = conn(&s);
+    ok(&mut c, &["SET", "foo", "bar"]);
+    let busy = "BUSYKEY Target key name already exists.";
+    assert_eq!(e(&mut c, &["RESTORE", "foo", "0", "not-a-payload"]), busy);
+    assert_eq!(e(&mut c, &["RESTORE", "foo", "-1", "not-a-payload"]), busy);
+    assert_eq!(
+        e(&mut c, &["RESTORE", "foo", "0", "not-a-payload", "REPLACE"]),
+        "ERR DUMP payload version or checksum are wrong"
+    );
+    assert_eq!(
+        e(&mut c, &["RESTORE", "nope", "-1", "not-a-payload"]),
+        "ERR Invalid TTL value, must be >= 0"
+    );
+}

@@ -126,6 +126,9 @@ pub async fn serve<S: Socket>(stream: S, shared: Arc<Shared>, info: Arc<ClientIn
     let mut rbuf = BytesMut::with_capacity(READ_CHUNK);
     // The most the query buffer held at the start of a batch since it last emptied.
     let (mut qbuf_peak, mut prev_peak) = (0usize, 0usize);
+    // Bytes consumed at the front of `rbuf` since it was last allocated or compacted: part of
+    // its allocation that `capacity()` no longer counts (CLIENT LIST's qbuf-free does).
+    let mut consumed = 0usize;
     let mut out = Reply::new();
     tracing::debug!(client = id, addr = %info.addr, "client connected");
     // Killed (or shut down) before the hook was in place.
@@ -135,6 +138,7 @@ pub async fn serve<S: Socket>(stream: S, shared: Arc<Shared>, info: Arc<ClientIn
     while alive {
         if rbuf.capacity() - rbuf.len() < READ_CHUNK / 4 {
             rbuf.reserve(READ_CHUNK);
+            consumed = 0;
         }
         let resume = std::mem::take(&mut buffered);
         let read = if resume {
@@ -174,7 +178,8 @@ pub async fn serve<S: Socket>(stream: S, shared: Arc<Shared>, info: Arc<ClientIn
         let held = rbuf.len();
         qbuf_peak = qbuf_peak.max(held);
         info.qbuf.store(held, Relaxed);
-        info.qbuf_free.store(rbuf.capacity() - held, Relaxed);
+        info.qbuf_free
+            .store(rbuf.capacity() + consumed - held, Relaxed);
         let mut written = 0u64;
         let mut off = 0;
         loop {
@@ -235,6 +240,7 @@ pub async fn serve<S: Socket>(stream: S, shared: Arc<Shared>, info: Arc<ClientIn
                         // length with no data behind it reserves nothing much.
                         let step = (hint - pending).min(pending.max(64 * 1024));
                         rbuf.reserve(step.min(cached.query_limit));
+                        consumed = 0;
                     }
                     break;
                 }
@@ -247,8 +253,9 @@ pub async fn serve<S: Socket>(stream: S, shared: Arc<Shared>, info: Arc<ClientIn
                 }
             }
         }
-        let alloc = rbuf.capacity();
         rbuf.advance(off);
+        consumed += off;
+        let alloc = rbuf.capacity() + consumed;
         written += out.len() as u64;
         shared
             .stats
@@ -312,16 +319,15 @@ pub async fn serve<S: Socket>(stream: S, shared: Arc<Shared>, info: Arc<ClientIn
         if rbuf.is_empty() {
             if alloc > QBUF_SHRINK_ABOVE && qbuf_peak.max(prev_peak) < READ_CHUNK {
                 rbuf = BytesMut::with_capacity(READ_CHUNK);
+                consumed = 0;
                 parser.trim();
-            } else {
-                // Consumed bytes at the front count again (no allocation: the buffer is empty).
-                rbuf.reserve(READ_CHUNK);
             }
             prev_peak = qbuf_peak;
             qbuf_peak = 0;
         }
         info.qbuf.store(rbuf.len(), Relaxed);
-        info.qbuf_free.store(rbuf.capacity() - rbuf.len(), Relaxed);
+        info.qbuf_free
+            .store(rbuf.capacity() + consumed - rbuf.len(), Relaxed);
     }
     if let Some(b) = client.blocked.take() {
         shoal_commands::blocking::end_block(&shared, &client, b.db, &b.keys);

@@ -487,6 +487,10 @@ fn restore(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
         }
         i += 1;
     }
+    // As Redis: an existing key is refused before the TTL and the payload are looked at.
+    if !replace && ctx.ks.shard(a.get(1)).peek().is_some() {
+        return Err(errors::BUSYKEY.into());
+    }
     if ttl < 0 {
         return Err(errors::INVALID_TTL.into());
     }
