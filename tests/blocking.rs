@@ -3,36 +3,7 @@
 mod common;
 use common::*;
 use redis::Value;
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
-
-fn blocked_count(c: &mut redis::Connection) -> usize {
-    let info: String = q(c, &["INFO", "clients"]);
-    info.lines()
-        .find_map(|l| l.strip_prefix("blocked_clients:"))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or(0)
-}
-
-fn wait_blocked(c: &mut redis::Connection, n: usize) {
-    assert!(
-        wait_until(Duration::from_secs(5), || blocked_count(c) == n),
-        "expected {n} blocked clients"
-    );
-}
-
-/// Runs a command on its own connection in a thread; returns its reply (or error text).
-fn spawn_cmd(url: String, args: Vec<&'static str>) -> JoinHandle<Result<Value, String>> {
-    std::thread::spawn(move || {
-        let mut c = redis::Client::open(url).unwrap().get_connection().unwrap();
-        let mut cmd = redis::cmd(args[0]);
-        for a in &args[1..] {
-            cmd.arg(*a);
-        }
-        cmd.query::<Value>(&mut c)
-            .map_err(|e| format!("{} {}", e.code().unwrap_or(""), e.detail().unwrap_or("")))
-    })
-}
 
 fn pair(k: &str, v: &str) -> Value {
     Value::Array(vec![

@@ -69,14 +69,7 @@ fn a_slot_moves_key_by_key_with_ask_and_tryagain() {
     );
 
     // Open the move.
-    ok(
-        &mut d,
-        &["CLUSTER", "SETSLOT", &slot_s, "IMPORTING", &src.id],
-    );
-    ok(
-        &mut s,
-        &["CLUSTER", "SETSLOT", &slot_s, "MIGRATING", &dst.id],
-    );
+    open_move(&mut s, &mut d, &slot_s, src, dst);
     let nodes_text: String = q(&mut s, &["CLUSTER", "NODES"]);
     assert!(
         nodes_text.contains(&format!("[{slot}->-{}]", dst.id)),
@@ -314,6 +307,19 @@ fn migrate_between_plain_servers_with_auth_db_and_failures_keeps_keys() {
     assert_eq!(q::<i64>(&mut s, &["DBSIZE"]), 0);
 }
 
+/// Opens the move of `slot` from `src` to `dst` as operators do: IMPORTING on the target, then
+/// MIGRATING on the source.
+fn open_move(
+    s: &mut redis::Connection,
+    d: &mut redis::Connection,
+    slot: &str,
+    src: &Node,
+    dst: &Node,
+) {
+    ok(d, &["CLUSTER", "SETSLOT", slot, "IMPORTING", &src.id]);
+    ok(s, &["CLUSTER", "SETSLOT", slot, "MIGRATING", &dst.id]);
+}
+
 /// The node id that `CLUSTER NODES` (as one node sees it) gives `slot` to.
 fn owner_seen(nodes_text: &str, slot: u16) -> Option<String> {
     nodes_text.lines().find_map(|line| {
@@ -343,14 +349,7 @@ fn every_node_learns_a_hand_moved_slot_at_once() {
     let mut d = dst.conn();
     for slot in [10u16, 11, 12, 13, 14] {
         let slot_s = slot.to_string();
-        ok(
-            &mut d,
-            &["CLUSTER", "SETSLOT", &slot_s, "IMPORTING", &src.id],
-        );
-        ok(
-            &mut s,
-            &["CLUSTER", "SETSLOT", &slot_s, "MIGRATING", &dst.id],
-        );
+        open_move(&mut s, &mut d, &slot_s, src, dst);
         ok(&mut d, &["CLUSTER", "SETSLOT", &slot_s, "NODE", &dst.id]);
         ok(&mut s, &["CLUSTER", "SETSLOT", &slot_s, "NODE", &dst.id]);
         let agree = || {

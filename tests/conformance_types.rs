@@ -4,33 +4,7 @@
 mod common;
 use common::*;
 use redis::Value;
-use std::thread::JoinHandle;
 use std::time::Duration;
-
-fn blocked_count(c: &mut redis::Connection) -> usize {
-    info_field(c, "clients", "blocked_clients").parse().unwrap()
-}
-
-fn wait_blocked(c: &mut redis::Connection, n: usize) {
-    assert!(
-        wait_until(Duration::from_secs(5), || blocked_count(c) == n),
-        "expected {n} blocked clients"
-    );
-}
-
-/// Runs a command on its own connection (to `url`, which may name a db) in a thread; returns
-/// its reply or its error text.
-fn spawn_cmd(url: String, args: Vec<&'static str>) -> JoinHandle<Result<Value, String>> {
-    std::thread::spawn(move || {
-        let mut c = redis::Client::open(url).unwrap().get_connection().unwrap();
-        let mut cmd = redis::cmd(args[0]);
-        for a in &args[1..] {
-            cmd.arg(*a);
-        }
-        cmd.query::<Value>(&mut c)
-            .map_err(|e| format!("{} {}", e.code().unwrap_or(""), e.detail().unwrap_or("")))
-    })
-}
 
 fn bulks(items: &[&str]) -> Value {
     Value::Array(

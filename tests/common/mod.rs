@@ -102,3 +102,35 @@ pub fn metrics_addr(s: &ServerProcess) -> String {
     }));
     addr.unwrap()
 }
+
+/// INFO's `blocked_clients`.
+pub fn blocked_count(c: &mut redis::Connection) -> usize {
+    info_field(c, "clients", "blocked_clients")
+        .parse()
+        .unwrap_or(0)
+}
+
+/// Waits (5 s at most) until `n` clients are blocked.
+pub fn wait_blocked(c: &mut redis::Connection, n: usize) {
+    assert!(
+        wait_until(std::time::Duration::from_secs(5), || blocked_count(c) == n),
+        "expected {n} blocked clients"
+    );
+}
+
+/// Runs a command on its own connection (to `url`, which may name a db) in a thread; returns
+/// its reply or its error text.
+pub fn spawn_cmd(
+    url: String,
+    args: Vec<&'static str>,
+) -> std::thread::JoinHandle<Result<redis::Value, String>> {
+    std::thread::spawn(move || {
+        let mut c = redis::Client::open(url).unwrap().get_connection().unwrap();
+        let mut cmd = redis::cmd(args[0]);
+        for a in &args[1..] {
+            cmd.arg(*a);
+        }
+        cmd.query::<redis::Value>(&mut c)
+            .map_err(|e| format!("{} {}", e.code().unwrap_or(""), e.detail().unwrap_or("")))
+    })
+}
