@@ -106,7 +106,15 @@ fn noeviction_refuses_writes_but_serves_reads_and_deletes() {
     // of pipelined SETs) shrinks once small commands follow: put the limit clearly below what
     // the keys hold, so what follows is over it whatever the buffers do.
     let held = used(&mut c);
-    ok(&mut c, &["CONFIG", "SET", "maxmemory", &(held - (1 << 20)).to_string()]);
+    ok(
+        &mut c,
+        &[
+            "CONFIG",
+            "SET",
+            "maxmemory",
+            &(held - (1 << 20)).to_string(),
+        ],
+    );
     assert_eq!(
         e(&mut c, &["SET", "x", "y"]),
         "OOM command not allowed when used memory > 'maxmemory'."
