@@ -175,6 +175,16 @@ fn config_set_port_listens_elsewhere_or_rolls_back() {
     let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let new_port = free.local_addr().unwrap().port();
     drop(free);
+    // Other addresses on the same port would need the old listeners closed first: refused,
+    // nothing changes.
+    let err = e(&mut c, &["CONFIG", "SET", "bind", "127.0.0.1 -::1"]);
+    assert!(
+        err.starts_with("ERR CONFIG SET failed (possibly related to argument 'bind') - Failed to bind to specified addresses"),
+        "{err}"
+    );
+    assert_eq!(config_get(&mut c, "bind")[0].1, "127.0.0.1");
+    let err = e(&mut c, &["CONFIG", "SET", "bind", "999.1.1.1"]);
+    assert!(err.contains("Invalid bind address '999.1.1.1'"), "{err}");
     ok(&mut c, &["CONFIG", "SET", "port", &new_port.to_string()]);
     assert_eq!(config_get(&mut c, "port")[0].1, new_port.to_string());
     // The connected client stays; new ones reach the new port, not the old.

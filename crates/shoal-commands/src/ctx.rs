@@ -315,12 +315,7 @@ impl ClientInfo {
     /// A loopback TCP client or a Unix-socket one (Redis's "local" for protected actions).
     pub fn is_local(&self) -> bool {
         match self.addr.parse::<std::net::SocketAddr>() {
-            Ok(a) => match a.ip() {
-                std::net::IpAddr::V4(ip) => ip.is_loopback(),
-                std::net::IpAddr::V6(ip) => {
-                    ip.is_loopback() || ip.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback())
-                }
-            },
+            Ok(a) => crate::config::is_loopback(a.ip()),
             // Unix-socket clients are named by the socket's path.
             Err(_) => self.addr.starts_with('/'),
         }

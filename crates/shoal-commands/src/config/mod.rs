@@ -296,13 +296,17 @@ pub const PROTECTED_MODE_DENIED: &str = "DENIED Redis is running in protected mo
 impl Config {
     /// Protected mode refuses `peer`: on, no password, and the peer is not a loopback address.
     pub fn refuses(&self, peer: std::net::IpAddr) -> bool {
-        let loopback = match peer {
-            std::net::IpAddr::V4(a) => a.is_loopback(),
-            std::net::IpAddr::V6(a) => {
-                a.is_loopback() || a.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback())
-            }
-        };
-        self.protected_mode && self.requirepass.is_none() && !loopback
+        self.protected_mode && self.requirepass.is_none() && !is_loopback(peer)
+    }
+}
+
+/// A loopback address, IPv4-mapped IPv6 ones included (Redis's "local" client).
+pub fn is_loopback(ip: std::net::IpAddr) -> bool {
+    match ip {
+        std::net::IpAddr::V4(a) => a.is_loopback(),
+        std::net::IpAddr::V6(a) => {
+            a.is_loopback() || a.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback())
+        }
     }
 }
 
