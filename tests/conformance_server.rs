@@ -142,13 +142,18 @@ fn config_set_errors_are_redis_texts_and_change_nothing() {
     for (k, v) in [
         ("appendonly", "yes"),
         ("save", "900 1"),
-        ("notify-keyspace-events", "KEA"),
         ("min-replicas-to-write", "1"),
     ] {
         let err = e(&mut c, &["CONFIG", "SET", k, v]);
         assert!(err.contains("not supported"), "{k}: {err}");
     }
     ok(&mut c, &["CONFIG", "SET", "appendonly", "no", "save", ""]);
+    // Keyspace events are honoured now: a bad class letter is Redis's error.
+    ok(&mut c, &["CONFIG", "SET", "notify-keyspace-events", "KEA"]);
+    assert!(
+        e(&mut c, &["CONFIG", "SET", "notify-keyspace-events", "KQ"])
+            .contains("Invalid event class character")
+    );
     // Parameters shoal fixes at startup take only their present value.
     let threads = config_get(&mut c, "threads")[0].1.clone();
     ok(&mut c, &["CONFIG", "SET", "threads", &threads]);

@@ -10,12 +10,17 @@
 //!
 //! The cluster state is locked only inside one event's handling, never across an `.await`.
 //! A malformed frame closes its link and is counted; it is never acted on.
+//!
+//! PUBLISH / SPUBLISH travel as bus messages too (Redis's PUBLISH and PUBLISHSHARD types):
+//! one frame per peer over its one outbound link, queued in the order the commands ran, so
+//! every node delivers one publisher's messages in order. They only read the cluster state.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
+use bytes::Bytes;
 use shoal_cluster::bus::{Bus, Control, Dest, Effects, LinkId, Message};
 use shoal_commands::ctx::LinkView;
 use shoal_commands::{Shared, unix_ms};
@@ -38,8 +43,8 @@ enum Event {
     },
 }
 
-/// Frames queued for one link.
-type Outbox = mpsc::UnboundedSender<Vec<u8>>;
+/// Frames queued for one link (shared: one PUBLISH frame goes to many links).
+type Outbox = mpsc::UnboundedSender<Bytes>;
 
 struct Driver {
     shared: Arc<Shared>,
@@ -180,6 +185,10 @@ impl Driver {
                             v.node = Some(msg.header.sender);
                             self.publish_links();
                         }
+                        if msg.kind.is_publish() {
+                            self.on_publish(*msg);
+                            continue;
+                        }
                         self.with_state(|bus, st| bus.on_message(st, *msg, link, &peer_ip, &local_ip, unix_ms()))
                     }
                     Event::Closed { link, malformed } => {
@@ -211,12 +220,16 @@ impl Driver {
                     }),
                     Control::Failover(how) => self.with_state(|bus, st| bus.manual_failover(st, how, unix_ms())),
                     Control::Announce => self.with_state(|bus, st| bus.announce(st, unix_ms())),
+                    Control::Publish { shard, channel, message } => {
+                        self.publish(shard, channel, message, &cancel);
+                        continue;
+                    }
                 },
                 r = listener.accept() => {
                     match r {
                         Ok((s, peer)) => {
                             let link = self.new_link();
-                            let (otx, orx) = mpsc::unbounded_channel();
+                            let (otx, orx) = mpsc::unbounded_channel::<Bytes>();
                             self.links.insert(link, otx);
                             self.views.insert(link, LinkView { direction: "from", node: None, created_ms: unix_ms() });
                             self.publish_links();
@@ -260,13 +273,69 @@ impl Driver {
             let mut st = cl.state.write();
             f(&mut self.bus, &mut st)
         };
+        self.copy_stats();
+        fx
+    }
+
+    /// The machine's message counts, for CLUSTER INFO.
+    fn copy_stats(&self) {
+        let Some(cl) = &self.shared.cluster else {
+            return;
+        };
         for (a, n) in cl.bus_sent.iter().zip(self.bus.stats.sent) {
             a.store(n, Relaxed);
         }
         for (a, n) in cl.bus_received.iter().zip(self.bus.stats.received) {
             a.store(n, Relaxed);
         }
-        fx
+    }
+
+    /// PUBLISH / SPUBLISH ran here: one frame, queued on the link of every node it is for.
+    fn publish(
+        &mut self,
+        shard: bool,
+        channel: Vec<u8>,
+        message: Vec<u8>,
+        cancel: &CancellationToken,
+    ) {
+        let Some(cl) = &self.shared.cluster else {
+            return;
+        };
+        let out = {
+            let st = cl.state.read();
+            self.bus.publish(&st, shard, channel, message)
+        };
+        self.copy_stats();
+        if let Some((to, msg)) = out {
+            let frame = Bytes::from(msg.encode());
+            for id in to {
+                self.send_frame(Dest::Node(id), frame.clone(), cancel);
+            }
+        }
+    }
+
+    /// Another node's PUBLISH / PUBLISHSHARD: to this node's subscribers.
+    fn on_publish(&mut self, msg: Message) {
+        let Some(cl) = &self.shared.cluster else {
+            return;
+        };
+        let d = {
+            let st = cl.state.read();
+            self.bus.on_publish(&st, msg)
+        };
+        self.copy_stats();
+        if let Some(d) = d {
+            self.deliver(d);
+        }
+    }
+
+    fn deliver(&self, d: shoal_cluster::bus::Delivery) {
+        let ps = &self.shared.pubsub;
+        if d.shard {
+            ps.spublish(&d.channel, &d.message, None);
+        } else {
+            ps.publish(&d.channel, &d.message, None);
+        }
     }
 
     /// What the state machine needs to know of this node before each step: settings (which
@@ -333,8 +402,22 @@ impl Driver {
             }
         }
         self.shared.sync_cluster_role();
+        // Slots may have left this node (or its primary): their shard channels' subscribers
+        // are told (`sunsubscribe`). Any such change is saved, so `save` says when to look.
+        if fx.save || !fx.purge_slots.is_empty() {
+            self.shared.drop_moved_shard_channels();
+        }
+        for d in fx.deliver {
+            self.deliver(d);
+        }
         for (dest, msg) in fx.out {
-            let frame = msg.encode();
+            self.send_frame(dest, Bytes::from(msg.encode()), cancel);
+        }
+    }
+
+    /// Queues `frame` on the link for `dest` (connecting first if needed).
+    fn send_frame(&mut self, dest: Dest, frame: Bytes, cancel: &CancellationToken) {
+        {
             let link = match dest {
                 Dest::Link(l) => Some(l),
                 Dest::Node(id) => {
@@ -431,7 +514,7 @@ async fn run_link(
     peer_ip: String,
     local_ip: String,
     events: mpsc::UnboundedSender<Event>,
-    mut out: mpsc::UnboundedReceiver<Vec<u8>>,
+    mut out: mpsc::UnboundedReceiver<Bytes>,
     cancel: CancellationToken,
 ) {
     let (mut rd, mut wr) = stream.into_split();

@@ -50,6 +50,7 @@ pub fn load_or_create(cfg: &Config, port: u16, cport: u16) -> Result<Cluster, St
     }
     st.require_full_coverage = cfg.cluster.require_full_coverage;
     st.allow_reads_when_down = cfg.cluster.allow_reads_when_down;
+    st.allow_pubsubshard_when_down = cfg.cluster.allow_pubsubshard_when_down;
     st.endpoint = shoal_cluster::Endpoint::parse(&cfg.cluster.preferred_endpoint_type);
     st.update_state();
     let c = Cluster::new(st, path);

@@ -34,8 +34,21 @@ struct Cached {
     generation: u64,
     query_limit: usize,
     timeout: u64,
-    /// client-output-buffer-limit of the normal class (every client here is one).
+    /// client-output-buffer-limit of the normal class, and of the pubsub class (a client
+    /// subscribed to something).
     obuf: ObufLimit,
+    obuf_pubsub: ObufLimit,
+}
+
+impl Cached {
+    /// The output limit of this client's class now.
+    fn obuf(&self, client: &Client) -> ObufLimit {
+        if client.in_pubsub() {
+            self.obuf_pubsub
+        } else {
+            self.obuf
+        }
+    }
 }
 
 impl Cached {
@@ -47,6 +60,7 @@ impl Cached {
             query_limit: c.client_query_buffer_limit as usize,
             timeout: c.timeout,
             obuf: c.client_output_buffer_limit[0],
+            obuf_pubsub: c.client_output_buffer_limit[2],
         }
     }
 }
@@ -146,6 +160,10 @@ pub async fn serve<S: Socket>(stream: S, shared: Arc<Shared>, info: Arc<ClientIn
         } else if let Some(rx) = client.monitor.as_mut() {
             // Monitors are exempt from the idle timeout, as in Redis.
             read_or_monitor(stream, &mut rbuf, rx, &mut out, &shared, &cached.obuf).await
+        } else if client.push || info.mailbox.wanted() {
+            // So are subscribers (and clients waiting for invalidations).
+            let limit = cached.obuf(&client);
+            read_or_messages(stream, &mut rbuf, &info, &mut out, &shared, &limit).await
         } else if cached.timeout > 0 {
             match tokio::time::timeout(
                 Duration::from_secs(cached.timeout),
@@ -185,6 +203,9 @@ pub async fn serve<S: Socket>(stream: S, shared: Arc<Shared>, info: Arc<ClientIn
         loop {
             match parser.parse(&rbuf[off..]) {
                 Ok(Parsed::Command { len }) => {
+                    // Messages published (invalidations sent) to this client before this
+                    // command go out before its reply.
+                    info.mailbox.drain_into(&mut out.buf);
                     dispatch(
                         &shared,
                         &mut client,
@@ -197,7 +218,7 @@ pub async fn serve<S: Socket>(stream: S, shared: Arc<Shared>, info: Arc<ClientIn
                         break;
                     }
                     off += len;
-                    if over_hard_limit(&shared, &cached.obuf, out.len(), id) {
+                    if over_hard_limit(&shared, &cached.obuf(&client), out.len(), id) {
                         // One reply alone passed the hard limit: the client goes, unanswered.
                         out.buf.clear();
                         alive = false;
@@ -212,7 +233,7 @@ pub async fn serve<S: Socket>(stream: S, shared: Arc<Shared>, info: Arc<ClientIn
                     }
                     if out.len() >= FLUSH_AT {
                         written += out.len() as u64;
-                        if flush(stream, &mut out, &shared, &cached.obuf, id)
+                        if flush(stream, &mut out, &shared, &cached.obuf(&client), id)
                             .await
                             .is_err()
                         {
@@ -253,6 +274,14 @@ pub async fn serve<S: Socket>(stream: S, shared: Arc<Shared>, info: Arc<ClientIn
                 }
             }
         }
+        if client.push {
+            info.mailbox.drain_into(&mut out.buf);
+        }
+        if client.close {
+            // Gone for everyone else once its last reply is on its way (QUIT): a redirect of
+            // CLIENT TRACKING to it is broken from now on, as in Redis.
+            shared.clients.remove(&id);
+        }
         rbuf.advance(off);
         consumed += off;
         let alloc = rbuf.capacity() + consumed;
@@ -262,7 +291,7 @@ pub async fn serve<S: Socket>(stream: S, shared: Arc<Shared>, info: Arc<ClientIn
             .flush_batch(&mut client.batch, n as u64, written);
         if !alive
             || (!out.is_empty()
-                && flush(stream, &mut out, &shared, &cached.obuf, id)
+                && flush(stream, &mut out, &shared, &cached.obuf(&client), id)
                     .await
                     .is_err())
         {
@@ -336,6 +365,8 @@ pub async fn serve<S: Socket>(stream: S, shared: Arc<Shared>, info: Arc<ClientIn
     *info.killer.lock() = None;
     let _ = socket2::SockRef::from(stream).shutdown(Shutdown::Write);
     client.unwatch_all(&shared.store);
+    client.unsubscribe_all(&shared);
+    shoal_commands::tracking::disable(&shared, &info);
     shoal_commands::slotmig::client_closed(&shared, &mut client, shoal_commands::unix_ms());
     if client.monitor.take().is_some() {
         shared.monitors.remove(id);
@@ -491,6 +522,32 @@ async fn read_or_monitor<S: Socket>(
                 }
                 flush(stream, out, shared, limit, 0).await?;
             }
+            r = read_some(stream, rbuf) => return r,
+        }
+    }
+}
+
+/// A subscriber's wait: writes the messages published to it until the client sends something.
+async fn read_or_messages<S: Socket>(
+    stream: &S,
+    rbuf: &mut BytesMut,
+    info: &ClientInfo,
+    out: &mut Reply,
+    shared: &Shared,
+    limit: &ObufLimit,
+) -> std::io::Result<usize> {
+    let mb = &info.mailbox;
+    loop {
+        if mb.has_pending() {
+            mb.drain_into(&mut out.buf);
+            shared
+                .stats
+                .flush_batch(&mut Default::default(), 0, out.len() as u64);
+            flush(stream, out, shared, limit, info.id).await?;
+            continue;
+        }
+        tokio::select! {
+            _ = mb.notify.notified() => {}
             r = read_some(stream, rbuf) => return r,
         }
     }

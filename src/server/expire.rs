@@ -27,6 +27,8 @@ pub fn spawn(shared: Arc<Shared>, cancel: CancellationToken) -> Option<JoinHandl
             }
             shoal_store::mem::note_peak();
             shared.pause.sync_expiry(unix_ms());
+            // Keys this thread expired or evicted: invalidations for client-side caching.
+            shoal_commands::tracking::after_background(&shared);
             // A replica waits for its primary's DELs instead (its clock is not the primary's);
             // nothing expires while writes are paused.
             if shared.active_expire.load(Relaxed)
@@ -50,6 +52,8 @@ pub fn spawn(shared: Arc<Shared>, cancel: CancellationToken) -> Option<JoinHandl
                     let gone = shoal_store::shard::take_expired_log();
                     shoal_commands::repl::propagate_dels(&shared.repl, &gone);
                     drop(guard);
+                    // Keyspace events for what the sweep expired.
+                    shoal_commands::notify::after_command(&shared);
                     if st.expired > 0 {
                         tracing::debug!(
                             checked = st.checked,

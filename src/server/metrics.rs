@@ -142,6 +142,27 @@ fn describe() {
         "shoal_maxmemory_bytes",
         "The maxmemory setting (0 = no limit)."
     );
+    describe_gauge!(
+        "shoal_pubsub_channels",
+        "Channels with subscribers, by kind (channel, pattern, shard)."
+    );
+    describe_counter!(
+        "shoal_pubsub_messages_published_total",
+        "PUBLISH and SPUBLISH messages (and keyspace events) published on this node."
+    );
+    describe_counter!(
+        "shoal_pubsub_messages_delivered_total",
+        "Messages queued to subscribers (one per receiving subscriber)."
+    );
+    describe_counter!(
+        "shoal_pubsub_slow_subscribers_closed_total",
+        "Subscribers closed by the pubsub output-buffer limit."
+    );
+    describe_gauge!("shoal_tracking_clients", "Clients with CLIENT TRACKING on.");
+    describe_gauge!(
+        "shoal_tracking_keys",
+        "Keys in the client-side caching table (tracking-table-max-keys bounds it)."
+    );
     describe_gauge!("shoal_keys", "Keys, by database.");
     describe_gauge!("shoal_keys_with_ttl", "Keys with a TTL, by database.");
     describe_gauge!("shoal_cluster_state_ok", "1 when the cluster state is ok.");
@@ -237,6 +258,22 @@ fn render(shared: &Shared, handle: &PrometheusHandle) -> String {
     counter!("shoal_evicted_keys_total").absolute(shared.store.evicted_total());
     gauge!("shoal_used_memory_bytes").set(shoal_store::mem::used() as f64);
     gauge!("shoal_used_memory_rss_bytes").set(rss_bytes() as f64);
+    let (channels, patterns, shard) = shared.pubsub.counts();
+    for (kind, n) in [
+        ("channel", channels),
+        ("pattern", patterns),
+        ("shard", shard),
+    ] {
+        gauge!("shoal_pubsub_channels", "kind" => kind).set(n as f64);
+    }
+    let ps = &shared.pubsub;
+    counter!("shoal_pubsub_messages_published_total").absolute(ps.published.load(Relaxed));
+    counter!("shoal_pubsub_messages_delivered_total").absolute(ps.delivered.load(Relaxed));
+    counter!("shoal_pubsub_slow_subscribers_closed_total")
+        .absolute(ps.closed_for_buffer.load(Relaxed));
+    let (tclients, tkeys, _, _) = shared.tracking.info();
+    gauge!("shoal_tracking_clients").set(tclients as f64);
+    gauge!("shoal_tracking_keys").set(tkeys as f64);
     gauge!("shoal_maxmemory_bytes").set(shared.config.read().maxmemory as f64);
     for db in 0..shared.store.databases() {
         let (keys, ttl) = shared.store.db_counts(db);

@@ -36,6 +36,10 @@ pub fn run(config: Config) -> i32 {
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(threads)
         .thread_name("shoal-worker")
+        // Scripts convert nested Lua tables recursively (up to script::convert's depth limit,
+        // as Redis's 8 MiB main thread allows): 2 MiB overflowed in debug builds. Only touched
+        // pages cost memory.
+        .thread_stack_size(8 << 20)
         // Threads that come and go (the blocking pool) leave no memory-count drift behind.
         .on_thread_start(shoal_store::mem::flush_on_exit)
         .enable_all()

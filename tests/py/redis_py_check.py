@@ -4,6 +4,7 @@ CLIENT SETINFO), plain commands, pipeline() with its default MULTI/EXEC, WATCH, 
 Usage: python3 tests/py/redis_py_check.py PORT
 """
 import sys
+import time
 
 import redis
 
@@ -89,5 +90,130 @@ for protocol in (3, 2):
     check(r.client_setname("py") is True and r.client_getname() == "py", "client name")
     r.close()
     other.close()
+
+
+def next_message(ps, timeout=5.0):
+    """The next message (not a confirmation) from a PubSub, or None after timeout seconds."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        m = ps.get_message(ignore_subscribe_messages=True, timeout=0.2)
+        if m is not None:
+            return m
+    return None
+
+
+# Pub/Sub as applications use it: get_message, listen, run_in_thread, patterns, keyspace events.
+for protocol in (3, 2):
+    r = redis.Redis(host="127.0.0.1", port=port, protocol=protocol, decode_responses=True)
+    ps = r.pubsub()
+    ps.subscribe("news")
+    ps.psubscribe("ev.*")
+    first = ps.get_message(timeout=2)
+    check(first and first["type"] == "subscribe" and first["data"] == 1, f"subscribe: {first}")
+    check(ps.get_message(timeout=2)["type"] == "psubscribe", "psubscribe confirmation")
+    check(r.publish("news", "hello") == 1, "publish count")
+    m = next_message(ps)
+    check(m and m["channel"] == "news" and m["data"] == "hello", f"message: {m}")
+    r.publish("ev.login", "bob")
+    m = next_message(ps)
+    check(m and m["type"] == "pmessage" and m["pattern"] == "ev.*", f"pmessage: {m}")
+    check(r.pubsub_numsub("news") == [("news", 1)], "PUBSUB NUMSUB")
+    check(r.pubsub_numpat() == 1, "PUBSUB NUMPAT")
+    check("news" in r.pubsub_channels(), "PUBSUB CHANNELS")
+    # listen() yields in publish order
+    for i in range(5):
+        r.publish("news", str(i))
+    got = []
+    for m in ps.listen():
+        if m["type"] == "message":
+            got.append(m["data"])
+            if len(got) == 5:
+                break
+    check(got == ["0", "1", "2", "3", "4"], f"listen order: {got}")
+    ps.unsubscribe()
+    ps.punsubscribe()
+    ps.close()
+    # run_in_thread with a handler
+    seen = []
+    ps = r.pubsub()
+    ps.subscribe(**{"jobs": lambda m: seen.append(m["data"])})
+    worker = ps.run_in_thread(sleep_time=0.05, daemon=True)
+    deadline = time.time() + 5
+    while r.pubsub_numsub("jobs") != [("jobs", 1)] and time.time() < deadline:
+        time.sleep(0.02)
+    r.publish("jobs", "j1")
+    r.publish("jobs", "j2")
+    while len(seen) < 2 and time.time() < deadline:
+        time.sleep(0.02)
+    worker.stop()
+    worker.join(timeout=5)
+    ps.close()
+    check(seen == ["j1", "j2"], f"run_in_thread: {seen}")
+    # keyspace notifications
+    r.config_set("notify-keyspace-events", "KEA")
+    ps = r.pubsub()
+    ps.psubscribe("__keyevent@0__:*")
+    ps.get_message(timeout=2)
+    r.set("kn", "1")
+    m = next_message(ps)
+    check(m and m["channel"] == "__keyevent@0__:set" and m["data"] == "kn", f"keyevent: {m}")
+    ps.close()
+    r.config_set("notify-keyspace-events", "")
+    r.close()
+
+# Client-side caching (RESP3, CLIENT TRACKING, invalidation pushes). One connection: a pooled
+# connection with an unread push is dropped by redis-py's pool (against Redis too).
+r = redis.Redis(
+    host="127.0.0.1", port=port, protocol=3, decode_responses=True, single_connection_client=True
+)
+w = redis.Redis(host="127.0.0.1", port=port, decode_responses=True)
+w.set("cached", "v1")
+check(r.client_tracking_on() in (True, "OK"), "CLIENT TRACKING ON")
+check(r.get("cached") == "v1", "tracked read")
+w.set("cached", "v2")
+check(r.get("cached") == "v2", "read after invalidation")
+check(r.client_trackinginfo()["flags"] == ["on"], f"trackinginfo: {r.client_trackinginfo()}")
+r.close()
+w.close()
+
+# Scripting as libraries use it: Lock (SCRIPT LOAD + EVALSHA), Script objects (NOSCRIPT
+# fallback after SCRIPT FLUSH), scripts in pipelines, functions.
+for protocol in (3, 2):
+    r = redis.Redis(host="127.0.0.1", port=port, protocol=protocol, decode_responses=True)
+    r.delete("lock:a", "rl", "ctr")
+    lock = r.lock("lock:a", timeout=5)
+    check(lock.acquire(blocking=False) is True, "lock acquire")
+    check(r.lock("lock:a").acquire(blocking=False) is False, "second lock refused")
+    check(lock.extend(5) is True, "lock extend")
+    check(lock.reacquire() is True, "lock reacquire")
+    lock.release()
+    check(r.get("lock:a") is None, "lock released")
+    incr_by = r.register_script("return redis.call('incrby', KEYS[1], ARGV[1])")
+    check(incr_by(keys=["ctr"], args=[5]) == 5, "Script call")
+    r.script_flush()
+    check(incr_by(keys=["ctr"], args=[2]) == 7, "Script reloads after NOSCRIPT")
+    limiter = r.register_script(
+        "local n = redis.call('incr', KEYS[1]) "
+        "if n == 1 then redis.call('pexpire', KEYS[1], ARGV[2]) end "
+        "return n <= tonumber(ARGV[1]) and 1 or 0"
+    )
+    allowed = [limiter(keys=["rl"], args=[3, 10000]) for _ in range(5)]
+    check(allowed == [1, 1, 1, 0, 0], f"rate limiter: {allowed}")
+    with r.pipeline() as p:
+        incr_by(keys=["ctr"], args=[1], client=p)
+        p.get("ctr")
+        check(p.execute() == [8, "8"], "script in a pipeline")
+    r.function_load(
+        "#!lua name=pylib\nredis.register_function('hi', function(k, a) return 'hi ' .. a[1] end)",
+        replace=True,
+    )
+    check(r.fcall("hi", 0, "py") == "hi py", "fcall")
+    try:
+        r.eval("return redis.call('nosuch')", 0)
+        check(False, "script error expected")
+    except redis.ResponseError as e:
+        check("Unknown Redis command called from script" in str(e), f"script error: {e}")
+    r.function_delete("pylib")
+    r.close()
 
 print(f"redis-py {redis.__version__}: {checks} passed, 0 failed")

@@ -9,7 +9,7 @@ pub mod slot;
 pub mod slotset;
 pub mod state;
 
-pub use route::{Route, route};
+pub use route::{Route, route, route_shard_channels, shard_channel_slots};
 pub use slot::{SLOTS, Slot, key_slot};
 pub use slotset::SlotSet;
 pub use state::{ClusterState, Endpoint, Node, NodeId};

@@ -100,6 +100,55 @@ pub fn route(
     }
 }
 
+/// Where SSUBSCRIBE, SUNSUBSCRIBE and SPUBLISH run, whose keys are shard channels (Redis's
+/// getNodeByQuery for pubsubshard commands). As [`route`], except:
+/// - a channel is no key: a migrating slot's channels stay on its owner and an importing
+///   slot's are served to ASKING clients, without looking anything up;
+/// - a replica serves its primary's slots without READONLY;
+/// - a down cluster still serves them when `allow_pubsubshard_when_down`.
+pub fn route_shard_channels(
+    st: &ClusterState,
+    slots: impl IntoIterator<Item = u16>,
+    asking: bool,
+) -> Route {
+    let mut it = slots.into_iter();
+    let Some(slot) = it.next() else {
+        return Route::Serve;
+    };
+    if it.any(|s| s != slot) {
+        return Route::CrossSlot;
+    }
+    if !st.is_ok() && !st.allow_pubsubshard_when_down {
+        return Route::Down(DOWN);
+    }
+    if asking && st.importing.contains_key(&slot) {
+        return Route::Serve;
+    }
+    let Some(owner) = st.owner(slot) else {
+        return Route::Down(UNBOUND);
+    };
+    let me = st.me();
+    if owner.id == me.id || (!me.flags.primary && me.primary_of == Some(owner.id)) {
+        return Route::Serve;
+    }
+    Route::Moved {
+        slot,
+        addr: format!("{}:{}", st.endpoint_of(owner), owner.port),
+    }
+}
+
+/// The slots whose shard channels this node serves: its primary's (its own, as a primary),
+/// and those it is importing. `None` while a replica does not know its primary yet.
+pub fn shard_channel_slots(st: &ClusterState) -> Option<crate::slotset::SlotSet> {
+    let mut slots = st.my_primary()?.slots.clone();
+    if st.me().flags.primary {
+        for &s in st.importing.keys() {
+            slots.insert(s);
+        }
+    }
+    Some(slots)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -159,5 +208,51 @@ mod tests {
             Route::Down(UNBOUND)
         );
         assert_eq!(route(&st, [5], false, false, false), Route::Serve);
+    }
+
+    #[test]
+    fn shard_channels() {
+        let mut st = two_nodes();
+        let other = st.owner_id(9000).unwrap();
+        assert_eq!(route_shard_channels(&st, [5, 5], false), Route::Serve);
+        assert_eq!(
+            route_shard_channels(&st, [5, 9000], false),
+            Route::CrossSlot
+        );
+        assert_eq!(
+            route_shard_channels(&st, [9000], false).error().unwrap(),
+            "MOVED 9000 127.0.0.1:7001"
+        );
+        // Moving slots: no key checks (Serve, not Migrating / Importing).
+        st.migrating.insert(5, other);
+        assert_eq!(route_shard_channels(&st, [5], false), Route::Serve);
+        st.importing.insert(9000, other);
+        assert_eq!(route_shard_channels(&st, [9000], true), Route::Serve);
+        assert!(matches!(
+            route_shard_channels(&st, [9000], false),
+            Route::Moved { .. }
+        ));
+        let mut served = shard_channel_slots(&st).unwrap();
+        assert!(served.contains(5) && served.contains(9000) && !served.contains(9001));
+        // A replica of `other` serves its slots without READONLY, and no longer ours.
+        st.migrating.clear();
+        st.importing.clear();
+        for s in 0..8192 {
+            st.assign(s, other);
+        }
+        st.set_my_primary(other);
+        st.update_state();
+        assert_eq!(route_shard_channels(&st, [9000], false), Route::Serve);
+        assert_eq!(route_shard_channels(&st, [5], false), Route::Serve);
+        served = shard_channel_slots(&st).unwrap();
+        assert_eq!(served.len(), 16384);
+        // A down cluster: served unless allow_pubsubshard_when_down is off.
+        st.unassign(1);
+        st.update_state();
+        assert!(!st.is_ok());
+        assert_eq!(route_shard_channels(&st, [5], false), Route::Serve);
+        assert_eq!(route_shard_channels(&st, [1], false), Route::Down(UNBOUND));
+        st.allow_pubsubshard_when_down = false;
+        assert_eq!(route_shard_channels(&st, [5], false), Route::Down(DOWN));
     }
 }

@@ -194,6 +194,8 @@ pub struct ClusterState {
     pub importing: BTreeMap<u16, NodeId>,
     pub require_full_coverage: bool,
     pub allow_reads_when_down: bool,
+    /// `cluster-allow-pubsubshard-when-down`: shard channel commands on a down cluster.
+    pub allow_pubsubshard_when_down: bool,
     /// Cached result of the health check (`update_state`): read on every keyed command.
     ok: bool,
     /// What clients are told to connect to (`cluster-preferred-endpoint-type`).
@@ -245,6 +247,7 @@ impl ClusterState {
             importing: BTreeMap::new(),
             require_full_coverage: true,
             allow_reads_when_down: false,
+            allow_pubsubshard_when_down: true,
             ok: false,
             endpoint: Endpoint::Ip,
         }
@@ -804,6 +807,7 @@ impl ClusterState {
             importing,
             require_full_coverage: true,
             allow_reads_when_down: false,
+            allow_pubsubshard_when_down: true,
             ok: false,
             endpoint: Endpoint::Ip,
         };

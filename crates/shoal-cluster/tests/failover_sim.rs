@@ -389,3 +389,50 @@ fn a_replica_migrates_to_an_orphaned_primary() {
         .collect();
     assert_eq!(live, vec![id(&sim, expected)], "every node learns the move");
 }
+
+/// PUBLISH goes to every other node, SPUBLISH to the other nodes of the publisher's shard
+/// (from a primary or from one of its replicas); a receiver hands the message to its
+/// subscribers only if it knows the sender.
+#[test]
+fn publish_reaches_every_node_and_spublish_the_shard() {
+    // Primaries 0, 1; replicas 2, 3 of 0 and 4 of 1.
+    let mut sim = cluster(2, &[0, 0, 1], 21);
+    let sorted = |mut v: Vec<NodeId>| {
+        v.sort();
+        v
+    };
+    let ids = |sim: &Sim, ix: &[usize]| sorted(ix.iter().map(|&i| id(sim, i)).collect());
+    let publish = |sim: &mut Sim, from: usize, shard: bool| {
+        let (st, bus) = &mut sim.nodes[from];
+        bus.publish(st, shard, b"ch".to_vec(), b"hi".to_vec())
+    };
+    let (to, m) = publish(&mut sim, 0, false).unwrap();
+    assert_eq!(sorted(to), ids(&sim, &[1, 2, 3, 4]));
+    assert_eq!(m.kind, Kind::Publish);
+    let (to, _) = publish(&mut sim, 0, true).unwrap();
+    assert_eq!(sorted(to), ids(&sim, &[2, 3]));
+    let (to, _) = publish(&mut sim, 3, true).unwrap();
+    assert_eq!(sorted(to), ids(&sim, &[0, 2]));
+    let (to, m) = publish(&mut sim, 4, true).unwrap();
+    assert_eq!(sorted(to), ids(&sim, &[1]));
+    assert_eq!(m.kind, Kind::PublishShard);
+    assert_eq!(sim.nodes[4].1.stats.sent[Kind::PublishShard as usize], 1);
+    assert_eq!(sim.nodes[0].1.stats.sent[Kind::Publish as usize], 4);
+
+    // Received: delivered, counted, and the state is left alone.
+    let before = sim.nodes[1].0.nodes_text();
+    let (st, bus) = &mut sim.nodes[1];
+    let fx = bus.on_message(st, m.clone(), 4, "10.0.0.5", "10.0.0.2", 0);
+    assert!(fx.out.is_empty() && !fx.save);
+    assert_eq!(fx.deliver.len(), 1);
+    assert!(fx.deliver[0].shard);
+    assert_eq!(fx.deliver[0].channel, b"ch");
+    assert_eq!(fx.deliver[0].message, b"hi");
+    assert_eq!(bus.stats.received[Kind::PublishShard as usize], 1);
+    assert_eq!(st.nodes_text(), before);
+    // From a node nobody knows: dropped.
+    let mut stranger = m;
+    stranger.header.sender = NodeId::random();
+    let fx = bus.on_message(st, stranger, 4, "10.0.0.9", "10.0.0.2", 0);
+    assert!(fx.deliver.is_empty());
+}

@@ -69,6 +69,17 @@ impl Cluster {
         }
     }
 
+    /// Hands a PUBLISH / SPUBLISH to the bus for the other nodes.
+    pub fn publish(&self, shard: bool, channel: &[u8], message: &[u8]) {
+        if let Some(tx) = self.control.lock().as_ref() {
+            let _ = tx.send(shoal_cluster::bus::Control::Publish {
+                shard,
+                channel: channel.to_vec(),
+                message: message.to_vec(),
+            });
+        }
+    }
+
     /// Writes nodes.conf; without `fsync` it is atomic but not yet durable.
     pub fn save_with(&self, fsync: bool) -> Result<(), String> {
         let _one_at_a_time = self.save_lock.lock();
@@ -122,6 +133,12 @@ pub struct Shared {
     pub pause: crate::pause::Pause,
     /// Atomic slot migrations (CLUSTER MIGRATESLOTS) of this node.
     pub migrations: crate::slotmig::Migrations,
+    /// Pub/Sub subscriptions and keyspace notifications.
+    pub pubsub: crate::pubsub::PubSub,
+    /// Lua scripting: the script cache and the scripts running now.
+    pub scripts: std::sync::Arc<crate::script::Scripts>,
+    /// Client-side caching (CLIENT TRACKING).
+    pub tracking: crate::tracking::Tracking,
 }
 
 impl Shared {
@@ -169,6 +186,9 @@ impl Shared {
             repl: crate::repl::Replication::default(),
             pause: crate::pause::Pause::default(),
             migrations: Default::default(),
+            pubsub: Default::default(),
+            scripts: Default::default(),
+            tracking: Default::default(),
         };
         shared.apply_config();
         shared
@@ -196,6 +216,14 @@ impl Shared {
         self.config.read().encoding.apply();
         self.apply_repl_mode();
         let c = self.config.read();
+        self.pubsub.set_limit(c.client_output_buffer_limit[2]);
+        self.tracking
+            .max_keys
+            .store(c.tracking_table_max_keys, Ordering::Relaxed);
+        self.pubsub.notify_flags.store(
+            crate::notify::effective(c.notify_keyspace_events),
+            Ordering::Relaxed,
+        );
         self.slowlog
             .slower_than
             .store(c.slowlog_log_slower_than, Ordering::Relaxed);
@@ -204,10 +232,14 @@ impl Shared {
             .store(c.slowlog_max_len as usize, Ordering::Relaxed);
         self.slot_stats
             .store(c.cluster.slot_stats_enabled, Ordering::Relaxed);
+        self.scripts
+            .busy_threshold_ms
+            .store(c.busy_reply_threshold, Ordering::Relaxed);
         if let Some(cl) = &self.cluster {
             let mut st = cl.state.write();
             st.require_full_coverage = c.cluster.require_full_coverage;
             st.allow_reads_when_down = c.cluster.allow_reads_when_down;
+            st.allow_pubsubshard_when_down = c.cluster.allow_pubsubshard_when_down;
             st.update_state();
         }
     }
@@ -250,6 +282,24 @@ impl Shared {
         if changed {
             self.blocking.wake_all(self);
             self.apply_config();
+        }
+    }
+
+    /// Cluster mode: shard channels whose slot this node no longer serves (as a primary, or
+    /// as a replica of its primary; an importing slot's are kept) lose their subscribers, who
+    /// get `sunsubscribe` (Redis's removeChannelsInSlot). Called after anything that may take
+    /// slots away: SETSLOT NODE, DELSLOTS, a newer owner learned from the bus, a failover,
+    /// an atomic slot export.
+    pub fn drop_moved_shard_channels(&self) {
+        let Some(cl) = &self.cluster else { return };
+        let Some(served) = shoal_cluster::shard_channel_slots(&cl.state.read()) else {
+            return;
+        };
+        let n = self
+            .pubsub
+            .drop_shard_channels(|ch| !served.contains(shoal_cluster::key_slot(ch).0));
+        if n > 0 {
+            tracing::info!("Unsubscribed {n} shard channel subscriptions of slots moved away");
         }
     }
 
@@ -309,6 +359,14 @@ pub struct ClientInfo {
     pub blocked: AtomicBool,
     /// CLIENT UNBLOCK: 1 = answer as on timeout, 2 = answer with an UNBLOCKED error.
     pub unblock: std::sync::atomic::AtomicU8,
+    /// Subscriptions: channels, patterns, shard channels (CLIENT LIST sub/psub/ssub).
+    pub sub: AtomicUsize,
+    pub psub: AtomicUsize,
+    pub ssub: AtomicUsize,
+    /// Pushes waiting for this client (pub/sub messages, invalidations).
+    pub mailbox: crate::pubsub::Mailbox,
+    /// CLIENT TRACKING settings.
+    pub tracking: Mutex<crate::tracking::TrackState>,
 }
 
 impl ClientInfo {
@@ -345,6 +403,11 @@ impl ClientInfo {
             block_notify: Notify::new(),
             blocked: AtomicBool::new(false),
             unblock: std::sync::atomic::AtomicU8::new(0),
+            sub: AtomicUsize::new(0),
+            psub: AtomicUsize::new(0),
+            ssub: AtomicUsize::new(0),
+            mailbox: Default::default(),
+            tracking: Default::default(),
         }
     }
 
@@ -433,6 +496,19 @@ pub struct Client {
     pub paused: Option<u64>,
     /// Set by SYNCSLOTS ESTABLISH: this connection brings the named slot import.
     pub slot_import: Option<String>,
+    /// Pushes may arrive in `info.mailbox` (subscribed, or tracking keys): the connection
+    /// watches it.
+    pub push: bool,
+    /// Set by a command whose reply must be sent even under CLIENT REPLY OFF/SKIP (pub/sub
+    /// confirmations, as Redis pushes them).
+    pub keep_reply: bool,
+    /// Tracking on in default mode: the keys this client reads are remembered.
+    pub tracking: bool,
+    /// Invalidations of this client's own tracked keys, sent after its command's reply.
+    pub deferred: Vec<u8>,
+    /// The error this command returns was already counted in INFO errorstats (a script's
+    /// error from one of its commands).
+    pub error_counted: bool,
 }
 
 impl Client {
@@ -463,6 +539,31 @@ impl Client {
             wait: None,
             paused: None,
             slot_import: None,
+            push: false,
+            keep_reply: false,
+            tracking: false,
+            deferred: Vec::new(),
+            error_counted: false,
+        }
+    }
+
+    /// In pub/sub mode: subscribed to a channel, pattern or shard channel.
+    #[inline]
+    pub fn in_pubsub(&self) -> bool {
+        self.push
+            && self.info.sub.load(Ordering::Relaxed)
+                + self.info.psub.load(Ordering::Relaxed)
+                + self.info.ssub.load(Ordering::Relaxed)
+                > 0
+    }
+
+    /// Drops every subscription (RESET, disconnect).
+    pub fn unsubscribe_all(&mut self, shared: &Shared) {
+        if self.in_pubsub() {
+            shared.pubsub.drop_all(&self.info);
+            for c in [&self.info.sub, &self.info.psub, &self.info.ssub] {
+                c.store(0, Ordering::Relaxed);
+            }
         }
     }
 
@@ -513,7 +614,7 @@ impl<'a> Keyspace<'a> {
         let store = self.store;
         match self.locks.get(id) {
             Some(s) => ShardRef::Held(s),
-            None => ShardRef::Own(store.lock(id)),
+            None => ShardRef::Own(crate::script::lock_shard(store, id)),
         }
     }
 }

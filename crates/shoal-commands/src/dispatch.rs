@@ -6,7 +6,7 @@ use shoal_store::{LockSet, ShardId};
 
 use crate::ctx::{Client, Ctx, Keyspace, ReplyMode, Shared};
 use crate::errors::{self, CmdError};
-use crate::spec::{Locking, Spec, flags, table};
+use crate::spec::{Group, Locking, Spec, flags, table};
 use shoal_cluster::Route;
 
 /// Runs one parsed command for `client`, appending its reply to `out`.
@@ -18,6 +18,10 @@ pub fn dispatch(shared: &Shared, client: &mut Client, out: &mut Reply, args: Arg
     let mark = out.len();
     dispatch_inner(shared, client, out, args, now);
     apply_reply_mode(client, out, mode_before, mark);
+    if !client.deferred.is_empty() {
+        // Invalidations of the client's own keys: after its reply, even under CLIENT REPLY OFF.
+        out.buf.append(&mut client.deferred);
+    }
 }
 
 fn dispatch_inner(shared: &Shared, client: &mut Client, out: &mut Reply, args: Args<'_>, now: u64) {
@@ -54,6 +58,18 @@ fn dispatch_inner(shared: &Shared, client: &mut Client, out: &mut Reply, args: A
     }
     if !client.authenticated && !spec.has(flags::NO_AUTH) {
         reject(shared, client, out, Some(idx), errors::NOAUTH.into());
+        return;
+    }
+    // A script has run past busy-reply-threshold: only what can end it (or is harmless) runs.
+    if shared
+        .scripts
+        .busy
+        .load(std::sync::atomic::Ordering::Relaxed)
+        && !client.is_master
+        && !allowed_while_busy(spec, &args)
+    {
+        let e = shared.scripts.busy_error();
+        reject(shared, client, out, Some(idx), e.into());
         return;
     }
     // A keyed command on a slot that is moving: its keys are checked under their locks below.
@@ -96,6 +112,30 @@ fn dispatch_inner(shared: &Shared, client: &mut Client, out: &mut Reply, args: A
         reject(shared, client, out, Some(idx), errors::READONLY.into());
         return;
     }
+    // A RESP2 connection in pub/sub mode takes subscription commands only (RESP3 takes any).
+    if client.push
+        && !out.resp3()
+        && client.in_pubsub()
+        && !matches!(
+            spec.name,
+            "ping"
+                | "subscribe"
+                | "ssubscribe"
+                | "unsubscribe"
+                | "sunsubscribe"
+                | "psubscribe"
+                | "punsubscribe"
+                | "quit"
+                | "reset"
+        )
+    {
+        let e = format!(
+            "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
+            full_name(spec, &args)
+        );
+        reject(shared, client, out, Some(idx), e.into());
+        return;
+    }
     if client.multi.is_some() && spec.has(flags::NO_MULTI) {
         reject(shared, client, out, Some(idx), errors::NOT_IN_MULTI.into());
         return;
@@ -112,7 +152,8 @@ fn dispatch_inner(shared: &Shared, client: &mut Client, out: &mut Reply, args: A
     }
     // A write (EXEC of writes included) runs under replication's write guard, taken before
     // any shard lock (see `repl`).
-    let writes = !client.is_master && (spec.has(flags::WRITE) || exec_writes(client, spec));
+    let writes =
+        !client.is_master && (may_write(shared, spec, &args) || exec_writes(shared, client, spec));
     let guard = writes.then(|| shared.repl.enter_write());
     // CLIENT PAUSE, or this primary handing over in a manual failover: the command waits.
     // Checked under the write guard, so a pause that took the replication lock once is seen
@@ -174,14 +215,44 @@ fn dispatch_inner(shared: &Shared, client: &mut Client, out: &mut Reply, args: A
     drop(guard);
 }
 
+/// Commands a client may run while a script is busy (Redis's `allow-busy`).
+fn allowed_while_busy(spec: &Spec, args: &Args<'_>) -> bool {
+    if spec.has(flags::ALLOW_BUSY) {
+        return true;
+    }
+    let sub = |s: &str| args.len() > 1 && args.get(1).eq_ignore_ascii_case(s.as_bytes());
+    match spec.name {
+        "script" => sub("kill"),
+        "function" => sub("kill") || sub("stats"),
+        "shutdown" | "auth" | "hello" | "quit" | "reset" => true,
+        "client" => sub("kill") || sub("unpause") || sub("reply") || sub("setname"),
+        _ => false,
+    }
+}
+
+/// A write or may-replicate command; a script only if its declared flags allow writes.
+fn may_write(shared: &Shared, spec: &Spec, args: &Args<'_>) -> bool {
+    spec.has(flags::WRITE | flags::MAY_REPLICATE)
+        && (spec.group != Group::Scripting
+            || crate::families::scripting::may_write(shared, spec.name, args))
+}
+
 /// EXEC of a transaction holding a write.
-fn exec_writes(client: &Client, spec: &Spec) -> bool {
+fn exec_writes(shared: &Shared, client: &Client, spec: &Spec) -> bool {
     client.multi.as_ref().is_some_and(|m| {
         spec.name == "exec"
             && m.queued
                 .iter()
-                .any(|(i, _)| table().specs[*i].has(flags::WRITE))
+                .any(|(i, q)| may_write(shared, table().specs[*i], &q.args()))
     })
+}
+
+/// `name` or `container|sub`, as Redis's error texts name a command.
+fn full_name(spec: &Spec, args: &Args<'_>) -> String {
+    match spec.sub_index(args).and_then(|i| spec.subs.get(i)) {
+        Some(sub) => format!("{}|{sub}", spec.name),
+        None => spec.name.to_string(),
+    }
 }
 
 /// With memory over `maxmemory` and nothing left to evict, Redis refuses commands that may
@@ -244,7 +315,9 @@ fn moving_slot_check(
 
 /// Cluster mode: the redirect or refusal for this command, if it may not run here; or the
 /// moving-slot check it needs (`Some`). EXEC is judged on the keys of every queued command
-/// together.
+/// together. SSUBSCRIBE, SUNSUBSCRIBE and SPUBLISH name shard channels, not keys: see
+/// `shoal_cluster::route_shard_channels` (a replica serves them, a moving slot's channels
+/// are not looked up).
 fn cluster_route(
     cl: &crate::ctx::Cluster,
     client: &Client,
@@ -253,27 +326,39 @@ fn cluster_route(
     asking: bool,
 ) -> Result<Option<Route>, CmdError> {
     use shoal_cluster::key_slot;
+    let shard_channels = |s: &Spec| matches!(s.name, "ssubscribe" | "sunsubscribe" | "spublish");
     let route = if spec.name == "exec" {
         let mut slots: Vec<u16> = Vec::new();
         let mut write = false;
+        let mut channels_only = true;
         for (i, queued) in client.multi.iter().flat_map(|m| m.queued.iter()) {
             let qs = table().specs[*i];
             let qa = queued.args();
             write |= qs.has(flags::WRITE);
+            let before = slots.len();
             slots.extend(qs.all_keys(&qa).map(|p| key_slot(qa.get(p)).0));
+            channels_only &= slots.len() == before || shard_channels(qs);
         }
         if slots.is_empty() {
             return Ok(None);
         }
         let st = cl.state.read();
-        shoal_cluster::route(&st, slots, write, client.readonly, asking)
+        if channels_only {
+            shoal_cluster::route_shard_channels(&st, slots, asking)
+        } else {
+            shoal_cluster::route(&st, slots, write, client.readonly, asking)
+        }
     } else {
         if spec.first_key <= 0 && spec.numkeys.is_none() {
             return Ok(None);
         }
         let slots = spec.all_keys(args).map(|p| key_slot(args.get(p)).0);
         let st = cl.state.read();
-        shoal_cluster::route(&st, slots, spec.has(flags::WRITE), client.readonly, asking)
+        if shard_channels(spec) {
+            shoal_cluster::route_shard_channels(&st, slots, asking)
+        } else {
+            shoal_cluster::route(&st, slots, spec.has(flags::WRITE), client.readonly, asking)
+        }
     };
     match route {
         Route::Serve => Ok(None),
@@ -327,18 +412,24 @@ pub fn run(ctx: &mut Ctx<'_>, idx: usize, spec: &Spec, args: Args<'_>) {
         std::sync::atomic::Ordering::Relaxed,
     );
     // A write on a primary with replicas goes to the replication stream once it succeeded.
-    let propagate = spec.has(flags::WRITE) && !ctx.client.is_master && ctx.replicating();
+    // PUBLISH too, outside cluster mode (there the bus carries it to every node).
+    let propagate = (spec.has(flags::WRITE)
+        || (spec.has(flags::MAY_REPLICATE)
+            && (ctx.shared.cluster.is_none() || spec.name == "function")))
+        && !ctx.client.is_master
+        && ctx.replicating();
     if propagate {
         ctx.client.prop = None;
     }
     if cfg!(feature = "no-stats") {
         let res = (spec.handler)(ctx, args);
+        crate::notify::after_command(ctx.shared);
         if propagate && res.is_ok() {
             crate::repl::after_write(ctx, &args);
         }
         feed_monitors(ctx, spec, &args);
         if let Err(e) = res {
-            write_error(ctx.shared, ctx.out, &e);
+            finish_error(ctx, &e);
         }
         return;
     }
@@ -357,10 +448,23 @@ pub fn run(ctx: &mut Ctx<'_>, idx: usize, spec: &Spec, args: Args<'_>) {
         _ => None,
     };
     let out_before = ctx.out.len();
+    let tracking = ctx.shared.tracking.active();
+    if tracking {
+        crate::tracking::before_command(ctx);
+    }
     let clock = tsc();
     let t0 = clock.raw();
     let bytes_in = slot.map_or(0, |_| resp_len(&args));
     let res = (spec.handler)(ctx, args);
+    // Keyspace events of keys the command's lookups found expired.
+    crate::notify::after_command(ctx.shared);
+    if tracking {
+        crate::tracking::after_command(ctx, spec, &args);
+    }
+    // CLIENT CACHING holds for the next command (a whole transaction), CLIENT ones aside.
+    if ctx.client.tracking && !ctx.in_exec && ctx.client.multi.is_none() && spec.name != "client" {
+        ctx.client.info.tracking.lock().caching = false;
+    }
     if propagate && res.is_ok() {
         crate::repl::after_write(ctx, &args);
     }
@@ -390,7 +494,17 @@ pub fn run(ctx: &mut Ctx<'_>, idx: usize, spec: &Spec, args: Args<'_>) {
             .push(&args, usec, ctx.ks.now / 1000, &ctx.client.info.addr, &name);
     }
     if let Err(e) = res {
-        write_error(ctx.shared, ctx.out, &e);
+        finish_error(ctx, &e);
+    }
+}
+
+/// A handler's error reply, counted in INFO errorstats unless it already was (a script's
+/// error that came from one of its commands).
+fn finish_error(ctx: &mut Ctx<'_>, e: &CmdError) {
+    if std::mem::take(&mut ctx.client.error_counted) {
+        ctx.out.error(&e.0);
+    } else {
+        write_error(ctx.shared, ctx.out, e);
     }
 }
 
@@ -424,11 +538,40 @@ fn resp_len(args: &Args<'_>) -> u32 {
 }
 
 fn reject(shared: &Shared, client: &mut Client, out: &mut Reply, idx: Option<usize>, e: CmdError) {
+    shared.stats.rejected(idx);
+    let is_exec = idx
+        .and_then(|i| table().specs.get(i))
+        .is_some_and(|s| s.name == "exec");
+    if is_exec && client.multi.take().is_some() {
+        // EXEC itself refused (BUSY, NOAUTH, ...): the transaction is discarded, as Redis's
+        // execCommandAbort, so none of it runs later and the client leaves MULTI.
+        client
+            .info
+            .multi
+            .store(false, std::sync::atomic::Ordering::Relaxed);
+        client.unwatch_all(&shared.store);
+        let e = CmdError(
+            format!(
+                "EXECABORT Transaction discarded because of: {}",
+                e.0.trim_start_matches('-')
+            )
+            .into(),
+        );
+        write_error(shared, out, &e);
+        return;
+    }
     if let Some(m) = client.multi.as_mut() {
         m.failed = true;
     }
-    shared.stats.rejected(idx);
     write_error(shared, out, &e);
+}
+
+/// Counts an error reply in INFO errorstats without writing it (a script's command refused
+/// by the script's checks).
+pub fn count_error(shared: &Shared, msg: &str) {
+    shared
+        .stats
+        .error_reply(msg.split(' ').next().unwrap_or("ERR"));
 }
 
 pub fn write_error(shared: &Shared, out: &mut Reply, e: &CmdError) {
@@ -439,12 +582,13 @@ pub fn write_error(shared: &Shared, out: &mut Reply, e: &CmdError) {
 /// CLIENT REPLY OFF / SKIP: drop what the command wrote, and end a SKIP after one command.
 fn apply_reply_mode(client: &mut Client, out: &mut Reply, before: ReplyMode, mark: usize) {
     let after = client.reply_mode;
-    let keep = match (before, after) {
-        (ReplyMode::On, ReplyMode::On) => true,
-        // CLIENT REPLY ON while OFF, or in the command SKIP applies to, answers +OK.
-        (ReplyMode::Off | ReplyMode::Skip, ReplyMode::On) => true,
-        _ => false,
-    };
+    let keep = std::mem::take(&mut client.keep_reply)
+        || match (before, after) {
+            (ReplyMode::On, ReplyMode::On) => true,
+            // CLIENT REPLY ON while OFF, or in the command SKIP applies to, answers +OK.
+            (ReplyMode::Off | ReplyMode::Skip, ReplyMode::On) => true,
+            _ => false,
+        };
     if !keep {
         out.truncate(mark);
     }

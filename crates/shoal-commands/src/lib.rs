@@ -12,12 +12,16 @@ pub mod errors;
 pub mod families;
 pub mod memory;
 pub mod monitor;
+pub mod notify;
 pub mod pause;
+pub mod pubsub;
 pub mod repl;
+pub mod script;
 pub mod slotmig;
 pub mod slowlog;
 pub mod spec;
 pub mod stats;
+pub mod tracking;
 pub mod util;
 
 pub use config::Config;

@@ -52,6 +52,13 @@ pub fn make_room(shared: &Shared, now_ms: u64) -> bool {
             crate::repl::propagate_dels(&shared.repl, &[(ev.db as u32, ev.entry.key().into())]);
         }
         drop(guard);
+        crate::notify::notify_in(
+            shared,
+            ev.db,
+            crate::notify::EVICTED,
+            "evicted",
+            ev.entry.key(),
+        );
         drop(ev);
         // Make the freed bytes visible to the check at once.
         mem::flush_thread();
@@ -80,6 +87,10 @@ pub fn apply(shared: &Shared) {
     t.samples.store(c.maxmemory_samples, Relaxed);
     t.lfu_log_factor.store(c.lfu_log_factor, Relaxed);
     t.lfu_decay_time.store(c.lfu_decay_time, Relaxed);
+    // Expired keys are logged for `expired` events only while someone may receive them.
+    let events = crate::notify::effective(c.notify_keyspace_events);
+    t.notify_expired
+        .store(events & crate::notify::EXPIRED != 0, Relaxed);
 }
 
 #[cfg(test)]

@@ -281,6 +281,9 @@ pub fn purge_slots(shared: &Shared, slots: &[u16], now: u64) -> usize {
     crate::repl::propagate_dels(&shared.repl, &gone);
     drop(guard);
     shared.blocking.wake_all(shared);
+    // The slots are someone else's now (an export that finished, a newer owner): so are
+    // their shard channels.
+    shared.drop_moved_shard_channels();
     gone.len()
 }
 

@@ -28,6 +28,8 @@ pub mod flags {
     pub const SKIP_SLOWLOG: u32 = 1 << 11;
     pub const BLOCKING: u32 = 1 << 12;
     pub const MOVABLEKEYS: u32 = 1 << 13;
+    pub const PUBSUB: u32 = 1 << 14;
+    pub const MAY_REPLICATE: u32 = 1 << 15;
 
     pub const NAMES: &[(u32, &str)] = &[
         (WRITE, "write"),
@@ -44,6 +46,8 @@ pub mod flags {
         (SKIP_SLOWLOG, "skip_slowlog"),
         (BLOCKING, "blocking"),
         (MOVABLEKEYS, "movablekeys"),
+        (PUBSUB, "pubsub"),
+        (MAY_REPLICATE, "may_replicate"),
     ];
 }
 
@@ -60,6 +64,8 @@ pub enum Group {
     List,
     Set,
     SortedSet,
+    PubSub,
+    Scripting,
 }
 
 impl Group {
@@ -75,6 +81,8 @@ impl Group {
             Group::List => "list",
             Group::Set => "set",
             Group::SortedSet => "sorted-set",
+            Group::PubSub => "pubsub",
+            Group::Scripting => "scripting",
         }
     }
 
@@ -90,6 +98,8 @@ impl Group {
             Group::List => "@list",
             Group::Set => "@set",
             Group::SortedSet => "@sortedset",
+            Group::PubSub => "@pubsub",
+            Group::Scripting => "@scripting",
         }
     }
 }

@@ -100,9 +100,25 @@ pub fn read_value<R>(
         None => Ok(None),
     };
     drop(s);
-    // Keyspace hits and misses, as Redis counts its read lookups.
+    // Keyspace hits and misses, as Redis counts its read lookups (and sends `keymiss`).
     ctx.hit(matches!(r, Ok(Some(_))));
+    if matches!(r, Ok(None)) {
+        ctx.notify_keymiss(key);
+    }
     r
+}
+
+/// Like [`read_value`] for a lookup Redis makes as a write (no hit/miss, no `keymiss`).
+pub fn peek_value<R>(
+    ctx: &mut crate::ctx::Ctx<'_>,
+    key: &[u8],
+    f: impl FnOnce(ValueRef<'_>) -> Result<R, CmdError>,
+) -> Result<Option<R>, CmdError> {
+    let mut s = ctx.ks.shard(key);
+    match s.find() {
+        Some(i) => f(s.entry(i).value()).map(Some),
+        None => Ok(None),
+    }
 }
 
 /// Changes the collection at `key`: `create` makes an empty one when the key is absent (`None`:
@@ -114,14 +130,64 @@ pub fn write_value<R>(
     create: Option<fn() -> Value>,
     f: impl FnOnce(CollMut<'_>) -> Result<R, CmdError>,
 ) -> Result<Option<R>, CmdError> {
+    let r = write_value_ev(ctx, key, want, create, f)?;
+    Ok(r.map(|(r, ch)| {
+        wake_if_ready(ctx, key, ch);
+        r
+    }))
+}
+
+/// After [`write_value_ev`]: a list or sorted set left with data may be what a blocked client
+/// waits for (woken after the write's keyspace events, so they come before the pop's).
+pub fn wake_if_ready(ctx: &crate::ctx::Ctx<'_>, key: &[u8], ch: crate::notify::Change) {
+    if ch.ready {
+        let (shared, db) = (ctx.shared, ctx.ks.db);
+        shared.blocking.signal(shared, db, key);
+    }
+}
+
+/// [`write_value`] with its keyspace events: `new` if it created the key, then `ev` (class,
+/// name) if `fire` says the result changed something, then `del` if it emptied the key.
+pub fn write_notify<R>(
+    ctx: &mut crate::ctx::Ctx<'_>,
+    key: &[u8],
+    want: &str,
+    create: Option<fn() -> Value>,
+    ev: (u32, &str),
+    fire: impl FnOnce(&R) -> bool,
+    f: impl FnOnce(CollMut<'_>) -> Result<R, CmdError>,
+) -> Result<Option<R>, CmdError> {
+    let r = write_value_ev(ctx, key, want, create, f)?;
+    Ok(r.map(|(r, ch)| {
+        let event = fire(&r).then_some(ev.1);
+        ctx.notify_write(ev.0, event, key, ch);
+        wake_if_ready(ctx, key, ch);
+        r
+    }))
+}
+
+/// [`write_value`], also saying whether the key was created or deleted (for the keyspace
+/// events around the command's own: see `Ctx::notify_write`). Wakes no blocked client: call
+/// [`wake_if_ready`] after the events.
+pub fn write_value_ev<R>(
+    ctx: &mut crate::ctx::Ctx<'_>,
+    key: &[u8],
+    want: &str,
+    create: Option<fn() -> Value>,
+    f: impl FnOnce(CollMut<'_>) -> Result<R, CmdError>,
+) -> Result<Option<(R, crate::notify::Change)>, CmdError> {
     let mut s = ctx.ks.shard(key);
+    let mut created = false;
     let i = match (s.find(), create) {
         // A key of another type is refused before anything (WATCH included) sees a change.
         (Some(i), _) if s.entry(i).value().type_name() != want => {
             return Err(errors::WRONGTYPE.into());
         }
         (Some(i), _) => i,
-        (None, Some(make)) => s.insert_new(make(), None),
+        (None, Some(make)) => {
+            created = true;
+            s.insert_new(make(), None)
+        }
         (None, None) => return Ok(None),
     };
     let r = f(s.coll_mut(i));
@@ -136,12 +202,13 @@ pub fn write_value<R>(
         s.remove_at(i);
     }
     drop(s);
-    // A list or sorted set with data may be what a blocked client waits for.
-    if blockable && !empty {
-        let (shared, db) = (ctx.shared, ctx.ks.db);
-        shared.blocking.signal(shared, db, key);
-    }
-    r.map(Some)
+    // Created and left empty at once (nothing was added): nothing happened to the key.
+    let ch = crate::notify::Change {
+        created: created && !empty,
+        emptied: empty && !created,
+        ready: blockable && !empty,
+    };
+    r.map(|r| Some((r, ch)))
 }
 
 /// Whether a blocked client may wait for a value of this type (a list or a sorted set).

@@ -129,6 +129,12 @@ impl Reply {
         }
     }
 
+    /// Push message of `n` elements (pub/sub, invalidations): `>n` in RESP3, an array in RESP2.
+    #[inline]
+    pub fn push(&mut self, n: usize) {
+        self.header(if self.resp3 { b'>' } else { b'*' }, n as i64);
+    }
+
     /// Set of `n` members: `~n` in RESP3, an array in RESP2.
     pub fn set(&mut self, n: usize) {
         self.header(if self.resp3 { b'~' } else { b'*' }, n as i64);

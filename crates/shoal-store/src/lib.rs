@@ -11,6 +11,7 @@ pub mod evict;
 mod ghost;
 pub mod glob;
 pub mod mem;
+pub mod modified;
 pub mod pack;
 pub mod policy;
 pub mod shard;

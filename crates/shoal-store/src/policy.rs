@@ -8,7 +8,7 @@
 //!   has-TTL flag so that volatile policies and the expiry sweep can skip entries without
 //!   touching their blocks.
 
-use std::sync::atomic::{AtomicU8, AtomicU32, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, Ordering::Relaxed};
 
 /// `maxmemory-policy`, with Redis's names plus shoal's S3-FIFO pair.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -94,6 +94,9 @@ pub struct Tuning {
     pub samples: AtomicU32,
     /// `EXPIRY_*`: what a lookup does with an expired key.
     pub expiry: AtomicU8,
+    /// Keyspace notifications of class `x` are on: keys deleted for being expired are logged
+    /// for the command layer (`shard::take_notify_expired`).
+    pub notify_expired: AtomicBool,
 }
 
 /// A lookup deletes an expired key (no replication).
@@ -112,6 +115,7 @@ impl Default for Tuning {
             lfu_decay_time: AtomicU32::new(1),
             samples: AtomicU32::new(5),
             expiry: AtomicU8::new(EXPIRY_DELETE),
+            notify_expired: AtomicBool::new(false),
         }
     }
 }

@@ -30,6 +30,28 @@ thread_local! {
     /// replicate as DELs: (database, key).
     static EXPIRED_LOG: std::cell::RefCell<Vec<(u32, Box<[u8]>)>> =
         const { std::cell::RefCell::new(Vec::new()) };
+    /// Keys deleted for being expired while `Tuning::notify_expired` is on, for the command
+    /// layer's `expired` keyspace events: (database, key).
+    static NOTIFY_LOG: std::cell::RefCell<Vec<(u32, Box<[u8]>)>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Moves the keys this thread deleted for being expired (while `Tuning::notify_expired` was on)
+/// since the last call to `out`, oldest first; false if there were none.
+pub fn take_notify_expired(out: &mut Vec<(u32, Box<[u8]>)>) -> bool {
+    NOTIFY_LOG.with(|l| {
+        let mut l = l.borrow_mut();
+        if l.is_empty() {
+            return false;
+        }
+        out.append(&mut l);
+        true
+    })
+}
+
+#[cold]
+fn log_notify_expired(db: u32, key: &[u8]) {
+    NOTIFY_LOG.with(|l| l.borrow_mut().push((db, key.into())));
 }
 
 /// Set while writes are paused (CLIENT PAUSE, a failover's hand-over): expired keys are hidden,
@@ -365,6 +387,9 @@ impl Shard {
         if mode == EXPIRY_LOG_WRITES {
             log_expired(self.db, self.data.entries[i].key());
         }
+        if self.tuning.notify_expired.load(Ordering::Relaxed) {
+            log_notify_expired(self.db, self.data.entries[i].key());
+        }
         self.expired_total += 1;
         self.remove_at(i);
     }
@@ -597,6 +622,7 @@ impl Shard {
         // sees every entry (an entry moved by `swap_remove` only moves down, into the part still
         // ahead of the walk) and always ends.
         let mut wrapped = false;
+        let notify = self.tuning.notify_expired.load(Ordering::Relaxed);
         while checked < max {
             if pos == 0 {
                 if wrapped {
@@ -613,6 +639,9 @@ impl Shard {
             if self.data.meta[pos] & TTL != 0 && self.data.entries[pos].is_expired(now_ms) {
                 if self.tuning.expiry.load(Ordering::Relaxed) == EXPIRY_LOG_WRITES {
                     log_expired(self.db, self.data.entries[pos].key());
+                }
+                if notify {
+                    log_notify_expired(self.db, self.data.entries[pos].key());
                 }
                 self.remove_at(pos);
                 expired += 1;
@@ -756,7 +785,7 @@ impl Shard {
 
     #[inline]
     fn signal_at(&mut self, i: usize) {
-        if self.watchers.is_some() || self.tracker.is_some() {
+        if self.watchers.is_some() || self.tracker.is_some() || crate::modified::logging() {
             let key = self.data.entries[i].key();
             Self::signal_key(&self.watchers, &mut self.tracker, self.slots, key);
         }
@@ -775,6 +804,7 @@ impl Shard {
         slots: Option<SlotCounting>,
         key: &[u8],
     ) {
+        crate::modified::log(key);
         if let Some(w) = watchers
             && let Some(list) = w.get(key)
         {

@@ -284,6 +284,16 @@ impl Store {
         self.db(id.db as usize).shards[id.idx as usize].lock()
     }
 
+    /// Locks a shard, waiting at most `wait` (zero: only if free now).
+    pub fn try_lock_for(&self, id: ShardId, wait: Duration) -> Option<MutexGuard<'_, Shard>> {
+        let m = &self.db(id.db as usize).shards[id.idx as usize];
+        if wait.is_zero() {
+            m.try_lock()
+        } else {
+            m.try_lock_for(wait)
+        }
+    }
+
     /// Every shard of every database, in lock order (making unused databases: for lock plans
     /// that must hold them all).
     pub fn all_shards(&self) -> impl Iterator<Item = ShardId> + '_ {
@@ -424,6 +434,32 @@ impl<'a> LockSet<'a> {
         }
     }
 
+    /// Adds `id` to a set that is already held (a script reaching a key it did not declare).
+    /// A shard above every held one is locked in lock order, so it may wait as long as it
+    /// takes; one below would invert the order (a deadlock with a holder of it that waits for
+    /// ours), so it is only tried, waiting at most `wait`. False: not acquired.
+    pub fn extend(&mut self, store: &'a Store, id: ShardId, wait: Duration) -> bool {
+        let pos = match self.held.binary_search_by_key(&id, |(k, _)| *k) {
+            Ok(_) => return true,
+            Err(pos) => pos,
+        };
+        let guard = if pos == self.held.len() {
+            store.lock(id)
+        } else {
+            match store.try_lock_for(id, wait) {
+                Some(g) => g,
+                None => return false,
+            }
+        };
+        self.held.insert(pos, (id, guard));
+        true
+    }
+
+    /// The shards held, in order.
+    pub fn ids(&self) -> impl Iterator<Item = ShardId> + '_ {
+        self.held.iter().map(|(id, _)| *id)
+    }
+
     /// The held lock of `id`, if this set holds it.
     #[inline]
     pub fn get(&mut self, id: ShardId) -> Option<&mut Shard> {
@@ -499,6 +535,35 @@ mod tests {
             ls.get_pair(ShardId { db: 1, idx: 3 }, ShardId { db: 0, idx: 5 })
                 .is_some()
         );
+    }
+
+    #[test]
+    fn lockset_extends_in_order_and_only_tries_below() {
+        let st = Store::new(1, 8);
+        let id = |idx| ShardId { db: 0, idx };
+        let mut ls = LockSet::acquire(&st, &mut vec![id(3)]);
+        // Above every held shard: taken in lock order.
+        assert!(ls.extend(&st, id(6), Duration::ZERO));
+        // Below, free: tried and taken.
+        assert!(ls.extend(&st, id(1), Duration::ZERO));
+        assert_eq!(ls.ids().map(|i| i.idx).collect::<Vec<_>>(), vec![1, 3, 6]);
+        // Below, held elsewhere: refused after the wait, never blocks.
+        let other = std::thread::scope(|s| {
+            let (tx, rx) = std::sync::mpsc::channel();
+            let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
+            let st2 = &st;
+            s.spawn(move || {
+                let _g = st2.lock(id(2));
+                tx.send(()).ok();
+                done_rx.recv().ok();
+            });
+            rx.recv().ok();
+            let got = ls.extend(&st, id(2), Duration::from_millis(20));
+            done_tx.send(()).ok();
+            got
+        });
+        assert!(!other);
+        assert!(ls.get(id(2)).is_none());
     }
 
     #[test]

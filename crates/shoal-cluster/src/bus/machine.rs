@@ -44,6 +44,16 @@ pub struct Effects {
     pub pause_writes: Option<u64>,
     /// Slots this node lost to another while it may still hold keys in them: delete those.
     pub purge_slots: Vec<u16>,
+    /// Messages another node published, for this node's subscribers (in arrival order).
+    pub deliver: Vec<Delivery>,
+}
+
+/// A PUBLISH (`shard` false) or SPUBLISH another node passed on, for local subscribers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Delivery {
+    pub shard: bool,
+    pub channel: Vec<u8>,
+    pub message: Vec<u8>,
 }
 
 struct Handshake {
@@ -62,9 +72,18 @@ pub struct BusStats {
 }
 
 /// Message types counted apart, and their names as CLUSTER INFO prints them.
-pub const KINDS: usize = 8;
+pub const KINDS: usize = 10;
 pub const KIND_NAMES: [&str; KINDS] = [
-    "ping", "pong", "meet", "fail", "update", "auth-req", "auth-ack", "mfstart",
+    "ping",
+    "pong",
+    "meet",
+    "fail",
+    "update",
+    "auth-req",
+    "auth-ack",
+    "mfstart",
+    "publish",
+    "publishshard",
 ];
 
 pub struct Bus {
@@ -148,6 +167,65 @@ impl Bus {
         self.fail_time.remove(&id);
         self.forgotten.insert(id, now + 60_000);
         st.update_state();
+    }
+
+    /// PUBLISH (`shard` false: for every node this node has a link with, as Redis's
+    /// clusterSendPublish to all) or SPUBLISH (`shard`: for the other nodes of this node's
+    /// shard, its primary and that primary's replicas, as Redis's
+    /// clusterPropagatePublishShard). Returns the nodes and the one message for all of them
+    /// (counted as sent once per node), or `None` when there is nobody to tell.
+    pub fn publish(
+        &mut self,
+        st: &ClusterState,
+        shard: bool,
+        channel: Vec<u8>,
+        message: Vec<u8>,
+    ) -> Option<(Vec<NodeId>, Message)> {
+        let linked = |n: &&Node| n.id != st.myself && n.connected && !n.flags.handshake;
+        let to: Vec<NodeId> = if shard {
+            let primary = st.my_primary()?.id;
+            std::iter::once(primary)
+                .filter_map(|p| st.nodes.get(&p))
+                .chain(st.replicas_of(primary))
+                .filter(linked)
+                .map(|n| n.id)
+                .collect()
+        } else {
+            st.nodes.values().filter(linked).map(|n| n.id).collect()
+        };
+        if to.is_empty() {
+            return None;
+        }
+        let kind = if shard {
+            Kind::PublishShard
+        } else {
+            Kind::Publish
+        };
+        self.stats.sent[kind as usize] += to.len() as u64;
+        let m = Message {
+            kind,
+            header: self.header(st),
+            body: Body::Publish { channel, message },
+        };
+        Some((to, m))
+    }
+
+    /// A PUBLISH or PUBLISHSHARD arrived: the message for local subscribers, if it comes from
+    /// a node this node knows (as Redis, an unknown sender's is dropped). It says nothing about
+    /// the cluster's configuration, so it needs the state only to read.
+    pub fn on_publish(&mut self, st: &ClusterState, m: Message) -> Option<Delivery> {
+        self.stats.received[m.kind as usize] += 1;
+        if m.header.sender == st.myself || !st.nodes.contains_key(&m.header.sender) {
+            return None;
+        }
+        match m.body {
+            Body::Publish { channel, message } if m.kind.is_publish() => Some(Delivery {
+                shard: m.kind == Kind::PublishShard,
+                channel,
+                message,
+            }),
+            _ => None,
+        }
     }
 
     pub(super) fn send(&mut self, fx: &mut Effects, to: Dest, m: Message) {
@@ -242,6 +320,10 @@ impl Bus {
         now: u64,
     ) -> Effects {
         let mut fx = Effects::default();
+        if m.kind.is_publish() {
+            fx.deliver.extend(self.on_publish(st, m));
+            return fx;
+        }
         self.stats.received[m.kind as usize] += 1;
         let h = &m.header;
         if h.sender == st.myself {
@@ -336,6 +418,8 @@ impl Bus {
                     fx.save = true;
                 }
             }
+            // Handled above.
+            Kind::Publish | Kind::PublishShard => {}
             Kind::Update => {
                 if known
                     && let Body::Update {

@@ -8,7 +8,7 @@ pub mod machine;
 pub mod msg;
 
 pub use failover::Manual;
-pub use machine::{Bus, BusStats, Dest, Effects, KIND_NAMES, KINDS, LinkId};
+pub use machine::{Bus, BusStats, Delivery, Dest, Effects, KIND_NAMES, KINDS, LinkId};
 pub use msg::{Body, DecodeError, Header, Kind, Message};
 
 /// Requests from the command layer to the bus driver.
@@ -26,4 +26,11 @@ pub enum Control {
     /// round (it took slots: SETSLOT NODE closing an import, a finished slot import): a PONG to
     /// every known node, as Redis's clusterBroadcastPong(CLUSTER_BROADCAST_ALL).
     Announce,
+    /// PUBLISH (to every node) or SPUBLISH (`shard`: to the other nodes of this node's shard,
+    /// which serve the channel's slot), as Redis's PUBLISH / PUBLISHSHARD bus messages.
+    Publish {
+        shard: bool,
+        channel: Vec<u8>,
+        message: Vec<u8>,
+    },
 }

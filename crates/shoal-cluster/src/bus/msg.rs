@@ -1,7 +1,8 @@
 //! Cluster bus messages and their binary form.
 //!
 //! A frame is `magic "SHB" | version u8 | body length u32 BE | body | crc32 u32 BE (of body)`.
-//! Frames are bounded ([`MAX_FRAME`]); a bad magic, unknown version, wrong checksum or a body
+//! Frames are bounded ([`MAX_FRAME`], or [`MAX_PUBLISH_FRAME`] for the PUBLISH types, whose
+//! payload is a client's message); a bad magic, unknown version, wrong checksum or a body
 //! that does not parse is an error the link counts and drops, never trusted.
 
 use crate::slotset::SlotSet;
@@ -11,6 +12,9 @@ pub const MAGIC: &[u8; 3] = b"SHB";
 pub const VERSION: u8 = 2;
 /// Largest body accepted: a header (about 2.2 KiB) plus a generous gossip section.
 pub const MAX_FRAME: usize = 256 * 1024;
+/// Largest PUBLISH / PUBLISHSHARD body: a channel and a message of up to proto-max-bulk-len
+/// (512 MiB) each, as a client may publish them.
+pub const MAX_PUBLISH_FRAME: usize = 1100 * 1024 * 1024;
 const HEADER_LEN: usize = 3 + 1 + 4;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -26,6 +30,19 @@ pub enum Kind {
     AuthAck = 6,
     /// A replica asks its primary to start a manual failover (pause writes).
     MfStart = 7,
+    /// PUBLISH on the sender: its subscribers here get the message (Redis's
+    /// CLUSTERMSG_TYPE_PUBLISH, sent to every node).
+    Publish = 8,
+    /// SPUBLISH on the sender: its shard channel's subscribers here get the message (Redis's
+    /// CLUSTERMSG_TYPE_PUBLISHSHARD, sent to the nodes of the sender's shard).
+    PublishShard = 9,
+}
+
+impl Kind {
+    /// PUBLISH and PUBLISHSHARD: a client's message, not cluster state.
+    pub fn is_publish(self) -> bool {
+        matches!(self, Kind::Publish | Kind::PublishShard)
+    }
 }
 
 /// Manual-failover flags a message carries (`Header::mflags`).
@@ -90,6 +107,9 @@ pub enum Body {
         config_epoch: u64,
         slots: SlotSet,
     },
+    /// PUBLISH / PUBLISHSHARD: a channel and a message (lengths u32, as Redis's
+    /// clusterMsgDataPublish).
+    Publish { channel: Vec<u8>, message: Vec<u8> },
     /// Election messages carry only the header.
     Empty,
 }
@@ -154,6 +174,9 @@ impl W {
     fn u16(&mut self, v: u16) {
         self.0.extend_from_slice(&v.to_be_bytes());
     }
+    fn u32(&mut self, v: u32) {
+        self.0.extend_from_slice(&v.to_be_bytes());
+    }
     fn u64(&mut self, v: u64) {
         self.0.extend_from_slice(&v.to_be_bytes());
     }
@@ -190,6 +213,10 @@ impl<'a> R<'a> {
         let b = self.take(2, what)?;
         Ok(u16::from_be_bytes([b[0], b[1]]))
     }
+    fn u32(&mut self, what: &'static str) -> Result<u32, DecodeError> {
+        let b = self.take(4, what)?;
+        Ok(u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+    }
     fn u64(&mut self, what: &'static str) -> Result<u64, DecodeError> {
         let b = self.take(8, what)?;
         let mut a = [0u8; 8];
@@ -216,7 +243,13 @@ impl<'a> R<'a> {
 impl Message {
     /// The whole frame, ready to write.
     pub fn encode(&self) -> Vec<u8> {
-        let mut w = W(Vec::with_capacity(2600));
+        let payload = match &self.body {
+            Body::Publish { channel, message } => channel.len() + message.len() + 8,
+            _ => 0,
+        };
+        // Room for the frame header first: it is filled in once the body's length is known.
+        let mut w = W(Vec::with_capacity(HEADER_LEN + 2600 + payload + 4));
+        w.0.extend_from_slice(&[0; HEADER_LEN]);
         w.u8(self.kind as u8);
         let h = &self.header;
         w.id(&h.sender);
@@ -259,15 +292,21 @@ impl Message {
                 w.u64(*config_epoch);
                 w.slots(slots);
             }
+            Body::Publish { channel, message } => {
+                w.u32(channel.len() as u32);
+                w.u32(message.len() as u32);
+                w.0.extend_from_slice(channel);
+                w.0.extend_from_slice(message);
+            }
             Body::Empty => {}
         }
-        let body = w.0;
-        let mut frame = Vec::with_capacity(HEADER_LEN + body.len() + 4);
-        frame.extend_from_slice(MAGIC);
-        frame.push(VERSION);
-        frame.extend_from_slice(&(body.len() as u32).to_be_bytes());
-        frame.extend_from_slice(&body);
-        frame.extend_from_slice(&crc32(&body).to_be_bytes());
+        let mut frame = w.0;
+        let body = &frame[HEADER_LEN..];
+        let (len, crc) = (body.len() as u32, crc32(body));
+        frame[..3].copy_from_slice(MAGIC);
+        frame[3] = VERSION;
+        frame[4..HEADER_LEN].copy_from_slice(&len.to_be_bytes());
+        frame.extend_from_slice(&crc.to_be_bytes());
         frame
     }
 
@@ -288,7 +327,14 @@ impl Message {
         }
         let len = u32::from_be_bytes([buf[4], buf[5], buf[6], buf[7]]) as usize;
         if len > MAX_FRAME {
-            return Err(DecodeError::TooLarge(len));
+            // Only a PUBLISH type may be larger; its first body byte says which type it is.
+            let Some(&kind) = buf.get(HEADER_LEN) else {
+                return Ok(None);
+            };
+            let publish = kind == Kind::Publish as u8 || kind == Kind::PublishShard as u8;
+            if !publish || len > MAX_PUBLISH_FRAME {
+                return Err(DecodeError::TooLarge(len));
+            }
         }
         let total = HEADER_LEN + len + 4;
         if buf.len() < total {
@@ -314,6 +360,8 @@ impl Message {
             5 => Kind::AuthRequest,
             6 => Kind::AuthAck,
             7 => Kind::MfStart,
+            8 => Kind::Publish,
+            9 => Kind::PublishShard,
             _ => return Err(DecodeError::Malformed("kind")),
         };
         let sender = r.id("sender")?;
@@ -369,6 +417,13 @@ impl Message {
                 config_epoch: r.u64("update")?,
                 slots: r.slots()?,
             },
+            Kind::Publish | Kind::PublishShard => {
+                let clen = r.u32("publish")? as usize;
+                let mlen = r.u32("publish")? as usize;
+                let channel = r.take(clen, "publish")?.to_vec();
+                let message = r.take(mlen, "publish")?.to_vec();
+                Body::Publish { channel, message }
+            }
             Kind::AuthRequest | Kind::AuthAck | Kind::MfStart => Body::Empty,
         };
         if !r.0.is_empty() {
@@ -445,6 +500,45 @@ mod tests {
             };
             assert_eq!(Message::decode(&e.encode()).unwrap().unwrap().0, e);
         }
+        for kind in [Kind::Publish, Kind::PublishShard] {
+            let p = Message {
+                kind,
+                header: m.header.clone(),
+                body: Body::Publish {
+                    channel: b"news".to_vec(),
+                    message: b"\x00binary\r\n".to_vec(),
+                },
+            };
+            let f = p.encode();
+            assert_eq!(Message::decode(&f).unwrap(), Some((p.clone(), f.len())));
+            assert_eq!(Message::decode(&f[..f.len() - 1]).unwrap(), None);
+        }
+    }
+
+    #[test]
+    fn a_publish_may_exceed_the_frame_limit_other_types_may_not() {
+        let mut m = sample();
+        m.kind = Kind::Publish;
+        m.body = Body::Publish {
+            channel: b"big".to_vec(),
+            message: vec![7u8; MAX_FRAME + 10],
+        };
+        let f = m.encode();
+        assert_eq!(Message::decode(&f[..HEADER_LEN]).unwrap(), None);
+        assert_eq!(Message::decode(&f[..f.len() / 2]).unwrap(), None);
+        assert_eq!(Message::decode(&f).unwrap(), Some((m, f.len())));
+        let mut bad = sample().encode();
+        bad[4..8].copy_from_slice(&(MAX_FRAME as u32 + 1).to_be_bytes());
+        assert!(matches!(
+            Message::decode(&bad),
+            Err(DecodeError::TooLarge(_))
+        ));
+        let mut huge = f.clone();
+        huge[4..8].copy_from_slice(&(MAX_PUBLISH_FRAME as u32 + 1).to_be_bytes());
+        assert!(matches!(
+            Message::decode(&huge),
+            Err(DecodeError::TooLarge(_))
+        ));
     }
 
     #[test]

@@ -75,11 +75,16 @@ pub struct Config {
     /// Microseconds; negative = off, 0 = every command.
     pub slowlog_log_slower_than: i64,
     pub slowlog_max_len: u64,
+    /// Milliseconds a script runs before other clients get -BUSY (`lua-time-limit`).
+    pub busy_reply_threshold: u64,
     /// Prometheus `/metrics` port (`None` = off).
     pub metrics_port: Option<u16>,
     /// Compact-encoding thresholds of the collection types.
     pub encoding: Encoding,
     pub cluster: ClusterConfig,
+    pub tracking_table_max_keys: u64,
+    /// `notify-keyspace-events` as class bits (`notify::parse`).
+    pub notify_keyspace_events: u32,
     /// Values of the parameters shoal accepts without acting on them, by canonical name (absent:
     /// the default).
     pub extra: BTreeMap<&'static str, String>,
@@ -129,6 +134,7 @@ pub struct ClusterConfig {
     pub preferred_endpoint_type: String,
     pub require_full_coverage: bool,
     pub allow_reads_when_down: bool,
+    pub allow_pubsubshard_when_down: bool,
     /// Zero-touch formation: `host:port[@busport]` of nodes to meet at start and until known.
     pub seeds: Vec<String>,
     /// Zero-touch formation: spread the slots once this many empty primaries know each other.
@@ -191,6 +197,7 @@ impl Default for Config {
             replicaof: None,
             slowlog_log_slower_than: 0,
             slowlog_max_len: 0,
+            busy_reply_threshold: 0,
             metrics_port: None,
             encoding: Encoding {
                 hash_entries: 0,
@@ -202,6 +209,8 @@ impl Default for Config {
                 zset_value: 0,
             },
             cluster: ClusterConfig::default(),
+            notify_keyspace_events: 0,
+            tracking_table_max_keys: 1_000_000,
             extra: BTreeMap::new(),
             config_file: None,
         };

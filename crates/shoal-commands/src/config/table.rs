@@ -269,7 +269,10 @@ pub const PARAMS: &[Param] = &[
         flag!(cluster.allow_reads_when_down),
         "Serve reads while the cluster is down.",
     ),
-    p("cluster-allow-pubsubshard-when-down", BOOL, "yes"),
+    p("cluster-allow-pubsubshard-when-down", BOOL, "yes").acts(
+        flag!(cluster.allow_pubsubshard_when_down),
+        "Serve shard channels (SSUBSCRIBE, SPUBLISH) while the cluster is down.",
+    ),
     p("crash-log-enabled", BOOL, "yes"),
     p("crash-memcheck-enabled", BOOL, "yes"),
     p("use-exit-on-panic", BOOL, "no").flags(HIDDEN),
@@ -556,7 +559,12 @@ pub const PARAMS: &[Param] = &[
     p("slowlog-max-len", int(0, LONG_MAX), "128")
         .acts(num!(slowlog_max_len), "Entries kept by SLOWLOG."),
     p("acllog-max-len", int(0, LONG_MAX), "128"),
-    p("busy-reply-threshold", int(0, LONG_MAX), "5000").alias("lua-time-limit"),
+    p("busy-reply-threshold", int(0, LONG_MAX), "5000")
+        .alias("lua-time-limit")
+        .acts(
+            num!(busy_reply_threshold),
+            "Milliseconds a script may run before other clients get -BUSY (SCRIPT KILL works then).",
+        ),
     p("cluster-node-timeout", int(0, LONG_MAX), "15000").acts(
         Field {
             get: |c| c.cluster.node_timeout.to_string(),
@@ -620,7 +628,10 @@ pub const PARAMS: &[Param] = &[
             "Sorted sets whose members are all this short stay compact.",
         ),
     p("hll-sparse-max-bytes", mem(0, LONG_MAX), "3000"),
-    p("tracking-table-max-keys", int(0, LONG_MAX), "1000000"),
+    p("tracking-table-max-keys", int(0, LONG_MAX), "1000000").acts(
+        num!(tracking_table_max_keys),
+        "Keys remembered for client-side caching (CLIENT TRACKING); 0 = no limit.",
+    ),
     p(
         "client-query-buffer-limit",
         mem(1 << 20, LONG_MAX),
@@ -699,9 +710,16 @@ pub const PARAMS: &[Param] = &[
         "0 200 800",
     )
     .flags(MULTI_ARG),
-    p("notify-keyspace-events", Ty::Custom(check_notify), "").refuse(
-        is_empty,
-        "keyspace notifications are not supported yet: notify-keyspace-events must be empty",
+    p("notify-keyspace-events", Ty::Custom(check_notify), "").acts(
+        Field {
+            get: |c| crate::notify::format(c.notify_keyspace_events),
+            set: |c, v| {
+                c.notify_keyspace_events = crate::notify::parse(v)
+                    .ok_or("Invalid event class character. Use 'Ag$lshzxeKEtmdn'.")?;
+                Ok(())
+            },
+        },
+        "Keyspace event classes published to `__keyspace@db__`/`__keyevent@db__` (Redis's letters).",
     ),
     p("bind", Ty::Custom(check_bind), "* -::*")
         .flags(MULTI_ARG)

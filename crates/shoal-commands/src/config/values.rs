@@ -275,8 +275,8 @@ pub fn check_percentiles(s: &str) -> Result<String, String> {
 
 /// `notify-keyspace-events`: Redis's class letters.
 pub fn check_notify(s: &str) -> Result<String, String> {
-    if s.chars().all(|c| "KEg$lshzxetmdnA".contains(c)) {
-        Ok(s.to_string())
+    if let Some(f) = crate::notify::parse(s) {
+        Ok(crate::notify::format(f))
     } else {
         Err("Invalid event class character. Use 'Ag$lshzxeKEtmdn'.".into())
     }

@@ -798,6 +798,13 @@ fn cluster(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
         }
         _ => return Err(errors::unknown_subcommand(a.get(1), "cluster")),
     }
+    // Slots may have left this node: their shard channels' subscribers are told.
+    if matches!(
+        sub.as_slice(),
+        b"setslot" | b"delslots" | b"delslotsrange" | b"flushslots" | b"reset" | b"replicate"
+    ) {
+        ctx.shared.drop_moved_shard_channels();
+    }
     Ok(())
 }
 

@@ -18,7 +18,12 @@ fn ping(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
     if a.len() > 2 {
         return Err(errors::arity("ping"));
     }
-    if a.len() == 2 {
+    if !ctx.out.resp3() && ctx.client.in_pubsub() {
+        // In RESP2 pub/sub mode a PING is answered in the shape of a message.
+        ctx.out.array(2);
+        ctx.out.bulk(b"pong");
+        ctx.out.bulk(if a.len() == 2 { a.get(1) } else { b"" });
+    } else if a.len() == 2 {
         ctx.out.bulk(a.get(1));
     } else {
         ctx.out.simple(b"PONG");
@@ -183,6 +188,9 @@ fn reset(ctx: &mut Ctx<'_>, _a: Args<'_>) -> CmdResult {
     c.multi = None;
     c.info.multi.store(false, Relaxed);
     c.unwatch_all(&ctx.shared.store);
+    c.unsubscribe_all(ctx.shared);
+    crate::tracking::disable(ctx.shared, &c.info);
+    c.tracking = false;
     c.db = 0;
     c.info.db.store(0, Relaxed);
     c.reply_mode = ReplyMode::On;
@@ -191,6 +199,87 @@ fn reset(ctx: &mut Ctx<'_>, _a: Args<'_>) -> CmdResult {
     c.info.resp.store(2, Relaxed);
     ctx.out.set_resp3(false);
     ctx.out.simple(b"RESET");
+    Ok(())
+}
+
+/// CLIENT TRACKING on|off [REDIRECT id] [PREFIX p ...] [BCAST] [OPTIN] [OPTOUT] [NOLOOP]
+fn client_tracking(ctx: &mut Ctx<'_>, a: &Args<'_>) -> CmdResult {
+    use crate::tracking::TrackState;
+    let mut want = TrackState::default();
+    let mut prefixes: Vec<&[u8]> = Vec::new();
+    let mut i = 3;
+    while i < a.len() {
+        let opt = a.get(i);
+        let more = i + 1 < a.len();
+        if eq_ic(opt, "redirect") && more {
+            if want.redirect != 0 {
+                return Err("ERR A client can only redirect to a single other client".into());
+            }
+            let id = int(a.get(i + 1))?;
+            if id <= 0 || !ctx.shared.clients.contains_key(&(id as u64)) {
+                return Err("ERR The client ID you want redirect to does not exist".into());
+            }
+            want.redirect = id as u64;
+            i += 2;
+        } else if eq_ic(opt, "prefix") && more {
+            prefixes.push(a.get(i + 1));
+            i += 2;
+        } else if eq_ic(opt, "bcast") {
+            want.bcast = true;
+            i += 1;
+        } else if eq_ic(opt, "optin") {
+            want.optin = true;
+            i += 1;
+        } else if eq_ic(opt, "optout") {
+            want.optout = true;
+            i += 1;
+        } else if eq_ic(opt, "noloop") {
+            want.noloop = true;
+            i += 1;
+        } else {
+            return Err(errors::SYNTAX.into());
+        }
+    }
+    let mode = a.get(2);
+    if eq_ic(mode, "off") {
+        crate::tracking::disable(ctx.shared, &ctx.client.info);
+        ctx.client.tracking = false;
+        ctx.out.ok();
+        return Ok(());
+    }
+    if !eq_ic(mode, "on") {
+        return Err(errors::SYNTAX.into());
+    }
+    let now = ctx.client.info.tracking.lock().clone();
+    if !prefixes.is_empty() && !want.bcast {
+        return Err("ERR PREFIX option requires BCAST mode to be enabled".into());
+    }
+    if now.on && now.bcast != want.bcast {
+        return Err("ERR You can't switch BCAST mode on/off before disabling tracking for this client, and then re-enabling it with a different mode.".into());
+    }
+    if want.bcast && (want.optin || want.optout) {
+        return Err("ERR OPTIN and OPTOUT are not compatible with BCAST".into());
+    }
+    if want.optin && want.optout {
+        return Err("ERR You can't specify both OPTIN mode and OPTOUT mode".into());
+    }
+    if now.on && ((want.optin && now.optout) || (want.optout && now.optin)) {
+        return Err("ERR You can't switch OPTIN/OPTOUT mode before disabling tracking for this client, and then re-enabling it with a different mode.".into());
+    }
+    if want.bcast
+        && let Some(e) = crate::tracking::prefix_collision(&now.prefixes, &prefixes)
+    {
+        return Err(e.into());
+    }
+    let bcast = want.bcast;
+    if let Some(target) = ctx.shared.clients.get(&want.redirect) {
+        target.mailbox.want();
+    }
+    crate::tracking::enable(ctx.shared, &ctx.client.info, want, prefixes);
+    ctx.client.tracking = !bcast;
+    // Invalidations for this client arrive in its mailbox.
+    ctx.client.push = true;
+    ctx.out.ok();
     Ok(())
 }
 
@@ -216,17 +305,41 @@ fn current_command(info: &ClientInfo) -> String {
 fn client_line(info: &ClientInfo, now_ms: u64, argv: usize) -> String {
     let idle = now_ms.saturating_sub(info.last_interaction.load(Relaxed)) / 1000;
     let multi = if info.multi.load(Relaxed) { 0 } else { -1 };
-    let flags = if info.multi.load(Relaxed) {
-        "x"
-    } else if info.blocked.load(Relaxed) {
-        "b"
-    } else {
-        "N"
+    let (sub, psub, ssub) = (
+        info.sub.load(Relaxed),
+        info.psub.load(Relaxed),
+        info.ssub.load(Relaxed),
+    );
+    let mut flags = String::new();
+    if sub + psub + ssub > 0 {
+        flags.push('P');
+    }
+    if info.multi.load(Relaxed) {
+        flags.push('x');
+    }
+    if info.blocked.load(Relaxed) {
+        flags.push('b');
+    }
+    let redir = {
+        let st = info.tracking.lock();
+        if st.on {
+            flags.push('t');
+            if st.broken {
+                flags.push('R');
+            }
+            if st.bcast {
+                flags.push('B');
+            }
+        }
+        if st.on { st.redirect as i64 } else { -1 }
     };
+    if flags.is_empty() {
+        flags.push('N');
+    }
     let (qbuf, qbuf_free) = (info.qbuf.load(Relaxed), info.qbuf_free.load(Relaxed));
     let omem = info.omem.load(Relaxed);
     format!(
-        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi={} qbuf={} qbuf-free={} argv-mem={} multi-mem=0 rbs={} rbp={} obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}\n",
+        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem={} multi-mem=0 rbs={} rbp={} obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user=default redir={} resp={} lib-name={} lib-ver={}\n",
         info.id,
         info.addr,
         info.laddr,
@@ -236,6 +349,9 @@ fn client_line(info: &ClientInfo, now_ms: u64, argv: usize) -> String {
         idle,
         flags,
         info.db.load(Relaxed),
+        sub,
+        psub,
+        ssub,
         multi,
         qbuf,
         qbuf_free,
@@ -245,6 +361,7 @@ fn client_line(info: &ClientInfo, now_ms: u64, argv: usize) -> String {
         omem,
         qbuf + qbuf_free + argv + omem + std::mem::size_of::<ClientInfo>(),
         current_command(info),
+        redir,
         info.resp.load(Relaxed),
         info.lib_name.lock().as_deref().unwrap_or(""),
         info.lib_ver.lock().as_deref().unwrap_or(""),
@@ -379,6 +496,77 @@ fn client(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
             arity(argc == 3, "setname")?;
             set_name(&ctx.client.info, a.get(2))?;
             ctx.out.ok();
+        }
+        b"tracking" => {
+            arity(argc >= 3, "tracking")?;
+            client_tracking(ctx, &a)?;
+        }
+        b"caching" => {
+            arity(argc == 3, "caching")?;
+            let mut st = ctx.client.info.tracking.lock();
+            if !st.on {
+                return Err("ERR CLIENT CACHING can be called only when the client is in tracking mode with OPTIN or OPTOUT mode enabled".into());
+            }
+            let v = a.get(2);
+            if eq_ic(v, "yes") {
+                if !st.optin {
+                    return Err("ERR CLIENT CACHING YES is only valid when tracking is enabled in OPTIN mode.".into());
+                }
+            } else if eq_ic(v, "no") {
+                if !st.optout {
+                    return Err("ERR CLIENT CACHING NO is only valid when tracking is enabled in OPTOUT mode.".into());
+                }
+            } else {
+                return Err(errors::SYNTAX.into());
+            }
+            st.caching = true;
+            drop(st);
+            ctx.out.ok();
+        }
+        b"getredir" => {
+            arity(argc == 2, "getredir")?;
+            let st = ctx.client.info.tracking.lock();
+            ctx.out.int(if st.on { st.redirect as i64 } else { -1 });
+        }
+        b"trackinginfo" => {
+            arity(argc == 2, "trackinginfo")?;
+            let st = ctx.client.info.tracking.lock().clone();
+            let mut fl: Vec<&[u8]> = vec![if st.on { b"on" } else { b"off" }];
+            if st.bcast {
+                fl.push(b"bcast");
+            }
+            if st.optin {
+                fl.push(b"optin");
+                if st.caching {
+                    fl.push(b"caching-yes");
+                }
+            }
+            if st.optout {
+                fl.push(b"optout");
+                if st.caching {
+                    fl.push(b"caching-no");
+                }
+            }
+            if st.noloop {
+                fl.push(b"noloop");
+            }
+            if st.broken {
+                fl.push(b"broken_redirect");
+            }
+            let out = &mut *ctx.out;
+            out.map(3);
+            out.bulk(b"flags");
+            out.set(fl.len());
+            for f in fl {
+                out.bulk(f);
+            }
+            out.bulk(b"redirect");
+            out.int(if st.on { st.redirect as i64 } else { -1 });
+            out.bulk(b"prefixes");
+            out.array(st.prefixes.len());
+            for p in &st.prefixes {
+                out.bulk(p);
+            }
         }
         b"getname" => {
             arity(argc == 2, "getname")?;
@@ -532,7 +720,9 @@ fn client(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
         b"help" => {
             let lines = [
                 "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                "CACHING (YES|NO)",
                 "GETNAME",
+                "GETREDIR",
                 "ID",
                 "INFO",
                 "KILL <ip:port>",
@@ -543,6 +733,8 @@ fn client(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
                 "REPLY (ON|OFF|SKIP)",
                 "SETINFO <option> <value>",
                 "SETNAME <name>",
+                "TRACKING (ON|OFF) [REDIRECT <id>] [BCAST] [PREFIX <prefix> [...]] [OPTIN] [OPTOUT] [NOLOOP]",
+                "TRACKINGINFO",
                 "UNPAUSE",
                 "HELP",
             ];
@@ -637,7 +829,23 @@ pub static COMMANDS: &[Spec] = &[
         client,
     )
     .subcommands(&[
-        "id", "setname", "getname", "setinfo", "list", "info", "unblock", "pause", "unpause",
-        "kill", "reply", "no-evict", "no-touch", "help",
+        "id",
+        "setname",
+        "getname",
+        "setinfo",
+        "list",
+        "info",
+        "unblock",
+        "pause",
+        "unpause",
+        "kill",
+        "reply",
+        "no-evict",
+        "no-touch",
+        "tracking",
+        "caching",
+        "getredir",
+        "trackinginfo",
+        "help",
     ]),
 ];

@@ -5,6 +5,7 @@ use shoal_resp::Args;
 
 use crate::ctx::Ctx;
 use crate::errors::{self, CmdResult};
+use crate::notify::GENERIC;
 use crate::spec::{Group, Spec, cmd, flags::*};
 use crate::util::{deadline, eq_ic, int};
 
@@ -69,6 +70,11 @@ fn expire_generic(
     drop(s);
     // Replicas get the absolute time (or the deletion it came to).
     let key = a.get(1);
+    if ok {
+        // A time already past deletes the key: `del`, not `expired`, as Redis.
+        let ev = if at <= now as i64 { "del" } else { "expire" };
+        ctx.notify(GENERIC, ev, key);
+    }
     match (ok, at <= now as i64) {
         (false, _) => ctx.propagate_nothing(),
         (true, true) => ctx.propagate_as(&[b"DEL", key]),
@@ -126,6 +132,9 @@ fn ttl_generic(ctx: &mut Ctx<'_>, a: Args<'_>, view: TtlView) -> CmdResult {
         },
     };
     drop(s);
+    if r == -2 {
+        ctx.notify_keymiss(a.get(1));
+    }
     ctx.out.int(r);
     Ok(())
 }
@@ -157,6 +166,9 @@ fn persist(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
         _ => false,
     };
     drop(s);
+    if done {
+        ctx.notify(GENERIC, "persist", a.get(1));
+    }
     ctx.out.int(done as i64);
     Ok(())
 }

@@ -6,8 +6,9 @@ use shoal_store::{CollMut, Value, ValueRef};
 
 use crate::ctx::Ctx;
 use crate::errors::{self, CmdError, CmdResult};
+use crate::notify::HASH;
 use crate::spec::{Group, Spec, cmd, flags::*};
-use crate::util::{self, eq_ic, int, read_value, write_value};
+use crate::util::{self, eq_ic, int, read_value, write_notify};
 
 fn new_hash() -> Value {
     Value::Hash(Box::default())
@@ -32,13 +33,22 @@ fn hset_generic(ctx: &mut Ctx<'_>, a: &Args<'_>, name: &str) -> Result<i64, CmdE
     if a.len() < 4 || !a.len().is_multiple_of(2) {
         return Err(errors::arity(name));
     }
-    let added = write_value(ctx, a.get(1), "hash", Some(new_hash), |v| {
-        let h = as_hash_mut(v)?;
-        Ok((2..a.len())
-            .step_by(2)
-            .filter(|&i| h.insert(a.get(i), a.get(i + 1)))
-            .count() as i64)
-    })?;
+    // `hset` even when nothing changed, as Redis.
+    let added = write_notify(
+        ctx,
+        a.get(1),
+        "hash",
+        Some(new_hash),
+        (HASH, "hset"),
+        |_| true,
+        |v| {
+            let h = as_hash_mut(v)?;
+            Ok((2..a.len())
+                .step_by(2)
+                .filter(|&i| h.insert(a.get(i), a.get(i + 1)))
+                .count() as i64)
+        },
+    )?;
     Ok(added.unwrap_or(0))
 }
 
@@ -56,10 +66,18 @@ fn hmset(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
 
 /// HSETNX key field value
 fn hsetnx(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
-    let done = write_value(ctx, a.get(1), "hash", Some(new_hash), |v| {
-        let h = as_hash_mut(v)?;
-        Ok(h.get(a.get(2)).is_none() && h.insert(a.get(2), a.get(3)))
-    })?;
+    let done = write_notify(
+        ctx,
+        a.get(1),
+        "hash",
+        Some(new_hash),
+        (HASH, "hset"),
+        |d| *d,
+        |v| {
+            let h = as_hash_mut(v)?;
+            Ok(h.get(a.get(2)).is_none() && h.insert(a.get(2), a.get(3)))
+        },
+    )?;
     ctx.out.int(done.unwrap_or(false) as i64);
     Ok(())
 }
@@ -99,10 +117,18 @@ fn hmget(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
 
 /// HDEL key field [field ...]
 fn hdel(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
-    let n = write_value(ctx, a.get(1), "hash", None, |v| {
-        let h = as_hash_mut(v)?;
-        Ok(a.iter().skip(2).filter(|f| h.remove(f)).count() as i64)
-    })?;
+    let n = write_notify(
+        ctx,
+        a.get(1),
+        "hash",
+        None,
+        (HASH, "hdel"),
+        |n| *n > 0,
+        |v| {
+            let h = as_hash_mut(v)?;
+            Ok(a.iter().skip(2).filter(|f| h.remove(f)).count() as i64)
+        },
+    )?;
     ctx.out.int(n.unwrap_or(0));
     Ok(())
 }
@@ -178,19 +204,27 @@ fn hgetall(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
 /// HINCRBY key field increment
 fn hincrby(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
     let by = int(a.get(3))?;
-    let n = write_value(ctx, a.get(1), "hash", Some(new_hash), |v| {
-        let h = as_hash_mut(v)?;
-        let cur = match h.get(a.get(2)) {
-            Some(b) => shoal_resp::parse_i64(b)
-                .ok_or(CmdError::from("ERR hash value is not an integer"))?,
-            None => 0,
-        };
-        let n = cur
-            .checked_add(by)
-            .ok_or(CmdError::from(errors::OVERFLOW))?;
-        h.insert(a.get(2), itoa::Buffer::new().format(n).as_bytes());
-        Ok(n)
-    })?;
+    let n = write_notify(
+        ctx,
+        a.get(1),
+        "hash",
+        Some(new_hash),
+        (HASH, "hincrby"),
+        |_| true,
+        |v| {
+            let h = as_hash_mut(v)?;
+            let cur = match h.get(a.get(2)) {
+                Some(b) => shoal_resp::parse_i64(b)
+                    .ok_or(CmdError::from("ERR hash value is not an integer"))?,
+                None => 0,
+            };
+            let n = cur
+                .checked_add(by)
+                .ok_or(CmdError::from(errors::OVERFLOW))?;
+            h.insert(a.get(2), itoa::Buffer::new().format(n).as_bytes());
+            Ok(n)
+        },
+    )?;
     ctx.out.int(n.unwrap_or(0));
     Ok(())
 }
@@ -201,20 +235,28 @@ fn hincrbyfloat(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
     if !by.is_finite() {
         return Err("ERR value is NaN or Infinity".into());
     }
-    let text = write_value(ctx, a.get(1), "hash", Some(new_hash), |v| {
-        let h = as_hash_mut(v)?;
-        let cur = match h.get(a.get(2)) {
-            Some(b) => util::float(b).ok_or(CmdError::from("ERR hash value is not a float"))?,
-            None => 0.0,
-        };
-        let n = cur + by;
-        if !n.is_finite() {
-            return Err(errors::NAN_OR_INF.into());
-        }
-        let text = shoal_resp::format_double(n);
-        h.insert(a.get(2), text.as_bytes());
-        Ok(text)
-    })?;
+    let text = write_notify(
+        ctx,
+        a.get(1),
+        "hash",
+        Some(new_hash),
+        (HASH, "hincrbyfloat"),
+        |_| true,
+        |v| {
+            let h = as_hash_mut(v)?;
+            let cur = match h.get(a.get(2)) {
+                Some(b) => util::float(b).ok_or(CmdError::from("ERR hash value is not a float"))?,
+                None => 0.0,
+            };
+            let n = cur + by;
+            if !n.is_finite() {
+                return Err(errors::NAN_OR_INF.into());
+            }
+            let text = shoal_resp::format_double(n);
+            h.insert(a.get(2), text.as_bytes());
+            Ok(text)
+        },
+    )?;
     let text = text.unwrap_or_default();
     // The result, not the increment: replicas must not round differently.
     ctx.propagate_as(&[b"HSET", a.get(1), a.get(2), text.as_bytes()]);

@@ -9,6 +9,7 @@ use shoal_store::{ShardId, Store};
 
 use crate::ctx::Ctx;
 use crate::errors::{self, CmdError, CmdResult};
+use crate::notify::{self, GENERIC};
 use crate::spec::{Group, Locking, Spec, cmd, flags::*};
 use crate::util::{self, eq_ic, int, uint};
 
@@ -16,7 +17,11 @@ use crate::util::{self, eq_ic, int, uint};
 fn del(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
     let mut n = 0;
     for key in a.iter().skip(1) {
-        n += ctx.ks.shard(key).remove().is_some() as i64;
+        let gone = ctx.ks.shard(key).remove().is_some();
+        if gone {
+            ctx.notify(GENERIC, "del", key);
+        }
+        n += gone as i64;
     }
     ctx.out.int(n);
     Ok(())
@@ -38,7 +43,12 @@ fn count_live(ctx: &mut Ctx<'_>, a: Args<'_>, access: bool) -> CmdResult {
     let mut n = 0;
     for key in a.iter().skip(1) {
         let mut k = ctx.ks.shard(key);
-        n += if access { k.find() } else { k.peek() }.is_some() as i64;
+        let found = if access { k.find() } else { k.peek() }.is_some();
+        drop(k);
+        if !found {
+            ctx.notify_keymiss(key);
+        }
+        n += found as i64;
     }
     ctx.out.int(n);
     Ok(())
@@ -49,9 +59,12 @@ fn type_(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
     let mut s = ctx.ks.shard(a.get(1));
     let t = match s.peek() {
         Some(i) => s.entry(i).value().type_name(),
-        None => "none",
+        None => {
+            drop(s);
+            ctx.notify_keymiss(a.get(1));
+            "none"
+        }
     };
-    drop(s);
     ctx.out.simple(t.as_bytes());
     Ok(())
 }
@@ -77,6 +90,11 @@ fn rename_generic(ctx: &mut Ctx<'_>, a: &Args<'_>, nx: bool) -> Result<bool, Cmd
     let wake = util::blockable(&v);
     d.upsert(v, ttl);
     drop(d);
+    // The destination is added anew even over an old value (Redis deletes that silently).
+    let db = ctx.ks.db;
+    ctx.notify_new_in(db, dst);
+    ctx.notify(GENERIC, "rename_from", src);
+    ctx.notify(GENERIC, "rename_to", dst);
     util::key_ready(ctx, ctx.ks.db, dst, wake);
     Ok(true)
 }
@@ -141,6 +159,10 @@ fn copy(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
         }
     };
     drop(d);
+    if done {
+        ctx.notify_new_in(dst_db, dst);
+        ctx.notify_in(dst_db, GENERIC, "copy_to", dst);
+    }
     util::key_ready(ctx, dst_db, dst, wake && done);
     ctx.out.int(done as i64);
     Ok(())
@@ -184,6 +206,10 @@ fn move_(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
     let v = e.into_value();
     let wake = util::blockable(&v);
     ctx.ks.shard_in(target, key).insert_new(v, ttl);
+    let src_db = ctx.ks.db;
+    ctx.notify_new_in(target, key);
+    ctx.notify_in(src_db, GENERIC, "move_from", key);
+    ctx.notify_in(target, GENERIC, "move_to", key);
     util::key_ready(ctx, target, key, wake);
     ctx.out.int(1);
     Ok(())
@@ -353,6 +379,7 @@ fn randomkey(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
     let store = ctx.ks.store;
     let n = store.shards_per_db();
     let db = ctx.ks.db as u32;
+    let shared = ctx.shared;
     let mut rng = rand::rng();
     // Random shards first; a sparse keyspace falls back to a walk from a random start.
     for attempt in 0..(n + 64) {
@@ -369,7 +396,8 @@ fn randomkey(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
             let i = rng.random_range(0..s.len());
             if s.entry(i).is_expired(now) {
                 s.expired_total += 1;
-                s.remove_at(i);
+                let e = s.remove_at(i);
+                notify::notify_in(shared, db as usize, notify::EXPIRED, "expired", e.key());
                 continue;
             }
             let k = s.entry(i).key().to_vec();
@@ -454,6 +482,7 @@ fn dump_(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
         }
         None => {
             drop(s);
+            ctx.notify_keymiss(a.get(1));
             ctx.out.null();
         }
     }
@@ -521,6 +550,7 @@ fn restore(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
             }
             drop(s);
             if existed {
+                ctx.notify(GENERIC, "del", key);
                 ctx.propagate_as(&[b"DEL", key]);
             } else {
                 ctx.propagate_nothing();
@@ -530,6 +560,10 @@ fn restore(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
             let wake = util::blockable(&value);
             s.upsert(value, at.map(|t| t as u64));
             drop(s);
+            // REPLACE deletes the old key silently and adds the new one.
+            let db = ctx.ks.db;
+            ctx.notify_new_in(db, key);
+            ctx.notify(GENERIC, "restore", key);
             util::key_ready(ctx, ctx.ks.db, key, wake);
             // Replicas get the absolute expiry.
             let t = itoa::Buffer::new().format(at.unwrap_or(0)).to_owned();

@@ -6,8 +6,9 @@ use shoal_store::{CollMut, Value, ValueRef};
 
 use crate::ctx::Ctx;
 use crate::errors::{self, CmdError, CmdResult};
+use crate::notify::{Change, LIST};
 use crate::spec::{Group, Spec, cmd, flags::*};
-use crate::util::{eq_ic, int, read_value, write_value};
+use crate::util::{self, eq_ic, int, peek_value, read_value, write_notify, write_value_ev};
 
 fn new_list() -> Value {
     Value::List(Box::default())
@@ -46,16 +47,26 @@ fn end_arg(a: &[u8]) -> Result<End, CmdError> {
 /// The body of LPUSH/RPUSH/LPUSHX/RPUSHX: the new length (0 when `existing_only` and absent).
 fn push_generic(ctx: &mut Ctx<'_>, a: &Args<'_>, end: End, existing_only: bool) -> CmdResult {
     let create: Option<fn() -> Value> = if existing_only { None } else { Some(new_list) };
-    let n = write_value(ctx, a.get(1), "list", create, |v| {
-        let l = as_list_mut(v)?;
-        for e in a.iter().skip(2) {
-            match end {
-                End::Left => l.push_front(e.into()),
-                End::Right => l.push_back(e.into()),
+    // LPUSHX/RPUSHX send `lpush`/`rpush` too: once per command, not per element.
+    let ev = (LIST, if end == End::Left { "lpush" } else { "rpush" });
+    let n = write_notify(
+        ctx,
+        a.get(1),
+        "list",
+        create,
+        ev,
+        |_| true,
+        |v| {
+            let l = as_list_mut(v)?;
+            for e in a.iter().skip(2) {
+                match end {
+                    End::Left => l.push_front(e.into()),
+                    End::Right => l.push_back(e.into()),
+                }
             }
-        }
-        Ok(l.len())
-    })?;
+            Ok(l.len())
+        },
+    )?;
     ctx.out.int(n.unwrap_or(0) as i64);
     Ok(())
 }
@@ -92,7 +103,9 @@ fn pop_generic(ctx: &mut Ctx<'_>, a: &Args<'_>, end: End) -> CmdResult {
             }));
         }
     };
-    let popped = write_value(ctx, a.get(1), "list", None, |v| {
+    let ev = (LIST, if end == End::Left { "lpop" } else { "rpop" });
+    let fire = |p: &Vec<_>| !p.is_empty();
+    let popped = write_notify(ctx, a.get(1), "list", None, ev, fire, |v| {
         let l = as_list_mut(v)?;
         let n = count.unwrap_or(1).min(l.len());
         Ok((0..n)
@@ -161,12 +174,20 @@ fn lindex(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
 /// LSET key index element
 fn lset(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
     let i = int(a.get(2))?;
-    let done = write_value(ctx, a.get(1), "list", None, |v| {
-        let l = as_list_mut(v)?;
-        let p = index(i, l.len()).ok_or(CmdError::from("ERR index out of range"))?;
-        l[p] = a.get(3).into();
-        Ok(())
-    })?;
+    let done = write_notify(
+        ctx,
+        a.get(1),
+        "list",
+        None,
+        (LIST, "lset"),
+        |_| true,
+        |v| {
+            let l = as_list_mut(v)?;
+            let p = index(i, l.len()).ok_or(CmdError::from("ERR index out of range"))?;
+            l[p] = a.get(3).into();
+            Ok(())
+        },
+    )?;
     if done.is_none() {
         return Err(errors::NO_SUCH_KEY.into());
     }
@@ -193,6 +214,7 @@ fn lrange(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
     let mut s = ctx.ks.shard(a.get(1));
     let Some(i) = s.find() else {
         drop(s);
+        ctx.notify_keymiss(a.get(1));
         ctx.out.array(0);
         return Ok(());
     };
@@ -213,17 +235,26 @@ fn lrange(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
 /// LTRIM key start stop
 fn ltrim(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
     let (start, stop) = (int(a.get(2))?, int(a.get(3))?);
-    write_value(ctx, a.get(1), "list", None, |v| {
-        let l = as_list_mut(v)?;
-        match range(start, stop, l.len()) {
-            None => l.clear(),
-            Some((b, e)) => {
-                l.truncate(e + 1);
-                l.drain(..b);
+    // `ltrim` even when nothing was trimmed, as Redis.
+    write_notify(
+        ctx,
+        a.get(1),
+        "list",
+        None,
+        (LIST, "ltrim"),
+        |_| true,
+        |v| {
+            let l = as_list_mut(v)?;
+            match range(start, stop, l.len()) {
+                None => l.clear(),
+                Some((b, e)) => {
+                    l.truncate(e + 1);
+                    l.drain(..b);
+                }
             }
-        }
-        Ok(())
-    })?;
+            Ok(())
+        },
+    )?;
     ctx.out.ok();
     Ok(())
 }
@@ -232,36 +263,44 @@ fn ltrim(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
 fn lrem(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
     let count = int(a.get(2))?;
     let elem = a.get(3);
-    let n = write_value(ctx, a.get(1), "list", None, |v| {
-        let l = as_list_mut(v)?;
-        let limit = if count == 0 {
-            usize::MAX
-        } else {
-            count.unsigned_abs() as usize
-        };
-        let mut removed = 0;
-        if count >= 0 {
-            let mut i = 0;
-            while i < l.len() && removed < limit {
-                if *l[i] == *elem {
-                    l.remove(i);
-                    removed += 1;
-                } else {
-                    i += 1;
+    let n = write_notify(
+        ctx,
+        a.get(1),
+        "list",
+        None,
+        (LIST, "lrem"),
+        |n| *n > 0,
+        |v| {
+            let l = as_list_mut(v)?;
+            let limit = if count == 0 {
+                usize::MAX
+            } else {
+                count.unsigned_abs() as usize
+            };
+            let mut removed = 0;
+            if count >= 0 {
+                let mut i = 0;
+                while i < l.len() && removed < limit {
+                    if *l[i] == *elem {
+                        l.remove(i);
+                        removed += 1;
+                    } else {
+                        i += 1;
+                    }
+                }
+            } else {
+                let mut i = l.len();
+                while i > 0 && removed < limit {
+                    i -= 1;
+                    if *l[i] == *elem {
+                        l.remove(i);
+                        removed += 1;
+                    }
                 }
             }
-        } else {
-            let mut i = l.len();
-            while i > 0 && removed < limit {
-                i -= 1;
-                if *l[i] == *elem {
-                    l.remove(i);
-                    removed += 1;
-                }
-            }
-        }
-        Ok(removed as i64)
-    })?;
+            Ok(removed as i64)
+        },
+    )?;
     ctx.out.int(n.unwrap_or(0));
     Ok(())
 }
@@ -275,16 +314,24 @@ fn linsert(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
     } else {
         return Err(errors::SYNTAX.into());
     };
-    let n = write_value(ctx, a.get(1), "list", None, |v| {
-        let l = as_list_mut(v)?;
-        match l.iter().position(|x| **x == *a.get(3)) {
-            Some(p) => {
-                l.insert(if after { p + 1 } else { p }, a.get(4).into());
-                Ok(l.len() as i64)
+    let n = write_notify(
+        ctx,
+        a.get(1),
+        "list",
+        None,
+        (LIST, "linsert"),
+        |n| *n > 0,
+        |v| {
+            let l = as_list_mut(v)?;
+            match l.iter().position(|x| **x == *a.get(3)) {
+                Some(p) => {
+                    l.insert(if after { p + 1 } else { p }, a.get(4).into());
+                    Ok(l.len() as i64)
+                }
+                None => Ok(-1),
             }
-            None => Ok(-1),
-        }
-    })?;
+        },
+    )?;
     ctx.out.int(n.unwrap_or(0));
     Ok(())
 }
@@ -372,22 +419,21 @@ fn lpos(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
 
 /// The body of LMOVE and RPOPLPUSH: pops from `src` at `from`, pushes to `dst` at `to`.
 fn move_generic(ctx: &mut Ctx<'_>, src: &[u8], dst: &[u8], from: End, to: End) -> CmdResult {
-    // The destination must be a list (or absent) before anything moves.
-    read_value(ctx, dst, |v| as_list(v).map(|_| ()))?;
-    let e = write_value(ctx, src, "list", None, |v| {
+    // The destination must be a list (or absent) before anything moves (a write lookup).
+    peek_value(ctx, dst, |v| as_list(v).map(|_| ()))?;
+    let popped = write_value_ev(ctx, src, "list", None, |v| {
         let l = as_list_mut(v)?;
         Ok(if from == End::Left {
             l.pop_front()
         } else {
             l.pop_back()
         })
-    })?
-    .flatten();
-    let Some(e) = e else {
+    })?;
+    let (Some(e), src_ch) = popped.map_or((None, Change::default()), |(e, ch)| (e, ch)) else {
         ctx.out.null();
         return Ok(());
     };
-    write_value(ctx, dst, "list", Some(new_list), |v| {
+    let pushed = write_value_ev(ctx, dst, "list", Some(new_list), |v| {
         let l = as_list_mut(v)?;
         match to {
             End::Left => l.push_front(e.clone()),
@@ -395,6 +441,26 @@ fn move_generic(ctx: &mut Ctx<'_>, src: &[u8], dst: &[u8], from: End, to: End) -
         }
         Ok(())
     })?;
+    // As Redis: the push on the destination first, then the pop on the source (and its `del`).
+    // A list moved onto itself keeps existing: no `new`, no `del`.
+    let same = src == dst;
+    let dst_ch = pushed.map_or(Change::default(), |(_, ch)| ch);
+    let push_ev = if to == End::Left { "lpush" } else { "rpush" };
+    let pop_ev = if from == End::Left { "lpop" } else { "rpop" };
+    let created = dst_ch.created && !same;
+    let push_ch = Change {
+        created,
+        ..Change::default()
+    };
+    ctx.notify_write(LIST, Some(push_ev), dst, push_ch);
+    let emptied = src_ch.emptied && !same;
+    let pop_ch = Change {
+        emptied,
+        ..Change::default()
+    };
+    ctx.notify_write(LIST, Some(pop_ev), src, pop_ch);
+    util::wake_if_ready(ctx, src, src_ch);
+    util::wake_if_ready(ctx, dst, dst_ch);
     ctx.out.bulk(&e);
     Ok(())
 }
@@ -415,7 +481,8 @@ fn bpop_generic(ctx: &mut Ctx<'_>, a: &Args<'_>, end: End) -> CmdResult {
     let timeout = crate::blocking::timeout_arg(a.get(a.len() - 1))?;
     let keys: Vec<&[u8]> = (1..a.len() - 1).map(|i| a.get(i)).collect();
     for k in &keys {
-        let e = write_value(ctx, k, "list", None, |v| {
+        let ev = (LIST, if end == End::Left { "lpop" } else { "rpop" });
+        let e = write_notify(ctx, k, "list", None, ev, Option::is_some, |v| {
             let l = as_list_mut(v)?;
             Ok(if end == End::Left {
                 l.pop_front()
@@ -455,7 +522,7 @@ fn brpop(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
 /// The body of BLMOVE and BRPOPLPUSH: LMOVE, or wait for the source to have data.
 fn bmove_generic(ctx: &mut Ctx<'_>, a: &Args<'_>, from: End, to: End, timeout: &[u8]) -> CmdResult {
     let timeout = crate::blocking::timeout_arg(timeout)?;
-    let has_data = read_value(ctx, a.get(1), |v| Ok(!as_list(v)?.is_empty()));
+    let has_data = peek_value(ctx, a.get(1), |v| Ok(!as_list(v)?.is_empty()));
     let has_data = crate::blocking::skip_wrongtype(ctx.client, has_data)?.unwrap_or(false);
     if has_data {
         let side = |e: End| -> &'static [u8] { if e == End::Left { b"LEFT" } else { b"RIGHT" } };
@@ -489,7 +556,9 @@ fn mpop_generic(ctx: &mut Ctx<'_>, a: &Args<'_>, at: usize, timeout: Option<&[u8
     let (keys, wh, count) = crate::util::mpop_args(a, at)?;
     let end = end_arg(wh)?;
     for k in &keys {
-        let popped = write_value(ctx, k, "list", None, |v| {
+        let ev = (LIST, if end == End::Left { "lpop" } else { "rpop" });
+        let fire = |p: &Vec<_>| !p.is_empty();
+        let popped = write_notify(ctx, k, "list", None, ev, fire, |v| {
             let l = as_list_mut(v)?;
             let n = count.min(l.len());
             Ok((0..n)

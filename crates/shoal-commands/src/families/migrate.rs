@@ -267,7 +267,9 @@ fn migrate(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
     // Moved keys leave this node (and its replicas), unless COPY.
     if !req.copy {
         for k in &moved {
-            ctx.ks.shard(k).remove();
+            if ctx.ks.shard(k).remove().is_some() {
+                ctx.notify(crate::notify::GENERIC, "del", k);
+            }
         }
     }
     if !req.copy && !moved.is_empty() {

@@ -4,11 +4,14 @@ pub mod cluster;
 pub mod config;
 pub mod connection;
 pub mod expire;
+pub mod functions;
 pub mod hashes;
 pub mod keys;
 pub mod lists;
 pub mod migrate;
+pub mod pubsub;
 pub mod replication;
+pub mod scripting;
 pub mod server;
 pub mod sets;
 pub mod slotmig;
@@ -29,10 +32,13 @@ pub static ALL: &[&[Spec]] = &[
     sets::COMMANDS,
     zsets::COMMANDS,
     connection::COMMANDS,
+    pubsub::COMMANDS,
     server::COMMANDS,
     config::COMMANDS,
     transactions::COMMANDS,
     cluster::COMMANDS,
     slotmig::COMMANDS,
     replication::COMMANDS,
+    scripting::COMMANDS,
+    functions::COMMANDS,
 ];

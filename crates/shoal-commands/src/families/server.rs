@@ -445,10 +445,11 @@ fn info_text(ctx: &mut Ctx<'_>, want: &[String]) -> String {
                 section(&mut o, "Clients");
                 let _ = write!(
                     o,
-                    "connected_clients:{}\r\ncluster_connections:0\r\nmaxclients:{}\r\nclient_recent_max_input_buffer:0\r\nclient_recent_max_output_buffer:0\r\nblocked_clients:{}\r\ntracking_clients:0\r\nclients_in_timeout_table:0\r\n",
+                    "connected_clients:{}\r\ncluster_connections:0\r\nmaxclients:{}\r\nclient_recent_max_input_buffer:0\r\nclient_recent_max_output_buffer:0\r\nblocked_clients:{}\r\ntracking_clients:{}\r\nclients_in_timeout_table:0\r\n",
                     sh.clients.len(),
                     cfg.maxclients,
-                    sh.blocking.blocked.load(Relaxed) + sh.pause.waiting.load(Relaxed)
+                    sh.blocking.blocked.load(Relaxed) + sh.pause.waiting.load(Relaxed),
+                    sh.tracking.info().0,
                 );
             }
             "memory" => {
@@ -468,6 +469,18 @@ fn info_text(ctx: &mut Ctx<'_>, want: &[String]) -> String {
                     },
                     sh.startup_memory,
                 );
+                let sc = &sh.scripts;
+                let lua = sc.lua_bytes.load(std::sync::atomic::Ordering::Relaxed) as u64;
+                let eval_bytes = sc.cache_bytes.load(std::sync::atomic::Ordering::Relaxed) as u64;
+                let (libs, funcs) = sc.functions.counts();
+                let _ = write!(
+                    o,
+                    "used_memory_lua:{lua}\r\nused_memory_vm_eval:{lua}\r\nused_memory_lua_human:{}\r\nused_memory_scripts_eval:{eval_bytes}\r\nnumber_of_cached_scripts:{}\r\nnumber_of_functions:{funcs}\r\nnumber_of_libraries:{libs}\r\nused_memory_vm_functions:0\r\nused_memory_vm_total:{lua}\r\nused_memory_vm_total_human:{}\r\nused_memory_functions:0\r\nused_memory_scripts:{eval_bytes}\r\nused_memory_scripts_human:{}\r\n",
+                    human(lua),
+                    sc.count(),
+                    human(lua),
+                    human(eval_bytes),
+                );
                 let alloc = shoal_store::mem::allocator_stats();
                 if let Some(a) = alloc {
                     let _ = write!(
@@ -481,7 +494,7 @@ fn info_text(ctx: &mut Ctx<'_>, want: &[String]) -> String {
                 }
                 let _ = write!(
                     o,
-                    "total_system_memory:{}\r\ntotal_system_memory_human:{}\r\nmaxmemory:{}\r\nmaxmemory_human:{}\r\nmaxmemory_policy:{}\r\nmaxmemory_samples:{}\r\nmaxmemory_eviction_tenacity:{}\r\nmem_fragmentation_ratio:{:.2}\r\nmem_allocator:{}\r\nlazyfree_pending_objects:0\r\nlazyfreed_objects:0\r\n",
+                    "total_system_memory:{}\r\ntotal_system_memory_human:{}\r\nmaxmemory:{}\r\nmaxmemory_human:{}\r\nmaxmemory_policy:{}\r\nmaxmemory_samples:{}\r\nmaxmemory_eviction_tenacity:{}\r\nmem_fragmentation_ratio:{:.2}\r\nmem_allocator:{}\r\nmem_not_counted_for_evict:0\r\nlazyfree_pending_objects:0\r\nlazyfreed_objects:0\r\n",
                     system_memory(),
                     human(system_memory()),
                     cfg.maxmemory,
@@ -504,9 +517,11 @@ fn info_text(ctx: &mut Ctx<'_>, want: &[String]) -> String {
                     .live_shards()
                     .map(|id| ctx.ks.shard_at(id).expired_total)
                     .sum::<u64>();
+                let (ps_channels, ps_patterns, ps_shard) = sh.pubsub.counts();
+                let tracked = sh.tracking.info();
                 let _ = write!(
                     o,
-                    "total_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:0\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\nrejected_connections:{}\r\nexpired_keys:{expired}\r\nevicted_keys:{}\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:0\r\npubsub_patterns:0\r\ntotal_error_replies:{}\r\nacl_access_denied_auth:{}\r\nclient_output_buffer_limit_disconnections:{}\r\nsync_full:{}\r\nsync_partial_ok:{}\r\nsync_partial_err:{}\r\nmigrate_cached_sockets:{}\r\n",
+                    "total_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:0\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\nrejected_connections:{}\r\nexpired_keys:{expired}\r\nevicted_keys:{}\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:{}\r\npubsub_patterns:{}\r\npubsubshard_channels:{}\r\ntotal_error_replies:{}\r\nacl_access_denied_auth:{}\r\nclient_output_buffer_limit_disconnections:{}\r\nsync_full:{}\r\nsync_partial_ok:{}\r\nsync_partial_err:{}\r\nmigrate_cached_sockets:{}\r\ntracking_total_keys:{}\r\ntracking_total_items:{}\r\ntracking_total_prefixes:{}\r\n",
                     sh.stats.connections_received.load(Relaxed),
                     stats.commands,
                     stats.net_in,
@@ -515,13 +530,20 @@ fn info_text(ctx: &mut Ctx<'_>, want: &[String]) -> String {
                     sh.store.evicted_total(),
                     stats.hits,
                     stats.misses,
+                    ps_channels,
+                    ps_patterns,
+                    ps_shard,
                     sh.stats.total_error_replies.load(Relaxed),
                     sh.stats.auth_failures.load(Relaxed),
-                    sh.stats.obuf_disconnections.load(Relaxed),
+                    sh.stats.obuf_disconnections.load(Relaxed)
+                        + sh.pubsub.closed_for_buffer.load(Relaxed),
                     sh.repl.sync_full.load(Relaxed),
                     sh.repl.sync_partial_ok.load(Relaxed),
                     sh.repl.sync_partial_err.load(Relaxed),
                     crate::families::migrate::cached_sockets(),
+                    tracked.1,
+                    tracked.2,
+                    tracked.3,
                 );
             }
             "replication" => {
@@ -628,6 +650,7 @@ fn flush_shards(ctx: &mut Ctx<'_>, ids: impl Iterator<Item = ShardId>) {
 fn flushdb(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
     flush_mode(&a)?;
     flush_shards(ctx, ctx.ks.store.live_db_shards(ctx.ks.db));
+    crate::tracking::flushed(ctx);
     ctx.out.ok();
     Ok(())
 }
@@ -637,6 +660,7 @@ fn flushall(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
     flush_mode(&a)?;
     let store = ctx.ks.store;
     flush_shards(ctx, store.live_shards());
+    crate::tracking::flushed(ctx);
     ctx.out.ok();
     Ok(())
 }

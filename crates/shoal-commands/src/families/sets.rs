@@ -7,8 +7,9 @@ use shoal_store::{CollMut, Value, ValueRef};
 
 use crate::ctx::Ctx;
 use crate::errors::{self, CmdError, CmdResult};
+use crate::notify::{Change, GENERIC, SET};
 use crate::spec::{Group, Spec, cmd, flags::*};
-use crate::util::{self, read_value, write_value};
+use crate::util::{self, read_value, write_notify};
 
 fn new_set() -> Value {
     Value::Set(Box::default())
@@ -37,20 +38,36 @@ fn reply_members(ctx: &mut Ctx<'_>, m: &[Bytes]) {
 
 /// SADD key member [member ...]
 fn sadd(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
-    let n = write_value(ctx, a.get(1), "set", Some(new_set), |v| {
-        let s = as_set_mut(v)?;
-        Ok(a.iter().skip(2).filter(|m| s.insert(m)).count() as i64)
-    })?;
+    let n = write_notify(
+        ctx,
+        a.get(1),
+        "set",
+        Some(new_set),
+        (SET, "sadd"),
+        |n| *n > 0,
+        |v| {
+            let s = as_set_mut(v)?;
+            Ok(a.iter().skip(2).filter(|m| s.insert(m)).count() as i64)
+        },
+    )?;
     ctx.out.int(n.unwrap_or(0));
     Ok(())
 }
 
 /// SREM key member [member ...]
 fn srem(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
-    let n = write_value(ctx, a.get(1), "set", None, |v| {
-        let s = as_set_mut(v)?;
-        Ok(a.iter().skip(2).filter(|m| s.remove(m)).count() as i64)
-    })?;
+    let n = write_notify(
+        ctx,
+        a.get(1),
+        "set",
+        None,
+        (SET, "srem"),
+        |n| *n > 0,
+        |v| {
+            let s = as_set_mut(v)?;
+            Ok(a.iter().skip(2).filter(|m| s.remove(m)).count() as i64)
+        },
+    )?;
     ctx.out.int(n.unwrap_or(0));
     Ok(())
 }
@@ -100,7 +117,9 @@ fn spop(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
         },
         _ => return Err(errors::SYNTAX.into()),
     };
-    let popped = write_value(ctx, a.get(1), "set", None, |v| {
+    // `spop` once, whatever the count, then `del` if the set was emptied.
+    let fire = |p: &Vec<Bytes>| !p.is_empty();
+    let popped = write_notify(ctx, a.get(1), "set", None, (SET, "spop"), fire, |v| {
         let s = as_set_mut(v)?;
         let mut rng = rand::rng();
         let n = count.unwrap_or(1).min(s.len());
@@ -177,12 +196,27 @@ fn smove(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
         return Ok(());
     }
     let moved = in_src
-        && write_value(ctx, src, "set", None, |v| Ok(as_set_mut(v)?.remove(m)))?.unwrap_or(false);
+        && write_notify(
+            ctx,
+            src,
+            "set",
+            None,
+            (SET, "srem"),
+            |d| *d,
+            |v| Ok(as_set_mut(v)?.remove(m)),
+        )?
+        .unwrap_or(false);
     // A destination that already holds the member is not touched (WATCH, keyspace events).
     if moved && !in_dst {
-        write_value(ctx, dst, "set", Some(new_set), |v| {
-            Ok(as_set_mut(v)?.insert(m))
-        })?;
+        write_notify(
+            ctx,
+            dst,
+            "set",
+            Some(new_set),
+            (SET, "sadd"),
+            |d| *d,
+            |v| Ok(as_set_mut(v)?.insert(m)),
+        )?;
     }
     ctx.out.int(moved as i64);
     Ok(())
@@ -252,17 +286,31 @@ fn set_op(ctx: &mut Ctx<'_>, a: &Args<'_>, op: Op) -> CmdResult {
 fn set_op_store(ctx: &mut Ctx<'_>, a: &Args<'_>, op: Op) -> CmdResult {
     let keys: Vec<&[u8]> = a.iter().skip(2).collect();
     let m = combine(ctx, &keys, op)?;
-    let mut s = ctx.ks.shard(a.get(1));
-    if m.is_empty() {
-        s.remove();
+    let dst = a.get(1);
+    let mut s = ctx.ks.shard(dst);
+    let ch = if m.is_empty() {
+        Change {
+            emptied: s.remove().is_some(),
+            ..Change::default()
+        }
     } else {
         let mut st = Set::default();
         for x in &m {
             st.insert(x);
         }
-        s.upsert(Value::Set(Box::new(st)), None);
-    }
+        Change::created(!s.upsert(Value::Set(Box::new(st)), None))
+    };
     drop(s);
+    if ch.emptied {
+        ctx.notify(GENERIC, "del", dst);
+    } else if !m.is_empty() {
+        let ev = match op {
+            Op::Inter => "sinterstore",
+            Op::Union => "sunionstore",
+            Op::Diff => "sdiffstore",
+        };
+        ctx.notify_write(SET, Some(ev), dst, ch);
+    }
     ctx.out.int(m.len() as i64);
     Ok(())
 }

@@ -6,6 +6,7 @@ use shoal_store::{NewValue, ValueRef};
 
 use crate::ctx::Ctx;
 use crate::errors::{self, CmdError, CmdResult};
+use crate::notify::{self, Change, GENERIC, STRING};
 use crate::spec::{Group, Spec, cmd, flags::*};
 use crate::util::{self, deadline, eq_ic, int, str_bytes, string_value, value_int};
 
@@ -143,6 +144,18 @@ fn set_with_options(ctx: &mut Ctx<'_>, key: &[u8], val: &[u8], o: SetOpts) -> Cm
         }
     }
     drop(s);
+    if o.get && found.is_none() {
+        // SET … GET reads the old value first (a read lookup).
+        ctx.notify_keymiss(key);
+    }
+    if proceed {
+        // Redis 7.0 sets the key and then its TTL even when that is already in the past.
+        let ch = Change::created(found.is_none());
+        ctx.notify_write(STRING, Some("set"), key, ch);
+        if let Ttl::At(_) = o.ttl {
+            ctx.notify(GENERIC, "expire", key);
+        }
+    }
     // Replicas get what happened, with an absolute expiry (their clocks are not ours).
     if ctx.replicating() {
         match (proceed, o.ttl) {
@@ -190,6 +203,10 @@ fn setnx(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
         s.insert_new(string_value(val), None);
     }
     drop(s);
+    if done {
+        let ch = Change::created(true);
+        ctx.notify_write(STRING, Some("set"), key, ch);
+    }
     ctx.out.int(done as i64);
     Ok(())
 }
@@ -258,6 +275,7 @@ fn get(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
         None => {
             drop(s);
             ctx.hit(false);
+            ctx.notify_keymiss(a.get(1));
             ctx.out.null();
         }
     }
@@ -272,9 +290,12 @@ fn getdel(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
             str_bytes(s.entry(i).value())?;
             let e = s.remove_at(i);
             drop(s);
+            ctx.notify(GENERIC, "del", a.get(1));
             reply_value(ctx.out, e.value())
         }
         None => {
+            drop(s);
+            ctx.notify_keymiss(a.get(1));
             ctx.out.null();
             Ok(())
         }
@@ -305,6 +326,7 @@ fn getex(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
     let mut s = ctx.ks.shard(a.get(1));
     let Some(idx) = s.find() else {
         drop(s);
+        ctx.notify_keymiss(a.get(1));
         ctx.out.null();
         return Ok(());
     };
@@ -328,6 +350,12 @@ fn getex(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
     };
     drop(s);
     match prop {
+        Some((b"PERSIST", _)) => ctx.notify(GENERIC, "persist", key),
+        Some((b"DEL", _)) => ctx.notify(GENERIC, "del", key),
+        Some(_) => ctx.notify(GENERIC, "expire", key),
+        None => {}
+    }
+    match prop {
         None => ctx.propagate_nothing(),
         Some((cmd, None)) => ctx.propagate_as(&[cmd, key]),
         Some((cmd, Some(at))) => {
@@ -346,7 +374,12 @@ fn mget(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
         match s.find().map(|i| s.entry(i).value()) {
             // Keys of other types read as nil, as in Redis.
             Some(v) if v.is_string() => reply_value(ctx.out, v)?,
-            _ => ctx.out.null(),
+            Some(_) => ctx.out.null(),
+            None => {
+                drop(s);
+                notify::notify_in(ctx.shared, ctx.ks.db, notify::KEY_MISS, "keymiss", key);
+                ctx.out.null();
+            }
         }
     }
     Ok(())
@@ -358,9 +391,12 @@ fn mset(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
         return Err(errors::arity("mset"));
     }
     for i in (1..a.len()).step_by(2) {
-        ctx.ks
+        let replaced = ctx
+            .ks
             .shard(a.get(i))
             .upsert(string_value(a.get(i + 1)), None);
+        let ch = Change::created(!replaced);
+        ctx.notify_write(STRING, Some("set"), a.get(i), ch);
     }
     ctx.out.ok();
     Ok(())
@@ -378,9 +414,12 @@ fn msetnx(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
         }
     }
     for i in (1..a.len()).step_by(2) {
-        ctx.ks
+        let replaced = ctx
+            .ks
             .shard(a.get(i))
             .upsert(string_value(a.get(i + 1)), None);
+        let ch = Change::created(!replaced);
+        ctx.notify_write(STRING, Some("set"), a.get(i), ch);
     }
     ctx.out.int(1);
     Ok(())
@@ -389,7 +428,8 @@ fn msetnx(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
 /// The body of INCR/DECR/INCRBY/DECRBY: adds `by` to the integer at `key`.
 fn add_to_integer(ctx: &mut Ctx<'_>, key: &[u8], by: i64) -> CmdResult {
     let mut s = ctx.ks.shard(key);
-    let n = match s.find() {
+    let found = s.find();
+    let n = match found {
         Some(i) => {
             let cur = value_int(s.entry(i).value())?;
             let n = cur
@@ -404,6 +444,9 @@ fn add_to_integer(ctx: &mut Ctx<'_>, key: &[u8], by: i64) -> CmdResult {
         }
     };
     drop(s);
+    // INCR, DECR, INCRBY and DECRBY all send `incrby`, as Redis.
+    let ch = Change::created(found.is_none());
+    ctx.notify_write(STRING, Some("incrby"), key, ch);
     ctx.out.int(n);
     Ok(())
 }
@@ -455,6 +498,8 @@ fn incrbyfloat(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
         }
     }
     drop(s);
+    let ch = Change::created(found.is_none());
+    ctx.notify_write(STRING, Some("incrbyfloat"), a.get(1), ch);
     // The float text, not the increment: replicas must not round differently.
     ctx.propagate_as(&[b"SET", a.get(1), text.as_bytes(), b"KEEPTTL"]);
     ctx.out.bulk(text.as_bytes());
@@ -470,7 +515,8 @@ fn append(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
     let limit = max_len(ctx);
     let add = a.get(2);
     let mut s = ctx.ks.shard(a.get(1));
-    let len = match s.find() {
+    let found = s.find();
+    let len = match found {
         Some(i) => {
             let cur = str_len_as_raw(&mut s, i)?;
             if (cur + add.len()) as u64 > limit {
@@ -489,6 +535,8 @@ fn append(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
         }
     };
     drop(s);
+    let ch = Change::created(found.is_none());
+    ctx.notify_write(STRING, Some("append"), a.get(1), ch);
     ctx.out.int(len as i64);
     Ok(())
 }
@@ -499,9 +547,12 @@ fn strlen(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
     let n = match s.find() {
         Some(i) if !s.entry(i).value().is_string() => return Err(errors::WRONGTYPE.into()),
         Some(i) => s.entry(i).value().str_len(),
-        None => 0,
+        None => {
+            drop(s);
+            ctx.notify_keymiss(a.get(1));
+            0
+        }
     };
-    drop(s);
     ctx.out.int(n as i64);
     Ok(())
 }
@@ -512,6 +563,7 @@ fn getrange(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
     let mut s = ctx.ks.shard(a.get(1));
     let Some(i) = s.find() else {
         drop(s);
+        ctx.notify_keymiss(a.get(1));
         ctx.out.bulk(b"");
         return Ok(());
     };
@@ -575,6 +627,8 @@ fn setrange(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
         b[offset..offset + val.len()].copy_from_slice(val);
     }
     drop(s);
+    let ch = Change::created(found.is_none());
+    ctx.notify_write(STRING, Some("setrange"), a.get(1), ch);
     ctx.out.int(len as i64);
     Ok(())
 }

@@ -54,7 +54,10 @@ fn exec(ctx: &mut Ctx<'_>, _a: Args<'_>) -> CmdResult {
     for (idx, args) in &m.queued {
         let spec = table().specs[*idx];
         let a = args.args();
-        if !lock_plan(ctx.shared, db, spec, &a, &mut ids) {
+        // A script may reach any key: a transaction holding one holds every shard.
+        if !lock_plan(ctx.shared, db, spec, &a, &mut ids)
+            || matches!(spec.group, crate::spec::Group::Scripting)
+        {
             global = true;
         }
         if spec.name == "select"

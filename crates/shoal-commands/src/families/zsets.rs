@@ -6,8 +6,9 @@ use shoal_store::{CollMut, Value, ValueRef};
 
 use crate::ctx::Ctx;
 use crate::errors::{self, CmdError, CmdResult};
+use crate::notify::{Change, GENERIC, ZSET};
 use crate::spec::{Group, Spec, cmd, flags::*};
-use crate::util::{self, eq_ic, int, read_value, write_value};
+use crate::util::{self, eq_ic, int, read_value, write_notify};
 
 /// Members with their scores, in order.
 type Scored = Vec<(Vec<u8>, f64)>;
@@ -97,7 +98,10 @@ fn zadd(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
         items.push((score_arg(a.get(j))?, a.get(j + 1)));
     }
     let create: Option<fn() -> Value> = if xx { None } else { Some(new_zset) };
-    let r = write_value(ctx, a.get(1), "zset", create, |v| {
+    // An event only if a member was added or its score changed.
+    let ev = (ZSET, if incr { "zincr" } else { "zadd" });
+    let fire = |r: &(i64, i64, Option<f64>)| r.0 + r.1 > 0;
+    let r = write_notify(ctx, a.get(1), "zset", create, ev, fire, |v| {
         let z = as_z_mut(v)?;
         let (mut added, mut changed) = (0i64, 0i64);
         let mut last: Option<f64> = None;
@@ -146,25 +150,41 @@ fn zadd(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
 /// ZINCRBY key increment member
 fn zincrby(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
     let by = score_arg(a.get(2))?;
-    let s = write_value(ctx, a.get(1), "zset", Some(new_zset), |v| {
-        let z = as_z_mut(v)?;
-        let n = z.score(a.get(3)).unwrap_or(0.0) + by;
-        if n.is_nan() {
-            return Err("ERR resulting score is not a number (NaN)".into());
-        }
-        z.insert(a.get(3), n);
-        Ok(n)
-    })?;
+    let s = write_notify(
+        ctx,
+        a.get(1),
+        "zset",
+        Some(new_zset),
+        (ZSET, "zincr"),
+        |_| true,
+        |v| {
+            let z = as_z_mut(v)?;
+            let n = z.score(a.get(3)).unwrap_or(0.0) + by;
+            if n.is_nan() {
+                return Err("ERR resulting score is not a number (NaN)".into());
+            }
+            z.insert(a.get(3), n);
+            Ok(n)
+        },
+    )?;
     ctx.out.double(s.unwrap_or(0.0));
     Ok(())
 }
 
 /// ZREM key member [member ...]
 fn zrem(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
-    let n = write_value(ctx, a.get(1), "zset", None, |v| {
-        let z = as_z_mut(v)?;
-        Ok(a.iter().skip(2).filter(|m| z.remove(m).is_some()).count() as i64)
-    })?;
+    let n = write_notify(
+        ctx,
+        a.get(1),
+        "zset",
+        None,
+        (ZSET, "zrem"),
+        |n| *n > 0,
+        |v| {
+            let z = as_z_mut(v)?;
+            Ok(a.iter().skip(2).filter(|m| z.remove(m).is_some()).count() as i64)
+        },
+    )?;
     ctx.out.int(n.unwrap_or(0));
     Ok(())
 }
@@ -565,7 +585,9 @@ fn pop_generic(ctx: &mut Ctx<'_>, a: &Args<'_>, highest: bool) -> CmdResult {
         },
         _ => return Err(errors::SYNTAX.into()),
     };
-    let items = write_value(ctx, a.get(1), "zset", None, |v| {
+    let ev = (ZSET, if highest { "zpopmax" } else { "zpopmin" });
+    let fire = |p: &Vec<(Vec<u8>, f64)>| !p.is_empty();
+    let items = write_notify(ctx, a.get(1), "zset", None, ev, fire, |v| {
         let z = as_z_mut(v)?;
         Ok((0..count.unwrap_or(1))
             .map_while(|_| z.pop(highest))
@@ -599,7 +621,10 @@ fn bzpop_generic(ctx: &mut Ctx<'_>, a: &Args<'_>, highest: bool) -> CmdResult {
     let timeout = crate::blocking::timeout_arg(a.get(a.len() - 1))?;
     let keys: Vec<&[u8]> = (1..a.len() - 1).map(|i| a.get(i)).collect();
     for k in &keys {
-        let got = write_value(ctx, k, "zset", None, |v| Ok(as_z_mut(v)?.pop(highest)));
+        let ev = (ZSET, if highest { "zpopmax" } else { "zpopmin" });
+        let got = write_notify(ctx, k, "zset", None, ev, Option::is_some, |v| {
+            Ok(as_z_mut(v)?.pop(highest))
+        });
         let got = crate::blocking::skip_wrongtype(ctx.client, got)?.flatten();
         if let Some((m, s)) = got {
             let pop: &[u8] = if highest { b"ZPOPMAX" } else { b"ZPOPMIN" };
@@ -644,7 +669,9 @@ fn zmpop_generic(ctx: &mut Ctx<'_>, a: &Args<'_>, at: usize, timeout: Option<&[u
         return Err(errors::SYNTAX.into());
     };
     for k in &keys {
-        let items = write_value(ctx, k, "zset", None, |v| {
+        let ev = (ZSET, if highest { "zpopmax" } else { "zpopmin" });
+        let fire = |p: &Vec<(Vec<u8>, f64)>| !p.is_empty();
+        let items = write_notify(ctx, k, "zset", None, ev, fire, |v| {
             let z = as_z_mut(v)?;
             Ok((0..count)
                 .map_while(|_| z.pop(highest))
@@ -734,14 +761,27 @@ fn remrange_generic(ctx: &mut Ctx<'_>, a: &Args<'_>, by: By) -> CmdResult {
             int(a.get(3))?;
         }
     }
-    let n = write_value(ctx, a.get(1), "zset", None, |v| {
-        let z = as_z_mut(v)?;
-        let gone = select(z, Query::plain(by, a.get(2), a.get(3)))?;
-        for (m, _) in &gone {
-            z.remove(m);
-        }
-        Ok(gone.len() as i64)
-    })?;
+    let ev = match by {
+        By::Index => "zremrangebyrank",
+        By::Score => "zremrangebyscore",
+        By::Lex => "zremrangebylex",
+    };
+    let n = write_notify(
+        ctx,
+        a.get(1),
+        "zset",
+        None,
+        (ZSET, ev),
+        |n| *n > 0,
+        |v| {
+            let z = as_z_mut(v)?;
+            let gone = select(z, Query::plain(by, a.get(2), a.get(3)))?;
+            for (m, _) in &gone {
+                z.remove(m);
+            }
+            Ok(gone.len() as i64)
+        },
+    )?;
     ctx.out.int(n.unwrap_or(0));
     Ok(())
 }
@@ -796,24 +836,31 @@ fn zrangestore(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
         // Bounds are still checked for a missing key.
         None => select(&ZSet::default(), q)?,
     };
-    store(ctx, a.get(1), &items);
+    store(ctx, a.get(1), &items, "zrangestore");
     ctx.out.int(items.len() as i64);
     Ok(())
 }
 
-/// Replaces `dst` with a sorted set of `items` (deleted when empty).
-fn store(ctx: &mut Ctx<'_>, dst: &[u8], items: &[(Vec<u8>, f64)]) {
+/// Replaces `dst` with a sorted set of `items` (deleted when empty), with the keyspace events:
+/// `event` (or `del` when emptied).
+fn store(ctx: &mut Ctx<'_>, dst: &[u8], items: &[(Vec<u8>, f64)], event: &str) {
     let mut s = ctx.ks.shard(dst);
     if items.is_empty() {
-        s.remove();
+        let existed = s.remove().is_some();
+        drop(s);
+        if existed {
+            ctx.notify(GENERIC, "del", dst);
+        }
         return;
     }
     let mut z = ZSet::default();
     for (m, sc) in items {
         z.insert(m, *sc);
     }
-    s.upsert(Value::ZSet(Box::new(z)), None);
+    let replaced = s.upsert(Value::ZSet(Box::new(z)), None);
     drop(s);
+    let ch = Change::created(!replaced);
+    ctx.notify_write(ZSET, Some(event), dst, ch);
     let (shared, db) = (ctx.shared, ctx.ks.db);
     shared.blocking.signal(shared, db, dst);
 }
@@ -976,7 +1023,7 @@ fn zdiff(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
 
 fn store_generic(ctx: &mut Ctx<'_>, a: &Args<'_>, op: SetOp, name: &str) -> CmdResult {
     let (r, _) = combine(ctx, a, 2, op, false, name)?;
-    store(ctx, a.get(1), &r);
+    store(ctx, a.get(1), &r, name);
     ctx.out.int(r.len() as i64);
     Ok(())
 }

@@ -1,0 +1,518 @@
+//! Lua scripting against the real binary: EVAL and its family, SCRIPT, FUNCTION/FCALL, the
+//! conversions, the sandbox, Redis's error texts, atomicity with undeclared keys, -BUSY and
+//! SCRIPT KILL, and effects replication.
+mod common;
+use common::*;
+use std::time::Duration;
+
+#[test]
+fn eval_replies_and_conversions() {
+    let s = server(&[]);
+    let mut c = conn(&s);
+    assert_eq!(
+        q::<String>(&mut c, &["EVAL", "return 'hello'", "0"]),
+        "hello"
+    );
+    // Numbers are truncated, true is 1, false is nil, tables stop at the first nil.
+    assert_eq!(q::<i64>(&mut c, &["EVAL", "return 100.5", "0"]), 100);
+    assert_eq!(q::<i64>(&mut c, &["EVAL", "return true", "0"]), 1);
+    assert_eq!(
+        q::<Option<String>>(&mut c, &["EVAL", "return false", "0"]),
+        None
+    );
+    assert_eq!(
+        v(&mut c, &["EVAL", "return {1,2,3,'ciao',{1,2}}", "0"]),
+        redis::Value::Array(vec![
+            redis::Value::Int(1),
+            redis::Value::Int(2),
+            redis::Value::Int(3),
+            redis::Value::BulkString(b"ciao".to_vec()),
+            redis::Value::Array(vec![redis::Value::Int(1), redis::Value::Int(2)]),
+        ])
+    );
+    assert_eq!(
+        v(&mut c, &["EVAL", "return {1,2,nil,4}", "0"]),
+        redis::Value::Array(vec![redis::Value::Int(1), redis::Value::Int(2)])
+    );
+    assert_eq!(
+        q::<String>(&mut c, &["EVAL", "return {ok='fine'}", "0"]),
+        "fine"
+    );
+    assert_eq!(
+        e(
+            &mut c,
+            &["EVAL", "return {err='ERR this is an error'}", "0"]
+        ),
+        "ERR this is an error"
+    );
+    assert_eq!(
+        e(
+            &mut c,
+            &["EVAL", "return redis.error_reply('MY_CODE msg')", "0"]
+        ),
+        "MY_CODE msg"
+    );
+    // KEYS and ARGV.
+    let got: Vec<String> = q(
+        &mut c,
+        &[
+            "EVAL",
+            "return {KEYS[1],KEYS[2],ARGV[1],ARGV[2]}",
+            "2",
+            "a{t}",
+            "b{t}",
+            "c",
+            "d",
+        ],
+    );
+    assert_eq!(got, ["a{t}", "b{t}", "c", "d"]);
+    // Replies of commands as Lua sees them.
+    ok(&mut c, &["SET", "x", "0"]);
+    let got: Vec<redis::Value> = q(
+        &mut c,
+        &[
+            "EVAL",
+            "local n = redis.call('incr', KEYS[1]); local g = redis.call('get', 'nosuch'); local st = redis.pcall('set', 'y', 'v'); local er = redis.pcall('incr', 'y'); return {type(n), n, tostring(g), st['ok'], er['err']}",
+            "1",
+            "x",
+        ],
+    );
+    assert_eq!(
+        got,
+        vec![
+            redis::Value::BulkString(b"number".to_vec()),
+            redis::Value::Int(1),
+            redis::Value::BulkString(b"false".to_vec()),
+            redis::Value::BulkString(b"OK".to_vec()),
+            redis::Value::BulkString(b"ERR value is not an integer or out of range".to_vec()),
+        ]
+    );
+    // A table that contains itself ends in an error (after many one-element arrays), not a
+    // hang or a crash; the connection stays usable.
+    let mut raw = RawConn::connect(format!("127.0.0.1:{}", s.port()).parse().expect("addr"));
+    raw.send(&RawConn::encode(&[
+        b"EVAL",
+        b"local a = {}; local b = {a}; a[1] = b; return a",
+        b"0",
+    ]));
+    let mut seen = Vec::new();
+    while !seen.ends_with(b"-ERR reached lua stack limit\r\n") {
+        let b = raw.read_exact_n(1);
+        assert!(!b.is_empty() && seen.len() < 1 << 20, "no end to the reply");
+        seen.extend_from_slice(&b);
+    }
+    assert!(seen.starts_with(b"*1\r\n*1\r\n"));
+    raw.send(b"PING\r\n");
+    assert_eq!(raw.read_exact_n(7), b"+PONG\r\n");
+    assert_eq!(q::<String>(&mut c, &["PING"]), "PONG");
+}
+
+#[test]
+fn evalsha_and_the_script_cache() {
+    let s = server(&[]);
+    let mut c = conn(&s);
+    ok(&mut c, &["SET", "mykey", "myval"]);
+    let body = "return redis.call('get',KEYS[1])";
+    let sha: String = q(&mut c, &["SCRIPT", "LOAD", body]);
+    assert_eq!(sha, "fd758d1589d044dd850a6f05d52f2eefd27f033f");
+    assert_eq!(
+        q::<String>(&mut c, &["EVALSHA", &sha, "1", "mykey"]),
+        "myval"
+    );
+    let upper = sha.to_uppercase();
+    assert_eq!(
+        q::<String>(&mut c, &["EVALSHA", &upper, "1", "mykey"]),
+        "myval"
+    );
+    assert_eq!(
+        q::<Vec<i64>>(
+            &mut c,
+            &[
+                "SCRIPT",
+                "EXISTS",
+                &sha,
+                "ffd632c7d33e571e9f24556ebed26c3479a87130"
+            ]
+        ),
+        vec![1, 0]
+    );
+    assert!(e(&mut c, &["EVALSHA", "NotValidShaSUM", "0"]).starts_with("NOSCRIPT"));
+    ok(&mut c, &["SCRIPT", "FLUSH"]);
+    assert_eq!(
+        e(&mut c, &["EVALSHA", &sha, "1", "mykey"]),
+        "NOSCRIPT No matching script. Please use EVAL."
+    );
+    // EVAL caches what it runs.
+    let _: String = q(&mut c, &["EVAL", body, "1", "mykey"]);
+    assert_eq!(
+        q::<String>(&mut c, &["EVALSHA", &sha, "1", "mykey"]),
+        "myval"
+    );
+    assert_eq!(
+        q::<String>(&mut c, &["EVAL", "return redis.sha1hex('')", "0"]),
+        "da39a3ee5e6b4b0d3255bfef95601890afd80709"
+    );
+    assert_eq!(
+        info_field(&mut c, "memory", "number_of_cached_scripts"),
+        "2"
+    );
+}
+
+#[test]
+fn argument_and_script_errors_are_redis_texts() {
+    let s = server(&[]);
+    let mut c = conn(&s);
+    assert_eq!(
+        e(&mut c, &["EVAL", "return 1", "2", "a"]),
+        "ERR Number of keys can't be greater than number of args"
+    );
+    assert_eq!(
+        e(&mut c, &["EVAL", "return 1", "-1"]),
+        "ERR Number of keys can't be negative"
+    );
+    assert_eq!(
+        e(&mut c, &["EVAL", "return 1", "x"]),
+        "ERR value is not an integer or out of range"
+    );
+    assert!(
+        e(&mut c, &["EVAL", "return x +", "0"])
+            .starts_with("ERR Error compiling script (new function): user_script:1:")
+    );
+    let err = e(&mut c, &["EVAL", "return a", "0"]);
+    assert!(
+        err.starts_with(
+            "ERR user_script:1: Script attempted to access nonexistent global variable 'a' script: "
+        ) && err.ends_with(", on @user_script:1."),
+        "{err}"
+    );
+    for body in [
+        "a = 10",
+        "setmetatable(_G, {})",
+        "redis.call = function() return 1 end",
+        "local g = getmetatable(_G); g.__index = {}",
+    ] {
+        let err = e(&mut c, &["EVAL", body, "0"]);
+        assert!(
+            err.contains("Attempt to modify a readonly table"),
+            "{body}: {err}"
+        );
+    }
+    for name in ["print", "loadfile", "dofile"] {
+        let err = e(&mut c, &["EVAL", &format!("{name}('x')"), "0"]);
+        assert!(
+            err.contains(&format!("nonexistent global variable '{name}'")),
+            "{err}"
+        );
+    }
+    assert!(
+        e(&mut c, &["EVAL", "redis.call('nosuchcommand')", "0"]).contains("Unknown Redis command")
+    );
+    assert!(e(&mut c, &["EVAL", "redis.call('get','a','b','c')", "0"]).contains("number of args"));
+    assert!(e(&mut c, &["EVAL", "return redis.call()", "0"]).contains("one argument"));
+    ok(&mut c, &["SET", "foo", "bar"]);
+    assert!(
+        e(
+            &mut c,
+            &["EVAL", "redis.call('lpush',KEYS[1],'val')", "1", "foo"]
+        )
+        .starts_with("WRONGTYPE Operation against a key holding the wrong kind of value")
+    );
+    assert!(
+        e(
+            &mut c,
+            &["EVAL", "return redis.call('blpop','x',0)", "1", "x"]
+        )
+        .contains("not allowed")
+    );
+    assert!(
+        e(
+            &mut c,
+            &["EVAL_RO", "return redis.call('set','x','y')", "1", "x"]
+        )
+        .starts_with("ERR Write commands are not allowed from read-only scripts")
+    );
+    // An inner command's error is counted once in errorstats.
+    ok(&mut c, &["CONFIG", "RESETSTAT"]);
+    let _ = e(&mut c, &["EVAL", "return redis.call('select',99)", "0"]);
+    assert_eq!(info_field(&mut c, "errorstats", "errorstat_ERR"), "count=1");
+    assert_eq!(info_field(&mut c, "stats", "total_error_replies"), "1");
+}
+
+#[test]
+fn select_inside_a_script_stays_inside() {
+    let s = server(&["--databases", "16"]);
+    let mut c = conn(&s);
+    ok(&mut c, &["SELECT", "10"]);
+    ok(&mut c, &["SET", "mykey", "db10"]);
+    let got: String = q(
+        &mut c,
+        &[
+            "EVAL",
+            "redis.call('select','9'); redis.call('set','mykey','db9'); return 'ok'",
+            "0",
+        ],
+    );
+    assert_eq!(got, "ok");
+    assert_eq!(q::<String>(&mut c, &["GET", "mykey"]), "db10");
+    ok(&mut c, &["SELECT", "9"]);
+    assert_eq!(q::<String>(&mut c, &["GET", "mykey"]), "db9");
+}
+
+#[test]
+fn scripts_are_atomic_with_declared_and_undeclared_keys() {
+    let s = server(&[]);
+    // Each script moves one unit from a counter it declares to one it does not (so it locks
+    // a shard mid-run); no other client may ever see the sum differ from 0.
+    let body = "local a = redis.call('decr', KEYS[1]); local b = redis.call('incr', 'other:' .. ARGV[1]); return a + b";
+    let n = 300;
+    let workers: Vec<_> = (0..4)
+        .map(|w| {
+            let url = s.url();
+            std::thread::spawn(move || {
+                let mut c = redis::Client::open(url).unwrap().get_connection().unwrap();
+                for i in 0..n {
+                    let key = format!("k{}", (w * 7 + i) % 5);
+                    let other = format!("{}", (w + i) % 3);
+                    let sum: i64 = redis::cmd("EVAL")
+                        .arg(body)
+                        .arg(1)
+                        .arg(&key)
+                        .arg(&other)
+                        .query(&mut c)
+                        .unwrap();
+                    let _ = sum;
+                }
+            })
+        })
+        .collect();
+    let mut c = conn(&s);
+    // A reader sums everything with one script while the writers run.
+    let sum_body = "local s = 0; for i = 0, 4 do s = s + (tonumber(redis.call('get', 'k' .. i)) or 0) end; for i = 0, 2 do s = s + (tonumber(redis.call('get', 'other:' .. i)) or 0) end; return s";
+    for _ in 0..100 {
+        assert_eq!(q::<i64>(&mut c, &["EVAL", sum_body, "0"]), 0);
+    }
+    for w in workers {
+        w.join().unwrap();
+    }
+    assert_eq!(q::<i64>(&mut c, &["EVAL", sum_body, "0"]), 0);
+    let total: i64 = (0..3)
+        .map(|i| q::<Option<i64>>(&mut c, &["GET", &format!("other:{i}")]).unwrap_or(0))
+        .sum();
+    assert_eq!(total, 4 * n);
+}
+
+#[test]
+fn a_busy_script_gets_busy_replies_and_script_kill() {
+    let s = server(&[]);
+    let mut c = conn(&s);
+    ok(&mut c, &["CONFIG", "SET", "busy-reply-threshold", "50"]);
+    // A transaction queued before the script and EXEC'd while it is busy is discarded.
+    let mut m = conn(&s);
+    ok(&mut m, &["SET", "xx", "1"]);
+    ok(&mut m, &["MULTI"]);
+    assert_eq!(q::<String>(&mut m, &["INCR", "xx"]), "QUEUED");
+    let h = spawn_cmd(
+        s.url(),
+        vec!["EVAL", "local a = 1 while true do a = a + 1 end", "0"],
+    );
+    assert!(wait_until(Duration::from_secs(10), || {
+        matches!(
+            redis::cmd("PING").query::<String>(&mut c),
+            Err(e) if e.code() == Some("BUSY")
+        )
+    }));
+    let err = e(&mut c, &["GET", "x"]);
+    assert_eq!(
+        err,
+        "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE."
+    );
+    assert!(e(&mut c, &["FUNCTION", "KILL"]).starts_with("BUSY"));
+    assert_eq!(
+        e(&mut m, &["EXEC"]),
+        "EXECABORT Transaction discarded because of: BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE."
+    );
+    ok(&mut c, &["SCRIPT", "KILL"]);
+    let reply = h.join().unwrap();
+    let msg = reply.expect_err("killed script");
+    assert!(
+        msg.contains("Script killed by user with SCRIPT KILL"),
+        "{msg}"
+    );
+    assert!(wait_until(Duration::from_secs(5), || {
+        redis::cmd("PING").query::<String>(&mut c).is_ok()
+    }));
+    assert_eq!(
+        e(&mut c, &["SCRIPT", "KILL"]),
+        "NOTBUSY No scripts in execution right now."
+    );
+    // The transaction left MULTI and none of it ran.
+    assert_eq!(q::<String>(&mut m, &["PING"]), "PONG");
+    assert_eq!(q::<String>(&mut m, &["GET", "xx"]), "1");
+    // A script that wrote cannot be killed.
+    let h = spawn_cmd(
+        s.url(),
+        vec![
+            "EVAL",
+            "redis.call('set','w','1'); local t = redis.call('time')[1] + 2; while tonumber(redis.call('time')[1]) < t do end; return 1",
+            "0",
+        ],
+    );
+    assert!(wait_until(Duration::from_secs(10), || {
+        matches!(
+            redis::cmd("PING").query::<String>(&mut c),
+            Err(e) if e.code() == Some("BUSY")
+        )
+    }));
+    assert!(e(&mut c, &["SCRIPT", "KILL"]).starts_with("UNKILLABLE"));
+    assert!(h.join().unwrap().is_ok());
+    assert_eq!(q::<String>(&mut c, &["GET", "w"]), "1");
+}
+
+#[test]
+fn functions_load_call_list_and_restore() {
+    let s = server(&[]);
+    let mut c = conn(&s);
+    let lib = "#!lua name=mylib\nlocal function helper(k) return redis.call('get', k) end\nredis.register_function('getit', function(keys, args) return helper(keys[1]) end)\nredis.register_function{function_name='ro', callback=function(keys, args) return args[1] end, flags={'no-writes'}, description='echo'}";
+    assert_eq!(q::<String>(&mut c, &["FUNCTION", "LOAD", lib]), "mylib");
+    assert_eq!(
+        e(&mut c, &["FUNCTION", "LOAD", lib]),
+        "ERR Library 'mylib' already exists"
+    );
+    ok(&mut c, &["SET", "k", "v"]);
+    assert_eq!(q::<String>(&mut c, &["FCALL", "getit", "1", "k"]), "v");
+    assert_eq!(q::<String>(&mut c, &["FCALL", "GETIT", "1", "k"]), "v");
+    assert_eq!(q::<String>(&mut c, &["FCALL_RO", "ro", "0", "hi"]), "hi");
+    assert_eq!(
+        e(&mut c, &["FCALL_RO", "getit", "1", "k"]),
+        "ERR Can not execute a script with write flag using *_ro command."
+    );
+    assert_eq!(e(&mut c, &["FCALL", "nope", "0"]), "ERR Function not found");
+    assert_eq!(
+        e(&mut c, &["FCALL", "getit", "x"]),
+        "ERR Bad number of keys provided"
+    );
+    let list = v(&mut c, &["FUNCTION", "LIST"]);
+    let text = format!("{list:?}");
+    assert!(
+        text.contains("mylib")
+            && text.contains("getit")
+            && text.contains("echo")
+            && text.contains("no-writes"),
+        "{text}"
+    );
+    // Load-time errors.
+    for (code, want) in [
+        ("#!lua name=b\nreturn 1", "No functions registered"),
+        (
+            "#!lua name=b\nreturn math.random()",
+            "nonexistent global variable 'math'",
+        ),
+        (
+            "#!lua name=b\nredis.call('ping')",
+            "nonexistent global variable 'call'",
+        ),
+        (
+            "#!lua name=b\nlocal a = 1 while 1 do a = a + 1 end",
+            "FUNCTION LOAD timeout",
+        ),
+        ("#!lua\nreturn 1", "Library name was not given"),
+        ("#!nolua name=b\nreturn 1", "Engine 'nolua' not found"),
+        (
+            "#!lua name=b\nredis.register_function('getit', function() return 1 end)",
+            "Function getit already exists",
+        ),
+    ] {
+        let err = e(&mut c, &["FUNCTION", "LOAD", code]);
+        assert!(err.contains(want), "{code}: {err}");
+    }
+    // DUMP / RESTORE round trip.
+    let payload: Vec<u8> = q(&mut c, &["FUNCTION", "DUMP"]);
+    ok(&mut c, &["FUNCTION", "FLUSH"]);
+    assert_eq!(
+        e(&mut c, &["FCALL", "getit", "1", "k"]),
+        "ERR Function not found"
+    );
+    let _: String = redis::cmd("FUNCTION")
+        .arg("RESTORE")
+        .arg(&payload)
+        .query(&mut c)
+        .unwrap();
+    assert_eq!(q::<String>(&mut c, &["FCALL", "getit", "1", "k"]), "v");
+    assert!(
+        e(&mut c, &["FUNCTION", "RESTORE", "bad_payload"])
+            .contains("payload version or checksum are wrong")
+    );
+    ok(&mut c, &["FUNCTION", "DELETE", "mylib"]);
+    assert_eq!(
+        e(&mut c, &["FUNCTION", "DELETE", "mylib"]),
+        "ERR Library not found"
+    );
+}
+
+#[test]
+fn script_writes_reach_a_replica_as_one_transaction() {
+    let p = server(&[]);
+    let mut pc = conn(&p);
+    let port = p.port().to_string();
+    let r = server(&["--replicaof", "127.0.0.1", &port]);
+    let mut rc = conn(&r);
+    assert!(wait_until(Duration::from_secs(10), || {
+        info_field(&mut rc, "replication", "master_link_status") == "up"
+    }));
+    let _: i64 = q(
+        &mut pc,
+        &[
+            "EVAL",
+            "redis.call('set', KEYS[1], 'a'); redis.call('rpush', 'undeclared', 'x', 'y'); return redis.call('spop', 'nosuchset') and 1 or 0",
+            "1",
+            "s1",
+        ],
+    );
+    let lib = "#!lua name=rl\nredis.register_function('w', function(keys, args) return redis.call('incrby', keys[1], args[1]) end)";
+    let _: String = q(&mut pc, &["FUNCTION", "LOAD", lib]);
+    let _: i64 = q(&mut pc, &["FCALL", "w", "1", "n", "5"]);
+    assert!(wait_until(Duration::from_secs(10), || {
+        q::<Option<String>>(&mut rc, &["GET", "n"]).as_deref() == Some("5")
+    }));
+    assert_eq!(q::<String>(&mut rc, &["GET", "s1"]), "a");
+    assert_eq!(
+        q::<Vec<String>>(&mut rc, &["LRANGE", "undeclared", "0", "-1"]),
+        ["x", "y"]
+    );
+    // The function library itself reached the replica.
+    let list = format!("{:?}", v(&mut rc, &["FUNCTION", "LIST"]));
+    assert!(list.contains("rl"), "{list}");
+}
+
+#[test]
+fn client_pause_write_holds_scripts_that_may_write_only() {
+    let s = server(&[]);
+    let mut c = conn(&s);
+    ok(&mut c, &["SET", "x", "y"]);
+    let lib = "#!lua name=f1\nredis.register_function{function_name='f1', callback=function() return 'hello' end, flags={'no-writes'}}";
+    assert_eq!(q::<String>(&mut c, &["FUNCTION", "LOAD", lib]), "f1");
+    ok(&mut c, &["CLIENT", "PAUSE", "60000", "WRITE"]);
+    // Declared read-only: they run during the pause, as Redis.
+    let mut r = conn(&s);
+    assert_eq!(
+        q::<String>(&mut r, &["EVAL", "#!lua flags=no-writes\nreturn 'ro'", "0"]),
+        "ro"
+    );
+    assert_eq!(
+        q::<String>(
+            &mut r,
+            &["EVAL_RO", "return redis.call('get', KEYS[1])", "1", "x"]
+        ),
+        "y"
+    );
+    assert_eq!(q::<String>(&mut r, &["FCALL", "f1", "0"]), "hello");
+    // A script without flags may write: it waits for the unpause.
+    let h = spawn_cmd(s.url(), vec!["EVAL", "return 1", "0"]);
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(
+        !h.is_finished(),
+        "a flagless script ran during CLIENT PAUSE WRITE"
+    );
+    ok(&mut c, &["CLIENT", "UNPAUSE"]);
+    assert_eq!(h.join().unwrap(), Ok(redis::Value::Int(1)));
+}
