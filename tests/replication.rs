@@ -396,3 +396,30 @@ fn client_kill_type_replica_drops_the_link_and_it_continues() {
     assert_eq!(q::<i64>(&mut pc, &["CLIENT", "KILL", "TYPE", "master"]), 0);
     assert!(e(&mut pc, &["CLIENT", "KILL", "TYPE", "sideways"]).contains("Unknown client type"));
 }
+
+#[test]
+fn a_full_sync_carries_the_primarys_functions_and_drops_the_replicas_own() {
+    const LIB: &str = "#!lua name=lib\nredis.register_function{function_name='get', callback=function(keys) return redis.call('GET', keys[1]) end, flags={'no-writes'}}";
+    const STALE: &str = "#!lua name=stale\nredis.register_function('old', function() return 1 end)";
+    let p = server(&[]);
+    let mut pc = conn(&p);
+    assert_eq!(q::<String>(&mut pc, &["FUNCTION", "LOAD", LIB]), "lib");
+    ok(&mut pc, &["SET", "k", "v"]);
+    // A replica with a library of its own: the full sync replaces it with the primary's.
+    let r = server(&[]);
+    let mut rc = conn(&r);
+    assert_eq!(q::<String>(&mut rc, &["FUNCTION", "LOAD", STALE]), "stale");
+    ok(&mut rc, &["REPLICAOF", "127.0.0.1", &p.port().to_string()]);
+    assert!(wait_until(Duration::from_secs(10), || linked(&mut rc)));
+    assert_eq!(q::<String>(&mut rc, &["FCALL_RO", "get", "1", "k"]), "v");
+    assert!(e(&mut rc, &["FCALL_RO", "old", "0"]).contains("Function not found"));
+    // Functions loaded later reach it through the stream, as before.
+    assert_eq!(q::<String>(&mut pc, &["FUNCTION", "DELETE", "lib"]), "OK");
+    let gone = wait_until(Duration::from_secs(10), || {
+        redis::cmd("FCALL_RO")
+            .arg(&["get", "1", "k"])
+            .query::<String>(&mut rc)
+            .is_err_and(|e| e.to_string().contains("Function not found"))
+    });
+    assert!(gone, "FUNCTION DELETE never reached the replica");
+}

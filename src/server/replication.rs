@@ -111,7 +111,7 @@ pub async fn serve_replica<S: Socket>(
         tracing::info!(replica = id, offset, "Partial resynchronization accepted");
         stream_from(stream, shared, id, offset as u64, &mut rbuf, true).await
     } else {
-        full_sync(stream, shared, id, &mut rbuf).await
+        full_sync(stream, shared, id, client.capa_functions, &mut rbuf).await
     };
     if let Err(e) = result {
         tracing::info!(replica = id, "replica stream ended: {e}");
@@ -124,13 +124,14 @@ async fn full_sync<S: Socket>(
     stream: &S,
     shared: &Arc<Shared>,
     id: u64,
+    functions: bool,
     rbuf: &mut BytesMut,
 ) -> std::io::Result<()> {
     let repl = &shared.repl;
     // One snapshot at a time (not for the stream after it).
     let one = repl.full_sync.lock().await;
     let woken = Arc::new(tokio::sync::Notify::new());
-    let (sink, start) = {
+    let (sink, start, libs) = {
         let _writes = repl.quiesce();
         shared.apply_repl_mode();
         *repl.stream_db.lock() = None;
@@ -138,7 +139,9 @@ async fn full_sync<S: Socket>(
         let sink = shared
             .store
             .begin_snapshot(Box::new(move || w.notify_one()));
-        (sink, repl.offset.load(Relaxed))
+        // The libraries as of the snapshot's offset (FUNCTION commands are writes: quiesced).
+        let libs = functions.then(|| shoal_commands::repl::functions_payload(shared));
+        (sink, repl.offset.load(Relaxed), libs)
     };
     let walker = {
         let (shared, sink) = (shared.clone(), sink.clone());
@@ -151,6 +154,12 @@ async fn full_sync<S: Socket>(
     );
     let line = format!("+FULLRESYNC {} {start}\r\n", repl.replid.lock());
     write_all(stream, line.as_bytes()).await?;
+    if let Some(libs) = libs {
+        let mut frame = format!("+FUNCTIONS {}\r\n", libs.len()).into_bytes();
+        frame.extend_from_slice(&libs);
+        frame.extend_from_slice(b"\r\n");
+        write_all(stream, &frame).await?;
+    }
     let mut sent = 0usize;
     loop {
         let waiting = woken.notified();
@@ -333,7 +342,18 @@ async fn link_once(
         &[b"REPLCONF", b"listening-port", my_port.as_bytes()],
     )
     .await?;
-    command(&mut s, &mut buf, &[b"REPLCONF", b"capa", b"psync2"]).await?;
+    command(
+        &mut s,
+        &mut buf,
+        &[
+            b"REPLCONF",
+            b"capa",
+            b"psync2",
+            b"capa",
+            shoal_commands::repl::CAPA_FUNCTIONS.as_bytes(),
+        ],
+    )
+    .await?;
     // Continue where we stopped if we hold the primary's data, else start over.
     let (id, off) = if repl.synced.load(Relaxed) {
         (
@@ -351,7 +371,9 @@ async fn link_once(
             let start: u64 = words.next().and_then(|w| w.parse().ok()).unwrap_or(0);
             *repl.link.lock() = LinkState::Sync;
             repl.synced.store(false, Relaxed);
-            load_snapshot(shared, &mut s, &mut buf).await?;
+            if let Some(libs) = load_snapshot(shared, &mut s, &mut buf).await? {
+                restore_functions(shared, &libs)?;
+            }
             *repl.replid.lock() = new_id;
             *repl.replid2.lock() = "0".repeat(40);
             repl.second_offset.store(-1, Relaxed);
@@ -377,19 +399,55 @@ async fn link_once(
     apply_stream(shared, &mut s, &mut buf, generation).await
 }
 
-/// Loads the records of a full sync (bulks until an empty one) into a flushed keyspace.
+/// Replaces this node's function libraries with the primary's (its FUNCTION DUMP payload).
+fn restore_functions(shared: &Arc<Shared>, payload: &[u8]) -> std::io::Result<()> {
+    let info = Arc::new(ClientInfo::new(
+        shared.next_client_id(),
+        String::new(),
+        String::new(),
+    ));
+    let mut master = Client::new(info, true);
+    master.is_master = true;
+    let mut out = Reply::new();
+    let cmd = shoal_resp::OwnedArgs::from_parts([&b"FUNCTION"[..], b"RESTORE", payload, b"FLUSH"]);
+    shoal_commands::dispatch(shared, &mut master, &mut out, cmd.args(), 0);
+    if out.buf.first() == Some(&b'-') {
+        return Err(std::io::Error::other(format!(
+            "the primary's functions: {}",
+            String::from_utf8_lossy(&out.buf).trim_end()
+        )));
+    }
+    Ok(())
+}
+
+/// Loads the records of a full sync (bulks until an empty one) into a flushed keyspace; returns
+/// the primary's function libraries when it sent them (`+FUNCTIONS <len>` before the records).
 async fn load_snapshot(
     shared: &Arc<Shared>,
     s: &mut TcpStream,
     buf: &mut BytesMut,
-) -> std::io::Result<()> {
+) -> std::io::Result<Option<Vec<u8>>> {
     let store = &shared.store;
     for id in store.live_shards().collect::<Vec<_>>() {
         store.lock(id).clear();
     }
     let mut records = Vec::new();
+    let mut libs = None;
     loop {
         let head = read_line(s, buf).await?;
+        if let Some(n) = head.strip_prefix("+FUNCTIONS ") {
+            let len: usize = n
+                .parse()
+                .map_err(|_| std::io::Error::other(format!("bad functions frame {head:?}")))?;
+            while buf.len() < len + 2 {
+                if s.read_buf(buf).await? == 0 {
+                    return Err(std::io::ErrorKind::UnexpectedEof.into());
+                }
+            }
+            libs = Some(buf[..len].to_vec());
+            buf.advance(len + 2);
+            continue;
+        }
         let len: usize = head
             .strip_prefix('$')
             .and_then(|n| n.parse().ok())
@@ -412,7 +470,7 @@ async fn load_snapshot(
         }
         records.drain(..used);
     }
-    Ok(())
+    Ok(libs)
 }
 
 /// Applies the primary's commands as the master client; acknowledges every second and on GETACK.

@@ -4,23 +4,14 @@ PUBLISH carried by the cluster bus to a subscriber on another node, in order.
 
 Usage: python3 tests/py/cluster_pubsub_check.py PORT [HOST]
 """
-import sys
 import time
 
 import redis
 from redis.cluster import RedisCluster
 
-port = int(sys.argv[1])
-host = sys.argv[2] if len(sys.argv) > 2 else "127.0.0.1"
-checks = 0
+from checklib import check, summary, target
 
-
-def check(cond, what):
-    global checks
-    if not cond:
-        print(f"FAIL: {what}")
-        sys.exit(1)
-    checks += 1
+port, host = target()
 
 
 def drain(get, want, what, timeout=10.0):
@@ -99,4 +90,4 @@ check("cluster_stats_messages_publish_sent:" in info, "publish counted in CLUSTE
 pub.close()
 ps.close()
 rc.close()
-print(f"redis-py {redis.__version__} cluster pub/sub: {checks} passed, 0 failed")
+summary(f"redis-py {redis.__version__} cluster pub/sub")

@@ -3,21 +3,13 @@ CLIENT SETINFO), plain commands, pipeline() with its default MULTI/EXEC, WATCH, 
 
 Usage: python3 tests/py/redis_py_check.py PORT
 """
-import sys
 import time
 
 import redis
 
-port = int(sys.argv[1])
-checks = 0
+from checklib import check, summary, target
 
-
-def check(cond, what):
-    global checks
-    if not cond:
-        print(f"FAIL: {what}")
-        sys.exit(1)
-    checks += 1
+port, _ = target()
 
 
 for protocol in (3, 2):
@@ -216,4 +208,4 @@ for protocol in (3, 2):
     r.function_delete("pylib")
     r.close()
 
-print(f"redis-py {redis.__version__}: {checks} passed, 0 failed")
+summary(f"redis-py {redis.__version__}")

@@ -3,22 +3,13 @@ reads spread over every node, redirects, hash tags, pipelines, CROSSSLOT errors.
 
 Usage: python3 tests/py/redis_py_cluster_check.py PORT [HOST]
 """
-import sys
 
 import redis
 from redis.cluster import RedisCluster
 
-port = int(sys.argv[1])
-host = sys.argv[2] if len(sys.argv) > 2 else "127.0.0.1"
-checks = 0
+from checklib import check, summary, target
 
-
-def check(cond, what):
-    global checks
-    if not cond:
-        print(f"FAIL: {what}")
-        sys.exit(1)
-    checks += 1
+port, host = target()
 
 
 rc = RedisCluster(host=host, port=port, decode_responses=True)
@@ -53,4 +44,4 @@ check(rc.cluster_keyslot("foo") == 12182, "CLUSTER KEYSLOT")
 info = rc.cluster_info()
 check(info.get("cluster_state") == "ok", f"cluster_info: {info}")
 rc.close()
-print(f"redis-py {redis.__version__} cluster: {checks} passed, 0 failed")
+summary(f"redis-py {redis.__version__} cluster")

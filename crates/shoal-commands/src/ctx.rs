@@ -487,6 +487,8 @@ pub struct Client {
     pub psync: Option<(String, i64)>,
     /// REPLCONF listening-port.
     pub listening_port: u16,
+    /// REPLCONF capa shoal-functions: this replica takes the functions at its full sync.
+    pub capa_functions: bool,
     /// Stream offset just past this client's last write (WAIT).
     pub woff: u64,
     /// Set by WAIT that must wait: (replicas wanted, offset, deadline in unix ms or none).
@@ -535,6 +537,7 @@ impl Client {
             exec_prop: Vec::new(),
             psync: None,
             listening_port: 0,
+            capa_functions: false,
             woff: 0,
             wait: None,
             paused: None,

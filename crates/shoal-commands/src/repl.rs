@@ -441,6 +441,16 @@ impl Replication {
     }
 }
 
+/// The REPLCONF capability a shoal replica announces: its primary then sends
+/// `+FUNCTIONS <len>` and a FUNCTION DUMP payload right after `+FULLRESYNC`, so the replica's
+/// libraries are replaced by the primary's with the keyspace (Redis carries them in the RDB).
+pub const CAPA_FUNCTIONS: &str = "shoal-functions";
+
+/// The function libraries as a FUNCTION DUMP payload (for a full sync).
+pub fn functions_payload(shared: &crate::ctx::Shared) -> Vec<u8> {
+    crate::families::functions::dump_payload(&shared.scripts.functions.libs.read())
+}
+
 /// A command as RESP, for the stream.
 pub fn encode(out: &mut Vec<u8>, args: &[&[u8]]) {
     out.extend_from_slice(b"*");

@@ -114,7 +114,7 @@ fn over_memory(ctx: &Ctx<'_>) -> bool {
 
 const DUMP_LIB: u8 = 0xF5;
 
-fn dump_payload(libs: &BTreeMap<String, Library>) -> Vec<u8> {
+pub(crate) fn dump_payload(libs: &BTreeMap<String, Library>) -> Vec<u8> {
     let mut out = Vec::new();
     for lib in libs.values() {
         out.push(DUMP_LIB);

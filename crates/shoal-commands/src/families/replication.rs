@@ -87,6 +87,9 @@ fn replconf(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
                 Ok(p) if (0..=65535).contains(&p) => p as u16,
                 _ => return Err(errors::NOT_INTEGER.into()),
             };
+        } else if eq_ic(opt, "capa") && eq_ic(val, crate::repl::CAPA_FUNCTIONS) {
+            // A shoal replica: its full sync starts with this node's functions.
+            ctx.client.capa_functions = true;
         } else if eq_ic(opt, "ack") || eq_ic(opt, "getack") {
             // Only meaningful on a replication link (the stream handles them): no reply.
             return Ok(());

@@ -68,6 +68,16 @@ pub fn run_script(ctx: &mut Ctx<'_>, inv: Invocation<'_>) -> CmdResult {
     };
     let plan = scripts.learned.plan(&id);
     super::learn::begin(ctx.ks.locks.ids());
+    // A script known to reach shards beyond its declared keys' holds those too, taken in
+    // order with the declared ones before it starts (nothing ran yet: safe to re-take).
+    if let super::learn::Plan::Declared(extra) = &plan
+        && !extra.is_empty()
+        && !was_in_exec
+    {
+        let mut ids: Vec<_> = ctx.ks.locks.ids().chain(extra.iter().copied()).collect();
+        ctx.ks.locks = LockSet::empty();
+        ctx.ks.locks = LockSet::acquire(&shared.store, &mut ids);
+    }
     let mut outcome = Outcome::Restart;
     for attempt in 0..2 {
         // Inside EXEC every shard is held already (EXEC plans scripts so).
@@ -92,7 +102,7 @@ pub fn run_script(ctx: &mut Ctx<'_>, inv: Invocation<'_>) -> CmdResult {
     }
     scripts.end(&running);
     let strayed = super::learn::end();
-    scripts.learned.record(&id, !strayed);
+    scripts.learned.record(&id, strayed.as_deref());
     ctx.client.db = db;
     ctx.in_exec = was_in_exec;
     // The script's writes reach replicas as one transaction (inside EXEC they are part of
