@@ -872,3 +872,30 @@ fn differential_against_redis() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// Cluster mode: BY and GET patterns are refused as in Redis; the STORE destination is a key,
+/// routed with the sorted key (CROSSSLOT when they differ).
+#[test]
+fn sort_in_cluster_mode() {
+    let nodes = common::cluster::form_cluster(1, 5000, "bits-sort");
+    let mut c = nodes[0].conn();
+    q::<i64>(&mut c, &["RPUSH", "l{t}", "2", "1"]);
+    assert_eq!(strs(&mut c, &["SORT", "l{t}"]), ["1", "2"]);
+    assert_eq!(strs(&mut c, &["SORT", "l{t}", "BY", "nosort"]), ["2", "1"]);
+    assert_eq!(
+        e(&mut c, &["SORT", "l{t}", "BY", "w_*"]),
+        "ERR BY option of SORT denied in Cluster mode."
+    );
+    assert_eq!(
+        e(&mut c, &["SORT", "l{t}", "GET", "#"]),
+        "ERR GET option of SORT denied in Cluster mode."
+    );
+    assert_eq!(
+        e(&mut c, &["SORT_RO", "l{t}", "BY", "nosort", "GET", "x_*"]),
+        "ERR GET option of SORT denied in Cluster mode."
+    );
+    assert_eq!(q::<i64>(&mut c, &["SORT", "l{t}", "STORE", "d{t}"]), 2);
+    assert_eq!(strs(&mut c, &["LRANGE", "d{t}", "0", "-1"]), ["1", "2"]);
+    assert!(e(&mut c, &["SORT", "l{t}", "STORE", "other"]).starts_with("CROSSSLOT"));
+    common::cluster::cleanup(&nodes);
+}
