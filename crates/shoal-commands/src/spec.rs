@@ -66,6 +66,7 @@ pub enum Group {
     SortedSet,
     PubSub,
     Scripting,
+    Bitmap,
 }
 
 impl Group {
@@ -83,6 +84,7 @@ impl Group {
             Group::SortedSet => "sorted-set",
             Group::PubSub => "pubsub",
             Group::Scripting => "scripting",
+            Group::Bitmap => "bitmap",
         }
     }
 
@@ -100,6 +102,7 @@ impl Group {
             Group::SortedSet => "@sortedset",
             Group::PubSub => "@pubsub",
             Group::Scripting => "@scripting",
+            Group::Bitmap => "@bitmap",
         }
     }
 }
@@ -137,6 +140,8 @@ pub struct Spec {
     /// A container's subcommands (`client` → `list`, `kill`…), as `COMMAND LIST` and
     /// `CLIENT LIST cmd=` name them (`client|list`).
     pub subs: &'static [&'static str],
+    /// One more key found by looking at the arguments (SORT's `STORE destination`).
+    pub extra_key: Option<fn(&Args<'_>) -> Option<usize>>,
 }
 
 impl Spec {
@@ -182,7 +187,8 @@ impl Spec {
             }
             None => 0..0,
         };
-        self.key_positions(argc).chain(extra)
+        let more = self.extra_key.and_then(|f| f(args));
+        self.key_positions(argc).chain(extra).chain(more)
     }
 
     /// True when these arguments name more than one key.
@@ -251,6 +257,7 @@ pub const fn cmd(
         },
         numkeys: None,
         subs: &[],
+        extra_key: None,
     }
 }
 
@@ -263,6 +270,13 @@ impl Spec {
     /// A container command's subcommands.
     pub const fn subcommands(mut self, subs: &'static [&'static str]) -> Spec {
         self.subs = subs;
+        self
+    }
+
+    /// One more key position, found by `f` in the arguments (and the command's keys move).
+    pub const fn extra_key(mut self, f: fn(&Args<'_>) -> Option<usize>) -> Spec {
+        self.extra_key = Some(f);
+        self.flags |= flags::MOVABLEKEYS;
         self
     }
 

@@ -1,5 +1,6 @@
 //! One module per command family, each ending with its slice of the command table.
 
+pub mod bitmaps;
 pub mod cluster;
 pub mod config;
 pub mod connection;
@@ -7,6 +8,7 @@ pub mod expire;
 pub mod functions;
 pub mod hashes;
 pub mod keys;
+pub mod lcs;
 pub mod lists;
 pub mod migrate;
 pub mod pubsub;
@@ -15,6 +17,7 @@ pub mod scripting;
 pub mod server;
 pub mod sets;
 pub mod slotmig;
+pub mod sort;
 pub mod strings;
 pub mod transactions;
 pub mod zsets;
@@ -41,4 +44,7 @@ pub static ALL: &[&[Spec]] = &[
     replication::COMMANDS,
     scripting::COMMANDS,
     functions::COMMANDS,
+    bitmaps::COMMANDS,
+    lcs::COMMANDS,
+    sort::COMMANDS,
 ];

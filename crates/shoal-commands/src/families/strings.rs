@@ -635,7 +635,10 @@ fn setrange(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
 
 /// The length of the string at entry `i`, turned into raw bytes first if it is held as an
 /// integer (as Redis does before APPEND and SETRANGE). WRONGTYPE for other types.
-fn str_len_as_raw(s: &mut crate::ctx::Locked<'_, '_>, i: usize) -> Result<usize, CmdError> {
+pub(crate) fn str_len_as_raw(
+    s: &mut crate::ctx::Locked<'_, '_>,
+    i: usize,
+) -> Result<usize, CmdError> {
     match s.entry(i).value() {
         ValueRef::Str(b) => Ok(b.len()),
         ValueRef::Int(n) => {
