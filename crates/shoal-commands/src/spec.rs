@@ -66,6 +66,8 @@ pub enum Group {
     SortedSet,
     PubSub,
     Scripting,
+    HyperLogLog,
+    Geo,
 }
 
 impl Group {
@@ -83,6 +85,8 @@ impl Group {
             Group::SortedSet => "sorted-set",
             Group::PubSub => "pubsub",
             Group::Scripting => "scripting",
+            Group::HyperLogLog => "hyperloglog",
+            Group::Geo => "geo",
         }
     }
 
@@ -100,6 +104,8 @@ impl Group {
             Group::SortedSet => "@sortedset",
             Group::PubSub => "@pubsub",
             Group::Scripting => "@scripting",
+            Group::HyperLogLog => "@hyperloglog",
+            Group::Geo => "@geo",
         }
     }
 }

@@ -5,7 +5,9 @@ pub mod config;
 pub mod connection;
 pub mod expire;
 pub mod functions;
+pub mod geo;
 pub mod hashes;
+pub mod hyperloglog;
 pub mod keys;
 pub mod lists;
 pub mod migrate;
@@ -41,4 +43,6 @@ pub static ALL: &[&[Spec]] = &[
     replication::COMMANDS,
     scripting::COMMANDS,
     functions::COMMANDS,
+    hyperloglog::COMMANDS,
+    geo::COMMANDS,
 ];
