@@ -437,14 +437,18 @@ pub fn box_scores(h: Bits) -> (f64, f64) {
     (min as f64, max as f64)
 }
 
-/// Haversine distance in meters.
+/// Haversine distance in meters; along a meridian, the arc of latitude (as Redis 7.0.15 computes
+/// it, which differs from the haversine in the last bits).
 pub fn distance(lon1d: f64, lat1d: f64, lon2d: f64, lat2d: f64) -> f64 {
-    let lat1r = deg_rad(lat1d);
     let lon1r = deg_rad(lon1d);
-    let lat2r = deg_rad(lat2d);
     let lon2r = deg_rad(lon2d);
-    let u = ((lat2r - lat1r) / 2.0).sin();
     let v = ((lon2r - lon1r) / 2.0).sin();
+    if v == 0.0 {
+        return EARTH_RADIUS_IN_METERS * (deg_rad(lat2d) - deg_rad(lat1d)).abs();
+    }
+    let lat1r = deg_rad(lat1d);
+    let lat2r = deg_rad(lat2d);
+    let u = ((lat2r - lat1r) / 2.0).sin();
     2.0 * EARTH_RADIUS_IN_METERS * (u * u + lat1r.cos() * lat2r.cos() * v * v).sqrt().asin()
 }
 
@@ -503,6 +507,19 @@ mod tests {
         let c = score_of(15.087269, 37.502669).unwrap();
         let (x2, y2) = decode_score(c).unwrap();
         assert_eq!(format!("{:.4}", distance(x, y, x2, y2)), "166274.1516");
+    }
+
+    #[test]
+    fn meridian_distances_are_arcs_of_latitude() {
+        // redis-server 7.0.15, two members at longitude -179.99999731779099: 5667.8403304691055
+        // km (the haversine gives ...106).
+        let d = distance(
+            -179.99999731779099,
+            85.04999956172351,
+            -179.99999731779099,
+            34.09226447147004,
+        );
+        assert_eq!(d / 1000.0, 5667.8403304691055);
     }
 
     #[test]

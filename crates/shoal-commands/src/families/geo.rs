@@ -490,6 +490,123 @@ fn find_points(z: &ZSet, s: &Search, limit: usize) -> Vec<Point> {
     out
 }
 
+/// Redis's `sort_gp_asc`.
+fn dist_cmp(x: &Point, y: &Point) -> i32 {
+    if x.dist > y.dist {
+        1
+    } else if x.dist == y.dist {
+        0
+    } else {
+        -1
+    }
+}
+
+fn med3<T>(v: &[T], a: usize, b: usize, c: usize, cmp: &impl Fn(&T, &T) -> i32) -> usize {
+    if cmp(&v[a], &v[b]) < 0 {
+        if cmp(&v[b], &v[c]) < 0 {
+            b
+        } else if cmp(&v[a], &v[c]) < 0 {
+            c
+        } else {
+            a
+        }
+    } else if cmp(&v[b], &v[c]) > 0 {
+        b
+    } else if cmp(&v[a], &v[c]) < 0 {
+        a
+    } else {
+        c
+    }
+}
+
+/// Redis's `pqsort` (NetBSD's qsort sorting only what overlaps positions `lrange..=rrange`),
+/// ported on element indices so equal distances end up in Redis's order.
+fn pqsort<T>(v: &mut [T], cmp: &impl Fn(&T, &T) -> i32, lrange: usize, rrange: usize) {
+    let outside = |l: usize, r: usize| (lrange < l && rrange < l) || (lrange > r && rrange > r);
+    let mut stack = vec![(0usize, v.len())];
+    while let Some((mut a, mut n)) = stack.pop() {
+        loop {
+            if n < 7 {
+                for pm in a + 1..a + n {
+                    let mut pl = pm;
+                    while pl > a && cmp(&v[pl - 1], &v[pl]) > 0 {
+                        v.swap(pl, pl - 1);
+                        pl -= 1;
+                    }
+                }
+                break;
+            }
+            let mut pm = a + n / 2;
+            if n > 7 {
+                let mut pl = a;
+                let mut pn = a + n - 1;
+                if n > 40 {
+                    let d = n / 8;
+                    pl = med3(v, pl, pl + d, pl + 2 * d, cmp);
+                    pm = med3(v, pm - d, pm, pm + d, cmp);
+                    pn = med3(v, pn - 2 * d, pn - d, pn, cmp);
+                }
+                pm = med3(v, pl, pm, pn, cmp);
+            }
+            v.swap(a, pm);
+            let (mut pa, mut pb) = (a + 1, a + 1);
+            let (mut pc, mut pd) = (a + n - 1, a + n - 1);
+            loop {
+                while pb <= pc {
+                    let r = cmp(&v[pb], &v[a]);
+                    if r > 0 {
+                        break;
+                    }
+                    if r == 0 {
+                        v.swap(pa, pb);
+                        pa += 1;
+                    }
+                    pb += 1;
+                }
+                while pb <= pc {
+                    let r = cmp(&v[pc], &v[a]);
+                    if r < 0 {
+                        break;
+                    }
+                    if r == 0 {
+                        v.swap(pc, pd);
+                        pd -= 1;
+                    }
+                    pc -= 1;
+                }
+                if pb > pc {
+                    break;
+                }
+                v.swap(pb, pc);
+                pb += 1;
+                pc -= 1;
+            }
+            let pn = a + n;
+            let r = (pa - a).min(pb - pa);
+            for i in 0..r {
+                v.swap(a + i, pb - r + i);
+            }
+            let r = (pd - pc).min(pn - pd - 1);
+            for i in 0..r {
+                v.swap(pb + i, pn - r + i);
+            }
+            let r = pb - pa;
+            if r > 1 && !outside(a, a + r - 1) {
+                stack.push((a, r));
+            }
+            let r = pd - pc;
+            if r > 1 {
+                a = pn - r;
+                n = r;
+                if !outside(a, a + r - 1) {
+                    continue;
+                }
+            }
+            break;
+        }
+    }
+}
+
 /// GEORADIUS, GEORADIUSBYMEMBER, their _RO forms, GEOSEARCH and GEOSEARCHSTORE (Redis's
 /// `georadiusGeneric`): the source set is at `args[src]`.
 fn search_generic(ctx: &mut Ctx<'_>, a: &Args<'_>, src: usize, fl: u32) -> CmdResult {
@@ -537,16 +654,22 @@ fn search_generic(ctx: &mut Ctx<'_>, a: &Args<'_>, src: usize, fl: u32) -> CmdRe
     if r.count != 0 && sort == Sort::None && !r.any {
         sort = Sort::Asc;
     }
-    match sort {
-        Sort::Asc => points.sort_by(|x, y| x.dist.total_cmp(&y.dist)),
-        Sort::Desc => points.sort_by(|x, y| y.dist.total_cmp(&x.dist)),
-        Sort::None => {}
-    }
     let returned = if r.count == 0 || (points.len() as i64) < r.count {
         points.len()
     } else {
         r.count as usize
     };
+    if sort != Sort::None {
+        let sign = if sort == Sort::Asc { 1 } else { -1 };
+        let cmp = |x: &Point, y: &Point| sign * dist_cmp(x, y);
+        if returned == points.len() {
+            // glibc's qsort is a merge sort: stable, as this one.
+            points.sort_by(|x, y| cmp(x, y).cmp(&0));
+        } else if returned > 0 {
+            // Redis's partial sort: the same order of ties among the first `returned`.
+            pqsort(&mut points, &cmp, 0, returned - 1);
+        }
+    }
     points.truncate(returned);
     for p in &mut points {
         p.dist /= search.conversion;
@@ -753,3 +876,31 @@ pub static COMMANDS: &[Spec] = &[
         georadiusbymember_ro,
     ),
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pqsort_sorts_the_requested_prefix() {
+        let mut seed = 7u64;
+        for n in [0usize, 1, 5, 6, 7, 8, 40, 41, 200, 1000] {
+            for k in [1usize, 3, 10, 500] {
+                let mut v: Vec<i32> = (0..n)
+                    .map(|_| {
+                        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1);
+                        ((seed >> 33) % 50) as i32
+                    })
+                    .collect();
+                let mut want = v.clone();
+                want.sort();
+                let k = k.min(n);
+                if k == 0 {
+                    continue;
+                }
+                pqsort(&mut v, &|a: &i32, b: &i32| (*a - *b).signum(), 0, k - 1);
+                assert_eq!(v[..k], want[..k], "n {n} k {k}");
+            }
+        }
+    }
+}
