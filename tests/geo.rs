@@ -9,14 +9,23 @@ fn sicily(c: &mut redis::Connection) {
         q::<i64>(
             c,
             &[
-                "GEOADD", "Sicily", "13.361389", "38.115556", "Palermo", "15.087269", "37.502669",
+                "GEOADD",
+                "Sicily",
+                "13.361389",
+                "38.115556",
+                "Palermo",
+                "15.087269",
+                "37.502669",
                 "Catania"
             ]
         ),
         2
     );
     assert_eq!(
-        q::<i64>(c, &["GEOADD", "Sicily", "13.583333", "37.316667", "Agrigento"]),
+        q::<i64>(
+            c,
+            &["GEOADD", "Sicily", "13.583333", "37.316667", "Agrigento"]
+        ),
         1
     );
 }
@@ -53,7 +62,10 @@ fn geoadd_scores_positions_hashes_distances() {
     );
     assert_eq!(v(&mut c, &["GEODIST", "nokey", "a", "b"]), Value::Nil);
     assert_eq!(
-        v(&mut c, &["GEOHASH", "Sicily", "Palermo", "Catania", "nobody"]),
+        v(
+            &mut c,
+            &["GEOHASH", "Sicily", "Palermo", "Catania", "nobody"]
+        ),
         Value::Array(vec![s("sqc8b49rny0"), s("sqdtr74hyu0"), Value::Nil])
     );
     assert_eq!(
@@ -68,17 +80,38 @@ fn geoadd_scores_positions_hashes_distances() {
         Value::Array(vec![Value::Nil])
     );
     // NX / XX / CH.
-    assert_eq!(q::<i64>(&mut c, &["GEOADD", "Sicily", "NX", "0", "0", "Palermo"]), 0);
-    assert_eq!(q::<i64>(&mut c, &["GEOADD", "Sicily", "XX", "0", "0", "new"]), 0);
     assert_eq!(
-        q::<i64>(&mut c, &["GEOADD", "Sicily", "XX", "CH", "1", "1", "Palermo"]),
+        q::<i64>(&mut c, &["GEOADD", "Sicily", "NX", "0", "0", "Palermo"]),
+        0
+    );
+    assert_eq!(
+        q::<i64>(&mut c, &["GEOADD", "Sicily", "XX", "0", "0", "new"]),
+        0
+    );
+    assert_eq!(
+        q::<i64>(
+            &mut c,
+            &["GEOADD", "Sicily", "XX", "CH", "1", "1", "Palermo"]
+        ),
         1
     );
     assert_eq!(q::<i64>(&mut c, &["GEOADD", "xx", "XX", "1", "1", "a"]), 0);
     assert_eq!(q::<i64>(&mut c, &["EXISTS", "xx"]), 0);
     // Edges of the valid range.
     assert_eq!(
-        q::<i64>(&mut c, &["GEOADD", "edge", "180", "85.05112878", "ne", "-180", "-85.05112878", "sw"]),
+        q::<i64>(
+            &mut c,
+            &[
+                "GEOADD",
+                "edge",
+                "180",
+                "85.05112878",
+                "ne",
+                "-180",
+                "-85.05112878",
+                "sw"
+            ]
+        ),
         2
     );
     assert_eq!(
@@ -94,7 +127,16 @@ fn searches_match_redis() {
     sicily(&mut c);
     let r = v(
         &mut c,
-        &["GEORADIUS", "Sicily", "15", "37", "200", "km", "WITHDIST", "WITHCOORD"],
+        &[
+            "GEORADIUS",
+            "Sicily",
+            "15",
+            "37",
+            "200",
+            "km",
+            "WITHDIST",
+            "WITHCOORD",
+        ],
     );
     let item = |m: &str, d: &str, x: &str, y: &str| {
         Value::Array(vec![s(m), s(d), Value::Array(vec![s(x), s(y)])])
@@ -102,16 +144,42 @@ fn searches_match_redis() {
     assert_eq!(
         r,
         Value::Array(vec![
-            item("Agrigento", "130.4235", "13.5833314061164856", "37.31666804993816555"),
-            item("Palermo", "190.4424", "13.36138933897018433", "38.11555639549629859"),
-            item("Catania", "56.4413", "15.08726745843887329", "37.50266842333162032"),
+            item(
+                "Agrigento",
+                "130.4235",
+                "13.5833314061164856",
+                "37.31666804993816555"
+            ),
+            item(
+                "Palermo",
+                "190.4424",
+                "13.36138933897018433",
+                "38.11555639549629859"
+            ),
+            item(
+                "Catania",
+                "56.4413",
+                "15.08726745843887329",
+                "37.50266842333162032"
+            ),
         ])
     );
     let r = v(
         &mut c,
         &[
-            "GEOSEARCH", "Sicily", "FROMLONLAT", "15", "37", "BYBOX", "400", "400", "km", "ASC",
-            "WITHCOORD", "WITHDIST", "WITHHASH",
+            "GEOSEARCH",
+            "Sicily",
+            "FROMLONLAT",
+            "15",
+            "37",
+            "BYBOX",
+            "400",
+            "400",
+            "km",
+            "ASC",
+            "WITHCOORD",
+            "WITHDIST",
+            "WITHHASH",
         ],
     );
     let Value::Array(items) = r else { panic!() };
@@ -128,21 +196,51 @@ fn searches_match_redis() {
     assert_eq!(
         q::<Vec<String>>(
             &mut c,
-            &["GEOSEARCH", "Sicily", "FROMMEMBER", "Palermo", "BYRADIUS", "100", "mi", "DESC", "COUNT", "2"]
+            &[
+                "GEOSEARCH",
+                "Sicily",
+                "FROMMEMBER",
+                "Palermo",
+                "BYRADIUS",
+                "100",
+                "mi",
+                "DESC",
+                "COUNT",
+                "2"
+            ]
         ),
         vec!["Agrigento", "Palermo"]
     );
     assert_eq!(
         q::<Vec<String>>(
             &mut c,
-            &["GEORADIUSBYMEMBER_RO", "Sicily", "Palermo", "200", "km", "ASC"]
+            &[
+                "GEORADIUSBYMEMBER_RO",
+                "Sicily",
+                "Palermo",
+                "200",
+                "km",
+                "ASC"
+            ]
         ),
         vec!["Palermo", "Agrigento", "Catania"]
     );
     assert_eq!(
         q::<Vec<String>>(
             &mut c,
-            &["GEOSEARCH", "Sicily", "FROMLONLAT", "15", "37", "BYRADIUS", "200", "km", "COUNT", "1", "ANY"]
+            &[
+                "GEOSEARCH",
+                "Sicily",
+                "FROMLONLAT",
+                "15",
+                "37",
+                "BYRADIUS",
+                "200",
+                "km",
+                "COUNT",
+                "1",
+                "ANY"
+            ]
         )
         .len(),
         1
@@ -151,7 +249,18 @@ fn searches_match_redis() {
     assert_eq!(
         q::<i64>(
             &mut c,
-            &["GEOSEARCHSTORE", "dst", "Sicily", "FROMLONLAT", "15", "37", "BYRADIUS", "200", "km", "STOREDIST"]
+            &[
+                "GEOSEARCHSTORE",
+                "dst",
+                "Sicily",
+                "FROMLONLAT",
+                "15",
+                "37",
+                "BYRADIUS",
+                "200",
+                "km",
+                "STOREDIST"
+            ]
         ),
         3
     );
@@ -165,25 +274,63 @@ fn searches_match_redis() {
         ]
     );
     assert_eq!(
-        q::<i64>(&mut c, &["GEORADIUS", "Sicily", "15", "37", "100", "km", "STORE", "dst2"]),
+        q::<i64>(
+            &mut c,
+            &[
+                "GEORADIUS",
+                "Sicily",
+                "15",
+                "37",
+                "100",
+                "km",
+                "STORE",
+                "dst2"
+            ]
+        ),
         1
     );
-    assert_eq!(q::<Vec<String>>(&mut c, &["ZRANGE", "dst2", "0", "-1"]), vec!["Catania"]);
+    assert_eq!(
+        q::<Vec<String>>(&mut c, &["ZRANGE", "dst2", "0", "-1"]),
+        vec!["Catania"]
+    );
     // Nothing found: the destination is deleted.
     assert_eq!(
-        q::<i64>(&mut c, &["GEORADIUS", "Sicily", "0", "0", "1", "km", "STORE", "dst2"]),
+        q::<i64>(
+            &mut c,
+            &["GEORADIUS", "Sicily", "0", "0", "1", "km", "STORE", "dst2"]
+        ),
         0
     );
     assert_eq!(q::<i64>(&mut c, &["EXISTS", "dst2"]), 0);
     // A missing source: empty reply, or 0 and the destination deleted.
     assert_eq!(
-        v(&mut c, &["GEOSEARCH", "nokey", "FROMMEMBER", "x", "BYRADIUS", "1", "m"]),
+        v(
+            &mut c,
+            &[
+                "GEOSEARCH",
+                "nokey",
+                "FROMMEMBER",
+                "x",
+                "BYRADIUS",
+                "1",
+                "m"
+            ]
+        ),
         Value::Array(vec![])
     );
     assert_eq!(
         q::<i64>(
             &mut c,
-            &["GEOSEARCHSTORE", "dst", "nokey", "FROMMEMBER", "x", "BYRADIUS", "1", "m"]
+            &[
+                "GEOSEARCHSTORE",
+                "dst",
+                "nokey",
+                "FROMMEMBER",
+                "x",
+                "BYRADIUS",
+                "1",
+                "m"
+            ]
         ),
         0
     );
@@ -198,8 +345,8 @@ fn resp3_coordinates_are_doubles() {
     assert_eq!(
         v(&mut c, &["GEOPOS", "Sicily", "Palermo"]),
         Value::Array(vec![Value::Array(vec![
-            Value::Double(13.36138933897018433),
-            Value::Double(38.11555639549629859)
+            Value::Double(13.361389338970184),
+            Value::Double(38.1155563954963)
         ])])
     );
 }
@@ -224,12 +371,31 @@ fn large_sets_search_by_score_ranges() {
     // 1.11 km; diagonals and two steps east or west are farther), in Redis's order.
     let r: Vec<String> = q(
         &mut c,
-        &["GEOSEARCH", "grid", "FROMMEMBER", "p25-25", "BYRADIUS", "1.2", "km", "ASC"],
+        &[
+            "GEOSEARCH",
+            "grid",
+            "FROMMEMBER",
+            "p25-25",
+            "BYRADIUS",
+            "1.2",
+            "km",
+            "ASC",
+        ],
     );
     assert_eq!(r, vec!["p25-25", "p24-25", "p26-25", "p25-26", "p25-24"]);
     let r: Vec<String> = q(
         &mut c,
-        &["GEOSEARCH", "grid", "FROMLONLAT", "10.25", "45.25", "BYBOX", "1", "1", "km"],
+        &[
+            "GEOSEARCH",
+            "grid",
+            "FROMLONLAT",
+            "10.25",
+            "45.25",
+            "BYBOX",
+            "1",
+            "1",
+            "km",
+        ],
     );
     assert_eq!(r.len(), 1, "{r:?}");
 }
@@ -253,8 +419,14 @@ fn errors_are_redis_texts() {
         e(&mut c, &["GEOADD", "k", "abc", "0", "x"]),
         "ERR value is not a valid float"
     );
-    assert_eq!(e(&mut c, &["GEOADD", "k", "NX", "XX", "0", "0", "x"]), "ERR syntax error");
-    assert_eq!(e(&mut c, &["GEOADD", "k", "0", "0", "x", "1"]), "ERR syntax error");
+    assert_eq!(
+        e(&mut c, &["GEOADD", "k", "NX", "XX", "0", "0", "x"]),
+        "ERR syntax error"
+    );
+    assert_eq!(
+        e(&mut c, &["GEOADD", "k", "0", "0", "x", "1"]),
+        "ERR syntax error"
+    );
     assert_eq!(
         e(&mut c, &["GEOADD", "k", "0", "0"]),
         "ERR wrong number of arguments for 'geoadd' command"
@@ -264,7 +436,19 @@ fn errors_are_redis_texts() {
     assert_eq!(e(&mut c, &["GEOHASH", "str", "x"]), wrong);
     assert_eq!(e(&mut c, &["GEODIST", "str", "a", "b"]), wrong);
     assert_eq!(
-        e(&mut c, &["GEOSEARCH", "str", "FROMLONLAT", "0", "0", "BYRADIUS", "1", "m"]),
+        e(
+            &mut c,
+            &[
+                "GEOSEARCH",
+                "str",
+                "FROMLONLAT",
+                "0",
+                "0",
+                "BYRADIUS",
+                "1",
+                "m"
+            ]
+        ),
         wrong
     );
     assert_eq!(
@@ -314,11 +498,25 @@ fn errors_are_redis_texts() {
         "ERR exactly one of BYRADIUS and BYBOX can be specified for GEOSEARCH"
     );
     assert_eq!(
-        e(&mut c, &["geosearch", "Sicily", "BYRADIUS", "1", "m", "ASC", "WITHDIST"]),
+        e(
+            &mut c,
+            &[
+                "geosearch",
+                "Sicily",
+                "BYRADIUS",
+                "1",
+                "m",
+                "ASC",
+                "WITHDIST"
+            ]
+        ),
         "ERR exactly one of FROMMEMBER or FROMLONLAT can be specified for geosearch"
     );
     assert_eq!(
-        e(&mut c, &with(&["BYRADIUS", "1", "m", "BYBOX", "1", "1", "m"])),
+        e(
+            &mut c,
+            &with(&["BYRADIUS", "1", "m", "BYBOX", "1", "1", "m"])
+        ),
         "ERR syntax error"
     );
     assert_eq!(
@@ -338,7 +536,18 @@ fn errors_are_redis_texts() {
         "ERR syntax error"
     );
     assert_eq!(
-        e(&mut c, &["GEOSEARCH", "Sicily", "FROMMEMBER", "nobody", "BYRADIUS", "1", "m"]),
+        e(
+            &mut c,
+            &[
+                "GEOSEARCH",
+                "Sicily",
+                "FROMMEMBER",
+                "nobody",
+                "BYRADIUS",
+                "1",
+                "m"
+            ]
+        ),
         "ERR could not decode requested zset member"
     );
     assert_eq!(
@@ -348,16 +557,43 @@ fn errors_are_redis_texts() {
     assert_eq!(
         e(
             &mut c,
-            &["GEOSEARCHSTORE", "d", "Sicily", "FROMLONLAT", "0", "0", "BYRADIUS", "1", "m", "WITHDIST"]
+            &[
+                "GEOSEARCHSTORE",
+                "d",
+                "Sicily",
+                "FROMLONLAT",
+                "0",
+                "0",
+                "BYRADIUS",
+                "1",
+                "m",
+                "WITHDIST"
+            ]
         ),
         "ERR GEOSEARCHSTORE is not compatible with WITHDIST, WITHHASH and WITHCOORD options"
     );
     assert_eq!(
-        e(&mut c, &["GEORADIUS", "Sicily", "0", "0", "1", "m", "WITHHASH", "STORE", "d"]),
+        e(
+            &mut c,
+            &[
+                "GEORADIUS",
+                "Sicily",
+                "0",
+                "0",
+                "1",
+                "m",
+                "WITHHASH",
+                "STORE",
+                "d"
+            ]
+        ),
         "ERR STORE option in GEORADIUS is not compatible with WITHDIST, WITHHASH and WITHCOORD options"
     );
     assert_eq!(
-        e(&mut c, &["GEORADIUS_RO", "Sicily", "0", "0", "1", "m", "STORE", "d"]),
+        e(
+            &mut c,
+            &["GEORADIUS_RO", "Sicily", "0", "0", "1", "m", "STORE", "d"]
+        ),
         "ERR syntax error"
     );
     assert_eq!(
@@ -383,7 +619,17 @@ fn keyspace_events_and_command_info() {
     ok(&mut c, &["PFMERGE", "h2", "h"]);
     q::<i64>(
         &mut c,
-        &["GEOSEARCHSTORE", "d", "g", "FROMLONLAT", "1", "1", "BYRADIUS", "1", "km"],
+        &[
+            "GEOSEARCHSTORE",
+            "d",
+            "g",
+            "FROMLONLAT",
+            "1",
+            "1",
+            "BYRADIUS",
+            "1",
+            "km",
+        ],
     );
     let mut events = Vec::new();
     for _ in 0..4 {

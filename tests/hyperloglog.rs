@@ -39,13 +39,19 @@ fn pfadd_pfcount_and_redis_representation() {
     assert_eq!(q::<i64>(&mut c, &["PFADD", "h", ""]), 1);
     // Several keys: the union, missing keys as empty.
     assert_eq!(
-        q::<i64>(&mut c, &["PFADD", "h2", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10"]),
+        q::<i64>(
+            &mut c,
+            &[
+                "PFADD", "h2", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10"
+            ]
+        ),
         1
     );
     assert_eq!(q::<i64>(&mut c, &["PFCOUNT", "h", "h2", "missing"]), 14);
     assert_eq!(
-        q::<String>(&mut c, &["PFDEBUG", "DECODE", "h2"]).split(' ').count() > 3,
-        true
+        q::<String>(&mut c, &["PFDEBUG", "DECODE", "h2"]),
+        "Z:495 v:2,1 Z:2084 v:1,1 Z:4946 v:1,1 Z:3297 v:1,1 Z:147 v:1,1 Z:3136 v:1,1 Z:728 v:1,1 \
+         Z:531 v:4,1 Z:185 v:1,1 z:22 v:2,1 Z:803"
     );
 }
 
@@ -54,7 +60,13 @@ fn counts_match_redis_across_sparse_and_dense() {
     let s = server(&[]);
     let mut c = conn(&s);
     // redis-server 7.0.15: PFADD big e0..e4999 in batches of 100, PFCOUNT after each 1000.
-    let want = [(1000, 1008), (2000, 2000), (3000, 2979), (4000, 3974), (5000, 4968)];
+    let want = [
+        (1000, 1008),
+        (2000, 2000),
+        (3000, 2979),
+        (4000, 3974),
+        (5000, 4968),
+    ];
     let mut n = 0;
     for (upto, card) in want {
         while n < upto {
@@ -68,11 +80,17 @@ fn counts_match_redis_across_sparse_and_dense() {
         }
         assert_eq!(q::<i64>(&mut c, &["PFCOUNT", "big"]), card, "after {upto}");
     }
-    assert_eq!(q::<String>(&mut c, &["PFDEBUG", "ENCODING", "big"]), "dense");
+    assert_eq!(
+        q::<String>(&mut c, &["PFDEBUG", "ENCODING", "big"]),
+        "dense"
+    );
     assert_eq!(get_bytes(&mut c, "big").len(), 12304);
     // Small ones stay sparse; TODENSE converts once.
     q::<i64>(&mut c, &["PFADD", "small", "x", "y"]);
-    assert_eq!(q::<String>(&mut c, &["PFDEBUG", "ENCODING", "small"]), "sparse");
+    assert_eq!(
+        q::<String>(&mut c, &["PFDEBUG", "ENCODING", "small"]),
+        "sparse"
+    );
     assert_eq!(q::<i64>(&mut c, &["PFDEBUG", "TODENSE", "small"]), 1);
     assert_eq!(q::<i64>(&mut c, &["PFDEBUG", "TODENSE", "small"]), 0);
     assert_eq!(q::<i64>(&mut c, &["PFCOUNT", "small"]), 2);
@@ -82,7 +100,10 @@ fn counts_match_redis_across_sparse_and_dense() {
     // hll-sparse-max-bytes drives the promotion.
     ok(&mut c, &["CONFIG", "SET", "hll-sparse-max-bytes", "30"]);
     q::<i64>(&mut c, &["PFADD", "tiny", "a", "b", "c", "d", "e", "f"]);
-    assert_eq!(q::<String>(&mut c, &["PFDEBUG", "ENCODING", "tiny"]), "dense");
+    assert_eq!(
+        q::<String>(&mut c, &["PFDEBUG", "ENCODING", "tiny"]),
+        "dense"
+    );
     assert_eq!(q::<i64>(&mut c, &["PFCOUNT", "tiny"]), 6);
 }
 
@@ -104,7 +125,10 @@ fn pfmerge_unions_and_keeps_redis_bytes() {
     // A dense source makes a dense destination.
     q::<i64>(&mut c, &["PFDEBUG", "TODENSE", "a"]);
     ok(&mut c, &["PFMERGE", "dst2", "a", "b"]);
-    assert_eq!(q::<String>(&mut c, &["PFDEBUG", "ENCODING", "dst2"]), "dense");
+    assert_eq!(
+        q::<String>(&mut c, &["PFDEBUG", "ENCODING", "dst2"]),
+        "dense"
+    );
     assert_eq!(q::<i64>(&mut c, &["PFCOUNT", "dst2"]), 4);
 }
 
@@ -215,8 +239,14 @@ fn fuzzed_corruptions_never_crash() {
                 .unwrap();
         }
         let _ = redis::cmd("PFCOUNT").arg("f").query::<Value>(&mut c);
-        let _ = redis::cmd("PFADD").arg("f").arg("new").query::<Value>(&mut c);
-        let _ = redis::cmd("PFMERGE").arg("g").arg("f").query::<Value>(&mut c);
+        let _ = redis::cmd("PFADD")
+            .arg("f")
+            .arg("new")
+            .query::<Value>(&mut c);
+        let _ = redis::cmd("PFMERGE")
+            .arg("g")
+            .arg("f")
+            .query::<Value>(&mut c);
     }
     assert_eq!(q::<String>(&mut c, &["PING"]), "PONG");
 }

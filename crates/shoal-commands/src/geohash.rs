@@ -173,11 +173,7 @@ fn area_center(a: &Area) -> (f64, f64) {
 pub fn c_double_to_u64(x: f64) -> u64 {
     const TWO63: f64 = 9_223_372_036_854_775_808.0;
     if x < TWO63 {
-        if x > -TWO63 {
-            x as i64 as u64
-        } else {
-            1 << 63
-        }
+        if x > -TWO63 { x as i64 as u64 } else { 1 << 63 }
     } else {
         let y = x - TWO63;
         if y < TWO63 {
@@ -337,7 +333,9 @@ fn estimate_steps_by_radius(mut range_meters: f64, lat: f64) -> u8 {
 fn bounding_box(s: &Search) -> [f64; 4] {
     let (height, width) = match s.shape {
         Shape::Circle { radius } => (s.conversion * radius, s.conversion * radius),
-        Shape::Box { width, height } => (s.conversion * (height / 2.0), s.conversion * (width / 2.0)),
+        Shape::Box { width, height } => {
+            (s.conversion * (height / 2.0), s.conversion * (width / 2.0))
+        }
     };
     let lat_delta = rad_deg(height / EARTH_RADIUS_IN_METERS);
     let long_delta_top = rad_deg(width / EARTH_RADIUS_IN_METERS / deg_rad(s.lat + lat_delta).cos());

@@ -582,9 +582,7 @@ pub fn selftest(max_bytes: u64) -> Result<(), String> {
         for (i, b) in bytes.iter().enumerate() {
             let v = dense_get(&dense[HDR_SIZE..], i);
             if v != *b {
-                return Err(format!(
-                    "TESTFAILED Register {i} should be {b} but is {v}"
-                ));
+                return Err(format!("TESTFAILED Register {i} should be {b} but is {v}"));
             }
         }
     }

@@ -4,7 +4,7 @@
 
 use shoal_resp::Args;
 use shoal_store::types::ZSet;
-use shoal_store::{CollMut, Store, ShardId, Value, ValueRef};
+use shoal_store::{CollMut, ShardId, Store, Value, ValueRef};
 
 use crate::ctx::Ctx;
 use crate::errors::{self, CmdError, CmdResult};
@@ -298,11 +298,7 @@ fn member_pos(z: &ZSet, m: &[u8]) -> Result<(f64, f64), CmdError> {
 
 /// Parses a search's arguments (with the source set at hand for FROMMEMBER / BYMEMBER, as Redis
 /// decodes the member while parsing), in Redis's order of checks.
-fn parse_request<'a>(
-    a: &Args<'a>,
-    z: Option<&ZSet>,
-    fl: u32,
-) -> Result<Request<'a>, CmdError> {
+fn parse_request<'a>(a: &Args<'a>, z: Option<&ZSet>, fl: u32) -> Result<Request<'a>, CmdError> {
     let (mut lon, mut lat) = (0.0, 0.0);
     let mut shape: Option<Shape> = None;
     let mut conversion = 1.0;

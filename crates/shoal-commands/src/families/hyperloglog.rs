@@ -273,7 +273,8 @@ fn pfdebug(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
         if eq_ic(sub, "getreg") {
             ctx.out.array(hll::REGISTERS);
             for j in 0..hll::REGISTERS {
-                ctx.out.int(hll::dense_get(&dense[hll::HDR_SIZE..], j) as i64);
+                ctx.out
+                    .int(hll::dense_get(&dense[hll::HDR_SIZE..], j) as i64);
             }
         } else {
             ctx.out.int(sparse as i64);
@@ -293,8 +294,11 @@ fn pfdebug(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
     if eq_ic(sub, "encoding") {
         drop(s);
         ctx.propagate_nothing();
-        ctx.out
-            .simple(if sparse { &b"sparse"[..] } else { &b"dense"[..] });
+        ctx.out.simple(if sparse {
+            &b"sparse"[..]
+        } else {
+            &b"dense"[..]
+        });
         return Ok(());
     }
     Err(format!(
