@@ -257,3 +257,68 @@ fn pfselftest_passes() {
     let mut c = conn(&s);
     ok(&mut c, &["PFSELFTEST"]);
 }
+
+#[test]
+fn writes_replicate_with_redis_bytes() {
+    use std::time::Duration;
+    let p = server(&[]);
+    let mut pc = conn(&p);
+    let port = p.port().to_string();
+    let r = server(&["--replicaof", "127.0.0.1", &port]);
+    let mut rc = conn(&r);
+    assert!(
+        wait_until(Duration::from_secs(10), || info_field(
+            &mut rc,
+            "replication",
+            "master_link_status"
+        ) == "up"),
+        "link never came up"
+    );
+    q::<i64>(&mut pc, &["PFADD", "h", "a", "b", "c"]);
+    assert_eq!(q::<i64>(&mut pc, &["PFCOUNT", "h"]), 3);
+    q::<i64>(&mut pc, &["PFADD", "h2", "x"]);
+    q::<i64>(&mut pc, &["PFDEBUG", "TODENSE", "h2"]);
+    ok(&mut pc, &["PFMERGE", "m", "h", "h2"]);
+    q::<i64>(
+        &mut pc,
+        &[
+            "GEOADD",
+            "g",
+            "13.361389",
+            "38.115556",
+            "Palermo",
+            "15.087269",
+            "37.502669",
+            "Catania",
+        ],
+    );
+    q::<i64>(
+        &mut pc,
+        &[
+            "GEOSEARCHSTORE",
+            "d",
+            "g",
+            "FROMLONLAT",
+            "15",
+            "37",
+            "BYRADIUS",
+            "200",
+            "km",
+            "STOREDIST",
+        ],
+    );
+    ok(&mut pc, &["SET", "done", "1"]);
+    assert!(wait_until(Duration::from_secs(10), || {
+        q::<Option<String>>(&mut rc, &["GET", "done"]).is_some()
+    }));
+    // The cached count (PFCOUNT replicates), the dense conversion and the merge, byte for byte.
+    for k in ["h", "h2", "m"] {
+        assert_eq!(get_bytes(&mut rc, k), get_bytes(&mut pc, k), "{k}");
+    }
+    assert_eq!(get_bytes(&mut rc, "h")[15], 0, "cache valid on the replica");
+    for k in ["g", "d"] {
+        let a: Vec<String> = q(&mut pc, &["ZRANGE", k, "0", "-1", "WITHSCORES"]);
+        let b: Vec<String> = q(&mut rc, &["ZRANGE", k, "0", "-1", "WITHSCORES"]);
+        assert_eq!(a, b, "{k}");
+    }
+}
