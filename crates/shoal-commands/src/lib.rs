@@ -10,6 +10,8 @@ pub mod ctx;
 pub mod dispatch;
 pub mod errors;
 pub mod families;
+pub mod geohash;
+pub mod hll;
 pub mod memory;
 pub mod monitor;
 pub mod notify;

@@ -67,6 +67,8 @@ pub enum Group {
     PubSub,
     Scripting,
     Bitmap,
+    HyperLogLog,
+    Geo,
 }
 
 impl Group {
@@ -85,6 +87,8 @@ impl Group {
             Group::PubSub => "pubsub",
             Group::Scripting => "scripting",
             Group::Bitmap => "bitmap",
+            Group::HyperLogLog => "hyperloglog",
+            Group::Geo => "geo",
         }
     }
 
@@ -103,6 +107,8 @@ impl Group {
             Group::PubSub => "@pubsub",
             Group::Scripting => "@scripting",
             Group::Bitmap => "@bitmap",
+            Group::HyperLogLog => "@hyperloglog",
+            Group::Geo => "@geo",
         }
     }
 }

@@ -83,6 +83,8 @@ pub struct Config {
     pub encoding: Encoding,
     pub cluster: ClusterConfig,
     pub tracking_table_max_keys: u64,
+    /// `hll-sparse-max-bytes`: a sparse HyperLogLog growing past this becomes dense.
+    pub hll_sparse_max_bytes: u64,
     /// `notify-keyspace-events` as class bits (`notify::parse`).
     pub notify_keyspace_events: u32,
     /// Values of the parameters shoal accepts without acting on them, by canonical name (absent:
@@ -211,6 +213,7 @@ impl Default for Config {
             cluster: ClusterConfig::default(),
             notify_keyspace_events: 0,
             tracking_table_max_keys: 1_000_000,
+            hll_sparse_max_bytes: 3000,
             extra: BTreeMap::new(),
             config_file: None,
         };

@@ -627,7 +627,10 @@ pub const PARAMS: &[Param] = &[
             num!(encoding.zset_value),
             "Sorted sets whose members are all this short stay compact.",
         ),
-    p("hll-sparse-max-bytes", mem(0, LONG_MAX), "3000"),
+    p("hll-sparse-max-bytes", mem(0, LONG_MAX), "3000").acts(
+        num!(hll_sparse_max_bytes),
+        "Bytes up to which a HyperLogLog keeps its sparse encoding.",
+    ),
     p("tracking-table-max-keys", int(0, LONG_MAX), "1000000").acts(
         num!(tracking_table_max_keys),
         "Keys remembered for client-side caching (CLIENT TRACKING); 0 = no limit.",

@@ -6,7 +6,9 @@ pub mod config;
 pub mod connection;
 pub mod expire;
 pub mod functions;
+pub mod geo;
 pub mod hashes;
+pub mod hyperloglog;
 pub mod keys;
 pub mod lcs;
 pub mod lists;
@@ -47,4 +49,6 @@ pub static ALL: &[&[Spec]] = &[
     bitmaps::COMMANDS,
     lcs::COMMANDS,
     sort::COMMANDS,
+    hyperloglog::COMMANDS,
+    geo::COMMANDS,
 ];
