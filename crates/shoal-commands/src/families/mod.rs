@@ -1,5 +1,6 @@
 //! One module per command family, each ending with its slice of the command table.
 
+pub mod acl;
 pub mod cluster;
 pub mod config;
 pub mod connection;
@@ -41,4 +42,5 @@ pub static ALL: &[&[Spec]] = &[
     replication::COMMANDS,
     scripting::COMMANDS,
     functions::COMMANDS,
+    acl::COMMANDS,
 ];
