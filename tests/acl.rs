@@ -173,7 +173,7 @@ fn commands_keys_and_channels_are_enforced() {
         e(&mut u, &["PING"]),
         "NOPERM this user has no permissions to run the 'ping' command"
     );
-    assert_eq!(q::<i64>(&mut u, &["CLIENT", "ID"]) > 0, true);
+    assert!(q::<i64>(&mut u, &["CLIENT", "ID"]) > 0);
     assert_eq!(
         e(&mut u, &["CLIENT", "LIST"]),
         "NOPERM this user has no permissions to run the 'client|list' command"

@@ -142,7 +142,7 @@ fn derived_cats(spec: &Spec) -> u32 {
 pub fn cmds() -> &'static Cmds {
     static CMDS: OnceLock<Cmds> = OnceLock::new();
     CMDS.get_or_init(|| {
-        let redis: std::collections::HashMap<&str, (u32, &'static [(i16, u8)])> =
+        let redis: std::collections::HashMap<&str, redis_table::Entry> =
             redis_table::REDIS_COMMANDS
                 .iter()
                 .map(|(n, c, k)| (*n, (*c, *k)))
@@ -564,14 +564,13 @@ fn access_at(specs: &[(i16, u8)], p: usize, spec: &Spec) -> u8 {
     if let Some((_, a)) = specs.iter().find(|(b, _)| *b as i64 == p as i64) {
         return *a;
     }
-    if specs.iter().all(|(b, _)| *b >= 0) {
-        if let Some((_, a)) = specs
+    if specs.iter().all(|(b, _)| *b >= 0)
+        && let Some((_, a)) = specs
             .iter()
             .filter(|(b, _)| (*b as i64) <= p as i64)
             .max_by_key(|(b, _)| *b)
-        {
-            return *a;
-        }
+    {
+        return *a;
     }
     if specs.iter().all(|(_, a)| a & NOT_KEY != 0) {
         return NOT_KEY;

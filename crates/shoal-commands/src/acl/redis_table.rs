@@ -2,6 +2,10 @@
 //! Every Redis 7.0.15 command and subcommand: ACL categories (bit i = `CATEGORIES[i]`) and
 //! key specs as (begin index, or -1 for a keyword/unknown search; access: 1 read, 2 write,
 //! 4 not a key).
+#![allow(clippy::type_complexity)]
+
+/// (categories, key specs) of one command.
+pub type Entry = (u32, &'static [(i16, u8)]);
 
 pub static REDIS_COMMANDS: &[(&str, u32, &[(i16, u8)])] = &[
     ("acl", 0x8000, &[]),
