@@ -57,7 +57,7 @@ pub fn set_selector(sel: &mut Selector, op: &[u8]) -> Result<(), RuleError> {
     let lower = op.to_ascii_lowercase();
     let c = cmds();
     match lower.as_slice() {
-        b"allkeys" => {
+        b"allkeys" | b"~*" => {
             sel.flags |= SEL_ALLKEYS;
             sel.patterns.clear();
             return Ok(());
@@ -67,7 +67,7 @@ pub fn set_selector(sel: &mut Selector, op: &[u8]) -> Result<(), RuleError> {
             sel.patterns.clear();
             return Ok(());
         }
-        b"allchannels" => {
+        b"allchannels" | b"&*" => {
             sel.flags |= SEL_ALLCHANNELS;
             sel.channels.clear();
             return Ok(());
