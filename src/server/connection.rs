@@ -132,7 +132,7 @@ pub async fn serve<S: Socket>(stream: S, shared: Arc<Shared>, info: Arc<ClientIn
     }));
     let keep = stream;
     let stream: &S = &keep;
-    let authenticated = shared.config.read().requirepass.is_none();
+    let authenticated = shared.acl.default.no_auth_needed();
     let mut client = Client::new(info.clone(), authenticated);
     let mut parser = Parser::new(limits(&shared));
     let mut cached = Cached::load(&shared);

@@ -69,7 +69,10 @@ pub async fn spawn(
                     _ => return,
                 };
                 let head = String::from_utf8_lossy(&req[..n]);
-                let resp = if head.starts_with("GET /metrics") {
+                let auth = shared.config.read().metrics_auth;
+                let resp = if auth && !shoal_commands::acl::http_authorized(&shared.acl, &head) {
+                    "HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"shoal\"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_string()
+                } else if head.starts_with("GET /metrics") {
                     let body = render(&shared, &handle);
                     format!("HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len())
                 } else {

@@ -113,6 +113,11 @@ async fn serve(config: Config) -> i32 {
     // `port 0` (an ephemeral port): CONFIG GET port answers the one bound.
     let config = Config { port, ..config };
     let shared = Arc::new(Shared::with_cluster(config.clone(), cluster));
+    if let Err(e) = shoal_commands::families::acl::load_at_start(&shared) {
+        tracing::error!("{e}");
+        eprintln!("shoal-server: {e}");
+        return 1;
+    }
     shared
         .tcp_port
         .store(port as usize, std::sync::atomic::Ordering::Relaxed);

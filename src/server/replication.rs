@@ -324,9 +324,16 @@ async fn link_once(
         .map_err(|_| std::io::Error::other("connect timed out"))??;
     s.set_nodelay(true)?;
     let mut buf = BytesMut::with_capacity(64 * 1024);
-    let masterauth = shared.config.read().masterauth.clone();
+    let (masteruser, masterauth) = {
+        let c = shared.config.read();
+        (c.masteruser.clone(), c.masterauth.clone())
+    };
     if let Some(pw) = masterauth {
-        let r = command(&mut s, &mut buf, &[b"AUTH", pw.as_bytes()]).await?;
+        // `masteruser`: AUTH as that ACL user (Redis sends AUTH <user> <pass> then).
+        let r = match &masteruser {
+            Some(u) => command(&mut s, &mut buf, &[b"AUTH", u.as_bytes(), pw.as_bytes()]).await?,
+            None => command(&mut s, &mut buf, &[b"AUTH", pw.as_bytes()]).await?,
+        };
         if !r.starts_with('+') {
             return Err(std::io::Error::other(format!("AUTH: {r}")));
         }

@@ -216,9 +216,18 @@ impl Job<'_> {
             out: Vec::with_capacity(CHUNK + 64),
             inflight: 0,
         };
-        let auth = self.shared.config.read().masterauth.clone();
-        if let Some(pw) = auth {
-            link.call(&[b"AUTH", pw.as_bytes()]).await?;
+        let (user, auth) = {
+            let c = self.shared.config.read();
+            (c.masteruser.clone(), c.masterauth.clone())
+        };
+        match (user, auth) {
+            (Some(u), Some(pw)) => {
+                link.call(&[b"AUTH", u.as_bytes(), pw.as_bytes()]).await?;
+            }
+            (None, Some(pw)) => {
+                link.call(&[b"AUTH", pw.as_bytes()]).await?;
+            }
+            _ => {}
         }
         Ok(link)
     }

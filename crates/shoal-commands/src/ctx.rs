@@ -139,6 +139,8 @@ pub struct Shared {
     pub scripts: std::sync::Arc<crate::script::Scripts>,
     /// Client-side caching (CLIENT TRACKING).
     pub tracking: crate::tracking::Tracking,
+    /// ACL users and the ACL log.
+    pub acl: crate::acl::Acl,
 }
 
 impl Shared {
@@ -189,6 +191,7 @@ impl Shared {
             pubsub: Default::default(),
             scripts: Default::default(),
             tracking: Default::default(),
+            acl: Default::default(),
         };
         shared.apply_config();
         shared
@@ -216,6 +219,8 @@ impl Shared {
         self.config.read().encoding.apply();
         self.apply_repl_mode();
         let c = self.config.read();
+        self.acl.apply_requirepass(&c.requirepass);
+        self.acl.log.trim(c.acllog_max_len);
         self.pubsub.set_limit(c.client_output_buffer_limit[2]);
         self.tracking
             .max_keys
@@ -303,6 +308,14 @@ impl Shared {
         }
     }
 
+    /// Protected mode refuses `peer`: on, the default user has no password, and the peer is
+    /// not local (Redis 7.0 looks at the default user, so ACL SETUSER default >pw counts).
+    pub fn refuses(&self, peer: std::net::IpAddr) -> bool {
+        self.config.read().protected_mode
+            && self.acl.default.st.read().nopass
+            && !crate::config::is_loopback(peer)
+    }
+
     pub fn next_client_id(&self) -> u64 {
         self.next_client_id.fetch_add(1, Ordering::Relaxed)
     }
@@ -367,6 +380,8 @@ pub struct ClientInfo {
     pub mailbox: crate::pubsub::Mailbox,
     /// CLIENT TRACKING settings.
     pub tracking: Mutex<crate::tracking::TrackState>,
+    /// The ACL user this connection is logged in as (`None`: the default user).
+    pub user: Mutex<Option<Arc<crate::acl::User>>>,
 }
 
 impl ClientInfo {
@@ -408,7 +423,16 @@ impl ClientInfo {
             ssub: AtomicUsize::new(0),
             mailbox: Default::default(),
             tracking: Default::default(),
+            user: Mutex::new(None),
         }
+    }
+
+    /// The name of the ACL user this connection is logged in as.
+    pub fn user_name(&self) -> String {
+        self.user
+            .lock()
+            .as_ref()
+            .map_or_else(|| "default".to_string(), |u| u.name.clone())
     }
 
     pub fn kill(&self) {
@@ -457,6 +481,8 @@ pub struct Client {
     pub dirty: Arc<AtomicBool>,
     pub reply_mode: ReplyMode,
     pub authenticated: bool,
+    /// The ACL user (`None`: the default user); kept in step with `info.user`.
+    pub user: Option<Arc<crate::acl::User>>,
     /// Close the connection once the replies so far are written (QUIT, protocol error).
     pub close: bool,
     /// Table index of the last command (a cache for pipelines of the same command).
@@ -524,6 +550,7 @@ impl Client {
             dirty: Arc::new(AtomicBool::new(false)),
             reply_mode: ReplyMode::On,
             authenticated,
+            user: None,
             close: false,
             last_cmd: 0,
             readonly: false,

@@ -60,6 +60,12 @@ fn dispatch_inner(shared: &Shared, client: &mut Client, out: &mut Reply, args: A
         reject(shared, client, out, Some(idx), errors::NOAUTH.into());
         return;
     }
+    // ACL: one flag for an all-permissive user (the default one, unless restricted).
+    if let Err((d, name)) = crate::acl::check_client(shared, client, idx, spec, &args, None) {
+        let e = crate::acl::denied_error(d, &name);
+        reject(shared, client, out, Some(idx), e.into());
+        return;
+    }
     // A script has run past busy-reply-threshold: only what can end it (or is harmless) runs.
     if shared
         .scripts

@@ -4,6 +4,7 @@
 //! Knows keys, values and replies; owns no socket and no task. The server hands it parsed
 //! arguments and an output buffer.
 
+pub mod acl;
 pub mod blocking;
 pub mod config;
 pub mod ctx;

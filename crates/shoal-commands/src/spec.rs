@@ -211,8 +211,21 @@ impl Spec {
         last >= self.first_key + self.step.max(1)
     }
 
-    /// ACL categories, as COMMAND shows them.
-    pub fn acl_categories(&self) -> Vec<&'static str> {
+    /// ACL categories, as COMMAND shows them: Redis 7.0.15's for its commands, the same
+    /// ACL CAT and the permission checks use (see `crate::acl::cmds`).
+    pub fn acl_categories(&self) -> Vec<String> {
+        match crate::acl::categories_of(self.name) {
+            Some(v) => v.into_iter().map(|c| format!("@{c}")).collect(),
+            None => self
+                .derived_acl_categories()
+                .into_iter()
+                .map(String::from)
+                .collect(),
+        }
+    }
+
+    /// Categories implied by the flags and group (for commands Redis does not have).
+    pub fn derived_acl_categories(&self) -> Vec<&'static str> {
         let mut v = Vec::with_capacity(4);
         if self.has(flags::WRITE) {
             v.push("@write");

@@ -149,7 +149,6 @@ pub fn parse_argv(args: &[String]) -> Result<Vec<Directive>, String> {
 fn unsupported_directive(name: &str) -> Option<&'static str> {
     Some(match name {
         "rename-command" => "rename-command is not supported yet",
-        "user" => "ACL users are not supported yet (use requirepass)",
         "loadmodule" => "modules are not supported",
         "sentinel" => "sentinel mode is not supported",
         _ => return None,
@@ -160,6 +159,15 @@ fn unsupported_directive(name: &str) -> Option<&'static str> {
 pub fn apply(cfg: &mut Config, ds: &[Directive]) -> Result<(), String> {
     let mut saves: Option<String> = None;
     for d in ds {
+        // `user <name> <rules...>`: loaded once the configuration is read (see
+        // `families::acl::load_at_start`).
+        if d.name == "user" {
+            if d.args.is_empty() {
+                return Err(d.error("wrong number of arguments"));
+            }
+            cfg.users.push(d.args.clone());
+            continue;
+        }
         if let Some(why) = unsupported_directive(&d.name) {
             return Err(d.error(why));
         }

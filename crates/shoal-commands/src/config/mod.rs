@@ -45,6 +45,15 @@ pub struct Config {
     /// `client-output-buffer-limit` per class: normal, replica, pubsub.
     pub client_output_buffer_limit: [ObufLimit; 3],
     pub requirepass: Option<String>,
+    /// ACL file (relative to `dir`), read at start and by ACL LOAD, written by ACL SAVE.
+    pub aclfile: String,
+    /// `user` directives of the configuration file (each line's words after `user`).
+    pub users: Vec<Vec<String>>,
+    /// `acl-pubsub-default allchannels`: new users may use every channel.
+    pub acl_pubsub_allchannels: bool,
+    pub acllog_max_len: u64,
+    /// User this node authenticates as with its primary (with `masterauth`).
+    pub masteruser: Option<String>,
     pub threads: usize,
     pub shards: usize,
     pub hz: u64,
@@ -79,6 +88,9 @@ pub struct Config {
     pub busy_reply_threshold: u64,
     /// Prometheus `/metrics` port (`None` = off).
     pub metrics_port: Option<u16>,
+    /// The metrics port takes HTTP Basic credentials of an ACL user (unless the default user
+    /// needs none).
+    pub metrics_auth: bool,
     /// Compact-encoding thresholds of the collection types.
     pub encoding: Encoding,
     pub cluster: ClusterConfig,
@@ -178,6 +190,11 @@ impl Default for Config {
             client_query_buffer_limit: 0,
             client_output_buffer_limit: OBUF_DEFAULTS,
             requirepass: None,
+            aclfile: String::new(),
+            users: Vec::new(),
+            acl_pubsub_allchannels: false,
+            acllog_max_len: 128,
+            masteruser: None,
             threads: 1,
             shards: 1,
             hz: 10,
@@ -201,6 +218,7 @@ impl Default for Config {
             slowlog_max_len: 0,
             busy_reply_threshold: 0,
             metrics_port: None,
+            metrics_auth: false,
             encoding: Encoding {
                 hash_entries: 0,
                 hash_value: 0,
@@ -312,13 +330,13 @@ impl Config {
     }
 }
 
-/// A loopback address, IPv4-mapped IPv6 ones included (Redis's "local" client).
+/// Redis's "local" client: 127.0.0.1 or ::1 (and 127.0.0.1 as an IPv4-mapped IPv6 address);
+/// the rest of 127.0.0.0/8 is not local, as in Redis's connIsLocal.
 pub fn is_loopback(ip: std::net::IpAddr) -> bool {
+    let v4 = std::net::Ipv4Addr::LOCALHOST;
     match ip {
-        std::net::IpAddr::V4(a) => a.is_loopback(),
-        std::net::IpAddr::V6(a) => {
-            a.is_loopback() || a.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback())
-        }
+        std::net::IpAddr::V4(a) => a == v4,
+        std::net::IpAddr::V6(a) => a.is_loopback() || a.to_ipv4_mapped() == Some(v4),
     }
 }
 
@@ -332,7 +350,9 @@ mod tests {
         let remote: std::net::IpAddr = "10.1.2.3".parse().unwrap();
         assert!(c.refuses(remote));
         assert!(!c.refuses("127.0.0.1".parse().unwrap()));
-        assert!(!c.refuses("127.9.9.9".parse().unwrap()));
+        // Only 127.0.0.1 of 127.0.0.0/8 is local, as in Redis.
+        assert!(c.refuses("127.9.9.9".parse().unwrap()));
+        assert!(c.refuses("127.0.0.2".parse().unwrap()));
         assert!(!c.refuses("::1".parse().unwrap()));
         assert!(!c.refuses("::ffff:127.0.0.1".parse().unwrap()));
         c.requirepass = Some("x".into());

@@ -286,9 +286,9 @@ pub const PARAMS: &[Param] = &[
     p("aof-disable-auto-gc", BOOL, "no"),
     p("replica-ignore-disk-write-errors", BOOL, "no"),
     // --- strings ---
-    p("aclfile", STR, "").flags(IMMUTABLE).refuse(
-        is_empty,
-        "aclfile is not supported yet: shoal has no ACL users",
+    p("aclfile", STR, "").flags(IMMUTABLE).acts(
+        text!(aclfile),
+        "ACL users file (relative to dir): read at start and by ACL LOAD, written by ACL SAVE.",
     ),
     p("unixsocket", STR, "")
         .flags(IMMUTABLE)
@@ -298,7 +298,10 @@ pub const PARAMS: &[Param] = &[
         "Write the process id to this file (removed at exit).",
     ),
     p("replica-announce-ip", STR, "").alias("slave-announce-ip"),
-    p("masteruser", STR, ""),
+    p("masteruser", STR, "").acts(
+        opt_text!(masteruser),
+        "ACL user this node authenticates as with its primary (with masterauth).",
+    ),
     p("cluster-announce-ip", STR, "").flags(FIXED).acts(
         opt_text!(cluster.announce_ip),
         "IP address other nodes and clients use to reach this node.",
@@ -396,6 +399,23 @@ pub const PARAMS: &[Param] = &[
         "acl-pubsub-default",
         Ty::Enum(&["allchannels", "resetchannels"]),
         "resetchannels",
+    )
+    .acts(
+        Field {
+            get: |c| {
+                let v = if c.acl_pubsub_allchannels {
+                    "allchannels"
+                } else {
+                    "resetchannels"
+                };
+                v.to_string()
+            },
+            set: |c, v| {
+                c.acl_pubsub_allchannels = v == "allchannels";
+                Ok(())
+            },
+        },
+        "Channels a new ACL user may use: allchannels or resetchannels.",
     ),
     p(
         "sanitize-dump-payload",
@@ -558,7 +578,8 @@ pub const PARAMS: &[Param] = &[
     p("active-defrag-max-scan-fields", int(1, LONG_MAX), "1000"),
     p("slowlog-max-len", int(0, LONG_MAX), "128")
         .acts(num!(slowlog_max_len), "Entries kept by SLOWLOG."),
-    p("acllog-max-len", int(0, LONG_MAX), "128"),
+    p("acllog-max-len", int(0, LONG_MAX), "128")
+        .acts(num!(acllog_max_len), "Entries kept by ACL LOG."),
     p("busy-reply-threshold", int(0, LONG_MAX), "5000")
         .alias("lua-time-limit")
         .acts(
@@ -803,6 +824,10 @@ pub const PARAMS: &[Param] = &[
             },
             "Serve Prometheus metrics on this port (0: any free port).",
         ),
+    p("metrics-auth", BOOL, "no").flags(SHOAL).acts(
+        flag!(metrics_auth),
+        "The metrics port asks for an ACL user's credentials (HTTP Basic), as the data port does.",
+    ),
     p("set-max-listpack-entries", int(0, LONG_MAX), "128")
         .flags(SHOAL)
         .acts(

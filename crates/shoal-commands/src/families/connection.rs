@@ -37,23 +37,32 @@ fn echo(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
     Ok(())
 }
 
-/// Constant-time comparison, so a wrong password's timing says nothing about the right one.
-fn ct_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
-/// Checks `user`/`pass` against the default user. Without `requirepass` the default user takes any
-/// password (Redis's `nopass`).
-fn check_credentials(ctx: &Ctx<'_>, user: &[u8], pass: &[u8]) -> bool {
-    if user != b"default" {
-        return false;
-    }
-    match &ctx.shared.config.read().requirepass {
-        None => true,
-        Some(p) => ct_eq(p.as_bytes(), pass),
+/// Logs the connection in as `user` if `pass` is one of its passwords (and it is on);
+/// a failure is counted and goes to ACL LOG, as Redis's ACLAuthenticateUser.
+fn authenticate(ctx: &mut Ctx<'_>, user: &[u8], pass: &[u8], cmd: &[u8]) -> bool {
+    match ctx.shared.acl.get(user) {
+        Some(u) if u.check_password(pass) => {
+            crate::acl::login(ctx.client, u);
+            true
+        }
+        _ => {
+            ctx.shared.stats.auth_failures.fetch_add(1, Relaxed);
+            let context = if ctx.client.multi.is_some() {
+                crate::acl::Context::Multi
+            } else {
+                crate::acl::Context::Toplevel
+            };
+            let max = ctx.shared.config.read().acllog_max_len;
+            ctx.shared.acl.log.add(
+                crate::acl::Denied::Auth,
+                context,
+                &String::from_utf8_lossy(cmd),
+                &String::from_utf8_lossy(user),
+                client_info_line(&ctx.client.info),
+                max,
+            );
+            false
+        }
     }
 }
 
@@ -61,7 +70,7 @@ fn check_credentials(ctx: &Ctx<'_>, user: &[u8], pass: &[u8]) -> bool {
 fn auth(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
     let (user, pass) = match a.len() {
         2 => {
-            if ctx.shared.config.read().requirepass.is_none() {
+            if ctx.shared.acl.default.st.read().nopass {
                 return Err(errors::AUTH_NOT_CONFIGURED.into());
             }
             (&b"default"[..], a.get(1))
@@ -69,11 +78,9 @@ fn auth(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
         3 => (a.get(1), a.get(2)),
         _ => return Err(errors::SYNTAX.into()),
     };
-    if !check_credentials(ctx, user, pass) {
-        ctx.shared.stats.auth_failures.fetch_add(1, Relaxed);
+    if !authenticate(ctx, user, pass, a.get(0)) {
         return Err(errors::WRONGPASS.into());
     }
-    ctx.client.authenticated = true;
     ctx.out.ok();
     Ok(())
 }
@@ -121,12 +128,10 @@ fn hello(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
             .into());
         }
     }
-    if let Some((u, p)) = creds {
-        if !check_credentials(ctx, u, p) {
-            ctx.shared.stats.auth_failures.fetch_add(1, Relaxed);
-            return Err(errors::WRONGPASS.into());
-        }
-        ctx.client.authenticated = true;
+    if let Some((u, p)) = creds
+        && !authenticate(ctx, u, p, a.get(0))
+    {
+        return Err(errors::WRONGPASS.into());
     }
     if !ctx.client.authenticated {
         return Err("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time".into());
@@ -194,7 +199,9 @@ fn reset(ctx: &mut Ctx<'_>, _a: Args<'_>) -> CmdResult {
     c.db = 0;
     c.info.db.store(0, Relaxed);
     c.reply_mode = ReplyMode::On;
-    c.authenticated = ctx.shared.config.read().requirepass.is_none();
+    c.authenticated = ctx.shared.acl.default.no_auth_needed();
+    c.user = None;
+    *c.info.user.lock() = None;
     *c.info.name.lock() = None;
     c.info.resp.store(2, Relaxed);
     ctx.out.set_resp3(false);
@@ -300,6 +307,11 @@ fn current_command(info: &ClientInfo) -> String {
     }
 }
 
+/// A client's CLIENT LIST line (as ACL LOG's `client-info` shows it).
+pub fn client_info_line(info: &ClientInfo) -> String {
+    client_line(info, unix_ms(), 0)
+}
+
 /// One CLIENT LIST line, with Redis 7.0's fields in its order. `argv` is the size of the
 /// arguments of the command running on this client (the caller's own CLIENT LIST/INFO).
 fn client_line(info: &ClientInfo, now_ms: u64, argv: usize) -> String {
@@ -339,7 +351,7 @@ fn client_line(info: &ClientInfo, now_ms: u64, argv: usize) -> String {
     let (qbuf, qbuf_free) = (info.qbuf.load(Relaxed), info.qbuf_free.load(Relaxed));
     let omem = info.omem.load(Relaxed);
     format!(
-        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem={} multi-mem=0 rbs={} rbp={} obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user=default redir={} resp={} lib-name={} lib-ver={}\n",
+        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem={} multi-mem=0 rbs={} rbp={} obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user={} redir={} resp={} lib-name={} lib-ver={}\n",
         info.id,
         info.addr,
         info.laddr,
@@ -361,6 +373,7 @@ fn client_line(info: &ClientInfo, now_ms: u64, argv: usize) -> String {
         omem,
         qbuf + qbuf_free + argv + omem + std::mem::size_of::<ClientInfo>(),
         current_command(info),
+        info.user_name(),
         redir,
         info.resp.load(Relaxed),
         info.lib_name.lock().as_deref().unwrap_or(""),
@@ -403,6 +416,7 @@ fn client_kill(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
         return Err(errors::SYNTAX.into());
     }
     let (mut id, mut addr, mut laddr, mut skipme, mut typ) = (None, None, None, true, None);
+    let mut user: Option<String> = None;
     for i in (2..a.len()).step_by(2) {
         let (k, v) = (a.get(i), a.get(i + 1));
         if eq_ic(k, "id") {
@@ -423,9 +437,10 @@ fn client_kill(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
                 _ => return Err(errors::SYNTAX.into()),
             };
         } else if eq_ic(k, "user") {
-            if v != b"default" {
+            if ctx.shared.acl.get(v).is_none() {
                 return Err(format!("ERR No such user '{}'", String::from_utf8_lossy(v)).into());
             }
+            user = Some(String::from_utf8_lossy(v).into_owned());
         } else if eq_ic(k, "type") {
             if !["normal", "master", "replica", "slave", "pubsub"]
                 .iter()
@@ -459,6 +474,7 @@ fn client_kill(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
         let matched = id.is_none_or(|x| c.id == x)
             && addr.is_none_or(|x| c.addr.as_bytes() == x)
             && laddr.is_none_or(|x| c.laddr.as_bytes() == x)
+            && user.as_ref().is_none_or(|u| *u == c.user_name())
             && typ
                 .as_deref()
                 .is_none_or(|t| t == kind || (t == b"slave" && kind == b"replica"))

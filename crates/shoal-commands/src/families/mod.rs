@@ -1,6 +1,7 @@
 //! One module per command family, each ending with its slice of the command table.
 
 pub mod bitmaps;
+pub mod acl;
 pub mod cluster;
 pub mod config;
 pub mod connection;
@@ -51,4 +52,5 @@ pub static ALL: &[&[Spec]] = &[
     sort::COMMANDS,
     hyperloglog::COMMANDS,
     geo::COMMANDS,
+    acl::COMMANDS,
 ];

@@ -165,7 +165,7 @@ fn command(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
                     } else if eq_ic(kind, "aclcat") {
                         let cat = format!("@{}", String::from_utf8_lossy(v).to_ascii_lowercase());
                         all.iter()
-                            .filter(|(_, s)| s.acl_categories().contains(&cat.as_str()))
+                            .filter(|(_, s)| s.acl_categories().contains(&cat))
                             .map(|(n, _)| n.as_str())
                             .collect()
                     } else if eq_ic(kind, "module") {

@@ -102,6 +102,22 @@ fn exec(ctx: &mut Ctx<'_>, _a: Args<'_>) -> CmdResult {
     ctx.in_exec = true;
     for (idx, args) in &m.queued {
         let spec = table().specs[*idx];
+        // ACL rules may have changed since the command was queued (Redis checks again).
+        if let Err((d, _)) = crate::acl::check_client(
+            ctx.shared,
+            ctx.client,
+            *idx,
+            spec,
+            &args.args(),
+            Some(crate::acl::Context::Multi),
+        ) {
+            let e = crate::errors::CmdError::from(format!(
+                "NOPERM ACLs rules changed between the moment the transaction was accumulated and the EXEC call. This command is no longer allowed for the following reason: {}",
+                crate::acl::exec_denied_reason(d)
+            ));
+            crate::dispatch::write_error(ctx.shared, ctx.out, &e);
+            continue;
+        }
         run(ctx, *idx, spec, args.args());
     }
     ctx.in_exec = false;

@@ -192,6 +192,18 @@ fn checked_run(st: &mut RunState<'_, '_>, argv: &[Vec<u8>]) -> Result<Vec<u8>, (
             "ERR This Redis command is not allowed from script",
         );
     }
+    let owned = OwnedArgs::from_parts(argv.iter());
+    let args = owned.args();
+    if let Err((d, _)) = crate::acl::check_client(
+        shared,
+        st.ctx.client,
+        idx,
+        spec,
+        &args,
+        Some(crate::acl::Context::Lua),
+    ) {
+        return refuse(Some(idx), crate::acl::script_denied_error(d));
+    }
     let write = spec.has(flags::WRITE);
     if spec.has(flags::WRITE | flags::MAY_REPLICATE) && st.read_only {
         return refuse(
@@ -209,8 +221,6 @@ fn checked_run(st: &mut RunState<'_, '_>, argv: &[Vec<u8>]) -> Result<Vec<u8>, (
     {
         return refuse(Some(idx), crate::errors::OOM);
     }
-    let owned = OwnedArgs::from_parts(argv.iter());
-    let args = owned.args();
     if let Some(cl) = &shared.cluster
         && !st.ctx.client.is_master
     {

@@ -370,7 +370,7 @@ impl Engine {
                 Ok(())
             })?,
         )?;
-        // No ACL users here: every existing command is allowed to the caller.
+        // Whether the user running the script may run this command (no log entry).
         redis.raw_set(
             "acl_check_cmd",
             lua.create_function(|_, args: mlua::MultiValue| {
@@ -394,22 +394,18 @@ impl Engine {
                         }
                     }
                 }
-                let known = crate::spec::table()
-                    .lookup(&argv[0])
-                    .is_some_and(|(_, spec)| {
-                        argv.len() < 2
-                            || spec.subs.is_empty()
-                            || spec
-                                .subs
-                                .iter()
-                                .any(|s| s.as_bytes().eq_ignore_ascii_case(&argv[1]))
-                    });
-                if !known {
+                let owned = shoal_resp::OwnedArgs::from_parts(argv.iter());
+                let args = owned.args();
+                let found = crate::spec::table().lookup(&argv[0]).filter(|(idx, _)| {
+                    let c = crate::acl::cmds();
+                    argv.len() < 2 || !c.is_container(*idx) || c.sub_id(*idx, &args).is_some()
+                });
+                let Some((idx, spec)) = found else {
                     return Err(mlua::Error::runtime(
                         "Invalid command passed to redis.acl_check_cmd()",
                     ));
-                }
-                Ok(true)
+                };
+                Ok(crate::acl::script_user_allows(idx, spec, &args))
             })?,
         )?;
         let version = crate::families::connection::REDIS_VERSION;

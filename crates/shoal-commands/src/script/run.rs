@@ -187,6 +187,12 @@ fn run_once(
         Ok(x) => x,
         Err(err) => return Outcome::Failed(format!("ERR {err}"), false),
     };
+    crate::acl::set_script_user(
+        ctx.client
+            .user
+            .clone()
+            .unwrap_or_else(|| ctx.shared.acl.default.clone()),
+    );
     let state = RefCell::new(RunState {
         ctx,
         read_only: inv.read_only,
