@@ -26,22 +26,18 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use super::socket::Socket;
+use super::tls::Tls;
+
+/// An outgoing link's stream: plain TCP or TLS over it.
+pub(crate) trait Link: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send {}
+impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send> Link for T {}
 use tokio_util::sync::CancellationToken;
 
 /// Stream bytes sent in one write at most.
 const CHUNK: usize = 256 * 1024;
 
-async fn write_all<S: Socket>(stream: &S, mut data: &[u8]) -> std::io::Result<()> {
-    while !data.is_empty() {
-        stream.writable().await?;
-        match stream.try_write(data) {
-            Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
-            Ok(n) => data = &data[n..],
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(())
+async fn write_all<S: Socket>(stream: &S, data: &[u8]) -> std::io::Result<()> {
+    super::socket::send_all(stream, data).await
 }
 
 /// Reads the REPLCONF ACKs a replica sent on its stream into its view (and wakes WAIT).
@@ -241,7 +237,7 @@ async fn stream_from<S: Socket>(
 // ---- the replica side ----
 
 /// Runs for the life of the server: while this node is a replica, keeps a link to its primary.
-pub fn spawn_link(shared: Arc<Shared>, cancel: CancellationToken) {
+pub fn spawn_link(shared: Arc<Shared>, tls: Arc<Tls>, cancel: CancellationToken) {
     tokio::spawn(async move {
         loop {
             let changed = shared.repl.changed.notified();
@@ -253,7 +249,7 @@ pub fn spawn_link(shared: Arc<Shared>, cancel: CancellationToken) {
                 *shared.repl.link.lock() = LinkState::Connecting;
                 let r = tokio::select! {
                     _ = cancel.cancelled() => return,
-                    r = link_once(&shared, &host, port, generation) => r,
+                    r = link_once(&shared, &tls, &host, port, generation) => r,
                 };
                 *shared.repl.link.lock() = LinkState::Connect;
                 if let Err(e) = r {
@@ -277,7 +273,7 @@ pub fn spawn_link(shared: Arc<Shared>, cancel: CancellationToken) {
 }
 
 /// Reads one line (without CRLF) from the front of `buf`, reading more as needed.
-pub(crate) async fn read_line(s: &mut TcpStream, buf: &mut BytesMut) -> std::io::Result<String> {
+pub(crate) async fn read_line<S: Link>(s: &mut S, buf: &mut BytesMut) -> std::io::Result<String> {
     loop {
         if let Some(p) = buf.windows(2).position(|w| w == b"\r\n") {
             let line = String::from_utf8_lossy(&buf[..p]).into_owned();
@@ -293,10 +289,15 @@ pub(crate) async fn read_line(s: &mut TcpStream, buf: &mut BytesMut) -> std::io:
     }
 }
 
-async fn command(s: &mut TcpStream, buf: &mut BytesMut, args: &[&[u8]]) -> std::io::Result<String> {
+async fn command<S: Link>(
+    s: &mut S,
+    buf: &mut BytesMut,
+    args: &[&[u8]],
+) -> std::io::Result<String> {
     let mut out = Vec::new();
     shoal_commands::repl::encode(&mut out, args);
     s.write_all(&out).await?;
+    s.flush().await?;
     read_line(s, buf).await
 }
 
@@ -304,16 +305,38 @@ async fn command(s: &mut TcpStream, buf: &mut BytesMut, args: &[&[u8]]) -> std::
 /// change.
 async fn link_once(
     shared: &Arc<Shared>,
+    tls: &Tls,
     host: &str,
     port: u16,
     generation: u64,
 ) -> std::io::Result<()> {
-    let repl = &shared.repl;
     let addr = format!("{host}:{port}");
-    let mut s = tokio::time::timeout(Duration::from_secs(5), TcpStream::connect(&addr))
+    let s = tokio::time::timeout(Duration::from_secs(5), TcpStream::connect(&addr))
         .await
         .map_err(|_| std::io::Error::other("connect timed out"))??;
     s.set_nodelay(true)?;
+    let peer = s.peer_addr().map(|a| a.to_string()).unwrap_or_default();
+    let local = s.local_addr().map(|a| a.to_string()).unwrap_or_default();
+    if shared.config.read().tls.replication {
+        // tls-replication: the whole link speaks TLS (the handshake under the same deadline).
+        let s = tokio::time::timeout(Duration::from_secs(5), super::tls::connect(tls, host, s))
+            .await
+            .map_err(|_| std::io::Error::other("TLS handshake timed out"))??;
+        link_on(shared, s, &addr, (peer, local), generation).await
+    } else {
+        link_on(shared, s, &addr, (peer, local), generation).await
+    }
+}
+
+/// The link over a connected (plain or TLS) stream.
+async fn link_on<S: Link>(
+    shared: &Arc<Shared>,
+    mut s: S,
+    addr: &str,
+    (peer, local): (String, String),
+    generation: u64,
+) -> std::io::Result<()> {
+    let repl = &shared.repl;
     let mut buf = BytesMut::with_capacity(64 * 1024);
     let masterauth = shared.config.read().masterauth.clone();
     if let Some(pw) = masterauth {
@@ -326,7 +349,13 @@ async fn link_once(
     if !r.starts_with('+') {
         return Err(std::io::Error::other(format!("PING: {r}")));
     }
-    let my_port = shared.tcp_port.load(Relaxed).to_string();
+    // The port this replica's clients use: its TLS port when replication speaks TLS, as Redis.
+    let my_port = if shared.config.read().tls.replication {
+        shared.tls_port.load(Relaxed)
+    } else {
+        shared.tcp_port.load(Relaxed)
+    }
+    .to_string();
     command(
         &mut s,
         &mut buf,
@@ -374,13 +403,13 @@ async fn link_once(
     repl.synced.store(true, Relaxed);
     *repl.link.lock() = LinkState::Connected;
     repl.link_seen_ms.store(unix_ms(), Relaxed);
-    apply_stream(shared, &mut s, &mut buf, generation).await
+    apply_stream(shared, &mut s, &mut buf, (peer, local), generation).await
 }
 
 /// Loads the records of a full sync (bulks until an empty one) into a flushed keyspace.
-async fn load_snapshot(
+async fn load_snapshot<S: Link>(
     shared: &Arc<Shared>,
-    s: &mut TcpStream,
+    s: &mut S,
     buf: &mut BytesMut,
 ) -> std::io::Result<()> {
     let store = &shared.store;
@@ -416,18 +445,15 @@ async fn load_snapshot(
 }
 
 /// Applies the primary's commands as the master client; acknowledges every second and on GETACK.
-async fn apply_stream(
+async fn apply_stream<S: Link>(
     shared: &Arc<Shared>,
-    s: &mut TcpStream,
+    s: &mut S,
     buf: &mut BytesMut,
+    (peer, local): (String, String),
     generation: u64,
 ) -> std::io::Result<()> {
     let repl = &shared.repl;
-    let info = Arc::new(ClientInfo::new(
-        shared.next_client_id(),
-        s.peer_addr().map(|a| a.to_string()).unwrap_or_default(),
-        s.local_addr().map(|a| a.to_string()).unwrap_or_default(),
-    ));
+    let info = Arc::new(ClientInfo::new(shared.next_client_id(), peer, local));
     let mut master = Client::new(info, true);
     master.is_master = true;
     let mut out = Reply::new();
@@ -485,9 +511,10 @@ async fn apply_stream(
     }
 }
 
-async fn send_ack(shared: &Shared, s: &mut TcpStream) -> std::io::Result<()> {
+async fn send_ack<S: Link>(shared: &Shared, s: &mut S) -> std::io::Result<()> {
     let off = shared.repl.offset.load(Relaxed).to_string();
     let mut out = Vec::new();
     shoal_commands::repl::encode(&mut out, &[b"REPLCONF", b"ACK", off.as_bytes()]);
-    s.write_all(&out).await
+    s.write_all(&out).await?;
+    s.flush().await
 }

@@ -3,10 +3,16 @@ reads spread over every node, redirects, hash tags, pipelines, CROSSSLOT errors.
 
 Usage: python3 tests/py/redis_py_cluster_check.py PORT [HOST]
 """
+import os
 import sys
 
 import redis
 from redis.cluster import RedisCluster
+
+# SHOAL_TLS_DIR (docker/test-compose.sh --tls): talk TLS with the certificates there.
+_tls = os.environ.get("SHOAL_TLS_DIR")
+TLS = dict(ssl=True, ssl_ca_certs=f"{_tls}/ca.crt", ssl_certfile=f"{_tls}/client.crt",
+           ssl_keyfile=f"{_tls}/client.key") if _tls else {}
 
 port = int(sys.argv[1])
 host = sys.argv[2] if len(sys.argv) > 2 else "127.0.0.1"
@@ -21,7 +27,7 @@ def check(cond, what):
     checks += 1
 
 
-rc = RedisCluster(host=host, port=port, decode_responses=True)
+rc = RedisCluster(host=host, port=port, decode_responses=True, **TLS)
 nodes = rc.get_primaries()
 check(len(nodes) == 3, f"three primaries discovered: {nodes}")
 for i in range(1000):
@@ -37,7 +43,7 @@ try:
     check(False, "client-side slot check expected")
 except redis.exceptions.RedisClusterException:
     check(True, "client refuses cross-slot MSET")
-plain = redis.Redis(host=host, port=port)
+plain = redis.Redis(host=host, port=port, **TLS)
 try:
     plain.execute_command("MSET", "x", "1", "y", "2")
     check(False, "CROSSSLOT expected")
