@@ -249,6 +249,23 @@ pub async fn accept_loop(
         let t2 = tracker.clone();
         let stop = cancel.clone();
         tracker.spawn(async move {
+            // A client that does not start with a TLS handshake record (plain RESP, HTTP) is
+            // closed without a TLS alert it could not read, as Redis does.
+            let mut first = [0u8; 1];
+            let peeked = tokio::select! {
+                r = tokio::time::timeout(HANDSHAKE_TIMEOUT, stream.peek(&mut first)) => r,
+                _ = stop.cancelled() => return,
+            };
+            match peeked {
+                Ok(Ok(1)) if first[0] == 0x16 => {}
+                Ok(Ok(0)) => return,
+                _ => {
+                    super::tls::HANDSHAKE_LOG.warn(format_args!(
+                        "Error accepting a client connection: not a TLS handshake (addr={peer} laddr={laddr})"
+                    ));
+                    return;
+                }
+            }
             let accept = tokio_rustls::TlsAcceptor::from(server).accept(stream);
             let r = tokio::select! {
                 r = tokio::time::timeout(HANDSHAKE_TIMEOUT, accept) => r,

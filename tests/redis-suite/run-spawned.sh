@@ -8,6 +8,9 @@
 #
 # --tls runs the suite in TLS mode (servers on tls-port only, clients over TLS; needs Tcl's tls
 # package, Debian's tcl-tls), with certificates made by gen-test-certs.sh.
+# SPAWNED_ARGS passes more runtest arguments, e.g. SPAWNED_ARGS="--skiptest /ciphers" (unit/tls:
+# its cipher tests need the CBC suites rustls does not have, and their CONFIG SET error ends the
+# unit before the tests after them).
 #
 # default.conf asks for two things shoal refuses rather than pretend (it keeps no snapshots and
 # has no keyspace notifications yet): the scratch copy leaves out `save 900 1` and
@@ -32,7 +35,8 @@ if [ ${#TLS[@]} -gt 0 ]; then bash "$HERE/gen-test-certs.sh" "$WORK/tests/tls"; 
 TAGS="-needs:repl -needs:debug -needs:pfdebug -needs:save -needs:latency"
 cd "$WORK" || exit 2
 for u in "$@"; do
-  TERM=dumb timeout -k 10 600 ./runtest "${TLS[@]}" --single "$u" --clients 1 --baseport 26000 \
+  # shellcheck disable=SC2086
+  TERM=dumb timeout -k 10 600 ./runtest "${TLS[@]}" ${SPAWNED_ARGS:-} --single "$u" --clients 1 --baseport 26000 \
     --ignore-encoding --ignore-digest --tags "$TAGS" </dev/null 2>&1 | tee "$WORK/log" |
     grep -E '^\[(ok|err|exception|TIMEOUT)\]' | cut -c1-160
   echo "$u: $(grep -c '^\[ok\]' "$WORK/log") passed, $(grep -c '^\[err\]' "$WORK/log") failed"
