@@ -147,7 +147,10 @@ fn plain_resp_on_the_tls_port_is_closed_and_logged_once() {
         // Closed by the server with nothing sent: no RESP reply, no TLS alert either (the
         // client could not read one), as Redis does.
         let _ = raw.stream.read_to_end(&mut buf);
-        assert!(buf.is_empty(), "the TLS port sent {buf:?} to a plain client");
+        assert!(
+            buf.is_empty(),
+            "the TLS port sent {buf:?} to a plain client"
+        );
     }
     // Nothing lost for the TLS client, and one log line for the five (rate-limited).
     assert_eq!(good.roundtrip(b"GET k\r\n", 7).unwrap(), "$1\r\nv\r\n");
@@ -575,11 +578,14 @@ fn a_tls_only_cluster_announces_tls_ports_and_serves_redis_py() {
     for n in &nodes {
         assert!(slots.contains(&n.addr.port().to_string()), "{slots}");
     }
+    // CLUSTER SHARDS names the port tls-port, as Redis does with tls-cluster.
     let shards = cli(&nodes[0], &["CLUSTER", "SHARDS"]);
     assert!(
         shards.contains(&nodes[1].addr.port().to_string()),
         "{shards}"
     );
+    assert!(shards.lines().any(|l| l == "tls-port"), "{shards}");
+    assert!(!shards.lines().any(|l| l == "port"), "{shards}");
     let script = r#"
 import sys, redis
 from redis.cluster import RedisCluster
