@@ -503,7 +503,8 @@ fn replication_and_failover_over_tls() {
 fn a_tls_only_cluster_announces_tls_ports_and_serves_redis_py() {
     let certs = Certs::new("cluster");
     let mut nodes = Vec::new();
-    let dirs: Vec<_> = (0..3)
+    // Three primaries and a replica of the first.
+    let dirs: Vec<_> = (0..4)
         .map(|i| {
             let d =
                 std::env::temp_dir().join(format!("shoal-tls-cluster-{}-{i}", std::process::id()));
@@ -574,10 +575,31 @@ fn a_tls_only_cluster_announces_tls_ports_and_serves_redis_py() {
         "the cluster did not form over TLS: {:?}",
         nodes[0].log()
     );
-    let slots = cli(&nodes[0], &["CLUSTER", "SLOTS"]);
-    for n in &nodes {
-        assert!(slots.contains(&n.addr.port().to_string()), "{slots}");
-    }
+    let id0 = cli(&nodes[0], &["CLUSTER", "MYID"]);
+    assert!(wait_until(Duration::from_secs(10), || cli(
+        &nodes[3],
+        &["CLUSTER", "REPLICATE", &id0]
+    ) == "OK"));
+    assert!(
+        wait_until(Duration::from_secs(20), || cli(
+            &nodes[3],
+            &["INFO", "replication"]
+        )
+        .contains("master_link_status:up")),
+        "the replica's TLS link did not come up: {:?}",
+        nodes[3].log()
+    );
+    // CLUSTER SLOTS names every node, the replica too (once gossip told node 0), by TLS port.
+    assert!(
+        wait_until(Duration::from_secs(10), || {
+            let slots = cli(&nodes[0], &["CLUSTER", "SLOTS"]);
+            nodes
+                .iter()
+                .all(|n| slots.contains(&n.addr.port().to_string()))
+        }),
+        "{}",
+        cli(&nodes[0], &["CLUSTER", "SLOTS"])
+    );
     // CLUSTER SHARDS names the port tls-port, as Redis does with tls-cluster.
     let shards = cli(&nodes[0], &["CLUSTER", "SHARDS"]);
     assert!(
@@ -596,7 +618,7 @@ for i in range(300):
     rc.set(f"key:{i}", i)
 for i in range(300):
     assert rc.get(f"key:{i}") == str(i), i
-assert len(rc.get_nodes()) == 3
+assert len(rc.get_nodes()) == 4, rc.get_nodes()
 print("ok")
 "#;
     let out = Command::new("python3")
@@ -614,6 +636,26 @@ print("ok")
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
+    // A manual failover over TLS: the replica takes over with the keys it replicated.
+    assert_eq!(cli(&nodes[3], &["CLUSTER", "FAILOVER"]), "OK");
+    assert!(
+        wait_until(Duration::from_secs(20), || cli(&nodes[3], &["ROLE"])
+            .starts_with("master")
+            && cli(&nodes[0], &["ROLE"]).starts_with("slave")),
+        "{}",
+        cli(&nodes[3], &["CLUSTER", "NODES"])
+    );
+    let mine = (0..300)
+        .map(|i| format!("key:{i}"))
+        .find(|k| {
+            cli(&nodes[3], &["CLUSTER", "KEYSLOT", k])
+                .parse::<u16>()
+                .unwrap()
+                <= 5460
+        })
+        .unwrap();
+    let n: String = mine.trim_start_matches("key:").to_string();
+    assert_eq!(cli(&nodes[3], &["GET", &mine]), n);
     drop(nodes);
     for d in dirs {
         let _ = std::fs::remove_dir_all(d);
