@@ -4,15 +4,27 @@
 # cluster workload from the host, write keys, kill a primary container and check its replica is
 # promoted with every key, restart the container and check it rejoins as a replica, tear down.
 # Bounded in time; exits 0 with a message when no Docker daemon answers.
+# With --tls: the same on docker/docker-compose.tls.yml (TLS only, certificates made now by
+# docker/gen-tls-certs.sh), every tool talking TLS.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+FILE=docker/docker-compose.yml
+PROJECT=shoaltest
+TLSARGS=()
+if [ "${1:-}" = --tls ]; then
+  FILE=docker/docker-compose.tls.yml
+  PROJECT=shoaltesttls
+  T="$PWD/docker/tls"
+  TLSARGS=(--tls --cacert "$T/ca.crt" --cert "$T/client.crt" --key "$T/client.key")
+  export SHOAL_TLS_DIR="$T"
+fi
+rcli() { redis-cli "${TLSARGS[@]}" "$@"; }
 if ! docker info >/dev/null 2>&1; then
   echo "docker: no daemon answers; skipping the compose test"
   exit 0
 fi
 if docker compose version >/dev/null 2>&1; then COMPOSE=(docker compose); else COMPOSE=(docker-compose); fi
-PROJECT=shoaltest
-DC=("${COMPOSE[@]}" -p "$PROJECT" -f docker/docker-compose.yml)
+DC=("${COMPOSE[@]}" -p "$PROJECT" -f "$FILE")
 cleanup() { "${DC[@]}" down -v --remove-orphans >/dev/null 2>&1 || true; }
 trap cleanup EXIT
 cleanup
@@ -24,35 +36,36 @@ deadline() { # seconds, command...: retry until it succeeds or time runs out
     sleep 0.5
   done
 }
-state_ok() { redis-cli -h "$1" -p 6379 cluster info | grep -q 'cluster_state:ok'; }
+state_ok() { rcli -h "$1" -p 6379 cluster info | grep -q 'cluster_state:ok'; }
 
 ip_of() { echo "172.28.0.1$1"; }      # service number -> address
 svc_of() { echo "shoal${1##*.1}"; }     # address -> service name
-role_of() { redis-cli -h "$1" -p 6379 role | head -1; }
+role_of() { rcli -h "$1" -p 6379 role | head -1; }
 is_role() { [ "$(role_of "$1")" = "$2" ]; }
-follows() { [ "$(redis-cli -h "$1" -p 6379 role | sed -n 2p)" = "$2" ]; }
+follows() { [ "$(rcli -h "$1" -p 6379 role | sed -n 2p)" = "$2" ]; }
 all_ok() { for ip in "$@"; do state_ok "$ip" || return 1; done; }
 ALL=(); for i in 1 2 3 4 5 6; do ALL+=("$(ip_of $i)"); done
 
 bash docker/build-image.sh
+if [ ${#TLSARGS[@]} -gt 0 ]; then bash docker/gen-tls-certs.sh; fi
 start=$SECONDS
 "${DC[@]}" up -d
 deadline 90 all_ok "${ALL[@]}" || { echo "the cluster never reached cluster_state:ok"; "${DC[@]}" logs --tail 30; exit 1; }
 # Formation is done when three primaries own the slots and each has one replica.
 shape_ok() {
-  local nodes; nodes=$(redis-cli -h "${ALL[0]}" -p 6379 cluster nodes)
+  local nodes; nodes=$(rcli -h "${ALL[0]}" -p 6379 cluster nodes)
   [ "$(awk '$3 ~ /master/' <<<"$nodes" | wc -l)" = 3 ] && [ "$(awk '$3 ~ /slave/' <<<"$nodes" | wc -l)" = 3 ] || return 1
   for id in $(awk '$3 ~ /master/ {print $1}' <<<"$nodes"); do
     [ "$(awk -v p="$id" '$4 == p' <<<"$nodes" | wc -l)" = 1 ] || return 1
   done
-  for ip in "${ALL[@]}"; do is_role "$ip" slave && ! redis-cli -h "$ip" info replication | grep -q 'master_link_status:up' && return 1; done
+  for ip in "${ALL[@]}"; do is_role "$ip" slave && ! rcli -h "$ip" info replication | grep -q 'master_link_status:up' && return 1; done
   return 0
 }
-deadline 60 shape_ok || { echo "the cluster did not settle as 3 primaries with one replica each"; redis-cli -h "${ALL[0]}" cluster nodes; exit 1; }
+deadline 60 shape_ok || { echo "the cluster did not settle as 3 primaries with one replica each"; rcli -h "${ALL[0]}" cluster nodes; exit 1; }
 echo "compose cluster formed itself (3 primaries + 3 replicas) in $((SECONDS - start)) s"
-redis-cli -h "${ALL[0]}" cluster nodes
+rcli -h "${ALL[0]}" cluster nodes
 CHECK=$(mktemp); trap 'cleanup; rm -f "$CHECK"' EXIT
-redis-cli --cluster check "${ALL[0]}:6379" | tee "$CHECK" | tail -3
+rcli --cluster check "${ALL[0]}:6379" | tee "$CHECK" | tail -3
 grep -q '\[OK\] All 16384 slots covered' "$CHECK" \
   && grep -q '\[OK\] All nodes agree' "$CHECK" \
   && ! grep -qE '\[(ERR|WARNING)\]' "$CHECK" || { echo "cluster check not clean"; exit 1; }
@@ -67,7 +80,7 @@ python3 tests/py/compose_data_check.py write "${ALL[0]}"
 
 # Kill a primary (SIGKILL): its replica must take over with every replicated key.
 victim_ip=""; for ip in "${ALL[@]}"; do is_role "$ip" master && { victim_ip=$ip; break; }; done
-victim=$(redis-cli -h "$victim_ip" cluster myid)
+victim=$(rcli -h "$victim_ip" cluster myid)
 heir_ip=""; for ip in "${ALL[@]}"; do follows "$ip" "$victim_ip" && heir_ip=$ip; done
 [ -n "$heir_ip" ] || { echo "no replica of $victim_ip found"; exit 1; }
 survivors=(); for ip in "${ALL[@]}"; do [ "$ip" = "$victim_ip" ] || survivors+=("$ip"); done
@@ -81,10 +94,11 @@ python3 tests/py/compose_data_check.py read "${heir_ip}"
 # Restart it: same identity, now a replica of the node that took its slots.
 "${DC[@]}" start "$(svc_of "$victim_ip")" >/dev/null
 t=$SECONDS
-deadline 60 follows "$victim_ip" "$heir_ip" || { echo "restarted $victim_ip did not become a replica of $heir_ip"; redis-cli -h "$victim_ip" role; exit 1; }
+deadline 60 follows "$victim_ip" "$heir_ip" || { echo "restarted $victim_ip did not become a replica of $heir_ip"; rcli -h "$victim_ip" role; exit 1; }
 deadline 60 all_ok "${ALL[@]}" || { echo "cluster not ok after the restart"; exit 1; }
-[ "$(redis-cli -h "$victim_ip" cluster myid)" = "$victim" ] || { echo "restarted node lost its identity"; exit 1; }
-deadline 30 bash -c "redis-cli -h $victim_ip info replication | grep -q master_link_status:up" \
+[ "$(rcli -h "$victim_ip" cluster myid)" = "$victim" ] || { echo "restarted node lost its identity"; exit 1; }
+link_up() { rcli -h "$1" info replication | grep -q master_link_status:up; }
+deadline 30 link_up "$victim_ip" \
   || { echo "restarted node's replication link is not up"; exit 1; }
 echo "restarted $victim_ip rejoined as a replica of $heir_ip after $((SECONDS - t)) s"
 echo "docker compose test: passed"

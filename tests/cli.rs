@@ -29,7 +29,7 @@ fn bad_options_name_the_option_and_the_reason_with_exit_1() {
     assert!(run_fail(&["--shards", "100"]).contains("power of two"));
     assert!(run_fail(&["--proto-max-bulk-len", "1.5gb"]).contains("1.5gb"));
     assert!(run_fail(&["/nonexistent/shoal.conf"]).contains("/nonexistent/shoal.conf"));
-    assert!(run_fail(&["--bind", "not-an-ip", "--port", "0"]).contains("not-an-ip"));
+    assert!(run_fail(&["--bind", "not-an-ip", "--ephemeral-ports", "port"]).contains("not-an-ip"));
 }
 
 #[test]
@@ -85,8 +85,8 @@ fn debian_stock_redis_conf_starts_shoal() {
         BIN,
         &[
             conf,
-            "--port",
-            "0",
+            "--ephemeral-ports",
+            "port",
             "--daemonize",
             "no",
             "--dir",
@@ -190,7 +190,13 @@ fn config_file_and_flag_override() {
     .unwrap();
     let s = ServerProcess::start_raw(
         BIN,
-        &[path.to_str().unwrap(), "--port", "0", "--shards", "16"],
+        &[
+            path.to_str().unwrap(),
+            "--ephemeral-ports",
+            "port",
+            "--shards",
+            "16",
+        ],
     );
     let mut c = conn(&s);
     assert_eq!(

@@ -265,8 +265,8 @@ fn identity_and_slots_survive_restart_and_corruption_stops_the_node() {
     std::fs::write(dir.join("nodes.conf"), "this is not a nodes file\n").unwrap();
     let out = std::process::Command::new(BIN)
         .args([
-            "--port",
-            "0",
+            "--ephemeral-ports",
+            "port",
             "--bind",
             "127.0.0.1",
             "--cluster-enabled",

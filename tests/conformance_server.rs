@@ -211,7 +211,13 @@ fn config_rewrite_keeps_the_file_and_saves_changes() {
     std::fs::write(&path, "# my settings\nmaxclients 50\n\n# the end\n").unwrap();
     let s = ServerProcess::start_raw(
         BIN,
-        &[path.to_str().unwrap(), "--port", "0", "--bind", "127.0.0.1"],
+        &[
+            path.to_str().unwrap(),
+            "--ephemeral-ports",
+            "port",
+            "--bind",
+            "127.0.0.1",
+        ],
     );
     let mut c = conn(&s);
     ok(

@@ -58,6 +58,8 @@ struct Driver {
     outbound: HashMap<(String, u16), LinkId>,
     next_link: LinkId,
     connect_timeout: Duration,
+    /// `tls-cluster`: every link speaks TLS.
+    tls: Option<Arc<super::tls::Tls>>,
 }
 
 /// Binds the bus listener for this node. Port 0 picks a free port.
@@ -126,6 +128,7 @@ async fn seed_loop(
 pub fn spawn(
     shared: Arc<Shared>,
     listener: TcpListener,
+    tls: Option<Arc<super::tls::Tls>>,
     node_timeout: u64,
     cancel: CancellationToken,
     tracker: TaskTracker,
@@ -159,6 +162,7 @@ pub fn spawn(
         outbound: HashMap::new(),
         next_link: 1,
         connect_timeout: Duration::from_millis((node_timeout / 2).clamp(100, 5000)),
+        tls,
     };
     tracker.spawn(d.run(listener, rx, ctl_rx, cancel));
 }
@@ -234,7 +238,33 @@ impl Driver {
                             self.views.insert(link, LinkView { direction: "from", node: None, created_ms: unix_ms() });
                             self.publish_links();
                             let local = s.local_addr().map(|a| a.ip().to_string()).unwrap_or_default();
-                            self.tracker.spawn(run_link(s, link, peer.ip().to_string(), local, self.events.clone(), orx, cancel.clone()));
+                            let _ = s.set_nodelay(true);
+                            let (events, cancel, tls) = (self.events.clone(), cancel.clone(), self.tls.clone());
+                            self.tracker.spawn(async move {
+                                let peer_ip = peer.ip().to_string();
+                                let Some(tls) = tls else {
+                                    return run_link(s, link, peer_ip, local, events, orx, cancel).await;
+                                };
+                                let accepted = match tls.server() {
+                                    Some(cfg) => tokio::time::timeout(
+                                        Duration::from_secs(10),
+                                        tokio_rustls::TlsAcceptor::from(cfg).accept(s),
+                                    )
+                                    .await
+                                    .map_err(|_| std::io::Error::other("handshake timed out"))
+                                    .and_then(|r| r),
+                                    None => Err(std::io::Error::other("TLS is not configured")),
+                                };
+                                match accepted {
+                                    Ok(ts) => run_link(ts, link, peer_ip, local, events, orx, cancel).await,
+                                    Err(e) => {
+                                        super::tls::HANDSHAKE_LOG.warn(format_args!(
+                                            "Error accepting a cluster bus connection: {e} (addr={peer})"
+                                        ));
+                                        let _ = events.send(Event::Closed { link, malformed: false });
+                                    }
+                                }
+                            });
                         }
                         Err(e) => {
                             tracing::warn!("cluster bus accept failed: {e}");
@@ -476,6 +506,7 @@ impl Driver {
         let events = self.events.clone();
         let timeout = self.connect_timeout;
         let cancel = cancel.clone();
+        let tls = self.tls.clone();
         self.tracker.spawn(async move {
             let addr = format!(
                 "{}:{cport}",
@@ -492,7 +523,24 @@ impl Driver {
                         .local_addr()
                         .map(|a| a.ip().to_string())
                         .unwrap_or_default();
-                    run_link(s, link, ip, local, events, orx, cancel).await;
+                    let Some(tls) = tls else {
+                        return run_link(s, link, ip, local, events, orx, cancel).await;
+                    };
+                    match tokio::time::timeout(timeout, super::tls::connect(&tls, &ip, s)).await {
+                        Ok(Ok(ts)) => run_link(ts, link, ip, local, events, orx, cancel).await,
+                        r => {
+                            let e = match r {
+                                Ok(Err(e)) => e.to_string(),
+                                _ => "handshake timed out".into(),
+                            };
+                            super::tls::HANDSHAKE_LOG
+                                .warn(format_args!("cluster bus: TLS to {addr} failed: {e}"));
+                            let _ = events.send(Event::Closed {
+                                link,
+                                malformed: false,
+                            });
+                        }
+                    }
                 }
                 _ => {
                     tracing::debug!("cluster bus: cannot reach {addr}");
@@ -508,8 +556,8 @@ impl Driver {
 }
 
 /// One bus connection: frames in become events, queued frames go out.
-async fn run_link(
-    stream: TcpStream,
+async fn run_link<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + 'static>(
+    stream: S,
     link: LinkId,
     peer_ip: String,
     local_ip: String,
@@ -517,7 +565,7 @@ async fn run_link(
     mut out: mpsc::UnboundedReceiver<Bytes>,
     cancel: CancellationToken,
 ) {
-    let (mut rd, mut wr) = stream.into_split();
+    let (mut rd, mut wr) = tokio::io::split(stream);
     let mut buf: Vec<u8> = Vec::with_capacity(8192);
     let mut chunk = vec![0u8; 16384];
     let mut malformed = false;
@@ -526,7 +574,7 @@ async fn run_link(
             _ = cancel.cancelled() => break,
             f = out.recv() => match f {
                 Some(frame) => {
-                    if wr.write_all(&frame).await.is_err() {
+                    if wr.write_all(&frame).await.is_err() || wr.flush().await.is_err() {
                         break;
                     }
                 }

@@ -7,14 +7,24 @@ use shoal_cluster::{ClusterState, NodeId, conf};
 use shoal_commands::Config;
 use shoal_commands::ctx::Cluster;
 
-/// The bus port to bind: `cluster-port`, else data port + 10000; an ephemeral data port
-/// (`--port 0`) gets an ephemeral bus port too.
+/// The bus port to bind: `cluster-port`, else data port (the TLS port with `tls-cluster`) +
+/// 10000; an ephemeral data port (`ephemeral-ports`) gets an ephemeral bus port too.
 pub fn bus_port(cfg: &Config, port: u16) -> Result<u16, String> {
     if cfg.cluster.port != 0 {
         return Ok(cfg.cluster.port);
     }
-    if cfg.port == 0 {
+    let ephemeral = if cfg.tls.cluster {
+        cfg.tls.ephemeral_port
+    } else {
+        cfg.ephemeral_port
+    };
+    if ephemeral {
         return Ok(0);
+    }
+    if port == 0 {
+        return Err(
+            "the cluster bus needs a data port (port, or tls-port with tls-cluster)".into(),
+        );
     }
     port.checked_add(10000).ok_or_else(|| {
         format!("port {port} is too high: the cluster bus port is port + 10000; set --cluster-port")

@@ -265,6 +265,14 @@ pub async fn serve<S: Socket>(stream: S, shared: Arc<Shared>, info: Arc<ClientIn
                     }
                     break;
                 }
+                Err(shoal_resp::ProtocolError::TlsHandshake) => {
+                    super::tls::HANDSHAKE_LOG.warn(format_args!(
+                        "Closing a client that sent a TLS handshake to the plain port (addr={})",
+                        info.addr
+                    ));
+                    alive = false;
+                    break;
+                }
                 Err(e) => {
                     tracing::debug!(client = id, "protocol error: {e}");
                     let msg = format!("ERR {e}");
@@ -627,11 +635,11 @@ async fn flush<S: Socket>(
     // Since when the pending bytes have stayed over the soft limit.
     let mut over_soft: Option<std::time::Instant> = None;
     let r = loop {
-        if done == out.buf.len() {
+        if done == out.buf.len() && !stream.has_pending_write() {
             break Ok(());
         }
         match stream.try_write(&out.buf[done..]) {
-            Ok(0) => break Err(std::io::ErrorKind::WriteZero.into()),
+            Ok(0) if done < out.buf.len() => break Err(std::io::ErrorKind::WriteZero.into()),
             Ok(n) => done += n,
             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
                 // What the client has not taken yet: our pending replies and the socket's own

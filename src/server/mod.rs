@@ -22,6 +22,7 @@ mod rebalance;
 mod replication;
 mod slot_migration;
 mod socket;
+mod tls;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -76,24 +77,58 @@ async fn serve(config: Config) -> i32 {
             }
         }
     };
-    let port = listeners
-        .first()
-        .and_then(|l| l.local_addr().ok())
-        .map(|a| a.port())
-        .unwrap_or(0);
+    let tls = Arc::new(tls::Tls::default());
+    if tls::configured(&config.tls) || config.tls.enabled() {
+        match tls::build(&config.tls) {
+            Ok(built) => tls.set(Some(built)),
+            Err(e) => {
+                let e = format!("Failed to configure TLS: {e}");
+                tracing::error!("{e}");
+                eprintln!("shoal-server: {e}");
+                return 1;
+            }
+        }
+    }
+    let tls_listeners = match listener::bind_tls(&config, &config.tls) {
+        Ok(l) => l,
+        Err(e) => {
+            tracing::error!("{e}");
+            eprintln!("shoal-server: {e}");
+            return 1;
+        }
+    };
+    if listeners.is_empty() && tls_listeners.is_empty() && unix.is_none() {
+        let e = "Configured to not listen anywhere, exiting.";
+        tracing::error!("{e}");
+        eprintln!("shoal-server: {e}");
+        return 1;
+    }
+    let first_port = |ls: &[tokio::net::TcpListener]| {
+        ls.first()
+            .and_then(|l| l.local_addr().ok())
+            .map(|a| a.port())
+            .unwrap_or(0)
+    };
+    let port = first_port(&listeners);
+    let tls_port = first_port(&tls_listeners);
     let (cluster, bus_listener) = if config.cluster.enabled {
         let ip = listeners
-            .first()
+            .iter()
+            .chain(&tls_listeners)
+            .next()
             .and_then(|l| l.local_addr().ok())
             .map(|a| a.ip())
             .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
-        let bound = cluster::bus_port(&config, port).and_then(|p| {
+        // With tls-cluster the node is known by its TLS port (Redis's `port` of CLUSTER NODES
+        // and SLOTS), and the bus port derives from it.
+        let data_port = if config.tls.cluster { tls_port } else { port };
+        let bound = cluster::bus_port(&config, data_port).and_then(|p| {
             bus::bind(ip, p)
                 .map_err(|e| format!("Failed listening on the cluster bus port {p}: {e}"))
         });
         let started = bound.and_then(|bl| {
             let cport = bl.local_addr().map(|a| a.port()).unwrap_or(0);
-            cluster::load_or_create(&config, port, cport).map(|c| (c, bl))
+            cluster::load_or_create(&config, data_port, cport).map(|c| (c, bl))
         });
         match started {
             Ok((c, bl)) => (Some(c), Some(bl)),
@@ -107,11 +142,15 @@ async fn serve(config: Config) -> i32 {
         (None, None)
     };
     let listeners_ip = listeners
-        .first()
+        .iter()
+        .chain(&tls_listeners)
+        .next()
         .and_then(|l| l.local_addr().ok())
         .map(|a| a.ip());
-    // `port 0` (an ephemeral port): CONFIG GET port answers the one bound.
-    let config = Config { port, ..config };
+    // `ephemeral-ports`: CONFIG GET port / tls-port answer the ones bound.
+    let mut config = config;
+    config.port = port;
+    config.tls.port = tls_port;
     let shared = Arc::new(Shared::with_cluster(config.clone(), cluster));
     if let Err(e) = shoal_commands::families::acl::load_at_start(&shared) {
         tracing::error!("{e}");
@@ -121,9 +160,17 @@ async fn serve(config: Config) -> i32 {
     shared
         .tcp_port
         .store(port as usize, std::sync::atomic::Ordering::Relaxed);
+    shared
+        .tls_port
+        .store(tls_port as usize, std::sync::atomic::Ordering::Relaxed);
     for l in &listeners {
         if let Ok(a) = l.local_addr() {
             tracing::info!("Ready to accept connections tcp addr={a}");
+        }
+    }
+    for l in &tls_listeners {
+        if let Ok(a) = l.local_addr() {
+            tracing::info!("Ready to accept connections tls addr={a}");
         }
     }
     if unix.is_some() {
@@ -138,7 +185,7 @@ async fn serve(config: Config) -> i32 {
         shared.repl.follow(host, port);
         shared.apply_config();
     }
-    replication::spawn_link(shared.clone(), cancel.clone());
+    replication::spawn_link(shared.clone(), tls.clone(), cancel.clone());
     let expire = expire::spawn(shared.clone(), cancel.clone());
     if let Some(mport) = config.metrics_port {
         let ip = listeners_ip.unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST));
@@ -163,8 +210,21 @@ async fn serve(config: Config) -> i32 {
             tracing::info!("Cluster bus listening on {a}");
         }
         let timeout = config.cluster.node_timeout;
-        bus::spawn(shared.clone(), bl, timeout, cancel.clone(), tracker.clone());
-        slot_migration::spawn(shared.clone(), cancel.clone(), &tracker);
+        let bus_tls = config.tls.cluster.then(|| tls.clone());
+        bus::spawn(
+            shared.clone(),
+            bl,
+            bus_tls,
+            timeout,
+            cancel.clone(),
+            tracker.clone(),
+        );
+        slot_migration::spawn(
+            shared.clone(),
+            config.tls.cluster.then(|| tls.clone()),
+            cancel.clone(),
+            &tracker,
+        );
         rebalance::spawn(shared.clone(), cancel.clone(), &tracker);
     }
     let listening = cancel.child_token();
@@ -172,11 +232,29 @@ async fn serve(config: Config) -> i32 {
         tracker.spawn(listener::accept_loop(
             l,
             shared.clone(),
+            None,
             listening.clone(),
             tracker.clone(),
         ));
     }
     listener::install_rebind(&shared, listening, cancel.clone(), tracker.clone());
+    let listening_tls = cancel.child_token();
+    for l in tls_listeners {
+        tracker.spawn(listener::accept_loop(
+            l,
+            shared.clone(),
+            Some(tls.clone()),
+            listening_tls.clone(),
+            tracker.clone(),
+        ));
+    }
+    listener::install_tls(
+        &shared,
+        tls.clone(),
+        listening_tls,
+        cancel.clone(),
+        tracker.clone(),
+    );
     if let Some(l) = unix {
         tracker.spawn(listener::accept_unix_loop(
             l,

@@ -26,22 +26,18 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use super::socket::Socket;
+use super::tls::Tls;
+
+/// An outgoing link's stream: plain TCP or TLS over it.
+pub(crate) trait Link: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send {}
+impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send> Link for T {}
 use tokio_util::sync::CancellationToken;
 
 /// Stream bytes sent in one write at most.
 const CHUNK: usize = 256 * 1024;
 
-async fn write_all<S: Socket>(stream: &S, mut data: &[u8]) -> std::io::Result<()> {
-    while !data.is_empty() {
-        stream.writable().await?;
-        match stream.try_write(data) {
-            Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
-            Ok(n) => data = &data[n..],
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(())
+async fn write_all<S: Socket>(stream: &S, data: &[u8]) -> std::io::Result<()> {
+    super::socket::send_all(stream, data).await
 }
 
 /// Reads the REPLCONF ACKs a replica sent on its stream into its view (and wakes WAIT).
@@ -250,7 +246,7 @@ async fn stream_from<S: Socket>(
 // ---- the replica side ----
 
 /// Runs for the life of the server: while this node is a replica, keeps a link to its primary.
-pub fn spawn_link(shared: Arc<Shared>, cancel: CancellationToken) {
+pub fn spawn_link(shared: Arc<Shared>, tls: Arc<Tls>, cancel: CancellationToken) {
     tokio::spawn(async move {
         loop {
             let changed = shared.repl.changed.notified();
@@ -262,7 +258,7 @@ pub fn spawn_link(shared: Arc<Shared>, cancel: CancellationToken) {
                 *shared.repl.link.lock() = LinkState::Connecting;
                 let r = tokio::select! {
                     _ = cancel.cancelled() => return,
-                    r = link_once(&shared, &host, port, generation) => r,
+                    r = link_once(&shared, &tls, &host, port, generation) => r,
                 };
                 *shared.repl.link.lock() = LinkState::Connect;
                 if let Err(e) = r {
@@ -286,7 +282,7 @@ pub fn spawn_link(shared: Arc<Shared>, cancel: CancellationToken) {
 }
 
 /// Reads one line (without CRLF) from the front of `buf`, reading more as needed.
-pub(crate) async fn read_line(s: &mut TcpStream, buf: &mut BytesMut) -> std::io::Result<String> {
+pub(crate) async fn read_line<S: Link>(s: &mut S, buf: &mut BytesMut) -> std::io::Result<String> {
     loop {
         if let Some(p) = buf.windows(2).position(|w| w == b"\r\n") {
             let line = String::from_utf8_lossy(&buf[..p]).into_owned();
@@ -302,10 +298,15 @@ pub(crate) async fn read_line(s: &mut TcpStream, buf: &mut BytesMut) -> std::io:
     }
 }
 
-async fn command(s: &mut TcpStream, buf: &mut BytesMut, args: &[&[u8]]) -> std::io::Result<String> {
+async fn command<S: Link>(
+    s: &mut S,
+    buf: &mut BytesMut,
+    args: &[&[u8]],
+) -> std::io::Result<String> {
     let mut out = Vec::new();
     shoal_commands::repl::encode(&mut out, args);
     s.write_all(&out).await?;
+    s.flush().await?;
     read_line(s, buf).await
 }
 
@@ -313,16 +314,38 @@ async fn command(s: &mut TcpStream, buf: &mut BytesMut, args: &[&[u8]]) -> std::
 /// change.
 async fn link_once(
     shared: &Arc<Shared>,
+    tls: &Tls,
     host: &str,
     port: u16,
     generation: u64,
 ) -> std::io::Result<()> {
-    let repl = &shared.repl;
     let addr = format!("{host}:{port}");
-    let mut s = tokio::time::timeout(Duration::from_secs(5), TcpStream::connect(&addr))
+    let s = tokio::time::timeout(Duration::from_secs(5), TcpStream::connect(&addr))
         .await
         .map_err(|_| std::io::Error::other("connect timed out"))??;
     s.set_nodelay(true)?;
+    let peer = s.peer_addr().map(|a| a.to_string()).unwrap_or_default();
+    let local = s.local_addr().map(|a| a.to_string()).unwrap_or_default();
+    if shared.config.read().tls.replication {
+        // tls-replication: the whole link speaks TLS (the handshake under the same deadline).
+        let s = tokio::time::timeout(Duration::from_secs(5), super::tls::connect(tls, host, s))
+            .await
+            .map_err(|_| std::io::Error::other("TLS handshake timed out"))??;
+        link_on(shared, s, &addr, (peer, local), generation).await
+    } else {
+        link_on(shared, s, &addr, (peer, local), generation).await
+    }
+}
+
+/// The link over a connected (plain or TLS) stream.
+async fn link_on<S: Link>(
+    shared: &Arc<Shared>,
+    mut s: S,
+    addr: &str,
+    (peer, local): (String, String),
+    generation: u64,
+) -> std::io::Result<()> {
+    let repl = &shared.repl;
     let mut buf = BytesMut::with_capacity(64 * 1024);
     let (masteruser, masterauth) = {
         let c = shared.config.read();
@@ -342,7 +365,13 @@ async fn link_once(
     if !r.starts_with('+') {
         return Err(std::io::Error::other(format!("PING: {r}")));
     }
-    let my_port = shared.tcp_port.load(Relaxed).to_string();
+    // The port this replica's clients use: its TLS port when replication speaks TLS, as Redis.
+    let my_port = if shared.config.read().tls.replication {
+        shared.tls_port.load(Relaxed)
+    } else {
+        shared.tcp_port.load(Relaxed)
+    }
+    .to_string();
     command(
         &mut s,
         &mut buf,
@@ -403,7 +432,7 @@ async fn link_once(
     repl.synced.store(true, Relaxed);
     *repl.link.lock() = LinkState::Connected;
     repl.link_seen_ms.store(unix_ms(), Relaxed);
-    apply_stream(shared, &mut s, &mut buf, generation).await
+    apply_stream(shared, &mut s, &mut buf, (peer, local), generation).await
 }
 
 /// Replaces this node's function libraries with the primary's (its FUNCTION DUMP payload).
@@ -429,9 +458,9 @@ fn restore_functions(shared: &Arc<Shared>, payload: &[u8]) -> std::io::Result<()
 
 /// Loads the records of a full sync (bulks until an empty one) into a flushed keyspace; returns
 /// the primary's function libraries when it sent them (`+FUNCTIONS <len>` before the records).
-async fn load_snapshot(
+async fn load_snapshot<S: Link>(
     shared: &Arc<Shared>,
-    s: &mut TcpStream,
+    s: &mut S,
     buf: &mut BytesMut,
 ) -> std::io::Result<Option<Vec<u8>>> {
     let store = &shared.store;
@@ -481,18 +510,15 @@ async fn load_snapshot(
 }
 
 /// Applies the primary's commands as the master client; acknowledges every second and on GETACK.
-async fn apply_stream(
+async fn apply_stream<S: Link>(
     shared: &Arc<Shared>,
-    s: &mut TcpStream,
+    s: &mut S,
     buf: &mut BytesMut,
+    (peer, local): (String, String),
     generation: u64,
 ) -> std::io::Result<()> {
     let repl = &shared.repl;
-    let info = Arc::new(ClientInfo::new(
-        shared.next_client_id(),
-        s.peer_addr().map(|a| a.to_string()).unwrap_or_default(),
-        s.local_addr().map(|a| a.to_string()).unwrap_or_default(),
-    ));
+    let info = Arc::new(ClientInfo::new(shared.next_client_id(), peer, local));
     let mut master = Client::new(info, true);
     master.is_master = true;
     let mut out = Reply::new();
@@ -550,9 +576,10 @@ async fn apply_stream(
     }
 }
 
-async fn send_ack(shared: &Shared, s: &mut TcpStream) -> std::io::Result<()> {
+async fn send_ack<S: Link>(shared: &Shared, s: &mut S) -> std::io::Result<()> {
     let off = shared.repl.offset.load(Relaxed).to_string();
     let mut out = Vec::new();
     shoal_commands::repl::encode(&mut out, &[b"REPLCONF", b"ACK", off.as_bytes()]);
-    s.write_all(&out).await
+    s.write_all(&out).await?;
+    s.flush().await
 }

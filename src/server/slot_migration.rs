@@ -28,7 +28,12 @@ const REPLY_TIMEOUT: Duration = Duration::from_secs(10);
 /// Writes stay paused at most this long, whatever happens.
 const PAUSE_MAX_MS: u64 = 10_000;
 
-pub fn spawn(shared: Arc<Shared>, cancel: CancellationToken, tracker: &TaskTracker) {
+pub fn spawn(
+    shared: Arc<Shared>,
+    tls: Option<Arc<super::tls::Tls>>,
+    cancel: CancellationToken,
+    tracker: &TaskTracker,
+) {
     let (tx, mut rx) = mpsc::unbounded_channel::<String>();
     *shared.migrations.runner.lock() = Some(tx);
     tracker.spawn(async move {
@@ -36,7 +41,7 @@ pub fn spawn(shared: Arc<Shared>, cancel: CancellationToken, tracker: &TaskTrack
             tokio::select! {
                 _ = cancel.cancelled() => return,
                 name = rx.recv() => match name {
-                    Some(name) => run_job(&shared, &name).await,
+                    Some(name) => run_job(&shared, tls.as_deref(), &name).await,
                     None => return,
                 },
             }
@@ -46,6 +51,8 @@ pub fn spawn(shared: Arc<Shared>, cancel: CancellationToken, tracker: &TaskTrack
 
 struct Job<'a> {
     shared: &'a Shared,
+    /// `tls-cluster`: the link to the target speaks TLS.
+    tls: Option<&'a super::tls::Tls>,
     name: &'a str,
     ranges: Vec<(u16, u16)>,
     slots: Vec<u16>,
@@ -63,7 +70,7 @@ impl<T: std::fmt::Display> From<T> for Stop {
     }
 }
 
-async fn run_job(shared: &Shared, name: &str) {
+async fn run_job(shared: &Shared, tls: Option<&super::tls::Tls>, name: &str) {
     let Some(plan) = shared.migrations.export_plan(name) else {
         return;
     };
@@ -72,6 +79,7 @@ async fn run_job(shared: &Shared, name: &str) {
     }
     let job = Job {
         shared,
+        tls,
         name,
         slots: slots_of(&plan.ranges),
         ranges: plan.ranges,
@@ -114,7 +122,7 @@ async fn run_job(shared: &Shared, name: &str) {
 
 /// A connection to the target, with DATA pipelined.
 struct Link {
-    s: TcpStream,
+    s: Box<dyn super::replication::Link>,
     buf: BytesMut,
     out: Vec<u8>,
     inflight: usize,
@@ -125,6 +133,7 @@ impl Link {
         self.out.clear();
         shoal_commands::repl::encode(&mut self.out, args);
         self.s.write_all(&self.out).await?;
+        self.s.flush().await?;
         self.inflight += 1;
         Ok(())
     }
@@ -203,13 +212,23 @@ impl Job<'_> {
                 .nodes
                 .get(&self.target)
                 .ok_or("the target left the cluster")?;
-            format!("{}:{}", n.ip, n.port)
+            (n.ip.clone(), format!("{}:{}", n.ip, n.port))
         };
+        let (ip, addr) = addr;
         let s = tokio::time::timeout(Duration::from_secs(5), TcpStream::connect(&addr))
             .await
             .map_err(|_| Stop::from(format!("connecting to {addr} timed out")))?
             .map_err(|e| Stop::from(format!("connecting to {addr}: {e}")))?;
         s.set_nodelay(true)?;
+        let s: Box<dyn super::replication::Link> = match self.tls {
+            Some(tls) => Box::new(
+                tokio::time::timeout(Duration::from_secs(5), super::tls::connect(tls, &ip, s))
+                    .await
+                    .map_err(|_| Stop::from(format!("TLS handshake with {addr} timed out")))?
+                    .map_err(|e| Stop::from(format!("TLS handshake with {addr}: {e}")))?,
+            ),
+            None => Box::new(s),
+        };
         let mut link = Link {
             s,
             buf: BytesMut::with_capacity(4096),

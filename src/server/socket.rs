@@ -17,6 +17,25 @@ pub trait Socket: AsFd + Send + Sync + 'static {
     fn try_write(&self, buf: &[u8]) -> io::Result<usize>;
     fn readable(&self) -> impl Future<Output = io::Result<()>> + Send;
     fn writable(&self) -> impl Future<Output = io::Result<()>> + Send;
+    /// Bytes `try_write` accepted that are not on the wire yet (TLS records the socket did not
+    /// take); `try_write(&[])` sends them. A plain socket has none.
+    #[inline]
+    fn has_pending_write(&self) -> bool {
+        false
+    }
+}
+
+/// Writes all of `data` (and what the socket still holds back), waiting while it is full.
+pub async fn send_all<S: Socket>(stream: &S, mut data: &[u8]) -> io::Result<()> {
+    while !data.is_empty() || stream.has_pending_write() {
+        match stream.try_write(data) {
+            Ok(0) if !data.is_empty() => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => data = &data[n..],
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => stream.writable().await?,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
 }
 
 macro_rules! socket {

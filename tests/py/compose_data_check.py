@@ -3,11 +3,17 @@ back (retrying the redirects and CLUSTERDOWN a failover causes, for a bounded ti
 
 Usage: python3 tests/py/compose_data_check.py write|read HOST [PORT] [COUNT]
 """
+import os
 import sys
 import time
 
 import redis
 from redis.cluster import RedisCluster
+
+# SHOAL_TLS_DIR (docker/test-compose.sh --tls): talk TLS with the certificates there.
+_tls = os.environ.get("SHOAL_TLS_DIR")
+TLS = dict(ssl=True, ssl_ca_certs=f"{_tls}/ca.crt", ssl_certfile=f"{_tls}/client.crt",
+           ssl_keyfile=f"{_tls}/client.key") if _tls else {}
 
 mode, host = sys.argv[1], sys.argv[2]
 port = int(sys.argv[3]) if len(sys.argv) > 3 else 6379
@@ -23,7 +29,7 @@ def fail(what):
 def replicas_caught_up(rc):
     """Every primary's replicas report its whole replication offset."""
     for node in rc.get_primaries():
-        info = redis.Redis(host=node.host, port=node.port).info("replication")
+        info = redis.Redis(host=node.host, port=node.port, **TLS).info("replication")
         if info.get("connected_slaves", 0) < 1:
             return False
         offset = info["master_repl_offset"]
@@ -33,7 +39,7 @@ def replicas_caught_up(rc):
     return True
 
 
-rc = RedisCluster(host=host, port=port, decode_responses=True)
+rc = RedisCluster(host=host, port=port, decode_responses=True, **TLS)
 if mode == "write":
     for i in range(count):
         rc.set(f"compose:{i}", f"v{i}")
@@ -54,7 +60,7 @@ elif mode == "read":
                 if time.monotonic() > DEADLINE:
                     fail("cluster did not serve reads within 60 s")
                 time.sleep(0.2)
-                rc = RedisCluster(host=host, port=port, decode_responses=True)
+                rc = RedisCluster(host=host, port=port, decode_responses=True, **TLS)
         if v != f"v{i}":
             missing.append((i, v))
     if missing:

@@ -3,16 +3,21 @@ reads spread over every node, redirects, hash tags, pipelines, CROSSSLOT errors.
 
 Usage: python3 tests/py/redis_py_cluster_check.py PORT [HOST]
 """
+import os
 
 import redis
 from redis.cluster import RedisCluster
 
 from checklib import check, summary, target
 
+# SHOAL_TLS_DIR (docker/test-compose.sh --tls): talk TLS with the certificates there.
+_tls = os.environ.get("SHOAL_TLS_DIR")
+TLS = dict(ssl=True, ssl_ca_certs=f"{_tls}/ca.crt", ssl_certfile=f"{_tls}/client.crt",
+           ssl_keyfile=f"{_tls}/client.key") if _tls else {}
+
 port, host = target()
 
-
-rc = RedisCluster(host=host, port=port, decode_responses=True)
+rc = RedisCluster(host=host, port=port, decode_responses=True, **TLS)
 nodes = rc.get_primaries()
 check(len(nodes) == 3, f"three primaries discovered: {nodes}")
 for i in range(1000):
@@ -28,7 +33,7 @@ try:
     check(False, "client-side slot check expected")
 except redis.exceptions.RedisClusterException:
     check(True, "client refuses cross-slot MSET")
-plain = redis.Redis(host=host, port=port)
+plain = redis.Redis(host=host, port=port, **TLS)
 try:
     plain.execute_command("MSET", "x", "1", "y", "2")
     check(False, "CROSSSLOT expected")

@@ -93,6 +93,13 @@ impl Cluster {
 /// See `Shared::rebind`: `(port, bind addresses)` to the port now listened on.
 pub type RebindHook = Box<dyn Fn(u16, &[String]) -> Result<u16, String> + Send + Sync>;
 
+/// See `Shared::tls_reload`: `(old, new)` TLS settings to the TLS port now listened on (0: none).
+pub type TlsHook = Box<
+    dyn Fn(&crate::config::TlsConfig, &crate::config::TlsConfig) -> Result<u16, String>
+        + Send
+        + Sync,
+>;
+
 pub struct Shared {
     pub store: Store,
     /// `Some` in cluster mode.
@@ -119,6 +126,11 @@ pub struct Shared {
     /// Installed by the server: listens on a new `port` / `bind` (CONFIG SET) and stops the
     /// old listeners, or leaves them as they are and says why it could not.
     pub rebind: Mutex<Option<RebindHook>>,
+    /// Installed by the server: applies changed `tls-*` settings (certificates read anew, the
+    /// TLS listener moved) or leaves everything as it was and says why.
+    pub tls_reload: Mutex<Option<TlsHook>>,
+    /// The TLS port listened on (0: none).
+    pub tls_port: AtomicUsize,
     /// `maxmemory` in bytes (0 = no limit), read on every command.
     pub maxmemory: AtomicU64,
     /// Microseconds one command may spend evicting (u64::MAX = no limit).
@@ -181,6 +193,8 @@ impl Shared {
             active_expire: AtomicBool::new(true),
             tcp_port: AtomicUsize::new(0),
             rebind: Mutex::new(None),
+            tls_reload: Mutex::new(None),
+            tls_port: AtomicUsize::new(0),
             maxmemory: AtomicU64::new(0),
             eviction_budget_us: AtomicU64::new(500),
             startup_memory: shoal_store::mem::used() as u64,

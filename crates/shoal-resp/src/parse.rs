@@ -38,6 +38,9 @@ pub enum ProtocolError {
     TooBigBulkCount,
     ExpectedDollar(u8),
     InvalidBulkLength,
+    /// A TLS ClientHello (record type 0x16) where a command was expected: a TLS client on the
+    /// plain port. Closed without a reply (it could not read one).
+    TlsHandshake,
 }
 
 impl std::fmt::Display for ProtocolError {
@@ -51,6 +54,7 @@ impl std::fmt::Display for ProtocolError {
             ProtocolError::TooBigBulkCount => f.write_str("too big bulk count string"),
             ProtocolError::ExpectedDollar(c) => write!(f, "expected '$', got '{}'", *c as char),
             ProtocolError::InvalidBulkLength => f.write_str("invalid bulk length"),
+            ProtocolError::TlsHandshake => f.write_str("TLS handshake on a plain port"),
         }
     }
 }
@@ -214,6 +218,11 @@ impl Parser {
     }
 
     fn parse_inline(&mut self, buf: &[u8]) -> Result<Parsed, ProtocolError> {
+        // A TLS record's first byte (handshake, 0x16) is no character an inline command starts
+        // with: a TLS client on the plain port, told apart before it waits for a newline.
+        if buf.first() == Some(&0x16) {
+            return Err(ProtocolError::TlsHandshake);
+        }
         let Some(nl) = memchr::memchr(b'\n', buf) else {
             if buf.len() > INLINE_MAX {
                 return Err(ProtocolError::TooBigInline);
@@ -465,6 +474,23 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn a_tls_client_hello_is_told_apart_at_once() {
+        let mut p = Parser::new(Limits::default());
+        // A ClientHello's first bytes, no newline yet: refused without waiting for one.
+        assert_eq!(
+            p.parse(b"\x16\x03\x01\x02\x00\x01"),
+            Err(ProtocolError::TlsHandshake)
+        );
+        assert_eq!(p.parse(b"\x16"), Err(ProtocolError::TlsHandshake));
+        // The byte elsewhere in an inline command is just a byte.
+        let mut p = Parser::new(Limits::default());
+        assert!(matches!(
+            p.parse(b"ECHO \x16\r\n"),
+            Ok(Parsed::Command { .. })
+        ));
     }
 
     #[test]

@@ -21,10 +21,11 @@ pub struct ServerProcess {
 }
 
 impl ServerProcess {
-    /// Starts `bin --port 0 --bind 127.0.0.1 <args>` and waits for its "Ready to accept" line.
-    /// Panics (failing the test) if it does not come within the deadline.
+    /// Starts `bin --ephemeral-ports port --bind 127.0.0.1 <args>` (a free port the server
+    /// picks) and waits for its "Ready to accept" line. Panics (failing the test) if it does not
+    /// come within the deadline.
     pub fn start(bin: &str, args: &[&str]) -> ServerProcess {
-        let mut all = vec!["--port", "0", "--bind", "127.0.0.1"];
+        let mut all = vec!["--ephemeral-ports", "port", "--bind", "127.0.0.1"];
         all.extend_from_slice(args);
         Self::start_raw(bin, &all)
     }
@@ -49,13 +50,7 @@ impl ServerProcess {
             let log = log.clone();
             std::thread::spawn(move || {
                 for line in BufReader::new(stream).lines().map_while(Result::ok) {
-                    if let Some(pos) = line.find("Ready to accept connections tcp addr=") {
-                        let rest = &line[pos + "Ready to accept connections tcp addr=".len()..];
-                        // Stop at the first character an address cannot hold (JSON log lines).
-                        let a: String = rest
-                            .chars()
-                            .take_while(|c| c.is_ascii_alphanumeric() || ".:[]".contains(*c))
-                            .collect();
+                    if let Some(a) = ready_addr(&line, "tcp").or_else(|| ready_addr(&line, "tls")) {
                         let _ = tx.send(a);
                     }
                     log.lock().expect("log lock").push(line);
@@ -77,6 +72,22 @@ impl ServerProcess {
 
     pub fn port(&self) -> u16 {
         self.addr.port()
+    }
+
+    /// The address of the TLS listener (`Ready to accept connections tls addr=`), waiting a
+    /// little for it to be logged; panics if there is none.
+    pub fn tls_addr(&self) -> SocketAddr {
+        let mut found = None;
+        wait_until(Duration::from_secs(10), || {
+            found = self
+                .log()
+                .iter()
+                .rev()
+                .find_map(|l| ready_addr(l, "tls"))
+                .and_then(|a| a.parse().ok());
+            found.is_some()
+        });
+        found.unwrap_or_else(|| panic!("no TLS listener logged; log: {:?}", self.log()))
     }
 
     /// `redis://127.0.0.1:port/`
@@ -124,6 +135,19 @@ impl Drop for ServerProcess {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// The address of a "Ready to accept connections `kind` addr=..." log line.
+fn ready_addr(line: &str, kind: &str) -> Option<String> {
+    let key = format!("Ready to accept connections {kind} addr=");
+    let pos = line.find(&key)?;
+    // Stop at the first character an address cannot hold (JSON log lines).
+    Some(
+        line[pos + key.len()..]
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || ".:[]".contains(*c))
+            .collect(),
+    )
 }
 
 /// Polls `f` until it returns true or `timeout` passes. Returns whether it succeeded.

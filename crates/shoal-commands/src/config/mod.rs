@@ -18,6 +18,9 @@ pub use values::{
 #[derive(Clone, Debug)]
 pub struct Config {
     pub port: u16,
+    /// `ephemeral-ports port`: the TCP listener takes a free port (tests).
+    pub ephemeral_port: bool,
+    pub tls: TlsConfig,
     pub bind: Vec<String>,
     pub maxclients: u64,
     /// Idle client timeout in seconds; 0 = never.
@@ -133,6 +136,43 @@ impl Encoding {
     }
 }
 
+/// TLS options (`tls-*`), named as redis.conf names them.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TlsConfig {
+    /// 0 = no TLS listener.
+    pub port: u16,
+    /// `ephemeral-ports tls-port`: the TLS listener takes a free port (tests).
+    pub ephemeral_port: bool,
+    pub cert_file: String,
+    pub key_file: String,
+    pub key_file_pass: String,
+    pub client_cert_file: String,
+    pub client_key_file: String,
+    pub client_key_file_pass: String,
+    pub ca_cert_file: String,
+    pub ca_cert_dir: String,
+    /// `no`, `yes` or `optional`.
+    pub auth_clients: String,
+    pub protocols: String,
+    pub ciphers: String,
+    pub ciphersuites: String,
+    pub prefer_server_ciphers: bool,
+    pub session_caching: bool,
+    pub session_cache_size: u64,
+    pub session_cache_timeout: u64,
+    /// Outgoing replication links speak TLS.
+    pub replication: bool,
+    /// The cluster bus speaks TLS.
+    pub cluster: bool,
+}
+
+impl TlsConfig {
+    /// Whether a TLS listener is wanted.
+    pub fn enabled(&self) -> bool {
+        self.port != 0 || self.ephemeral_port
+    }
+}
+
 /// Cluster options, named as redis.conf names them.
 #[derive(Clone, Debug, Default)]
 pub struct ClusterConfig {
@@ -173,6 +213,8 @@ impl Default for Config {
     fn default() -> Self {
         let mut c = Config {
             port: 0,
+            ephemeral_port: false,
+            tls: TlsConfig::default(),
             bind: Vec::new(),
             maxclients: 0,
             timeout: 0,

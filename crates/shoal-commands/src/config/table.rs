@@ -466,7 +466,7 @@ pub const PARAMS: &[Param] = &[
         .acts(num!(databases), "Number of databases (SELECT 0..n-1)."),
     p("port", int(0, 65535), "6379").acts(
         num!(port),
-        "TCP port (0: an ephemeral port, logged at start).",
+        "TCP port (0: no TCP listener, as in Redis).",
     ),
     p("auto-aof-rewrite-percentage", int(0, INT_MAX), "100"),
     p("cluster-replica-validity-factor", int(0, INT_MAX), "10")
@@ -677,32 +677,86 @@ pub const PARAMS: &[Param] = &[
         "2097152",
     )
     .flags(HIDDEN),
-    // --- TLS (issue: TLS is not built yet; tls-port refuses anything but 0) ---
-    p("tls-port", int(0, 65535), "0")
-        .refuse(is_zero, "TLS is not supported yet: tls-port must be 0"),
-    p("tls-session-cache-size", int(0, INT_MAX), "20480"),
-    p("tls-session-cache-timeout", int(0, INT_MAX), "300"),
-    p("tls-cluster", BOOL, "no"),
-    p("tls-replication", BOOL, "no"),
+    // --- TLS (rustls; see src/server/tls.rs) ---
+    p("tls-port", int(0, 65535), "0").acts(
+        num!(tls.port),
+        "TLS port (0: none; `port 0` with a tls-port is TLS only).",
+    ),
+    p("tls-session-cache-size", int(0, INT_MAX), "20480").acts(
+        num!(tls.session_cache_size),
+        "TLS sessions kept for resumption.",
+    ),
+    p("tls-session-cache-timeout", int(0, INT_MAX), "300").acts(
+        num!(tls.session_cache_timeout),
+        "Lifetime of a TLS session ticket (s).",
+    ),
+    p("tls-cluster", BOOL, "no")
+        .flags(FIXED)
+        .acts(flag!(tls.cluster), "The cluster bus speaks TLS."),
+    p("tls-replication", BOOL, "no").acts(
+        flag!(tls.replication),
+        "A replica's link to its primary speaks TLS.",
+    ),
     p(
         "tls-auth-clients",
         Ty::Enum(&["no", "yes", "optional"]),
         "yes",
+    )
+    .acts(
+        text!(tls.auth_clients),
+        "TLS clients must present a certificate the CA signed (no, yes, optional).",
     ),
-    p("tls-prefer-server-ciphers", BOOL, "no"),
-    p("tls-session-caching", BOOL, "yes"),
-    p("tls-cert-file", STR, ""),
-    p("tls-key-file", STR, ""),
-    p("tls-key-file-pass", STR, ""),
-    p("tls-client-cert-file", STR, ""),
-    p("tls-client-key-file", STR, ""),
-    p("tls-client-key-file-pass", STR, ""),
+    p("tls-prefer-server-ciphers", BOOL, "no").acts(
+        flag!(tls.prefer_server_ciphers),
+        "Pick the cipher suite by the server's order.",
+    ),
+    p("tls-session-caching", BOOL, "yes").acts(
+        flag!(tls.session_caching),
+        "Resume TLS sessions (cache and tickets).",
+    ),
+    p("tls-cert-file", STR, "").acts(
+        text!(tls.cert_file),
+        "Server certificate chain (PEM); also the client certificate of outgoing links.",
+    ),
+    p("tls-key-file", STR, "").acts(text!(tls.key_file), "Its private key (PEM)."),
+    p("tls-key-file-pass", STR, "")
+        .refuse(is_empty, ENCRYPTED_KEYS)
+        .acts(text!(tls.key_file_pass), "Refused: encrypted keys are not supported."),
+    p("tls-client-cert-file", STR, "").acts(
+        text!(tls.client_cert_file),
+        "Client certificate of outgoing links (replication, cluster bus).",
+    ),
+    p("tls-client-key-file", STR, "").acts(
+        text!(tls.client_key_file),
+        "Its private key (PEM).",
+    ),
+    p("tls-client-key-file-pass", STR, "")
+        .refuse(is_empty, ENCRYPTED_KEYS)
+        .acts(
+            text!(tls.client_key_file_pass),
+            "Refused: encrypted keys are not supported.",
+        ),
     p("tls-dh-params-file", STR, ""),
-    p("tls-ca-cert-file", STR, ""),
-    p("tls-ca-cert-dir", STR, ""),
-    p("tls-protocols", STR, ""),
-    p("tls-ciphers", STR, ""),
-    p("tls-ciphersuites", STR, ""),
+    p("tls-ca-cert-file", STR, "").acts(
+        text!(tls.ca_cert_file),
+        "CA certificates (PEM) that client and peer certificates must chain to.",
+    ),
+    p("tls-ca-cert-dir", STR, "").acts(
+        text!(tls.ca_cert_dir),
+        "A directory of CA certificates (PEM files).",
+    ),
+    p("tls-protocols", STR, "").acts(
+        text!(tls.protocols),
+        "TLS versions offered: TLSv1.2 and/or TLSv1.3 (empty: both).",
+    ),
+    p("tls-ciphers", STR, "").acts(
+        text!(tls.ciphers),
+        "TLS 1.2 cipher suites, OpenSSL names separated by colons (empty: rustls's).",
+    ),
+    p("tls-ciphersuites", STR, "").acts(
+        text!(tls.ciphersuites),
+        "TLS 1.3 cipher suites, separated by colons (empty: rustls's).",
+    ),
     // --- special ---
     p("dir", STR, ".")
         .flags(IMMUTABLE | PROTECTED)
@@ -878,7 +932,48 @@ pub const PARAMS: &[Param] = &[
         flag!(cluster.auto_rebalance),
         "Give new empty primaries their share of slots (atomic migration).",
     ),
+    p("ephemeral-ports", Ty::Custom(check_ephemeral), "")
+        .flags(FIXED | SHOAL)
+        .acts(
+            Field {
+                get: |c| {
+                    let mut v = Vec::new();
+                    if c.ephemeral_port {
+                        v.push("port");
+                    }
+                    if c.tls.ephemeral_port {
+                        v.push("tls-port");
+                    }
+                    v.join(",")
+                },
+                set: |c, v| {
+                    c.ephemeral_port = v.split(',').any(|w| w == "port");
+                    c.tls.ephemeral_port = v.split(',').any(|w| w == "tls-port");
+                    Ok(())
+                },
+            },
+            "`port`, `tls-port` or both (comma-separated): listen on free ports the system picks, logged at start (tests).",
+        ),
 ];
+
+/// `ephemeral-ports`: a comma-separated subset of `port`, `tls-port`.
+fn check_ephemeral(v: &str) -> Result<String, String> {
+    let mut out: Vec<&str> = Vec::new();
+    for w in v.split(',').map(str::trim).filter(|w| !w.is_empty()) {
+        let w = match w.to_ascii_lowercase().as_str() {
+            "port" => "port",
+            "tls-port" => "tls-port",
+            _ => return Err(format!("'{w}' is not port or tls-port")),
+        };
+        if !out.contains(&w) {
+            out.push(w);
+        }
+    }
+    out.sort_by_key(|w| *w != "port");
+    Ok(out.join(","))
+}
+
+const ENCRYPTED_KEYS: &str = "encrypted private keys are not supported (no maintained pure-Rust decryption): decrypt the key file (openssl pkey -in k.pem -out plain.pem) and keep it private";
 
 fn check_policy(v: &str) -> Result<String, String> {
     parse_policy(v).map(|p| p.name().to_string())

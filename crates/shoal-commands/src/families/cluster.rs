@@ -126,7 +126,9 @@ fn slots_reply(st: &ClusterState, out: &mut Reply) {
 }
 
 /// CLUSTER SHARDS: one map per primary: `{slots: [start, end, ...], nodes: [{...}, ...]}`.
-fn shards_reply(st: &ClusterState, out: &mut Reply, my_offset: u64) {
+/// With `tls-cluster` the port nodes are known by is their TLS port, named `tls-port` here as
+/// Redis names it.
+fn shards_reply(st: &ClusterState, out: &mut Reply, my_offset: u64, tls: bool) {
     let primaries: Vec<_> = st.nodes.values().filter(|n| n.flags.primary).collect();
     out.array(primaries.len());
     for p in primaries {
@@ -148,7 +150,7 @@ fn shards_reply(st: &ClusterState, out: &mut Reply, my_offset: u64) {
             out.map(fields);
             out.bulk(b"id");
             out.bulk(n.id.as_str().as_bytes());
-            out.bulk(b"port");
+            out.bulk(if tls { &b"tls-port"[..] } else { b"port" });
             out.int(n.port as i64);
             out.bulk(b"ip");
             out.bulk(n.ip.as_bytes());
@@ -470,7 +472,8 @@ fn cluster(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
         b"shards" => {
             arity(argc == 2)?;
             let offset = ctx.shared.repl.offset.load(Relaxed);
-            shards_reply(&cl.state.read(), ctx.out, offset);
+            let tls = ctx.shared.config.read().tls.cluster;
+            shards_reply(&cl.state.read(), ctx.out, offset, tls);
         }
         b"keyslot" => {
             arity(argc == 3)?;

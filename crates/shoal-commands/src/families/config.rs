@@ -91,12 +91,32 @@ fn set(ctx: &mut Ctx<'_>, a: &Args<'_>) -> CmdResult {
         }
         cfg.set(p, &v).map_err(|e| set_failed(&name, &e))?;
     }
-    // Listening somewhere else is the one change that can fail after the checks: done first,
-    // and nothing is changed when it fails (Redis's "apply" stage with its rollback).
-    let (old_port, old_bind) = {
+    // Listening somewhere else (and reading certificates) are the changes that can fail after
+    // the checks: done first, and nothing is changed when they fail (Redis's "apply" stage with
+    // its rollback).
+    let (old_port, old_bind, old_tls) = {
         let c = ctx.shared.config.read();
-        (c.port, c.bind.clone())
+        (c.port, c.bind.clone(), c.tls.clone())
     };
+    if cfg.tls != old_tls {
+        let arg = seen
+            .iter()
+            .find(|n| n.starts_with("tls-"))
+            .copied()
+            .unwrap_or("tls-port");
+        if cfg.tls.port != old_tls.port && ctx.shared.cluster.is_some() {
+            return Err(set_failed(
+                "tls-port",
+                "can't change the listening address in cluster mode",
+            ));
+        }
+        if let Some(reload) = ctx.shared.tls_reload.lock().as_ref() {
+            let port = reload(&old_tls, &cfg.tls).map_err(|e| {
+                set_failed(arg, &format!("Unable to update TLS configuration: {e}"))
+            })?;
+            ctx.shared.tls_port.store(port as usize, Relaxed);
+        }
+    }
     if cfg.port != old_port || cfg.bind != old_bind {
         let arg = if cfg.port != old_port { "port" } else { "bind" };
         if ctx.shared.cluster.is_some() {
