@@ -484,7 +484,13 @@ fn aclfile_load_save_and_user_directives() {
     .unwrap();
     let s = ServerProcess::start_raw(
         BIN,
-        &[conf.to_str().unwrap(), "--port", "0", "--bind", "127.0.0.1"],
+        &[
+            conf.to_str().unwrap(),
+            "--ephemeral-ports",
+            "port",
+            "--bind",
+            "127.0.0.1",
+        ],
     );
     let mut c = conn(&s);
     let mut d = login(&s, "dave", "d");

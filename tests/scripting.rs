@@ -353,7 +353,7 @@ fn a_busy_script_gets_busy_replies_and_script_kill() {
         s.url(),
         vec![
             "EVAL",
-            "redis.call('set','w','1'); local t = redis.call('time')[1] + 2; while tonumber(redis.call('time')[1]) < t do end; return 1",
+            "redis.call('set','w','1'); local t = redis.call('time')[1] + 4; while tonumber(redis.call('time')[1]) < t do end; return 1",
             "0",
         ],
     );

@@ -1,7 +1,7 @@
 //! One module per command family, each ending with its slice of the command table.
 
-pub mod bitmaps;
 pub mod acl;
+pub mod bitmaps;
 pub mod cluster;
 pub mod config;
 pub mod connection;
