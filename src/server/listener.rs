@@ -233,7 +233,7 @@ pub async fn accept_loop(
             .map(|a| a.to_string())
             .unwrap_or_default();
         let Some(tls) = &tls else {
-            if shared.config.read().refuses(peer.ip()) {
+            if shared.refuses(peer.ip()) {
                 deny(stream, &shared, &tracker);
                 continue;
             }
@@ -288,7 +288,7 @@ pub async fn accept_loop(
             };
             let (tcp, conn) = stream.into_inner();
             let stream = TlsSocket::new(tcp, conn);
-            if shared.config.read().refuses(peer.ip()) {
+            if shared.refuses(peer.ip()) {
                 deny(stream, &shared, &t2);
                 return;
             }
