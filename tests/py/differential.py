@@ -142,39 +142,55 @@ def run(cmd, r):
     return call(r, cmd)
 
 
-def main():
+def replay(name, make_round, default_rounds=300, normalize_reply=None, width=None, runner=None):
+    """Runs the same random command sequences against redis-server and shoal (PATH [--rounds N]
+    [--seed S] from the command line) and stops at the first reply that differs.
+    `make_round(rng, rnd)` gives one round's commands; `normalize_reply(cmd, reply)` may make
+    replies comparable (orders Redis leaves unspecified); `runner(r, cmd)` replaces `call` (for
+    pseudo-commands); `width` clips long printouts."""
     ap = argparse.ArgumentParser()
     ap.add_argument("shoal", nargs="?", default=os.path.join(ROOT, "target", "release", "shoal-server"))
-    ap.add_argument("--rounds", type=int, default=300)
+    ap.add_argument("--rounds", type=int, default=default_rounds)
     ap.add_argument("--seed", type=int, default=1)
     args = ap.parse_args()
     rp, sp = free_port(), free_port()
     redis_p, R = start(["redis-server", "--port", str(rp), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], rp)
     shoal_p, S = start([args.shoal, "--port", str(sp), "--bind", "127.0.0.1"], sp)
     rng = random.Random(args.seed)
+    norm = normalize_reply or (lambda cmd, reply: reply)
+    runner = runner or call
+    clip = (lambda s: s[:width]) if width else (lambda s: s)
     checked = 0
     try:
         for rnd in range(args.rounds):
-            same = rnd % 3 == 0
-            size = rng.choice([3, 40, 200, 600])
-            seq = [["DEL", "z", "z:dst"], fill_zset(rng, "z", size, same)]
-            seq += list(zset_commands(rng, "z", same))
-            if rnd % 5 == 0:
-                seq += list(hash_set_commands(rng))
-            for cmd in seq:
-                a, b = normalize(cmd, run(cmd, R)), normalize(cmd, run(cmd, S))
+            for cmd in make_round(rng, rnd):
+                a, b = norm(cmd, runner(R, cmd)), norm(cmd, runner(S, cmd))
                 checked += 1
                 if a != b:
-                    print(f"DIFFERENCE at round {rnd}: {' '.join(cmd)}")
-                    print(f"  redis: {a}")
-                    print(f"  shoal: {b}")
+                    print(f"DIFFERENCE at round {rnd}: {clip(' '.join(map(str, cmd)))}")
+                    print(f"  redis: {clip(str(a))}")
+                    print(f"  shoal: {clip(str(b))}")
                     return 1
-        print(f"differential: {checked} commands, same replies from redis-server and shoal")
+        print(f"{name}: {checked} commands, same replies from redis-server and shoal")
         return 0
     finally:
         for p in (redis_p, shoal_p):
             p.kill()
             p.wait()
+
+
+def zset_round(rng, rnd):
+    same = rnd % 3 == 0
+    size = rng.choice([3, 40, 200, 600])
+    seq = [["DEL", "z", "z:dst"], fill_zset(rng, "z", size, same)]
+    seq += list(zset_commands(rng, "z", same))
+    if rnd % 5 == 0:
+        seq += list(hash_set_commands(rng))
+    return seq
+
+
+def main():
+    return replay("differential", zset_round, normalize_reply=normalize, runner=lambda r, cmd: run(cmd, r))
 
 
 if __name__ == "__main__":

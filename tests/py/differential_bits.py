@@ -6,12 +6,9 @@ writes leave behind compared too.
 Usage: tests/py/differential_bits.py [path/to/shoal-server] [--rounds N] [--seed S]
 Exits 1 at the first difference, printing the command and both replies.
 """
-import argparse
-import os
-import random
 import sys
 
-from differential import ROOT, call, free_port, start
+from differential import replay
 
 KEYS = ["b1", "b2", "b3", "n", "l"]
 
@@ -171,42 +168,20 @@ def sort_commands(rng):
             yield ["EXISTS", "dst"]
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("shoal", nargs="?", default=os.path.join(ROOT, "target", "release", "shoal-server"))
-    ap.add_argument("--rounds", type=int, default=300)
-    ap.add_argument("--seed", type=int, default=1)
-    args = ap.parse_args()
-    rp, sp = free_port(), free_port()
-    redis_p, R = start(["redis-server", "--port", str(rp), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], rp)
-    shoal_p, S = start([args.shoal, "--port", str(sp), "--bind", "127.0.0.1"], sp)
-    rng = random.Random(args.seed)
-    checked = 0
-    try:
-        for rnd in range(args.rounds):
-            seq = [["FLUSHALL"], ["RPUSH", "l", "x"], ["SET", "n", str(rng.randint(0, 99999))]]
-            for k in ("b1", "b2", "b3"):
-                if rng.random() < 0.7:
-                    seq.append(["SET", k, value(rng)])
-            seq += [bit_commands(rng) for _ in range(40)]
-            seq += [["GET", k] for k in ("b1", "b2", "b3", "n", "dest")]
-            seq += list(lcs_commands(rng))
-            seq += list(sort_commands(rng))
-            for cmd in seq:
-                a, b = call(R, cmd), call(S, cmd)
-                checked += 1
-                if a != b:
-                    print(f"DIFFERENCE at round {rnd}: {cmd}")
-                    print(f"  redis: {a}")
-                    print(f"  shoal: {b}")
-                    return 1
-        print(f"differential_bits: {checked} commands, same replies from redis-server and shoal")
-        return 0
-    finally:
-        for p in (redis_p, shoal_p):
-            p.kill()
-            p.wait()
+def bits_round(rng, rnd):
+    seq = [["FLUSHALL"], ["RPUSH", "l", "x"], ["SET", "n", str(rng.randint(0, 99999))]]
+    for k in ("b1", "b2", "b3"):
+        if rng.random() < 0.7:
+            seq.append(["SET", k, value(rng)])
+    seq += [bit_commands(rng) for _ in range(40)]
+    seq += [["GET", k] for k in ("b1", "b2", "b3", "n", "dest")]
+    seq += list(lcs_commands(rng))
+    seq += list(sort_commands(rng))
+    return seq
 
+
+def main():
+    return replay("differential_bits", bits_round)
 
 if __name__ == "__main__":
     sys.exit(main())

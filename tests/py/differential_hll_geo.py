@@ -7,12 +7,9 @@ hashes, distances and search results to Redis's precision).
 Usage: tests/py/differential_hll_geo.py [path/to/shoal-server] [--rounds N] [--seed S]
 Exits 1 at the first difference, printing the command and both replies.
 """
-import argparse
-import os
-import random
 import sys
 
-from differential import ROOT, call, free_port, start
+from differential import replay
 
 
 def hll_commands(rng):
@@ -129,35 +126,12 @@ def geo_commands(rng):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("shoal", nargs="?", default=os.path.join(ROOT, "target", "release", "shoal-server"))
-    ap.add_argument("--rounds", type=int, default=100)
-    ap.add_argument("--seed", type=int, default=1)
-    args = ap.parse_args()
-    rp, sp = free_port(), free_port()
-    redis_p, R = start(["redis-server", "--port", str(rp), "--bind", "127.0.0.1", "--save", "",
-                        "--appendonly", "no"], rp)
-    shoal_p, S = start([args.shoal, "--port", str(sp), "--bind", "127.0.0.1"], sp)
-    rng = random.Random(args.seed)
-    checked = 0
-    try:
-        for rnd in range(args.rounds):
-            seq = list(hll_commands(rng)) if rnd % 2 == 0 else list(geo_commands(rng))
-            for cmd in seq:
-                a, b = call(R, cmd), call(S, cmd)
-                checked += 1
-                if a != b:
-                    print(f"DIFFERENCE at round {rnd}: {' '.join(cmd)[:300]}")
-                    print(f"  redis: {str(a)[:2000]}")
-                    print(f"  shoal: {str(b)[:2000]}")
-                    return 1
-        print(f"differential_hll_geo: {checked} commands, same replies from redis-server and shoal")
-        return 0
-    finally:
-        for p in (redis_p, shoal_p):
-            p.kill()
-            p.wait()
-
+    return replay(
+        "differential_hll_geo",
+        lambda rng, rnd: list(hll_commands(rng)) if rnd % 2 == 0 else list(geo_commands(rng)),
+        default_rounds=100,
+        width=2000,
+    )
 
 if __name__ == "__main__":
     sys.exit(main())
