@@ -11,39 +11,9 @@ Exits 1 at the first difference, printing the sequence and both replies.
 import argparse
 import os
 import random
-import socket
-import subprocess
 import sys
-import time
 
-import redis
-
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start(argv, port):
-    p = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    r = redis.Redis(port=port, protocol=2)
-    for _ in range(200):
-        try:
-            r.ping()
-            return p, r
-        except redis.ConnectionError:
-            time.sleep(0.05)
-    raise RuntimeError(f"{argv[0]} did not start")
-
-
-def call(r, cmd):
-    try:
-        return ("ok", r.execute_command(*cmd))
-    except redis.ResponseError as e:
-        return ("err", str(e))
+from differential import ROOT, call, free_port, start
 
 
 KNOWN = set()  # shoal's commands: tokens naming commands it lacks (SORT...) are left out
