@@ -211,6 +211,9 @@ fn a_replica_attached_under_load_matches_the_primary() {
     for w in writers {
         w.join().expect("writer");
     }
+    // WAIT waits for this connection's own last write: write once after the writers, so it
+    // covers everything they wrote (a connection that wrote nothing would not wait at all).
+    ok(&mut pc, &["SET", "fence", "1"]);
     assert_eq!(q::<i64>(&mut pc, &["WAIT", "1", "10000"]), 1);
     let keys: Vec<String> = q(&mut pc, &["KEYS", "*"]);
     assert_eq!(q::<i64>(&mut rc, &["DBSIZE"]), keys.len() as i64);
