@@ -78,6 +78,13 @@ impl OwnedArgs {
         o
     }
 
+    /// Appends one argument.
+    pub fn push(&mut self, part: &[u8]) {
+        let s = self.buf.len();
+        self.buf.extend_from_slice(part);
+        self.ranges.push((s, self.buf.len()));
+    }
+
     pub fn args(&self) -> Args<'_> {
         Args::new(&self.buf, &self.ranges)
     }

@@ -18,6 +18,14 @@ pub type KeysArgs<'x> = (Vec<&'x [u8]>, Vec<&'x [u8]>);
 
 /// `numkeys` of EVAL/FCALL (at `a[2]`): the keys and the arguments after them.
 pub fn split_keys<'x>(a: &Args<'x>) -> Result<KeysArgs<'x>, CmdError> {
+    let n = numkeys(a)?;
+    let keys = (3..3 + n).map(|i| a.get(i)).collect();
+    let argv = (3 + n..a.len()).map(|i| a.get(i)).collect();
+    Ok((keys, argv))
+}
+
+/// The `numkeys` argument of EVAL/EVALSHA/FCALL, checked against the arguments given.
+fn numkeys(a: &Args<'_>) -> Result<usize, CmdError> {
     let n = shoal_resp::parse_i64(a.get(2)).ok_or(CmdError::from(errors::NOT_INTEGER))?;
     if n > (a.len() - 3) as i64 {
         return Err("ERR Number of keys can't be greater than number of args".into());
@@ -25,10 +33,7 @@ pub fn split_keys<'x>(a: &Args<'x>) -> Result<KeysArgs<'x>, CmdError> {
     if n < 0 {
         return Err("ERR Number of keys can't be negative".into());
     }
-    let n = n as usize;
-    let keys = (3..3 + n).map(|i| a.get(i)).collect();
-    let argv = (3 + n..a.len()).map(|i| a.get(i)).collect();
-    Ok((keys, argv))
+    Ok(n as usize)
 }
 
 /// The flags of a script's `#!lua flags=a,b ...` line (the body starts with `#!`), checked as
@@ -166,7 +171,7 @@ fn eval_body(ctx: &mut Ctx<'_>, a: &Args<'_>, sha: [u8; 40], body: &[u8], ro: bo
 
 /// EVAL script numkeys [key ...] [arg ...]
 fn eval(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
-    split_keys(&a)?;
+    numkeys(&a)?;
     let body = a.get(1);
     let sha = ctx.shared.scripts.add(body);
     eval_body(ctx, &a, sha, body, false)
@@ -174,7 +179,7 @@ fn eval(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
 
 /// EVAL_RO script numkeys [key ...] [arg ...]
 fn eval_ro(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
-    split_keys(&a)?;
+    numkeys(&a)?;
     let body = a.get(1);
     let sha = ctx.shared.scripts.add(body);
     eval_body(ctx, &a, sha, body, true)
@@ -183,7 +188,7 @@ fn eval_ro(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
 const NOSCRIPT_ERR: &str = "NOSCRIPT No matching script. Please use EVAL.";
 
 fn evalsha_generic(ctx: &mut Ctx<'_>, a: Args<'_>, ro: bool) -> CmdResult {
-    split_keys(&a)?;
+    numkeys(&a)?;
     let sha = parse_sha(a.get(1)).ok_or(CmdError::from(NOSCRIPT_ERR))?;
     let body = ctx
         .shared

@@ -130,13 +130,13 @@ pub fn redis_call(
             raise,
         ));
     }
-    let mut argv: Vec<Vec<u8>> = Vec::with_capacity(args.len());
+    let mut argv = OwnedArgs::default();
     for v in args.iter() {
         match v {
-            Value::String(s) => argv.push(s.as_bytes().to_vec()),
+            Value::String(s) => argv.push(&s.as_bytes()),
             // Lua 5.1 numbers are doubles: `%.17g` (123456789012345678 -> 1.2345678901234568e+17).
-            Value::Integer(n) => argv.push(fmt_g(*n as f64, 17).into_bytes()),
-            Value::Number(n) => argv.push(fmt_g(*n, 17).into_bytes()),
+            Value::Integer(n) => argv.push(fmt_g(*n as f64, 17).as_bytes()),
+            Value::Number(n) => argv.push(fmt_g(*n, 17).as_bytes()),
             _ => {
                 return Ok((
                     err_table(
@@ -149,15 +149,16 @@ pub fn redis_call(
             }
         }
     }
-    match checked_run(st, &argv) {
-        Ok(reply) => {
-            let v = reply_to_lua(lua, &reply)?;
-            let failed = reply.first() == Some(&b'-');
-            if let (true, Value::Table(t)) = (failed, &v) {
-                t.raw_set(COUNTED, true)?;
-            }
-            Ok((v, failed && raise))
+    let convert = |reply: &[u8]| -> mlua::Result<(Value, bool)> {
+        let v = reply_to_lua(lua, reply)?;
+        let failed = reply.first() == Some(&b'-');
+        if let (true, Value::Table(t)) = (failed, &v) {
+            t.raw_set(COUNTED, true)?;
         }
+        Ok((v, failed && raise))
+    };
+    match checked_run(st, &argv, convert) {
+        Ok(converted) => converted,
         Err((msg, counted)) => {
             if msg == RESTART {
                 return Ok((err_table(lua, RESTART, true)?, true));
@@ -167,9 +168,15 @@ pub fn redis_call(
     }
 }
 
-/// Checks and runs one command of a script; its reply bytes (an error reply included), or an
-/// error the script's checks refused it with (and whether INFO already counted it).
-fn checked_run(st: &mut RunState<'_, '_>, argv: &[Vec<u8>]) -> Result<Vec<u8>, (String, bool)> {
+/// Checks and runs one command of a script; what `convert` makes of its reply (an error reply
+/// included), or an error the script's checks refused it with (and whether INFO already
+/// counted it).
+fn checked_run<R>(
+    st: &mut RunState<'_, '_>,
+    owned: &OwnedArgs,
+    convert: impl FnOnce(&[u8]) -> R,
+) -> Result<R, (String, bool)> {
+    let args = owned.args();
     let shared = st.ctx.shared;
     // Refusals before the command runs count in INFO once, here (Redis's scriptCall).
     let refuse = |idx: Option<usize>, e: &str| {
@@ -177,23 +184,21 @@ fn checked_run(st: &mut RunState<'_, '_>, argv: &[Vec<u8>]) -> Result<Vec<u8>, (
         crate::dispatch::count_error(shared, e);
         Err((e.to_string(), true))
     };
-    let Some((idx, spec)) = table().lookup(&argv[0]) else {
+    let Some((idx, spec)) = table().lookup(args.get(0)) else {
         return refuse(None, "ERR Unknown Redis command called from script");
     };
-    if !spec.arity_ok(argv.len()) {
+    if !spec.arity_ok(args.len()) {
         return refuse(
             Some(idx),
             "ERR Wrong number of args calling Redis command from script",
         );
     }
-    if spec.has(flags::NOSCRIPT | flags::BLOCKING) || noscript_sub(spec, argv) {
+    if spec.has(flags::NOSCRIPT | flags::BLOCKING) || noscript_sub(spec, &args) {
         return refuse(
             Some(idx),
             "ERR This Redis command is not allowed from script",
         );
     }
-    let owned = OwnedArgs::from_parts(argv.iter());
-    let args = owned.args();
     if let Err((d, _)) = crate::acl::check_client(
         shared,
         st.ctx.client,
@@ -247,20 +252,21 @@ fn checked_run(st: &mut RunState<'_, '_>, argv: &[Vec<u8>]) -> Result<Vec<u8>, (
     st.ctx.out.set_resp3(st.resp == 3);
     let mark = st.ctx.out.len();
     run(st.ctx, idx, spec, args);
-    let reply = st.ctx.out.buf[mark..].to_vec();
+    let converted = convert(&st.ctx.out.buf[mark..]);
+    let failed = st.ctx.out.buf.get(mark) == Some(&b'-');
     st.ctx.out.truncate(mark);
     st.ctx.out.set_resp3(resp3);
-    if write && reply.first() != Some(&b'-') {
+    if write && !failed {
         st.wrote = true;
         st.running.wrote.store(true, Relaxed);
     }
-    Ok(reply)
+    Ok(converted)
 }
 
 /// Subcommands Redis flags `noscript` whose container command is allowed in scripts
 /// (the command table here has flags per command only).
-fn noscript_sub(spec: &Spec, argv: &[Vec<u8>]) -> bool {
-    let sub = argv.get(1).map(|s| s.to_ascii_lowercase());
+fn noscript_sub(spec: &Spec, args: &shoal_resp::Args<'_>) -> bool {
+    let sub = (args.len() > 1).then(|| args.get(1).to_ascii_lowercase());
     matches!(
         (spec.name, sub.as_deref()),
         ("cluster", Some(b"reset")) | ("latency", Some(_))

@@ -6,7 +6,8 @@
 //! `struct`, `string`, `table` and `math`. `print`, `loadfile`, `dofile`, `require`, `io`,
 //! `os`, `getfenv`/`setfenv` are not there; `loadstring` refuses binary chunks. The Lua side
 //! of the `redis` API is the bootstrap below; the parts that reach the server (`redis.call`,
-//! `redis.pcall`) are Rust functions installed for the duration of one script run.
+//! `redis.pcall`) are Rust functions made once per state that reach the running script's
+//! context through `run::bound_call`.
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -23,6 +24,28 @@ const HOOK_EVERY: u32 = 100_000;
 /// error instead of taking the server's memory).
 pub const LUA_MEMORY_LIMIT: usize = 1 << 30;
 
+/// Lifts the memory limit while Rust works on the Lua state (building KEYS and ARGV, turning
+/// a command's reply into Lua values, reading the result) and puts it back when dropped, before
+/// control returns to Lua code. Under a limit mlua makes every string and table through a
+/// protected call that allocates a closure: that was most of a short script's cost. What Rust
+/// adds is bounded by the arguments and replies it converts; Lua code always runs limited.
+pub struct Unlimited<'l>(&'l Lua);
+
+impl<'l> Unlimited<'l> {
+    #[inline]
+    pub fn new(lua: &'l Lua) -> Self {
+        let _ = lua.set_memory_limit(0);
+        Unlimited(lua)
+    }
+}
+
+impl Drop for Unlimited<'_> {
+    #[inline]
+    fn drop(&mut self) {
+        let _ = self.0.set_memory_limit(LUA_MEMORY_LIMIT);
+    }
+}
+
 /// The Lua half of the sandbox and of the `redis` library. Runs once per state with the real
 /// globals; returns the table scripts see as `_G`, the table that backs it (`real`, where
 /// KEYS and ARGV go) and the runner.
@@ -31,6 +54,7 @@ local redis_tbl, slot, rnd, rndseed, libs, errinfo = ...
 local dbg, rawsetmt, rawrawset, rawgetmt = debug, setmetatable, rawset, getmetatable
 local type, error, tostring, select, xpcall, loadstring_ = type, error, tostring, select, xpcall, loadstring
 local setfenv_, next_, pairs_, rawget_, pcall_, concat = setfenv, next, pairs, rawget, pcall, table.concat
+local rawset_ = rawset
 
 local ro_set = rawsetmt({}, {__mode = 'k'})
 -- view -> the table it shows (pairs, next and rawget see through a view, as they would
@@ -123,7 +147,7 @@ real.load = function(reader, name)
   return real.loadstring(concat(parts), name or '=(load)')
 end
 
--- redis.* (call and pcall are set by the server for each run)
+-- redis.* (call and pcall are Rust functions, set after this runs)
 -- error_reply and status_reply return (never raise) an error for a bad argument.
 redis_tbl.error_reply = function(...)
   local e = ...
@@ -172,8 +196,26 @@ local function handler(err)
   if where then t.source = where.source; t.line = where.currentline end
   return t
 end
-local function run(f, a, b)
-  return xpcall(function() return f(a, b) end, handler)
+-- redis.* that only EVAL scripts have, and which kind of run the table is set up for.
+local eval_only = {breakpoint = redis_tbl.breakpoint, debug = redis_tbl.debug,
+                   replicate_commands = redis_tbl.replicate_commands}
+local set_for_eval = true
+-- run(f, eval, keys, argv): an EVAL script sees KEYS and ARGV as globals (its `...` is empty);
+-- a function gets (keys, args) and sees neither, nor redis.breakpoint/debug/replicate_commands.
+local function run(f, eval, keys, argv)
+  slot.resp, slot.repl = 2, 3
+  if eval ~= set_for_eval then
+    for k, v in next_, eval_only do rawset_(redis_tbl, k, eval and v or nil) end
+    set_for_eval = eval
+  end
+  if eval then
+    rawset_(real, 'KEYS', keys)
+    rawset_(real, 'ARGV', argv)
+    return xpcall(f, handler)
+  end
+  rawset_(real, 'KEYS', nil)
+  rawset_(real, 'ARGV', nil)
+  return xpcall(function() return f(keys, argv) end, handler)
 end
 return env, real, run
 "#;
@@ -185,14 +227,14 @@ pub struct Engine {
     pub env: Table,
     /// The table behind `env` (KEYS and ARGV are set here, raw).
     pub real: Table,
-    /// `run(f, a, b)`: calls `f(a, b)` under the error handler: `true, result` or
-    /// `false, {err=|msg=, source, line}`.
+    /// `run(f, eval, keys, argv)`: sets up the globals for an EVAL script or a function and
+    /// calls `f` under the error handler: `true, result` or `false, {err=|msg=, source, line}`.
     pub runner: Function,
     /// `slot.resp` and `slot.repl`: what the script set with redis.setresp / redis.set_repl.
     pub slot: Table,
-    /// The `redis` table behind the read-only view (call and pcall are set here per run).
+    /// The `redis` table behind the read-only view.
     pub redis: Table,
-    compiled: HashMap<Sha, Function>,
+    compiled: super::ShaMap<Function>,
     generation: u64,
     /// FUNCTION libraries' functions in this state (lower-case name), and the registry
     /// generation they match.
@@ -286,9 +328,6 @@ thread_local! {
     /// FUNCTION LOAD's deadline while a library's code runs (it may not take over 500 ms).
     pub static LOAD_DEADLINE: Cell<Option<std::time::Instant>> = const { Cell::new(None) };
 }
-
-/// Fields of `redis` that functions do not have.
-pub const EVAL_ONLY: [&str; 3] = ["breakpoint", "debug", "replicate_commands"];
 
 /// The error a killed script raises (and its client gets).
 pub const KILLED: &str = "ERR Script killed by user with SCRIPT KILL...";
@@ -571,12 +610,17 @@ impl Engine {
                 libs,
                 errinfo,
             ))?;
-        // redis.* that only EVAL scripts have (run_once hides them from functions).
-        let eval_only = lua.create_table()?;
-        for k in EVAL_ONLY {
-            eval_only.raw_set(k, redis.raw_get::<Value>(k)?)?;
+        // redis.call and redis.pcall: made once, they reach the running script through
+        // `run::bound_call`.
+        for (name, raise) in [("call", true), ("pcall", false)] {
+            let slot = slot.clone();
+            redis.raw_set(
+                name,
+                lua.create_function(move |lua, args: mlua::MultiValue| {
+                    super::run::bound_call(lua, &slot, raise, args)
+                })?,
+            )?;
         }
-        slot.raw_set("eval_only", eval_only)?;
         // The real globals go: nothing but the bootstrap's closures keeps them.
         lua.set_hook(
             HookTriggers::new().every_nth_instruction(HOOK_EVERY),
@@ -589,7 +633,7 @@ impl Engine {
             runner,
             slot,
             redis,
-            compiled: HashMap::new(),
+            compiled: super::ShaMap::default(),
             generation,
             functions: HashMap::new(),
             functions_gen: None,

@@ -10,8 +10,6 @@
 //! everything. A script whose undeclared shards add up to more than [`MAX_EXTRA`] is marked
 //! to always run holding everything.
 
-use std::collections::HashMap;
-
 use parking_lot::RwLock;
 use shoal_store::ShardId;
 
@@ -33,7 +31,7 @@ pub const MAX_EXTRA: usize = 16;
 /// too many (or unknowable: a command without a key plan).
 #[derive(Default)]
 pub struct Learned {
-    reach: RwLock<HashMap<Sha, Option<Box<[ShardId]>>>>,
+    reach: RwLock<super::ShaMap<Option<Box<[ShardId]>>>>,
 }
 
 /// Bound on remembered scripts (EVAL of ever-changing bodies must not grow it forever); past

@@ -79,6 +79,10 @@ pub fn split_shebang(body: &[u8]) -> Result<Vec<Vec<u8>>, bool> {
 /// A script's SHA1 in lower-case hex.
 pub type Sha = [u8; 40];
 
+/// A map keyed by scripts' SHA1s, hashed with foldhash (seeded per process): SipHash over the
+/// 40 bytes cost more than the rest of a short script's lookups.
+pub type ShaMap<V> = HashMap<Sha, V, foldhash::fast::RandomState>;
+
 /// SHA1 of `body` in lower-case hex (EVAL's script id, `redis.sha1hex`).
 pub fn sha1hex(body: &[u8]) -> Sha {
     use sha1::{Digest, Sha1};
@@ -124,7 +128,7 @@ pub struct Running {
 /// Scripting state shared by every thread.
 #[derive(Default)]
 pub struct Scripts {
-    cache: RwLock<HashMap<Sha, Arc<[u8]>>>,
+    cache: RwLock<ShaMap<Arc<[u8]>>>,
     /// Bumped by SCRIPT FLUSH: every thread's Lua state starts over before its next script.
     pub generation: AtomicU64,
     running: Mutex<Vec<Arc<Running>>>,

@@ -2,7 +2,7 @@
 //! client's context for the run, the busy/kill bookkeeping, the restart that takes every
 //! shard, and the effects it replicates (its writes as one MULTI/EXEC).
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 
@@ -11,7 +11,7 @@ use shoal_store::LockSet;
 
 use super::call::{COUNTED, RESTART, RunState, ScriptFlags, redis_call};
 use super::convert::lua_to_reply;
-use super::engine::{CURRENT, Engine, KILLED, reset_hook, with_engine};
+use super::engine::{CURRENT, Engine, KILLED, Unlimited, reset_hook, with_engine};
 use crate::ctx::Ctx;
 use crate::errors::{CmdError, CmdResult};
 
@@ -146,44 +146,24 @@ fn run_once(
     holds_all: bool,
 ) -> Outcome {
     reset_hook(e);
-    let (f, what) = match &inv.target {
-        Target::Eval { sha, body } => match e.function(sha, body) {
-            Ok(f) => (f, format!("script: {}", String::from_utf8_lossy(sha))),
-            Err(msg) => return Outcome::Failed(msg, false),
-        },
-        Target::Function { name, find } => match find(e) {
-            Ok(f) => (f, format!("script: {name}")),
-            Err(msg) => return Outcome::Failed(msg, false),
-        },
+    let found = match &inv.target {
+        Target::Eval { sha, body } => e.function(sha, body),
+        Target::Function { find, .. } => find(e),
+    };
+    let f = match found {
+        Ok(f) => f,
+        Err(msg) => return Outcome::Failed(msg, false),
+    };
+    // Where an error happened, for its reply (made only then).
+    let what = || match &inv.target {
+        Target::Eval { sha, .. } => format!("script: {}", String::from_utf8_lossy(sha)),
+        Target::Function { name, .. } => format!("script: {name}"),
     };
     let lua = e.lua.clone();
-    let prepared = (|| -> mlua::Result<(Table, Table)> {
-        let keys = bytes_table(&lua, &inv.keys)?;
-        let argv = bytes_table(&lua, &inv.argv)?;
-        // KEYS and ARGV are globals of EVAL scripts only (a function reading them fails).
-        if matches!(inv.target, Target::Eval { .. }) {
-            e.real.raw_set("KEYS", keys.clone())?;
-            e.real.raw_set("ARGV", argv.clone())?;
-        } else {
-            e.real.raw_set("KEYS", Value::Nil)?;
-            e.real.raw_set("ARGV", Value::Nil)?;
-        }
-        // redis.breakpoint/debug/replicate_commands exist for EVAL scripts only.
-        let eval_only: Table = e.slot.raw_get("eval_only")?;
-        let is_eval = matches!(inv.target, Target::Eval { .. });
-        for k in super::engine::EVAL_ONLY {
-            let v = if is_eval {
-                eval_only.raw_get::<Value>(k)?
-            } else {
-                Value::Nil
-            };
-            e.redis.raw_set(k, v)?;
-        }
-        e.slot.raw_set("resp", 2)?;
-        e.slot.raw_set("repl", 3)?;
-        Ok((keys, argv))
-    })();
-    let (keys, argv) = match prepared {
+    let free = Unlimited::new(&lua);
+    let is_eval = matches!(inv.target, Target::Eval { .. });
+    let tables = bytes_table(&lua, &inv.keys).and_then(|k| Ok((k, bytes_table(&lua, &inv.argv)?)));
+    let (keys, argv) = match tables {
         Ok(x) => x,
         Err(err) => return Outcome::Failed(format!("ERR {err}"), false),
     };
@@ -204,57 +184,19 @@ fn run_once(
     });
     let slot = e.slot.clone();
     let runner = e.runner.clone();
-    let redis = e.redis.clone();
-    let result = lua.scope(|scope| {
-        let server = |raise: bool| {
-            let state = &state;
-            let slot = &slot;
-            move |lua: &mlua::Lua, args: MultiValue| -> mlua::Result<Value> {
-                let mut st = state.borrow_mut();
-                st.resp = match slot.raw_get::<Value>("resp") {
-                    Ok(Value::Integer(3)) => 3,
-                    Ok(Value::Number(3.0)) => 3,
-                    _ => 2,
-                };
-                let repl_all =
-                    !matches!(slot.raw_get::<Value>("repl"), Ok(Value::Integer(n)) if n & 2 == 0);
-                let mark = st.ctx.client.exec_prop.len();
-                let r = redis_call(lua, &mut st, raise, args);
-                if !repl_all {
-                    st.ctx.client.exec_prop.truncate(mark);
-                }
-                let (v, raise) = r?;
-                if !raise {
-                    return Ok(v);
-                }
-                // Raised: the error object carries the text (the handler finds it again).
-                let (msg, counted) = match &v {
-                    Value::Table(t) => (
-                        match t.raw_get::<Value>("err") {
-                            Ok(Value::String(s)) => s.to_string_lossy(),
-                            _ => "ERR unknown error".to_string(),
-                        },
-                        matches!(t.raw_get::<Value>(COUNTED), Ok(Value::Boolean(true))),
-                    ),
-                    _ => ("ERR unknown error".to_string(), false),
-                };
-                Err(mlua::Error::external(ScriptErr { msg, counted }))
-            }
+    let result = (|| -> mlua::Result<Outcome> {
+        drop(free);
+        let (ok, val): (bool, Value) = {
+            let _bound = Bound::new(&state);
+            runner.call((f, is_eval, keys, argv))?
         };
-        redis.raw_set("call", scope.create_function(server(true))?)?;
-        redis.raw_set("pcall", scope.create_function(server(false))?)?;
-        // A function gets (keys, args); an EVAL script's `...` is empty.
-        let (ok, val): (bool, Value) = if matches!(inv.target, Target::Eval { .. }) {
-            runner.call((f, Value::Nil, Value::Nil))?
-        } else {
-            runner.call((f, keys, argv))?
-        };
+        let _free = Unlimited::new(&lua);
         let mut st = state.borrow_mut();
         if st.restart && !holds_all {
             return Ok(Outcome::Restart);
         }
         if running.kill.load(Relaxed) {
-            return Ok(Outcome::Failed(format!("{KILLED} {what}"), false));
+            return Ok(Outcome::Failed(format!("{KILLED} {}", what()), false));
         }
         if ok {
             // A top-level error table is the script's error reply (no position added).
@@ -272,12 +214,85 @@ fn run_once(
             lua_to_reply(st.ctx.out, &val, lr3);
             return Ok(Outcome::Done);
         }
-        Ok(error_outcome(&val, &what))
-    });
+        Ok(error_outcome(&val, &what()))
+    })();
     match result {
         Ok(o) => o,
-        Err(err) => Outcome::Failed(lua_error_text(&err, &what), false),
+        Err(err) => Outcome::Failed(lua_error_text(&err, &what()), false),
     }
+}
+
+thread_local! {
+    /// The state of the script running on this thread, for redis.call (see `Bound`).
+    static BOUND: Cell<*const ()> = const { Cell::new(std::ptr::null()) };
+}
+
+/// Makes `state` the one redis.call and redis.pcall reach, for as long as it lives.
+struct Bound(*const ());
+
+impl Bound {
+    fn new(state: &RefCell<RunState<'_, '_>>) -> Bound {
+        let p = state as *const RefCell<RunState<'_, '_>> as *const ();
+        Bound(BOUND.with(|b| b.replace(p)))
+    }
+}
+
+impl Drop for Bound {
+    fn drop(&mut self) {
+        BOUND.with(|b| b.set(self.0));
+    }
+}
+
+/// redis.call (`raise`) and redis.pcall: made once per Lua state, they run the command in the
+/// context of the script this thread is running. (Functions made for each run, as mlua's scopes
+/// make them, cost more than a short script itself.)
+pub(super) fn bound_call(
+    lua: &mlua::Lua,
+    slot: &Table,
+    raise: bool,
+    args: MultiValue,
+) -> mlua::Result<Value> {
+    let p = BOUND.with(|b| b.get());
+    if p.is_null() {
+        return Err(mlua::Error::runtime(
+            "redis.call and redis.pcall can only be used while a script runs",
+        ));
+    }
+    // SAFETY: `p` was set by `Bound::new` from a reference to a `RefCell<RunState>` that
+    // outlives the `Bound` (both are locals of `run_once`, the state declared first), and the
+    // `Bound` puts the previous pointer back when dropped, so a non-null `p` always points to
+    // a live state. Only this thread reads BOUND, and the RefCell still guards against a
+    // re-entrant borrow.
+    let state = unsafe { &*(p as *const RefCell<RunState<'_, '_>>) };
+    let _free = Unlimited::new(lua);
+    let mut st = state.borrow_mut();
+    st.resp = match slot.raw_get::<Value>("resp") {
+        Ok(Value::Integer(3)) => 3,
+        Ok(Value::Number(3.0)) => 3,
+        _ => 2,
+    };
+    let repl_all = !matches!(slot.raw_get::<Value>("repl"), Ok(Value::Integer(n)) if n & 2 == 0);
+    let mark = st.ctx.client.exec_prop.len();
+    let r = redis_call(lua, &mut st, raise, args);
+    if !repl_all {
+        st.ctx.client.exec_prop.truncate(mark);
+    }
+    let (v, raise) = r?;
+    if !raise {
+        return Ok(v);
+    }
+    // Raised: the error object carries the text (the handler finds it again).
+    let (msg, counted) = match &v {
+        Value::Table(t) => (
+            match t.raw_get::<Value>("err") {
+                Ok(Value::String(s)) => s.to_string_lossy(),
+                _ => "ERR unknown error".to_string(),
+            },
+            matches!(t.raw_get::<Value>(COUNTED), Ok(Value::Boolean(true))),
+        ),
+        _ => ("ERR unknown error".to_string(), false),
+    };
+    Err(mlua::Error::external(ScriptErr { msg, counted }))
 }
 
 /// The reply for a script that raised: `{err=...}` raised by redis.call or error({err=}),
