@@ -8,6 +8,8 @@
 #
 # --tls runs the suite in TLS mode (servers on tls-port only, clients over TLS; needs Tcl's tls
 # package, Debian's tcl-tls), with certificates made by gen-test-certs.sh.
+# SPAWNED_BASEPORT (default 26000) moves the ports the suite uses (its own and the servers'), so
+# runs can go side by side.
 # SPAWNED_ARGS passes more runtest arguments, e.g. SPAWNED_ARGS="--skiptest /ciphers" (unit/tls:
 # its cipher tests need the CBC suites rustls does not have, and their CONFIG SET error ends the
 # unit before the tests after them).
@@ -36,7 +38,7 @@ TAGS="-needs:repl -needs:debug -needs:pfdebug -needs:save -needs:latency"
 cd "$WORK" || exit 2
 for u in "$@"; do
   # shellcheck disable=SC2086
-  TERM=dumb timeout -k 10 600 ./runtest "${TLS[@]}" ${SPAWNED_ARGS:-} --single "$u" --clients 1 --baseport 26000 \
+  TERM=dumb timeout -k 10 600 ./runtest "${TLS[@]}" ${SPAWNED_ARGS:-} --single "$u" --clients 1 --baseport "${SPAWNED_BASEPORT:-26000}" \
     --ignore-encoding --ignore-digest --tags "$TAGS" </dev/null 2>&1 | tee "$WORK/log" |
     grep -E '^\[(ok|err|exception|TIMEOUT)\]' | cut -c1-160
   echo "$u: $(grep -c '^\[ok\]' "$WORK/log") passed, $(grep -c '^\[err\]' "$WORK/log") failed"

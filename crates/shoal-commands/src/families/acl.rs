@@ -141,12 +141,19 @@ fn kill_pubsub_if_needed(ctx: &mut Ctx<'_>, user: &Arc<User>, before: &UserState
             .collect();
         (all, upcoming)
     };
+    // Nothing was lost: every channel permission before is still there (a user that had
+    // allchannels before and has not now may have lost any).
+    let had_all = before
+        .selectors
+        .iter()
+        .any(|s| s.flags & acl::SEL_ALLCHANNELS != 0);
     if all
-        || before
-            .selectors
-            .iter()
-            .flat_map(|s| s.channels.iter())
-            .all(|c| upcoming.contains(c))
+        || (!had_all
+            && before
+                .selectors
+                .iter()
+                .flat_map(|s| s.channels.iter())
+                .all(|c| upcoming.contains(c)))
     {
         return;
     }

@@ -381,11 +381,14 @@ fn client_line(info: &ClientInfo, now_ms: u64, argv: usize) -> String {
     )
 }
 
+/// The connected clients by id; a killed one whose connection has not closed yet is gone
+/// already (Redis frees it at once).
 fn sorted_clients(ctx: &Ctx<'_>) -> Vec<Arc<ClientInfo>> {
     let mut v: Vec<_> = ctx
         .shared
         .clients
         .iter()
+        .filter(|e| !e.value().killed.load(std::sync::atomic::Ordering::SeqCst))
         .map(|e| e.value().clone())
         .collect();
     v.sort_by_key(|c| c.id);
