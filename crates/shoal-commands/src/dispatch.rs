@@ -490,6 +490,14 @@ pub fn run(ctx: &mut Ctx<'_>, idx: usize, spec: &Spec, args: Args<'_>) {
         });
     }
     let usec = nanos / 1000;
+    if ctx.client.blocked.is_none() {
+        let event = if spec.has(flags::FAST) {
+            "fast-command"
+        } else {
+            "command"
+        };
+        ctx.shared.latency.record(event, usec / 1000);
+    }
     if ctx.shared.slowlog.wants(usec)
         && !spec.has(flags::SKIP_SLOWLOG)
         && ctx.client.blocked.is_none()

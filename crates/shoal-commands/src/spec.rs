@@ -127,6 +127,9 @@ pub enum Locking {
     Custom(fn(&Store, usize, &Args<'_>, &mut Vec<ShardId>)),
 }
 
+/// Finds keys in the arguments that first/last/step do not describe.
+pub type ExtraKeys = fn(&Args<'_>) -> [Option<usize>; 2];
+
 pub struct Spec {
     /// Lower-case name.
     pub name: &'static str,
@@ -146,8 +149,9 @@ pub struct Spec {
     /// A container's subcommands (`client` → `list`, `kill`…), as `COMMAND LIST` and
     /// `CLIENT LIST cmd=` name them (`client|list`).
     pub subs: &'static [&'static str],
-    /// One more key found by looking at the arguments (SORT's `STORE destination`).
-    pub extra_key: Option<fn(&Args<'_>) -> Option<usize>>,
+    /// Up to two more keys found by looking at the arguments (SORT's `STORE destination`,
+    /// GEORADIUS's `STORE` and `STOREDIST`).
+    pub extra_key: Option<ExtraKeys>,
 }
 
 impl Spec {
@@ -193,8 +197,10 @@ impl Spec {
             }
             None => 0..0,
         };
-        let more = self.extra_key.and_then(|f| f(args));
-        self.key_positions(argc).chain(extra).chain(more)
+        let more = self.extra_key.map_or([None, None], |f| f(args));
+        self.key_positions(argc)
+            .chain(extra)
+            .chain(more.into_iter().flatten())
     }
 
     /// True when these arguments name more than one key.
@@ -292,8 +298,8 @@ impl Spec {
         self
     }
 
-    /// One more key position, found by `f` in the arguments (and the command's keys move).
-    pub const fn extra_key(mut self, f: fn(&Args<'_>) -> Option<usize>) -> Spec {
+    /// More key positions, found by `f` in the arguments (and the command's keys move).
+    pub const fn extra_key(mut self, f: ExtraKeys) -> Spec {
         self.extra_key = Some(f);
         self.flags |= flags::MOVABLEKEYS;
         self
