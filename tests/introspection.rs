@@ -659,3 +659,44 @@ fn debug_object_reports_redis_s_line() {
     let mut c2 = conn(&s2);
     assert!(e(&mut c2, &["DEBUG", "OBJECT", "s"]).starts_with("ERR DEBUG command not allowed."));
 }
+
+#[test]
+fn latency_histogram_has_subcommands_and_follows_resetstat() {
+    let s = server(&[]);
+    let mut c = conn(&s);
+    ok(&mut c, &["SET", "a", "b"]);
+    ok(&mut c, &["CONFIG", "RESETSTAT"]);
+    let hist: Vec<Value> = q(&mut c, &["LATENCY", "HISTOGRAM"]);
+    assert_eq!(hist.len(), 2, "{hist:?}");
+    assert_eq!(hist[0], bs("config|resetstat"));
+    ok(&mut c, &["SET", "a", "b"]);
+    ok(&mut c, &["SET", "c", "d"]);
+    let _: i64 = q(&mut c, &["CLIENT", "ID"]);
+    let _: String = q(&mut c, &["CLIENT", "LIST"]);
+    let calls = |v: &Value| -> i64 {
+        let Value::Array(m) = v else { panic!("{v:?}") };
+        assert_eq!(m[0], bs("calls"));
+        let Value::Int(n) = m[1] else { panic!() };
+        n
+    };
+    let Value::Array(set) = v(&mut c, &["LATENCY", "HISTOGRAM", "set"]) else {
+        panic!()
+    };
+    assert_eq!(set[0], bs("set"));
+    assert_eq!(calls(&set[1]), 2);
+    let Value::Array(client) = v(&mut c, &["LATENCY", "HISTOGRAM", "client"]) else {
+        panic!()
+    };
+    let names: Vec<&Value> = client.iter().step_by(2).collect();
+    assert_eq!(names, vec![&bs("client|id"), &bs("client|list")]);
+    let Value::Array(one) = v(&mut c, &["LATENCY", "HISTOGRAM", "client|id", "blabla"]) else {
+        panic!()
+    };
+    assert_eq!(one.len(), 2);
+    assert_eq!(calls(&one[1]), 1);
+    ok(&mut c, &["CONFIG", "RESETSTAT"]);
+    assert_eq!(
+        v(&mut c, &["LATENCY", "HISTOGRAM", "blabla", "set", "get"]),
+        Value::Array(vec![])
+    );
+}

@@ -329,6 +329,9 @@ impl Spec {
 pub struct Table {
     pub specs: Vec<&'static Spec>,
     by_name: hashbrown::HashMap<&'static [u8], usize, foldhash::fast::FixedState>,
+    /// Where each command's subcommands start in a list of every subcommand (per-subcommand
+    /// counters: LATENCY HISTOGRAM).
+    sub_base: Vec<usize>,
 }
 
 impl Table {
@@ -350,6 +353,17 @@ impl Table {
         self.specs.len()
     }
 
+    /// How many subcommands all commands have together.
+    pub fn sub_count(&self) -> usize {
+        self.sub_base.last().copied().unwrap_or(0)
+    }
+
+    /// The position of subcommand `sub` of command `idx` among all subcommands.
+    #[inline]
+    pub fn sub_cell(&self, idx: usize, sub: usize) -> usize {
+        self.sub_base[idx] + sub
+    }
+
     pub fn is_empty(&self) -> bool {
         self.specs.is_empty()
     }
@@ -361,10 +375,19 @@ pub fn table() -> &'static Table {
         let specs: Vec<&'static Spec> =
             crate::families::ALL.iter().flat_map(|f| f.iter()).collect();
         let mut by_name = hashbrown::HashMap::with_hasher(foldhash::fast::FixedState::with_seed(0));
+        let mut sub_base = Vec::with_capacity(specs.len() + 1);
+        let mut n = 0;
         for (i, s) in specs.iter().enumerate() {
             by_name.insert(s.name.as_bytes(), i);
+            sub_base.push(n);
+            n += s.subs.len();
         }
-        Table { specs, by_name }
+        sub_base.push(n);
+        Table {
+            specs,
+            by_name,
+            sub_base,
+        }
     })
 }
 

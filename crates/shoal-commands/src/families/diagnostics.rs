@@ -222,25 +222,48 @@ fn latency(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
     Ok(())
 }
 
-/// LATENCY HISTOGRAM [command ...]: per-command cumulative call counts by power-of-two µs.
+/// LATENCY HISTOGRAM [command ...]: cumulative call counts by power-of-two µs since start or
+/// CONFIG RESETSTAT, of each command and subcommand with calls (a container stands for its
+/// subcommands, as in Redis).
 fn latency_histogram(ctx: &mut Ctx<'_>, a: &Args<'_>) {
-    let buckets = ctx.shared.stats.latency_buckets();
-    let wanted: Vec<usize> = if a.len() > 2 {
-        a.iter()
-            .skip(2)
-            .filter_map(|n| table().lookup(n).map(|(i, _)| i))
-            .collect()
-    } else {
-        (0..table().len()).collect()
+    let (cmds, subs) = ctx.shared.stats.histograms();
+    let t = table();
+    // (full name, buckets) of a command, or of each of its subcommands.
+    let expand = |r: crate::introspect::Resolved,
+                  rows: &mut Vec<(String, [u64; crate::stats::LATENCY_BUCKETS])>| {
+        let Some(idx) = t.lookup(r.spec.name.as_bytes()).map(|(i, _)| i) else {
+            return;
+        };
+        let sub_row = |j: usize| {
+            let name = format!("{}|{}", r.spec.name, r.spec.subs[j]);
+            (name, subs[t.sub_cell(idx, j)])
+        };
+        match r.sub {
+            Some(s) => {
+                if let Some(j) = r.spec.subs.iter().position(|x| *x == s) {
+                    rows.push(sub_row(j));
+                }
+            }
+            None if r.spec.subs.is_empty() => rows.push((r.spec.name.to_string(), cmds[idx])),
+            None => rows.extend((0..r.spec.subs.len()).map(sub_row)),
+        }
     };
-    let rows: Vec<usize> = wanted
-        .into_iter()
-        .filter(|&i| buckets[i].iter().sum::<u64>() > 0)
-        .collect();
+    let mut rows = Vec::new();
+    if a.len() > 2 {
+        for name in a.iter().skip(2) {
+            if let Some(r) = crate::introspect::resolve_name(name) {
+                expand(r, &mut rows);
+            }
+        }
+    } else {
+        for &spec in &t.specs {
+            expand(crate::introspect::Resolved { spec, sub: None }, &mut rows);
+        }
+    }
+    rows.retain(|(_, b)| b.iter().any(|n| *n > 0));
     ctx.out.map(rows.len());
-    for i in rows {
-        let b = &buckets[i];
-        ctx.out.bulk(table().specs[i].name.as_bytes());
+    for (name, b) in rows {
+        ctx.out.bulk(name.as_bytes());
         ctx.out.map(2);
         ctx.out.bulk(b"calls");
         ctx.out.int(b.iter().sum::<u64>() as i64);

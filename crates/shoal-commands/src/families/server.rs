@@ -306,7 +306,7 @@ fn info_text(ctx: &mut Ctx<'_>, want: &[String]) -> String {
             }
             "latencystats" => {
                 section(&mut o, "Latencystats");
-                let buckets = sh.stats.latency_buckets();
+                let buckets = sh.stats.histograms().0;
                 for (i, s) in table().specs.iter().enumerate() {
                     let b = &buckets[i];
                     if b.iter().sum::<u64>() == 0 {
