@@ -390,6 +390,12 @@ fn command_count_and_list_agree() {
     assert!(list.contains(&"client|list".to_string()));
     assert!(list.contains(&"latency|doctor".to_string()));
     assert!(list.contains(&"memory|stats".to_string()));
+    // DEBUG is no container (as in Redis and for ACL rules); shoal's own subcommands are.
+    assert!(!list.iter().any(|n| n.starts_with("debug|")));
+    assert!(list.contains(&"client|setinfo".to_string()));
+    let setinfo = info_row(&mut c, "client|setinfo");
+    assert_eq!(setinfo[0], bs("client|setinfo"));
+    assert_eq!(setinfo[9], Value::Array(vec![]));
     let scripting: Vec<String> = q(
         &mut c,
         &["COMMAND", "LIST", "FILTERBY", "ACLCAT", "scripting"],

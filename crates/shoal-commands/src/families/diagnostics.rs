@@ -244,7 +244,9 @@ fn latency_histogram(ctx: &mut Ctx<'_>, a: &Args<'_>) {
                     rows.push(sub_row(j));
                 }
             }
-            None if r.spec.subs.is_empty() => rows.push((r.spec.name.to_string(), cmds[idx])),
+            None if !crate::introspect::is_container(r.spec) => {
+                rows.push((r.spec.name.to_string(), cmds[idx]))
+            }
             None => rows.extend((0..r.spec.subs.len()).map(sub_row)),
         }
     };

@@ -13,7 +13,7 @@ use crate::util::eq_ic;
 /// One COMMAND INFO entry: Redis's, with the subcommands shoal implements.
 fn info(out: &mut Reply, r: Resolved) {
     let Some(rc) = r.redis() else {
-        return shoal_info(out, r.spec);
+        return shoal_info(out, r);
     };
     out.array(10);
     out.bulk(rc.name.as_bytes());
@@ -28,19 +28,20 @@ fn info(out: &mut Reply, r: Resolved) {
     }
 }
 
-/// The subcommands of a container that shoal implements (and Redis documents).
+/// The subcommands of a container that shoal implements.
 fn subcommands(spec: &'static Spec) -> impl Iterator<Item = Resolved> {
     spec.subs
         .iter()
         .filter_map(move |s| sub_of(spec, s.as_bytes()))
-        .filter(|r| r.redis().is_some())
 }
 
-/// COMMAND INFO for a command Redis 7.0 does not have, from shoal's table.
-fn shoal_info(out: &mut Reply, s: &Spec) {
+/// COMMAND INFO for a command or subcommand Redis 7.0 does not have, from shoal's table (a
+/// subcommand gets its container's flags, and no keys).
+fn shoal_info(out: &mut Reply, r: Resolved) {
+    let s = r.spec;
     out.array(10);
-    out.bulk(s.name.as_bytes());
-    out.int(s.arity as i64);
+    out.bulk(r.full_name().as_bytes());
+    out.int(if r.sub.is_some() { -2 } else { s.arity as i64 });
     let fl: Vec<&str> = flags::NAMES
         .iter()
         .filter(|(f, _)| s.has(*f))
@@ -50,16 +51,21 @@ fn shoal_info(out: &mut Reply, s: &Spec) {
     for f in fl {
         out.simple(f.as_bytes());
     }
-    out.int(s.first_key as i64);
-    out.int(s.last_key as i64);
-    out.int(s.step as i64);
+    let keys = if r.sub.is_some() {
+        (0, 0, 0)
+    } else {
+        (s.first_key, s.last_key, s.step)
+    };
+    out.int(keys.0 as i64);
+    out.int(keys.1 as i64);
+    out.int(keys.2 as i64);
     let acl = s.acl_categories();
     out.set(acl.len());
     for c in acl {
         out.simple(c.as_bytes());
     }
     out.set(0);
-    if s.first_key > 0 {
+    if keys.0 > 0 {
         out.array(1);
         out.map(3);
         out.bulk(b"flags");
@@ -95,7 +101,14 @@ fn shoal_info(out: &mut Reply, s: &Spec) {
     } else {
         out.array(0);
     }
-    out.array(0);
+    let subs: Vec<Resolved> = match r.sub {
+        Some(_) => Vec::new(),
+        None => subcommands(s).collect(),
+    };
+    out.array(subs.len());
+    for sub in subs {
+        info(out, sub);
+    }
 }
 
 /// Key-spec flags of a command Redis 7.0 does not have, from its command flags.
@@ -111,7 +124,7 @@ fn shoal_key_flags(s: &Spec) -> u16 {
 fn docs(out: &mut Reply, r: Resolved) {
     let Some(rc) = r.redis() else {
         let s = r.spec;
-        out.bulk(s.name.as_bytes());
+        out.bulk(r.full_name().as_bytes());
         out.map(3);
         out.bulk(b"summary");
         out.bulk(s.summary.as_bytes());

@@ -78,8 +78,27 @@ pub fn resolve_name(name: &[u8]) -> Option<Resolved> {
     }
 }
 
+/// Whether introspection shows `spec` as a container: it has subcommands and Redis treats it
+/// as one too (or does not have it). DEBUG is not (Redis takes `object` as its argument), as
+/// for ACL rules.
+pub fn is_container(spec: &Spec) -> bool {
+    if spec.subs.is_empty() {
+        return false;
+    }
+    if redis_command(spec.name).is_none() {
+        return true;
+    }
+    let all = redis_commands::REDIS_COMMANDS;
+    let prefix = format!("{}|", spec.name);
+    let i = all.partition_point(|c| c.name < prefix.as_str());
+    all.get(i).is_some_and(|c| c.name.starts_with(&prefix))
+}
+
 /// The subcommand `sub` of `spec`, if it is a container that has it.
 pub fn sub_of(spec: &'static Spec, sub: &[u8]) -> Option<Resolved> {
+    if !is_container(spec) {
+        return None;
+    }
     let s = spec
         .subs
         .iter()
@@ -116,6 +135,8 @@ mod tests {
         assert!(resolve_name(b"get|key").is_none());
         assert!(resolve_name(b"config|get|key").is_none());
         assert!(resolve_name(b"nosuch").is_none());
+        assert!(resolve_name(b"debug|object").is_none());
+        assert!(is_container(table().lookup(b"memory").unwrap().1));
     }
 
     /// Every key shoal's own table finds (for locking, routing and ACL) is one Redis's key
