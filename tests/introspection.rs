@@ -141,6 +141,10 @@ fn getkeys_finds_keys_and_refuses_as_redis() {
         "ERR The command has no key arguments"
     );
     assert_eq!(
+        e(&mut c, &["COMMAND", "GETKEYS", "debug", "object", "k"]),
+        "ERR The command has no key arguments"
+    );
+    assert_eq!(
         e(&mut c, &["COMMAND", "GETKEYS", "nosuch", "a"]),
         "ERR Invalid command specified"
     );

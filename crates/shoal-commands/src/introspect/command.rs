@@ -219,7 +219,7 @@ fn getkeys(ctx: &mut Ctx<'_>, a: &Args<'_>, with_flags: bool) -> CmdResult {
     }
     let cmd = a.tail(2);
     let resolved = table().lookup(cmd.get(0)).and_then(|(_, spec)| {
-        if spec.subs.is_empty() || cmd.len() < 2 {
+        if !super::is_container(spec) || cmd.len() < 2 {
             Some(Resolved { spec, sub: None })
         } else {
             sub_of(spec, cmd.get(1))
