@@ -261,3 +261,79 @@ impl Overhead {
         s
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample(total: u64, peak: u64) -> Overhead {
+        Overhead {
+            peak_allocated: peak,
+            total_allocated: total,
+            startup_allocated: 1 << 20,
+            repl_backlog: 0,
+            clients_slaves: 0,
+            clients_normal: 0,
+            lua_caches: 0,
+            functions_caches: 0,
+            dbs: vec![DbOverhead { db: 0, main: 1000 }],
+            overhead_total: (1 << 20) + 1000,
+            total_keys: 10,
+            bytes_per_key: 0,
+            dataset: 0,
+            dataset_perc: 0.0,
+            peak_perc: 0.0,
+            allocator_allocated: total,
+            allocator_active: total,
+            allocator_resident: total,
+            rss: total,
+            normal_clients: 1,
+            cached_scripts: 0,
+        }
+    }
+
+    #[test]
+    fn doctor_follows_redis_thresholds() {
+        assert!(
+            sample(1 << 20, 1 << 20)
+                .doctor("x")
+                .starts_with("Hi Sam, this instance is empty")
+        );
+        assert!(
+            sample(100 << 20, 100 << 20)
+                .doctor("x")
+                .starts_with("Hi Sam, I can't find any memory issue")
+        );
+        let r = sample(100 << 20, 200 << 20).doctor("x");
+        assert!(r.starts_with("Sam, I detected a few issues"), "{r}");
+        assert!(r.contains(" * Peak memory:"));
+        assert!(r.ends_with("I'm here to keep you safe, Sam. I want to help you.\n"));
+        let mut frag = sample(100 << 20, 100 << 20);
+        frag.rss = 200 << 20;
+        let r = frag.doctor("jemalloc-5.3.0");
+        assert!(
+            r.contains("The currently used allocator is \"jemalloc-5.3.0\"."),
+            "{r}"
+        );
+        assert!(r.contains(" * High process RSS overhead:"));
+    }
+
+    #[test]
+    fn stats_reply_has_redis_fields_in_order() {
+        let mut out = Reply::new();
+        sample(100 << 20, 100 << 20).write(&mut out);
+        let text = String::from_utf8_lossy(&out.buf).into_owned();
+        // 27 fields and one database, as a RESP2 flat array.
+        assert!(
+            text.starts_with("*56\r\n$14\r\npeak.allocated\r\n"),
+            "{text}"
+        );
+        let at = |k: &str| {
+            text.find(&format!("\r\n{k}\r\n"))
+                .unwrap_or_else(|| panic!("{k}"))
+        };
+        assert!(at("functions.caches") < at("db.0"));
+        assert!(at("db.0") < at("overhead.total"));
+        assert!(at("allocator.resident") < at("fragmentation.bytes"));
+    }
+}
