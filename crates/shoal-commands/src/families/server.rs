@@ -1,5 +1,6 @@
-//! Server commands: COMMAND, INFO, CONFIG, DBSIZE, FLUSHDB, FLUSHALL, TIME, SHUTDOWN, DEBUG,
-//! MEMORY, LASTSAVE.
+//! Server commands: COMMAND (its handler is `crate::introspect::command`), INFO, CONFIG, DBSIZE,
+//! FLUSHDB, FLUSHALL, TIME, SHUTDOWN, DEBUG, SAVE, LASTSAVE, SLOWLOG, MONITOR. MEMORY, LATENCY and
+//! LOLWUT are in `diagnostics`.
 
 use std::fmt::Write as _;
 use std::sync::atomic::Ordering::Relaxed;
