@@ -44,6 +44,38 @@ pub fn init_tracing(loglevel: &str, format: &str, logfile: &str) -> Result<(), S
     Ok(())
 }
 
+/// jemalloc's malloc_stats_print report (MEMORY MALLOC-STATS).
+pub fn jemalloc_report() -> String {
+    let mut out = Vec::new();
+    match tikv_jemalloc_ctl::stats_print::stats_print(&mut out, Default::default()) {
+        Ok(()) => String::from_utf8_lossy(&out).into_owned(),
+        Err(e) => format!("jemalloc statistics unavailable: {e}"),
+    }
+}
+
+/// Purges every arena's dirty pages (MEMORY PURGE), as Redis's jemalloc_purge: the
+/// `arena.<narenas>.purge` control (MALLCTL_ARENAS_ALL), which takes no value in or out.
+pub fn jemalloc_purge() -> bool {
+    let Ok(n) = tikv_jemalloc_ctl::arenas::narenas::read() else {
+        return false;
+    };
+    let Ok(name) = std::ffi::CString::new(format!("arena.{n}.purge")) else {
+        return false;
+    };
+    // SAFETY: a NUL-terminated control name; no old or new value buffers, as this control
+    // requires.
+    let rc = unsafe {
+        tikv_jemalloc_sys::mallctl(
+            name.as_ptr(),
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            0,
+        )
+    };
+    rc == 0
+}
+
 /// jemalloc's own view of its memory (INFO memory's `allocator_*` fields). Advancing the
 /// statistics epoch costs about 10 µs, fine for INFO and the metrics page.
 pub fn jemalloc_stats() -> shoal_store::mem::AllocatorStats {

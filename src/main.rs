@@ -21,6 +21,10 @@ fn main() {
         std::process::exit(1);
     }
     shoal_store::mem::set_allocator_stats(shoal::jemalloc_stats);
+    shoal_store::mem::set_allocator_tools(shoal_store::mem::AllocatorTools {
+        report: shoal::jemalloc_report,
+        purge: shoal::jemalloc_purge,
+    });
     if let Err(e) = shoal::init_tracing(&config.loglevel, &config.log_format, &config.logfile) {
         eprintln!("shoal-server: {e}");
         std::process::exit(1);

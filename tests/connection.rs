@@ -185,16 +185,23 @@ fn command_table_shape() {
         q::<Vec<String>>(&mut c, &["COMMAND", "GETKEYS", "MSET", "a", "1", "b", "2"]),
         vec!["a", "b"]
     );
+    // As Redis 7.0.15: COMMAND GETKEYS takes at least the command and one argument.
+    for cmd in ["PING", "NOPE", "GET"] {
+        assert_eq!(
+            e(&mut c, &["COMMAND", "GETKEYS", cmd]),
+            "ERR wrong number of arguments for 'command|getkeys' command"
+        );
+    }
     assert_eq!(
-        e(&mut c, &["COMMAND", "GETKEYS", "PING"]),
+        e(&mut c, &["COMMAND", "GETKEYS", "PING", "x"]),
         "ERR The command has no key arguments"
     );
     assert_eq!(
-        e(&mut c, &["COMMAND", "GETKEYS", "NOPE"]),
+        e(&mut c, &["COMMAND", "GETKEYS", "NOPE", "x"]),
         "ERR Invalid command specified"
     );
     assert_eq!(
-        e(&mut c, &["COMMAND", "GETKEYS", "GET"]),
+        e(&mut c, &["COMMAND", "GETKEYS", "GET", "a", "b"]),
         "ERR Invalid number of arguments specified for command"
     );
     assert!(q::<Vec<String>>(&mut c, &["COMMAND", "LIST"]).contains(&"set".to_string()));

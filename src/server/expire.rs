@@ -13,6 +13,30 @@ use std::time::Duration;
 use shoal_commands::{Shared, unix_ms};
 use tokio_util::sync::CancellationToken;
 
+/// Records a latency event (`expire-cycle`) for the time from `started` to its drop.
+struct LatencySample<'a> {
+    shared: &'a Shared,
+    event: &'static str,
+    started: std::time::Instant,
+}
+
+impl<'a> LatencySample<'a> {
+    fn new(shared: &'a Shared, event: &'static str, started: std::time::Instant) -> Self {
+        LatencySample {
+            shared,
+            event,
+            started,
+        }
+    }
+}
+
+impl Drop for LatencySample<'_> {
+    fn drop(&mut self) {
+        let ms = self.started.elapsed().as_millis() as u64;
+        self.shared.latency.record(self.event, ms);
+    }
+}
+
 pub fn spawn(shared: Arc<Shared>, cancel: CancellationToken) -> Option<JoinHandle<()>> {
     let run = move || {
         shoal_store::mem::flush_on_exit();
@@ -37,6 +61,7 @@ pub fn spawn(shared: Arc<Shared>, cancel: CancellationToken) -> Option<JoinHandl
             {
                 let started = std::time::Instant::now();
                 let budget = period / 4;
+                let _cycle = LatencySample::new(&shared, "expire-cycle", started);
                 loop {
                     // While replicating, deletions take their place in the stream: short steps
                     // under the write guard.

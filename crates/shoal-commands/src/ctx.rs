@@ -113,6 +113,8 @@ pub struct Shared {
     /// Clients blocked on keys.
     pub blocking: crate::blocking::Blocking,
     pub slowlog: crate::slowlog::SlowLog,
+    /// LATENCY's monitor of slow events (`latency-monitor-threshold`).
+    pub latency: crate::latency::LatencyMonitor,
     pub monitors: crate::monitor::Monitors,
     pub started: Instant,
     pub run_id: String,
@@ -185,6 +187,7 @@ impl Shared {
             stats: ServerStats::default(),
             blocking: crate::blocking::Blocking::default(),
             slowlog,
+            latency: Default::default(),
             monitors: crate::monitor::Monitors::default(),
             started: Instant::now(),
             run_id,
@@ -246,6 +249,9 @@ impl Shared {
         self.slowlog
             .slower_than
             .store(c.slowlog_log_slower_than, Ordering::Relaxed);
+        self.latency
+            .threshold_ms
+            .store(c.latency_monitor_threshold, Ordering::Relaxed);
         self.slowlog
             .max_len
             .store(c.slowlog_max_len as usize, Ordering::Relaxed);

@@ -476,10 +476,11 @@ pub fn run(ctx: &mut Ctx<'_>, idx: usize, spec: &Spec, args: Args<'_>) {
     }
     let nanos = clock.delta_as_nanos(t0, clock.raw());
     feed_monitors(ctx, spec, &args);
-    ctx.client
-        .batch
-        .cmds
-        .push((idx as u32, res.is_err(), nanos));
+    ctx.client.batch.cmds.push((
+        (idx | (sub << crate::stats::SUB_SHIFT)) as u32,
+        res.is_err(),
+        nanos,
+    ));
     if let Some(slot) = slot {
         ctx.client.batch.slots.push(crate::stats::SlotRun {
             slot,
@@ -490,6 +491,14 @@ pub fn run(ctx: &mut Ctx<'_>, idx: usize, spec: &Spec, args: Args<'_>) {
         });
     }
     let usec = nanos / 1000;
+    if ctx.client.blocked.is_none() {
+        let event = if spec.has(flags::FAST) {
+            "fast-command"
+        } else {
+            "command"
+        };
+        ctx.shared.latency.record(event, usec / 1000);
+    }
     if ctx.shared.slowlog.wants(usec)
         && !spec.has(flags::SKIP_SLOWLOG)
         && ctx.client.blocked.is_none()

@@ -42,11 +42,16 @@ pub fn make_room(shared: &Shared, now_ms: u64) -> bool {
     let budget = shared.eviction_budget_us.load(Relaxed);
     let start = Instant::now();
     let mut n = 0u32;
-    while mem::used() as u64 > max {
+    let timed = shared.latency.enabled();
+    let result = loop {
+        if mem::used() as u64 <= max {
+            break true;
+        }
         // An eviction is a write: replicas get it as a DEL, in its place in the stream.
         let guard = shared.repl.enter_write();
+        let del_start = timed.then(Instant::now);
         let Some(ev) = shared.store.evict_one(now_ms) else {
-            return false;
+            break false;
         };
         if shared.repl.active.load(Relaxed) {
             crate::repl::propagate_dels(&shared.repl, &[(ev.db as u32, ev.entry.key().into())]);
@@ -60,6 +65,11 @@ pub fn make_room(shared: &Shared, now_ms: u64) -> bool {
             ev.entry.key(),
         );
         drop(ev);
+        if let Some(t) = del_start {
+            shared
+                .latency
+                .record("eviction-del", t.elapsed().as_millis() as u64);
+        }
         // Make the freed bytes visible to the check at once.
         mem::flush_thread();
         n += 1;
@@ -67,10 +77,15 @@ pub fn make_room(shared: &Shared, now_ms: u64) -> bool {
             && budget != u64::MAX
             && start.elapsed().as_micros() as u64 >= budget
         {
-            break;
+            break true;
         }
+    };
+    if n > 0 {
+        shared
+            .latency
+            .record("eviction-cycle", start.elapsed().as_millis() as u64);
     }
-    true
+    result
 }
 
 /// Pushes the configuration's memory and eviction settings to where the request path and the

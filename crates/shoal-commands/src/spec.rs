@@ -127,6 +127,9 @@ pub enum Locking {
     Custom(fn(&Store, usize, &Args<'_>, &mut Vec<ShardId>)),
 }
 
+/// Finds keys in the arguments that first/last/step do not describe.
+pub type ExtraKeys = fn(&Args<'_>) -> [Option<usize>; 2];
+
 pub struct Spec {
     /// Lower-case name.
     pub name: &'static str,
@@ -146,8 +149,9 @@ pub struct Spec {
     /// A container's subcommands (`client` → `list`, `kill`…), as `COMMAND LIST` and
     /// `CLIENT LIST cmd=` name them (`client|list`).
     pub subs: &'static [&'static str],
-    /// One more key found by looking at the arguments (SORT's `STORE destination`).
-    pub extra_key: Option<fn(&Args<'_>) -> Option<usize>>,
+    /// Up to two more keys found by looking at the arguments (SORT's `STORE destination`,
+    /// GEORADIUS's `STORE` and `STOREDIST`).
+    pub extra_key: Option<ExtraKeys>,
 }
 
 impl Spec {
@@ -193,8 +197,10 @@ impl Spec {
             }
             None => 0..0,
         };
-        let more = self.extra_key.and_then(|f| f(args));
-        self.key_positions(argc).chain(extra).chain(more)
+        let more = self.extra_key.map_or([None, None], |f| f(args));
+        self.key_positions(argc)
+            .chain(extra)
+            .chain(more.into_iter().flatten())
     }
 
     /// True when these arguments name more than one key.
@@ -292,8 +298,8 @@ impl Spec {
         self
     }
 
-    /// One more key position, found by `f` in the arguments (and the command's keys move).
-    pub const fn extra_key(mut self, f: fn(&Args<'_>) -> Option<usize>) -> Spec {
+    /// More key positions, found by `f` in the arguments (and the command's keys move).
+    pub const fn extra_key(mut self, f: ExtraKeys) -> Spec {
         self.extra_key = Some(f);
         self.flags |= flags::MOVABLEKEYS;
         self
@@ -323,6 +329,9 @@ impl Spec {
 pub struct Table {
     pub specs: Vec<&'static Spec>,
     by_name: hashbrown::HashMap<&'static [u8], usize, foldhash::fast::FixedState>,
+    /// Where each command's subcommands start in a list of every subcommand (per-subcommand
+    /// counters: LATENCY HISTOGRAM).
+    sub_base: Vec<usize>,
 }
 
 impl Table {
@@ -344,6 +353,17 @@ impl Table {
         self.specs.len()
     }
 
+    /// How many subcommands all commands have together.
+    pub fn sub_count(&self) -> usize {
+        self.sub_base.last().copied().unwrap_or(0)
+    }
+
+    /// The position of subcommand `sub` of command `idx` among all subcommands.
+    #[inline]
+    pub fn sub_cell(&self, idx: usize, sub: usize) -> usize {
+        self.sub_base[idx] + sub
+    }
+
     pub fn is_empty(&self) -> bool {
         self.specs.is_empty()
     }
@@ -355,10 +375,19 @@ pub fn table() -> &'static Table {
         let specs: Vec<&'static Spec> =
             crate::families::ALL.iter().flat_map(|f| f.iter()).collect();
         let mut by_name = hashbrown::HashMap::with_hasher(foldhash::fast::FixedState::with_seed(0));
+        let mut sub_base = Vec::with_capacity(specs.len() + 1);
+        let mut n = 0;
         for (i, s) in specs.iter().enumerate() {
             by_name.insert(s.name.as_bytes(), i);
+            sub_base.push(n);
+            n += s.subs.len();
         }
-        Table { specs, by_name }
+        sub_base.push(n);
+        Table {
+            specs,
+            by_name,
+            sub_base,
+        }
     })
 }
 

@@ -24,6 +24,14 @@ pub struct CmdCell {
 /// Latency buckets: 1 µs, 2 µs, 4 µs … 2^(N-2) µs, then +Inf.
 pub const LATENCY_BUCKETS: usize = 18;
 
+type Buckets = [AtomicU64; LATENCY_BUCKETS];
+
+/// Summed latency buckets of each command and of each subcommand.
+pub type Histograms = (Vec<[u64; LATENCY_BUCKETS]>, Vec<[u64; LATENCY_BUCKETS]>);
+
+/// `Batch::cmds` keeps a container's subcommand (plus one) from this bit of the index up.
+pub const SUB_SHIFT: u32 = 20;
+
 /// The bucket of a duration.
 #[inline]
 pub fn latency_bucket(nanos: u64) -> usize {
@@ -34,7 +42,7 @@ pub fn latency_bucket(nanos: u64) -> usize {
 /// What one connection did in one batch, before it is folded into the thread's counters.
 #[derive(Default)]
 pub struct Batch {
-    /// (table index, failed, nanoseconds) of each command run.
+    /// (table index | (subcommand + 1) << SUB_SHIFT, failed, nanoseconds) of each command run.
     pub cmds: Vec<(u32, bool, u64)>,
     /// Cluster mode: what each keyed command cost its hash slot.
     pub slots: Vec<SlotRun>,
@@ -79,6 +87,8 @@ pub struct ThreadCell {
 
 struct ThreadStats {
     cmds: Box<[CmdCell]>,
+    /// Latency buckets of each subcommand (`Table::sub_cell`).
+    subs: Box<[Buckets]>,
     misc: ThreadCell,
     /// Made on the first keyed command in cluster mode (640 kB a thread).
     slots: std::sync::OnceLock<Box<[SlotCell]>>,
@@ -105,6 +115,8 @@ pub struct ServerStats {
     pub obuf_disconnections: AtomicU64,
     /// Added to the per-thread sums by CONFIG RESETSTAT (values subtracted at reset time).
     reset_base: Mutex<Option<Snapshot>>,
+    /// The same for the latency histograms.
+    hist_base: Mutex<Option<Histograms>>,
     /// The same for the per-slot counters (only taken once some exist).
     slot_base: Mutex<Option<Vec<SlotTotals>>>,
 }
@@ -136,8 +148,10 @@ impl ServerStats {
             }
             // First use on this thread (or by another server in the same process).
             let n = crate::spec::table().len();
+            let subs = crate::spec::table().sub_count();
             let t = Arc::new(ThreadStats {
                 cmds: (0..n).map(|_| CmdCell::default()).collect(),
+                subs: (0..subs).map(|_| Buckets::default()).collect(),
                 misc: ThreadCell::default(),
                 slots: std::sync::OnceLock::new(),
             });
@@ -155,12 +169,21 @@ impl ServerStats {
             return;
         }
         self.with_local(|t| {
-            for &(i, failed, nanos) in &b.cmds {
-                let c = &t.cmds[i as usize];
+            for &(x, failed, nanos) in &b.cmds {
+                let i = (x & ((1 << SUB_SHIFT) - 1)) as usize;
+                let c = &t.cmds[i];
                 bump(&c.calls, 1);
                 // Kept in nanoseconds; INFO prints microseconds.
                 bump(&c.usec, nanos);
-                bump(&c.buckets[latency_bucket(nanos)], 1);
+                let bucket = latency_bucket(nanos);
+                bump(&c.buckets[bucket], 1);
+                let sub = (x >> SUB_SHIFT) as usize;
+                if sub != 0 {
+                    let cell = crate::spec::table().sub_cell(i, sub - 1);
+                    if let Some(s) = t.subs.get(cell) {
+                        bump(&s[bucket], 1);
+                    }
+                }
                 if failed {
                     bump(&c.failed, 1);
                 }
@@ -257,6 +280,33 @@ impl ServerStats {
         out
     }
 
+    fn raw_histograms(&self) -> Histograms {
+        let cmds = self.latency_buckets();
+        let mut subs = vec![[0u64; LATENCY_BUCKETS]; crate::spec::table().sub_count()];
+        for t in self.threads.lock().iter() {
+            for (o, c) in subs.iter_mut().zip(t.subs.iter()) {
+                for (v, b) in o.iter_mut().zip(c.iter()) {
+                    *v += b.load(Relaxed);
+                }
+            }
+        }
+        (cmds, subs)
+    }
+
+    /// Latency histograms of commands and subcommands since start or the last CONFIG
+    /// RESETSTAT (LATENCY HISTOGRAM, INFO latencystats).
+    pub fn histograms(&self) -> Histograms {
+        let mut h = self.raw_histograms();
+        if let Some((bc, bs)) = self.hist_base.lock().as_ref() {
+            for (x, y) in h.0.iter_mut().zip(bc).chain(h.1.iter_mut().zip(bs)) {
+                for (v, w) in x.iter_mut().zip(y) {
+                    *v = v.saturating_sub(*w);
+                }
+            }
+        }
+        h
+    }
+
     /// Totals since start, ignoring CONFIG RESETSTAT (for Prometheus counters).
     pub fn totals(&self) -> Snapshot {
         self.raw()
@@ -304,6 +354,7 @@ impl ServerStats {
     /// CONFIG RESETSTAT.
     pub fn reset(&self) {
         *self.reset_base.lock() = Some(self.raw());
+        *self.hist_base.lock() = Some(self.raw_histograms());
         if self.threads.lock().iter().any(|t| t.slots.get().is_some()) {
             *self.slot_base.lock() = Some(self.raw_slot_totals());
         }

@@ -155,6 +155,32 @@ pub fn allocator_stats() -> Option<AllocatorStats> {
     STATS_HOOK.get().map(|f| f())
 }
 
+/// The allocator's own report and page purge (MEMORY MALLOC-STATS and MEMORY PURGE).
+#[derive(Clone, Copy)]
+pub struct AllocatorTools {
+    /// The allocator's statistics as text.
+    pub report: fn() -> String,
+    /// Returns unused dirty pages to the system; false if the allocator refused.
+    pub purge: fn() -> bool,
+}
+
+static TOOLS_HOOK: std::sync::OnceLock<AllocatorTools> = std::sync::OnceLock::new();
+
+/// Installs the allocator's report and purge (the binary does, for jemalloc).
+pub fn set_allocator_tools(t: AllocatorTools) {
+    let _ = TOOLS_HOOK.set(t);
+}
+
+/// The allocator's statistics as text, when a reader is installed.
+pub fn allocator_report() -> Option<String> {
+    TOOLS_HOOK.get().map(|t| (t.report)())
+}
+
+/// Asks the allocator to return its dirty pages; false when it cannot.
+pub fn allocator_purge() -> bool {
+    TOOLS_HOOK.get().is_some_and(|t| (t.purge)())
+}
+
 /// Folds this thread's balance into the global counter now.
 pub fn flush_thread() {
     let v = BALANCE.with(|b| b.replace(0));

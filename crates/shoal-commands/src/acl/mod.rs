@@ -537,6 +537,24 @@ pub fn keys_of(id: u32, spec: &Spec, args: &Args<'_>, out: &mut Vec<(usize, u8)>
         }
         _ => {}
     }
+    // Keys found in the arguments (SORT's STORE, GEORADIUS's STORE/STOREDIST): Redis's key
+    // specs say where they are and how each is used.
+    if spec.extra_key.is_some()
+        && let Some(rc) = crate::introspect::redis_command(spec.name)
+    {
+        use crate::introspect::keyspec as ks;
+        for (p, f) in ks::keys_with_flags(rc.name, rc.key_specs, rc.arity, args) {
+            let mut access = 0;
+            if f & ks::ACCESS != 0 {
+                access |= KEY_READ;
+            }
+            if f & (ks::INSERT | ks::DELETE | ks::UPDATE) != 0 {
+                access |= KEY_WRITE;
+            }
+            out.push((p, access));
+        }
+        return;
+    }
     // A key count past the arguments names no key (Redis's keynum key spec).
     let counted = spec.numkeys.and_then(|i| {
         let n = shoal_resp::parse_i64(args.get(i)).filter(|n| *n > 0)? as usize;

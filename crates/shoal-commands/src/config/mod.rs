@@ -86,6 +86,7 @@ pub struct Config {
     pub replicaof: Option<(String, u16)>,
     /// Microseconds; negative = off, 0 = every command.
     pub slowlog_log_slower_than: i64,
+    pub latency_monitor_threshold: u64,
     pub slowlog_max_len: u64,
     /// Milliseconds a script runs before other clients get -BUSY (`lua-time-limit`).
     pub busy_reply_threshold: u64,
@@ -257,6 +258,7 @@ impl Default for Config {
             masterauth: None,
             replicaof: None,
             slowlog_log_slower_than: 0,
+            latency_monitor_threshold: 0,
             slowlog_max_len: 0,
             busy_reply_threshold: 0,
             metrics_port: None,

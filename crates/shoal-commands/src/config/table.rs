@@ -600,7 +600,10 @@ pub const PARAMS: &[Param] = &[
         num!(slowlog_log_slower_than),
         "Log commands slower than this many microseconds (-1: off).",
     ),
-    p("latency-monitor-threshold", int(0, LONG_MAX), "0"),
+    p("latency-monitor-threshold", int(0, LONG_MAX), "0").acts(
+        num!(latency_monitor_threshold),
+        "Record events slower than this many milliseconds for LATENCY (0: off).",
+    ),
     p("proto-max-bulk-len", mem(1 << 20, LONG_MAX), "536870912").acts(
         num!(proto_max_bulk_len),
         "Largest bulk string a client may send.",

@@ -766,6 +766,25 @@ fn georadiusbymember_locks(store: &Store, db: usize, a: &Args<'_>, ids: &mut Vec
     radius_locks(5, store, db, a, ids)
 }
 
+/// GEORADIUS[BYMEMBER]'s STORE and STOREDIST keys as Redis's key specs find them: the first
+/// of each keyword from `args[from]` on, not as the last argument.
+fn radius_store_keys(from: usize, a: &Args<'_>) -> [Option<usize>; 2] {
+    let find = |kw: &str| {
+        (from..a.len().saturating_sub(1))
+            .find(|&i| eq_ic(a.get(i), kw))
+            .map(|i| i + 1)
+    };
+    [find("store"), find("storedist")]
+}
+
+fn georadius_keys(a: &Args<'_>) -> [Option<usize>; 2] {
+    radius_store_keys(6, a)
+}
+
+fn georadiusbymember_keys(a: &Args<'_>) -> [Option<usize>; 2] {
+    radius_store_keys(5, a)
+}
+
 const K1: (i32, i32, i32) = (1, 1, 1);
 
 pub static COMMANDS: &[Spec] = &[
@@ -839,7 +858,8 @@ pub static COMMANDS: &[Spec] = &[
         "Queries a geospatial index for members within a distance from a coordinate, optionally stores the result.",
         georadius,
     )
-    .locking(Locking::Custom(georadius_locks)),
+    .locking(Locking::Custom(georadius_locks))
+    .extra_key(georadius_keys),
     cmd(
         "georadius_ro",
         -6,
@@ -860,7 +880,8 @@ pub static COMMANDS: &[Spec] = &[
         "Queries a geospatial index for members within a distance from a member, optionally stores the result.",
         georadiusbymember,
     )
-    .locking(Locking::Custom(georadiusbymember_locks)),
+    .locking(Locking::Custom(georadiusbymember_locks))
+    .extra_key(georadiusbymember_keys),
     cmd(
         "georadiusbymember_ro",
         -5,

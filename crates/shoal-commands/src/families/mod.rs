@@ -5,6 +5,7 @@ pub mod bitmaps;
 pub mod cluster;
 pub mod config;
 pub mod connection;
+pub mod diagnostics;
 pub mod expire;
 pub mod functions;
 pub mod geo;
@@ -40,6 +41,7 @@ pub static ALL: &[&[Spec]] = &[
     connection::COMMANDS,
     pubsub::COMMANDS,
     server::COMMANDS,
+    diagnostics::COMMANDS,
     config::COMMANDS,
     transactions::COMMANDS,
     cluster::COMMANDS,

@@ -1,237 +1,21 @@
-//! Server commands: COMMAND, INFO, CONFIG, DBSIZE, FLUSHDB, FLUSHALL, TIME, SHUTDOWN, DEBUG,
-//! MEMORY, LASTSAVE.
+//! Server commands: COMMAND (its handler is `crate::introspect::command`), INFO, CONFIG, DBSIZE,
+//! FLUSHDB, FLUSHALL, TIME, SHUTDOWN, DEBUG, SAVE, LASTSAVE, SLOWLOG, MONITOR. MEMORY, LATENCY and
+//! LOLWUT are in `diagnostics`.
 
 use std::fmt::Write as _;
 use std::sync::atomic::Ordering::Relaxed;
 
-use shoal_resp::{Args, Reply};
+use shoal_resp::Args;
 use shoal_store::ShardId;
-use shoal_store::glob::glob_match;
 
 use crate::ctx::{Ctx, unix_ms};
 use crate::errors::{self, CmdError, CmdResult};
 use crate::families::connection::REDIS_VERSION;
-use crate::spec::{Group, Locking, Spec, cmd, flags, flags::*, table};
+use crate::spec::{Group, Locking, Spec, cmd, flags::*, table};
 use crate::util::{eq_ic, float};
 
-fn command_info(out: &mut Reply, s: &Spec) {
-    out.array(10);
-    out.bulk(s.name.as_bytes());
-    out.int(s.arity as i64);
-    let fl: Vec<&str> = flags::NAMES
-        .iter()
-        .filter(|(f, _)| s.has(*f))
-        .map(|(_, n)| *n)
-        .collect();
-    out.set(fl.len());
-    for f in fl {
-        out.simple(f.as_bytes());
-    }
-    out.int(s.first_key as i64);
-    out.int(s.last_key as i64);
-    out.int(s.step as i64);
-    let acl = s.acl_categories();
-    out.set(acl.len());
-    for c in acl {
-        out.simple(c.as_bytes());
-    }
-    out.array(0);
-    if s.first_key > 0 {
-        out.array(1);
-        out.map(3);
-        out.bulk(b"flags");
-        let kf: &[&str] = if s.has(WRITE) {
-            &["RW", "UPDATE"]
-        } else if s.has(READONLY) {
-            &["RO", "ACCESS"]
-        } else {
-            &["RW"]
-        };
-        out.set(kf.len());
-        for f in kf {
-            out.simple(f.as_bytes());
-        }
-        out.bulk(b"begin_search");
-        out.map(2);
-        out.bulk(b"type");
-        out.bulk(b"index");
-        out.bulk(b"spec");
-        out.map(1);
-        out.bulk(b"index");
-        out.int(s.first_key as i64);
-        out.bulk(b"find_keys");
-        out.map(2);
-        out.bulk(b"type");
-        out.bulk(b"range");
-        out.bulk(b"spec");
-        out.map(3);
-        out.bulk(b"lastkey");
-        out.int(if s.last_key < 0 {
-            s.last_key as i64
-        } else {
-            (s.last_key - s.first_key) as i64
-        });
-        out.bulk(b"keystep");
-        out.int(s.step as i64);
-        out.bulk(b"limit");
-        out.int(0);
-    } else {
-        out.array(0);
-    }
-    out.array(0);
-}
-
-fn command_docs(out: &mut Reply, s: &Spec) {
-    out.bulk(s.name.as_bytes());
-    out.map(3);
-    out.bulk(b"summary");
-    out.bulk(s.summary.as_bytes());
-    out.bulk(b"since");
-    out.bulk(s.since.as_bytes());
-    out.bulk(b"group");
-    out.bulk(s.group.name().as_bytes());
-}
-
-/// COMMAND [COUNT | INFO name... | LIST [FILTERBY ...] | DOCS name... | GETKEYS cmd args...]
-fn command(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
-    let t = table();
-    if a.len() == 1 {
-        ctx.out.array(t.len());
-        for s in &t.specs {
-            command_info(ctx.out, s);
-        }
-        return Ok(());
-    }
-    let sub = a.get(1).to_ascii_lowercase();
-    match sub.as_slice() {
-        b"count" => {
-            if a.len() != 2 {
-                return Err(errors::arity("command|count"));
-            }
-            ctx.out.int(t.len() as i64);
-        }
-        b"info" => {
-            if a.len() == 2 {
-                ctx.out.array(t.len());
-                for s in &t.specs {
-                    command_info(ctx.out, s);
-                }
-            } else {
-                ctx.out.array(a.len() - 2);
-                for name in a.iter().skip(2) {
-                    match t.lookup(name) {
-                        Some((_, s)) => command_info(ctx.out, s),
-                        None => ctx.out.null_array(),
-                    }
-                }
-            }
-        }
-        b"docs" => {
-            let specs: Vec<&Spec> = if a.len() == 2 {
-                t.specs.to_vec()
-            } else {
-                a.iter()
-                    .skip(2)
-                    .filter_map(|n| t.lookup(n).map(|(_, s)| s))
-                    .collect()
-            };
-            ctx.out.map(specs.len());
-            for s in specs {
-                command_docs(ctx.out, s);
-            }
-        }
-        b"list" => {
-            // Every command and subcommand (`client|list`), each with its spec's categories.
-            let all: Vec<(String, &Spec)> = t
-                .specs
-                .iter()
-                .flat_map(|s| {
-                    std::iter::once((s.name.to_string(), *s)).chain(
-                        s.subs
-                            .iter()
-                            .map(move |sub| (format!("{}|{sub}", s.name), *s)),
-                    )
-                })
-                .collect();
-            let names: Vec<&str> = match a.len() {
-                2 => all.iter().map(|(n, _)| n.as_str()).collect(),
-                5 if eq_ic(a.get(2), "filterby") => {
-                    let (kind, v) = (a.get(3), a.get(4));
-                    if eq_ic(kind, "pattern") {
-                        all.iter()
-                            .filter(|(n, _)| glob_match(v, n.as_bytes(), true))
-                            .map(|(n, _)| n.as_str())
-                            .collect()
-                    } else if eq_ic(kind, "aclcat") {
-                        let cat = format!("@{}", String::from_utf8_lossy(v).to_ascii_lowercase());
-                        all.iter()
-                            .filter(|(_, s)| s.acl_categories().contains(&cat))
-                            .map(|(n, _)| n.as_str())
-                            .collect()
-                    } else if eq_ic(kind, "module") {
-                        Vec::new()
-                    } else {
-                        return Err(errors::SYNTAX.into());
-                    }
-                }
-                _ => return Err(errors::SYNTAX.into()),
-            };
-            ctx.out.array(names.len());
-            for n in names {
-                ctx.out.bulk(n.as_bytes());
-            }
-        }
-        b"getkeys" | b"getkeysandflags" => {
-            if a.len() < 3 {
-                return Err(errors::arity(&format!(
-                    "command|{}",
-                    String::from_utf8_lossy(&sub)
-                )));
-            }
-            let Some((_, s)) = t.lookup(a.get(2)) else {
-                return Err("ERR Invalid command specified".into());
-            };
-            let argc = a.len() - 2;
-            if !s.arity_ok(argc) {
-                return Err("ERR Invalid number of arguments specified for command".into());
-            }
-            let pos: Vec<usize> = s.all_keys(&a.tail(2)).collect();
-            if pos.is_empty() {
-                return Err("ERR The command has no key arguments".into());
-            }
-            ctx.out.array(pos.len());
-            for p in pos {
-                if sub == b"getkeys" {
-                    ctx.out.bulk(a.get(p + 2));
-                } else {
-                    ctx.out.array(2);
-                    ctx.out.bulk(a.get(p + 2));
-                    let f: &[u8] = if s.has(WRITE) { b"RW" } else { b"RO" };
-                    ctx.out.set(1);
-                    ctx.out.simple(f);
-                }
-            }
-        }
-        b"help" => {
-            let lines = [
-                "COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-                "(no subcommand)",
-                "COUNT",
-                "DOCS [<command-name> ...]",
-                "GETKEYS <full-command>",
-                "INFO [<command-name> ...]",
-                "LIST [FILTERBY (MODULE <module-name>|ACLCAT <category>|PATTERN <pattern>)]",
-                "HELP",
-            ];
-            crate::util::help(ctx.out, &lines);
-        }
-        _ => return Err(errors::unknown_subcommand(a.get(1), "command")),
-    }
-    Ok(())
-}
-
 /// (rss bytes, user cpu seconds, system cpu seconds) of this process, from /proc.
-fn process_usage() -> (u64, f64, f64) {
+pub fn process_usage() -> (u64, f64, f64) {
     let page = 4096u64;
     let rss = std::fs::read_to_string("/proc/self/statm")
         .ok()
@@ -320,65 +104,6 @@ fn percentile(b: &[u64; crate::stats::LATENCY_BUCKETS], q: f64) -> f64 {
         }
     }
     (1u64 << (crate::stats::LATENCY_BUCKETS - 1)) as f64
-}
-
-/// LATENCY HISTOGRAM [command ...] | LATEST | RESET | HELP
-fn latency(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
-    let sub = a.get(1).to_ascii_lowercase();
-    match sub.as_slice() {
-        b"histogram" => {
-            let buckets = ctx.shared.stats.latency_buckets();
-            let wanted: Vec<usize> = if a.len() > 2 {
-                a.iter()
-                    .skip(2)
-                    .filter_map(|n| table().lookup(n).map(|(i, _)| i))
-                    .collect()
-            } else {
-                (0..table().len()).collect()
-            };
-            let rows: Vec<usize> = wanted
-                .into_iter()
-                .filter(|&i| buckets[i].iter().sum::<u64>() > 0)
-                .collect();
-            ctx.out.map(rows.len());
-            for i in rows {
-                let b = &buckets[i];
-                ctx.out.bulk(table().specs[i].name.as_bytes());
-                ctx.out.map(2);
-                ctx.out.bulk(b"calls");
-                ctx.out.int(b.iter().sum::<u64>() as i64);
-                ctx.out.bulk(b"histogram_usec");
-                let nonzero: Vec<(usize, u64)> = b
-                    .iter()
-                    .copied()
-                    .enumerate()
-                    .filter(|(_, n)| *n > 0)
-                    .collect();
-                ctx.out.map(nonzero.len());
-                let mut cum = 0;
-                for (j, n) in nonzero {
-                    cum += n;
-                    ctx.out.int(1i64 << j);
-                    ctx.out.int(cum as i64);
-                }
-            }
-        }
-        // The latency monitor (latency-monitor-threshold) is off, as by default in Redis.
-        b"latest" => ctx.out.array(0),
-        b"reset" => ctx.out.int(0),
-        b"help" => crate::util::help(
-            ctx.out,
-            &[
-                "LATENCY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-                "HISTOGRAM [COMMAND ...]",
-                "LATEST",
-                "RESET",
-                "HELP",
-            ],
-        ),
-        _ => return Err(errors::unknown_subcommand(a.get(1), "latency")),
-    }
-    Ok(())
 }
 
 /// INFO [section ...]
@@ -582,7 +307,7 @@ fn info_text(ctx: &mut Ctx<'_>, want: &[String]) -> String {
             }
             "latencystats" => {
                 section(&mut o, "Latencystats");
-                let buckets = sh.stats.latency_buckets();
+                let buckets = sh.stats.histograms().0;
                 for (i, s) in table().specs.iter().enumerate() {
                     let b = &buckets[i];
                     if b.iter().sum::<u64>() == 0 {
@@ -724,61 +449,31 @@ fn debug(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
             ctx.shared.active_expire.store(on, Relaxed);
             ctx.out.ok();
         }
+        b"object" if a.len() == 3 => crate::families::diagnostics::debug_object(ctx, a.get(2))?,
         b"help" => {
             let lines = [
                 "DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                "OBJECT <key>",
+                "    Show low level info about `key` and associated value.",
                 "SLEEP <seconds>",
+                "    Stop the server for <seconds>. Decimals allowed.",
                 "SET-ACTIVE-EXPIRE <0|1>",
+                "    Setting it to 0 disables expiring keys in background when they are not",
+                "    accessed (otherwise the Redis behavior). Setting it to 1 reenables back the",
+                "    default.",
                 "HELP",
+                "    Prints this help.",
             ];
             crate::util::help(ctx.out, &lines);
         }
-        _ => return Err(errors::unknown_subcommand(a.get(1), "debug")),
-    }
-    Ok(())
-}
-
-/// MEMORY USAGE key [SAMPLES count] | HELP
-fn memory(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
-    let sub = a.get(1).to_ascii_lowercase();
-    match sub.as_slice() {
-        b"usage" => {
-            if a.len() != 3 && a.len() != 5 {
-                return Err(errors::SYNTAX.into());
-            }
-            if a.len() == 5 && (!eq_ic(a.get(3), "samples") || crate::util::int(a.get(4)).is_err())
-            {
-                return Err(errors::SYNTAX.into());
-            }
-            let mut s = ctx.ks.shard(a.get(2));
-            match s.peek() {
-                Some(i) => {
-                    let e = s.entry(i);
-                    // Entry pointer, policy byte, table slot (index + control byte), the
-                    // entry's block as the allocator rounds it, and a collection's heap.
-                    let n = std::mem::size_of::<shoal_store::Entry>()
-                        + 1
-                        + 5
-                        + shoal_store::mem::size_class(e.block_size())
-                        + e.value().heap_size();
-                    drop(s);
-                    ctx.out.int(n as i64);
-                }
-                None => {
-                    drop(s);
-                    ctx.out.null();
-                }
-            }
+        // Redis's addReplySubcommandSyntaxError.
+        _ => {
+            let sub = String::from_utf8_lossy(&a.get(1)[..a.get(1).len().min(128)]).into_owned();
+            return Err(format!(
+                "ERR unknown subcommand or wrong number of arguments for '{sub}'. Try DEBUG HELP."
+            )
+            .into());
         }
-        b"help" => {
-            let lines = [
-                "MEMORY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-                "USAGE <key> [SAMPLES <count>]",
-                "HELP",
-            ];
-            crate::util::help(ctx.out, &lines);
-        }
-        _ => return Err(errors::unknown_subcommand(a.get(1), "memory")),
     }
     Ok(())
 }
@@ -875,7 +570,7 @@ pub static COMMANDS: &[Spec] = &[
         Group::Server,
         "2.8.13",
         "Returns detailed information about all commands.",
-        command,
+        crate::introspect::command::command,
     )
     .subcommands(&[
         "count",
@@ -960,18 +655,7 @@ pub static COMMANDS: &[Spec] = &[
         "A container for debugging commands.",
         debug,
     )
-    .subcommands(&["sleep", "set-active-expire", "help"]),
-    cmd(
-        "memory",
-        -2,
-        READONLY,
-        (2, 2, 1),
-        Group::Server,
-        "4.0.0",
-        "A container for memory diagnostics commands.",
-        memory,
-    )
-    .subcommands(&["usage", "help"]),
+    .subcommands(&["object", "sleep", "set-active-expire", "help"]),
     cmd(
         "save",
         1,
@@ -1013,17 +697,6 @@ pub static COMMANDS: &[Spec] = &[
         slowlog,
     )
     .subcommands(&["get", "len", "reset", "help"]),
-    cmd(
-        "latency",
-        -2,
-        ADMIN | LOADING | STALE,
-        NOKEY,
-        Group::Server,
-        "2.8.13",
-        "A container for latency diagnostics commands.",
-        latency,
-    )
-    .subcommands(&["histogram", "latest", "reset", "help"]),
     cmd(
         "monitor",
         1,

@@ -109,7 +109,7 @@ fn uses_patterns(a: &Args<'_>) -> bool {
 
 /// SORT's STORE destination, as Redis's sortGetKeys finds it (the last STORE wins; LIMIT,
 /// GET and BY skip their arguments).
-fn store_key(a: &Args<'_>) -> Option<usize> {
+fn store_key(a: &Args<'_>) -> [Option<usize>; 2] {
     let mut found = None;
     let mut i = 2;
     while i < a.len() {
@@ -123,7 +123,7 @@ fn store_key(a: &Args<'_>) -> Option<usize> {
         }
         i += 1;
     }
-    found
+    [found, None]
 }
 
 /// The shards SORT holds: its key's and its destination's; with a pattern, every shard of the
@@ -133,7 +133,7 @@ fn sort_locks(store: &Store, db: usize, a: &Args<'_>, ids: &mut Vec<ShardId>) {
         ids.extend(store.db_shards(db));
         return;
     }
-    for p in std::iter::once(1).chain(store_key(a)) {
+    for p in std::iter::once(1).chain(store_key(a)[0]) {
         let k = a.get(p);
         ids.push(store.shard_id(db, k, store.hash(k)));
     }
@@ -535,7 +535,7 @@ mod tests {
 
     #[test]
     fn store_key_and_patterns_are_found_as_redis_finds_them() {
-        let store = |w: &[&str]| with_args(w, store_key);
+        let store = |w: &[&str]| with_args(w, |a| store_key(a)[0]);
         assert_eq!(store(&["sort", "k"]), None);
         assert_eq!(store(&["sort", "k", "store", "d"]), Some(3));
         assert_eq!(store(&["sort", "k", "store", "a", "store", "b"]), Some(5));
