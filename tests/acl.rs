@@ -438,6 +438,50 @@ fn deleting_a_user_closes_its_connections() {
     assert!(me.req_command(&redis::cmd("PING")).is_err());
 }
 
+/// Redis's ACLKillPubsubClientsIfNeeded: a subscriber whose user lost the permission for one
+/// of its subscriptions is disconnected at once (gone from CLIENT LIST in the same breath),
+/// also when what it lost was `allchannels`; one that keeps its permissions stays.
+#[test]
+fn subscribers_that_lose_channel_permissions_are_killed() {
+    let s = server(&[]);
+    let mut c = conn(&s);
+    ok(
+        &mut c,
+        &[
+            "ACL",
+            "SETUSER",
+            "psuser",
+            "on",
+            ">pspass",
+            "+@all",
+            "~*",
+            "allchannels",
+        ],
+    );
+    let raw_sub = |name: &str, sub: &[u8]| {
+        let mut raw = RawConn::connect(s.addr);
+        assert_eq!(raw.roundtrip(b"AUTH psuser pspass\r\n", 5), "+OK\r\n");
+        let setname = format!("CLIENT SETNAME {name}\r\n");
+        assert_eq!(raw.roundtrip(setname.as_bytes(), 5), "+OK\r\n");
+        raw.send(sub);
+        let _ = raw.read_exact_n(10);
+        raw
+    };
+    let _deathrow = raw_sub("deathrow", b"PSUBSCRIBE foo\r\n");
+    ok(&mut c, &["ACL", "SETUSER", "psuser", "resetchannels"]);
+    let list: String = q(&mut c, &["CLIENT", "LIST"]);
+    assert!(!list.contains("deathrow"), "{list}");
+    // Literal permissions kept: the subscriber is pardoned.
+    ok(&mut c, &["ACL", "SETUSER", "psuser", "&foo:1"]);
+    let _pardoned = raw_sub("pardoned", b"SUBSCRIBE foo:1\r\n");
+    ok(&mut c, &["ACL", "SETUSER", "psuser", "&bar"]);
+    let list: String = q(&mut c, &["CLIENT", "LIST"]);
+    assert!(list.contains("pardoned"), "{list}");
+    ok(&mut c, &["ACL", "SETUSER", "psuser", "resetchannels"]);
+    let list: String = q(&mut c, &["CLIENT", "LIST"]);
+    assert!(!list.contains("pardoned"), "{list}");
+}
+
 #[test]
 fn aclfile_load_save_and_user_directives() {
     let dir = std::env::temp_dir().join(format!("shoal-acl-test-{}", std::process::id()));

@@ -50,6 +50,38 @@ fn framing_errors_match_redis_and_close() {
     );
 }
 
+/// As Redis: before AUTH, while the server asks for a password, a command may have at most 10
+/// arguments of at most 16 KiB each; after AUTH the usual limits apply again.
+#[test]
+fn unauthenticated_clients_get_small_limits() {
+    let s = server(&["--requirepass", "pw"]);
+    expect_protocol_error(&s, b"*100\r\n", "unauthenticated multibulk length");
+    expect_protocol_error(&s, b"*1\r\n$100000000\r\n", "unauthenticated bulk length");
+    let mut raw = RawConn::connect(s.addr);
+    assert_eq!(raw.roundtrip(b"AUTH pw\r\n", 5), "+OK\r\n");
+    let mut cmd = b"*12\r\n$4\r\nECHO\r\n$20000\r\n".to_vec();
+    cmd.extend(vec![b'x'; 20000]);
+    cmd.extend_from_slice(b"\r\n");
+    for _ in 0..10 {
+        cmd.extend_from_slice(b"$1\r\ny\r\n");
+    }
+    raw.send(&cmd);
+    let want = "-ERR wrong number of arguments for 'echo' command\r\n";
+    assert_eq!(
+        String::from_utf8_lossy(&raw.read_exact_n(want.len())),
+        want,
+        "after AUTH a 12-argument command with a 20 KB bulk is read whole"
+    );
+    // A server without a password never applies them.
+    let open = server(&[]);
+    let mut raw = RawConn::connect(open.addr);
+    let mut cmd = b"*2\r\n$4\r\nECHO\r\n$20000\r\n".to_vec();
+    cmd.extend(vec![b'x'; 20000]);
+    cmd.extend_from_slice(b"\r\n");
+    raw.send(&cmd);
+    assert_eq!(raw.read_exact_n(9), b"$20000\r\nx");
+}
+
 #[test]
 fn empty_commands_are_skipped() {
     let s = server(&[]);

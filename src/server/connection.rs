@@ -68,6 +68,7 @@ impl Cached {
 fn limits(shared: &Shared) -> Limits {
     Limits {
         max_bulk_len: shared.config.read().proto_max_bulk_len,
+        unauthenticated: false,
     }
 }
 
@@ -135,6 +136,7 @@ pub async fn serve<S: Socket>(stream: S, shared: Arc<Shared>, info: Arc<ClientIn
     let authenticated = shared.acl.default.no_auth_needed();
     let mut client = Client::new(info.clone(), authenticated);
     let mut parser = Parser::new(limits(&shared));
+    parser.set_unauthenticated(!client.authenticated);
     let mut cached = Cached::load(&shared);
     let mut clock = Clock::new();
     let mut rbuf = BytesMut::with_capacity(READ_CHUNK);
@@ -188,6 +190,7 @@ pub async fn serve<S: Socket>(stream: S, shared: Arc<Shared>, info: Arc<ClientIn
         if shared.config_gen.load(Relaxed) != cached.generation {
             cached = Cached::load(&shared);
             parser.set_limits(limits(&shared));
+            parser.set_unauthenticated(!client.authenticated);
         }
         let started = clock.raw();
         let now = clock.unix_ms_at(started);
@@ -213,6 +216,11 @@ pub async fn serve<S: Socket>(stream: S, shared: Arc<Shared>, info: Arc<ClientIn
                         parser.args(&rbuf[off..]),
                         now,
                     );
+                    // AUTH or HELLO ... AUTH lifts the unauthenticated limits (RESET may
+                    // bring them back).
+                    if parser.unauthenticated() == client.authenticated {
+                        parser.set_unauthenticated(!client.authenticated);
+                    }
                     if client.paused.is_some() {
                         // Held back by a pause: it stays buffered and runs afterwards.
                         break;

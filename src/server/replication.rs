@@ -203,6 +203,7 @@ async fn stream_from<S: Socket>(
     }
     let mut parser = Parser::new(Limits {
         max_bulk_len: 1 << 20,
+        ..Limits::default()
     });
     take_acks(shared, id, rbuf, &mut parser);
     loop {
@@ -358,7 +359,9 @@ async fn link_on<S: Link>(
             None => command(&mut s, &mut buf, &[b"AUTH", pw.as_bytes()]).await?,
         };
         if !r.starts_with('+') {
-            return Err(std::io::Error::other(format!("AUTH: {r}")));
+            return Err(std::io::Error::other(format!(
+                "Unable to AUTH to MASTER: {r}"
+            )));
         }
     }
     let r = command(&mut s, &mut buf, &[b"PING"]).await?;
@@ -524,6 +527,7 @@ async fn apply_stream<S: Link>(
     let mut out = Reply::new();
     let mut parser = Parser::new(Limits {
         max_bulk_len: shared.config.read().proto_max_bulk_len,
+        ..Limits::default()
     });
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     loop {

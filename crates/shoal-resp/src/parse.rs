@@ -18,12 +18,16 @@ pub const INLINE_MAX: usize = 64 * 1024;
 pub struct Limits {
     /// Largest bulk argument (`proto-max-bulk-len`).
     pub max_bulk_len: u64,
+    /// The client has not authenticated while the server asks for it: arrays of more than 10
+    /// arguments and bulks of more than 16 KiB are refused, as Redis refuses them.
+    pub unauthenticated: bool,
 }
 
 impl Default for Limits {
     fn default() -> Self {
         Limits {
             max_bulk_len: 512 * 1024 * 1024,
+            unauthenticated: false,
         }
     }
 }
@@ -38,6 +42,8 @@ pub enum ProtocolError {
     TooBigBulkCount,
     ExpectedDollar(u8),
     InvalidBulkLength,
+    UnauthenticatedMultibulkLength,
+    UnauthenticatedBulkLength,
     /// A TLS ClientHello (record type 0x16) where a command was expected: a TLS client on the
     /// plain port. Closed without a reply (it could not read one).
     TlsHandshake,
@@ -54,6 +60,10 @@ impl std::fmt::Display for ProtocolError {
             ProtocolError::TooBigBulkCount => f.write_str("too big bulk count string"),
             ProtocolError::ExpectedDollar(c) => write!(f, "expected '$', got '{}'", *c as char),
             ProtocolError::InvalidBulkLength => f.write_str("invalid bulk length"),
+            ProtocolError::UnauthenticatedMultibulkLength => {
+                f.write_str("unauthenticated multibulk length")
+            }
+            ProtocolError::UnauthenticatedBulkLength => f.write_str("unauthenticated bulk length"),
             ProtocolError::TlsHandshake => f.write_str("TLS handshake on a plain port"),
         }
     }
@@ -127,6 +137,16 @@ impl Parser {
         self.limits = limits;
     }
 
+    /// Applies (or lifts) the limits for a client that has not authenticated.
+    #[inline]
+    pub fn set_unauthenticated(&mut self, on: bool) {
+        self.limits.unauthenticated = on;
+    }
+
+    pub fn unauthenticated(&self) -> bool {
+        self.limits.unauthenticated
+    }
+
     /// True while a command has been partly read.
     pub fn in_progress(&self) -> bool {
         self.state != State::Start
@@ -152,6 +172,9 @@ impl Parser {
             let n = n.ok_or(ProtocolError::InvalidMultibulkLength)?;
             if n > i32::MAX as i64 {
                 return Err(ProtocolError::InvalidMultibulkLength);
+            }
+            if n > 10 && self.limits.unauthenticated {
+                return Err(ProtocolError::UnauthenticatedMultibulkLength);
             }
             if n <= 0 {
                 return Ok(Parsed::Empty { len: next });
@@ -196,6 +219,9 @@ impl Parser {
                     let n = n.ok_or(ProtocolError::InvalidBulkLength)?;
                     if n < 0 || n as u64 > self.limits.max_bulk_len {
                         return Err(ProtocolError::InvalidBulkLength);
+                    }
+                    if n > 16384 && self.limits.unauthenticated {
+                        return Err(ProtocolError::UnauthenticatedBulkLength);
                     }
                     pos = next;
                     state = State::Bulk {
@@ -563,13 +589,55 @@ mod tests {
     }
 
     #[test]
+    fn unauthenticated_clients_get_small_limits() {
+        let mut p = Parser::new(Limits {
+            unauthenticated: true,
+            ..Limits::default()
+        });
+        let err = |p: &mut Parser, b: &[u8]| p.parse(b).err().map(|e| e.to_string());
+        assert_eq!(
+            err(&mut p, b"*11\r\n"),
+            Some("Protocol error: unauthenticated multibulk length".into())
+        );
+        assert_eq!(
+            err(&mut p, b"*1\r\n$16385\r\n"),
+            Some("Protocol error: unauthenticated bulk length".into())
+        );
+        let mut p = Parser::new(Limits {
+            unauthenticated: true,
+            ..Limits::default()
+        });
+        assert!(matches!(p.parse(b"*10\r\n"), Ok(Parsed::Incomplete { .. })));
+        let mut p = Parser::new(Limits {
+            unauthenticated: true,
+            ..Limits::default()
+        });
+        assert!(matches!(
+            p.parse(b"*1\r\n$16384\r\n"),
+            Ok(Parsed::Incomplete { .. })
+        ));
+        p.set_unauthenticated(false);
+        let mut p2 = Parser::new(Limits::default());
+        assert!(matches!(
+            p2.parse(b"*11\r\n"),
+            Ok(Parsed::Incomplete { .. })
+        ));
+    }
+
+    #[test]
     fn bulk_limit() {
-        let mut p = Parser::new(Limits { max_bulk_len: 10 });
+        let mut p = Parser::new(Limits {
+            max_bulk_len: 10,
+            ..Limits::default()
+        });
         assert_eq!(
             p.parse(b"*1\r\n$10\r\n").unwrap(),
             Parsed::Incomplete { hint: 21 }
         );
-        let mut p = Parser::new(Limits { max_bulk_len: 10 });
+        let mut p = Parser::new(Limits {
+            max_bulk_len: 10,
+            ..Limits::default()
+        });
         assert_eq!(
             p.parse(b"*1\r\n$11\r\n"),
             Err(ProtocolError::InvalidBulkLength)

@@ -96,7 +96,7 @@ proptest! {
     /// Arbitrary bytes never panic the parser, and it never reports more bytes than it was given.
     #[test]
     fn parser_never_panics(data in prop::collection::vec(any::<u8>(), 0..512)) {
-        let mut p = Parser::new(Limits { max_bulk_len: 1 << 20 });
+        let mut p = Parser::new(Limits { max_bulk_len: 1 << 20, ..Limits::default() });
         let mut start = 0;
         while start < data.len() {
             match p.parse(&data[start..]) {

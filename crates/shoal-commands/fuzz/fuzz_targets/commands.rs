@@ -73,7 +73,7 @@ fuzz_target!(|data: &[u8]| {
     let mut client = Client::new(info, true);
     let mut out = Reply::new();
     let wire = commands(data);
-    let mut parser = Parser::new(Limits { max_bulk_len: 1 << 20 });
+    let mut parser = Parser::new(Limits { max_bulk_len: 1 << 20, ..Limits::default() });
     let mut off = 0;
     while let Ok(Parsed::Command { len }) = parser.parse(&wire[off..]) {
         let before = out.len();
