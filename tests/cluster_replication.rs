@@ -128,6 +128,20 @@ fn replicas_follow_serve_readonly_reads_and_show_in_cluster_replies() {
     }
     // Writes still go to the primary; other primaries' keys are still MOVED.
     assert!(e(&mut rc, &["SET", &keys[0], "x"]).starts_with("MOVED "));
+    // So do scripts that declare they may write (a shebang without no-writes, as Redis routes
+    // them); a no-writes script and one without a shebang run on the replica.
+    let writer = "#!lua\nreturn redis.call('set', KEYS[1], 'x')";
+    assert!(e(&mut rc, &["EVAL", writer, "1", &keys[0]]).starts_with("MOVED "));
+    let reader = "#!lua flags=no-writes\nreturn redis.call('get', KEYS[1])";
+    assert_eq!(
+        q::<String>(&mut rc, &["EVAL", reader, "1", &keys[0]]),
+        keys[0]
+    );
+    let legacy = "return redis.call('get', KEYS[1])";
+    assert_eq!(
+        q::<String>(&mut rc, &["EVAL", legacy, "1", &keys[0]]),
+        keys[0]
+    );
     let other = &keys_of_primary(1, "ro", 1)[0];
     assert!(e(&mut rc, &["GET", other]).starts_with("MOVED "));
     ok(&mut rc, &["READWRITE"]);

@@ -83,7 +83,7 @@ fn dispatch_inner(shared: &Shared, client: &mut Client, out: &mut Reply, args: A
     if let Some(cl) = shared.cluster.as_ref().filter(|_| !client.is_master) {
         // ASKING holds for the one command after it.
         let asking = std::mem::take(&mut client.asking) || spec.name == "restore-asking";
-        match cluster_route(cl, client, spec, &args, asking) {
+        match cluster_route(shared, cl, client, spec, &args, asking) {
             Ok(check) => moving = check,
             Err(e) => {
                 if spec.name == "exec" {
@@ -243,6 +243,14 @@ fn may_write(shared: &Shared, spec: &Spec, args: &Args<'_>) -> bool {
             || crate::families::scripting::may_write(shared, spec.name, args))
 }
 
+/// A command cluster routing sends to the primary: a write, or a script that declares it may
+/// write.
+fn routes_as_write(shared: &Shared, spec: &Spec, args: &Args<'_>) -> bool {
+    spec.has(flags::WRITE)
+        || (spec.group == Group::Scripting
+            && crate::families::scripting::routes_as_write(shared, spec.name, args))
+}
+
 /// EXEC of a transaction holding a write.
 fn exec_writes(shared: &Shared, client: &Client, spec: &Spec) -> bool {
     client.multi.as_ref().is_some_and(|m| {
@@ -325,6 +333,7 @@ fn moving_slot_check(
 /// `shoal_cluster::route_shard_channels` (a replica serves them, a moving slot's channels
 /// are not looked up).
 fn cluster_route(
+    shared: &Shared,
     cl: &crate::ctx::Cluster,
     client: &Client,
     spec: &Spec,
@@ -340,7 +349,7 @@ fn cluster_route(
         for (i, queued) in client.multi.iter().flat_map(|m| m.queued.iter()) {
             let qs = table().specs[*i];
             let qa = queued.args();
-            write |= qs.has(flags::WRITE);
+            write |= routes_as_write(shared, qs, &qa);
             let before = slots.len();
             slots.extend(qs.all_keys(&qa).map(|p| key_slot(qa.get(p)).0));
             channels_only &= slots.len() == before || shard_channels(qs);
@@ -363,7 +372,8 @@ fn cluster_route(
         if shard_channels(spec) {
             shoal_cluster::route_shard_channels(&st, slots, asking)
         } else {
-            shoal_cluster::route(&st, slots, spec.has(flags::WRITE), client.readonly, asking)
+            let write = routes_as_write(shared, spec, args);
+            shoal_cluster::route(&st, slots, write, client.readonly, asking)
         }
     };
     match route {

@@ -119,6 +119,27 @@ pub fn may_write(shared: &crate::ctx::Shared, name: &str, a: &Args<'_>) -> bool 
     }
 }
 
+/// Whether cluster routing treats an EVAL, EVALSHA or FCALL as a write: only a script that
+/// declares its flags without `no-writes` (Redis's scriptFlagsToCmdFlags adds CMD_WRITE then);
+/// a script without a shebang keeps EVAL's own flags, so a READONLY replica runs it (and its
+/// writes fail there), as in Redis. The _RO forms never write.
+pub fn routes_as_write(shared: &crate::ctx::Shared, name: &str, a: &Args<'_>) -> bool {
+    let writer =
+        |body: &[u8]| body.starts_with(b"#!") && shebang_flags(body).is_ok_and(|f| !f.no_writes);
+    match name {
+        "eval" => writer(a.get(1)),
+        "evalsha" => parse_sha(a.get(1))
+            .and_then(|sha| shared.scripts.get(&sha))
+            .is_some_and(|body| writer(&body)),
+        "fcall" => shared
+            .scripts
+            .functions
+            .find(&String::from_utf8_lossy(a.get(1)))
+            .is_some_and(|(_, meta)| !meta.flags.no_writes),
+        _ => false,
+    }
+}
+
 /// The checks a script's flags make before it starts (Redis's scriptPrepareForRun).
 pub fn preflight(ctx: &mut Ctx<'_>, flags: &ScriptFlags, ro_command: bool) -> CmdResult {
     if !flags.declared {
