@@ -153,6 +153,8 @@ pub struct Shared {
     pub tracking: crate::tracking::Tracking,
     /// ACL users and the ACL log.
     pub acl: crate::acl::Acl,
+    /// RDB persistence: save state, loading flag, INFO persistence.
+    pub persist: crate::persist::Persist,
 }
 
 impl Shared {
@@ -206,6 +208,7 @@ impl Shared {
             scripts: Default::default(),
             tracking: Default::default(),
             acl: Default::default(),
+            persist: crate::persist::Persist::new(),
         };
         shared.apply_config();
         shared
@@ -525,6 +528,9 @@ pub struct Client {
     /// Set by PSYNC: after this batch the connection becomes a replica's stream
     /// (replication ID and offset it asked for).
     pub psync: Option<(String, i64)>,
+    /// Set by SYNC: after this batch the connection gets an RDB image of the dataset and
+    /// closes (what `redis-cli --rdb` asks for).
+    pub sync_rdb: bool,
     /// REPLCONF listening-port.
     pub listening_port: u16,
     /// REPLCONF capa shoal-functions: this replica takes the functions at its full sync.
@@ -577,6 +583,7 @@ impl Client {
             prop: None,
             exec_prop: Vec::new(),
             psync: None,
+            sync_rdb: false,
             listening_port: 0,
             capa_functions: false,
             woff: 0,

@@ -66,6 +66,17 @@ fn dispatch_inner(shared: &Shared, client: &mut Client, out: &mut Reply, args: A
         reject(shared, client, out, Some(idx), e.into());
         return;
     }
+    // The dataset is being loaded (startup): only commands flagged `loading` run.
+    if shared
+        .persist
+        .loading
+        .load(std::sync::atomic::Ordering::Relaxed)
+        && !spec.has(flags::LOADING)
+        && !client.is_master
+    {
+        reject(shared, client, out, Some(idx), errors::LOADING.into());
+        return;
+    }
     // A script has run past busy-reply-threshold: only what can end it (or is harmless) runs.
     if shared
         .scripts

@@ -17,6 +17,7 @@ pub mod memory;
 pub mod monitor;
 pub mod notify;
 pub mod pause;
+pub mod persist;
 pub mod pubsub;
 pub mod repl;
 pub mod script;

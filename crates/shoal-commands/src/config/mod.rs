@@ -60,7 +60,15 @@ pub struct Config {
     pub threads: usize,
     pub shards: usize,
     pub hz: u64,
+    /// Save points, `<seconds> <changes>` pairs separated by spaces.
     pub save: String,
+    /// The RDB file's name (in `dir`).
+    pub dbfilename: String,
+    pub rdbcompression: bool,
+    pub rdbchecksum: bool,
+    /// Test hooks (Redis's): microseconds a save / a load sleeps per key.
+    pub rdb_key_save_delay: i64,
+    pub key_load_delay: i64,
     pub appendonly: bool,
     pub tcp_keepalive: u64,
     pub tcp_backlog: u64,
@@ -241,6 +249,11 @@ impl Default for Config {
             shards: 1,
             hz: 10,
             save: String::new(),
+            dbfilename: "dump.rdb".into(),
+            rdbcompression: true,
+            rdbchecksum: true,
+            rdb_key_save_delay: 0,
+            key_load_delay: 0,
             appendonly: false,
             tcp_keepalive: 0,
             tcp_backlog: 0,

@@ -116,6 +116,17 @@ fn psync(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
     Ok(())
 }
 
+/// SYNC — the dataset as an RDB image (sent by the connection after this batch), then the
+/// connection closes: what `redis-cli --rdb` uses. (Redis then streams the writes to an old
+/// replica; shoal serves replicas through PSYNC.)
+fn sync(ctx: &mut Ctx<'_>, _a: Args<'_>) -> CmdResult {
+    if ctx.shared.repl.replica.load(Relaxed) {
+        return Err("ERR this replica does not serve replicas of its own".into());
+    }
+    ctx.client.sync_rdb = true;
+    Ok(())
+}
+
 /// WAIT numreplicas timeout — how many replicas acknowledged this client's writes.
 fn wait(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
     let repl = &ctx.shared.repl;
@@ -197,6 +208,16 @@ pub static COMMANDS: &[Spec] = &[
         "2.8.0",
         "An internal command used in replication.",
         psync,
+    ),
+    cmd(
+        "sync",
+        1,
+        ADMIN | NO_MULTI | NOSCRIPT,
+        NOKEY,
+        Group::Server,
+        "1.0.0",
+        "An internal command used in replication.",
+        sync,
     ),
     cmd(
         "wait",
