@@ -475,6 +475,60 @@ fn kill_9_during_bgsave_leaves_the_previous_dump() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// A BGSAVE and a replica's full sync share the snapshot: they take turns, and both end
+/// complete.
+#[test]
+fn bgsave_and_a_full_sync_take_turns() {
+    let dir = tmpdir("turns");
+    let p = shoal_in(&dir, &[]);
+    let mut pc = conn(&p);
+    for i in 0..100 {
+        ok(&mut pc, &["SET", &format!("k{i}"), "v"]);
+    }
+    // 20 ms a key: two seconds of saving.
+    ok(&mut pc, &["CONFIG", "SET", "rdb-key-save-delay", "20000"]);
+    assert_eq!(
+        q::<String>(&mut pc, &["BGSAVE"]),
+        "Background saving started"
+    );
+    let port = p.port().to_string();
+    let r = server(&["--replicaof", "127.0.0.1", &port]);
+    let mut rc = conn(&r);
+    ok(&mut pc, &["SET", "during", "1"]);
+    assert!(
+        wait_until(Duration::from_secs(20), || info_field(
+            &mut rc,
+            "replication",
+            "master_link_status"
+        ) == "up"),
+        "the replica never synced"
+    );
+    assert!(wait_until(Duration::from_secs(10), || q::<i64>(
+        &mut rc,
+        &["DBSIZE"]
+    ) == 101));
+    assert!(wait_until(Duration::from_secs(20), || info_field(
+        &mut pc,
+        "persistence",
+        "rdb_bgsave_in_progress"
+    ) == "0"));
+    assert_eq!(
+        info_field(&mut pc, "persistence", "rdb_last_bgsave_status"),
+        "ok"
+    );
+    // The file holds the keyspace as the save began: without the later write.
+    drop(p);
+    let p = shoal_in(&dir, &[]);
+    let mut pc = conn(&p);
+    assert!(wait_until(Duration::from_secs(10), || info_field(
+        &mut pc,
+        "persistence",
+        "loading"
+    ) == "0"));
+    assert_eq!(q::<i64>(&mut pc, &["DBSIZE"]), 100);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// Starts shoal on a directory holding `file` as dump.rdb: it must exit non-zero, logging
 /// an error that contains `want`. Returns its log.
 fn refused(dir: &Path, file: &[u8], want: &str) -> String {
