@@ -368,6 +368,31 @@ fn bgsave_info_and_errors() {
         info_field(&mut c, "persistence", "rdb_last_bgsave_status"),
         "err"
     );
+    // No save points: writes go on. With them, stop-writes-on-bgsave-error refuses writes
+    // (and PING) until a save succeeds.
+    ok(&mut c, &["SET", "a", "1"]);
+    ok(&mut c, &["CONFIG", "SET", "save", "3600 1"]);
+    let misconf = e(&mut c, &["SET", "a", "2"]);
+    assert!(
+        misconf.starts_with("MISCONF Redis is configured to save RDB snapshots"),
+        "{misconf}"
+    );
+    assert!(e(&mut c, &["PING"]).starts_with("MISCONF"));
+    assert_eq!(q::<String>(&mut c, &["GET", "a"]), "1");
+    ok(
+        &mut c,
+        &["CONFIG", "SET", "stop-writes-on-bgsave-error", "no"],
+    );
+    ok(&mut c, &["SET", "a", "3"]);
+    ok(
+        &mut c,
+        &["CONFIG", "SET", "stop-writes-on-bgsave-error", "yes"],
+    );
+    assert!(e(&mut c, &["SET", "a", "4"]).starts_with("MISCONF"));
+    std::fs::create_dir_all(&dir).unwrap();
+    ok(&mut c, &["SAVE"]);
+    ok(&mut c, &["SET", "a", "5"]);
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]

@@ -156,10 +156,7 @@ async fn serve(config: Config) -> i32 {
     shoal_commands::persist::Persist::install(&shared);
     // Until the RDB file (if there is one) is loaded, commands answer -LOADING.
     if shoal_commands::persist::rdb_path(&shared).exists() {
-        shared
-            .persist
-            .loading
-            .store(true, std::sync::atomic::Ordering::Relaxed);
+        shared.persist.set_loading(true);
     }
     if let Err(e) = shoal_commands::families::acl::load_at_start(&shared) {
         tracing::error!("{e}");

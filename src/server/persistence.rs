@@ -18,7 +18,7 @@ pub async fn load_at_start(shared: &Arc<Shared>) -> Result<(), String> {
         .await
         .map_err(|e| format!("the loading task failed: {e}"))
         .and_then(|r| r);
-    shared.persist.loading.store(false, Relaxed);
+    shared.persist.set_loading(false);
     if let Some(stats) = r? {
         tracing::info!(
             "Done loading RDB, keys loaded: {}, keys expired: {}.",

@@ -233,6 +233,7 @@ impl Shared {
     /// state read (at start and after every CONFIG SET).
     pub fn apply_config(&self) {
         crate::memory::apply(self);
+        crate::persist::update_misconf(self);
         self.config.read().encoding.apply();
         self.apply_repl_mode();
         let c = self.config.read();

@@ -66,6 +66,7 @@ pub struct Config {
     pub dbfilename: String,
     pub rdbcompression: bool,
     pub rdbchecksum: bool,
+    pub stop_writes_on_bgsave_error: bool,
     /// Test hooks (Redis's): microseconds a save / a load sleeps per key.
     pub rdb_key_save_delay: i64,
     pub key_load_delay: i64,
@@ -252,6 +253,7 @@ impl Default for Config {
             dbfilename: "dump.rdb".into(),
             rdbcompression: true,
             rdbchecksum: true,
+            stop_writes_on_bgsave_error: true,
             rdb_key_save_delay: 0,
             key_load_delay: 0,
             appendonly: false,

@@ -212,7 +212,10 @@ pub const PARAMS: &[Param] = &[
     ),
     p("rdb-del-sync-files", BOOL, "no"),
     p("activerehashing", BOOL, "yes"),
-    p("stop-writes-on-bgsave-error", BOOL, "yes"),
+    p("stop-writes-on-bgsave-error", BOOL, "yes").acts(
+        flag!(stop_writes_on_bgsave_error),
+        "Refuse writes (-MISCONF) while the last save failed and save points exist.",
+    ),
     p("set-proc-title", BOOL, "yes").flags(IMMUTABLE),
     p("dynamic-hz", BOOL, "yes"),
     p("lazyfree-lazy-eviction", BOOL, "no"),

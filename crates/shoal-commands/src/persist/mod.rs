@@ -18,13 +18,15 @@ mod save;
 pub use load::{LoadStats, load_bytes, load_file};
 pub use save::{bgsave, rdb_image, save_sync};
 
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU8, AtomicU64, Ordering::Relaxed};
 
 use crate::ctx::{Shared, unix_ms};
 
 /// The state INFO persistence shows and the save machinery keeps.
 #[derive(Default)]
 pub struct Persist {
+    /// What the request path checks, in one load: [`GATE_LOADING`], [`GATE_MISCONF`].
+    pub gate: AtomicU8,
     /// The dataset is being loaded: commands without the `loading` flag get -LOADING.
     pub loading: AtomicBool,
     /// A save (SAVE or BGSAVE) is running.
@@ -72,6 +74,38 @@ impl Persist {
     }
 }
 
+/// Set while the dataset loads: commands without the `loading` flag get -LOADING.
+pub const GATE_LOADING: u8 = 1;
+/// Set while the last save failed, save points exist and `stop-writes-on-bgsave-error` is on:
+/// writes (and PING) get -MISCONF.
+pub const GATE_MISCONF: u8 = 2;
+
+pub const MISCONF: &str = "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB error.";
+
+impl Persist {
+    pub fn set_loading(&self, on: bool) {
+        self.loading.store(on, Relaxed);
+        if on {
+            self.gate.fetch_or(GATE_LOADING, Relaxed);
+        } else {
+            self.gate.fetch_and(!GATE_LOADING, Relaxed);
+        }
+    }
+}
+
+/// Recomputes whether writes are refused for a failed save (after a save and CONFIG SET).
+pub fn update_misconf(shared: &Shared) {
+    let deny = {
+        let c = shared.config.read();
+        c.stop_writes_on_bgsave_error && !c.save.is_empty()
+    } && !shared.persist.last_bgsave_ok.load(Relaxed);
+    if deny {
+        shared.persist.gate.fetch_or(GATE_MISCONF, Relaxed);
+    } else {
+        shared.persist.gate.fetch_and(!GATE_MISCONF, Relaxed);
+    }
+}
+
 /// Writes counted so far (see the module's note).
 pub fn write_count(shared: &Shared) -> u64 {
     shared.stats.writes_total()
@@ -98,6 +132,7 @@ pub fn cron(shared: &Shared) {
     if p.saving.load(Relaxed) || p.loading.load(Relaxed) {
         return;
     }
+    update_misconf(shared);
     if p.scheduled.swap(false, Relaxed) {
         bgsave(shared);
         return;

@@ -117,6 +117,7 @@ fn finish(shared: &Shared, r: Result<(), String>, bg: bool) {
         }
     }
     p.saving.store(false, SeqCst);
+    super::update_misconf(shared);
 }
 
 /// Makes the snapshot and writes it out (on a thread that may block).
