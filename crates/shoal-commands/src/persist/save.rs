@@ -14,6 +14,9 @@ use crate::ctx::{Shared, unix_ms};
 /// Bytes gathered before a write to the file.
 const FLUSH_AT: usize = 1 << 20;
 
+/// Bytes of snapshot records the walk makes ahead of the encoder at most.
+const WALK_AHEAD: usize = 64 << 20;
+
 /// How the file is written.
 #[derive(Clone, Copy)]
 struct Opts {
@@ -236,7 +239,7 @@ fn snapshot_into(
     std::thread::scope(|s| {
         let walker = std::thread::Builder::new()
             .name("shoal-snapshot".into())
-            .spawn_scoped(s, || store.snapshot_walk(&sink));
+            .spawn_scoped(s, || store.snapshot_walk_bounded(&sink, WALK_AHEAD));
         if let Err(e) = walker {
             // Finish the snapshot here, or writers would copy shards for it forever.
             store.snapshot_walk(&sink);
