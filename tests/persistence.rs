@@ -30,6 +30,20 @@ fn shoal_in(dir: &Path, extra: &[&str]) -> ServerProcess {
     server(&args)
 }
 
+/// A connection once the server has loaded its file.
+fn loaded(srv: &ServerProcess) -> redis::Connection {
+    let mut c = conn(srv);
+    assert!(
+        wait_until(Duration::from_secs(20), || info_field(
+            &mut c,
+            "persistence",
+            "loading"
+        ) == "0"),
+        "the file never finished loading"
+    );
+    c
+}
+
 fn have(cmd: &str) -> bool {
     Command::new(cmd)
         .arg("--version")
@@ -241,12 +255,7 @@ fn restart_keeps_every_type_ttls_and_functions() {
         assert_eq!(names, vec!["dump.rdb"]);
     }
     let srv = shoal_in(&dir, &[]);
-    let mut c = conn(&srv);
-    assert!(wait_until(Duration::from_secs(10), || info_field(
-        &mut c,
-        "persistence",
-        "loading"
-    ) == "0"));
+    let mut c = loaded(&srv);
     assert_same(&want, &dataset(&mut c));
     let pttl: i64 = q(&mut c, &["PTTL", "ttl"]);
     assert!(pttl > 99_000_000 && pttl <= 100_000_000, "{pttl}");
@@ -426,33 +435,33 @@ fn shutdown_saves_unless_nosave_and_sigterm_saves_with_save_points() {
     let dir = tmpdir("shutdown");
     // Save points configured: a plain SHUTDOWN saves.
     let mut srv = shoal_in(&dir, &["--save", "3600 1"]);
-    let mut c = conn(&srv);
+    let mut c = loaded(&srv);
     ok(&mut c, &["SET", "first", "1"]);
     let _ = redis::cmd("SHUTDOWN").query::<()>(&mut c);
     assert!(srv.wait_exit(Duration::from_secs(10)).is_some());
     // SHUTDOWN NOSAVE does not.
     let mut srv = shoal_in(&dir, &["--save", "3600 1"]);
-    let mut c = conn(&srv);
+    let mut c = loaded(&srv);
     assert_eq!(q::<String>(&mut c, &["GET", "first"]), "1");
     ok(&mut c, &["SET", "second", "1"]);
     let _ = redis::cmd("SHUTDOWN").arg("NOSAVE").query::<()>(&mut c);
     assert!(srv.wait_exit(Duration::from_secs(10)).is_some());
     // No save points: SHUTDOWN SAVE still saves.
     let mut srv = shoal_in(&dir, &[]);
-    let mut c = conn(&srv);
+    let mut c = loaded(&srv);
     assert_eq!(q::<Option<String>>(&mut c, &["GET", "second"]), None);
     ok(&mut c, &["SET", "third", "1"]);
     let _ = redis::cmd("SHUTDOWN").arg("SAVE").query::<()>(&mut c);
     assert!(srv.wait_exit(Duration::from_secs(10)).is_some());
     // SIGTERM with save points saves too.
     let mut srv = shoal_in(&dir, &["--save", "3600 1"]);
-    let mut c = conn(&srv);
+    let mut c = loaded(&srv);
     assert_eq!(q::<String>(&mut c, &["GET", "third"]), "1");
     ok(&mut c, &["SET", "fourth", "1"]);
     srv.signal(15);
     assert!(srv.wait_exit(Duration::from_secs(10)).is_some());
     let srv = shoal_in(&dir, &[]);
-    let mut c = conn(&srv);
+    let mut c = loaded(&srv);
     assert_eq!(q::<String>(&mut c, &["GET", "fourth"]), "1");
     assert_eq!(
         e(&mut c, &["SHUTDOWN", "SAVE", "NOSAVE"]),
@@ -490,12 +499,7 @@ fn kill_9_during_bgsave_leaves_the_previous_dump() {
     drop(srv);
     assert_eq!(std::fs::read(dir.join("dump.rdb")).unwrap(), before);
     let srv = shoal_in(&dir, &[]);
-    let mut c = conn(&srv);
-    assert!(wait_until(Duration::from_secs(10), || info_field(
-        &mut c,
-        "persistence",
-        "loading"
-    ) == "0"));
+    let mut c = loaded(&srv);
     assert_eq!(q::<i64>(&mut c, &["DBSIZE"]), 1);
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -544,12 +548,7 @@ fn bgsave_and_a_full_sync_take_turns() {
     // The file holds the keyspace as the save began: without the later write.
     drop(p);
     let p = shoal_in(&dir, &[]);
-    let mut pc = conn(&p);
-    assert!(wait_until(Duration::from_secs(10), || info_field(
-        &mut pc,
-        "persistence",
-        "loading"
-    ) == "0"));
+    let mut pc = loaded(&p);
     assert_eq!(q::<i64>(&mut pc, &["DBSIZE"]), 100);
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -607,12 +606,7 @@ fn corrupt_or_truncated_files_are_refused_with_their_offset() {
     // The good file still loads.
     std::fs::write(dir.join("dump.rdb"), &good).unwrap();
     let srv = shoal_in(&dir, &[]);
-    let mut c = conn(&srv);
-    assert!(wait_until(Duration::from_secs(10), || info_field(
-        &mut c,
-        "persistence",
-        "loading"
-    ) == "0"));
+    let mut c = loaded(&srv);
     assert_eq!(q::<String>(&mut c, &["GET", "str"]), "hello");
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -682,12 +676,7 @@ fn shoal_loads_redis_servers_file() {
     let (want, funcs) = (dataset(&mut rc), function_names(&mut rc));
     drop(r);
     let srv = shoal_in(&dir, &[]);
-    let mut c = conn(&srv);
-    assert!(wait_until(Duration::from_secs(10), || info_field(
-        &mut c,
-        "persistence",
-        "loading"
-    ) == "0"));
+    let mut c = loaded(&srv);
     assert_same(&want, &dataset(&mut c));
     assert_eq!(funcs, function_names(&mut c));
     let _ = std::fs::remove_dir_all(&dir);
