@@ -471,6 +471,25 @@ fn shutdown_saves_unless_nosave_and_sigterm_saves_with_save_points() {
 }
 
 #[test]
+fn shutdown_refuses_to_exit_when_its_save_fails_unless_forced() {
+    let dir = tmpdir("shutdown-fail");
+    let mut srv = shoal_in(&dir, &["--save", "3600 1"]);
+    let mut c = conn(&srv);
+    ok(&mut c, &["SET", "k", "1"]);
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert_eq!(
+        e(&mut c, &["SHUTDOWN"]),
+        "ERR Errors trying to SHUTDOWN. Check logs."
+    );
+    assert!(srv.alive());
+    // Still serving (writes and PING refused: the save failed and save points exist).
+    assert_eq!(q::<String>(&mut c, &["GET", "k"]), "1");
+    assert!(e(&mut c, &["PING"]).starts_with("MISCONF"));
+    let _ = redis::cmd("SHUTDOWN").arg("FORCE").query::<()>(&mut c);
+    assert!(srv.wait_exit(Duration::from_secs(10)).is_some());
+}
+
+#[test]
 fn kill_9_during_bgsave_leaves_the_previous_dump() {
     let dir = tmpdir("kill9");
     let srv = shoal_in(&dir, &[]);
