@@ -741,5 +741,26 @@ fn redis_cli_rdb_gets_a_file_redis_loads() {
     };
     let mut rc = r.conn();
     assert_same(&want, &dataset(&mut rc));
+    drop(r);
+    // --functions-rdb: the libraries only.
+    let fdir = dir.join("functions");
+    std::fs::create_dir_all(&fdir).unwrap();
+    let out = Command::new("redis-cli")
+        .args(["-p", &srv.port().to_string(), "--functions-rdb"])
+        .arg(fdir.join("dump.rdb"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let Some(r) = redis_in(&fdir, &[]) else {
+        return;
+    };
+    let mut rc = r.conn();
+    assert_eq!(q::<i64>(&mut rc, &["DBSIZE"]), 0);
+    assert_eq!(q::<i64>(&mut rc, &["FCALL", "myfunc", "0"]), 42);
+    let mut c = conn(&srv);
+    assert_eq!(
+        e(&mut c, &["REPLCONF", "rdb-filter-only", "keys"]),
+        "ERR Unsupported rdb-filter-only option: keys"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

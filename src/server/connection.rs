@@ -334,7 +334,7 @@ pub async fn serve<S: Socket>(stream: S, shared: Arc<Shared>, info: Arc<ClientIn
             break;
         }
         if std::mem::take(&mut client.sync_rdb) {
-            super::persistence::send_rdb(stream, &shared).await;
+            super::persistence::send_rdb(stream, &shared, client.rdb_keys).await;
             break;
         }
         if let Some(until) = client.paused.take() {

@@ -48,9 +48,11 @@ pub fn spawn_cron(shared: Arc<Shared>, cancel: CancellationToken) {
 
 /// SYNC: sends the dataset as an RDB image in one bulk (`$<len>` and the bytes), as Redis
 /// sends `redis-cli --rdb`; the connection closes after it.
-pub async fn send_rdb<S: super::socket::Socket>(stream: &S, shared: &Arc<Shared>) {
+/// `keys` false: only the function libraries (`REPLCONF rdb-filter-only functions`).
+pub async fn send_rdb<S: super::socket::Socket>(stream: &S, shared: &Arc<Shared>, keys: bool) {
     let s = shared.clone();
-    let image = tokio::task::spawn_blocking(move || shoal_commands::persist::rdb_image(&s)).await;
+    let image =
+        tokio::task::spawn_blocking(move || shoal_commands::persist::rdb_image(&s, keys)).await;
     let image = match image {
         Ok(Ok(b)) => b,
         Ok(Err(e)) => {

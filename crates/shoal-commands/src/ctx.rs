@@ -532,6 +532,8 @@ pub struct Client {
     /// Set by SYNC: after this batch the connection gets an RDB image of the dataset and
     /// closes (what `redis-cli --rdb` asks for).
     pub sync_rdb: bool,
+    /// False after REPLCONF rdb-filter-only: the RDB image SYNC sends holds no keys.
+    pub rdb_keys: bool,
     /// REPLCONF listening-port.
     pub listening_port: u16,
     /// REPLCONF capa shoal-functions: this replica takes the functions at its full sync.
@@ -585,6 +587,7 @@ impl Client {
             exec_prop: Vec::new(),
             psync: None,
             sync_rdb: false,
+            rdb_keys: true,
             listening_port: 0,
             capa_functions: false,
             woff: 0,

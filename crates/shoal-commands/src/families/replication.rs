@@ -93,6 +93,16 @@ fn replconf(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
         } else if eq_ic(opt, "ack") || eq_ic(opt, "getack") {
             // Only meaningful on a replication link (the stream handles them): no reply.
             return Ok(());
+        } else if eq_ic(opt, "rdb-filter-only") {
+            // Only "functions" can be asked for (redis-cli --functions-rdb): never keys.
+            let text = String::from_utf8_lossy(val);
+            if let Some(f) = text
+                .split_whitespace()
+                .find(|f| !f.eq_ignore_ascii_case("functions"))
+            {
+                return Err(format!("ERR Unsupported rdb-filter-only option: {f}").into());
+            }
+            ctx.client.rdb_keys = false;
         } else if !(eq_ic(opt, "capa") || eq_ic(opt, "ip-address") || eq_ic(opt, "rdb-only")) {
             return Err(format!(
                 "ERR Unrecognized REPLCONF option: {}",

@@ -24,6 +24,8 @@ struct Opts {
     checksum: bool,
     /// `rdb-key-save-delay` (a test hook: makes a save slow enough to watch).
     key_delay_us: u64,
+    /// False: the function libraries only (no snapshot is made).
+    keys: bool,
 }
 
 /// Starts a background save; false if a save is running already (or the server is not
@@ -134,6 +136,7 @@ fn run(shared: &Shared) -> Result<(), String> {
                 compress: c.rdbcompression,
                 checksum: c.rdbchecksum,
                 key_delay_us: c.rdb_key_save_delay.max(0) as u64,
+                keys: true,
             },
         )
     };
@@ -186,7 +189,8 @@ fn write_file(shared: &Shared, tmp: &std::path::Path, opts: Opts) -> Result<(), 
 
 /// The whole keyspace as an RDB image in memory (what SYNC sends `redis-cli --rdb`). Blocks
 /// until the snapshot is free: call from a blocking thread.
-pub fn rdb_image(shared: &Shared) -> Result<Vec<u8>, String> {
+/// `keys` false: the function libraries only.
+pub fn rdb_image(shared: &Shared, keys: bool) -> Result<Vec<u8>, String> {
     let _turn = shared.repl.full_sync.blocking_lock();
     let opts = {
         let c = shared.config.read();
@@ -194,6 +198,7 @@ pub fn rdb_image(shared: &Shared) -> Result<Vec<u8>, String> {
             compress: c.rdbcompression,
             checksum: c.rdbchecksum,
             key_delay_us: 0,
+            keys,
         }
     };
     let mut out = Vec::new();
@@ -210,6 +215,20 @@ fn snapshot_into(
     for_save: bool,
 ) -> Result<(), String> {
     let store = &shared.store;
+    if !opts.keys {
+        let mut w = Writer::new(
+            opts.compress,
+            opts.checksum,
+            unix_ms() / 1000,
+            shoal_store::mem::used() as u64,
+        );
+        for code in function_codes(shared) {
+            w.function(&code);
+        }
+        return out
+            .write_all(&w.finish())
+            .map_err(|e| format!("Write error: {e}"));
+    }
     let (sink, sizes, libs) = shared.repl.pause_writes(|| {
         let sink = store.begin_snapshot(Box::new(|| {}));
         let sizes: Vec<(u64, u64)> = (0..store.databases())
@@ -220,14 +239,7 @@ fn snapshot_into(
                 })
             })
             .collect();
-        let libs: Vec<Arc<[u8]>> = shared
-            .scripts
-            .functions
-            .libs
-            .read()
-            .values()
-            .map(|l| l.code.clone())
-            .collect();
+        let libs = function_codes(shared);
         if for_save {
             shared
                 .persist
@@ -247,6 +259,18 @@ fn snapshot_into(
         }
         encode(&sink, &sizes, &libs, out, opts)
     })
+}
+
+/// The code of every function library.
+fn function_codes(shared: &Shared) -> Vec<Arc<[u8]>> {
+    shared
+        .scripts
+        .functions
+        .libs
+        .read()
+        .values()
+        .map(|l| l.code.clone())
+        .collect()
 }
 
 /// Turns the snapshot's records into the file, as the walk makes them.
