@@ -297,8 +297,9 @@ fn encode(
     loop {
         let done = sink.is_done();
         let chunks = sink.take();
+        // After a failure the rest is only drained (the walk must finish either way).
         if failed.is_none() {
-            for c in &chunks {
+            'chunks: for c in &chunks {
                 let (records, _) = shoal_store::snapshot::read_records(c);
                 for (db, key, expire, payload) in records {
                     // Deletion records come only from slot migrations' copies, not snapshots.
@@ -309,7 +310,7 @@ fn encode(
                         Ok(v) => v,
                         Err(_) => {
                             failed = Some("a snapshot record did not decode".to_string());
-                            break;
+                            break 'chunks;
                         }
                     };
                     if db_now != Some(db) {
@@ -328,7 +329,7 @@ fn encode(
                         && let Err(e) = file.write_all(&w.take())
                     {
                         failed = Some(io(e));
-                        break;
+                        break 'chunks;
                     }
                 }
             }
