@@ -236,6 +236,7 @@ pub async fn serve<S: Socket>(stream: S, shared: Arc<Shared>, info: Arc<ClientIn
                         || client.blocked.is_some()
                         || client.wait.is_some()
                         || client.psync.is_some()
+                        || client.sync_rdb
                     {
                         break;
                     }
@@ -338,6 +339,10 @@ pub async fn serve<S: Socket>(stream: S, shared: Arc<Shared>, info: Arc<ClientIn
             // PSYNC: this connection now carries the replication stream to a replica.
             let rest = rbuf.split();
             super::replication::serve_replica(stream, &shared, &client, replid, offset, rest).await;
+            break;
+        }
+        if std::mem::take(&mut client.sync_rdb) {
+            super::persistence::send_rdb(stream, &shared, client.rdb_keys).await;
             break;
         }
         if let Some(until) = client.paused.take() {

@@ -18,6 +18,7 @@ mod connection;
 mod expire;
 mod listener;
 mod metrics;
+mod persistence;
 mod rebalance;
 mod replication;
 mod slot_migration;
@@ -152,6 +153,11 @@ async fn serve(config: Config) -> i32 {
     config.port = port;
     config.tls.port = tls_port;
     let shared = Arc::new(Shared::with_cluster(config.clone(), cluster));
+    shoal_commands::persist::Persist::install(&shared);
+    // Until the RDB file (if there is one) is loaded, commands answer -LOADING.
+    if shoal_commands::persist::rdb_path(&shared).exists() {
+        shared.persist.set_loading(true);
+    }
     if let Err(e) = shoal_commands::families::acl::load_at_start(&shared) {
         tracing::error!("{e}");
         eprintln!("shoal-server: {e}");
@@ -185,7 +191,6 @@ async fn serve(config: Config) -> i32 {
         shared.repl.follow(host, port);
         shared.apply_config();
     }
-    replication::spawn_link(shared.clone(), tls.clone(), cancel.clone());
     let expire = expire::spawn(shared.clone(), cancel.clone());
     if let Some(mport) = config.metrics_port {
         let ip = listeners_ip.unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST));
@@ -264,7 +269,19 @@ async fn serve(config: Config) -> i32 {
             tracker.clone(),
         ));
     }
+    // Loaded with the listeners up (clients get -LOADING meanwhile), before the replication
+    // link may replace the data; a file that does not load stops the server.
+    if let Err(e) = persistence::load_at_start(&shared).await {
+        let e = format!("Fatal error loading the DB, exiting: {e}");
+        tracing::error!("{e}");
+        eprintln!("shoal-server: {e}");
+        cancel.cancel();
+        return 1;
+    }
+    replication::spawn_link(shared.clone(), tls.clone(), cancel.clone());
+    persistence::spawn_cron(shared.clone(), cancel.clone());
     wait_for_shutdown(&shared).await;
+    persistence::save_on_exit(&shared).await;
     shared
         .shutdown
         .store(true, std::sync::atomic::Ordering::SeqCst);

@@ -15,9 +15,11 @@ command -v tclsh >/dev/null || { echo "check.sh: tclsh is needed (apt-get instal
 
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 LOG=$(mktemp)
-"$BIN" --port "$PORT" --bind 127.0.0.1 --threads 2 --enable-debug-command yes >"$LOG" 2>&1 &
+# The suite may SAVE: the RDB file goes to a scratch dir, not the current one.
+DIR=$(mktemp -d)
+"$BIN" --port "$PORT" --bind 127.0.0.1 --threads 2 --enable-debug-command yes --dir "$DIR" >"$LOG" 2>&1 &
 PID=$!
-trap 'kill $PID 2>/dev/null; rm -f "$LOG"' EXIT
+trap 'kill $PID 2>/dev/null; rm -f "$LOG"; rm -rf "$DIR"' EXIT
 for _ in $(seq 1 100); do grep -q "Ready to accept" "$LOG" && break; sleep 0.1; done
 grep -q "Ready to accept" "$LOG" || { echo "shoal did not start:"; cat "$LOG"; exit 2; }
 

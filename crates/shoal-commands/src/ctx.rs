@@ -155,6 +155,8 @@ pub struct Shared {
     pub tracking: crate::tracking::Tracking,
     /// ACL users and the ACL log.
     pub acl: crate::acl::Acl,
+    /// RDB persistence: save state, loading flag, INFO persistence.
+    pub persist: crate::persist::Persist,
 }
 
 impl Shared {
@@ -209,6 +211,7 @@ impl Shared {
             scripts: Default::default(),
             tracking: Default::default(),
             acl: Default::default(),
+            persist: crate::persist::Persist::new(),
         };
         shared.apply_config();
         shared
@@ -233,6 +236,7 @@ impl Shared {
     /// state read (at start and after every CONFIG SET).
     pub fn apply_config(&self) {
         crate::memory::apply(self);
+        crate::persist::update_misconf(self);
         self.config.read().encoding.apply();
         self.apply_repl_mode();
         let c = self.config.read();
@@ -531,6 +535,11 @@ pub struct Client {
     /// Set by PSYNC: after this batch the connection becomes a replica's stream
     /// (replication ID and offset it asked for).
     pub psync: Option<(String, i64)>,
+    /// Set by SYNC: after this batch the connection gets an RDB image of the dataset and
+    /// closes (what `redis-cli --rdb` asks for).
+    pub sync_rdb: bool,
+    /// False after REPLCONF rdb-filter-only: the RDB image SYNC sends holds no keys.
+    pub rdb_keys: bool,
     /// REPLCONF listening-port.
     pub listening_port: u16,
     /// REPLCONF capa shoal-functions: this replica takes the functions at its full sync.
@@ -583,6 +592,8 @@ impl Client {
             prop: None,
             exec_prop: Vec::new(),
             psync: None,
+            sync_rdb: false,
+            rdb_keys: true,
             listening_port: 0,
             capa_functions: false,
             woff: 0,

@@ -66,6 +66,19 @@ fn dispatch_inner(shared: &Shared, client: &mut Client, out: &mut Reply, args: A
         reject(shared, client, out, Some(idx), e.into());
         return;
     }
+    // Persistence: while the dataset loads only commands flagged `loading` run; after a
+    // failed save (stop-writes-on-bgsave-error) writes are refused. One load when neither.
+    let gate = shared
+        .persist
+        .gate
+        .load(std::sync::atomic::Ordering::Relaxed);
+    if gate != 0
+        && !client.is_master
+        && let Some(e) = persist_refusal(gate, spec)
+    {
+        reject(shared, client, out, Some(idx), e.into());
+        return;
+    }
     // A script has run past busy-reply-threshold: only what can end it (or is harmless) runs.
     if shared
         .scripts
@@ -408,6 +421,18 @@ pub fn lock_plan(
             true
         }
     }
+}
+
+/// Why persistence refuses `spec` now (`gate`: `Persist::gate`), if it does.
+fn persist_refusal(gate: u8, spec: &Spec) -> Option<&'static str> {
+    use crate::persist::{GATE_LOADING, GATE_MISCONF, MISCONF};
+    if gate & GATE_MISCONF != 0 && (spec.has(flags::WRITE) || spec.name == "ping") {
+        return Some(MISCONF);
+    }
+    if gate & GATE_LOADING != 0 && !spec.has(flags::LOADING) {
+        return Some(errors::LOADING);
+    }
+    None
 }
 
 /// The time-stamp counter clock (`quanta`): two reads per command cost a few nanoseconds,

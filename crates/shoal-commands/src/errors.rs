@@ -29,6 +29,7 @@ pub const MAX_CLIENTS: &str = "ERR max number of clients reached";
 pub const NO_SUCH_CLIENT: &str = "ERR No such client";
 pub const CLIENT_NAME: &str =
     "ERR Client names cannot contain spaces, newlines or special characters.";
+pub const LOADING: &str = "LOADING Redis is loading the dataset in memory";
 pub const BUSYKEY: &str = "BUSYKEY Target key name already exists.";
 pub const BAD_PAYLOAD: &str = "ERR DUMP payload version or checksum are wrong";
 pub const BAD_DATA: &str = "ERR Bad data format";

@@ -21,6 +21,7 @@ pub mod memstats;
 pub mod monitor;
 pub mod notify;
 pub mod pause;
+pub mod persist;
 pub mod pubsub;
 pub mod rdblen;
 pub mod repl;

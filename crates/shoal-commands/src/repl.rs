@@ -415,6 +415,21 @@ impl Replication {
         self.write_lock.lock()
     }
 
+    /// Runs `f` at a moment no write is in flight (writes wait meanwhile), without leaving
+    /// propagation on when nothing replicates: a snapshot for an RDB file starts here. Call
+    /// holding `full_sync` (so no full sync turns propagation on meanwhile).
+    pub fn pause_writes<R>(&self, f: impl FnOnce() -> R) -> R {
+        use std::sync::atomic::Ordering::SeqCst;
+        let was = self.active.load(SeqCst);
+        let guard = self.quiesce();
+        let r = f();
+        if !was && self.backlog.lock().is_none() {
+            self.active.store(false, SeqCst);
+        }
+        drop(guard);
+        r
+    }
+
     /// Waits until no write that began before this call is still running: every unlocked
     /// write's flag is seen down once, and the write lock is taken once. A write that starts
     /// afterwards sees whatever the caller set before (the pause check follows the flag).

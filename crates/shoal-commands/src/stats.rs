@@ -241,6 +241,21 @@ impl ServerStats {
         out
     }
 
+    /// Successful write commands since start, summed over threads (not reset by CONFIG
+    /// RESETSTAT): the dirty counter persistence reads, at no cost to the request path.
+    pub fn writes_total(&self) -> u64 {
+        let specs = &crate::spec::table().specs;
+        let mut n = 0u64;
+        for t in self.threads.lock().iter() {
+            for (c, s) in t.cmds.iter().zip(specs.iter()) {
+                if s.has(crate::spec::flags::WRITE) {
+                    n += c.calls.load(Relaxed).saturating_sub(c.failed.load(Relaxed));
+                }
+            }
+        }
+        n
+    }
+
     /// A command refused before it ran (arity, auth, queued-with-error).
     pub fn rejected(&self, idx: Option<usize>) {
         self.with_local(|t| {

@@ -169,6 +169,11 @@ pub fn restore(p: &[u8]) -> Result<Value, RestoreError> {
 
 /// CRC-64/Jones (reflected, poly 0xad93d23594c935a9), as Redis uses for its payloads.
 pub fn crc64(data: &[u8]) -> u64 {
+    crc64_update(0, data)
+}
+
+/// Continues a CRC-64/Jones over more bytes: `crc64_update(crc64(a), b) == crc64(a ++ b)`.
+pub fn crc64_update(crc: u64, data: &[u8]) -> u64 {
     static TABLE: std::sync::OnceLock<[u64; 256]> = std::sync::OnceLock::new();
     let t = TABLE.get_or_init(|| {
         let mut t = [0u64; 256];
@@ -186,7 +191,7 @@ pub fn crc64(data: &[u8]) -> u64 {
         t
     });
     data.iter()
-        .fold(0u64, |c, &b| t[((c ^ b as u64) & 0xff) as usize] ^ (c >> 8))
+        .fold(crc, |c, &b| t[((c ^ b as u64) & 0xff) as usize] ^ (c >> 8))
 }
 
 #[cfg(test)]

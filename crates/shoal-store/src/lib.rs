@@ -14,6 +14,7 @@ pub mod mem;
 pub mod modified;
 pub mod pack;
 pub mod policy;
+pub mod rdb;
 pub mod shard;
 pub mod snapshot;
 pub mod store;

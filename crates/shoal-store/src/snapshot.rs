@@ -13,7 +13,7 @@
 
 use std::collections::VecDeque;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 use parking_lot::Mutex;
 
@@ -31,6 +31,8 @@ pub struct SnapState {
 pub struct SnapSink {
     generation: u64,
     chunks: Mutex<VecDeque<Vec<u8>>>,
+    /// Bytes of the records made and not yet taken.
+    pending: AtomicUsize,
     done: AtomicBool,
     /// Called after records are added (the server wakes its sender).
     wake: Box<dyn Fn() + Send + Sync>,
@@ -39,7 +41,15 @@ pub struct SnapSink {
 impl SnapSink {
     /// Records made so far and not yet taken.
     pub fn take(&self) -> Vec<Vec<u8>> {
-        self.chunks.lock().drain(..).collect()
+        let out: Vec<Vec<u8>> = self.chunks.lock().drain(..).collect();
+        let n: usize = out.iter().map(Vec::len).sum();
+        self.pending.fetch_sub(n, Ordering::AcqRel);
+        out
+    }
+
+    /// Bytes of records made and not taken yet.
+    pub fn pending(&self) -> usize {
+        self.pending.load(Ordering::Acquire)
     }
 
     /// Every shard has been copied (take what is left, then the snapshot is complete).
@@ -49,6 +59,7 @@ impl SnapSink {
 
     pub(crate) fn push(&self, chunk: Vec<u8>) {
         if !chunk.is_empty() {
+            self.pending.fetch_add(chunk.len(), Ordering::AcqRel);
             self.chunks.lock().push_back(chunk);
             (self.wake)();
         }
@@ -118,6 +129,7 @@ impl SnapState {
         let sink = Arc::new(SnapSink {
             generation,
             chunks: Mutex::new(VecDeque::new()),
+            pending: AtomicUsize::new(0),
             done: AtomicBool::new(false),
             wake,
         });

@@ -132,7 +132,17 @@ impl Store {
     /// Copies every shard not copied yet into `sink`'s snapshot, one shard lock at a time, then
     /// marks it done.
     pub fn snapshot_walk(&self, sink: &crate::snapshot::SnapSink) {
+        self.snapshot_walk_bounded(sink, usize::MAX);
+    }
+
+    /// `snapshot_walk`, waiting before each shard while more than `max_pending` bytes of records
+    /// are made and not taken (so a slow reader does not hold a copy of the whole keyspace;
+    /// writes still copy the shards they change).
+    pub fn snapshot_walk_bounded(&self, sink: &crate::snapshot::SnapSink, max_pending: usize) {
         for id in self.live_shards().collect::<Vec<_>>() {
+            while sink.pending() > max_pending {
+                std::thread::sleep(Duration::from_millis(1));
+            }
             self.lock(id).copy_for_snapshot();
         }
         self.snap.finish(sink);
@@ -619,6 +629,39 @@ mod tests {
         st.snapshot_walk(&sink);
         let bytes: Vec<u8> = sink.take().concat();
         assert_eq!(crate::snapshot::read_records(&bytes).0.len(), 201);
+    }
+
+    #[test]
+    fn a_bounded_walk_waits_for_its_reader() {
+        use crate::entry::NewValue;
+        let st = Store::new(1, 16);
+        for i in 0..2000 {
+            let k = format!("key{i}");
+            let h = st.hash(k.as_bytes());
+            st.lock(st.shard_id(0, k.as_bytes(), h)).upsert(
+                h,
+                k.as_bytes(),
+                NewValue::Int(i),
+                None,
+                0,
+            );
+        }
+        let sink = st.begin_snapshot(Box::new(|| {}));
+        let peak = std::thread::scope(|s| {
+            s.spawn(|| st.snapshot_walk_bounded(&sink, 100));
+            let (mut peak, mut records) = (0, 0);
+            while !sink.is_done() || sink.pending() > 0 {
+                peak = peak.max(sink.pending());
+                let bytes = sink.take().concat();
+                records += crate::snapshot::read_records(&bytes).0.len();
+                std::thread::sleep(Duration::from_micros(200));
+            }
+            assert_eq!(records, 2000);
+            peak
+        });
+        // Never more than one shard's records past the bound (a shard holds ~125 keys here).
+        assert!(peak < 100 + 125 * 64, "{peak} bytes were waiting");
+        assert_eq!(sink.pending(), 0);
     }
 
     #[test]

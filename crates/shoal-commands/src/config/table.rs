@@ -189,13 +189,13 @@ fn is_zero(v: &str) -> bool {
     v == "0"
 }
 
-const NO_PERSISTENCE: &str =
-    "save points are not supported yet: shoal does not persist data (no RDB snapshots)";
-
 /// Every parameter, Redis's in the order of its `config.c`, then shoal's own.
 pub const PARAMS: &[Param] = &[
     // --- booleans ---
-    p("rdbchecksum", BOOL, "yes").flags(IMMUTABLE),
+    p("rdbchecksum", BOOL, "yes").flags(IMMUTABLE).acts(
+        flag!(rdbchecksum),
+        "End RDB files with a CRC64 checksum (checked when loading).",
+    ),
     p("daemonize", BOOL, "no").flags(IMMUTABLE).acts(
         flag!(daemonize),
         "Detach from the terminal and run in the background.",
@@ -206,10 +206,16 @@ pub const PARAMS: &[Param] = &[
         flag!(protected_mode),
         "Without a password, accept clients from loopback addresses only.",
     ),
-    p("rdbcompression", BOOL, "yes"),
+    p("rdbcompression", BOOL, "yes").acts(
+        flag!(rdbcompression),
+        "Compress strings longer than 20 bytes in RDB files with LZF.",
+    ),
     p("rdb-del-sync-files", BOOL, "no"),
     p("activerehashing", BOOL, "yes"),
-    p("stop-writes-on-bgsave-error", BOOL, "yes"),
+    p("stop-writes-on-bgsave-error", BOOL, "yes").acts(
+        flag!(stop_writes_on_bgsave_error),
+        "Refuse writes (-MISCONF) while the last save failed and save points exist.",
+    ),
     p("set-proc-title", BOOL, "yes").flags(IMMUTABLE),
     p("dynamic-hz", BOOL, "yes"),
     p("lazyfree-lazy-eviction", BOOL, "no"),
@@ -317,7 +323,9 @@ pub const PARAMS: &[Param] = &[
         "Hostname announced to other nodes and clients.",
     ),
     p("syslog-ident", STR, "redis").flags(IMMUTABLE),
-    p("dbfilename", Ty::Custom(check_filename), "dump.rdb").flags(PROTECTED),
+    p("dbfilename", Ty::Custom(check_filename), "dump.rdb")
+        .flags(PROTECTED)
+        .acts(text!(dbfilename), "The RDB file's name, in `dir`."),
     p(
         "appendfilename",
         Ty::Custom(check_filename),
@@ -536,8 +544,18 @@ pub const PARAMS: &[Param] = &[
     p("repl-timeout", int(1, INT_MAX), "60"),
     p("repl-ping-replica-period", int(1, INT_MAX), "10").alias("repl-ping-slave-period"),
     p("list-compress-depth", int(0, INT_MAX), "0"),
-    p("rdb-key-save-delay", int(i32::MIN as i64, INT_MAX), "0").flags(HIDDEN),
-    p("key-load-delay", int(i32::MIN as i64, INT_MAX), "0").flags(HIDDEN),
+    p("rdb-key-save-delay", int(i32::MIN as i64, INT_MAX), "0")
+        .flags(HIDDEN)
+        .acts(
+            num!(rdb_key_save_delay),
+            "Test hook: microseconds an RDB save sleeps per key (0 or less: none).",
+        ),
+    p("key-load-delay", int(i32::MIN as i64, INT_MAX), "0")
+        .flags(HIDDEN)
+        .acts(
+            num!(key_load_delay),
+            "Test hook: microseconds loading the RDB file sleeps per key (0 or less: none).",
+        ),
     p("active-expire-effort", int(1, 10), "1"),
     p("hz", int(0, INT_MAX), "10").acts(
         Field {
@@ -763,10 +781,14 @@ pub const PARAMS: &[Param] = &[
     // --- special ---
     p("dir", STR, ".")
         .flags(IMMUTABLE | PROTECTED)
-        .acts(text!(dir), "Working directory (nodes.conf lives here)."),
-    p("save", Ty::Custom(check_save), "")
-        .flags(MULTI_ARG)
-        .refuse(is_empty, NO_PERSISTENCE),
+        .acts(
+            text!(dir),
+            "Working directory (the RDB file and nodes.conf live here).",
+        ),
+    p("save", Ty::Custom(check_save), "").flags(MULTI_ARG).acts(
+        text!(save),
+        "Save points: `<seconds> <changes>` pairs; a BGSAVE starts once that many changes are that old (empty: none).",
+    ),
     p(
         "client-output-buffer-limit",
         Ty::Custom(check_obuf),
@@ -1125,8 +1147,9 @@ mod tests {
         assert_eq!(c.get(ao), "no");
         assert!(c.set(ao, "no").is_ok());
         let save = find_param("save").unwrap();
-        assert!(c.set(save, "900 1").is_err());
-        assert!(c.set(save, "").is_ok());
+        assert!(c.set(save, "900").is_err());
+        assert!(c.set(save, "900 1").is_ok());
+        assert_eq!(c.save, "900 1");
     }
 
     #[test]

@@ -115,11 +115,16 @@ fn over_memory(ctx: &Ctx<'_>) -> bool {
 const DUMP_LIB: u8 = 0xF5;
 
 pub(crate) fn dump_payload(libs: &BTreeMap<String, Library>) -> Vec<u8> {
+    payload_of(libs.values().map(|l| &l.code[..]))
+}
+
+/// A FUNCTION DUMP payload of libraries given by their code (an RDB file's, when loading it).
+pub(crate) fn payload_of<'a>(codes: impl Iterator<Item = &'a [u8]>) -> Vec<u8> {
     let mut out = Vec::new();
-    for lib in libs.values() {
+    for code in codes {
         out.push(DUMP_LIB);
-        out.extend_from_slice(&(lib.code.len() as u32).to_le_bytes());
-        out.extend_from_slice(&lib.code);
+        out.extend_from_slice(&(code.len() as u32).to_le_bytes());
+        out.extend_from_slice(code);
     }
     out.extend_from_slice(&shoal_store::dump::DUMP_VERSION.to_le_bytes());
     let crc = shoal_store::dump::crc64(&out);

@@ -93,6 +93,16 @@ fn replconf(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
         } else if eq_ic(opt, "ack") || eq_ic(opt, "getack") {
             // Only meaningful on a replication link (the stream handles them): no reply.
             return Ok(());
+        } else if eq_ic(opt, "rdb-filter-only") {
+            // Only "functions" can be asked for (redis-cli --functions-rdb): never keys.
+            let text = String::from_utf8_lossy(val);
+            if let Some(f) = text
+                .split_whitespace()
+                .find(|f| !f.eq_ignore_ascii_case("functions"))
+            {
+                return Err(format!("ERR Unsupported rdb-filter-only option: {f}").into());
+            }
+            ctx.client.rdb_keys = false;
         } else if !(eq_ic(opt, "capa") || eq_ic(opt, "ip-address") || eq_ic(opt, "rdb-only")) {
             return Err(format!(
                 "ERR Unrecognized REPLCONF option: {}",
@@ -113,6 +123,17 @@ fn psync(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
     let replid = String::from_utf8_lossy(a.get(1)).into_owned();
     let offset = shoal_resp::parse_i64(a.get(2)).unwrap_or(-1);
     ctx.client.psync = Some((replid, offset));
+    Ok(())
+}
+
+/// SYNC — the dataset as an RDB image (sent by the connection after this batch), then the
+/// connection closes: what `redis-cli --rdb` uses. (Redis then streams the writes to an old
+/// replica; shoal serves replicas through PSYNC.)
+fn sync(ctx: &mut Ctx<'_>, _a: Args<'_>) -> CmdResult {
+    if ctx.shared.repl.replica.load(Relaxed) {
+        return Err("ERR this replica does not serve replicas of its own".into());
+    }
+    ctx.client.sync_rdb = true;
     Ok(())
 }
 
@@ -197,6 +218,16 @@ pub static COMMANDS: &[Spec] = &[
         "2.8.0",
         "An internal command used in replication.",
         psync,
+    ),
+    cmd(
+        "sync",
+        1,
+        ADMIN | NO_MULTI | NOSCRIPT,
+        NOKEY,
+        Group::Server,
+        "1.0.0",
+        "An internal command used in replication.",
+        sync,
     ),
     cmd(
         "wait",

@@ -233,7 +233,7 @@ fn info_text(ctx: &mut Ctx<'_>, want: &[String]) -> String {
             }
             "persistence" => {
                 section(&mut o, "Persistence");
-                o.push_str("loading:0\r\nasync_loading:0\r\ncurrent_cow_peak:0\r\nrdb_changes_since_last_save:0\r\nrdb_bgsave_in_progress:0\r\nrdb_last_save_time:0\r\nrdb_last_bgsave_status:ok\r\naof_enabled:0\r\naof_rewrite_in_progress:0\r\naof_last_bgrewrite_status:ok\r\naof_last_write_status:ok\r\n");
+                o.push_str(&crate::persist::info_text(ctx.shared));
             }
             "stats" => {
                 section(&mut o, "Stats");
@@ -401,8 +401,10 @@ fn time(ctx: &mut Ctx<'_>, _a: Args<'_>) -> CmdResult {
     Ok(())
 }
 
-/// SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT] — an in-memory server has nothing to save.
+/// SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT] — saves first with SAVE, or when save points
+/// are configured and NOSAVE is not given.
 fn shutdown(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
+    let (mut save, mut nosave, mut force) = (false, false, false);
     for opt in a.iter().skip(1) {
         if !["nosave", "save", "now", "force", "abort"]
             .iter()
@@ -413,8 +415,25 @@ fn shutdown(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
         if eq_ic(opt, "abort") {
             return Err("ERR No shutdown in progress.".into());
         }
+        save |= eq_ic(opt, "save");
+        nosave |= eq_ic(opt, "nosave");
+        force |= eq_ic(opt, "force");
+    }
+    if save && nosave {
+        return Err(errors::SYNTAX.into());
     }
     tracing::warn!("User requested shutdown...");
+    let points = !ctx.shared.config.read().save.is_empty();
+    if (save || points) && !nosave {
+        tracing::info!("Saving the final RDB snapshot before exiting.");
+        if let Err(e) = crate::persist::save_before_exit(ctx.shared)
+            && !force
+        {
+            tracing::warn!("Error trying to save the DB, can't exit: {e}");
+            return Err("ERR Errors trying to SHUTDOWN. Check logs.".into());
+        }
+    }
+    ctx.shared.persist.exit_saved.store(true, Relaxed);
     ctx.shared.request_shutdown();
     ctx.client.close = true;
     Ok(())
@@ -543,19 +562,38 @@ fn monitor(ctx: &mut Ctx<'_>, _a: Args<'_>) -> CmdResult {
     Ok(())
 }
 
-/// SAVE / BGSAVE [SCHEDULE]: refused until shoal writes RDB files (never an OK that saved
-/// nothing).
-fn save(_ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
+/// SAVE — writes the RDB file now; the reply comes once it is on disk.
+fn save(ctx: &mut Ctx<'_>, _a: Args<'_>) -> CmdResult {
+    crate::persist::save_sync(ctx.shared)?;
+    ctx.out.ok();
+    Ok(())
+}
+
+/// BGSAVE [SCHEDULE] — writes the RDB file in the background (inside MULTI: once EXEC ends).
+fn bgsave(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
     if a.len() > 2 || (a.len() == 2 && !eq_ic(a.get(1), "schedule")) {
         return Err(errors::SYNTAX.into());
     }
-    Err("ERR shoal does not persist data yet: SAVE and BGSAVE are not supported".into())
+    let p = &ctx.shared.persist;
+    if p.saving.load(Relaxed) {
+        return Err("ERR Background save already in progress".into());
+    }
+    if ctx.in_exec {
+        p.scheduled.store(true, Relaxed);
+        ctx.out.simple(b"Background saving scheduled");
+        return Ok(());
+    }
+    if !crate::persist::bgsave(ctx.shared) {
+        return Err("ERR Background save already in progress".into());
+    }
+    ctx.out.simple(b"Background saving started");
+    Ok(())
 }
 
-/// LASTSAVE — the start time: nothing is ever saved.
+/// LASTSAVE — unix time of the last successful save (the start time before any).
 fn lastsave(ctx: &mut Ctx<'_>, _a: Args<'_>) -> CmdResult {
-    let started = unix_ms() / 1000 - ctx.shared.started.elapsed().as_secs();
-    ctx.out.int(started as i64);
+    ctx.out
+        .int(ctx.shared.persist.lastsave.load(Relaxed) as i64);
     Ok(())
 }
 
@@ -674,7 +712,7 @@ pub static COMMANDS: &[Spec] = &[
         Group::Server,
         "1.0.0",
         "Asynchronously saves the database(s) to disk.",
-        save,
+        bgsave,
     ),
     cmd(
         "lastsave",

@@ -1,0 +1,72 @@
+//! Redis's RDB file format, version 10 as Redis 7.0 writes it, and every older version Redis
+//! 7.0 loads (with the ziplists, zipmaps and quicklists of older files).
+//!
+//! ```text
+//!  "REDIS0010" | AUX name value ... | FUNCTION2 code ... |
+//!  ( SELECTDB n | RESIZEDB keys expires | ( [EXPIRETIME_MS t] [IDLE|FREQ] type key value )* )*
+//!  | EOF | crc64 (little-endian; 0 = not computed)
+//! ```
+//!
+//! [`writer`] makes files from shoal's values; [`reader`] turns a file back into them.
+
+pub mod listpack;
+pub mod lzf;
+pub mod reader;
+pub mod writer;
+pub mod ziplist;
+
+pub const VERSION: u16 = 10;
+/// The newest version read (Redis 7.2's: adds set listpacks).
+pub const MAX_VERSION: u16 = 11;
+
+pub const OP_FUNCTION2: u8 = 245;
+pub const OP_FUNCTION: u8 = 246;
+pub const OP_MODULE_AUX: u8 = 247;
+pub const OP_IDLE: u8 = 248;
+pub const OP_FREQ: u8 = 249;
+pub const OP_AUX: u8 = 250;
+pub const OP_RESIZEDB: u8 = 251;
+pub const OP_EXPIRETIME_MS: u8 = 252;
+pub const OP_EXPIRETIME: u8 = 253;
+pub const OP_SELECTDB: u8 = 254;
+pub const OP_EOF: u8 = 255;
+
+pub const T_STRING: u8 = 0;
+pub const T_LIST: u8 = 1;
+pub const T_SET: u8 = 2;
+pub const T_ZSET: u8 = 3;
+pub const T_HASH: u8 = 4;
+pub const T_ZSET_2: u8 = 5;
+pub const T_MODULE: u8 = 6;
+pub const T_MODULE_2: u8 = 7;
+pub const T_HASH_ZIPMAP: u8 = 9;
+pub const T_LIST_ZIPLIST: u8 = 10;
+pub const T_SET_INTSET: u8 = 11;
+pub const T_ZSET_ZIPLIST: u8 = 12;
+pub const T_HASH_ZIPLIST: u8 = 13;
+pub const T_LIST_QUICKLIST: u8 = 14;
+pub const T_STREAM_LISTPACKS: u8 = 15;
+pub const T_HASH_LISTPACK: u8 = 16;
+pub const T_ZSET_LISTPACK: u8 = 17;
+pub const T_LIST_QUICKLIST_2: u8 = 18;
+pub const T_STREAM_LISTPACKS_2: u8 = 19;
+pub const T_SET_LISTPACK: u8 = 20;
+pub const T_STREAM_LISTPACKS_3: u8 = 21;
+
+/// Why a file was refused: what was wrong, and the byte offset where it was found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RdbError {
+    pub offset: usize,
+    pub what: String,
+}
+
+impl std::fmt::Display for RdbError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Bad RDB file at offset {}: {}", self.offset, self.what)
+    }
+}
+
+impl std::error::Error for RdbError {}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,766 @@
+//! RDB persistence against the real binary: SAVE / BGSAVE / save points / SHUTDOWN, a restart
+//! with every type and TTLs, files exchanged with a real redis-server 7.0.15 both ways (skipped
+//! with a message when none is installed), a crash mid-save, corrupt files, -LOADING, and
+//! `redis-cli --rdb`.
+
+mod common;
+use common::*;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+/// A fresh directory of this test's own.
+fn tmpdir(tag: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("shoal-persist-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn s(p: &Path) -> String {
+    p.to_str().unwrap().to_string()
+}
+
+/// A shoal server keeping its RDB file in `dir`.
+fn shoal_in(dir: &Path, extra: &[&str]) -> ServerProcess {
+    let d = s(dir);
+    let mut args = vec!["--dir", &d];
+    args.extend_from_slice(extra);
+    server(&args)
+}
+
+/// A connection once the server has loaded its file.
+fn loaded(srv: &ServerProcess) -> redis::Connection {
+    let mut c = conn(srv);
+    assert!(
+        wait_until(Duration::from_secs(20), || info_field(
+            &mut c,
+            "persistence",
+            "loading"
+        ) == "0"),
+        "the file never finished loading"
+    );
+    c
+}
+
+fn have(cmd: &str) -> bool {
+    Command::new(cmd)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// A redis-server child, killed on drop.
+struct Redis {
+    child: Child,
+    port: u16,
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Redis {
+    fn conn(&self) -> redis::Connection {
+        redis::Client::open(format!("redis://127.0.0.1:{}/", self.port))
+            .unwrap()
+            .get_connection_with_timeout(Duration::from_secs(10))
+            .unwrap()
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Starts redis-server on `dir` (loading its dump.rdb if any) and waits until it serves; None
+/// (after saying so) when redis-server is not installed.
+fn redis_in(dir: &Path, extra: &[&str]) -> Option<Redis> {
+    if !have("redis-server") {
+        eprintln!("skipped: redis-server is not installed (CI installs it)");
+        return None;
+    }
+    let port = free_port();
+    let mut args: Vec<String> = [
+        "--port",
+        &port.to_string(),
+        "--bind",
+        "127.0.0.1",
+        "--dir",
+        &s(dir),
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+    ]
+    .iter()
+    .map(|x| x.to_string())
+    .collect();
+    args.extend(extra.iter().map(|x| x.to_string()));
+    let child = Command::new("redis-server")
+        .args(&args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start redis-server");
+    let r = Redis { child, port };
+    let up = wait_until(Duration::from_secs(20), || {
+        redis::Client::open(format!("redis://127.0.0.1:{port}/"))
+            .ok()
+            .and_then(|c| c.get_connection_with_timeout(Duration::from_secs(1)).ok())
+            .is_some_and(|mut c| redis::cmd("PING").query::<String>(&mut c).is_ok())
+    });
+    assert!(up, "redis-server never served on {port}");
+    Some(r)
+}
+
+const LIB: &str =
+    "#!lua name=mylib\nredis.register_function('myfunc', function(keys, args) return 42 end)";
+
+/// Data of every type and encoding, in several databases, with TTLs and a function library.
+fn fill(c: &mut redis::Connection) {
+    ok(c, &["SET", "str", "hello"]);
+    ok(c, &["SET", "int", "12345"]);
+    ok(c, &["SET", "bigint", "-99999999999999"]);
+    ok(c, &["SET", "zeros", "007"]);
+    ok(c, &["SET", "empty", ""]);
+    ok(c, &["SET", "long", &"abcdefgh".repeat(2000)]);
+    ok(c, &["SET", "ttl", "v", "PX", "100000000"]);
+    let _: i64 = q(c, &["RPUSH", "list", "a", "b", "1", "-2", ""]);
+    let mut pipe = redis::pipe();
+    for i in 0..3000 {
+        pipe.cmd("RPUSH")
+            .arg("biglist")
+            .arg(format!("{i}-{}", "x".repeat(i % 70)))
+            .ignore();
+        pipe.cmd("HSET")
+            .arg("bighash")
+            .arg(format!("f{i}"))
+            .arg(i * 3)
+            .ignore();
+    }
+    for i in 0..700 {
+        pipe.cmd("SADD").arg("bigints").arg(i * 1000).ignore();
+        pipe.cmd("SADD").arg("bigset").arg(format!("m{i}")).ignore();
+        pipe.cmd("ZADD")
+            .arg("bigz")
+            .arg(i as f64 / 7.0)
+            .arg(format!("z{i}"))
+            .ignore();
+    }
+    let _: () = pipe.query(c).unwrap();
+    let _: i64 = q(c, &["HSET", "hash", "f1", "v1", "f2", "2", "f3", ""]);
+    let _: i64 = q(
+        c,
+        &["SADD", "ints", "1", "2", "3", "-5", "100000", "9999999999"],
+    );
+    let _: i64 = q(c, &["SADD", "strs", "a", "b", "c", "17"]);
+    let _: i64 = q(
+        c,
+        &[
+            "ZADD", "z", "1", "a", "2.5", "b", "-inf", "c", "+inf", "d", "0.1", "e", "1e100", "f",
+        ],
+    );
+    let _: bool = q(c, &["PEXPIRE", "hash", "50000000"]);
+    ok(c, &["SELECT", "3"]);
+    ok(c, &["SET", "in3", "x"]);
+    let _: i64 = q(c, &["LPUSH", "list3", "y"]);
+    ok(c, &["SELECT", "0"]);
+    let _: String = q(c, &["FUNCTION", "LOAD", LIB]);
+}
+
+/// Every key of databases 0-3 as (db, key) -> "type value ttl-set", values in a canonical order.
+fn dataset(c: &mut redis::Connection) -> BTreeMap<(u8, String), String> {
+    let mut out = BTreeMap::new();
+    for db in 0..4u8 {
+        ok(c, &["SELECT", &db.to_string()]);
+        let keys: Vec<String> = q(c, &["KEYS", "*"]);
+        for k in keys {
+            let t: String = q(c, &["TYPE", &k]);
+            let v = match t.as_str() {
+                "string" => format!("{:?}", q::<String>(c, &["GET", &k])),
+                "list" => format!("{:?}", q::<Vec<String>>(c, &["LRANGE", &k, "0", "-1"])),
+                "set" => {
+                    let mut m: Vec<String> = q(c, &["SMEMBERS", &k]);
+                    m.sort();
+                    format!("{m:?}")
+                }
+                "zset" => format!(
+                    "{:?}",
+                    q::<Vec<String>>(c, &["ZRANGE", &k, "0", "-1", "WITHSCORES"])
+                ),
+                "hash" => {
+                    let m: BTreeMap<String, String> = q(c, &["HGETALL", &k]);
+                    format!("{m:?}")
+                }
+                other => panic!("unexpected type {other}"),
+            };
+            let pttl: i64 = q(c, &["PTTL", &k]);
+            out.insert((db, k), format!("{t} {v} {}", pttl > 0));
+        }
+    }
+    ok(c, &["SELECT", "0"]);
+    out
+}
+
+fn function_names(c: &mut redis::Connection) -> String {
+    format!("{:?}", v(c, &["FUNCTION", "LIST"]))
+}
+
+fn assert_same(a: &BTreeMap<(u8, String), String>, b: &BTreeMap<(u8, String), String>) {
+    assert_eq!(
+        a.keys().collect::<Vec<_>>(),
+        b.keys().collect::<Vec<_>>(),
+        "key sets differ"
+    );
+    for (k, v) in a {
+        assert_eq!(Some(v), b.get(k), "{k:?} differs");
+    }
+}
+
+#[test]
+fn restart_keeps_every_type_ttls_and_functions() {
+    let dir = tmpdir("restart");
+    let want;
+    {
+        let srv = shoal_in(&dir, &[]);
+        let mut c = conn(&srv);
+        fill(&mut c);
+        want = dataset(&mut c);
+        assert!(info_field(&mut c, "persistence", "rdb_changes_since_last_save") != "0");
+        let before: i64 = q(&mut c, &["LASTSAVE"]);
+        ok(&mut c, &["SAVE"]);
+        assert!(q::<i64>(&mut c, &["LASTSAVE"]) >= before);
+        assert_eq!(
+            info_field(&mut c, "persistence", "rdb_changes_since_last_save"),
+            "0"
+        );
+        assert_eq!(
+            info_field(&mut c, "persistence", "rdb_last_bgsave_status"),
+            "ok"
+        );
+        // Only the final file is left (the temp file was renamed).
+        let names: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        assert_eq!(names, vec!["dump.rdb"]);
+    }
+    let srv = shoal_in(&dir, &[]);
+    let mut c = loaded(&srv);
+    assert_same(&want, &dataset(&mut c));
+    let pttl: i64 = q(&mut c, &["PTTL", "ttl"]);
+    assert!(pttl > 99_000_000 && pttl <= 100_000_000, "{pttl}");
+    assert_eq!(q::<i64>(&mut c, &["FCALL", "myfunc", "0"]), 42);
+    assert_eq!(
+        info_field(&mut c, "persistence", "rdb_last_load_keys_loaded"),
+        want.len().to_string()
+    );
+    assert_eq!(q::<String>(&mut c, &["OBJECT", "ENCODING", "int"]), "int");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn dbfilename_rdbcompression_and_rdbchecksum_are_honoured() {
+    let dir = tmpdir("names");
+    let srv = shoal_in(
+        &dir,
+        &["--rdbchecksum", "no", "--enable-protected-configs", "yes"],
+    );
+    let mut c = conn(&srv);
+    ok(&mut c, &["SET", "k", &"z".repeat(1000)]);
+    ok(&mut c, &["CONFIG", "SET", "dbfilename", "other.rdb"]);
+    ok(&mut c, &["CONFIG", "SET", "rdbcompression", "no"]);
+    ok(&mut c, &["SAVE"]);
+    let plain = std::fs::read(dir.join("other.rdb")).unwrap();
+    assert_eq!(&plain[..9], b"REDIS0010");
+    assert_eq!(
+        &plain[plain.len() - 8..],
+        &[0; 8],
+        "rdbchecksum no writes 0"
+    );
+    assert!(plain.len() > 1000);
+    ok(&mut c, &["CONFIG", "SET", "rdbcompression", "yes"]);
+    ok(&mut c, &["SAVE"]);
+    let packed = std::fs::read(dir.join("other.rdb")).unwrap();
+    assert!(packed.len() < 200, "LZF left {} bytes", packed.len());
+    assert_eq!(
+        e(&mut c, &["CONFIG", "SET", "dbfilename", "a/b.rdb"]),
+        "ERR CONFIG SET failed (possibly related to argument 'dbfilename') - dbfilename can't be a path, just a filename"
+    );
+    assert!(e(&mut c, &["CONFIG", "SET", "appendonly", "yes"]).contains("not supported"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn bgsave_info_and_errors() {
+    let dir = tmpdir("bgsave");
+    let srv = shoal_in(&dir, &[]);
+    let mut c = conn(&srv);
+    for i in 0..1000 {
+        ok(&mut c, &["SET", &format!("k{i}"), "v"]);
+    }
+    assert_eq!(
+        info_field(&mut c, "persistence", "rdb_changes_since_last_save"),
+        "1000"
+    );
+    assert_eq!(
+        q::<String>(&mut c, &["BGSAVE"]),
+        "Background saving started"
+    );
+    assert!(wait_until(Duration::from_secs(10), || {
+        info_field(&mut c, "persistence", "rdb_bgsave_in_progress") == "0"
+            && info_field(&mut c, "persistence", "rdb_saves") == "1"
+    }));
+    assert_eq!(
+        info_field(&mut c, "persistence", "rdb_last_bgsave_status"),
+        "ok"
+    );
+    assert_eq!(
+        info_field(&mut c, "persistence", "rdb_changes_since_last_save"),
+        "0"
+    );
+    assert!(dir.join("dump.rdb").exists());
+    assert_eq!(e(&mut c, &["BGSAVE", "NOW"]), "ERR syntax error");
+    assert_eq!(
+        e(&mut c, &["SAVE", "x"]),
+        "ERR wrong number of arguments for 'save' command"
+    );
+    // Inside MULTI, BGSAVE is scheduled and runs after.
+    ok(&mut c, &["MULTI"]);
+    let _: String = q(&mut c, &["BGSAVE"]);
+    let r: Vec<String> = q(&mut c, &["EXEC"]);
+    assert_eq!(r, vec!["Background saving scheduled"]);
+    assert!(wait_until(Duration::from_secs(10), || info_field(
+        &mut c,
+        "persistence",
+        "rdb_saves"
+    ) == "2"));
+    // A slow save: a second BGSAVE or a SAVE meanwhile is refused.
+    ok(&mut c, &["CONFIG", "SET", "rdb-key-save-delay", "2000"]);
+    assert_eq!(
+        q::<String>(&mut c, &["BGSAVE", "SCHEDULE"]),
+        "Background saving started"
+    );
+    assert_eq!(
+        info_field(&mut c, "persistence", "rdb_bgsave_in_progress"),
+        "1"
+    );
+    assert_eq!(
+        e(&mut c, &["BGSAVE"]),
+        "ERR Background save already in progress"
+    );
+    assert_eq!(
+        e(&mut c, &["SAVE"]),
+        "ERR Background save already in progress"
+    );
+    // The server keeps serving meanwhile.
+    ok(&mut c, &["SET", "during", "1"]);
+    ok(&mut c, &["CONFIG", "SET", "rdb-key-save-delay", "0"]);
+    assert!(wait_until(Duration::from_secs(20), || info_field(
+        &mut c,
+        "persistence",
+        "rdb_bgsave_in_progress"
+    ) == "0"));
+    // A directory that cannot be written: the save fails and says so.
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert_eq!(e(&mut c, &["SAVE"]), "ERR");
+    assert_eq!(
+        info_field(&mut c, "persistence", "rdb_last_bgsave_status"),
+        "err"
+    );
+    // No save points: writes go on. With them, stop-writes-on-bgsave-error refuses writes
+    // (and PING) until a save succeeds.
+    ok(&mut c, &["SET", "a", "1"]);
+    ok(&mut c, &["CONFIG", "SET", "save", "3600 1"]);
+    let misconf = e(&mut c, &["SET", "a", "2"]);
+    assert!(
+        misconf.starts_with("MISCONF Redis is configured to save RDB snapshots"),
+        "{misconf}"
+    );
+    assert!(e(&mut c, &["PING"]).starts_with("MISCONF"));
+    assert_eq!(q::<String>(&mut c, &["GET", "a"]), "1");
+    ok(
+        &mut c,
+        &["CONFIG", "SET", "stop-writes-on-bgsave-error", "no"],
+    );
+    ok(&mut c, &["SET", "a", "3"]);
+    ok(
+        &mut c,
+        &["CONFIG", "SET", "stop-writes-on-bgsave-error", "yes"],
+    );
+    assert!(e(&mut c, &["SET", "a", "4"]).starts_with("MISCONF"));
+    std::fs::create_dir_all(&dir).unwrap();
+    ok(&mut c, &["SAVE"]);
+    ok(&mut c, &["SET", "a", "5"]);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn save_points_start_a_background_save() {
+    let dir = tmpdir("points");
+    let srv = shoal_in(&dir, &["--save", "1 3"]);
+    let mut c = conn(&srv);
+    assert_eq!(
+        q::<Vec<String>>(&mut c, &["CONFIG", "GET", "save"]),
+        vec!["save", "1 3"]
+    );
+    ok(&mut c, &["SET", "a", "1"]);
+    std::thread::sleep(Duration::from_millis(2500));
+    assert!(!dir.join("dump.rdb").exists(), "saved before 3 changes");
+    ok(&mut c, &["SET", "b", "1"]);
+    ok(&mut c, &["SET", "c", "1"]);
+    assert!(
+        wait_until(Duration::from_secs(5), || dir.join("dump.rdb").exists()),
+        "the save point never fired"
+    );
+    ok(&mut c, &["CONFIG", "SET", "save", ""]);
+    assert_eq!(
+        e(&mut c, &["CONFIG", "SET", "save", "100"]),
+        "ERR CONFIG SET failed (possibly related to argument 'save') - Invalid save parameters"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn shutdown_saves_unless_nosave_and_sigterm_saves_with_save_points() {
+    let dir = tmpdir("shutdown");
+    // Save points configured: a plain SHUTDOWN saves.
+    let mut srv = shoal_in(&dir, &["--save", "3600 1"]);
+    let mut c = loaded(&srv);
+    ok(&mut c, &["SET", "first", "1"]);
+    let _ = redis::cmd("SHUTDOWN").query::<()>(&mut c);
+    assert!(srv.wait_exit(Duration::from_secs(10)).is_some());
+    // SHUTDOWN NOSAVE does not.
+    let mut srv = shoal_in(&dir, &["--save", "3600 1"]);
+    let mut c = loaded(&srv);
+    assert_eq!(q::<String>(&mut c, &["GET", "first"]), "1");
+    ok(&mut c, &["SET", "second", "1"]);
+    let _ = redis::cmd("SHUTDOWN").arg("NOSAVE").query::<()>(&mut c);
+    assert!(srv.wait_exit(Duration::from_secs(10)).is_some());
+    // No save points: SHUTDOWN SAVE still saves.
+    let mut srv = shoal_in(&dir, &[]);
+    let mut c = loaded(&srv);
+    assert_eq!(q::<Option<String>>(&mut c, &["GET", "second"]), None);
+    ok(&mut c, &["SET", "third", "1"]);
+    let _ = redis::cmd("SHUTDOWN").arg("SAVE").query::<()>(&mut c);
+    assert!(srv.wait_exit(Duration::from_secs(10)).is_some());
+    // SIGTERM with save points saves too.
+    let mut srv = shoal_in(&dir, &["--save", "3600 1"]);
+    let mut c = loaded(&srv);
+    assert_eq!(q::<String>(&mut c, &["GET", "third"]), "1");
+    ok(&mut c, &["SET", "fourth", "1"]);
+    srv.signal(15);
+    assert!(srv.wait_exit(Duration::from_secs(10)).is_some());
+    let srv = shoal_in(&dir, &[]);
+    let mut c = loaded(&srv);
+    assert_eq!(q::<String>(&mut c, &["GET", "fourth"]), "1");
+    assert_eq!(
+        e(&mut c, &["SHUTDOWN", "SAVE", "NOSAVE"]),
+        "ERR syntax error"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn shutdown_refuses_to_exit_when_its_save_fails_unless_forced() {
+    let dir = tmpdir("shutdown-fail");
+    let mut srv = shoal_in(&dir, &["--save", "3600 1"]);
+    let mut c = conn(&srv);
+    ok(&mut c, &["SET", "k", "1"]);
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert_eq!(
+        e(&mut c, &["SHUTDOWN"]),
+        "ERR Errors trying to SHUTDOWN. Check logs."
+    );
+    assert!(srv.alive());
+    // Still serving (writes and PING refused: the save failed and save points exist).
+    assert_eq!(q::<String>(&mut c, &["GET", "k"]), "1");
+    assert!(e(&mut c, &["PING"]).starts_with("MISCONF"));
+    let _ = redis::cmd("SHUTDOWN").arg("FORCE").query::<()>(&mut c);
+    assert!(srv.wait_exit(Duration::from_secs(10)).is_some());
+}
+
+#[test]
+fn kill_9_during_bgsave_leaves_the_previous_dump() {
+    let dir = tmpdir("kill9");
+    let srv = shoal_in(&dir, &[]);
+    let mut c = conn(&srv);
+    ok(&mut c, &["SET", "old", "1"]);
+    ok(&mut c, &["SAVE"]);
+    let before = std::fs::read(dir.join("dump.rdb")).unwrap();
+    for i in 0..200 {
+        ok(&mut c, &["SET", &format!("new{i}"), "v"]);
+    }
+    ok(&mut c, &["CONFIG", "SET", "rdb-key-save-delay", "50000"]);
+    assert_eq!(
+        q::<String>(&mut c, &["BGSAVE"]),
+        "Background saving started"
+    );
+    let temp_seen = wait_until(Duration::from_secs(10), || {
+        std::fs::read_dir(&dir).unwrap().any(|e| {
+            e.unwrap()
+                .file_name()
+                .to_string_lossy()
+                .starts_with("temp-")
+        })
+    });
+    assert!(temp_seen, "no temp file appeared");
+    srv.signal(9);
+    drop(srv);
+    assert_eq!(std::fs::read(dir.join("dump.rdb")).unwrap(), before);
+    let srv = shoal_in(&dir, &[]);
+    let mut c = loaded(&srv);
+    assert_eq!(q::<i64>(&mut c, &["DBSIZE"]), 1);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A BGSAVE and a replica's full sync share the snapshot: they take turns, and both end
+/// complete.
+#[test]
+fn bgsave_and_a_full_sync_take_turns() {
+    let dir = tmpdir("turns");
+    let p = shoal_in(&dir, &[]);
+    let mut pc = conn(&p);
+    for i in 0..100 {
+        ok(&mut pc, &["SET", &format!("k{i}"), "v"]);
+    }
+    // 20 ms a key: two seconds of saving.
+    ok(&mut pc, &["CONFIG", "SET", "rdb-key-save-delay", "20000"]);
+    assert_eq!(
+        q::<String>(&mut pc, &["BGSAVE"]),
+        "Background saving started"
+    );
+    let port = p.port().to_string();
+    let r = server(&["--replicaof", "127.0.0.1", &port]);
+    let mut rc = conn(&r);
+    ok(&mut pc, &["SET", "during", "1"]);
+    assert!(
+        wait_until(Duration::from_secs(20), || info_field(
+            &mut rc,
+            "replication",
+            "master_link_status"
+        ) == "up"),
+        "the replica never synced"
+    );
+    assert!(wait_until(Duration::from_secs(10), || q::<i64>(
+        &mut rc,
+        &["DBSIZE"]
+    ) == 101));
+    assert!(wait_until(Duration::from_secs(20), || info_field(
+        &mut pc,
+        "persistence",
+        "rdb_bgsave_in_progress"
+    ) == "0"));
+    assert_eq!(
+        info_field(&mut pc, "persistence", "rdb_last_bgsave_status"),
+        "ok"
+    );
+    // The file holds the keyspace as the save began: without the later write.
+    drop(p);
+    let p = shoal_in(&dir, &[]);
+    let mut pc = loaded(&p);
+    assert_eq!(q::<i64>(&mut pc, &["DBSIZE"]), 100);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Starts shoal on a directory holding `file` as dump.rdb: it must exit non-zero, logging
+/// an error that contains `want`. Returns its log.
+fn refused(dir: &Path, file: &[u8], want: &str) -> String {
+    std::fs::write(dir.join("dump.rdb"), file).unwrap();
+    let mut srv = shoal_in(dir, &[]);
+    let status = srv.wait_exit(Duration::from_secs(10));
+    assert!(
+        status.is_some_and(|s| !s.success()),
+        "the server started on a bad file ({want})"
+    );
+    // The log readers may trail the exit a little.
+    wait_until(Duration::from_secs(5), || {
+        srv.log().join("\n").contains(want)
+    });
+    let log = srv.log().join("\n");
+    assert!(log.contains(want), "log lacks {want:?}: {log}");
+    log
+}
+
+#[test]
+fn corrupt_or_truncated_files_are_refused_with_their_offset() {
+    let dir = tmpdir("corrupt");
+    let good = {
+        let srv = shoal_in(&dir, &[]);
+        let mut c = conn(&srv);
+        fill(&mut c);
+        ok(&mut c, &["SAVE"]);
+        std::fs::read(dir.join("dump.rdb")).unwrap()
+    };
+    let cut = good.len() / 2;
+    refused(&dir, &good[..cut], "unexpected end of file");
+    let log = refused(&dir, &good[..cut], "Bad RDB file at offset ");
+    let offset: usize = log
+        .split("Bad RDB file at offset ")
+        .nth(1)
+        .and_then(|r| r.split(':').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap();
+    assert!(offset > 9 && offset <= cut, "offset {offset}, cut at {cut}");
+    let mut flipped = good.clone();
+    flipped[good.len() - 3] ^= 0xff;
+    refused(
+        &dir,
+        &flipped,
+        &format!(
+            "Bad RDB file at offset {}: Wrong RDB checksum",
+            good.len() - 8
+        ),
+    );
+    refused(&dir, b"NOTREDIS", "Wrong signature");
+    // The good file still loads.
+    std::fs::write(dir.join("dump.rdb"), &good).unwrap();
+    let srv = shoal_in(&dir, &[]);
+    let mut c = loaded(&srv);
+    assert_eq!(q::<String>(&mut c, &["GET", "str"]), "hello");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn commands_get_loading_while_the_file_loads() {
+    let dir = tmpdir("loading");
+    {
+        let srv = shoal_in(&dir, &[]);
+        let mut c = conn(&srv);
+        for i in 0..30 {
+            ok(&mut c, &["SET", &format!("k{i}"), "v"]);
+        }
+        ok(&mut c, &["SAVE"]);
+    }
+    // 100 ms a key: three seconds of loading.
+    let srv = shoal_in(&dir, &["--key-load-delay", "100000"]);
+    let mut c = conn(&srv);
+    assert_eq!(
+        e(&mut c, &["GET", "k1"]),
+        "LOADING Redis is loading the dataset in memory"
+    );
+    assert_eq!(info_field(&mut c, "persistence", "loading"), "1");
+    assert!(wait_until(Duration::from_secs(20), || info_field(
+        &mut c,
+        "persistence",
+        "loading"
+    ) == "0"));
+    assert_eq!(q::<String>(&mut c, &["GET", "k1"]), "v");
+    assert_eq!(q::<i64>(&mut c, &["DBSIZE"]), 30);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn redis_server_loads_shoals_file() {
+    let dir = tmpdir("to-redis");
+    let (want, funcs) = {
+        let srv = shoal_in(&dir, &[]);
+        let mut c = conn(&srv);
+        fill(&mut c);
+        ok(&mut c, &["SAVE"]);
+        (dataset(&mut c), function_names(&mut c))
+    };
+    let Some(r) = redis_in(&dir, &[]) else { return };
+    let mut rc = r.conn();
+    assert!(wait_until(Duration::from_secs(10), || info_field(
+        &mut rc,
+        "persistence",
+        "loading"
+    ) == "0"));
+    assert_same(&want, &dataset(&mut rc));
+    assert_eq!(funcs, function_names(&mut rc));
+    assert_eq!(q::<i64>(&mut rc, &["FCALL", "myfunc", "0"]), 42);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn shoal_loads_redis_servers_file() {
+    let dir = tmpdir("from-redis");
+    // Compressed quicklist nodes too (list-compress-depth), as LZF blobs in the file.
+    let Some(r) = redis_in(&dir, &["--list-compress-depth", "1"]) else {
+        return;
+    };
+    let mut rc = r.conn();
+    fill(&mut rc);
+    ok(&mut rc, &["SAVE"]);
+    let (want, funcs) = (dataset(&mut rc), function_names(&mut rc));
+    drop(r);
+    let srv = shoal_in(&dir, &[]);
+    let mut c = loaded(&srv);
+    assert_same(&want, &dataset(&mut c));
+    assert_eq!(funcs, function_names(&mut c));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn redis_cli_rdb_gets_a_file_redis_loads() {
+    if !have("redis-cli") {
+        eprintln!("skipped: redis-cli is not installed (CI installs it)");
+        return;
+    }
+    let dir = tmpdir("cli-rdb");
+    let srv = shoal_in(&dir, &[]);
+    let mut c = conn(&srv);
+    fill(&mut c);
+    let want = dataset(&mut c);
+    let out_dir = dir.join("cli");
+    std::fs::create_dir_all(&out_dir).unwrap();
+    let file = out_dir.join("dump.rdb");
+    let out = Command::new("redis-cli")
+        .args(["-p", &srv.port().to_string(), "--rdb", &s(&file)])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The file parses whole (checksum included) ...
+    let bytes = std::fs::read(&file).unwrap();
+    let mut rd = shoal_store::rdb::reader::Reader::new(&bytes).unwrap();
+    let mut keys = 0;
+    while let Some(item) = rd.next_item().unwrap() {
+        if matches!(item, shoal_store::rdb::reader::Item::Key { .. }) {
+            keys += 1;
+        }
+    }
+    assert_eq!(keys, want.len());
+    // ... and redis-server loads it.
+    let Some(r) = redis_in(&out_dir, &[]) else {
+        return;
+    };
+    let mut rc = r.conn();
+    assert_same(&want, &dataset(&mut rc));
+    drop(r);
+    // --functions-rdb: the libraries only.
+    let fdir = dir.join("functions");
+    std::fs::create_dir_all(&fdir).unwrap();
+    let out = Command::new("redis-cli")
+        .args(["-p", &srv.port().to_string(), "--functions-rdb"])
+        .arg(fdir.join("dump.rdb"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let Some(r) = redis_in(&fdir, &[]) else {
+        return;
+    };
+    let mut rc = r.conn();
+    assert_eq!(q::<i64>(&mut rc, &["DBSIZE"]), 0);
+    assert_eq!(q::<i64>(&mut rc, &["FCALL", "myfunc", "0"]), 42);
+    let mut c = conn(&srv);
+    assert_eq!(
+        e(&mut c, &["REPLCONF", "rdb-filter-only", "keys"]),
+        "ERR Unsupported rdb-filter-only option: keys"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
