@@ -421,6 +421,24 @@ fn tracking_redirects_to_a_resp2_subscriber() {
     assert!(list.contains("flags=tRB "), "{list}");
 }
 
+/// Keys read while tracking stay in the table after CLIENT TRACKING off (Redis drops them
+/// lazily) until a flush, which empties it whether or not anyone still tracks: otherwise a
+/// client that turns tracking back on hears of keys it read before the flush.
+#[test]
+fn a_flush_empties_the_tracking_table_even_with_no_tracker_left() {
+    let s = server(&[]);
+    let mut t = conn(&s);
+    ok(&mut t, &["CLIENT", "TRACKING", "on"]);
+    let _: Vec<Option<String>> = q(&mut t, &["MGET", "a", "b"]);
+    let items = |c: &mut redis::Connection| info_field(c, "stats", "tracking_total_items");
+    assert_eq!(items(&mut t), "2");
+    ok(&mut t, &["CLIENT", "TRACKING", "off"]);
+    assert_eq!(items(&mut t), "2", "kept until invalidated, as in Redis");
+    ok(&mut t, &["FLUSHALL"]);
+    assert_eq!(items(&mut t), "0");
+    assert_eq!(info_field(&mut t, "stats", "tracking_total_keys"), "0");
+}
+
 #[test]
 fn tracking_option_errors_are_redis_texts() {
     let s = server(&[]);

@@ -256,10 +256,16 @@ pub fn after_background(shared: &Shared) {
 }
 
 /// FLUSHALL / FLUSHDB: every tracking client hears that everything is invalid, and the table
-/// is emptied (it does not know databases).
+/// is emptied (it does not know databases) even when no client tracks any more: keys read
+/// before CLIENT TRACKING off must not be invalidated after the flush (Redis's
+/// trackingInvalidateKeysOnFlush frees the table on every flush).
 pub fn flushed(ctx: &mut Ctx<'_>) {
     let t = &ctx.shared.tracking;
     if !t.active() {
+        if t.items.load(Relaxed) > 0 || !t.table.lock().is_empty() {
+            t.table.lock().clear();
+            t.items.store(0, Relaxed);
+        }
         return;
     }
     // The keys the flush logged one by one are covered by the flush message.
