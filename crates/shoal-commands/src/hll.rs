@@ -87,6 +87,20 @@ pub fn dense_get(regs: &[u8], i: usize) -> u8 {
     (((b0 >> fb) | (b1 << (8 - fb))) & REGISTER_MAX as u32) as u8
 }
 
+/// Calls `f(i, register i)` for every register of a dense HLL's registers, four registers per
+/// three bytes (bit offset 6i, least significant bits first, as `dense_get` reads one).
+#[inline]
+fn dense_each(regs: &[u8], mut f: impl FnMut(usize, u8)) {
+    let (groups, _) = regs.as_chunks::<3>();
+    for (g, &[b0, b1, b2]) in groups.iter().enumerate().take(REGISTERS / 4) {
+        let i = g * 4;
+        f(i, b0 & 63);
+        f(i + 1, (b0 >> 6) | ((b1 & 15) << 2));
+        f(i + 2, (b1 >> 4) | ((b2 & 3) << 4));
+        f(i + 3, b2 >> 2);
+    }
+}
+
 #[inline]
 pub fn dense_put(regs: &mut [u8], i: usize, val: u8) {
     let byte = i * BITS / 8;
@@ -402,9 +416,7 @@ fn histogram(s: &[u8]) -> Result<[u32; 64], Corrupt> {
     let mut h = [0u32; 64];
     let regs = &s[HDR_SIZE..];
     if s[4] == DENSE {
-        for i in 0..REGISTERS {
-            h[dense_get(regs, i) as usize] += 1;
-        }
+        dense_each(regs, |_, r| h[r as usize] += 1);
         return Ok(h);
     }
     let (mut idx, mut p) = (0usize, 0usize);
@@ -503,12 +515,7 @@ pub fn count_raw(max: &[u8; REGISTERS]) -> u64 {
 pub fn merge(max: &mut [u8; REGISTERS], s: &[u8]) -> Result<(), Corrupt> {
     let regs = &s[HDR_SIZE..];
     if s[4] == DENSE {
-        for (i, m) in max.iter_mut().enumerate() {
-            let v = dense_get(regs, i);
-            if v > *m {
-                *m = v;
-            }
-        }
+        dense_each(regs, |i, v| max[i] = max[i].max(v));
         return Ok(());
     }
     let (mut i, mut p) = (0usize, 0usize);
@@ -625,6 +632,24 @@ pub fn selftest(max_bytes: u64) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dense_each_reads_what_dense_get_reads() {
+        let mut r = vec![0u8; DENSE_SIZE - HDR_SIZE];
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        for i in 0..REGISTERS {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            dense_put(&mut r, i, (x % 64) as u8);
+        }
+        let mut seen = 0;
+        dense_each(&r, |i, v| {
+            assert_eq!(v, dense_get(&r, i), "register {i}");
+            seen += 1;
+        });
+        assert_eq!(seen, REGISTERS);
+    }
 
     #[test]
     fn register_and_pattern_match_redis() {

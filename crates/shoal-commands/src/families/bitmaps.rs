@@ -258,13 +258,21 @@ fn first_bit(p: &[u8], bs: u64, be: u64, bit: bool) -> Option<u64> {
     }
     // The whole bytes between the edges: skip those with nothing to find, a word at a time.
     let mid = p.get(sb + 1..eb).unwrap_or(&[]);
-    let skip = u64::from_ne_bytes([flip; 8]);
-    let (words, _) = mid.as_chunks::<8>();
-    let from = words
+    // 64-byte blocks first (an OR over a block, which the compiler vectorizes), then words.
+    let (blocks, _) = mid.as_chunks::<64>();
+    let block = blocks
         .iter()
-        .position(|w| u64::from_ne_bytes(*w) != skip)
-        .unwrap_or(words.len())
-        * 8;
+        .position(|b| b.iter().fold(0u8, |acc, &x| acc | (x ^ flip)) != 0)
+        .unwrap_or(blocks.len())
+        * 64;
+    let skip = u64::from_ne_bytes([flip; 8]);
+    let (words, _) = mid[block..].as_chunks::<8>();
+    let from = block
+        + words
+            .iter()
+            .position(|w| u64::from_ne_bytes(*w) != skip)
+            .unwrap_or(words.len())
+            * 8;
     if let Some(k) = mid[from..].iter().position(|&b| b != flip) {
         let b = sb + 1 + from + k;
         return hit(b, p[b] ^ flip);
