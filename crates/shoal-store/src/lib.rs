@@ -17,6 +17,7 @@ pub mod policy;
 pub mod shard;
 pub mod snapshot;
 pub mod store;
+pub mod stream;
 pub mod thin;
 pub mod types;
 pub mod value;
