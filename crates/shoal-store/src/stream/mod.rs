@@ -366,6 +366,51 @@ impl Stream {
         deleted
     }
 
+    /// The counters the lag computations read (copied, so a group can change meanwhile).
+    pub fn meta(&self) -> Meta {
+        Meta {
+            len: self.len,
+            first_id: self.first_id,
+            last_id: self.last_id,
+            max_deleted_id: self.max_deleted_id,
+            entries_added: self.entries_added,
+        }
+    }
+
+    /// A group's lag (`None`: unknown), as XINFO reports it.
+    pub fn lag(&self, g: &Group) -> Option<i64> {
+        self.meta().lag(g)
+    }
+
+    pub fn heap_size(&self) -> usize {
+        self.nodes
+            .values()
+            .map(|n| n.heap_size() + 64)
+            .sum::<usize>()
+            + self
+                .groups
+                .iter()
+                .map(|(k, g)| k.len() + 96 + g.heap_size())
+                .sum::<usize>()
+    }
+
+    /// Every live entry, for DUMP and the tests.
+    pub fn for_each<'s>(&'s self, f: impl FnMut(EntryRef<'s>) -> bool) {
+        self.range(StreamId::MIN, StreamId::MAX, false, f)
+    }
+}
+
+/// A stream's counters, for the lag and entries-read rules of Redis 7.0.
+#[derive(Clone, Copy, Debug)]
+pub struct Meta {
+    pub len: u64,
+    pub first_id: StreamId,
+    pub last_id: StreamId,
+    pub max_deleted_id: StreamId,
+    pub entries_added: u64,
+}
+
+impl Meta {
     /// Whether a deleted entry may lie in `start..=end` (Redis's `streamRangeHasTombstones`).
     pub fn range_has_tombstones(&self, start: StreamId, end: StreamId) -> bool {
         if self.len == 0 || self.max_deleted_id.is_zero() {
@@ -429,23 +474,6 @@ impl Stream {
             g.entries_read = self.estimate_distance(id);
         }
         g.last_id = id;
-    }
-
-    pub fn heap_size(&self) -> usize {
-        self.nodes
-            .values()
-            .map(|n| n.heap_size() + 64)
-            .sum::<usize>()
-            + self
-                .groups
-                .iter()
-                .map(|(k, g)| k.len() + 96 + g.heap_size())
-                .sum::<usize>()
-    }
-
-    /// Every live entry, for DUMP and the tests.
-    pub fn for_each<'s>(&'s self, f: impl FnMut(EntryRef<'s>) -> bool) {
-        self.range(StreamId::MIN, StreamId::MAX, false, f)
     }
 }
 

@@ -176,12 +176,12 @@ fn lag_follows_redis() {
         add(&mut s, StreamId::new(i, 0), &[b"f", b"v"], LIM);
     }
     assert_eq!(s.lag(&g), Some(5));
-    s.advance_group(&mut g, StreamId::new(2, 0));
+    s.meta().advance_group(&mut g, StreamId::new(2, 0));
     assert_eq!((g.entries_read, s.lag(&g)), (1, Some(4)));
     s.delete([StreamId::new(4, 0)]);
     assert_eq!(s.lag(&g), None);
-    s.advance_group(&mut g, StreamId::new(3, 0));
+    s.meta().advance_group(&mut g, StreamId::new(3, 0));
     assert_eq!((g.entries_read, s.lag(&g)), (INVALID_ENTRIES_READ, None));
-    s.advance_group(&mut g, StreamId::new(5, 0));
+    s.meta().advance_group(&mut g, StreamId::new(5, 0));
     assert_eq!((g.entries_read, s.lag(&g)), (5, Some(0)));
 }
