@@ -433,6 +433,7 @@ pub fn run(ctx: &mut Ctx<'_>, idx: usize, spec: &Spec, args: Args<'_>) {
     if cfg!(feature = "no-stats") {
         let res = (spec.handler)(ctx, args);
         if spec.has(flags::WRITE)
+            && !spec.has(flags::BLOCKING)
             && ctx
                 .shared
                 .blocking
@@ -476,6 +477,7 @@ pub fn run(ctx: &mut Ctx<'_>, idx: usize, spec: &Spec, args: Args<'_>) {
     let bytes_in = slot.map_or(0, |_| resp_len(&args));
     let res = (spec.handler)(ctx, args);
     if spec.has(flags::WRITE)
+        && !spec.has(flags::BLOCKING)
         && ctx
             .shared
             .blocking

@@ -220,8 +220,9 @@ pub(super) fn xadd(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
     if ctx.replicating() && (t.approx || !matches!(t.id, Some((_, true)))) {
         propagate_rewritten(ctx, &a, &t, len, first, Some((idx, id)));
     }
+    // Every reader waiting on the key may want the entry (it is read, not taken).
     let (shared, db) = (ctx.shared, ctx.ks.db);
-    shared.blocking.signal(shared, db, key);
+    shared.blocking.signal_all(shared, db, key);
     Ok(())
 }
 

@@ -154,7 +154,7 @@ fn xread_keys(a: &Args<'_>) -> std::ops::Range<usize> {
         let arg = a.get(i);
         if crate::util::eq_ic(arg, "streams") {
             let n = a.len() - i - 1;
-            return if n % 2 == 0 {
+            return if n.is_multiple_of(2) {
                 i + 1..i + 1 + n / 2
             } else {
                 0..0

@@ -61,7 +61,7 @@ fn parse<'a>(a: &Args<'a>, xreadgroup: bool) -> Result<ReadArgs<'a>, CmdError> {
             r.count = int(a.get(i))?.max(0) as usize;
         } else if eq_ic(o, "streams") && more > 0 {
             let rest = a.len() - i - 1;
-            if rest % 2 != 0 {
+            if !rest.is_multiple_of(2) {
                 return Err("ERR Unbalanced XREAD list of streams: for each stream key an ID or '$' must be specified.".into());
             }
             r.keys_at = i + 1;
