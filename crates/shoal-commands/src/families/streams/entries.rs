@@ -312,11 +312,17 @@ pub(super) fn xrevrange(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
 
 /// XDEL key id [id …]
 pub(super) fn xdel(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
-    // Every id is checked before anything is deleted.
+    let key = a.get(1);
+    // A missing key deletes nothing (whatever the ids); else every id is checked before
+    // anything is deleted.
+    if peek_value(ctx, key, |v| as_stream(v).map(|_| ()))?.is_none() {
+        ctx.propagate_nothing();
+        ctx.out.int(0);
+        return Ok(());
+    }
     for id in a.iter().skip(2) {
         parse_strict_id(id)?;
     }
-    let key = a.get(1);
     let r = write_value_ev(ctx, key, "stream", None, |v| {
         let s = as_stream_mut(v)?;
         Ok(s.delete(a.iter().skip(2).filter_map(|b| parse_strict_id(b).ok())))
@@ -359,13 +365,8 @@ pub(super) fn xsetid(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
     let key = a.get(1);
     // Checked before the write so that a refused XSETID changes nothing.
     peek_value(ctx, key, |v| {
+        // Redis 7.0 does not compare with the current max_deleted_entry_id.
         let s = as_stream(v)?;
-        if id < s.max_deleted_id {
-            return Err(
-                "ERR The ID specified in XSETID is smaller than current max_deleted_entry_id"
-                    .into(),
-            );
-        }
         if !s.is_empty() {
             let top = s.edge(true).map_or(StreamId::MIN, |e| e.id);
             if id < top {

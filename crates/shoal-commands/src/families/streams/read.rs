@@ -297,6 +297,10 @@ fn group_read(
     noack: bool,
     now: u64,
 ) {
+    // Only a stream served now sees the consumer (created if new), as in Redis 7.0.
+    if matches!(serve, Serve::Nothing) {
+        return;
+    }
     let replicating = ctx.replicating();
     let mut prop: Vec<Vec<Vec<u8>>> = Vec::new();
     let created;
@@ -308,11 +312,9 @@ fn group_read(
             return;
         };
         let meta = st.meta();
-        let Some(g) = st.groups.get(group) else {
+        if !st.groups.contains_key(group) {
             return;
-        };
-        let _ = g;
-        // Split borrows: entries are read from the nodes while the group changes.
+        }
         let mut delivered: Vec<StreamId> = Vec::new();
         match serve {
             Serve::Nothing => {}
