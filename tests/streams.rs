@@ -903,3 +903,74 @@ fn replica_gets_the_same_pel() {
         vec![last]
     );
 }
+
+#[test]
+fn scripts_read_streams_but_never_block() {
+    let s = server(&[]);
+    let mut c = conn(&s);
+    xadd(&mut c, "s", "1");
+    let r: Value = q(
+        &mut c,
+        &[
+            "EVAL",
+            "return redis.call('XREAD', 'STREAMS', KEYS[1], '0')",
+            "1",
+            "s",
+        ],
+    );
+    assert!(matches!(r, Value::Array(ref a) if a.len() == 1), "{r:?}");
+    let err = e(
+        &mut c,
+        &[
+            "EVAL",
+            "return redis.pcall('xread', 'BLOCK', 0, 'STREAMS', KEYS[1], '$')",
+            "1",
+            "s",
+        ],
+    );
+    assert!(
+        err.contains("xread command is not allowed with BLOCK option from scripts"),
+        "{err}"
+    );
+}
+
+#[test]
+fn one_entry_serves_one_of_two_blocked_group_readers() {
+    let s = server(&[]);
+    let mut c = conn(&s);
+    ok(&mut c, &["XGROUP", "CREATE", "q", "g", "$", "MKSTREAM"]);
+    let args = |who: &'static str| {
+        vec![
+            "XREADGROUP",
+            "GROUP",
+            "g",
+            who,
+            "BLOCK",
+            "0",
+            "STREAMS",
+            "q",
+            ">",
+        ]
+    };
+    let h1 = spawn_cmd(s.url(), args("w1"));
+    let h2 = spawn_cmd(s.url(), args("w2"));
+    wait_blocked(&mut c, 2);
+    xadd(&mut c, "q", "1");
+    // One worker gets the entry, the other waits on for the next one.
+    wait_blocked(&mut c, 1);
+    xadd(&mut c, "q", "2");
+    let mut got: Vec<String> = [h1, h2]
+        .into_iter()
+        .map(|h| {
+            let Value::Array(streams) = h.join().unwrap().unwrap() else {
+                panic!()
+            };
+            let Value::Array(pair) = &streams[0] else {
+                panic!()
+            };
+            ids(&pair[1]).join(",")
+        })
+        .collect();
+    got.sort();
+    assert_eq!(got, vec!["1-0", "2-0"]);
+}
