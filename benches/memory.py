@@ -84,6 +84,7 @@ def main():
         f"{n // 10} hashes of 10 small fields": lambda: (("HSET", f"h:{i}", *[x for j in range(10) for x in (f"f{j}", f"v{j}")]) for i in range(n // 10)),
         f"{n // 10} sets of 10 small members": lambda: (("SADD", f"s:{i}", *[f"m{j}" for j in range(10)]) for i in range(n // 10)),
         f"{n // 10} sorted sets of 10 members": lambda: (("ZADD", f"z:{i}", *[x for j in range(10) for x in (j, f"m{j}")]) for i in range(n // 10)),
+        f"1 stream of {n} entries of 3 small fields": lambda: (("XADD", "x", "*", "a", i, "b", i % 97, "c", "v") for i in range(n)),
     }
     print(f"| data | Redis RSS growth (MB) | shoal RSS growth (MB) | shoal / Redis |")
     print("|---|---|---|---|")

@@ -20,6 +20,11 @@ pub struct Blocking {
     queues: Mutex<HashMap<WaitKey, VecDeque<u64>>>,
     /// Clients blocked right now: a write checks this before touching the lock.
     pub blocked: AtomicUsize,
+    /// Clients blocked in XREAD/XREADGROUP (a subset of `blocked`): while there are any, a
+    /// write wakes those waiting on the keys it touched, so a blocked XREADGROUP learns that
+    /// its key or group went away (see `after_write`).
+    pub stream_waiters: AtomicUsize,
+    streamers: Mutex<std::collections::HashSet<u64>>,
 }
 
 impl Blocking {
@@ -34,8 +39,19 @@ impl Blocking {
         }
     }
 
+    /// Counts `client` among the stream waiters (until it leaves the queues).
+    pub fn mark_stream(&self, client: u64) {
+        if self.streamers.lock().insert(client) {
+            self.stream_waiters.fetch_add(1, Ordering::AcqRel);
+        }
+    }
+
     /// Removes `client` from the queues of `keys`.
     pub fn unregister(&self, client: u64, db: usize, keys: &[Box<[u8]>]) {
+        if self.stream_waiters.load(Ordering::Acquire) > 0 && self.streamers.lock().remove(&client)
+        {
+            self.stream_waiters.fetch_sub(1, Ordering::AcqRel);
+        }
         let mut q = self.queues.lock();
         for k in keys {
             let wk = (db, k.clone());
@@ -62,6 +78,25 @@ impl Blocking {
             && let Some(c) = shared.clients.get(&id)
         {
             c.block_notify.notify_one();
+        }
+    }
+
+    /// `key` of `db` got data every waiter may want (a stream entry is read, not taken): wake
+    /// them all; those it does not serve wait on in their place.
+    pub fn signal_all(&self, shared: &Shared, db: usize, key: &[u8]) {
+        if self.blocked.load(Ordering::Acquire) == 0 {
+            return;
+        }
+        let ids: Vec<u64> = self
+            .queues
+            .lock()
+            .get(&(db, Box::from(key)))
+            .map(|q| q.iter().copied().collect())
+            .unwrap_or_default();
+        for id in ids {
+            if let Some(c) = shared.clients.get(&id) {
+                c.block_notify.notify_one();
+            }
         }
     }
 
@@ -138,11 +173,21 @@ pub fn timeout_arg(a: &[u8]) -> Result<Option<u64>, CmdError> {
 
 /// No key had data: park the client (inside EXEC a blocking command answers at once, with nil).
 pub fn block(ctx: &mut Ctx<'_>, a: &Args<'_>, keys: Vec<Box<[u8]>>, timeout_ms: Option<u64>) {
+    block_with(ctx, a.to_owned(), keys, timeout_ms)
+}
+
+/// [`block`], running `args` when woken (XREAD's `$` resolved to the id it stood for).
+pub fn block_with(
+    ctx: &mut Ctx<'_>,
+    args: shoal_resp::OwnedArgs,
+    keys: Vec<Box<[u8]>>,
+    timeout_ms: Option<u64>,
+) {
     if ctx.in_exec {
         ctx.out.null_array();
         return;
     }
-    let Some((idx, _)) = crate::spec::table().lookup(a.get(0)) else {
+    let Some((idx, _)) = crate::spec::table().lookup(args.args().get(0)) else {
         return;
     };
     let shared = ctx.shared;
@@ -153,7 +198,7 @@ pub fn block(ctx: &mut Ctx<'_>, a: &Args<'_>, keys: Vec<Box<[u8]>>, timeout_ms: 
     let deadline = timeout_ms.map(|t| ctx.now().saturating_add(t));
     ctx.client.blocked = Some(Blocked {
         idx,
-        args: a.to_owned(),
+        args,
         db: ctx.ks.db,
         keys,
         deadline,
@@ -181,4 +226,19 @@ pub fn end_block(shared: &Shared, client: &Client, db: usize, keys: &[Box<[u8]>]
         shared.blocking.blocked.fetch_sub(1, Ordering::AcqRel);
     }
     client.info.unblock.store(0, Ordering::Release);
+}
+
+/// After a write (while clients wait in XREAD/XREADGROUP): wake those waiting on the keys it
+/// touched, or on every key for a keyless write (FLUSHALL, SWAPDB), so that a blocked
+/// XREADGROUP whose key or group went away gets its error, as Redis answers it.
+pub fn after_write(ctx: &Ctx<'_>, spec: &crate::spec::Spec, a: &Args<'_>) {
+    let shared = ctx.shared;
+    let mut any = false;
+    for p in spec.all_keys(a) {
+        any = true;
+        shared.blocking.signal_all(shared, ctx.ks.db, a.get(p));
+    }
+    if !any {
+        shared.blocking.wake_all(shared);
+    }
 }

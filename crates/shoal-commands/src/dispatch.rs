@@ -199,7 +199,10 @@ fn dispatch_inner(shared: &Shared, client: &mut Client, out: &mut Reply, args: A
     // or keyless command locks its shard inside the handler.
     let several = match spec.locking {
         Locking::Keys => {
-            spec.numkeys.is_some() || spec.several_keys(args.len()) || moving.is_some()
+            spec.numkeys.is_some()
+                || spec.key_range.is_some()
+                || spec.several_keys(args.len())
+                || moving.is_some()
         }
         Locking::Custom(_) => true,
         Locking::Nothing | Locking::Global => false,
@@ -464,6 +467,17 @@ pub fn run(ctx: &mut Ctx<'_>, idx: usize, spec: &Spec, args: Args<'_>) {
     }
     if cfg!(feature = "no-stats") {
         let res = (spec.handler)(ctx, args);
+        if spec.has(flags::WRITE)
+            && !spec.has(flags::BLOCKING)
+            && ctx
+                .shared
+                .blocking
+                .stream_waiters
+                .load(std::sync::atomic::Ordering::Relaxed)
+                > 0
+        {
+            crate::blocking::after_write(ctx, spec, &args);
+        }
         crate::notify::after_command(ctx.shared);
         if propagate && res.is_ok() {
             crate::repl::after_write(ctx, &args);
@@ -497,6 +511,17 @@ pub fn run(ctx: &mut Ctx<'_>, idx: usize, spec: &Spec, args: Args<'_>) {
     let t0 = clock.raw();
     let bytes_in = slot.map_or(0, |_| resp_len(&args));
     let res = (spec.handler)(ctx, args);
+    if spec.has(flags::WRITE)
+        && !spec.has(flags::BLOCKING)
+        && ctx
+            .shared
+            .blocking
+            .stream_waiters
+            .load(std::sync::atomic::Ordering::Relaxed)
+            > 0
+    {
+        crate::blocking::after_write(ctx, spec, &args);
+    }
     // Keyspace events of keys the command's lookups found expired.
     crate::notify::after_command(ctx.shared);
     if tracking {

@@ -69,6 +69,7 @@ pub enum Group {
     Bitmap,
     HyperLogLog,
     Geo,
+    Stream,
 }
 
 impl Group {
@@ -89,6 +90,7 @@ impl Group {
             Group::Bitmap => "bitmap",
             Group::HyperLogLog => "hyperloglog",
             Group::Geo => "geo",
+            Group::Stream => "stream",
         }
     }
 
@@ -109,6 +111,7 @@ impl Group {
             Group::Bitmap => "@bitmap",
             Group::HyperLogLog => "@hyperloglog",
             Group::Geo => "@geo",
+            Group::Stream => "@stream",
         }
     }
 }
@@ -152,6 +155,8 @@ pub struct Spec {
     /// Up to two more keys found by looking at the arguments (SORT's `STORE destination`,
     /// GEORADIUS's `STORE` and `STOREDIST`).
     pub extra_key: Option<ExtraKeys>,
+    /// Key positions found by looking at the arguments (XREAD's keys after STREAMS).
+    pub key_range: Option<fn(&Args<'_>) -> std::ops::Range<usize>>,
 }
 
 impl Spec {
@@ -198,9 +203,11 @@ impl Spec {
             None => 0..0,
         };
         let more = self.extra_key.map_or([None, None], |f| f(args));
+        let found = self.key_range.map_or(0..0, |f| f(args));
         self.key_positions(argc)
             .chain(extra)
             .chain(more.into_iter().flatten())
+            .chain(found)
     }
 
     /// True when these arguments name more than one key.
@@ -283,6 +290,7 @@ pub const fn cmd(
         numkeys: None,
         subs: &[],
         extra_key: None,
+        key_range: None,
     }
 }
 
@@ -314,6 +322,14 @@ impl Spec {
         self.subs
             .iter()
             .position(|s| s.as_bytes().eq_ignore_ascii_case(sub))
+    }
+
+    /// The keys are where `f` finds them in the arguments (and the command locks by them).
+    pub const fn key_range(mut self, f: fn(&Args<'_>) -> std::ops::Range<usize>) -> Spec {
+        self.key_range = Some(f);
+        self.flags |= flags::MOVABLEKEYS;
+        self.locking = Locking::Keys;
+        self
     }
 
     /// Keys counted by `args[i]` follow it (and the command locks by its keys).

@@ -15,6 +15,7 @@ const T_HASH: u8 = 2;
 const T_LIST: u8 = 3;
 const T_SET: u8 = 4;
 const T_ZSET: u8 = 5;
+const T_STREAM: u8 = 6;
 
 fn put(out: &mut Vec<u8>, b: &[u8]) {
     out.extend_from_slice(&(b.len() as u32).to_le_bytes());
@@ -75,6 +76,10 @@ pub fn dump(v: ValueRef<'_>) -> Vec<u8> {
                 put(&mut out, m);
                 put(&mut out, &s.to_bits().to_le_bytes());
             }
+        }
+        ValueRef::Stream(x) => {
+            out.push(T_STREAM);
+            crate::stream::dump::write(x, &mut out);
         }
     }
     out.extend_from_slice(&DUMP_VERSION.to_le_bytes());
@@ -163,6 +168,9 @@ pub fn restore(p: &[u8]) -> Result<Value, RestoreError> {
             }
             Ok(Value::ZSet(Box::new(z)))
         }
+        [T_STREAM, rest @ ..] => crate::stream::dump::read(rest)
+            .map(|x| Value::Stream(Box::new(x)))
+            .ok_or(RestoreError::BadData),
         _ => Err(RestoreError::BadData),
     }
 }
@@ -204,6 +212,22 @@ mod tests {
         assert_eq!(crc64(b"123456789"), 0xe9c6d914c4b8d9ca);
     }
 
+    fn stream_with_group() -> crate::stream::Stream {
+        use crate::stream::{Group, NodeLimits, StreamId};
+        let mut x = crate::stream::Stream::default();
+        let lim = NodeLimits::current();
+        for i in 1..4u64 {
+            let items: [&[u8]; 2] = [b"f", b"v"];
+            x.append(StreamId::new(i, 0), 1, items.iter().copied(), lim);
+        }
+        x.delete([StreamId::new(2, 0)]);
+        let mut g = Group::new(StreamId::new(3, 0), 3);
+        g.create_consumer(b"alice", 7);
+        g.deliver(StreamId::new(1, 0), b"alice", 9, 2);
+        x.groups.insert(b"g"[..].into(), g);
+        x
+    }
+
     #[test]
     fn roundtrip_and_corruption() {
         let mut h = crate::types::Hash::default();
@@ -217,6 +241,7 @@ mod tests {
             Value::Hash(Box::new(h)),
             Value::Set(Box::new(st)),
             Value::List(Box::new(list)),
+            Value::Stream(Box::new(stream_with_group())),
         ] {
             let d = dump(v.as_ref());
             assert_eq!(restore(&d), Ok(v));

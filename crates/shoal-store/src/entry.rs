@@ -22,6 +22,7 @@
 use std::alloc::{Layout, alloc, dealloc, handle_alloc_error, realloc};
 use std::ptr::NonNull;
 
+use crate::stream::Stream;
 use crate::types::{Hash, List, Set, ZSet};
 use crate::value::Value;
 
@@ -39,6 +40,7 @@ pub enum Kind {
     List = 3,
     Set = 4,
     ZSet = 5,
+    Stream = 6,
 }
 
 impl Kind {
@@ -49,7 +51,8 @@ impl Kind {
             2 => Kind::Hash,
             3 => Kind::List,
             4 => Kind::Set,
-            _ => Kind::ZSet,
+            5 => Kind::ZSet,
+            _ => Kind::Stream,
         }
     }
 
@@ -83,6 +86,7 @@ pub enum ValueRef<'a> {
     List(&'a List),
     Set(&'a Set),
     ZSet(&'a ZSet),
+    Stream(&'a Stream),
 }
 
 /// A stored collection, borrowed mutably (strings change through `Entry::set_value`).
@@ -91,6 +95,7 @@ pub enum CollMut<'a> {
     List(&'a mut List),
     Set(&'a mut Set),
     ZSet(&'a mut ZSet),
+    Stream(&'a mut Stream),
     /// The value is a string.
     NotCollection,
 }
@@ -114,6 +119,7 @@ fn kind_of(v: &NewValue<'_>) -> Kind {
         NewValue::Value(Value::List(_)) => Kind::List,
         NewValue::Value(Value::Set(_)) => Kind::Set,
         NewValue::Value(Value::ZSet(_)) => Kind::ZSet,
+        NewValue::Value(Value::Stream(_)) => Kind::Stream,
     }
 }
 
@@ -133,6 +139,7 @@ unsafe fn write_payload(p: *mut u8, v: NewValue<'_>) {
             NewValue::Value(Value::List(l)) => write_ptr(p, Box::into_raw(l) as *mut u8),
             NewValue::Value(Value::Set(s)) => write_ptr(p, Box::into_raw(s) as *mut u8),
             NewValue::Value(Value::ZSet(z)) => write_ptr(p, Box::into_raw(z) as *mut u8),
+            NewValue::Value(Value::Stream(x)) => write_ptr(p, Box::into_raw(x) as *mut u8),
         }
     }
 }
@@ -287,6 +294,7 @@ impl Entry {
                 Kind::List => ValueRef::List(&*(self.coll_ptr() as *const List)),
                 Kind::Set => ValueRef::Set(&*(self.coll_ptr() as *const Set)),
                 Kind::ZSet => ValueRef::ZSet(&*(self.coll_ptr() as *const ZSet)),
+                Kind::Stream => ValueRef::Stream(&*(self.coll_ptr() as *const Stream)),
             }
         }
     }
@@ -303,6 +311,7 @@ impl Entry {
                 Kind::Hash => CollMut::Hash(&mut *(c as *mut Hash)),
                 Kind::List => CollMut::List(&mut *(c as *mut List)),
                 Kind::Set => CollMut::Set(&mut *(c as *mut Set)),
+                Kind::Stream => CollMut::Stream(&mut *(c as *mut Stream)),
                 _ => CollMut::ZSet(&mut *(c as *mut ZSet)),
             }
         }
@@ -336,6 +345,7 @@ impl Entry {
                 Kind::Hash => drop(Box::from_raw(c as *mut Hash)),
                 Kind::List => drop(Box::from_raw(c as *mut List)),
                 Kind::Set => drop(Box::from_raw(c as *mut Set)),
+                Kind::Stream => drop(Box::from_raw(c as *mut Stream)),
                 _ => drop(Box::from_raw(c as *mut ZSet)),
             }
         }
@@ -477,6 +487,7 @@ impl Entry {
                 Kind::Hash => Value::Hash(Box::from_raw(c as *mut Hash)),
                 Kind::List => Value::List(Box::from_raw(c as *mut List)),
                 Kind::Set => Value::Set(Box::from_raw(c as *mut Set)),
+                Kind::Stream => Value::Stream(Box::from_raw(c as *mut Stream)),
                 _ => Value::ZSet(Box::from_raw(c as *mut ZSet)),
             }
         };
@@ -517,6 +528,7 @@ impl<'a> ValueRef<'a> {
             ValueRef::List(_) => "list",
             ValueRef::Set(_) => "set",
             ValueRef::ZSet(_) => "zset",
+            ValueRef::Stream(_) => "stream",
         }
     }
 
@@ -530,6 +542,7 @@ impl<'a> ValueRef<'a> {
             ValueRef::List(l) => crate::types::list_encoding(l),
             ValueRef::Set(s) => s.encoding(),
             ValueRef::ZSet(z) => z.encoding(),
+            ValueRef::Stream(_) => "stream",
         }
     }
 
@@ -555,6 +568,7 @@ impl<'a> ValueRef<'a> {
             ValueRef::List(l) => l.iter().map(|e| e.len() + 16).sum(),
             ValueRef::Set(s) => s.heap_size(),
             ValueRef::ZSet(z) => z.heap_size(),
+            ValueRef::Stream(x) => x.heap_size(),
         }
     }
 
@@ -567,6 +581,7 @@ impl<'a> ValueRef<'a> {
             ValueRef::List(l) => Value::List(Box::new(l.clone())),
             ValueRef::Set(s) => Value::Set(Box::new(s.clone())),
             ValueRef::ZSet(z) => Value::ZSet(Box::new(z.clone())),
+            ValueRef::Stream(x) => Value::Stream(Box::new(x.clone())),
         }
     }
 }

@@ -18,6 +18,7 @@ pub mod rdb;
 pub mod shard;
 pub mod snapshot;
 pub mod store;
+pub mod stream;
 pub mod thin;
 pub mod types;
 pub mod value;

@@ -26,6 +26,9 @@ pub struct Thresholds {
     pub set_value: AtomicUsize,
     pub zset_entries: AtomicUsize,
     pub zset_value: AtomicUsize,
+    /// `stream-node-max-bytes` / `stream-node-max-entries` (0: no limit).
+    pub stream_node_bytes: AtomicUsize,
+    pub stream_node_entries: AtomicUsize,
 }
 
 pub static THRESHOLDS: Thresholds = Thresholds {
@@ -36,6 +39,8 @@ pub static THRESHOLDS: Thresholds = Thresholds {
     set_value: AtomicUsize::new(MAX_PACK_VALUE),
     zset_entries: AtomicUsize::new(MAX_PACK_ENTRIES),
     zset_value: AtomicUsize::new(MAX_PACK_VALUE),
+    stream_node_bytes: AtomicUsize::new(4096),
+    stream_node_entries: AtomicUsize::new(100),
 };
 
 #[inline]

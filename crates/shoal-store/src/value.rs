@@ -3,6 +3,7 @@
 //! [`ValueRef`]. Every value owns its bytes (never a slice of a socket buffer).
 
 use crate::entry::ValueRef;
+use crate::stream::Stream;
 use crate::types::{Hash, List, Set, ZSet};
 
 /// A string value that looks like a canonical integer is kept as `Int`, as Redis does (OBJECT
@@ -15,6 +16,7 @@ pub enum Value {
     List(Box<List>),
     Set(Box<Set>),
     ZSet(Box<ZSet>),
+    Stream(Box<Stream>),
 }
 
 impl Value {
@@ -26,6 +28,7 @@ impl Value {
             Value::List(l) => ValueRef::List(l),
             Value::Set(s) => ValueRef::Set(s),
             Value::ZSet(z) => ValueRef::ZSet(z),
+            Value::Stream(x) => ValueRef::Stream(x),
         }
     }
 

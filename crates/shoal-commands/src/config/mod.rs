@@ -129,6 +129,8 @@ pub struct Encoding {
     pub set_value: usize,
     pub zset_entries: usize,
     pub zset_value: usize,
+    pub stream_node_bytes: usize,
+    pub stream_node_entries: usize,
 }
 
 impl Encoding {
@@ -143,6 +145,9 @@ impl Encoding {
         t.set_value.store(self.set_value, Relaxed);
         t.zset_entries.store(self.zset_entries, Relaxed);
         t.zset_value.store(self.zset_value, Relaxed);
+        t.stream_node_bytes.store(self.stream_node_bytes, Relaxed);
+        t.stream_node_entries
+            .store(self.stream_node_entries, Relaxed);
     }
 }
 
@@ -286,6 +291,8 @@ impl Default for Config {
                 set_value: 0,
                 zset_entries: 0,
                 zset_value: 0,
+                stream_node_bytes: 0,
+                stream_node_entries: 0,
             },
             cluster: ClusterConfig::default(),
             notify_keyspace_events: 0,

@@ -626,7 +626,10 @@ pub const PARAMS: &[Param] = &[
         num!(proto_max_bulk_len),
         "Largest bulk string a client may send.",
     ),
-    p("stream-node-max-entries", int(0, LONG_MAX), "100"),
+    p("stream-node-max-entries", int(0, LONG_MAX), "100").acts(
+        num!(encoding.stream_node_entries),
+        "Stream nodes hold at most this many entries (0: no limit).",
+    ),
     p("repl-backlog-size", mem(1, LONG_MAX), "1048576").acts(
         Field {
             get: |c| c.repl_backlog_size.to_string(),
@@ -662,7 +665,10 @@ pub const PARAMS: &[Param] = &[
             num!(encoding.hash_value),
             "Hashes whose values are all this short stay compact.",
         ),
-    p("stream-node-max-bytes", mem(0, LONG_MAX), "4096"),
+    p("stream-node-max-bytes", mem(0, LONG_MAX), "4096").acts(
+        num!(encoding.stream_node_bytes),
+        "Stream nodes take at most this many bytes (0: no limit).",
+    ),
     p("zset-max-listpack-value", mem(0, LONG_MAX), "64")
         .alias("zset-max-ziplist-value")
         .acts(

@@ -22,6 +22,7 @@ pub mod server;
 pub mod sets;
 pub mod slotmig;
 pub mod sort;
+pub mod streams;
 pub mod strings;
 pub mod transactions;
 pub mod zsets;
@@ -38,6 +39,7 @@ pub static ALL: &[&[Spec]] = &[
     lists::COMMANDS,
     sets::COMMANDS,
     zsets::COMMANDS,
+    streams::COMMANDS,
     connection::COMMANDS,
     pubsub::COMMANDS,
     server::COMMANDS,

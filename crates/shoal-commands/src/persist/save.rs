@@ -321,7 +321,10 @@ fn encode(
                         w.select_db(db as u64, hint);
                         db_now = Some(db);
                     }
-                    w.key(key, value.as_ref(), expire);
+                    if let Err(why) = w.key(key, value.as_ref(), expire) {
+                        failed = Some(why.to_string());
+                        break 'chunks;
+                    }
                     if opts.key_delay_us > 0 {
                         std::thread::sleep(Duration::from_micros(opts.key_delay_us));
                     }

@@ -193,7 +193,9 @@ fn checked_run<R>(
             "ERR Wrong number of args calling Redis command from script",
         );
     }
-    if spec.has(flags::NOSCRIPT | flags::BLOCKING) || noscript_sub(spec, &args) {
+    // XREAD/XREADGROUP run in scripts without BLOCK (they refuse BLOCK themselves, as Redis).
+    let blocking = spec.has(flags::BLOCKING) && !matches!(spec.name, "xread" | "xreadgroup");
+    if spec.has(flags::NOSCRIPT) || blocking || noscript_sub(spec, &args) {
         return refuse(
             Some(idx),
             "ERR This Redis command is not allowed from script",

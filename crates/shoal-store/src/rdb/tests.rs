@@ -10,13 +10,14 @@ fn file(values: &[(&[u8], Value, Option<u64>)], compress: bool, checksum: bool) 
     w.select_db(0, Some((values.len() as u64, 0)));
     let mut out = Vec::new();
     for (k, v, e) in values {
-        w.key(k, v.as_ref(), *e);
+        w.key(k, v.as_ref(), *e).expect("written");
         if w.pending() > 100 {
             out.extend(w.take());
         }
     }
     w.select_db(3, None);
-    w.key(b"in3", Value::Int(7).as_ref(), None);
+    w.key(b"in3", Value::Int(7).as_ref(), None)
+        .expect("written");
     out.extend(w.finish());
     out
 }

@@ -67,8 +67,17 @@ impl Writer {
         }
     }
 
-    /// One key with its value and expiry time (unix milliseconds).
-    pub fn key(&mut self, key: &[u8], value: ValueRef<'_>, expire_ms: Option<u64>) {
+    /// One key with its value and expiry time (unix milliseconds). Streams cannot be written
+    /// yet: `Err` names why, and nothing was written for the key.
+    pub fn key(
+        &mut self,
+        key: &[u8],
+        value: ValueRef<'_>,
+        expire_ms: Option<u64>,
+    ) -> Result<(), &'static str> {
+        if matches!(value, ValueRef::Stream(_)) {
+            return Err("streams cannot be saved in an RDB file yet");
+        }
         if let Some(t) = expire_ms {
             self.buf.push(OP_EXPIRETIME_MS);
             self.buf.extend_from_slice(&t.to_le_bytes());
@@ -161,7 +170,10 @@ impl Writer {
                     }
                 }
             }
+            // Refused above.
+            ValueRef::Stream(_) => {}
         }
+        Ok(())
     }
 
     /// Bytes written since the last call (the checksum has seen them).
