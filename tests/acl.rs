@@ -482,6 +482,69 @@ fn subscribers_that_lose_channel_permissions_are_killed() {
     assert!(!list.contains("pardoned"), "{list}");
 }
 
+/// SORT's BY and GET read keys that no key check sees: Redis allows them only to a user who may
+/// read every key (allkeys, or a read pattern matching `*`).
+#[test]
+fn sort_by_and_get_need_read_access_to_every_key() {
+    let s = server(&[]);
+    let mut c = conn(&s);
+    ok(&mut c, &["SET", "v1", "1"]);
+    let _: i64 = q(&mut c, &["LPUSH", "mylist", "1"]);
+    ok(
+        &mut c,
+        &[
+            "ACL",
+            "SETUSER",
+            "sorter",
+            "on",
+            "nopass",
+            "(+sort ~mylist)",
+        ],
+    );
+    let mut u = login(&s, "sorter", "x");
+    let by = "ERR BY option of SORT denied due to insufficient ACL permissions.";
+    let get = "ERR GET option of SORT denied due to insufficient ACL permissions.";
+    for rules in [
+        &["(+sort ~mylist)"][..],
+        &["(+sort ~mylist ~v*)"],
+        &["(+sort ~mylist %W~*)"],
+    ] {
+        ok(
+            &mut c,
+            &[
+                &["ACL", "SETUSER", "sorter", "reset", "on", "nopass"][..],
+                rules,
+            ]
+            .concat(),
+        );
+        assert_eq!(e(&mut u, &["SORT", "mylist", "BY", "v*"]), by, "{rules:?}");
+        assert_eq!(
+            e(&mut u, &["SORT", "mylist", "GET", "v*"]),
+            get,
+            "{rules:?}"
+        );
+    }
+    ok(
+        &mut c,
+        &["ACL", "SETUSER", "sorter", "(+sort ~mylist %R~*)"],
+    );
+    assert_eq!(
+        q::<Vec<String>>(&mut u, &["SORT", "mylist", "BY", "v*"]),
+        ["1"]
+    );
+    // A BY without `*` sorts nothing and reads nothing: no check.
+    ok(
+        &mut c,
+        &[
+            "ACL", "SETUSER", "sorter", "reset", "on", "nopass", "+sort", "~mylist",
+        ],
+    );
+    assert_eq!(
+        q::<Vec<String>>(&mut u, &["SORT", "mylist", "BY", "nosort"]),
+        ["1"]
+    );
+}
+
 #[test]
 fn aclfile_load_save_and_user_directives() {
     let dir = std::env::temp_dir().join(format!("shoal-acl-test-{}", std::process::id()));

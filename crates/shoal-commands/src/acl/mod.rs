@@ -349,6 +349,19 @@ impl User {
     pub fn open(&self) -> bool {
         self.open.load(Relaxed)
     }
+
+    /// May read every key (Redis's `ACLUserCheckKeyPerm(user, "*", 1, CMD_KEY_ACCESS)`): a
+    /// selector with allkeys, or a read pattern that matches the literal `*`. SORT's BY and GET
+    /// read keys no ACL check sees, so they need this.
+    pub fn reads_every_key(&self) -> bool {
+        self.open()
+            || self.st.read().selectors.iter().any(|sel| {
+                sel.flags & SEL_ALLKEYS != 0
+                    || sel.patterns.iter().any(|(acc, pat)| {
+                        acc & KEY_READ != 0 && shoal_store::glob::glob_match(pat, b"*", false)
+                    })
+            })
+    }
     pub fn set_state(&self, st: UserState) {
         let open = st.open();
         *self.st.write() = st;

@@ -34,7 +34,16 @@ struct Opts<'a> {
     store: Option<&'a [u8]>,
 }
 
-fn parse<'a>(a: &Args<'a>, readonly: bool, cluster: bool) -> Result<Opts<'a>, CmdError> {
+const BY_DENIED: &str = "ERR BY option of SORT denied due to insufficient ACL permissions.";
+const GET_DENIED: &str = "ERR GET option of SORT denied due to insufficient ACL permissions.";
+
+/// `all_keys`: the user may read every key (BY with a pattern and GET need it, as in Redis).
+fn parse<'a>(
+    a: &Args<'a>,
+    readonly: bool,
+    cluster: bool,
+    all_keys: bool,
+) -> Result<Opts<'a>, CmdError> {
     let mut o = Opts {
         desc: false,
         alpha: false,
@@ -69,11 +78,16 @@ fn parse<'a>(a: &Args<'a>, readonly: bool, cluster: bool) -> Result<Opts<'a>, Cm
                 o.dontsort = true;
             } else if cluster {
                 return Err(BY_IN_CLUSTER.into());
+            } else if !all_keys {
+                return Err(BY_DENIED.into());
             }
             j += 1;
         } else if eq_ic(opt, "get") && left >= 1 {
             if cluster {
                 return Err(GET_IN_CLUSTER.into());
+            }
+            if !all_keys {
+                return Err(GET_DENIED.into());
             }
             o.gets.push(a.get(j + 1));
             j += 1;
@@ -337,7 +351,11 @@ fn sort_ro(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
 }
 
 fn sort_common(ctx: &mut Ctx<'_>, a: Args<'_>, readonly: bool) -> CmdResult {
-    let mut o = parse(&a, readonly, ctx.shared.cluster.is_some())?;
+    let all_keys = match &ctx.client.user {
+        Some(u) => u.reads_every_key(),
+        None => ctx.shared.acl.default.reads_every_key(),
+    };
+    let mut o = parse(&a, readonly, ctx.shared.cluster.is_some(), all_keys)?;
     let key = a.get(1);
     // The elements, in the collection's own order (a sorted set's by score).
     let mut s = ctx.ks.shard(key);
