@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
-"""Bitmaps, HyperLogLog and geo against redis-server in the same run (issue 14).
+"""Bitmaps, HyperLogLog, geo and streams against redis-server in the same run (issues 14, 15).
 
 CPU: each server pinned to --server-cpu, redis-benchmark on --client-cpu; the table is each
 server's on-CPU time per request (all threads, /proc/PID/task/*/schedstat), medians of --rounds.
 Memory: used_memory and RSS after loading a 1M-member geo set and 10k dense HLLs.
 
-Usage: python3 benches/types.py [--rounds 3] [--requests 100000] [--only cpu|memory]
+Usage: python3 benches/types.py [--rounds 3] [--requests 100000] [--only cpu|memory] [--match TEXT]
 """
 import argparse
 import os
@@ -38,6 +38,8 @@ TESTS = [
     ("PFCOUNT two dense HLLs (merge)", 1, ["PFCOUNT", "hll", "hll2"], 5),
     ("GEOADD", 16, ["GEOADD", "geo", "13.361389", "38.115556", "m:__rand_int__"], 1),
     ("GEOSEARCH 50 km COUNT 10", 1, ["GEOSEARCH", "geo2", "FROMLONLAT", "15", "37", "BYRADIUS", "50", "km", "ASC", "COUNT", "10"], 5),
+    ("XADD 3 fields", 16, ["XADD", "s", "*", "name", "__rand_int__", "kind", "click", "n", "1"], 1),
+    ("XRANGE COUNT 10", 16, ["XRANGE", "s2", "-", "+", "COUNT", "10"], 1),
 ]
 
 
@@ -56,6 +58,11 @@ def setup(c):
     for name in ("hll", "hll2"):
         for start in range(0, 20000, 1000):
             c.pfadd(name, *[f"{name}-{i}" for i in range(start, start + 1000)])
+    # A 10k-entry stream for XRANGE.
+    pipe = c.pipeline(transaction=False)
+    for i in range(10000):
+        pipe.xadd("s2", {"name": f"user{i}", "kind": "click", "n": i})
+    pipe.execute()
     # 100k members around (15, 37) for GEOSEARCH.
     pipe = c.pipeline(transaction=False)
     for i in range(100000):
@@ -149,7 +156,10 @@ def main():
     ap.add_argument("--server-cpu", type=int, default=0)
     ap.add_argument("--client-cpu", type=int, default=1)
     ap.add_argument("--only", choices=["cpu", "memory"])
+    ap.add_argument("--match", help="only the CPU rows whose name contains this text")
     args = ap.parse_args()
+    if args.match:
+        TESTS[:] = [t for t in TESTS if args.match in t[0]]
     if args.only != "memory":
         cpu(args)
     if args.only != "cpu":
