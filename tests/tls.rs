@@ -233,12 +233,8 @@ fn config_set_reloads_certificates_and_keeps_the_old_on_a_bad_file() {
     let fresh = TlsConn::connect(s.addr, cfg.clone()).unwrap();
     assert_eq!(fresh.peer_cert(), cert_der(&certs.path("server2.crt")));
     assert_eq!(c.roundtrip(b"PING\r\n", 7).unwrap(), "+PONG\r\n");
-    // Encrypted keys are refused with a reason, not accepted and ignored.
-    let r = set(&mut c, &["tls-key-file-pass", "secret"]);
-    assert!(
-        r.contains("encrypted private keys are not supported"),
-        "{r}"
-    );
+    // A password for a key that is not encrypted: harmless, as in Redis.
+    assert_eq!(set(&mut c, &["tls-key-file-pass", "secret"]), "+OK\r\n");
     // A CA that is no certificate: refused, the old CA stays.
     let r = set(&mut c, &["tls-ca-cert-file", &certs.path("server.key")]);
     assert!(r.contains("Unable to update TLS configuration"), "{r}");
@@ -277,6 +273,136 @@ fn config_set_reloads_certificates_and_keeps_the_old_on_a_bad_file() {
         t.s.conn.negotiated_cipher_suite().map(|s| s.suite()),
         Some(rustls::CipherSuite::TLS13_CHACHA20_POLY1305_SHA256)
     );
+}
+
+/// `openssl pkcs8 -topk8 -v2 aes-256-cbc`: the encrypted PKCS#8 (PBES2) form of `name`.key.
+fn encrypt_key(certs: &Certs, name: &str, pass: &str) -> String {
+    let out = certs.path(&format!("{name}-enc.key"));
+    let st = Command::new("openssl")
+        .args(["pkcs8", "-topk8", "-v2", "aes-256-cbc", "-in"])
+        .arg(certs.path(&format!("{name}.key")))
+        .args(["-out", &out, "-passout", &format!("pass:{pass}")])
+        .status()
+        .expect("openssl runs");
+    assert!(st.success(), "openssl pkcs8 -topk8 failed");
+    let pem = std::fs::read_to_string(&out).unwrap();
+    assert!(
+        pem.starts_with("-----BEGIN ENCRYPTED PRIVATE KEY-----"),
+        "{pem}"
+    );
+    out
+}
+
+#[test]
+fn encrypted_keys_are_read_with_their_password() {
+    let certs = Certs::new("enckey");
+    let key = encrypt_key(&certs, "server", "s3cret");
+    let key2 = encrypt_key(&certs, "server2", "other pass");
+    let ckey = encrypt_key(&certs, "client", "cpass");
+    let crt = certs.path("server.crt");
+    let ca = certs.path("ca.crt");
+    // No password, or a wrong one: the server does not start, and says why.
+    let run = |args: &[&str]| {
+        let out = Command::new(BIN)
+            .args(["--port", "0", "--ephemeral-ports", "tls-port"])
+            .args(["--tls-cert-file", &crt, "--tls-ca-cert-file", &ca])
+            .args(args)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{args:?} must exit 1");
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let err = run(&["--tls-key-file", &key]);
+    assert!(err.contains("the private key is encrypted"), "{err}");
+    let err = run(&["--tls-key-file", &key, "--tls-key-file-pass", "wrong"]);
+    assert!(err.contains("cannot decrypt the private key"), "{err}");
+    let err = run(&[
+        "--tls-key-file",
+        &key,
+        "--tls-key-file-pass",
+        "s3cret",
+        "--tls-client-cert-file",
+        &certs.path("client.crt"),
+        "--tls-client-key-file",
+        &ckey,
+        "--tls-client-key-file-pass",
+        "s3cret",
+    ]);
+    assert!(err.contains("client-enc.key: cannot decrypt"), "{err}");
+    // The right passwords: it serves its certificate.
+    let s = tls_server(
+        &certs,
+        &[
+            "--tls-auth-clients",
+            "no",
+            "--tls-key-file",
+            &key,
+            "--tls-key-file-pass",
+            "s3cret",
+            "--tls-client-cert-file",
+            &certs.path("client.crt"),
+            "--tls-client-key-file",
+            &ckey,
+            "--tls-client-key-file-pass",
+            "cpass",
+        ],
+    );
+    let cfg = certs.client_config("ca.crt", None);
+    let mut c = TlsConn::connect(s.addr, cfg.clone()).unwrap();
+    assert_eq!(c.peer_cert(), cert_der(&crt));
+    assert_eq!(
+        certs.cli(s.addr, None, &["CONFIG", "GET", "tls-key-file-pass"]),
+        (true, "tls-key-file-pass\ns3cret".into())
+    );
+    // CONFIG SET: a wrong password is an error that keeps the old certificate.
+    let crt2 = certs.path("server2.crt");
+    let (_, r) = certs.cli(
+        s.addr,
+        None,
+        &[
+            "CONFIG",
+            "SET",
+            "tls-cert-file",
+            &crt2,
+            "tls-key-file",
+            &key2,
+            "tls-key-file-pass",
+            "s3cret",
+        ],
+    );
+    assert!(
+        r.contains("Unable to update TLS configuration") && r.contains("cannot decrypt"),
+        "{r}"
+    );
+    let fresh = TlsConn::connect(s.addr, cfg.clone()).unwrap();
+    assert_eq!(fresh.peer_cert(), cert_der(&crt));
+    assert_eq!(
+        certs
+            .cli(s.addr, None, &["CONFIG", "GET", "tls-key-file-pass"])
+            .1,
+        "tls-key-file-pass\ns3cret"
+    );
+    // The right one: new clients get the new certificate, the connected one goes on.
+    assert_eq!(
+        certs.cli(
+            s.addr,
+            None,
+            &[
+                "CONFIG",
+                "SET",
+                "tls-cert-file",
+                &crt2,
+                "tls-key-file",
+                &key2,
+                "tls-key-file-pass",
+                "other pass",
+            ],
+        ),
+        (true, "OK".into())
+    );
+    let fresh = TlsConn::connect(s.addr, cfg).unwrap();
+    assert_eq!(fresh.peer_cert(), cert_der(&crt2));
+    assert_eq!(c.roundtrip(b"PING\r\n", 7).unwrap(), "+PONG\r\n");
 }
 
 #[test]
