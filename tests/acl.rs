@@ -546,3 +546,51 @@ fn metrics_port_can_require_credentials() {
         "HTTP/1.1 200 OK"
     );
 }
+
+#[test]
+fn metrics_port_listens_on_every_bind_address() {
+    // 127.0.0.2 is a loopback address too; 192.0.2.1 (TEST-NET) is on no interface: optional.
+    let s = ServerProcess::start_raw(
+        BIN,
+        &[
+            "--ephemeral-ports",
+            "port",
+            "--bind",
+            "127.0.0.1 127.0.0.2 -192.0.2.1",
+            "--metrics-port",
+            "0",
+        ],
+    );
+    let first = metrics_addr(&s);
+    let port = first.rsplit(':').next().unwrap().to_string();
+    assert_eq!(first, format!("127.0.0.1:{port}"));
+    let lines: Vec<String> = s
+        .log()
+        .into_iter()
+        .filter(|l| l.contains("Metrics on http://"))
+        .collect();
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    for ip in ["127.0.0.1", "127.0.0.2"] {
+        assert_eq!(
+            metrics_status(&format!("{ip}:{port}"), None),
+            "HTTP/1.1 200 OK",
+            "{ip}"
+        );
+    }
+    // An address `bind` does not list gets nothing.
+    assert!(std::net::TcpStream::connect(format!("127.0.0.3:{port}")).is_err());
+    // A required address whose metrics port is taken: the server does not start.
+    let taken = std::net::TcpListener::bind("127.0.0.2:0").unwrap();
+    let busy = taken.local_addr().unwrap().port().to_string();
+    let out = std::process::Command::new(BIN)
+        .args(["--ephemeral-ports", "port"])
+        .args(["--bind", "127.0.0.1 127.0.0.2", "--metrics-port", &busy])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("(metrics)") && err.contains("127.0.0.2"),
+        "{err}"
+    );
+}
