@@ -782,8 +782,122 @@ print("ok")
         .unwrap();
     let n: String = mine.trim_start_matches("key:").to_string();
     assert_eq!(cli(&nodes[3], &["GET", &mine]), n);
+    // redis-cli --cluster reshard over TLS: MIGRATE between TLS-only nodes (tls-cluster yes).
+    let tool = |args: &[&str]| {
+        let mut c = Command::new("redis-cli");
+        c.args(["--tls", "--cacert", &certs.path("ca.crt")]);
+        c.args(["--cert", &certs.path("client.crt")]);
+        c.args(["--key", &certs.path("client.key")]);
+        c.args(args);
+        c.output().expect("redis-cli runs")
+    };
+    let entry = format!("127.0.0.1:{}", nodes[1].addr.port());
+    assert!(
+        wait_until(Duration::from_secs(20), || tool(&[
+            "--cluster",
+            "check",
+            &entry
+        ])
+        .status
+        .success()),
+        "the cluster's nodes do not agree"
+    );
+    let from = cli(&nodes[1], &["CLUSTER", "MYID"]);
+    let to = cli(&nodes[2], &["CLUSTER", "MYID"]);
+    let size = |s: &ServerProcess| cli(s, &["DBSIZE"]).parse::<usize>().unwrap();
+    let (from_keys, to_keys) = (size(&nodes[1]), size(&nodes[2]));
+    let out = tool(&[
+        "--cluster",
+        "reshard",
+        &entry,
+        "--cluster-from",
+        &from,
+        "--cluster-to",
+        &to,
+        "--cluster-slots",
+        "2000",
+        "--cluster-yes",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let moved = from_keys - size(&nodes[1]);
+    assert!(moved > 0, "no key moved");
+    assert_eq!(size(&nodes[2]), to_keys + moved);
+    // No key lost or doubled: the primaries (node 3 took node 0's place) hold the 300.
+    assert_eq!(size(&nodes[3]) + size(&nodes[1]) + size(&nodes[2]), 300);
+    // The cluster's clients follow the new owner.
+    let out = Command::new("python3")
+        .args(["-c", script, &nodes[2].addr.port().to_string()])
+        .args([
+            certs.path("ca.crt"),
+            certs.path("client.crt"),
+            certs.path("client.key"),
+        ])
+        .output()
+        .expect("python3 runs");
+    assert!(
+        out.status.success() && String::from_utf8_lossy(&out.stdout).contains("ok"),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     drop(nodes);
     for d in dirs {
         let _ = std::fs::remove_dir_all(d);
     }
+}
+
+#[test]
+fn migrate_speaks_tls_to_a_tls_only_target_with_tls_cluster() {
+    let certs = Certs::new("migrate");
+    let extra = ["--tls-auth-clients", "no", "--tls-cluster", "yes"];
+    let a = tls_server(&certs, &extra);
+    let b = tls_server(&certs, &extra);
+    let cli = |s: &ServerProcess, args: &[&str]| certs.cli(s.addr, None, args).1;
+    assert_eq!(cli(&a, &["SET", "k1", "v1"]), "OK");
+    assert_eq!(cli(&a, &["RPUSH", "k2", "x", "y"]), "2");
+    let port = b.addr.port().to_string();
+    assert_eq!(
+        cli(&a, &["MIGRATE", "127.0.0.1", &port, "k1", "0", "5000"]),
+        "OK"
+    );
+    assert_eq!(
+        cli(
+            &a,
+            &[
+                "MIGRATE",
+                "127.0.0.1",
+                &port,
+                "",
+                "0",
+                "5000",
+                "COPY",
+                "KEYS",
+                "k2"
+            ]
+        ),
+        "OK"
+    );
+    assert_eq!(cli(&b, &["GET", "k1"]), "v1");
+    assert_eq!(cli(&b, &["LRANGE", "k2", "0", "-1"]), "x\ny");
+    assert_eq!(cli(&a, &["EXISTS", "k1", "k2"]), "1");
+    // Once more on the cached TLS connection.
+    assert_eq!(
+        cli(
+            &a,
+            &["MIGRATE", "127.0.0.1", &port, "k2", "0", "5000", "REPLACE"]
+        ),
+        "OK"
+    );
+    assert_eq!(cli(&a, &["EXISTS", "k2"]), "0");
+    // A server without tls-cluster speaks plain RESP to that port: an I/O error, the key stays.
+    let c = tls_server(&certs, &["--tls-auth-clients", "no"]);
+    assert_eq!(cli(&c, &["SET", "k3", "v"]), "OK");
+    let r = cli(&c, &["MIGRATE", "127.0.0.1", &port, "k3", "0", "1000"]);
+    assert!(r.starts_with("IOERR"), "{r}");
+    assert_eq!(cli(&c, &["GET", "k3"]), "v");
 }

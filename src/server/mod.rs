@@ -78,6 +78,7 @@ async fn serve(config: Config) -> i32 {
         }
     };
     let tls = Arc::new(tls::Tls::default());
+    shoal_commands::families::migrate::set_tls(tls::migrate_connector(tls.clone()));
     if tls::configured(&config.tls) || config.tls.enabled() {
         match tls::build(&config.tls) {
             Ok(built) => tls.set(Some(built)),

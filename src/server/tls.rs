@@ -542,6 +542,43 @@ pub async fn connect(
         .await
 }
 
+/// MIGRATE's TLS client (blocking, as MIGRATE's connection is): the outgoing-link settings in
+/// force when it connects.
+pub fn migrate_connector(tls: Arc<Tls>) -> shoal_commands::families::migrate::TlsConnect {
+    Box::new(move |tcp, host| {
+        let Some(cfg) = tls.client() else {
+            return Err(io::Error::other("TLS is not configured (tls-cert-file)"));
+        };
+        let name = ServerName::try_from(host.trim_matches(['[', ']']).to_string())
+            .map_err(|e| io::Error::other(format!("{host}: {e}")))?;
+        let conn = rustls::ClientConnection::new(cfg, name).map_err(io::Error::other)?;
+        Ok(Box::new(MigrateLink(rustls::StreamOwned::new(conn, tcp))))
+    })
+}
+
+struct MigrateLink(rustls::StreamOwned<rustls::ClientConnection, std::net::TcpStream>);
+
+impl Read for MigrateLink {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.0.read(buf)
+    }
+}
+
+impl Write for MigrateLink {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.write(buf)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.0.flush()
+    }
+}
+
+impl shoal_commands::families::migrate::Link for MigrateLink {
+    fn tcp(&self) -> &std::net::TcpStream {
+        self.0.get_ref()
+    }
+}
+
 /// Logs at most one line per `every_ms`, counting the ones it left out (handshake failures:
 /// a scanner or a misconfigured client must not flood the log).
 pub struct RateLimitedLog {
