@@ -316,6 +316,27 @@ fn encrypted_keys_are_read_with_their_password() {
     assert!(err.contains("the private key is encrypted"), "{err}");
     let err = run(&["--tls-key-file", &key, "--tls-key-file-pass", "wrong"]);
     assert!(err.contains("cannot decrypt the private key"), "{err}");
+    // A legacy encrypted PEM key (Proc-Type): refused with the way to convert it.
+    let legacy = certs.path("server-legacy.key");
+    let st = Command::new("openssl")
+        .args([
+            "pkey",
+            "-traditional",
+            "-aes256",
+            "-passout",
+            "pass:s3cret",
+            "-in",
+        ])
+        .arg(certs.path("server.key"))
+        .args(["-out", &legacy])
+        .status()
+        .expect("openssl runs");
+    assert!(st.success());
+    let err = run(&["--tls-key-file", &legacy, "--tls-key-file-pass", "s3cret"]);
+    assert!(
+        err.contains("legacy encrypted PEM key") && err.contains("openssl pkcs8 -topk8"),
+        "{err}"
+    );
     let err = run(&[
         "--tls-key-file",
         &key,

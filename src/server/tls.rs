@@ -339,7 +339,8 @@ fn certs(path: &str) -> Result<Vec<CertificateDer<'static>>, String> {
 /// (`-----BEGIN ENCRYPTED PRIVATE KEY-----`, PBES2) decrypted with `pass`.
 fn key(path: &str, pass: &str) -> Result<PrivateKeyDer<'static>, String> {
     let data = read_pem(path)?;
-    if data.windows(9).any(|w| w == b"ENCRYPTED") {
+    let has = |what: &[u8]| data.windows(what.len()).any(|w| w == what);
+    if has(b"-----BEGIN ENCRYPTED PRIVATE KEY-----") || has(b"Proc-Type: 4,ENCRYPTED") {
         return decrypt_key(path, &data, pass);
     }
     PrivateKeyDer::from_pem_slice(&data).map_err(|e| format!("{path}: no private key: {e:?}"))
