@@ -653,3 +653,113 @@ fn metrics_port_can_require_credentials() {
         "HTTP/1.1 200 OK"
     );
 }
+
+#[test]
+fn metrics_port_listens_on_every_bind_address() {
+    // 127.0.0.2 is a loopback address too; 192.0.2.1 (TEST-NET) is on no interface: optional.
+    let s = ServerProcess::start_raw(
+        BIN,
+        &[
+            "--ephemeral-ports",
+            "port",
+            "--bind",
+            "127.0.0.1 127.0.0.2 -192.0.2.1",
+            "--metrics-port",
+            "0",
+        ],
+    );
+    let first = metrics_addr(&s);
+    let port = first.rsplit(':').next().unwrap().to_string();
+    assert_eq!(first, format!("127.0.0.1:{port}"));
+    let lines: Vec<String> = s
+        .log()
+        .into_iter()
+        .filter(|l| l.contains("Metrics on http://"))
+        .collect();
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    for ip in ["127.0.0.1", "127.0.0.2"] {
+        assert_eq!(
+            metrics_status(&format!("{ip}:{port}"), None),
+            "HTTP/1.1 200 OK",
+            "{ip}"
+        );
+    }
+    // An address `bind` does not list gets nothing.
+    assert!(std::net::TcpStream::connect(format!("127.0.0.3:{port}")).is_err());
+    // A required address whose metrics port is taken: the server does not start.
+    let taken = std::net::TcpListener::bind("127.0.0.2:0").unwrap();
+    let busy = taken.local_addr().unwrap().port().to_string();
+    let out = std::process::Command::new(BIN)
+        .args(["--ephemeral-ports", "port"])
+        .args(["--bind", "127.0.0.1 127.0.0.2", "--metrics-port", &busy])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("(metrics)") && err.contains("127.0.0.2"),
+        "{err}"
+    );
+}
+
+#[test]
+fn config_rewrite_writes_the_users_back() {
+    let dir = std::env::temp_dir().join(format!("shoal-acl-rewrite-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("shoal.conf");
+    std::fs::write(
+        &path,
+        "# users\nuser alice on >alicepw ~a:* +get\nmaxclients 50\nuser carol on nopass +@all\n",
+    )
+    .unwrap();
+    let start = || {
+        ServerProcess::start_raw(
+            BIN,
+            &[
+                path.to_str().unwrap(),
+                "--ephemeral-ports",
+                "port",
+                "--bind",
+                "127.0.0.1",
+            ],
+        )
+    };
+    let s = start();
+    let mut c = conn(&s);
+    ok(
+        &mut c,
+        &[
+            "ACL",
+            "SETUSER",
+            "bob",
+            "on",
+            ">bobpw",
+            "~b:*",
+            "+set",
+            "+acl|whoami",
+        ],
+    );
+    assert_eq!(q::<i64>(&mut c, &["ACL", "DELUSER", "carol"]), 1);
+    ok(&mut c, &["ACL", "SETUSER", "alice", "+del"]);
+    let list: Vec<String> = q(&mut c, &["ACL", "LIST"]);
+    ok(&mut c, &["CONFIG", "REWRITE"]);
+    let text = std::fs::read_to_string(&path).unwrap();
+    let alice = list.iter().find(|l| l.starts_with("user alice ")).unwrap();
+    // alice's line stays where it was; carol's goes; bob and default are appended.
+    assert!(
+        text.starts_with(&format!("# users\n{alice}\nmaxclients 50\n")),
+        "{text}"
+    );
+    assert!(!text.contains("carol"), "{text}");
+    let users: Vec<&str> = text.lines().filter(|l| l.starts_with("user ")).collect();
+    assert_eq!(users, list.iter().map(String::as_str).collect::<Vec<_>>());
+    drop(c);
+    drop(s);
+    // Restarted from the file: the same users, passwords included.
+    let s = start();
+    let mut c = conn(&s);
+    assert_eq!(q::<Vec<String>>(&mut c, &["ACL", "LIST"]), list);
+    ok(&mut c, &["AUTH", "bob", "bobpw"]);
+    assert_eq!(q::<String>(&mut c, &["ACL", "WHOAMI"]), "bob");
+    std::fs::remove_dir_all(&dir).ok();
+}

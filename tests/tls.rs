@@ -233,12 +233,8 @@ fn config_set_reloads_certificates_and_keeps_the_old_on_a_bad_file() {
     let fresh = TlsConn::connect(s.addr, cfg.clone()).unwrap();
     assert_eq!(fresh.peer_cert(), cert_der(&certs.path("server2.crt")));
     assert_eq!(c.roundtrip(b"PING\r\n", 7).unwrap(), "+PONG\r\n");
-    // Encrypted keys are refused with a reason, not accepted and ignored.
-    let r = set(&mut c, &["tls-key-file-pass", "secret"]);
-    assert!(
-        r.contains("encrypted private keys are not supported"),
-        "{r}"
-    );
+    // A password for a key that is not encrypted: harmless, as in Redis.
+    assert_eq!(set(&mut c, &["tls-key-file-pass", "secret"]), "+OK\r\n");
     // A CA that is no certificate: refused, the old CA stays.
     let r = set(&mut c, &["tls-ca-cert-file", &certs.path("server.key")]);
     assert!(r.contains("Unable to update TLS configuration"), "{r}");
@@ -277,6 +273,157 @@ fn config_set_reloads_certificates_and_keeps_the_old_on_a_bad_file() {
         t.s.conn.negotiated_cipher_suite().map(|s| s.suite()),
         Some(rustls::CipherSuite::TLS13_CHACHA20_POLY1305_SHA256)
     );
+}
+
+/// `openssl pkcs8 -topk8 -v2 aes-256-cbc`: the encrypted PKCS#8 (PBES2) form of `name`.key.
+fn encrypt_key(certs: &Certs, name: &str, pass: &str) -> String {
+    let out = certs.path(&format!("{name}-enc.key"));
+    let st = Command::new("openssl")
+        .args(["pkcs8", "-topk8", "-v2", "aes-256-cbc", "-in"])
+        .arg(certs.path(&format!("{name}.key")))
+        .args(["-out", &out, "-passout", &format!("pass:{pass}")])
+        .status()
+        .expect("openssl runs");
+    assert!(st.success(), "openssl pkcs8 -topk8 failed");
+    let pem = std::fs::read_to_string(&out).unwrap();
+    assert!(
+        pem.starts_with("-----BEGIN ENCRYPTED PRIVATE KEY-----"),
+        "{pem}"
+    );
+    out
+}
+
+#[test]
+fn encrypted_keys_are_read_with_their_password() {
+    let certs = Certs::new("enckey");
+    let key = encrypt_key(&certs, "server", "s3cret");
+    let key2 = encrypt_key(&certs, "server2", "other pass");
+    let ckey = encrypt_key(&certs, "client", "cpass");
+    let crt = certs.path("server.crt");
+    let ca = certs.path("ca.crt");
+    // No password, or a wrong one: the server does not start, and says why.
+    let run = |args: &[&str]| {
+        let out = Command::new(BIN)
+            .args(["--port", "0", "--ephemeral-ports", "tls-port"])
+            .args(["--tls-cert-file", &crt, "--tls-ca-cert-file", &ca])
+            .args(args)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{args:?} must exit 1");
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let err = run(&["--tls-key-file", &key]);
+    assert!(err.contains("the private key is encrypted"), "{err}");
+    let err = run(&["--tls-key-file", &key, "--tls-key-file-pass", "wrong"]);
+    assert!(err.contains("cannot decrypt the private key"), "{err}");
+    // A legacy encrypted PEM key (Proc-Type): refused with the way to convert it.
+    let legacy = certs.path("server-legacy.key");
+    let st = Command::new("openssl")
+        .args([
+            "pkey",
+            "-traditional",
+            "-aes256",
+            "-passout",
+            "pass:s3cret",
+            "-in",
+        ])
+        .arg(certs.path("server.key"))
+        .args(["-out", &legacy])
+        .status()
+        .expect("openssl runs");
+    assert!(st.success());
+    let err = run(&["--tls-key-file", &legacy, "--tls-key-file-pass", "s3cret"]);
+    assert!(
+        err.contains("legacy encrypted PEM key") && err.contains("openssl pkcs8 -topk8"),
+        "{err}"
+    );
+    let err = run(&[
+        "--tls-key-file",
+        &key,
+        "--tls-key-file-pass",
+        "s3cret",
+        "--tls-client-cert-file",
+        &certs.path("client.crt"),
+        "--tls-client-key-file",
+        &ckey,
+        "--tls-client-key-file-pass",
+        "s3cret",
+    ]);
+    assert!(err.contains("client-enc.key: cannot decrypt"), "{err}");
+    // The right passwords: it serves its certificate.
+    let s = tls_server(
+        &certs,
+        &[
+            "--tls-auth-clients",
+            "no",
+            "--tls-key-file",
+            &key,
+            "--tls-key-file-pass",
+            "s3cret",
+            "--tls-client-cert-file",
+            &certs.path("client.crt"),
+            "--tls-client-key-file",
+            &ckey,
+            "--tls-client-key-file-pass",
+            "cpass",
+        ],
+    );
+    let cfg = certs.client_config("ca.crt", None);
+    let mut c = TlsConn::connect(s.addr, cfg.clone()).unwrap();
+    assert_eq!(c.peer_cert(), cert_der(&crt));
+    assert_eq!(
+        certs.cli(s.addr, None, &["CONFIG", "GET", "tls-key-file-pass"]),
+        (true, "tls-key-file-pass\ns3cret".into())
+    );
+    // CONFIG SET: a wrong password is an error that keeps the old certificate.
+    let crt2 = certs.path("server2.crt");
+    let (_, r) = certs.cli(
+        s.addr,
+        None,
+        &[
+            "CONFIG",
+            "SET",
+            "tls-cert-file",
+            &crt2,
+            "tls-key-file",
+            &key2,
+            "tls-key-file-pass",
+            "s3cret",
+        ],
+    );
+    assert!(
+        r.contains("Unable to update TLS configuration") && r.contains("cannot decrypt"),
+        "{r}"
+    );
+    let fresh = TlsConn::connect(s.addr, cfg.clone()).unwrap();
+    assert_eq!(fresh.peer_cert(), cert_der(&crt));
+    assert_eq!(
+        certs
+            .cli(s.addr, None, &["CONFIG", "GET", "tls-key-file-pass"])
+            .1,
+        "tls-key-file-pass\ns3cret"
+    );
+    // The right one: new clients get the new certificate, the connected one goes on.
+    assert_eq!(
+        certs.cli(
+            s.addr,
+            None,
+            &[
+                "CONFIG",
+                "SET",
+                "tls-cert-file",
+                &crt2,
+                "tls-key-file",
+                &key2,
+                "tls-key-file-pass",
+                "other pass",
+            ],
+        ),
+        (true, "OK".into())
+    );
+    let fresh = TlsConn::connect(s.addr, cfg).unwrap();
+    assert_eq!(fresh.peer_cert(), cert_der(&crt2));
+    assert_eq!(c.roundtrip(b"PING\r\n", 7).unwrap(), "+PONG\r\n");
 }
 
 #[test]
@@ -656,8 +803,122 @@ print("ok")
         .unwrap();
     let n: String = mine.trim_start_matches("key:").to_string();
     assert_eq!(cli(&nodes[3], &["GET", &mine]), n);
+    // redis-cli --cluster reshard over TLS: MIGRATE between TLS-only nodes (tls-cluster yes).
+    let tool = |args: &[&str]| {
+        let mut c = Command::new("redis-cli");
+        c.args(["--tls", "--cacert", &certs.path("ca.crt")]);
+        c.args(["--cert", &certs.path("client.crt")]);
+        c.args(["--key", &certs.path("client.key")]);
+        c.args(args);
+        c.output().expect("redis-cli runs")
+    };
+    let entry = format!("127.0.0.1:{}", nodes[1].addr.port());
+    assert!(
+        wait_until(Duration::from_secs(20), || tool(&[
+            "--cluster",
+            "check",
+            &entry
+        ])
+        .status
+        .success()),
+        "the cluster's nodes do not agree"
+    );
+    let from = cli(&nodes[1], &["CLUSTER", "MYID"]);
+    let to = cli(&nodes[2], &["CLUSTER", "MYID"]);
+    let size = |s: &ServerProcess| cli(s, &["DBSIZE"]).parse::<usize>().unwrap();
+    let (from_keys, to_keys) = (size(&nodes[1]), size(&nodes[2]));
+    let out = tool(&[
+        "--cluster",
+        "reshard",
+        &entry,
+        "--cluster-from",
+        &from,
+        "--cluster-to",
+        &to,
+        "--cluster-slots",
+        "2000",
+        "--cluster-yes",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let moved = from_keys - size(&nodes[1]);
+    assert!(moved > 0, "no key moved");
+    assert_eq!(size(&nodes[2]), to_keys + moved);
+    // No key lost or doubled: the primaries (node 3 took node 0's place) hold the 300.
+    assert_eq!(size(&nodes[3]) + size(&nodes[1]) + size(&nodes[2]), 300);
+    // The cluster's clients follow the new owner.
+    let out = Command::new("python3")
+        .args(["-c", script, &nodes[2].addr.port().to_string()])
+        .args([
+            certs.path("ca.crt"),
+            certs.path("client.crt"),
+            certs.path("client.key"),
+        ])
+        .output()
+        .expect("python3 runs");
+    assert!(
+        out.status.success() && String::from_utf8_lossy(&out.stdout).contains("ok"),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     drop(nodes);
     for d in dirs {
         let _ = std::fs::remove_dir_all(d);
     }
+}
+
+#[test]
+fn migrate_speaks_tls_to_a_tls_only_target_with_tls_cluster() {
+    let certs = Certs::new("migrate");
+    let extra = ["--tls-auth-clients", "no", "--tls-cluster", "yes"];
+    let a = tls_server(&certs, &extra);
+    let b = tls_server(&certs, &extra);
+    let cli = |s: &ServerProcess, args: &[&str]| certs.cli(s.addr, None, args).1;
+    assert_eq!(cli(&a, &["SET", "k1", "v1"]), "OK");
+    assert_eq!(cli(&a, &["RPUSH", "k2", "x", "y"]), "2");
+    let port = b.addr.port().to_string();
+    assert_eq!(
+        cli(&a, &["MIGRATE", "127.0.0.1", &port, "k1", "0", "5000"]),
+        "OK"
+    );
+    assert_eq!(
+        cli(
+            &a,
+            &[
+                "MIGRATE",
+                "127.0.0.1",
+                &port,
+                "",
+                "0",
+                "5000",
+                "COPY",
+                "KEYS",
+                "k2"
+            ]
+        ),
+        "OK"
+    );
+    assert_eq!(cli(&b, &["GET", "k1"]), "v1");
+    assert_eq!(cli(&b, &["LRANGE", "k2", "0", "-1"]), "x\ny");
+    assert_eq!(cli(&a, &["EXISTS", "k1", "k2"]), "1");
+    // Once more on the cached TLS connection.
+    assert_eq!(
+        cli(
+            &a,
+            &["MIGRATE", "127.0.0.1", &port, "k2", "0", "5000", "REPLACE"]
+        ),
+        "OK"
+    );
+    assert_eq!(cli(&a, &["EXISTS", "k2"]), "0");
+    // A server without tls-cluster speaks plain RESP to that port: an I/O error, the key stays.
+    let c = tls_server(&certs, &["--tls-auth-clients", "no"]);
+    assert_eq!(cli(&c, &["SET", "k3", "v"]), "OK");
+    let r = cli(&c, &["MIGRATE", "127.0.0.1", &port, "k3", "0", "1000"]);
+    assert!(r.starts_with("IOERR"), "{r}");
+    assert_eq!(cli(&c, &["GET", "k3"]), "v");
 }

@@ -22,21 +22,22 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-/// Installs the recorder and serves `/metrics` on `addr`.
-pub async fn spawn(
+/// Installs the recorder and serves `/metrics` on every listener (one per `bind` address);
+/// returns the addresses bound.
+pub fn spawn(
     shared: Arc<Shared>,
-    addr: SocketAddr,
+    listeners: Vec<TcpListener>,
     cancel: CancellationToken,
     tracker: TaskTracker,
-) -> Result<SocketAddr, String> {
+) -> Result<Vec<SocketAddr>, String> {
     let handle = PrometheusBuilder::new()
         .install_recorder()
         .map_err(|e| format!("metrics recorder: {e}"))?;
     describe();
-    let listener = TcpListener::bind(addr)
-        .await
-        .map_err(|e| format!("Failed listening on the metrics port {addr}: {e}"))?;
-    let bound = listener.local_addr().map_err(|e| e.to_string())?;
+    let bound = listeners
+        .iter()
+        .map(|l| l.local_addr().map_err(|e| e.to_string()))
+        .collect::<Result<Vec<_>, _>>()?;
     let upkeep = handle.clone();
     let stop = cancel.clone();
     tracker.spawn(async move {
@@ -48,42 +49,61 @@ pub async fn spawn(
             }
         }
     });
-    tracker.spawn(async move {
-        loop {
-            let (mut s, _) = tokio::select! {
-                _ = cancel.cancelled() => return,
-                r = listener.accept() => match r {
-                    Ok(x) => x,
-                    Err(_) => {
-                        tokio::time::sleep(Duration::from_millis(50)).await;
-                        continue;
-                    }
-                },
-            };
-            let shared = shared.clone();
-            let handle = handle.clone();
-            tokio::spawn(async move {
-                let mut req = vec![0u8; 4096];
-                let n = match tokio::time::timeout(Duration::from_secs(5), s.read(&mut req)).await {
-                    Ok(Ok(n)) => n,
-                    _ => return,
-                };
-                let head = String::from_utf8_lossy(&req[..n]);
-                let auth = shared.config.read().metrics_auth;
-                let resp = if auth && !shoal_commands::acl::http_authorized(&shared.acl, &head) {
-                    "HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"shoal\"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_string()
-                } else if head.starts_with("GET /metrics") {
-                    let body = render(&shared, &handle);
-                    format!("HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len())
-                } else {
-                    "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_string()
-                };
-                let _ = s.write_all(resp.as_bytes()).await;
-                let _ = s.shutdown().await;
-            });
-        }
-    });
+    for listener in listeners {
+        tracker.spawn(serve(
+            listener,
+            shared.clone(),
+            handle.clone(),
+            cancel.clone(),
+        ));
+    }
     Ok(bound)
+}
+
+/// The accept loop of one metrics listener.
+async fn serve(
+    listener: TcpListener,
+    shared: Arc<Shared>,
+    handle: PrometheusHandle,
+    cancel: CancellationToken,
+) {
+    loop {
+        let (mut s, _) = tokio::select! {
+            _ = cancel.cancelled() => return,
+            r = listener.accept() => match r {
+                Ok(x) => x,
+                Err(_) => {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        let shared = shared.clone();
+        let handle = handle.clone();
+        tokio::spawn(async move {
+            let mut req = vec![0u8; 4096];
+            let n = match tokio::time::timeout(Duration::from_secs(5), s.read(&mut req)).await {
+                Ok(Ok(n)) => n,
+                _ => return,
+            };
+            let head = String::from_utf8_lossy(&req[..n]);
+            let auth = shared.config.read().metrics_auth;
+            let resp = if auth && !shoal_commands::acl::http_authorized(&shared.acl, &head) {
+                "HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"shoal\"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_string()
+            } else if head.starts_with("GET /metrics") {
+                let body = render(&shared, &handle);
+                format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                )
+            } else {
+                "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                    .to_string()
+            };
+            let _ = s.write_all(resp.as_bytes()).await;
+            let _ = s.shutdown().await;
+        });
+    }
 }
 
 /// HELP texts for every series.

@@ -79,6 +79,7 @@ async fn serve(config: Config) -> i32 {
         }
     };
     let tls = Arc::new(tls::Tls::default());
+    shoal_commands::families::migrate::set_tls(tls::migrate_connector(tls.clone()));
     if tls::configured(&config.tls) || config.tls.enabled() {
         match tls::build(&config.tls) {
             Ok(built) => tls.set(Some(built)),
@@ -142,12 +143,6 @@ async fn serve(config: Config) -> i32 {
     } else {
         (None, None)
     };
-    let listeners_ip = listeners
-        .iter()
-        .chain(&tls_listeners)
-        .next()
-        .and_then(|l| l.local_addr().ok())
-        .map(|a| a.ip());
     // `ephemeral-ports`: CONFIG GET port / tls-port answer the ones bound.
     let mut config = config;
     config.port = port;
@@ -193,16 +188,20 @@ async fn serve(config: Config) -> i32 {
     }
     let expire = expire::spawn(shared.clone(), cancel.clone());
     if let Some(mport) = config.metrics_port {
-        let ip = listeners_ip.unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST));
-        match metrics::spawn(
-            shared.clone(),
-            std::net::SocketAddr::new(ip, mport),
-            cancel.clone(),
-            tracker.clone(),
-        )
-        .await
-        {
-            Ok(a) => tracing::info!("Metrics on http://{a}/metrics"),
+        // Every `bind` address, as the data port (`-` ones optional); loopback without any.
+        let bind = if config.bind.is_empty() {
+            vec!["127.0.0.1".to_string()]
+        } else {
+            config.bind.clone()
+        };
+        let bound = listener::bind_addrs(&bind, mport, config.tcp_backlog, "metrics")
+            .and_then(|ls| metrics::spawn(shared.clone(), ls, cancel.clone(), tracker.clone()));
+        match bound {
+            Ok(addrs) => {
+                for a in addrs {
+                    tracing::info!("Metrics on http://{a}/metrics");
+                }
+            }
             Err(e) => {
                 tracing::error!("{e}");
                 eprintln!("shoal-server: {e}");

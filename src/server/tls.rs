@@ -77,7 +77,7 @@ pub fn build(cfg: &TlsConfig) -> Result<(ServerConfig, ClientConfig), String> {
     let provider = Arc::new(provider(cfg)?);
     let versions = versions(&cfg.protocols)?;
     let certs = certs(&cfg.cert_file)?;
-    let key = key(&cfg.key_file)?;
+    let key = key(&cfg.key_file, &cfg.key_file_pass)?;
     check_pair(&provider, &certs, &key, &cfg.cert_file)?;
     let roots = roots(cfg)?;
     let builder = ServerConfig::builder_with_provider(provider.clone())
@@ -123,7 +123,7 @@ pub fn build(cfg: &TlsConfig) -> Result<(ServerConfig, ClientConfig), String> {
             return Err("tls-client-key-file must be set with tls-client-cert-file".into());
         }
         let c = self::certs(&cfg.client_cert_file)?;
-        let k = self::key(&cfg.client_key_file)?;
+        let k = self::key(&cfg.client_key_file, &cfg.client_key_file_pass)?;
         check_pair(&provider, &c, &k, &cfg.client_cert_file)?;
         (c, k)
     };
@@ -335,14 +335,48 @@ fn certs(path: &str) -> Result<Vec<CertificateDer<'static>>, String> {
     Ok(certs)
 }
 
-fn key(path: &str) -> Result<PrivateKeyDer<'static>, String> {
+/// The private key of `path`: plain PEM (PKCS#8, PKCS#1 or SEC1), or an encrypted PKCS#8 one
+/// (`-----BEGIN ENCRYPTED PRIVATE KEY-----`, PBES2) decrypted with `pass`.
+fn key(path: &str, pass: &str) -> Result<PrivateKeyDer<'static>, String> {
     let data = read_pem(path)?;
-    if data.windows(9).any(|w| w == b"ENCRYPTED") {
-        return Err(format!(
-            "{path}: encrypted private keys are not supported: decrypt it (openssl pkey -in {path} -out plain.key)"
-        ));
+    let has = |what: &[u8]| data.windows(what.len()).any(|w| w == what);
+    if has(b"-----BEGIN ENCRYPTED PRIVATE KEY-----") || has(b"Proc-Type: 4,ENCRYPTED") {
+        return decrypt_key(path, &data, pass);
     }
     PrivateKeyDer::from_pem_slice(&data).map_err(|e| format!("{path}: no private key: {e:?}"))
+}
+
+fn decrypt_key(path: &str, data: &[u8], pass: &str) -> Result<PrivateKeyDer<'static>, String> {
+    use pkcs8::der::Decode;
+    if data.windows(22).any(|w| w == b"Proc-Type: 4,ENCRYPTED") {
+        return Err(format!(
+            "{path}: a legacy encrypted PEM key (Proc-Type: 4,ENCRYPTED) is not supported: convert it to encrypted PKCS#8 (openssl pkcs8 -topk8 -v2 aes-256-cbc)"
+        ));
+    }
+    if pass.is_empty() {
+        return Err(format!(
+            "{path}: the private key is encrypted: set its password (tls-key-file-pass / tls-client-key-file-pass)"
+        ));
+    }
+    let text = std::str::from_utf8(data).map_err(|_| format!("{path}: not a PEM file"))?;
+    let (label, doc) = pkcs8::SecretDocument::from_pem(text)
+        .map_err(|e| format!("{path}: no encrypted private key: {e}"))?;
+    if label != "ENCRYPTED PRIVATE KEY" {
+        return Err(format!(
+            "{path}: expected an ENCRYPTED PRIVATE KEY, found {label}"
+        ));
+    }
+    let info = pkcs8::EncryptedPrivateKeyInfo::from_der(doc.as_bytes())
+        .map_err(|e| format!("{path}: bad encrypted private key: {e}"))?;
+    let plain = info.decrypt(pass.as_bytes()).map_err(|e| {
+        format!(
+            "{path}: cannot decrypt the private key (wrong password or unsupported cipher): {e}"
+        )
+    })?;
+    // Padding that happens to check out under a wrong password yields garbage: parse it.
+    pkcs8::PrivateKeyInfo::from_der(plain.as_bytes())
+        .map_err(|_| format!("{path}: cannot decrypt the private key (wrong password)"))?;
+    Ok(PrivateKeyDer::Pkcs8(plain.as_bytes().to_vec().into()))
 }
 
 /// The key must be the certificate's.
@@ -507,6 +541,43 @@ pub async fn connect(
     tokio_rustls::TlsConnector::from(cfg)
         .connect(name, tcp)
         .await
+}
+
+/// MIGRATE's TLS client (blocking, as MIGRATE's connection is): the outgoing-link settings in
+/// force when it connects.
+pub fn migrate_connector(tls: Arc<Tls>) -> shoal_commands::families::migrate::TlsConnect {
+    Box::new(move |tcp, host| {
+        let Some(cfg) = tls.client() else {
+            return Err(io::Error::other("TLS is not configured (tls-cert-file)"));
+        };
+        let name = ServerName::try_from(host.trim_matches(['[', ']']).to_string())
+            .map_err(|e| io::Error::other(format!("{host}: {e}")))?;
+        let conn = rustls::ClientConnection::new(cfg, name).map_err(io::Error::other)?;
+        Ok(Box::new(MigrateLink(rustls::StreamOwned::new(conn, tcp))))
+    })
+}
+
+struct MigrateLink(rustls::StreamOwned<rustls::ClientConnection, std::net::TcpStream>);
+
+impl Read for MigrateLink {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.0.read(buf)
+    }
+}
+
+impl Write for MigrateLink {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.write(buf)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.0.flush()
+    }
+}
+
+impl shoal_commands::families::migrate::Link for MigrateLink {
+    fn tcp(&self) -> &std::net::TcpStream {
+        self.0.get_ref()
+    }
 }
 
 /// Logs at most one line per `every_ms`, counting the ones it left out (handshake failures:

@@ -746,9 +746,10 @@ pub const PARAMS: &[Param] = &[
         "Server certificate chain (PEM); also the client certificate of outgoing links.",
     ),
     p("tls-key-file", STR, "").acts(text!(tls.key_file), "Its private key (PEM)."),
-    p("tls-key-file-pass", STR, "")
-        .refuse(is_empty, ENCRYPTED_KEYS)
-        .acts(text!(tls.key_file_pass), "Refused: encrypted keys are not supported."),
+    p("tls-key-file-pass", STR, "").acts(
+        text!(tls.key_file_pass),
+        "Password of an encrypted PKCS#8 tls-key-file.",
+    ),
     p("tls-client-cert-file", STR, "").acts(
         text!(tls.client_cert_file),
         "Client certificate of outgoing links (replication, cluster bus).",
@@ -757,12 +758,10 @@ pub const PARAMS: &[Param] = &[
         text!(tls.client_key_file),
         "Its private key (PEM).",
     ),
-    p("tls-client-key-file-pass", STR, "")
-        .refuse(is_empty, ENCRYPTED_KEYS)
-        .acts(
-            text!(tls.client_key_file_pass),
-            "Refused: encrypted keys are not supported.",
-        ),
+    p("tls-client-key-file-pass", STR, "").acts(
+        text!(tls.client_key_file_pass),
+        "Password of an encrypted PKCS#8 tls-client-key-file.",
+    ),
     p("tls-dh-params-file", STR, ""),
     p("tls-ca-cert-file", STR, "").acts(
         text!(tls.ca_cert_file),
@@ -1003,8 +1002,6 @@ fn check_ephemeral(v: &str) -> Result<String, String> {
     out.sort_by_key(|w| *w != "port");
     Ok(out.join(","))
 }
-
-const ENCRYPTED_KEYS: &str = "encrypted private keys are not supported (no maintained pure-Rust decryption): decrypt the key file (openssl pkey -in k.pem -out plain.pem) and keep it private";
 
 fn check_policy(v: &str) -> Result<String, String> {
     parse_policy(v).map(|p| p.name().to_string())

@@ -170,7 +170,8 @@ fn config(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
             let Some(path) = cfg.config_file.clone() else {
                 return Err("ERR The server is running without a config file".into());
             };
-            crate::config::file::rewrite(&cfg, &path)
+            let users = crate::families::acl::user_lines(ctx);
+            crate::config::file::rewrite(&cfg, &path, &users)
                 .map_err(|e| CmdError::from(format!("ERR {e}")))?;
             tracing::info!("CONFIG REWRITE executed with success.");
             ctx.out.ok();

@@ -5,11 +5,15 @@
 //! on neither, and a command on a migrating slot checks its keys under the same locks (see
 //! `dispatch::moving_slot_check`). Only those shards wait (Redis stops the whole server), for at
 //! most the timeout. In cluster mode a slot's keys share one shard. Connections to targets are
-//! kept for reuse, as Redis keeps them, and closed after 10 s unused.
+//! kept for reuse, as Redis keeps them, and closed after 10 s unused. With `tls-cluster yes`
+//! the connection speaks TLS, as Redis's (the connection type of the cluster bus): in a
+//! TLS-only cluster the port a target announces, and `redis-cli --cluster reshard` passes, is
+//! its TLS port. The TLS client lives in the server binary, which installs it ([`set_tls`]).
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
@@ -25,8 +29,33 @@ use crate::util::{eq_ic, int};
 /// How long an idle cached connection is kept.
 const IDLE: Duration = Duration::from_secs(10);
 
+/// A connection to a target: plain TCP, or TLS over it.
+pub trait Link: Read + Write + Send {
+    /// The socket under it (timeouts).
+    fn tcp(&self) -> &TcpStream;
+}
+
+impl Link for TcpStream {
+    fn tcp(&self) -> &TcpStream {
+        self
+    }
+}
+
+/// Wraps a connected socket in TLS for the host named (the handshake may happen on first use,
+/// under the socket's timeouts).
+pub type TlsConnect = Box<dyn Fn(TcpStream, &str) -> std::io::Result<Box<dyn Link>> + Send + Sync>;
+
+static TLS: OnceLock<TlsConnect> = OnceLock::new();
+
+/// Installs the TLS client MIGRATE uses with `tls-cluster yes` (once, at start).
+pub fn set_tls(connect: TlsConnect) {
+    let _ = TLS.set(connect);
+}
+
+type Conn = BufReader<Box<dyn Link>>;
+
 struct Cached {
-    conn: BufReader<TcpStream>,
+    conn: Conn,
     db: i64,
     used: Instant,
 }
@@ -119,7 +148,7 @@ fn migrate_locks(store: &Store, db: usize, a: &Args<'_>, ids: &mut Vec<ShardId>)
 }
 
 /// One reply line of the target (`+OK`, `-ERR ...`); RESTORE, AUTH and SELECT answer so.
-fn read_line(conn: &mut BufReader<TcpStream>, line: &mut Vec<u8>) -> Result<(), CmdError> {
+fn read_line(conn: &mut Conn, line: &mut Vec<u8>) -> Result<(), CmdError> {
     line.clear();
     match conn.read_until(b'\n', line) {
         Ok(n) if n > 0 && line.ends_with(b"\r\n") => {
@@ -130,7 +159,7 @@ fn read_line(conn: &mut BufReader<TcpStream>, line: &mut Vec<u8>) -> Result<(), 
     }
 }
 
-fn connect(addr: &str, timeout: Duration) -> Result<BufReader<TcpStream>, CmdError> {
+fn connect(addr: &str, host: &str, timeout: Duration, tls: bool) -> Result<Conn, CmdError> {
     let ioerr = || CmdError::from("IOERR error or timeout connecting to the client");
     let sa = addr
         .to_socket_addrs()
@@ -139,7 +168,16 @@ fn connect(addr: &str, timeout: Duration) -> Result<BufReader<TcpStream>, CmdErr
         .ok_or_else(ioerr)?;
     let s = TcpStream::connect_timeout(&sa, timeout).map_err(|_| ioerr())?;
     let _ = s.set_nodelay(true);
-    Ok(BufReader::new(s))
+    if !tls {
+        return Ok(BufReader::new(Box::new(s)));
+    }
+    let _ = s.set_read_timeout(Some(timeout));
+    let _ = s.set_write_timeout(Some(timeout));
+    let link = TLS.get().ok_or_else(ioerr)?(s, host).map_err(|e| {
+        tracing::warn!("MIGRATE: TLS to {addr}: {e}");
+        ioerr()
+    })?;
+    Ok(BufReader::new(link))
 }
 
 /// An I/O failure talking to the target; `replied` once any reply line had come back.
@@ -151,14 +189,14 @@ struct Failure {
 /// Sends AUTH, SELECT (when the connection is on another db) and a RESTORE per key, and reads
 /// the replies: the target's first error reply, if any, and the keys it took.
 fn exchange<'k>(
-    conn: &mut BufReader<TcpStream>,
+    conn: &mut Conn,
     req: &Request<'_>,
     cur_db: i64,
     restore: &[u8],
     found: &[(&'k [u8], Vec<u8>, u64)],
 ) -> Result<(Option<CmdError>, Vec<&'k [u8]>), Failure> {
-    let _ = conn.get_ref().set_read_timeout(Some(req.timeout));
-    let _ = conn.get_ref().set_write_timeout(Some(req.timeout));
+    let _ = conn.get_ref().tcp().set_read_timeout(Some(req.timeout));
+    let _ = conn.get_ref().tcp().set_write_timeout(Some(req.timeout));
     let mut buf = Vec::new();
     if let Some((user, pass)) = req.auth {
         match user {
@@ -178,7 +216,8 @@ fn exchange<'k>(
         }
         encode(&mut buf, &parts);
     }
-    if conn.get_mut().write_all(&buf).is_err() {
+    let sock = conn.get_mut();
+    if sock.write_all(&buf).and_then(|()| sock.flush()).is_err() {
         return Err(Failure {
             err: "IOERR error or timeout writing to target instance".into(),
             replied: false,
@@ -236,7 +275,10 @@ fn migrate(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
         ctx.out.simple(b"NOKEY");
         return Ok(());
     }
-    let addr = format!("{}:{}", req.host, req.port);
+    let tls = ctx.shared.config.read().tls.cluster;
+    // A TLS connection and a plain one to the same address are different links.
+    let addr = format!("{}:{}{}", req.host, req.port, if tls { "/tls" } else { "" });
+    let sockaddr = format!("{}:{}", req.host, req.port);
     let restore: &[u8] = if ctx.shared.cluster.is_some() {
         b"RESTORE-ASKING"
     } else {
@@ -244,14 +286,14 @@ fn migrate(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
     };
     let (mut conn, cur_db, pooled) = match take_cached(&addr) {
         Some(c) => (c.conn, c.db, true),
-        None => (connect(&addr, req.timeout)?, 0, false),
+        None => (connect(&sockaddr, &req.host, req.timeout, tls)?, 0, false),
     };
     let (first_err, moved) = match exchange(&mut conn, &req, cur_db, restore, &found) {
         Ok(r) => r,
         // A pooled connection the target closed meanwhile (no reply came back at all): once
         // more on a fresh one, as Redis retries.
         Err(Failure { replied: false, .. }) if pooled => {
-            conn = connect(&addr, req.timeout)?;
+            conn = connect(&sockaddr, &req.host, req.timeout, tls)?;
             exchange(&mut conn, &req, 0, restore, &found).map_err(|f| f.err)?
         }
         Err(f) => return Err(f.err),

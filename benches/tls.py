@@ -1,0 +1,92 @@
+#!/usr/bin/env python3
+"""TLS GET/SET against redis-server in the same run, one core each (servers on --server-cpu,
+redis-benchmark on --client-cpu).
+
+Both servers listen on TLS only (`--port 0 --tls-port P`) with the certificates
+tests/redis-suite/gen-test-certs.sh makes (server.crt signed by ca.crt), `--tls-auth-clients no`;
+redis-benchmark connects with `--tls --cacert ca.crt`. Each server's on-CPU time per request (all
+threads, /proc/PID/task/*/schedstat) is read over the run; the issue's target is shoal's CPU per
+request <= Redis's / 1.2.
+
+Usage: python3 benches/tls.py [--requests 200000] [--rounds 3]
+"""
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from compare import ROOT, SHOAL, Server, cpu_ns  # noqa: E402
+
+
+def bench(server, test, pipeline, requests, client_cpu, certs):
+    argv = ["redis-benchmark", "-p", str(server.port), "--tls", "--cacert", os.path.join(certs, "ca.crt"),
+            "-c", "50", "-r", "100000", "-d", "64", "-n", str(requests), "-P", str(pipeline), "-t", test, "--csv"]
+    if client_cpu is not None and shutil.which("taskset"):
+        argv = ["taskset", "-c", str(client_cpu)] + argv
+    before = cpu_ns(server.pid)
+    out = subprocess.run(argv, capture_output=True, text=True, check=True).stdout
+    after = cpu_ns(server.pid)
+    rps = 0.0
+    for line in out.splitlines():
+        f = [x.strip('"') for x in line.split('","')]
+        if line.startswith('"') and not line.startswith('"test"'):
+            rps = float(f[1])
+    return (after - before) / 1000.0 / requests, rps
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--requests", type=int, default=200000)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--server-cpu", type=int, default=0)
+    ap.add_argument("--client-cpu", type=int, default=1)
+    ap.add_argument("--only", choices=["redis", "shoal"], help="run one server only (for profiling)")
+    args = ap.parse_args()
+    certs = tempfile.mkdtemp(prefix="shoal-tls-bench-")
+    subprocess.run([os.path.join(ROOT, "tests", "redis-suite", "gen-test-certs.sh"), certs], check=True,
+                   capture_output=True)
+    tls = ["--tls-cert-file", os.path.join(certs, "server.crt"), "--tls-key-file", os.path.join(certs, "server.key"),
+           "--tls-ca-cert-file", os.path.join(certs, "ca.crt"), "--tls-auth-clients", "no"]
+    servers = {
+        "redis": ["redis-server", "--port", "0", "--tls-port", "{port}", "--bind", "127.0.0.1", "--save", "",
+                  "--appendonly", "no"] + tls,
+        "shoal": [SHOAL, "--port", "0", "--tls-port", "{port}", "--bind", "127.0.0.1", "--threads", "1"] + tls,
+    }
+    if args.only:
+        servers = {args.only: servers[args.only]}
+    tests = [(t, p) for t in ("set", "get") for p in (1, 16)]
+    cpu = {s: {t: [] for t in tests} for s in servers}
+    rps = {s: {t: [] for t in tests} for s in servers}
+    try:
+        for _ in range(args.rounds):
+            for sname, argv in servers.items():
+                srv = Server(sname, argv, args.server_cpu)
+                try:
+                    for t in tests:
+                        c, r = bench(srv, t[0], t[1], args.requests, args.client_cpu, certs)
+                        cpu[sname][t].append(c)
+                        rps[sname][t].append(r)
+                finally:
+                    srv.stop()
+    finally:
+        shutil.rmtree(certs, ignore_errors=True)
+    print(f"# {args.rounds} rounds, medians; servers on cpu {args.server_cpu}, redis-benchmark on cpu {args.client_cpu}")
+    print("# redis-benchmark --tls --cacert ca.crt -c 50 -r 100000 -d 64 -n %d -P {1,16} -t {set,get}" % args.requests)
+    if args.only:
+        for t in tests:
+            print(t, statistics.median(cpu[args.only][t]), statistics.median(rps[args.only][t]))
+        return
+    print("| test | -P | Redis req/s | shoal req/s | Redis CPU µs/req | shoal CPU µs/req | shoal/Redis CPU |")
+    print("|---|---|---|---|---|---|---|")
+    for t in tests:
+        rc, sc = statistics.median(cpu["redis"][t]), statistics.median(cpu["shoal"][t])
+        rr, sr = statistics.median(rps["redis"][t]), statistics.median(rps["shoal"][t])
+        print(f"| {t[0].upper()} | {t[1]} | {rr:.0f} | {sr:.0f} | {rc:.2f} | {sc:.2f} | {sc / rc:.2f} |")
+
+
+if __name__ == "__main__":
+    main()
