@@ -182,9 +182,6 @@ macro_rules! opt_port {
 fn is_default_no(v: &str) -> bool {
     v == "no"
 }
-fn is_empty(v: &str) -> bool {
-    v.is_empty()
-}
 fn is_zero(v: &str) -> bool {
     v == "0"
 }
