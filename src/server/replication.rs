@@ -393,11 +393,13 @@ async fn link_on<S: Link>(
         ],
     )
     .await?;
-    // Continue where we stopped if we hold the primary's data, else start over.
+    // Continue where we stopped if we hold the primary's data, else start over. A redis-server
+    // is asked for the first byte it has not sent (shoal's own primaries: the bytes held).
     let (id, off) = if repl.synced.load(Relaxed) {
+        let next = u64::from(repl.redis_primary.load(Relaxed));
         (
             repl.replid.lock().clone(),
-            repl.offset.load(Relaxed).to_string(),
+            (repl.offset.load(Relaxed) + next).to_string(),
         )
     } else {
         ("?".to_string(), "-1".to_string())
@@ -410,8 +412,14 @@ async fn link_on<S: Link>(
             let start: u64 = words.next().and_then(|w| w.parse().ok()).unwrap_or(0);
             *repl.link.lock() = LinkState::Sync;
             repl.synced.store(false, Relaxed);
-            if let Some(libs) = load_snapshot(shared, &mut s, &mut buf).await? {
-                restore_functions(shared, &libs)?;
+            match load_snapshot(shared, &mut s, &mut buf).await? {
+                Snapshot::Shoal(libs) => {
+                    repl.redis_primary.store(false, Relaxed);
+                    if let Some(libs) = libs {
+                        restore_functions(shared, &libs)?;
+                    }
+                }
+                Snapshot::Rdb => repl.redis_primary.store(true, Relaxed),
             }
             *repl.replid.lock() = new_id;
             *repl.replid2.lock() = "0".repeat(40);
@@ -459,21 +467,33 @@ fn restore_functions(shared: &Arc<Shared>, payload: &[u8]) -> std::io::Result<()
     Ok(())
 }
 
-/// Loads the records of a full sync (bulks until an empty one) into a flushed keyspace; returns
-/// the primary's function libraries when it sent them (`+FUNCTIONS <len>` before the records).
+/// What a full sync loaded.
+enum Snapshot {
+    /// A shoal primary's records, with its function libraries when it sent them.
+    Shoal(Option<Vec<u8>>),
+    /// A redis-server's RDB image (functions included).
+    Rdb,
+}
+
+/// Loads the records of a full sync (bulks until an empty one) into a flushed keyspace, with
+/// the primary's function libraries when it sent them (`+FUNCTIONS <len>` before the records);
+/// or, when the first frame is an RDB image, a redis-server's payload (`redis_primary`).
 async fn load_snapshot<S: Link>(
     shared: &Arc<Shared>,
     s: &mut S,
     buf: &mut BytesMut,
-) -> std::io::Result<Option<Vec<u8>>> {
+) -> std::io::Result<Snapshot> {
     let store = &shared.store;
     for id in store.live_shards().collect::<Vec<_>>() {
         store.lock(id).clear();
     }
     let mut records = Vec::new();
     let mut libs = None;
+    let mut first = true;
     loop {
-        let head = read_line(s, buf).await?;
+        let line = read_line(s, buf).await?;
+        // A redis-server sends newlines to keep the link alive until its payload is ready.
+        let head = line.trim_start_matches('\n');
         if let Some(n) = head.strip_prefix("+FUNCTIONS ") {
             let len: usize = n
                 .parse()
@@ -495,6 +515,17 @@ async fn load_snapshot<S: Link>(
             read_line(s, buf).await?;
             break;
         }
+        if std::mem::take(&mut first) && libs.is_none() {
+            while buf.len() < len.min(5) {
+                if s.read_buf(buf).await? == 0 {
+                    return Err(std::io::ErrorKind::UnexpectedEof.into());
+                }
+            }
+            if super::redis_primary::is_rdb(buf) {
+                super::redis_primary::load(shared, s, buf, len).await?;
+                return Ok(Snapshot::Rdb);
+            }
+        }
         while buf.len() < len + 2 {
             if s.read_buf(buf).await? == 0 {
                 return Err(std::io::ErrorKind::UnexpectedEof.into());
@@ -509,7 +540,7 @@ async fn load_snapshot<S: Link>(
         }
         records.drain(..used);
     }
-    Ok(libs)
+    Ok(Snapshot::Shoal(libs))
 }
 
 /// Applies the primary's commands as the master client; acknowledges every second and on GETACK.

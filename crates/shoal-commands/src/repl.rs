@@ -183,6 +183,9 @@ pub struct Replication {
     /// Replica side: this node holds its primary's data as of `offset` (a reconnect may
     /// continue instead of syncing anew).
     pub synced: AtomicBool,
+    /// Replica side: the primary last synced from is a redis-server (its full sync was an RDB
+    /// payload), so PSYNC asks for the offset past the last byte held, as Redis counts.
+    pub redis_primary: AtomicBool,
     /// Primary side: full syncs served, partial syncs accepted and refused (INFO stats).
     pub sync_full: AtomicU64,
     pub sync_partial_ok: AtomicU64,
@@ -217,6 +220,7 @@ impl Default for Replication {
             stream_db: Mutex::new(None),
             full_sync: tokio::sync::Mutex::new(()),
             synced: AtomicBool::new(false),
+            redis_primary: AtomicBool::new(false),
             sync_full: AtomicU64::new(0),
             sync_partial_ok: AtomicU64::new(0),
             sync_partial_err: AtomicU64::new(0),
