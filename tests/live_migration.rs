@@ -338,3 +338,66 @@ fn a_redis_server_primary_with_nothing_in_it_syncs_too() {
     let got: String = q(&mut sc, &["GET", "k"]);
     assert_eq!(got, "v");
 }
+
+#[test]
+fn a_redis_server_replicates_shoal_under_writes() {
+    if !have("redis-server") {
+        eprintln!("skipped: redis-server is not installed (CI installs it)");
+        return;
+    }
+    // A slow snapshot (20 ms a key) leaves the writes below time to land during the sync.
+    let shoal = server(&["--rdb-key-save-delay", "20000"]);
+    let mut sc = conn(&shoal);
+    fill(&mut sc);
+    let port = shoal.port().to_string();
+    let Some(redis) = start_redis("replica", &["--replicaof", "127.0.0.1", &port]) else {
+        return;
+    };
+    let mut rc = redis.conn();
+    let mut i = 0;
+    let mut up_at = None;
+    while i < 3000 && up_at.is_none_or(|u| i < u + 20) {
+        write_round(&mut sc, i);
+        if up_at.is_none() && info_field(&mut rc, "replication", "master_link_status") == "up" {
+            up_at = Some(i);
+        }
+        i += 1;
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let up_at = up_at.expect("the link never came up");
+    assert!(up_at > 0, "no write landed during the sync");
+    caught_up(&mut sc, &mut rc);
+    let want = dataset(&mut sc);
+    assert!(
+        want.len() > 200,
+        "the load wrote too little: {}",
+        want.len()
+    );
+    assert_same(&want, &dataset(&mut rc));
+    let libs: redis::Value = v(&mut rc, &["FUNCTION", "LIST"]);
+    assert!(format!("{libs:?}").contains("mylib"), "{libs:?}");
+    // Its acknowledgements reach WAIT.
+    let acked: i64 = q(&mut sc, &["WAIT", "1", "5000"]);
+    assert_eq!(acked, 1);
+
+    // A dropped link continues from the offset (Redis asks for offset + 1).
+    let killed: i64 = q(&mut rc, &["CLIENT", "KILL", "TYPE", "master"]);
+    assert_eq!(killed, 1);
+    for j in i..i + 50 {
+        write_round(&mut sc, j);
+    }
+    assert!(wait_until(Duration::from_secs(20), || info_field(
+        &mut sc,
+        "stats",
+        "sync_partial_ok"
+    ) == "1"));
+    caught_up(&mut sc, &mut rc);
+    assert_eq!(info_field(&mut sc, "stats", "sync_full"), "1");
+    assert_same(&dataset(&mut sc), &dataset(&mut rc));
+
+    // And back: the redis-server takes over with the data.
+    ok(&mut rc, &["REPLICAOF", "NO", "ONE"]);
+    let n: i64 = q(&mut rc, &["INCR", "counter"]);
+    let before: i64 = q(&mut sc, &["GET", "counter"]);
+    assert_eq!(n, before + 1);
+}

@@ -13,6 +13,11 @@
 //!
 //! The snapshot is made without stopping the primary (see `shoal_store::snapshot`); the stream
 //! from its offset on holds every write after it, in order.
+//!
+//! A redis-server on either side: a replica that does not announce `capa shoal-functions` gets
+//! the snapshot as one RDB image (`$<len>\r\n<bytes>`, `full_sync_rdb`), and asks PSYNC for
+//! offset + 1 (Redis numbers the first byte it lacks); a primary whose first frame is an RDB
+//! image is a redis-server (`redis_primary`), asked so on a reconnect.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
@@ -45,7 +50,8 @@ fn take_acks(shared: &Shared, id: u64, buf: &mut BytesMut, parser: &mut Parser) 
     let mut off = 0;
     while let Ok(Parsed::Command { len }) = parser.parse(&buf[off..]) {
         let args = parser.args(&buf[off..]);
-        if args.len() == 3
+        // `REPLCONF ACK <off>` (a redis-server adds `FACK <off>`).
+        if args.len() >= 3
             && args.get(0).eq_ignore_ascii_case(b"replconf")
             && args.get(1).eq_ignore_ascii_case(b"ack")
             && let Some(n) = shoal_resp::parse_i64(args.get(2))
@@ -87,6 +93,12 @@ pub async fn serve_replica<S: Socket>(
         ack: 0,
         ack_at: unix_ms(),
     });
+    // A redis-server asks for the first byte it lacks; shoal's own replicas for the bytes held.
+    let offset = if client.capa_functions || offset <= 0 {
+        offset
+    } else {
+        offset - 1
+    };
     let backlog_size = shared.config.read().repl_backlog_size as usize;
     repl.ensure_backlog(backlog_size);
     let partial = repl.history_includes(&replid, offset)
@@ -106,8 +118,10 @@ pub async fn serve_replica<S: Socket>(
     let result = if partial {
         tracing::info!(replica = id, offset, "Partial resynchronization accepted");
         stream_from(stream, shared, id, offset as u64, &mut rbuf, true).await
+    } else if client.capa_functions {
+        full_sync(stream, shared, id, &mut rbuf).await
     } else {
-        full_sync(stream, shared, id, client.capa_functions, &mut rbuf).await
+        full_sync_rdb(stream, shared, id, &mut rbuf).await
     };
     if let Err(e) = result {
         tracing::info!(replica = id, "replica stream ended: {e}");
@@ -115,12 +129,12 @@ pub async fn serve_replica<S: Socket>(
     repl.replicas.lock().retain(|r| r.id != id);
 }
 
-/// FULLRESYNC: a snapshot of the keyspace, then the stream from its offset.
+/// FULLRESYNC for a shoal replica: its functions, a snapshot of the keyspace as shoal's
+/// records, then the stream from its offset.
 async fn full_sync<S: Socket>(
     stream: &S,
     shared: &Arc<Shared>,
     id: u64,
-    functions: bool,
     rbuf: &mut BytesMut,
 ) -> std::io::Result<()> {
     let repl = &shared.repl;
@@ -136,7 +150,7 @@ async fn full_sync<S: Socket>(
             .store
             .begin_snapshot(Box::new(move || w.notify_one()));
         // The libraries as of the snapshot's offset (FUNCTION commands are writes: quiesced).
-        let libs = functions.then(|| shoal_commands::repl::functions_payload(shared));
+        let libs = shoal_commands::repl::functions_payload(shared);
         (sink, repl.offset.load(Relaxed), libs)
     };
     let walker = {
@@ -150,12 +164,10 @@ async fn full_sync<S: Socket>(
     );
     let line = format!("+FULLRESYNC {} {start}\r\n", repl.replid.lock());
     write_all(stream, line.as_bytes()).await?;
-    if let Some(libs) = libs {
-        let mut frame = format!("+FUNCTIONS {}\r\n", libs.len()).into_bytes();
-        frame.extend_from_slice(&libs);
-        frame.extend_from_slice(b"\r\n");
-        write_all(stream, &frame).await?;
-    }
+    let mut frame = format!("+FUNCTIONS {}\r\n", libs.len()).into_bytes();
+    frame.extend_from_slice(&libs);
+    frame.extend_from_slice(b"\r\n");
+    write_all(stream, &frame).await?;
     let mut sent = 0usize;
     loop {
         let waiting = woken.notified();
@@ -181,6 +193,49 @@ async fn full_sync<S: Socket>(
     write_all(stream, b"$0\r\n\r\n").await?;
     tracing::info!(replica = id, bytes = sent, "Full resynchronization sent");
     drop(one);
+    stream_from(stream, shared, id, start, rbuf, false).await
+}
+
+/// FULLRESYNC for a replica that is not shoal (a redis-server): an RDB image of a snapshot as
+/// `$<len>\r\n<bytes>` (no CRLF after it), then the stream from its offset. Newlines keep the
+/// link alive while the image is made, as Redis's primary sends them.
+async fn full_sync_rdb<S: Socket>(
+    stream: &S,
+    shared: &Arc<Shared>,
+    id: u64,
+    rbuf: &mut BytesMut,
+) -> std::io::Result<()> {
+    let one = shared.repl.full_sync.lock().await;
+    tracing::info!(
+        replica = id,
+        "Starting a full resynchronization with an RDB image"
+    );
+    let sh = shared.clone();
+    let mut making =
+        tokio::task::spawn_blocking(move || shoal_commands::persist::replica_image(&sh));
+    let made = loop {
+        tokio::select! {
+            r = &mut making => break r,
+            _ = tokio::time::sleep(Duration::from_secs(1)) => write_all(stream, b"\n").await?,
+        }
+    };
+    let (image, start, replid) = made
+        .map_err(std::io::Error::other)?
+        .map_err(std::io::Error::other)?;
+    drop(one);
+    let line = format!("+FULLRESYNC {replid} {start}\r\n");
+    write_all(stream, line.as_bytes()).await?;
+    let mut frame = format!("${}\r\n", image.len()).into_bytes();
+    frame.extend_from_slice(&image);
+    drop(image);
+    write_all(stream, &frame).await?;
+    tracing::info!(
+        replica = id,
+        bytes = frame.len(),
+        offset = start,
+        "Full resynchronization sent"
+    );
+    drop(frame);
     stream_from(stream, shared, id, start, rbuf, false).await
 }
 
