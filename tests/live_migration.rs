@@ -401,3 +401,33 @@ fn a_redis_server_replicates_shoal_under_writes() {
     let before: i64 = q(&mut sc, &["GET", "counter"]);
     assert_eq!(n, before + 1);
 }
+
+#[test]
+fn pings_keep_a_redis_server_replicas_idle_link() {
+    if !have("redis-server") {
+        eprintln!("skipped: redis-server is not installed (CI installs it)");
+        return;
+    }
+    let shoal = server(&["--repl-ping-replica-period", "1"]);
+    let mut sc = conn(&shoal);
+    ok(&mut sc, &["SET", "k", "v"]);
+    let port = shoal.port().to_string();
+    // It drops a link it hears nothing on for 3 s.
+    let Some(redis) = start_redis(
+        "idle",
+        &["--replicaof", "127.0.0.1", &port, "--repl-timeout", "3"],
+    ) else {
+        return;
+    };
+    let mut rc = redis.conn();
+    caught_up(&mut sc, &mut rc);
+    let at: u64 = offset(&mut sc).parse().unwrap();
+    std::thread::sleep(Duration::from_secs(5));
+    caught_up(&mut sc, &mut rc);
+    let now: u64 = offset(&mut sc).parse().unwrap();
+    assert!(now >= at + 3 * 14, "no PINGs in the stream: {at} -> {now}");
+    assert_eq!(info_field(&mut sc, "stats", "sync_partial_ok"), "0");
+    assert_eq!(info_field(&mut sc, "stats", "sync_full"), "1");
+    let got: String = q(&mut rc, &["GET", "k"]);
+    assert_eq!(got, "v");
+}

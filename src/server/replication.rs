@@ -117,7 +117,8 @@ pub async fn serve_replica<S: Socket>(
     }
     let result = if partial {
         tracing::info!(replica = id, offset, "Partial resynchronization accepted");
-        stream_from(stream, shared, id, offset as u64, &mut rbuf, true).await
+        let ping = !client.capa_functions;
+        stream_from(stream, shared, id, offset as u64, &mut rbuf, true, ping).await
     } else if client.capa_functions {
         full_sync(stream, shared, id, &mut rbuf).await
     } else {
@@ -193,7 +194,7 @@ async fn full_sync<S: Socket>(
     write_all(stream, b"$0\r\n\r\n").await?;
     tracing::info!(replica = id, bytes = sent, "Full resynchronization sent");
     drop(one);
-    stream_from(stream, shared, id, start, rbuf, false).await
+    stream_from(stream, shared, id, start, rbuf, false, false).await
 }
 
 /// FULLRESYNC for a replica that is not shoal (a redis-server): an RDB image of a snapshot as
@@ -236,10 +237,12 @@ async fn full_sync_rdb<S: Socket>(
         "Full resynchronization sent"
     );
     drop(frame);
-    stream_from(stream, shared, id, start, rbuf, false).await
+    stream_from(stream, shared, id, start, rbuf, false, true).await
 }
 
-/// Streams the backlog from `from` on, as writes feed it, reading the replica's ACKs.
+/// Streams the backlog from `from` on, as writes feed it, reading the replica's ACKs. `ping`:
+/// the replica is a redis-server, which wants a PING in the stream every
+/// `repl-ping-replica-period` to keep the link.
 async fn stream_from<S: Socket>(
     stream: &S,
     shared: &Arc<Shared>,
@@ -247,6 +250,7 @@ async fn stream_from<S: Socket>(
     mut from: u64,
     rbuf: &mut BytesMut,
     continue_line: bool,
+    ping: bool,
 ) -> std::io::Result<()> {
     let repl = &shared.repl;
     if continue_line {
@@ -262,6 +266,10 @@ async fn stream_from<S: Socket>(
     });
     take_acks(shared, id, rbuf, &mut parser);
     loop {
+        if ping {
+            let period = shared.config.read().repl_ping_replica_period.max(1) as u64;
+            repl.ping_if_due(period * 1000);
+        }
         let fed = repl.fed.notified();
         tokio::pin!(fed);
         fed.as_mut().enable();

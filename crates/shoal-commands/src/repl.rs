@@ -186,6 +186,9 @@ pub struct Replication {
     /// Replica side: the primary last synced from is a redis-server (its full sync was an RDB
     /// payload), so PSYNC asks for the offset past the last byte held, as Redis counts.
     pub redis_primary: AtomicBool,
+    /// Primary side: unix ms of the last PING fed to the stream (a redis-server replica's
+    /// keepalive, every `repl-ping-replica-period`).
+    pub pinged_ms: AtomicU64,
     /// Primary side: full syncs served, partial syncs accepted and refused (INFO stats).
     pub sync_full: AtomicU64,
     pub sync_partial_ok: AtomicU64,
@@ -221,6 +224,7 @@ impl Default for Replication {
             full_sync: tokio::sync::Mutex::new(()),
             synced: AtomicBool::new(false),
             redis_primary: AtomicBool::new(false),
+            pinged_ms: AtomicU64::new(0),
             sync_full: AtomicU64::new(0),
             sync_partial_ok: AtomicU64::new(0),
             sync_partial_err: AtomicU64::new(0),
@@ -417,6 +421,25 @@ impl Replication {
             }
         }
         self.write_lock.lock()
+    }
+
+    /// Feeds a PING to the stream when `period_ms` passed since the last one (a redis-server
+    /// replica drops a link it hears nothing on for `repl-timeout`; every replica counts it).
+    pub fn ping_if_due(&self, period_ms: u64) {
+        let now = crate::ctx::unix_ms();
+        let last = self.pinged_ms.load(Relaxed);
+        if now.saturating_sub(last) < period_ms
+            || self
+                .pinged_ms
+                .compare_exchange(last, now, Relaxed, Relaxed)
+                .is_err()
+        {
+            return;
+        }
+        let _writes = self.write_lock.lock();
+        let mut out = Vec::new();
+        encode(&mut out, &[b"PING"]);
+        self.feed(&out);
     }
 
     /// Runs `f` at a moment no write is in flight (writes wait meanwhile), without leaving
