@@ -295,6 +295,10 @@ fn shoal_replicates_a_live_redis_server_then_takes_over() {
     let libs: redis::Value = v(&mut sc, &["FUNCTION", "LIST"]);
     assert!(format!("{libs:?}").contains("mylib"), "{libs:?}");
     assert_eq!(info_field(&mut rc, "stats", "sync_full"), "1");
+    // Its acknowledgements (REPLCONF GETACK -> ACK) reach Redis's WAIT.
+    ok(&mut rc, &["SET", "waited", "1"]);
+    let acked: i64 = q(&mut rc, &["WAIT", "1", "5000"]);
+    assert_eq!(acked, 1);
 
     // A dropped link continues from the offset: PSYNC with Redis's ID -> +CONTINUE.
     let killed: i64 = q(&mut rc, &["CLIENT", "KILL", "TYPE", "replica"]);
