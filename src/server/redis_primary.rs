@@ -50,9 +50,22 @@ pub(crate) async fn load<S: Link>(
     let loaded =
         tokio::task::spawn_blocking(move || shoal_commands::persist::load_bytes(&sh, &image)).await;
     shared.persist.set_loading(false);
-    let stats = loaded
-        .map_err(|e| std::io::Error::other(format!("loading the primary's RDB: {e}")))?
-        .map_err(|e| std::io::Error::other(format!("the primary's RDB: {e}")))?;
+    let stats = match loaded {
+        Ok(Ok(stats)) => stats,
+        failed => {
+            // Nothing half-loaded is served: the next attempt syncs from scratch.
+            let store = &shared.store;
+            for id in store.live_shards().collect::<Vec<_>>() {
+                store.lock(id).clear();
+            }
+            let why = match failed {
+                Ok(Err(e)) => e,
+                Err(e) => e.to_string(),
+                Ok(Ok(_)) => String::new(),
+            };
+            return Err(std::io::Error::other(format!("the primary's RDB: {why}")));
+        }
+    };
     tracing::info!(
         keys = stats.keys,
         functions = stats.functions,
