@@ -49,15 +49,19 @@ pub(crate) async fn load<S: Link>(
     shared.persist.set_loading(true);
     let loaded =
         tokio::task::spawn_blocking(move || shoal_commands::persist::load_bytes(&sh, &image)).await;
-    shared.persist.set_loading(false);
     let stats = match loaded {
-        Ok(Ok(stats)) => stats,
+        Ok(Ok(stats)) => {
+            shared.persist.set_loading(false);
+            stats
+        }
         failed => {
-            // Nothing half-loaded is served: the next attempt syncs from scratch.
+            // Nothing half-loaded is served (clients see -LOADING until it is flushed): the next
+            // attempt syncs from scratch.
             let store = &shared.store;
             for id in store.live_shards().collect::<Vec<_>>() {
                 store.lock(id).clear();
             }
+            shared.persist.set_loading(false);
             let why = match failed {
                 Ok(Err(e)) => e,
                 Err(e) => e.to_string(),
