@@ -472,3 +472,56 @@ fn a_payload_it_cannot_load_leaves_nothing_half_loaded() {
         std::thread::sleep(Duration::from_millis(5));
     }
 }
+
+/// The stream bytes a replica gets after `PSYNC <id> <offset>`, having announced `capas`.
+fn continued(srv: &ServerProcess, capas: &[&str], id: &str, offset: u64, n: usize) -> Vec<u8> {
+    let mut c = RawConn::connect(srv.addr);
+    for capa in capas {
+        let r = c.roundtrip(
+            &RawConn::encode(&[b"REPLCONF", b"capa", capa.as_bytes()]),
+            5,
+        );
+        assert_eq!(r, "+OK\r\n");
+    }
+    c.send(&RawConn::encode(&[
+        b"PSYNC",
+        id.as_bytes(),
+        offset.to_string().as_bytes(),
+    ]));
+    let line = String::from_utf8(c.read_exact_n(52)).unwrap();
+    assert_eq!(line, format!("+CONTINUE {id}\r\n"));
+    c.read_exact_n(n)
+}
+
+#[test]
+fn psync_offsets_count_as_redis_and_older_shoal_replicas_still_continue() {
+    let p = server(&[]);
+    let mut pc = conn(&p);
+    // A replica makes the backlog.
+    let r = server(&["--replicaof", "127.0.0.1", &p.port().to_string()]);
+    let mut rc = conn(&r);
+    caught_up(&mut pc, &mut rc);
+    ok(&mut pc, &["SET", "a", "1"]);
+    caught_up(&mut pc, &mut rc);
+    let id = info_field(&mut pc, "replication", "master_replid");
+    let end: u64 = offset(&mut pc).parse().unwrap();
+    let last = RawConn::encode(&[b"SET", b"a", b"1"]);
+    let held = end - last.len() as u64;
+    // Redis's count (a redis-server, or a shoal replica saying so): the first byte it lacks.
+    assert_eq!(continued(&p, &[], &id, held + 1, last.len()), last);
+    assert_eq!(
+        continued(
+            &p,
+            &["shoal-functions", "shoal-psync-next"],
+            &id,
+            held + 1,
+            last.len()
+        ),
+        last
+    );
+    // An older shoal replica: the bytes it holds.
+    assert_eq!(
+        continued(&p, &["shoal-functions"], &id, held, last.len()),
+        last
+    );
+}

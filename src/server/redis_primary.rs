@@ -11,8 +11,7 @@
 //! ```
 //!
 //! The replica does not announce `capa eof`, so Redis always sends the length-prefixed form.
-//! Redis numbers PSYNC offsets from the byte after the last one held (`offset + 1`): the link
-//! remembers the primary was Redis (`redis_primary`) to ask so on a reconnect.
+//! PSYNC asks for `offset + 1` (the first byte lacked) from any primary, as Redis counts.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;

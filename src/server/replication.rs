@@ -15,9 +15,10 @@
 //! from its offset on holds every write after it, in order.
 //!
 //! A redis-server on either side: a replica that does not announce `capa shoal-functions` gets
-//! the snapshot as one RDB image (`$<len>\r\n<bytes>`, `full_sync_rdb`), and asks PSYNC for
-//! offset + 1 (Redis numbers the first byte it lacks); a primary whose first frame is an RDB
-//! image is a redis-server (`redis_primary`), asked so on a reconnect.
+//! the snapshot as one RDB image (`$<len>\r\n<bytes>`, `full_sync_rdb`); a primary whose first
+//! frame is an RDB image is a redis-server (`redis_primary`). PSYNC's offset is the first byte
+//! the replica lacks, as Redis counts (shoal replicas say so with `capa shoal-psync-next`;
+//! older ones sent the bytes they held, which a primary still understands from them).
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
@@ -93,8 +94,10 @@ pub async fn serve_replica<S: Socket>(
         ack: 0,
         ack_at: unix_ms(),
     });
-    // A redis-server asks for the first byte it lacks; shoal's own replicas for the bytes held.
-    let offset = if client.capa_functions || offset <= 0 {
+    // A redis-server (and a shoal replica that says so) asks for the first byte it lacks; older
+    // shoal replicas for the bytes they hold.
+    let next = client.capa_psync_next || !client.capa_functions;
+    let offset = if !next || offset <= 0 {
         offset
     } else {
         offset - 1
@@ -453,16 +456,17 @@ async fn link_on<S: Link>(
             b"psync2",
             b"capa",
             shoal_commands::repl::CAPA_FUNCTIONS.as_bytes(),
+            b"capa",
+            shoal_commands::repl::CAPA_PSYNC_NEXT.as_bytes(),
         ],
     )
     .await?;
-    // Continue where we stopped if we hold the primary's data, else start over. A redis-server
-    // is asked for the first byte it has not sent (shoal's own primaries: the bytes held).
+    // Continue where we stopped if we hold the primary's data, else start over; asking, as
+    // Redis, for the first byte not held (`capa shoal-psync-next` tells a shoal primary so).
     let (id, off) = if repl.synced.load(Relaxed) {
-        let next = u64::from(repl.redis_primary.load(Relaxed));
         (
             repl.replid.lock().clone(),
-            (repl.offset.load(Relaxed) + next).to_string(),
+            (repl.offset.load(Relaxed) + 1).to_string(),
         )
     } else {
         ("?".to_string(), "-1".to_string())
@@ -476,13 +480,8 @@ async fn link_on<S: Link>(
             *repl.link.lock() = LinkState::Sync;
             repl.synced.store(false, Relaxed);
             match load_snapshot(shared, &mut s, &mut buf).await? {
-                Snapshot::Shoal(libs) => {
-                    repl.redis_primary.store(false, Relaxed);
-                    if let Some(libs) = libs {
-                        restore_functions(shared, &libs)?;
-                    }
-                }
-                Snapshot::Rdb => repl.redis_primary.store(true, Relaxed),
+                Snapshot::Shoal(Some(libs)) => restore_functions(shared, &libs)?,
+                Snapshot::Shoal(None) | Snapshot::Rdb => {}
             }
             *repl.replid.lock() = new_id;
             *repl.replid2.lock() = "0".repeat(40);

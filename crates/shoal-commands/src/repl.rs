@@ -183,9 +183,6 @@ pub struct Replication {
     /// Replica side: this node holds its primary's data as of `offset` (a reconnect may
     /// continue instead of syncing anew).
     pub synced: AtomicBool,
-    /// Replica side: the primary last synced from is a redis-server (its full sync was an RDB
-    /// payload), so PSYNC asks for the offset past the last byte held, as Redis counts.
-    pub redis_primary: AtomicBool,
     /// Primary side: unix ms of the last PING fed to the stream (a redis-server replica's
     /// keepalive, every `repl-ping-replica-period`).
     pub pinged_ms: AtomicU64,
@@ -223,7 +220,6 @@ impl Default for Replication {
             stream_db: Mutex::new(None),
             full_sync: tokio::sync::Mutex::new(()),
             synced: AtomicBool::new(false),
-            redis_primary: AtomicBool::new(false),
             pinged_ms: AtomicU64::new(0),
             sync_full: AtomicU64::new(0),
             sync_partial_ok: AtomicU64::new(0),
@@ -487,6 +483,10 @@ impl Replication {
 /// `+FUNCTIONS <len>` and a FUNCTION DUMP payload right after `+FULLRESYNC`, so the replica's
 /// libraries are replaced by the primary's with the keyspace (Redis carries them in the RDB).
 pub const CAPA_FUNCTIONS: &str = "shoal-functions";
+
+/// The REPLCONF capability a shoal replica announces with its PSYNC offset counted as Redis
+/// counts it (the first byte it lacks), which Redis primaries ignore.
+pub const CAPA_PSYNC_NEXT: &str = "shoal-psync-next";
 
 /// The function libraries as a FUNCTION DUMP payload (for a full sync).
 pub fn functions_payload(shared: &crate::ctx::Shared) -> Vec<u8> {
