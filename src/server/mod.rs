@@ -20,6 +20,7 @@ mod listener;
 mod metrics;
 mod persistence;
 mod rebalance;
+mod redis_primary;
 mod replication;
 mod slot_migration;
 mod socket;

@@ -13,6 +13,12 @@
 //!
 //! The snapshot is made without stopping the primary (see `shoal_store::snapshot`); the stream
 //! from its offset on holds every write after it, in order.
+//!
+//! A redis-server on either side: a replica that does not announce `capa shoal-functions` gets
+//! the snapshot as one RDB image (`$<len>\r\n<bytes>`, `full_sync_rdb`); a primary whose first
+//! frame is an RDB image is a redis-server (`redis_primary`). PSYNC's offset is the first byte
+//! the replica lacks, as Redis counts (shoal replicas say so with `capa shoal-psync-next`;
+//! older ones sent the bytes they held, which a primary still understands from them).
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
@@ -45,7 +51,8 @@ fn take_acks(shared: &Shared, id: u64, buf: &mut BytesMut, parser: &mut Parser) 
     let mut off = 0;
     while let Ok(Parsed::Command { len }) = parser.parse(&buf[off..]) {
         let args = parser.args(&buf[off..]);
-        if args.len() == 3
+        // `REPLCONF ACK <off>` (a redis-server adds `FACK <off>`).
+        if args.len() >= 3
             && args.get(0).eq_ignore_ascii_case(b"replconf")
             && args.get(1).eq_ignore_ascii_case(b"ack")
             && let Some(n) = shoal_resp::parse_i64(args.get(2))
@@ -87,6 +94,14 @@ pub async fn serve_replica<S: Socket>(
         ack: 0,
         ack_at: unix_ms(),
     });
+    // A redis-server (and a shoal replica that says so) asks for the first byte it lacks; older
+    // shoal replicas for the bytes they hold.
+    let next = client.capa_psync_next || !client.capa_functions;
+    let offset = if !next || offset <= 0 {
+        offset
+    } else {
+        offset - 1
+    };
     let backlog_size = shared.config.read().repl_backlog_size as usize;
     repl.ensure_backlog(backlog_size);
     let partial = repl.history_includes(&replid, offset)
@@ -105,9 +120,12 @@ pub async fn serve_replica<S: Socket>(
     }
     let result = if partial {
         tracing::info!(replica = id, offset, "Partial resynchronization accepted");
-        stream_from(stream, shared, id, offset as u64, &mut rbuf, true).await
+        let ping = !client.capa_functions;
+        stream_from(stream, shared, id, offset as u64, &mut rbuf, true, ping).await
+    } else if client.capa_functions {
+        full_sync(stream, shared, id, &mut rbuf).await
     } else {
-        full_sync(stream, shared, id, client.capa_functions, &mut rbuf).await
+        full_sync_rdb(stream, shared, id, &mut rbuf).await
     };
     if let Err(e) = result {
         tracing::info!(replica = id, "replica stream ended: {e}");
@@ -115,12 +133,12 @@ pub async fn serve_replica<S: Socket>(
     repl.replicas.lock().retain(|r| r.id != id);
 }
 
-/// FULLRESYNC: a snapshot of the keyspace, then the stream from its offset.
+/// FULLRESYNC for a shoal replica: its functions, a snapshot of the keyspace as shoal's
+/// records, then the stream from its offset.
 async fn full_sync<S: Socket>(
     stream: &S,
     shared: &Arc<Shared>,
     id: u64,
-    functions: bool,
     rbuf: &mut BytesMut,
 ) -> std::io::Result<()> {
     let repl = &shared.repl;
@@ -136,7 +154,7 @@ async fn full_sync<S: Socket>(
             .store
             .begin_snapshot(Box::new(move || w.notify_one()));
         // The libraries as of the snapshot's offset (FUNCTION commands are writes: quiesced).
-        let libs = functions.then(|| shoal_commands::repl::functions_payload(shared));
+        let libs = shoal_commands::repl::functions_payload(shared);
         (sink, repl.offset.load(Relaxed), libs)
     };
     let walker = {
@@ -150,12 +168,10 @@ async fn full_sync<S: Socket>(
     );
     let line = format!("+FULLRESYNC {} {start}\r\n", repl.replid.lock());
     write_all(stream, line.as_bytes()).await?;
-    if let Some(libs) = libs {
-        let mut frame = format!("+FUNCTIONS {}\r\n", libs.len()).into_bytes();
-        frame.extend_from_slice(&libs);
-        frame.extend_from_slice(b"\r\n");
-        write_all(stream, &frame).await?;
-    }
+    let mut frame = format!("+FUNCTIONS {}\r\n", libs.len()).into_bytes();
+    frame.extend_from_slice(&libs);
+    frame.extend_from_slice(b"\r\n");
+    write_all(stream, &frame).await?;
     let mut sent = 0usize;
     loop {
         let waiting = woken.notified();
@@ -181,10 +197,55 @@ async fn full_sync<S: Socket>(
     write_all(stream, b"$0\r\n\r\n").await?;
     tracing::info!(replica = id, bytes = sent, "Full resynchronization sent");
     drop(one);
-    stream_from(stream, shared, id, start, rbuf, false).await
+    stream_from(stream, shared, id, start, rbuf, false, false).await
 }
 
-/// Streams the backlog from `from` on, as writes feed it, reading the replica's ACKs.
+/// FULLRESYNC for a replica that is not shoal (a redis-server): an RDB image of a snapshot as
+/// `$<len>\r\n<bytes>` (no CRLF after it), then the stream from its offset. Newlines keep the
+/// link alive while the image is made, as Redis's primary sends them.
+async fn full_sync_rdb<S: Socket>(
+    stream: &S,
+    shared: &Arc<Shared>,
+    id: u64,
+    rbuf: &mut BytesMut,
+) -> std::io::Result<()> {
+    let one = shared.repl.full_sync.lock().await;
+    tracing::info!(
+        replica = id,
+        "Starting a full resynchronization with an RDB image"
+    );
+    let sh = shared.clone();
+    let mut making =
+        tokio::task::spawn_blocking(move || shoal_commands::persist::replica_image(&sh));
+    let made = loop {
+        tokio::select! {
+            r = &mut making => break r,
+            _ = tokio::time::sleep(Duration::from_secs(1)) => write_all(stream, b"\n").await?,
+        }
+    };
+    let (image, start, replid) = made
+        .map_err(std::io::Error::other)?
+        .map_err(std::io::Error::other)?;
+    drop(one);
+    let line = format!("+FULLRESYNC {replid} {start}\r\n");
+    write_all(stream, line.as_bytes()).await?;
+    let mut frame = format!("${}\r\n", image.len()).into_bytes();
+    frame.extend_from_slice(&image);
+    drop(image);
+    write_all(stream, &frame).await?;
+    tracing::info!(
+        replica = id,
+        bytes = frame.len(),
+        offset = start,
+        "Full resynchronization sent"
+    );
+    drop(frame);
+    stream_from(stream, shared, id, start, rbuf, false, true).await
+}
+
+/// Streams the backlog from `from` on, as writes feed it, reading the replica's ACKs. `ping`:
+/// the replica is a redis-server, which wants a PING in the stream every
+/// `repl-ping-replica-period` to keep the link.
 async fn stream_from<S: Socket>(
     stream: &S,
     shared: &Arc<Shared>,
@@ -192,6 +253,7 @@ async fn stream_from<S: Socket>(
     mut from: u64,
     rbuf: &mut BytesMut,
     continue_line: bool,
+    ping: bool,
 ) -> std::io::Result<()> {
     let repl = &shared.repl;
     if continue_line {
@@ -207,6 +269,10 @@ async fn stream_from<S: Socket>(
     });
     take_acks(shared, id, rbuf, &mut parser);
     loop {
+        if ping {
+            let period = shared.config.read().repl_ping_replica_period.max(1) as u64;
+            repl.ping_if_due(period * 1000);
+        }
         let fed = repl.fed.notified();
         tokio::pin!(fed);
         fed.as_mut().enable();
@@ -390,14 +456,17 @@ async fn link_on<S: Link>(
             b"psync2",
             b"capa",
             shoal_commands::repl::CAPA_FUNCTIONS.as_bytes(),
+            b"capa",
+            shoal_commands::repl::CAPA_PSYNC_NEXT.as_bytes(),
         ],
     )
     .await?;
-    // Continue where we stopped if we hold the primary's data, else start over.
+    // Continue where we stopped if we hold the primary's data, else start over; asking, as
+    // Redis, for the first byte not held (`capa shoal-psync-next` tells a shoal primary so).
     let (id, off) = if repl.synced.load(Relaxed) {
         (
             repl.replid.lock().clone(),
-            repl.offset.load(Relaxed).to_string(),
+            (repl.offset.load(Relaxed) + 1).to_string(),
         )
     } else {
         ("?".to_string(), "-1".to_string())
@@ -410,8 +479,9 @@ async fn link_on<S: Link>(
             let start: u64 = words.next().and_then(|w| w.parse().ok()).unwrap_or(0);
             *repl.link.lock() = LinkState::Sync;
             repl.synced.store(false, Relaxed);
-            if let Some(libs) = load_snapshot(shared, &mut s, &mut buf).await? {
-                restore_functions(shared, &libs)?;
+            match load_snapshot(shared, &mut s, &mut buf).await? {
+                Snapshot::Shoal(Some(libs)) => restore_functions(shared, &libs)?,
+                Snapshot::Shoal(None) | Snapshot::Rdb => {}
             }
             *repl.replid.lock() = new_id;
             *repl.replid2.lock() = "0".repeat(40);
@@ -459,21 +529,33 @@ fn restore_functions(shared: &Arc<Shared>, payload: &[u8]) -> std::io::Result<()
     Ok(())
 }
 
-/// Loads the records of a full sync (bulks until an empty one) into a flushed keyspace; returns
-/// the primary's function libraries when it sent them (`+FUNCTIONS <len>` before the records).
+/// What a full sync loaded.
+enum Snapshot {
+    /// A shoal primary's records, with its function libraries when it sent them.
+    Shoal(Option<Vec<u8>>),
+    /// A redis-server's RDB image (functions included).
+    Rdb,
+}
+
+/// Loads the records of a full sync (bulks until an empty one) into a flushed keyspace, with
+/// the primary's function libraries when it sent them (`+FUNCTIONS <len>` before the records);
+/// or, when the first frame is an RDB image, a redis-server's payload (`redis_primary`).
 async fn load_snapshot<S: Link>(
     shared: &Arc<Shared>,
     s: &mut S,
     buf: &mut BytesMut,
-) -> std::io::Result<Option<Vec<u8>>> {
+) -> std::io::Result<Snapshot> {
     let store = &shared.store;
     for id in store.live_shards().collect::<Vec<_>>() {
         store.lock(id).clear();
     }
     let mut records = Vec::new();
     let mut libs = None;
+    let mut first = true;
     loop {
-        let head = read_line(s, buf).await?;
+        let line = read_line(s, buf).await?;
+        // A redis-server sends newlines to keep the link alive until its payload is ready.
+        let head = line.trim_start_matches('\n');
         if let Some(n) = head.strip_prefix("+FUNCTIONS ") {
             let len: usize = n
                 .parse()
@@ -495,6 +577,17 @@ async fn load_snapshot<S: Link>(
             read_line(s, buf).await?;
             break;
         }
+        if std::mem::take(&mut first) && libs.is_none() {
+            while buf.len() < len.min(5) {
+                if s.read_buf(buf).await? == 0 {
+                    return Err(std::io::ErrorKind::UnexpectedEof.into());
+                }
+            }
+            if super::redis_primary::is_rdb(buf) {
+                super::redis_primary::load(shared, s, buf, len).await?;
+                return Ok(Snapshot::Rdb);
+            }
+        }
         while buf.len() < len + 2 {
             if s.read_buf(buf).await? == 0 {
                 return Err(std::io::ErrorKind::UnexpectedEof.into());
@@ -509,7 +602,7 @@ async fn load_snapshot<S: Link>(
         }
         records.drain(..used);
     }
-    Ok(libs)
+    Ok(Snapshot::Shoal(libs))
 }
 
 /// Applies the primary's commands as the master client; acknowledges every second and on GETACK.

@@ -544,6 +544,9 @@ pub struct Client {
     pub listening_port: u16,
     /// REPLCONF capa shoal-functions: this replica takes the functions at its full sync.
     pub capa_functions: bool,
+    /// REPLCONF capa shoal-psync-next (or a replica that is not shoal): its PSYNC offset is the
+    /// first byte it lacks, as Redis counts (an older shoal replica sends the bytes it holds).
+    pub capa_psync_next: bool,
     /// Stream offset just past this client's last write (WAIT).
     pub woff: u64,
     /// Set by WAIT that must wait: (replicas wanted, offset, deadline in unix ms or none).
@@ -596,6 +599,7 @@ impl Client {
             rdb_keys: true,
             listening_port: 0,
             capa_functions: false,
+            capa_psync_next: false,
             woff: 0,
             wait: None,
             paused: None,

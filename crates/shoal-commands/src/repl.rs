@@ -183,6 +183,9 @@ pub struct Replication {
     /// Replica side: this node holds its primary's data as of `offset` (a reconnect may
     /// continue instead of syncing anew).
     pub synced: AtomicBool,
+    /// Primary side: unix ms of the last PING fed to the stream (a redis-server replica's
+    /// keepalive, every `repl-ping-replica-period`).
+    pub pinged_ms: AtomicU64,
     /// Primary side: full syncs served, partial syncs accepted and refused (INFO stats).
     pub sync_full: AtomicU64,
     pub sync_partial_ok: AtomicU64,
@@ -217,6 +220,7 @@ impl Default for Replication {
             stream_db: Mutex::new(None),
             full_sync: tokio::sync::Mutex::new(()),
             synced: AtomicBool::new(false),
+            pinged_ms: AtomicU64::new(0),
             sync_full: AtomicU64::new(0),
             sync_partial_ok: AtomicU64::new(0),
             sync_partial_err: AtomicU64::new(0),
@@ -415,6 +419,25 @@ impl Replication {
         self.write_lock.lock()
     }
 
+    /// Feeds a PING to the stream when `period_ms` passed since the last one (a redis-server
+    /// replica drops a link it hears nothing on for `repl-timeout`; every replica counts it).
+    pub fn ping_if_due(&self, period_ms: u64) {
+        let now = crate::ctx::unix_ms();
+        let last = self.pinged_ms.load(Relaxed);
+        if now.saturating_sub(last) < period_ms
+            || self
+                .pinged_ms
+                .compare_exchange(last, now, Relaxed, Relaxed)
+                .is_err()
+        {
+            return;
+        }
+        let _writes = self.write_lock.lock();
+        let mut out = Vec::new();
+        encode(&mut out, &[b"PING"]);
+        self.feed(&out);
+    }
+
     /// Runs `f` at a moment no write is in flight (writes wait meanwhile), without leaving
     /// propagation on when nothing replicates: a snapshot for an RDB file starts here. Call
     /// holding `full_sync` (so no full sync turns propagation on meanwhile).
@@ -460,6 +483,10 @@ impl Replication {
 /// `+FUNCTIONS <len>` and a FUNCTION DUMP payload right after `+FULLRESYNC`, so the replica's
 /// libraries are replaced by the primary's with the keyspace (Redis carries them in the RDB).
 pub const CAPA_FUNCTIONS: &str = "shoal-functions";
+
+/// The REPLCONF capability a shoal replica announces with its PSYNC offset counted as Redis
+/// counts it (the first byte it lacks), which Redis primaries ignore.
+pub const CAPA_PSYNC_NEXT: &str = "shoal-psync-next";
 
 /// The function libraries as a FUNCTION DUMP payload (for a full sync).
 pub fn functions_payload(shared: &crate::ctx::Shared) -> Vec<u8> {

@@ -70,6 +70,8 @@ pub struct Config {
     /// Test hooks (Redis's): microseconds a save / a load sleeps per key.
     pub rdb_key_save_delay: i64,
     pub key_load_delay: i64,
+    /// Seconds between the PINGs a primary sends a redis-server replica (its link's keepalive).
+    pub repl_ping_replica_period: i64,
     pub appendonly: bool,
     pub tcp_keepalive: u64,
     pub tcp_backlog: u64,
@@ -262,6 +264,7 @@ impl Default for Config {
             stop_writes_on_bgsave_error: true,
             rdb_key_save_delay: 0,
             key_load_delay: 0,
+            repl_ping_replica_period: 10,
             appendonly: false,
             tcp_keepalive: 0,
             tcp_backlog: 0,

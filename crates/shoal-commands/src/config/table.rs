@@ -539,7 +539,12 @@ pub const PARAMS: &[Param] = &[
         ),
     p("cluster-announce-tls-port", int(0, 65535), "0"),
     p("repl-timeout", int(1, INT_MAX), "60"),
-    p("repl-ping-replica-period", int(1, INT_MAX), "10").alias("repl-ping-slave-period"),
+    p("repl-ping-replica-period", int(1, INT_MAX), "10")
+        .alias("repl-ping-slave-period")
+        .acts(
+            num!(repl_ping_replica_period),
+            "Seconds between the PINGs in the stream to a redis-server replica (its keepalive).",
+        ),
     p("list-compress-depth", int(0, INT_MAX), "0"),
     p("rdb-key-save-delay", int(i32::MIN as i64, INT_MAX), "0")
         .flags(HIDDEN)

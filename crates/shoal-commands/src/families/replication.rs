@@ -90,6 +90,8 @@ fn replconf(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
         } else if eq_ic(opt, "capa") && eq_ic(val, crate::repl::CAPA_FUNCTIONS) {
             // A shoal replica: its full sync starts with this node's functions.
             ctx.client.capa_functions = true;
+        } else if eq_ic(opt, "capa") && eq_ic(val, crate::repl::CAPA_PSYNC_NEXT) {
+            ctx.client.capa_psync_next = true;
         } else if eq_ic(opt, "ack") || eq_ic(opt, "getack") {
             // Only meaningful on a replication link (the stream handles them): no reply.
             return Ok(());

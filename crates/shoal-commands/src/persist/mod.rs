@@ -16,7 +16,7 @@ mod load;
 mod save;
 
 pub use load::{LoadStats, load_bytes, load_file};
-pub use save::{bgsave, rdb_image, save_sync};
+pub use save::{bgsave, rdb_image, replica_image, save_sync};
 
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU8, AtomicU64, Ordering::Relaxed};
 

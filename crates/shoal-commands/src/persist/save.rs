@@ -214,7 +214,6 @@ fn snapshot_into(
     opts: Opts,
     for_save: bool,
 ) -> Result<(), String> {
-    let store = &shared.store;
     if !opts.keys {
         let mut w = Writer::new(
             opts.compress,
@@ -230,24 +229,85 @@ fn snapshot_into(
             .map_err(|e| format!("Write error: {e}"));
     }
     let (sink, sizes, libs) = shared.repl.pause_writes(|| {
-        let sink = store.begin_snapshot(Box::new(|| {}));
-        let sizes: Vec<(u64, u64)> = (0..store.databases())
-            .map(|db| {
-                store.live_db_shards(db).fold((0, 0), |(k, e), id| {
-                    let s = store.lock(id);
-                    (k + s.len() as u64, e + s.volatile() as u64)
-                })
-            })
-            .collect();
-        let libs = function_codes(shared);
         if for_save {
             shared
                 .persist
                 .dirty_at_start
                 .store(super::write_count(shared), Relaxed);
         }
-        (sink, sizes, libs)
+        begin(shared)
     });
+    walk_into(shared, sink, &sizes, &libs, out, opts, &[])
+}
+
+/// A full sync's image for a replica that is not shoal (a redis-server), the stream offset it
+/// is the keyspace of and the replication ID: the snapshot starts at a moment no write is in flight, with
+/// propagation on (the writes after it are in the stream from that offset), and its aux fields
+/// `repl-stream-db`, `repl-id`, `repl-offset` say so, as Redis's. Blocks: call from a blocking
+/// thread holding the snapshot's turn (`repl.full_sync`) once the backlog exists.
+pub fn replica_image(shared: &Shared) -> Result<(Vec<u8>, u64, String), String> {
+    let repl = &shared.repl;
+    let opts = {
+        let c = shared.config.read();
+        Opts {
+            compress: c.rdbcompression,
+            checksum: c.rdbchecksum,
+            key_delay_us: c.rdb_key_save_delay.max(0) as u64,
+            keys: true,
+        }
+    };
+    let (sink, sizes, libs, start, replid) = {
+        let _writes = repl.quiesce();
+        shared.apply_repl_mode();
+        // The stream after the snapshot says its database before its first command.
+        *repl.stream_db.lock() = None;
+        let (sink, sizes, libs) = begin(shared);
+        let replid = repl.replid.lock().clone();
+        (sink, sizes, libs, repl.offset.load(Relaxed), replid)
+    };
+    let aux = [
+        (&b"repl-stream-db"[..], b"0".to_vec()),
+        (b"repl-id", replid.clone().into_bytes()),
+        (b"repl-offset", start.to_string().into_bytes()),
+    ];
+    let mut out = Vec::new();
+    walk_into(shared, sink, &sizes, &libs, &mut out, opts, &aux)?;
+    Ok((out, start, replid))
+}
+
+/// Under paused writes: starts the snapshot, with each database's sizes and the libraries.
+#[allow(clippy::type_complexity)]
+fn begin(
+    shared: &Shared,
+) -> (
+    Arc<shoal_store::snapshot::SnapSink>,
+    Vec<(u64, u64)>,
+    Vec<Arc<[u8]>>,
+) {
+    let store = &shared.store;
+    let sink = store.begin_snapshot(Box::new(|| {}));
+    let sizes: Vec<(u64, u64)> = (0..store.databases())
+        .map(|db| {
+            store.live_db_shards(db).fold((0, 0), |(k, e), id| {
+                let s = store.lock(id);
+                (k + s.len() as u64, e + s.volatile() as u64)
+            })
+        })
+        .collect();
+    (sink, sizes, function_codes(shared))
+}
+
+/// Walks a started snapshot on a thread of its own while its records are encoded into `out`.
+fn walk_into(
+    shared: &Shared,
+    sink: Arc<shoal_store::snapshot::SnapSink>,
+    sizes: &[(u64, u64)],
+    libs: &[Arc<[u8]>],
+    out: &mut impl Write,
+    opts: Opts,
+    aux: &[(&[u8], Vec<u8>)],
+) -> Result<(), String> {
+    let store = &shared.store;
     std::thread::scope(|s| {
         let walker = std::thread::Builder::new()
             .name("shoal-snapshot".into())
@@ -257,7 +317,7 @@ fn snapshot_into(
             store.snapshot_walk(&sink);
             return Err(e.to_string());
         }
-        encode(&sink, &sizes, &libs, out, opts)
+        encode(&sink, sizes, libs, out, opts, aux)
     })
 }
 
@@ -280,6 +340,7 @@ fn encode(
     libs: &[Arc<[u8]>],
     file: &mut impl Write,
     opts: Opts,
+    aux: &[(&[u8], Vec<u8>)],
 ) -> Result<(), String> {
     let mut w = Writer::new(
         opts.compress,
@@ -287,6 +348,9 @@ fn encode(
         unix_ms() / 1000,
         shoal_store::mem::used() as u64,
     );
+    for (name, value) in aux {
+        w.aux(name, value);
+    }
     for code in libs {
         w.function(code);
     }
