@@ -76,14 +76,14 @@ impl<'a> Reader<'a> {
         self.pos
     }
 
-    fn err<T>(&self, at: usize, what: impl Into<String>) -> Result<T, RdbError> {
+    pub(super) fn err<T>(&self, at: usize, what: impl Into<String>) -> Result<T, RdbError> {
         Err(RdbError {
             offset: at,
             what: what.into(),
         })
     }
 
-    fn bytes(&mut self, n: usize) -> Result<&'a [u8], RdbError> {
+    pub(super) fn bytes(&mut self, n: usize) -> Result<&'a [u8], RdbError> {
         match self.buf.get(self.pos..self.pos.saturating_add(n)) {
             Some(b) => {
                 self.pos += n;
@@ -126,7 +126,7 @@ impl<'a> Reader<'a> {
         })
     }
 
-    fn len(&mut self) -> Result<u64, RdbError> {
+    pub(super) fn len(&mut self) -> Result<u64, RdbError> {
         let at = self.pos;
         match self.raw_len()? {
             Len::Plain(n) => Ok(n),
@@ -136,7 +136,7 @@ impl<'a> Reader<'a> {
 
     /// A count of items each taking at least `min_bytes`: refused when the file cannot hold
     /// them (so a corrupt count never allocates).
-    fn count(&mut self, min_bytes: usize) -> Result<usize, RdbError> {
+    pub(super) fn count(&mut self, min_bytes: usize) -> Result<usize, RdbError> {
         let at = self.pos;
         let n = self.len()?;
         let left = (self.buf.len() - self.pos) as u64;
@@ -191,14 +191,14 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn string(&mut self) -> Result<Vec<u8>, RdbError> {
+    pub(super) fn string(&mut self) -> Result<Vec<u8>, RdbError> {
         Ok(match self.string_or_int()? {
             Ok(s) => s,
             Err(n) => itoa::Buffer::new().format(n).as_bytes().to_vec(),
         })
     }
 
-    fn u64_le(&mut self) -> Result<u64, RdbError> {
+    pub(super) fn u64_le(&mut self) -> Result<u64, RdbError> {
         let s = self.bytes(8)?;
         let mut a = [0u8; 8];
         a.copy_from_slice(s);
@@ -447,7 +447,8 @@ impl<'a> Reader<'a> {
                 Value::Hash(Box::new(h))
             }
             T_STREAM_LISTPACKS | T_STREAM_LISTPACKS_2 | T_STREAM_LISTPACKS_3 => {
-                return self.stream(t, at);
+                let s = super::stream::read(self, t)?;
+                Value::Stream(Box::new(s))
             }
             T_MODULE | T_MODULE_2 => {
                 return self.err(at, "a module value: shoal loads no modules");
@@ -462,14 +463,6 @@ impl<'a> Reader<'a> {
             _ => false,
         };
         Ok((!empty).then_some(v))
-    }
-
-    /// Streams: the hook for the stream type (shoal has no streams in this build).
-    fn stream(&mut self, t: u8, at: usize) -> Result<Option<Value>, RdbError> {
-        self.err(
-            at,
-            format!("a stream value (type {t}): streams are not supported by this build"),
-        )
     }
 
     /// A string holding a compact encoding, decoded by `decode`.
