@@ -67,6 +67,24 @@ impl<'a> Reader<'a> {
         })
     }
 
+    /// The value of a DUMP payload as redis-server makes one (`body`: the type byte and the
+    /// value as a file of `version` holds it), for RESTORE of Redis's payloads.
+    pub fn payload_value(body: &[u8], version: u16) -> Result<Value, RdbError> {
+        let mut r = Reader {
+            buf: body,
+            pos: 0,
+            db: 0,
+            version,
+            done: false,
+        };
+        let t = r.byte()?;
+        let v = r.value(t, 0)?;
+        if r.pos != body.len() {
+            return r.err(r.pos, "bytes after the value");
+        }
+        v.map_or_else(|| r.err(0, "an empty collection"), Ok)
+    }
+
     pub fn version(&self) -> u16 {
         self.version
     }
