@@ -940,3 +940,43 @@ fn streams_move_both_ways_with_redis_server_byte_for_byte() {
     assert_eq!(key_count(&mut c), redis_keys);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// RESTORE of redis-server's DUMP payloads (the RDB reader reads them): streams with groups,
+/// and the other types.
+#[test]
+fn restore_takes_redis_servers_payloads() {
+    let dir = tmpdir("payloads");
+    let Some(r) = redis_in(&dir, &[]) else { return };
+    let mut rc = r.conn();
+    fill_streams(&mut rc);
+    ok(&mut rc, &["SET", "str", "hello"]);
+    let _: i64 = q(&mut rc, &["HSET", "hash", "f", "v", "n", "12"]);
+    let srv = shoal_in(&dir, &[]);
+    let mut c = conn(&srv);
+    for k in ["stream", "emptystream", "gone", "str", "hash"] {
+        let payload: Vec<u8> = redis::cmd("DUMP").arg(k).query(&mut rc).unwrap();
+        let reply: String = redis::cmd("RESTORE")
+            .arg(k)
+            .arg(0)
+            .arg(&payload)
+            .query(&mut c)
+            .unwrap();
+        assert_eq!(reply, "OK", "{k}");
+    }
+    assert_same(&dataset(&mut rc), &dataset(&mut c));
+    // A payload of an RDB version Redis 7.0 does not know is refused as Redis refuses it.
+    let mut payload: Vec<u8> = redis::cmd("DUMP").arg("str").query(&mut rc).unwrap();
+    let n = payload.len();
+    payload[n - 10] = 12;
+    let err = redis::cmd("RESTORE")
+        .arg("other")
+        .arg(0)
+        .arg(&payload)
+        .query::<String>(&mut c)
+        .unwrap_err();
+    assert_eq!(
+        err.detail(),
+        Some("DUMP payload version or checksum are wrong")
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
