@@ -659,6 +659,36 @@ fn debug_object_reports_redis_s_line() {
     let short: String = q(&mut c, &["DEBUG", "OBJECT", "short"]);
     let enc: String = q(&mut c, &["OBJECT", "ENCODING", "short"]);
     re(&short, &enc, 19);
+    // Streams: the bytes of their RDB encoding (redis-server 7.0.15 with rdbcompression no
+    // says 57, then 142 with a group, a pending entry and a deleted entry).
+    let _: String = q(&mut c, &["XADD", "x", "1-1", "a", "b"]);
+    re(
+        &q::<String>(&mut c, &["DEBUG", "OBJECT", "x"]),
+        "stream",
+        57,
+    );
+    let _: String = q(&mut c, &["XADD", "x", "1-2", "a", "c", "d", "e"]);
+    ok(&mut c, &["XGROUP", "CREATE", "x", "g", "0"]);
+    let _: Value = q(
+        &mut c,
+        &[
+            "XREADGROUP",
+            "GROUP",
+            "g",
+            "alice",
+            "COUNT",
+            "1",
+            "STREAMS",
+            "x",
+            ">",
+        ],
+    );
+    let _: i64 = q(&mut c, &["XDEL", "x", "1-2"]);
+    re(
+        &q::<String>(&mut c, &["DEBUG", "OBJECT", "x"]),
+        "stream",
+        142,
+    );
     assert_eq!(e(&mut c, &["DEBUG", "OBJECT", "nokey"]), "ERR no such key");
     assert_eq!(
         e(&mut c, &["DEBUG", "OBJECT"]),

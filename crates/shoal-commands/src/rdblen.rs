@@ -101,8 +101,8 @@ fn score(s: f64) -> String {
 
 pub fn serialized_len(v: ValueRef<'_>) -> usize {
     match v {
-        // The RDB writer does not encode streams yet: the size of shoal's own payload.
-        ValueRef::Stream(_) => shoal_store::dump::dump(v).len(),
+        // Encoded by the RDB writer: nodes and groups are too involved to size by hand.
+        ValueRef::Stream(x) => shoal_store::rdb::stream::saved_len(x),
         ValueRef::Int(n) => string(itoa::Buffer::new().format(n).as_bytes()),
         ValueRef::Str(s) => string(s),
         ValueRef::Hash(h) => match h.encoding() {

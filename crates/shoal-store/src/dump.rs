@@ -3,6 +3,8 @@
 //! Layout: `type u8 | body | version u16 LE | crc64 u64 LE` where the CRC covers everything
 //! before it (the same framing Redis uses, so tools that treat the payload as opaque are happy).
 //! A payload with a wrong version or checksum, or a body that does not parse, is rejected.
+//! RESTORE also takes redis-server's payloads (RDB versions 2 to 11: a value as an RDB file
+//! holds it, read by [`crate::rdb::reader`]).
 
 use crate::entry::ValueRef;
 use crate::value::Value;
@@ -105,7 +107,16 @@ pub fn restore(p: &[u8]) -> Result<Value, RestoreError> {
     let version = u16::from_le_bytes([tail[0], tail[1]]);
     let mut crc = [0u8; 8];
     crc.copy_from_slice(&tail[2..]);
-    if version != DUMP_VERSION || crc64(&p[..p.len() - 8]) != u64::from_le_bytes(crc) {
+    if crc64(&p[..p.len() - 8]) != u64::from_le_bytes(crc) {
+        return Err(RestoreError::VersionOrChecksum);
+    }
+    // A payload redis-server made: its RDB version (shoal's own is 1, a version no Redis since
+    // 2.6 writes), its value as an RDB file holds it.
+    if (2..=crate::rdb::MAX_VERSION).contains(&version) {
+        return crate::rdb::reader::Reader::payload_value(body, version)
+            .map_err(|_| RestoreError::BadData);
+    }
+    if version != DUMP_VERSION {
         return Err(RestoreError::VersionOrChecksum);
     }
     match body {
@@ -226,6 +237,71 @@ mod tests {
         g.deliver(StreamId::new(1, 0), b"alice", 9, 2);
         x.groups.insert(b"g"[..].into(), g);
         x
+    }
+
+    fn unhex(h: &str) -> Vec<u8> {
+        (0..h.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&h[i..i + 2], 16).unwrap())
+            .collect()
+    }
+
+    /// redis-server 7.0.15's DUMP of: XADD x 1-1 f a, XADD x 1-2 f b g c, XADD x 2-0 f d,
+    /// XDEL x 1-2, XGROUP CREATE x g 0, XREADGROUP GROUP g alice COUNT 1 STREAMS x >.
+    const REDIS_STREAM_PAYLOAD: &str = "130110000000000000000100000000000000013f3f000000180002010101\
+        0101816602000102010001000181610204010101000101010201816602816202816702816302080102010101df\
+        ff028164020401ff0202000101010203010167010181ffffffffffffffff01000000000000000100000000000000\
+        01df6db549a2010000010105616c696365df6db549a201000001000000000000000100000000000000010a00d1cd\
+        2bd0851b86f1";
+
+    #[test]
+    fn restores_redis_servers_payloads() {
+        use crate::stream::{INVALID_ENTRIES_READ, StreamId};
+        let p = unhex(REDIS_STREAM_PAYLOAD);
+        let Ok(Value::Stream(x)) = restore(&p) else {
+            panic!("not restored as a stream")
+        };
+        assert_eq!((x.len(), x.entries_added), (2, 3));
+        assert_eq!(x.last_id, StreamId::new(2, 0));
+        assert_eq!(x.max_deleted_id, StreamId::new(1, 2));
+        assert_eq!(x.first_id, StreamId::new(1, 1));
+        let e = x.get(StreamId::new(2, 0)).unwrap();
+        assert_eq!(
+            e.fields.iter().collect::<Vec<_>>(),
+            [(&b"f"[..], &b"d"[..])]
+        );
+        let g = &x.groups[&b"g"[..]];
+        assert_eq!(
+            (g.last_id, g.entries_read),
+            (StreamId::new(1, 1), INVALID_ENTRIES_READ)
+        );
+        let n = &g.pel[&StreamId::new(1, 1)];
+        assert_eq!((n.delivery_time, n.delivery_count), (1796532956639, 1));
+        assert_eq!(&*n.consumer, b"alice");
+        // A flipped byte: the checksum; a version Redis 7.0 does not know.
+        let mut bad = p.clone();
+        bad[20] ^= 1;
+        assert_eq!(restore(&bad), Err(RestoreError::VersionOrChecksum));
+        // A string payload of version 9 (a plain RDB string), then a body with bytes left over.
+        let with_crc = |body: &[u8], version: u16| {
+            let mut v = body.to_vec();
+            v.extend_from_slice(&version.to_le_bytes());
+            let crc = crc64(&v);
+            v.extend_from_slice(&crc.to_le_bytes());
+            v
+        };
+        assert_eq!(
+            restore(&with_crc(&[0, 3, b'a', b'b', b'c'], 9)),
+            Ok(Value::Str(b"abc"[..].into()))
+        );
+        assert_eq!(
+            restore(&with_crc(&[0, 2, b'a', b'b', b'c'], 9)),
+            Err(RestoreError::BadData)
+        );
+        assert_eq!(
+            restore(&with_crc(&[0, 3, b'a', b'b', b'c'], 12)),
+            Err(RestoreError::VersionOrChecksum)
+        );
     }
 
     #[test]

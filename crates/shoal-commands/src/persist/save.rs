@@ -385,10 +385,7 @@ fn encode(
                         w.select_db(db as u64, hint);
                         db_now = Some(db);
                     }
-                    if let Err(why) = w.key(key, value.as_ref(), expire) {
-                        failed = Some(why.to_string());
-                        break 'chunks;
-                    }
+                    w.key(key, value.as_ref(), expire);
                     if opts.key_delay_us > 0 {
                         std::thread::sleep(Duration::from_micros(opts.key_delay_us));
                     }

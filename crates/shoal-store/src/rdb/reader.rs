@@ -67,6 +67,24 @@ impl<'a> Reader<'a> {
         })
     }
 
+    /// The value of a DUMP payload as redis-server makes one (`body`: the type byte and the
+    /// value as a file of `version` holds it), for RESTORE of Redis's payloads.
+    pub fn payload_value(body: &[u8], version: u16) -> Result<Value, RdbError> {
+        let mut r = Reader {
+            buf: body,
+            pos: 0,
+            db: 0,
+            version,
+            done: false,
+        };
+        let t = r.byte()?;
+        let v = r.value(t, 0)?;
+        if r.pos != body.len() {
+            return r.err(r.pos, "bytes after the value");
+        }
+        v.map_or_else(|| r.err(0, "an empty collection"), Ok)
+    }
+
     pub fn version(&self) -> u16 {
         self.version
     }
@@ -76,14 +94,14 @@ impl<'a> Reader<'a> {
         self.pos
     }
 
-    fn err<T>(&self, at: usize, what: impl Into<String>) -> Result<T, RdbError> {
+    pub(super) fn err<T>(&self, at: usize, what: impl Into<String>) -> Result<T, RdbError> {
         Err(RdbError {
             offset: at,
             what: what.into(),
         })
     }
 
-    fn bytes(&mut self, n: usize) -> Result<&'a [u8], RdbError> {
+    pub(super) fn bytes(&mut self, n: usize) -> Result<&'a [u8], RdbError> {
         match self.buf.get(self.pos..self.pos.saturating_add(n)) {
             Some(b) => {
                 self.pos += n;
@@ -126,7 +144,7 @@ impl<'a> Reader<'a> {
         })
     }
 
-    fn len(&mut self) -> Result<u64, RdbError> {
+    pub(super) fn len(&mut self) -> Result<u64, RdbError> {
         let at = self.pos;
         match self.raw_len()? {
             Len::Plain(n) => Ok(n),
@@ -136,7 +154,7 @@ impl<'a> Reader<'a> {
 
     /// A count of items each taking at least `min_bytes`: refused when the file cannot hold
     /// them (so a corrupt count never allocates).
-    fn count(&mut self, min_bytes: usize) -> Result<usize, RdbError> {
+    pub(super) fn count(&mut self, min_bytes: usize) -> Result<usize, RdbError> {
         let at = self.pos;
         let n = self.len()?;
         let left = (self.buf.len() - self.pos) as u64;
@@ -191,14 +209,14 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn string(&mut self) -> Result<Vec<u8>, RdbError> {
+    pub(super) fn string(&mut self) -> Result<Vec<u8>, RdbError> {
         Ok(match self.string_or_int()? {
             Ok(s) => s,
             Err(n) => itoa::Buffer::new().format(n).as_bytes().to_vec(),
         })
     }
 
-    fn u64_le(&mut self) -> Result<u64, RdbError> {
+    pub(super) fn u64_le(&mut self) -> Result<u64, RdbError> {
         let s = self.bytes(8)?;
         let mut a = [0u8; 8];
         a.copy_from_slice(s);
@@ -447,7 +465,8 @@ impl<'a> Reader<'a> {
                 Value::Hash(Box::new(h))
             }
             T_STREAM_LISTPACKS | T_STREAM_LISTPACKS_2 | T_STREAM_LISTPACKS_3 => {
-                return self.stream(t, at);
+                let s = super::stream::read(self, t)?;
+                Value::Stream(Box::new(s))
             }
             T_MODULE | T_MODULE_2 => {
                 return self.err(at, "a module value: shoal loads no modules");
@@ -462,14 +481,6 @@ impl<'a> Reader<'a> {
             _ => false,
         };
         Ok((!empty).then_some(v))
-    }
-
-    /// Streams: the hook for the stream type (shoal has no streams in this build).
-    fn stream(&mut self, t: u8, at: usize) -> Result<Option<Value>, RdbError> {
-        self.err(
-            at,
-            format!("a stream value (type {t}): streams are not supported by this build"),
-        )
     }
 
     /// A string holding a compact encoding, decoded by `decode`.

@@ -1,6 +1,7 @@
 use super::reader::{Item, Reader};
 use super::writer::{Writer, score_text, write_len};
 use super::*;
+use crate::stream::{Group, INVALID_ENTRIES_READ, NodeLimits, Stream, StreamId, Trim};
 use crate::types::{Hash, List, Set, ZSet};
 use crate::value::Value;
 
@@ -10,14 +11,13 @@ fn file(values: &[(&[u8], Value, Option<u64>)], compress: bool, checksum: bool) 
     w.select_db(0, Some((values.len() as u64, 0)));
     let mut out = Vec::new();
     for (k, v, e) in values {
-        w.key(k, v.as_ref(), *e).expect("written");
+        w.key(k, v.as_ref(), *e);
         if w.pending() > 100 {
             out.extend(w.take());
         }
     }
     w.select_db(3, None);
-    w.key(b"in3", Value::Int(7).as_ref(), None)
-        .expect("written");
+    w.key(b"in3", Value::Int(7).as_ref(), None);
     out.extend(w.finish());
     out
 }
@@ -357,8 +357,12 @@ fn refusals_name_what_and_where() {
     let e = with(&[OP_MODULE_AUX, 1]);
     assert_eq!(e.offset, 9);
     assert!(e.what.contains("module"));
-    let e = with(&[T_STREAM_LISTPACKS_2, 1, b's', 0]);
-    assert!(e.what.contains("stream"), "{}", e.what);
+    // A stream node keyed by 3 bytes instead of an id's 16.
+    let e = with(&[T_STREAM_LISTPACKS_2, 1, b's', 1, 3, b'a', b'b', b'c']);
+    assert_eq!(
+        (e.offset, e.what.as_str()),
+        (13, "Stream node key entry is not the size of a stream ID")
+    );
     let e = with(&[99, 1, b'k']);
     assert_eq!(e.what, "Unknown RDB encoding type 99");
     // A duplicate set member.
@@ -404,4 +408,256 @@ fn random_garbage_is_refused_without_panicking() {
         // The checksum is off (0) in `good`, so a splice may parse: only no panic is asked.
         let _ = read_all(&f);
     }
+}
+
+fn sid(ms: u64, seq: u64) -> StreamId {
+    StreamId::new(ms, seq)
+}
+
+/// Entries over several nodes (same fields as the master and not), deletions inside a node,
+/// trimmed history, a group with pending entries (one of a deleted entry), a consumer with
+/// none, a group whose read counter is unknown, ids whose seq falls below the master's.
+fn sample_stream() -> Stream {
+    let mut s = Stream::default();
+    let lim = NodeLimits {
+        max_bytes: 0,
+        max_entries: 3,
+    };
+    for i in 1..=12u64 {
+        let v = format!("v{i}");
+        let items: Vec<&[u8]> = if i % 4 == 0 {
+            vec![b"other", v.as_bytes(), b"n", b"-7"]
+        } else {
+            vec![b"f", v.as_bytes(), b"n", b"123456789012"]
+        };
+        // seq goes down within a node: 5-9 then 6-0.
+        let id = if i == 5 { sid(5, 9) } else { sid(i, 0) };
+        s.append(id, 2, items.iter().copied(), lim);
+    }
+    s.trim(Trim::MaxLen(10), false, 0);
+    s.delete([sid(8, 0), sid(5, 9)]);
+    let mut g = Group::new(sid(9, 0), 7);
+    g.create_consumer(b"alice", 1_700_000_000_123);
+    g.create_consumer(b"bob", 5);
+    g.deliver(sid(6, 0), b"alice", 1_700_000_000_500, 3);
+    g.deliver(sid(8, 0), b"alice", 1_700_000_000_600, 1);
+    g.deliver(sid(9, 0), b"bob", 77, 2);
+    g.create_consumer(b"idle", 9);
+    s.groups.insert(b"g1"[..].into(), g);
+    s.groups.insert(
+        b"g0"[..].into(),
+        Group::new(sid(3, 0), INVALID_ENTRIES_READ),
+    );
+    s
+}
+
+#[test]
+fn streams_round_trip() {
+    let s = sample_stream();
+    assert_eq!(s.len(), 8);
+    assert_eq!(s.first_id, sid(3, 0));
+    let mut empty = Stream::default();
+    let items: [&[u8]; 2] = [b"a", b"b"];
+    empty.append(sid(1, 1), 1, items.iter().copied(), NodeLimits::current());
+    empty.delete([sid(1, 1)]);
+    empty
+        .groups
+        .insert(b"g"[..].into(), Group::new(sid(1, 1), 1));
+    let values: Vec<(&[u8], Value, Option<u64>)> = vec![
+        (
+            b"s",
+            Value::Stream(Box::new(s.clone())),
+            Some(1_900_000_000_000),
+        ),
+        (b"empty", Value::Stream(Box::new(empty.clone())), None),
+    ];
+    for compress in [false, true] {
+        let f = file(&values, compress, true);
+        let got = keys(&read_all(&f).unwrap());
+        assert_eq!(got[0].2, Value::Stream(Box::new(s.clone())));
+        assert_eq!(got[0].3, Some(1_900_000_000_000));
+        let Value::Stream(e) = &got[1].2 else {
+            panic!("not a stream")
+        };
+        assert_eq!(**e, empty);
+        assert_eq!(
+            (e.len(), e.max_deleted_id, e.entries_added),
+            (0, sid(1, 1), 1)
+        );
+    }
+    // The saved length is what the writer puts after the key.
+    let f = file(&values[..1], false, true);
+    let key_at = f.windows(2).position(|w| w == [1, b's']).unwrap();
+    assert_eq!(f[key_at - 1], T_STREAM_LISTPACKS_2);
+    let n = super::stream::saved_len(&s);
+    assert_eq!(f[key_at + 2 + n], OP_SELECTDB);
+}
+
+/// The node layout is Redis's: master entry, then flags, id deltas, fields, lp-count.
+#[test]
+fn stream_nodes_as_redis_lays_them_out() {
+    let mut s = Stream::default();
+    let lim = NodeLimits::current();
+    s.append(sid(10, 5), 1, [&b"f"[..], b"a"].into_iter(), lim);
+    s.append(sid(10, 6), 1, [&b"f"[..], b"b"].into_iter(), lim);
+    s.append(sid(12, 0), 1, [&b"g"[..], b"c"].into_iter(), lim);
+    s.delete([sid(10, 6)]);
+    let (master, node) = s.nodes().iter().next().unwrap();
+    let lp = super::stream::node_listpack(*master, node);
+    let items = listpack::decode(&lp).unwrap();
+    let want: Vec<&[u8]> = vec![
+        b"2", b"1", b"1", b"f", b"0", // master: live, deleted, fields, terminator
+        b"2", b"0", b"0", b"a", b"4", // same fields
+        b"3", b"0", b"1", b"b", b"4", // deleted, same fields
+        b"0", b"2", b"-5", b"1", b"g", b"c", b"6", // own fields, seq below the master's
+    ];
+    assert_eq!(items, want.iter().map(|x| x.to_vec()).collect::<Vec<_>>());
+    assert_eq!(
+        super::stream::raw_id(sid(10, 5)),
+        [0, 0, 0, 0, 0, 0, 0, 10, 0, 0, 0, 0, 0, 0, 0, 5]
+    );
+}
+
+/// A type-15 (Redis 5/6) or type-21 (Redis 7.2) stream, written by hand: `s` must have one
+/// group with one consumer owning the whole PEL.
+fn older_stream_file(t: u8, s: &Stream) -> Vec<u8> {
+    let mut f = b"REDIS0011".to_vec();
+    f.push(OP_SELECTDB);
+    f.push(0);
+    f.push(t);
+    f.extend_from_slice(&[1, b's']);
+    let str_ = |f: &mut Vec<u8>, b: &[u8]| {
+        write_len(f, b.len() as u64);
+        f.extend_from_slice(b);
+    };
+    write_len(&mut f, s.nodes().len() as u64);
+    for (m, n) in s.nodes() {
+        str_(&mut f, &super::stream::raw_id(*m));
+        str_(&mut f, &super::stream::node_listpack(*m, n));
+    }
+    write_len(&mut f, s.len());
+    write_len(&mut f, s.last_id.ms);
+    write_len(&mut f, s.last_id.seq);
+    if t == T_STREAM_LISTPACKS_3 {
+        for id in [s.first_id, s.max_deleted_id] {
+            write_len(&mut f, id.ms);
+            write_len(&mut f, id.seq);
+        }
+        write_len(&mut f, s.entries_added);
+    }
+    write_len(&mut f, 1);
+    let (name, g) = s.groups.iter().next().unwrap();
+    str_(&mut f, name);
+    write_len(&mut f, g.last_id.ms);
+    write_len(&mut f, g.last_id.seq);
+    if t == T_STREAM_LISTPACKS_3 {
+        write_len(&mut f, g.entries_read as u64);
+    }
+    write_len(&mut f, g.pel.len() as u64);
+    for (id, n) in &g.pel {
+        f.extend_from_slice(&super::stream::raw_id(*id));
+        f.extend_from_slice(&n.delivery_time.to_le_bytes());
+        write_len(&mut f, n.delivery_count);
+    }
+    write_len(&mut f, 1);
+    let (cname, c) = g.consumers.iter().next().unwrap();
+    str_(&mut f, cname);
+    f.extend_from_slice(&c.seen_time.to_le_bytes());
+    if t == T_STREAM_LISTPACKS_3 {
+        f.extend_from_slice(&99u64.to_le_bytes());
+    }
+    write_len(&mut f, c.pel.len() as u64);
+    for id in &c.pel {
+        f.extend_from_slice(&super::stream::raw_id(*id));
+    }
+    f.push(OP_EOF);
+    f.extend_from_slice(&[0; 8]);
+    f
+}
+
+#[test]
+fn older_and_newer_stream_types() {
+    let mut s = Stream::default();
+    let lim = NodeLimits::current();
+    for i in 1..=5u64 {
+        s.append(sid(i, 0), 1, [&b"f"[..], b"x"].into_iter(), lim);
+    }
+    s.delete([sid(5, 0)]);
+    let mut g = Group::new(sid(5, 0), 5);
+    g.create_consumer(b"c", 42);
+    g.deliver(sid(1, 0), b"c", 1000, 1);
+    g.deliver(sid(2, 0), b"c", 1001, 4);
+    s.groups.insert(b"g"[..].into(), g);
+    // 7.2: everything as saved (the active time is dropped).
+    let got = keys(&read_all(&older_stream_file(T_STREAM_LISTPACKS_3, &s)).unwrap());
+    assert_eq!(got[0].2, Value::Stream(Box::new(s.clone())));
+    // 5/6: no tombstone id, entries added = length, entries read estimated (the group read up
+    // to the last id: all four).
+    let got = keys(&read_all(&older_stream_file(T_STREAM_LISTPACKS, &s)).unwrap());
+    let Value::Stream(old) = &got[0].2 else {
+        panic!("not a stream")
+    };
+    assert_eq!((old.len(), old.entries_added), (4, 4));
+    assert_eq!(old.max_deleted_id, StreamId::MIN);
+    assert_eq!(old.last_id, sid(5, 0));
+    let og = &old.groups[&b"g"[..]];
+    assert_eq!(og.entries_read, 4);
+    assert_eq!(og.pel, s.groups[&b"g"[..]].pel);
+}
+
+#[test]
+fn corrupt_streams_are_refused_with_offsets() {
+    let s = sample_stream();
+    let values: Vec<(&[u8], Value, Option<u64>)> =
+        vec![(b"s", Value::Stream(Box::new(s.clone())), None)];
+    let f = file(&values, false, false);
+    // Every truncation and flipped byte: an error (or, the checksum being off, a stream that
+    // still parses), never a panic.
+    for cut in 0..f.len() {
+        assert!(read_all(&f[..cut]).is_err(), "cut at {cut} loaded");
+    }
+    for i in 9..f.len() {
+        let mut bad = f.clone();
+        bad[i] ^= 0x5a;
+        let _ = read_all(&bad);
+    }
+    // A consumer PEL id missing from the group's PEL, and a PEL entry with no consumer.
+    let mut one = Stream::default();
+    one.append(
+        sid(1, 0),
+        1,
+        [&b"f"[..], b"x"].into_iter(),
+        NodeLimits::current(),
+    );
+    let mut g = Group::new(sid(1, 0), 1);
+    g.create_consumer(b"c", 1);
+    g.deliver(sid(1, 0), b"c", 1, 1);
+    one.groups.insert(b"g"[..].into(), g);
+    let mut f = older_stream_file(T_STREAM_LISTPACKS_3, &one);
+    let raw = super::stream::raw_id(sid(1, 0));
+    let last = f.len() - 9 - 16;
+    assert_eq!(&f[last..last + 16], &raw);
+    f[last + 15] = 2;
+    let e = read_all(&f).unwrap_err();
+    assert_eq!(
+        (e.offset, e.what.as_str()),
+        (last, "Consumer entry not found in group global PEL")
+    );
+    let mut f = older_stream_file(T_STREAM_LISTPACKS_3, &one);
+    let n = f.len();
+    f.drain(n - 9 - 17..n - 9);
+    f.insert(n - 9 - 17, 0);
+    let e = read_all(&f).unwrap_err();
+    assert_eq!(e.what, "Stream CG PEL entry without consumer");
+    // A length that does not match the entries.
+    let mut f = older_stream_file(T_STREAM_LISTPACKS, &one);
+    let lp = super::stream::node_listpack(sid(1, 0), &one.nodes()[&sid(1, 0)]);
+    let len_at = f.windows(lp.len()).position(|w| w == lp).unwrap() + lp.len();
+    assert_eq!(f[len_at], 1);
+    f[len_at] = 2;
+    let e = read_all(&f).unwrap_err();
+    assert_eq!(
+        (e.offset, e.what.as_str()),
+        (len_at, "Stream length inconsistent with rax entries")
+    );
 }

@@ -1,6 +1,7 @@
 //! Writes RDB files as Redis 7.0.15 does: version 10, its aux fields, strings in integer form
 //! where Redis uses it and LZF-compressed when asked, lists as quicklists of listpacks, sets as
-//! intsets or plain sets, sorted sets and hashes as listpacks while compact.
+//! intsets or plain sets, sorted sets and hashes as listpacks while compact, streams as
+//! listpack nodes with their groups (see [`super::stream`]).
 //!
 //! Bytes collect in a buffer the caller drains ([`Writer::take`]) as it writes them out; the
 //! checksum follows what was taken.
@@ -67,17 +68,8 @@ impl Writer {
         }
     }
 
-    /// One key with its value and expiry time (unix milliseconds). Streams cannot be written
-    /// yet: `Err` names why, and nothing was written for the key.
-    pub fn key(
-        &mut self,
-        key: &[u8],
-        value: ValueRef<'_>,
-        expire_ms: Option<u64>,
-    ) -> Result<(), &'static str> {
-        if matches!(value, ValueRef::Stream(_)) {
-            return Err("streams cannot be saved in an RDB file yet");
-        }
+    /// One key with its value and expiry time (unix milliseconds).
+    pub fn key(&mut self, key: &[u8], value: ValueRef<'_>, expire_ms: Option<u64>) {
         if let Some(t) = expire_ms {
             self.buf.push(OP_EXPIRETIME_MS);
             self.buf.extend_from_slice(&t.to_le_bytes());
@@ -170,10 +162,27 @@ impl Writer {
                     }
                 }
             }
-            // Refused above.
-            ValueRef::Stream(_) => {}
+            ValueRef::Stream(x) => {
+                self.buf.push(T_STREAM_LISTPACKS_2);
+                self.string(key);
+                super::stream::write(self, x);
+            }
         }
-        Ok(())
+    }
+
+    /// A writer with no file header, for measuring a value's encoding.
+    pub(super) fn bare() -> Writer {
+        Writer {
+            buf: Vec::new(),
+            crc: 0,
+            compress: false,
+            checksum: false,
+        }
+    }
+
+    /// Bytes as they are (raw ids, little-endian times).
+    pub(super) fn raw(&mut self, b: &[u8]) {
+        self.buf.extend_from_slice(b);
     }
 
     /// Bytes written since the last call (the checksum has seen them).
@@ -197,7 +206,7 @@ impl Writer {
         self.buf
     }
 
-    fn len(&mut self, n: u64) {
+    pub(super) fn len(&mut self, n: u64) {
         write_len(&mut self.buf, n);
     }
 
@@ -214,7 +223,7 @@ impl Writer {
     /// A string: in integer form when it is a canonical integer of 32 bits or less (Redis's
     /// `rdbTryIntegerEncoding`), LZF-compressed when longer than 20 bytes and it gains at
     /// least 4, else raw.
-    fn string(&mut self, s: &[u8]) {
+    pub(super) fn string(&mut self, s: &[u8]) {
         if s.len() <= 11
             && let Some(v) = listpack::as_int(s).and_then(|n| i32::try_from(n).ok())
         {

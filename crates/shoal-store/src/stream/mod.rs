@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 pub use group::{Consumer, Group, INVALID_ENTRIES_READ, Nack};
 pub use node::{FieldIter, Fields};
-use node::{Node, Raw};
+pub(crate) use node::{Node, Raw};
 
 /// A stream entry id: milliseconds and a sequence number.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
@@ -392,6 +392,11 @@ impl Stream {
                 .iter()
                 .map(|(k, g)| k.len() + 96 + g.heap_size())
                 .sum::<usize>()
+    }
+
+    /// The nodes by master id (the RDB writer lays them out as Redis's listpacks).
+    pub(crate) fn nodes(&self) -> &BTreeMap<StreamId, Node> {
+        &self.nodes
     }
 
     /// Every live entry, for DUMP and the tests.

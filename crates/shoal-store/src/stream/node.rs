@@ -60,6 +60,11 @@ pub struct Fields<'a> {
 }
 
 impl<'a> Fields<'a> {
+    /// Whether the entry uses its node's master field names (Redis's `SAMEFIELDS` flag).
+    pub fn same_as_master(&self) -> bool {
+        self.same
+    }
+
     /// Number of field/value pairs.
     pub fn len(&self) -> usize {
         self.n
@@ -154,6 +159,28 @@ impl Node {
         let mut pos = 0;
         let nf = get(&self.buf, &mut pos);
         (nf, &self.buf[pos..self.hdr as usize])
+    }
+
+    /// The master entry's field names, in order.
+    pub fn master_fields(&self) -> impl Iterator<Item = &[u8]> {
+        let (nf, names) = self.master_names();
+        let mut pos = 0;
+        (0..nf).map(move |_| get_bytes(names, &mut pos))
+    }
+
+    /// The master entry's field count.
+    pub fn master_field_count(&self) -> usize {
+        self.master_names().0
+    }
+
+    /// Entries not deleted.
+    pub fn live(&self) -> u32 {
+        self.live
+    }
+
+    /// Entries flagged deleted.
+    pub fn deleted(&self) -> u32 {
+        self.count - self.live
     }
 
     /// Whether the field names of `items` (field, value, …) are the master's, in order.
