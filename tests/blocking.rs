@@ -224,3 +224,74 @@ fn multi_key_blocking_pops() {
         ]))
     );
 }
+
+/// A command that blocks counts as one call, when it ends (served, timed out, unblocked), as
+/// Redis counts it; a failure while blocked (NOGROUP, CLIENT UNBLOCK ... ERROR) is a failed call.
+#[test]
+fn a_blocked_command_counts_once_in_commandstats() {
+    let s = server(&[]);
+    let mut c = conn(&s);
+    let stat = |c: &mut redis::Connection, cmd: &str| -> String {
+        let info: String = q(c, &["INFO", "commandstats"]);
+        let line = info
+            .lines()
+            .find(|l| l.starts_with(&format!("cmdstat_{cmd}:")))
+            .unwrap_or_default()
+            .to_string();
+        let calls = line
+            .split("calls=")
+            .nth(1)
+            .unwrap_or("")
+            .split(',')
+            .next()
+            .unwrap_or("");
+        let failed = line.split("failed_calls=").nth(1).unwrap_or("");
+        format!("calls={calls} failed={failed}")
+    };
+    // Timed out.
+    let mut w = conn(&s);
+    let none: Option<Vec<String>> = q(&mut w, &["BLPOP", "nothing", "0.05"]);
+    assert_eq!(none, None);
+    assert_eq!(stat(&mut c, "blpop"), "calls=1 failed=0");
+    // Served after blocking (one wake-up, one call).
+    let t = std::thread::spawn({
+        let url = s.url();
+        move || {
+            let mut w = redis::Client::open(url).unwrap().get_connection().unwrap();
+            let got: Vec<String> = redis::cmd("BRPOP")
+                .arg("list")
+                .arg(5)
+                .query(&mut w)
+                .unwrap();
+            got
+        }
+    });
+    assert!(wait_until(Duration::from_secs(5), || info_field(
+        &mut c,
+        "clients",
+        "blocked_clients"
+    ) == "1"));
+    let _: i64 = q(&mut c, &["LPUSH", "list", "x"]);
+    assert_eq!(t.join().unwrap(), ["list", "x"]);
+    assert_eq!(stat(&mut c, "brpop"), "calls=1 failed=0");
+    // Failed while blocked: the group goes away.
+    ok(&mut c, &["XGROUP", "CREATE", "s", "g", "$", "MKSTREAM"]);
+    let t = std::thread::spawn({
+        let url = s.url();
+        move || {
+            let mut w = redis::Client::open(url).unwrap().get_connection().unwrap();
+            redis::cmd("XREADGROUP")
+                .arg(&["GROUP", "g", "alice", "BLOCK", "0", "STREAMS", "s", ">"])
+                .query::<Value>(&mut w)
+                .is_err()
+        }
+    });
+    assert!(wait_until(Duration::from_secs(5), || info_field(
+        &mut c,
+        "clients",
+        "blocked_clients"
+    ) == "1"));
+    let _: i64 = q(&mut c, &["XGROUP", "DESTROY", "s", "g"]);
+    assert!(t.join().unwrap(), "NOGROUP for the blocked reader");
+    assert_eq!(stat(&mut c, "xreadgroup"), "calls=1 failed=1");
+}

@@ -450,6 +450,7 @@ async fn wait_blocked<S: Socket>(
                 if how != 0 {
                     if let Some(b) = client.blocked.take() {
                         shoal_commands::blocking::end_block(shared, client, b.db, &b.keys);
+                        count_unblocked(shared, client, b.idx, how == 2, out);
                     }
                     if how == 2 {
                         shoal_commands::write_error(shared, out, &"UNBLOCKED client unblocked via CLIENT UNBLOCK".into());
@@ -482,6 +483,7 @@ async fn wait_blocked<S: Socket>(
             _ = tokio::time::sleep(wait.unwrap_or(Duration::ZERO)), if wait.is_some() => {
                 if let Some(b) = client.blocked.take() {
                     shoal_commands::blocking::end_block(shared, client, b.db, &b.keys);
+                    count_unblocked(shared, client, b.idx, false, out);
                 }
                 out.null_array();
                 return true;
@@ -492,6 +494,16 @@ async fn wait_blocked<S: Socket>(
             },
         }
     }
+}
+
+/// A blocked command that timed out or was unblocked by CLIENT UNBLOCK counts as one call now
+/// (`failed` for UNBLOCK ... ERROR), as Redis counts it when it unblocks; a command that blocked
+/// was not counted when it blocked (see dispatch).
+fn count_unblocked(shared: &Shared, client: &mut Client, idx: usize, failed: bool, out: &Reply) {
+    client.batch.cmds.push((idx as u32, failed, 0));
+    shared
+        .stats
+        .flush_batch(&mut client.batch, 0, out.len() as u64);
 }
 
 /// WAIT: until enough replicas acknowledged the client's last write, or the deadline; answers

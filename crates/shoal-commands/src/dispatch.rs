@@ -536,11 +536,15 @@ pub fn run(ctx: &mut Ctx<'_>, idx: usize, spec: &Spec, args: Args<'_>) {
     }
     let nanos = clock.delta_as_nanos(t0, clock.raw());
     feed_monitors(ctx, spec, &args);
-    ctx.client.batch.cmds.push((
-        (idx | (sub << crate::stats::SUB_SHIFT)) as u32,
-        res.is_err(),
-        nanos,
-    ));
+    // A command that blocked counts once, when it is served, times out or is unblocked
+    // (Redis's updateStatsOnUnblock), not also now.
+    if ctx.client.blocked.is_none() {
+        ctx.client.batch.cmds.push((
+            (idx | (sub << crate::stats::SUB_SHIFT)) as u32,
+            res.is_err(),
+            nanos,
+        ));
+    }
     if let Some(slot) = slot {
         ctx.client.batch.slots.push(crate::stats::SlotRun {
             slot,
