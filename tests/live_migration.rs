@@ -4,96 +4,9 @@
 //! redis-server as a replica of shoal.
 
 mod common;
+use common::redis_server::*;
 use common::*;
-use std::collections::BTreeMap;
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
-
-fn have(cmd: &str) -> bool {
-    Command::new(cmd)
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
-
-/// A redis-server child, killed on drop.
-struct Redis {
-    child: Child,
-    port: u16,
-    dir: std::path::PathBuf,
-}
-
-impl Drop for Redis {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-impl Redis {
-    fn conn(&self) -> redis::Connection {
-        redis::Client::open(format!("redis://127.0.0.1:{}/", self.port))
-            .unwrap()
-            .get_connection_with_timeout(Duration::from_secs(10))
-            .unwrap()
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// Starts redis-server in a directory of its own and waits until it serves; None (after
-/// saying so) when redis-server is not installed.
-fn start_redis(tag: &str, extra: &[&str]) -> Option<Redis> {
-    if !have("redis-server") {
-        eprintln!("skipped: redis-server is not installed (CI installs it)");
-        return None;
-    }
-    let dir = std::env::temp_dir().join(format!("shoal-live-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let port = free_port();
-    let mut args: Vec<String> = [
-        "--port",
-        &port.to_string(),
-        "--bind",
-        "127.0.0.1",
-        "--dir",
-        dir.to_str().unwrap(),
-        "--save",
-        "",
-        "--appendonly",
-        "no",
-    ]
-    .iter()
-    .map(|x| x.to_string())
-    .collect();
-    args.extend(extra.iter().map(|x| x.to_string()));
-    let child = Command::new("redis-server")
-        .args(&args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start redis-server");
-    let r = Redis { child, port, dir };
-    let up = wait_until(Duration::from_secs(20), || {
-        redis::Client::open(format!("redis://127.0.0.1:{port}/"))
-            .ok()
-            .and_then(|c| c.get_connection_with_timeout(Duration::from_secs(1)).ok())
-            .is_some_and(|mut c| redis::cmd("PING").query::<String>(&mut c).is_ok())
-    });
-    assert!(up, "redis-server never served on {port}");
-    Some(r)
-}
-
-const LIB: &str =
-    "#!lua name=mylib\nredis.register_function('myfunc', function(keys, args) return 42 end)";
 
 /// Data of every type (but streams) and encoding, in several databases, with TTLs and a
 /// function library.
@@ -191,53 +104,6 @@ fn write_round(c: &mut redis::Connection, i: usize) {
         .arg(0)
         .ignore();
     let _: () = p.query(c).unwrap();
-}
-
-/// Every key of databases 0-3 as (db, key) -> "type value ttl-set", values in a canonical order.
-fn dataset(c: &mut redis::Connection) -> BTreeMap<(u8, String), String> {
-    let mut out = BTreeMap::new();
-    for db in 0..4u8 {
-        ok(c, &["SELECT", &db.to_string()]);
-        let keys: Vec<String> = q(c, &["KEYS", "*"]);
-        for k in keys {
-            let t: String = q(c, &["TYPE", &k]);
-            let v = match t.as_str() {
-                // A HyperLogLog compares by its count (its bytes are the encoder's choice).
-                "string" if k == "hll" => format!("{:?}", q::<i64>(c, &["PFCOUNT", &k])),
-                "string" => format!("{:?}", q::<Vec<u8>>(c, &["GET", &k])),
-                "list" => format!("{:?}", q::<Vec<String>>(c, &["LRANGE", &k, "0", "-1"])),
-                "set" => {
-                    let mut m: Vec<String> = q(c, &["SMEMBERS", &k]);
-                    m.sort();
-                    format!("{m:?}")
-                }
-                "zset" => format!(
-                    "{:?}",
-                    q::<Vec<String>>(c, &["ZRANGE", &k, "0", "-1", "WITHSCORES"])
-                ),
-                "hash" => {
-                    let m: BTreeMap<String, String> = q(c, &["HGETALL", &k]);
-                    format!("{m:?}")
-                }
-                other => panic!("unexpected type {other}"),
-            };
-            let pttl: i64 = q(c, &["PTTL", &k]);
-            out.insert((db, k), format!("{t} {v} {}", pttl > 0));
-        }
-    }
-    ok(c, &["SELECT", "0"]);
-    out
-}
-
-fn assert_same(a: &BTreeMap<(u8, String), String>, b: &BTreeMap<(u8, String), String>) {
-    assert_eq!(
-        a.keys().collect::<Vec<_>>(),
-        b.keys().collect::<Vec<_>>(),
-        "key sets differ"
-    );
-    for (k, v) in a {
-        assert_eq!(Some(v), b.get(k), "{k:?} differs");
-    }
 }
 
 fn offset(c: &mut redis::Connection) -> String {

@@ -4,10 +4,10 @@
 //! `redis-cli --rdb`.
 
 mod common;
+use common::redis_server::*;
 use common::*;
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 /// A fresh directory of this test's own.
@@ -43,87 +43,6 @@ fn loaded(srv: &ServerProcess) -> redis::Connection {
     );
     c
 }
-
-fn have(cmd: &str) -> bool {
-    Command::new(cmd)
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
-
-/// A redis-server child, killed on drop.
-struct Redis {
-    child: Child,
-    port: u16,
-}
-
-impl Drop for Redis {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Redis {
-    fn conn(&self) -> redis::Connection {
-        redis::Client::open(format!("redis://127.0.0.1:{}/", self.port))
-            .unwrap()
-            .get_connection_with_timeout(Duration::from_secs(10))
-            .unwrap()
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// Starts redis-server on `dir` (loading its dump.rdb if any) and waits until it serves; None
-/// (after saying so) when redis-server is not installed.
-fn redis_in(dir: &Path, extra: &[&str]) -> Option<Redis> {
-    if !have("redis-server") {
-        eprintln!("skipped: redis-server is not installed (CI installs it)");
-        return None;
-    }
-    let port = free_port();
-    let mut args: Vec<String> = [
-        "--port",
-        &port.to_string(),
-        "--bind",
-        "127.0.0.1",
-        "--dir",
-        &s(dir),
-        "--save",
-        "",
-        "--appendonly",
-        "no",
-    ]
-    .iter()
-    .map(|x| x.to_string())
-    .collect();
-    args.extend(extra.iter().map(|x| x.to_string()));
-    let child = Command::new("redis-server")
-        .args(&args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start redis-server");
-    let r = Redis { child, port };
-    let up = wait_until(Duration::from_secs(20), || {
-        redis::Client::open(format!("redis://127.0.0.1:{port}/"))
-            .ok()
-            .and_then(|c| c.get_connection_with_timeout(Duration::from_secs(1)).ok())
-            .is_some_and(|mut c| redis::cmd("PING").query::<String>(&mut c).is_ok())
-    });
-    assert!(up, "redis-server never served on {port}");
-    Some(r)
-}
-
-const LIB: &str =
-    "#!lua name=mylib\nredis.register_function('myfunc', function(keys, args) return 42 end)";
 
 /// Data of every type and encoding, in several databases, with TTLs and a function library.
 fn fill(c: &mut redis::Connection) {
@@ -261,69 +180,8 @@ fn fill_streams(c: &mut redis::Connection) {
     let _: i64 = q(c, &["XDEL", "gone", "5-5"]);
 }
 
-/// XINFO STREAM FULL (every entry, every pending entry) without the radix tree's shape (each server lays out its own nodes).
-fn stream_full(c: &mut redis::Connection, k: &str) -> String {
-    let redis::Value::Array(items) = v(c, &["XINFO", "STREAM", k, "FULL", "COUNT", "0"]) else {
-        panic!("XINFO STREAM {k} FULL is not an array");
-    };
-    let mut out = Vec::new();
-    for p in items.chunks(2) {
-        let name = format!("{:?}", p[0]);
-        if !name.contains("radix-tree") {
-            out.push(format!("{name}={:?}", p[1]));
-        }
-    }
-    out.join(" ")
-}
-
-/// Every key of databases 0-3 as (db, key) -> "type value ttl-set", values in a canonical order.
-fn dataset(c: &mut redis::Connection) -> BTreeMap<(u8, String), String> {
-    let mut out = BTreeMap::new();
-    for db in 0..4u8 {
-        ok(c, &["SELECT", &db.to_string()]);
-        let keys: Vec<String> = q(c, &["KEYS", "*"]);
-        for k in keys {
-            let t: String = q(c, &["TYPE", &k]);
-            let v = match t.as_str() {
-                "string" => format!("{:?}", q::<String>(c, &["GET", &k])),
-                "list" => format!("{:?}", q::<Vec<String>>(c, &["LRANGE", &k, "0", "-1"])),
-                "set" => {
-                    let mut m: Vec<String> = q(c, &["SMEMBERS", &k]);
-                    m.sort();
-                    format!("{m:?}")
-                }
-                "zset" => format!(
-                    "{:?}",
-                    q::<Vec<String>>(c, &["ZRANGE", &k, "0", "-1", "WITHSCORES"])
-                ),
-                "hash" => {
-                    let m: BTreeMap<String, String> = q(c, &["HGETALL", &k]);
-                    format!("{m:?}")
-                }
-                "stream" => stream_full(c, &k),
-                other => panic!("unexpected type {other}"),
-            };
-            let pttl: i64 = q(c, &["PTTL", &k]);
-            out.insert((db, k), format!("{t} {v} {}", pttl > 0));
-        }
-    }
-    ok(c, &["SELECT", "0"]);
-    out
-}
-
 fn function_names(c: &mut redis::Connection) -> String {
     format!("{:?}", v(c, &["FUNCTION", "LIST"]))
-}
-
-fn assert_same(a: &BTreeMap<(u8, String), String>, b: &BTreeMap<(u8, String), String>) {
-    assert_eq!(
-        a.keys().collect::<Vec<_>>(),
-        b.keys().collect::<Vec<_>>(),
-        "key sets differ"
-    );
-    for (k, v) in a {
-        assert_eq!(Some(v), b.get(k), "{k:?} differs");
-    }
 }
 
 #[test]

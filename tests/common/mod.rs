@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod cluster;
+pub mod redis_server;
 
 #[allow(unused_imports)]
 pub use shoal_testkit::{RawConn, ServerProcess, wait_until};
