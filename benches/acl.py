@@ -12,15 +12,13 @@ Usage: python3 benches/acl.py [--requests 200000] [--rounds 3]
 """
 import argparse
 import os
-import shutil
 import statistics
-import subprocess
 import sys
 
 import redis
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from compare import SHOAL, Server, cpu_ns  # noqa: E402
+from compare import SHOAL, Server, run_pinned  # noqa: E402
 
 PATTERNS = ["~a:*", "~b:*", "~c:*", "~d:*", "~e:*", "~f:*", "~g:*", "~h:*", "~i:*", "~key:*"]
 
@@ -30,11 +28,7 @@ def bench(server, test, pipeline, requests, client_cpu, user):
             "-n", str(requests), "-P", str(pipeline), "-t", test, "-q"]
     if user:
         argv += ["--user", "bench", "-a", "pw"]
-    if client_cpu is not None and shutil.which("taskset"):
-        argv = ["taskset", "-c", str(client_cpu)] + argv
-    before = cpu_ns(server.pid)
-    subprocess.run(argv, capture_output=True, text=True, check=True)
-    return (cpu_ns(server.pid) - before) / 1000.0 / requests
+    return run_pinned(server, argv, requests, client_cpu)[1]
 
 
 def main():

@@ -12,7 +12,6 @@ Usage: benches/compare.sh [--rounds 3] [--requests 200000] [--threads-scaling]
 import argparse
 import glob
 import os
-import re
 import shutil
 import socket
 import statistics
@@ -73,14 +72,20 @@ class Server:
             self.proc.kill()
 
 
-def bench(server, test, pipeline, requests, client_cpu, clients=50):
-    argv = ["redis-benchmark", "-p", str(server.port), "-c", str(clients), "-r", "100000", "-d", "64",
-            "-n", str(requests), "-P", str(pipeline), "-t", test, "--csv"]
+def run_pinned(server, argv, requests, client_cpu):
+    """Runs the redis-benchmark command `argv` on `client_cpu`: its output, and the server's
+    on-CPU microseconds per request over the run."""
     if client_cpu is not None and shutil.which("taskset"):
         argv = ["taskset", "-c", str(client_cpu)] + argv
     before = cpu_ns(server.pid)
     out = subprocess.run(argv, capture_output=True, text=True, check=True).stdout
-    after = cpu_ns(server.pid)
+    return out, (cpu_ns(server.pid) - before) / 1000.0 / requests
+
+
+def bench(server, test, pipeline, requests, client_cpu, clients=50):
+    argv = ["redis-benchmark", "-p", str(server.port), "-c", str(clients), "-r", "100000", "-d", "64",
+            "-n", str(requests), "-P", str(pipeline), "-t", test, "--csv"]
+    out, cpu_us = run_pinned(server, argv, requests, client_cpu)
     rows = [[x.strip('"') for x in l.split('","')] for l in out.splitlines() if l.startswith('"') and not l.startswith('"test"')]
     # LRANGE tests come after the LPUSH that fills their list: take the row of the test asked for.
     rows = [f for f in rows if f[0].split()[0].lower() == test] or rows
@@ -88,7 +93,7 @@ def bench(server, test, pipeline, requests, client_cpu, clients=50):
         raise RuntimeError(f"no csv from redis-benchmark: {out}")
     f = rows[0]
     # "test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms","p95_latency_ms","p99_latency_ms","max_latency_ms"
-    return {"rps": float(f[1]), "p99": float(f[6]), "cpu_us": (after - before) / 1000.0 / requests}
+    return {"rps": float(f[1]), "p99": float(f[6]), "cpu_us": cpu_us}
 
 
 def main():

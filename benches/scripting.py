@@ -12,15 +12,13 @@ Usage: python3 benches/scripting.py [--requests 200000] [--rounds 3]
 """
 import argparse
 import os
-import shutil
 import statistics
-import subprocess
 import sys
 
 import redis
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from compare import SHOAL, Server, cpu_ns  # noqa: E402
+from compare import SHOAL, Server, run_pinned  # noqa: E402
 
 SCRIPTS = {
     "get": "return redis.call('get', KEYS[1])",
@@ -32,11 +30,7 @@ SCRIPTS = {
 def run(server, sha, n, pipeline, client_cpu):
     argv = ["redis-benchmark", "-p", str(server.port), "-c", "50", "-P", str(pipeline), "-r", "100000",
             "-n", str(n), "EVALSHA", sha, "1", "key:__rand_int__"]
-    if client_cpu is not None and shutil.which("taskset"):
-        argv = ["taskset", "-c", str(client_cpu)] + argv
-    before = cpu_ns(server.pid)
-    subprocess.run(argv, capture_output=True, text=True, check=True)
-    return (cpu_ns(server.pid) - before) / 1000.0 / n
+    return run_pinned(server, argv, n, client_cpu)[1]
 
 
 def main():

@@ -19,23 +19,19 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from compare import ROOT, SHOAL, Server, cpu_ns  # noqa: E402
+from compare import ROOT, SHOAL, Server, run_pinned  # noqa: E402
 
 
 def bench(server, test, pipeline, requests, client_cpu, certs):
     argv = ["redis-benchmark", "-p", str(server.port), "--tls", "--cacert", os.path.join(certs, "ca.crt"),
             "-c", "50", "-r", "100000", "-d", "64", "-n", str(requests), "-P", str(pipeline), "-t", test, "--csv"]
-    if client_cpu is not None and shutil.which("taskset"):
-        argv = ["taskset", "-c", str(client_cpu)] + argv
-    before = cpu_ns(server.pid)
-    out = subprocess.run(argv, capture_output=True, text=True, check=True).stdout
-    after = cpu_ns(server.pid)
+    out, cpu_us = run_pinned(server, argv, requests, client_cpu)
     rps = 0.0
     for line in out.splitlines():
         f = [x.strip('"') for x in line.split('","')]
         if line.startswith('"') and not line.startswith('"test"'):
             rps = float(f[1])
-    return (after - before) / 1000.0 / requests, rps
+    return cpu_us, rps
 
 
 def main():

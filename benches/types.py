@@ -9,15 +9,13 @@ Usage: python3 benches/types.py [--rounds 3] [--requests 100000] [--only cpu|mem
 """
 import argparse
 import os
-import shutil
 import statistics
-import subprocess
 import sys
 
 import redis
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from compare import SHOAL, Server, cpu_ns  # noqa: E402
+from compare import SHOAL, Server, run_pinned  # noqa: E402
 
 SERVERS = {
     "redis": ["redis-server", "--port", "{port}", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
@@ -77,11 +75,7 @@ def setup(c):
 def run(server, argv, n, pipeline, client_cpu):
     cmd = ["redis-benchmark", "-p", str(server.port), "-c", "50", "-P", str(pipeline), "-r", "10000",
            "-n", str(n)] + argv
-    if client_cpu is not None and shutil.which("taskset"):
-        cmd = ["taskset", "-c", str(client_cpu)] + cmd
-    before = cpu_ns(server.pid)
-    subprocess.run(cmd, capture_output=True, text=True, check=True)
-    return (cpu_ns(server.pid) - before) / 1000.0 / n
+    return run_pinned(server, cmd, n, client_cpu)[1]
 
 
 def cpu(args):
