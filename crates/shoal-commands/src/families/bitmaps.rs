@@ -899,6 +899,21 @@ mod tests {
     }
 
     #[test]
+    fn first_bit_scans_whole_blocks_and_their_edges() {
+        // 1000 bytes: the middle is scanned 64 bytes at a time, then by words, then bytes.
+        for at in [1usize, 63, 64, 65, 127, 128, 500, 960, 991, 998, 999] {
+            for bit in [true, false] {
+                let fill = if bit { 0u8 } else { 0xff };
+                let mut p = vec![fill; 1000];
+                p[at] ^= 0x08;
+                let want = at as u64 * 8 + 4;
+                assert_eq!(first_bit(&p, 0, 7999, bit), Some(want), "byte {at} bit {bit}");
+                assert_eq!(first_bit(&p, want + 1, 7999, bit), None, "after byte {at}");
+            }
+        }
+    }
+
+    #[test]
     fn first_bit_finds_ones_and_zeros() {
         let p = [0u8; 40];
         assert_eq!(first_bit(&p, 0, 319, true), None);
