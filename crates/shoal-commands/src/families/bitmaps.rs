@@ -907,7 +907,11 @@ mod tests {
                 let mut p = vec![fill; 1000];
                 p[at] ^= 0x08;
                 let want = at as u64 * 8 + 4;
-                assert_eq!(first_bit(&p, 0, 7999, bit), Some(want), "byte {at} bit {bit}");
+                assert_eq!(
+                    first_bit(&p, 0, 7999, bit),
+                    Some(want),
+                    "byte {at} bit {bit}"
+                );
                 assert_eq!(first_bit(&p, want + 1, 7999, bit), None, "after byte {at}");
             }
         }
