@@ -232,7 +232,10 @@ async fn serve(config: Config) -> i32 {
         );
         rebalance::spawn(shared.clone(), cancel.clone(), &tracker);
     }
+    // The CONFIG SET port/tls hooks are in place before any client is accepted (a client
+    // that connects at once may send CONFIG SET port before the next line would have run).
     let listening = cancel.child_token();
+    listener::install_rebind(&shared, listening.clone(), cancel.clone(), tracker.clone());
     for l in listeners {
         tracker.spawn(listener::accept_loop(
             l,
@@ -242,8 +245,14 @@ async fn serve(config: Config) -> i32 {
             tracker.clone(),
         ));
     }
-    listener::install_rebind(&shared, listening, cancel.clone(), tracker.clone());
     let listening_tls = cancel.child_token();
+    listener::install_tls(
+        &shared,
+        tls.clone(),
+        listening_tls.clone(),
+        cancel.clone(),
+        tracker.clone(),
+    );
     for l in tls_listeners {
         tracker.spawn(listener::accept_loop(
             l,
@@ -253,13 +262,6 @@ async fn serve(config: Config) -> i32 {
             tracker.clone(),
         ));
     }
-    listener::install_tls(
-        &shared,
-        tls.clone(),
-        listening_tls,
-        cancel.clone(),
-        tracker.clone(),
-    );
     if let Some(l) = unix {
         tracker.spawn(listener::accept_unix_loop(
             l,
