@@ -410,9 +410,9 @@ impl Driver {
     }
 
     fn apply(&mut self, fx: Effects, cancel: &CancellationToken) {
-        if fx.save
+        if (fx.save || fx.save_lazy)
             && let Some(cl) = &self.shared.cluster
-            && let Err(e) = cl.save()
+            && let Err(e) = cl.save_with(fx.save)
         {
             tracing::error!("cannot save the cluster config: {e}");
         }
@@ -433,8 +433,8 @@ impl Driver {
         }
         self.shared.sync_cluster_role();
         // Slots may have left this node (or its primary): their shard channels' subscribers
-        // are told (`sunsubscribe`). Any such change is saved, so `save` says when to look.
-        if fx.save || !fx.purge_slots.is_empty() {
+        // are told (`sunsubscribe`). Any such change is saved, so the save flags say when to look.
+        if fx.save || fx.save_lazy || !fx.purge_slots.is_empty() {
             self.shared.drop_moved_shard_channels();
         }
         for d in fx.deliver {

@@ -436,3 +436,40 @@ fn publish_reaches_every_node_and_spublish_the_shard() {
     let fx = bus.on_message(st, stranger, 4, "10.0.0.9", "10.0.0.2", 0);
     assert!(fx.deliver.is_empty());
 }
+
+/// Learning another node's slots (a reshard's SETSLOT NODE announcement) is saved without
+/// fsync: the cluster tells a restarted node again. An epoch this node adopts is saved durably.
+#[test]
+fn slots_learned_from_a_peer_are_saved_lazily_epochs_durably() {
+    let mut sim = cluster(3, &[], 31);
+    let to_node2 = |sim: &mut Sim| {
+        let now = sim.now;
+        let target = id(sim, 2);
+        let (st, bus) = &mut sim.nodes[0];
+        let fx = bus.announce(st, now);
+        let msg = fx
+            .out
+            .into_iter()
+            .find(|(d, _)| matches!(d, shoal_cluster::bus::Dest::Node(n) if *n == target))
+            .map(|(_, m)| m)
+            .expect("an announcement to node 2");
+        let (st, bus) = &mut sim.nodes[2];
+        bus.on_message(st, msg, 0, "10.0.0.1", "10.0.0.3", now)
+    };
+    // Node 0 takes a new epoch: node 2 adopts it and saves durably.
+    {
+        let st = &mut sim.nodes[0].0;
+        st.current_epoch = 10;
+        st.me_mut().config_epoch = 10;
+    }
+    let fx = to_node2(&mut sim);
+    assert!(fx.save, "an adopted epoch is fsynced");
+    // Then it takes one of node 1's slots at that epoch: node 2 follows, lazily.
+    let slot = 16383;
+    let me = id(&sim, 0);
+    sim.nodes[0].0.assign(slot, me);
+    let fx = to_node2(&mut sim);
+    assert!(!fx.save, "a slot learned from a peer is not fsynced");
+    assert!(fx.save_lazy, "but it is saved");
+    assert_eq!(sim.nodes[2].0.owner_id(slot), Some(me));
+}

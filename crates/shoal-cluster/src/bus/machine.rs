@@ -40,6 +40,11 @@ pub struct Effects {
     pub out: Vec<(Dest, Message)>,
     /// The state changed in a way that must reach nodes.conf before it is acted on.
     pub save: bool,
+    /// The state changed only in what this node learned of other nodes (their slots, epochs,
+    /// addresses): saved in place without fsync, since the cluster tells a restarted node again.
+    /// During a reshard every node learns one slot per SETSLOT NODE announcement, and an fsync
+    /// for each halved the Redis tools' resharding speed.
+    pub save_lazy: bool,
     /// Manual failover on a primary: pause writes until this Unix ms (`Some(0)`: resume).
     pub pause_writes: Option<u64>,
     /// Slots this node lost to another while it may still hold keys in them: delete those.
@@ -540,7 +545,7 @@ impl Bus {
             changed = true;
         }
         if changed {
-            fx.save = true;
+            fx.save_lazy = true;
         }
         if primary {
             self.claim_slots(st, h.sender, &h.slots, h.config_epoch, fx, Some(h.sender));
@@ -590,7 +595,7 @@ impl Bus {
             }
         }
         if changed {
-            fx.save = true;
+            fx.save_lazy = true;
         }
         if took_from_ours
             && node != st.myself
