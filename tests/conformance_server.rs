@@ -374,6 +374,39 @@ fn monitor_shows_exec_after_the_commands_it_ran() {
 }
 
 #[test]
+fn monitor_shows_a_script_before_its_commands_which_come_from_lua() {
+    let s = server(&[]);
+    let mut m = RawConn::connect(s.addr);
+    assert_eq!(m.roundtrip(b"MONITOR\r\n", 5), "+OK\r\n");
+    let mut c = conn(&s);
+    let _: redis::Value = q(
+        &mut c,
+        &[
+            "EVAL",
+            "return redis.call('set', KEYS[1], ARGV[1])",
+            "1",
+            "foo",
+            "bar",
+        ],
+    );
+    let mut seen = String::new();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !seen.contains("lua] \"set\" \"foo\" \"bar\"\r\n") {
+        assert!(Instant::now() < deadline, "monitor saw {seen:?}");
+        seen.push_str(&String::from_utf8_lossy(&m.read_exact_n(1)));
+    }
+    // The client library's own CLIENT SETINFO lines come first.
+    let lines: Vec<&str> = seen
+        .lines()
+        .skip_while(|l| !l.contains("\"EVAL\""))
+        .collect();
+    assert_eq!(lines.len(), 2, "{seen}");
+    assert!(lines[0].contains("\"EVAL\""), "{seen}");
+    assert!(!lines[0].contains(" lua]"), "{seen}");
+    assert!(lines[1].contains(" lua] \"set\" \"foo\" \"bar\""), "{seen}");
+}
+
+#[test]
 fn flush_leaves_watches_of_missing_keys_alone() {
     let s = server(&[]);
     let mut c = conn(&s);

@@ -241,6 +241,7 @@ impl Shared {
         self.apply_repl_mode();
         let c = self.config.read();
         self.acl.apply_requirepass(&c.requirepass);
+        shoal_store::lazyfree::set_flags(c.lazyfree.store_flags());
         self.acl.log.trim(c.acllog_max_len);
         self.pubsub.set_limit(c.client_output_buffer_limit[2]);
         self.tracking

@@ -465,6 +465,13 @@ pub fn run(ctx: &mut Ctx<'_>, idx: usize, spec: &Spec, args: Args<'_>) {
     if propagate {
         ctx.client.prop = None;
     }
+    // Monitors see a script's EVAL/FCALL before the commands it runs (Redis feeds monitors
+    // before a command runs, EXEC excepted; shoal feeds them after, so EXEC follows the
+    // commands it ran: only scripts need the other order).
+    let script = spec.group == Group::Scripting;
+    if script {
+        feed_monitors(ctx, spec, &args);
+    }
     if cfg!(feature = "no-stats") {
         let res = (spec.handler)(ctx, args);
         if spec.has(flags::WRITE)
@@ -482,7 +489,9 @@ pub fn run(ctx: &mut Ctx<'_>, idx: usize, spec: &Spec, args: Args<'_>) {
         if propagate && res.is_ok() {
             crate::repl::after_write(ctx, &args);
         }
-        feed_monitors(ctx, spec, &args);
+        if !script {
+            feed_monitors(ctx, spec, &args);
+        }
         if let Err(e) = res {
             finish_error(ctx, &e);
         }
@@ -535,7 +544,9 @@ pub fn run(ctx: &mut Ctx<'_>, idx: usize, spec: &Spec, args: Args<'_>) {
         crate::repl::after_write(ctx, &args);
     }
     let nanos = clock.delta_as_nanos(t0, clock.raw());
-    feed_monitors(ctx, spec, &args);
+    if !script {
+        feed_monitors(ctx, spec, &args);
+    }
     // A command that blocked counts once, when it is served, times out or is unblocked
     // (Redis's updateStatsOnUnblock), not also now.
     if ctx.client.blocked.is_none() {
@@ -592,7 +603,8 @@ fn finish_error(ctx: &mut Ctx<'_>, e: &CmdError) {
 pub const CMD_SUB_SHIFT: u32 = 20;
 
 /// As Redis (after the command ran, so EXEC follows the commands it ran): monitors see every
-/// command except admin ones and credentials, and a blocking command once it is served.
+/// command except admin ones and credentials, and a blocking command once it is served. A
+/// command a script runs shows `lua` as its client, as Redis's.
 fn feed_monitors(ctx: &mut Ctx<'_>, spec: &Spec, args: &Args<'_>) {
     if ctx.shared.monitors.active()
         && !spec.has(flags::ADMIN)
@@ -603,9 +615,12 @@ fn feed_monitors(ctx: &mut Ctx<'_>, spec: &Spec, args: &Args<'_>) {
         let now_us = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_micros() as u64);
-        ctx.shared
-            .monitors
-            .feed(now_us, ctx.client.db, &ctx.client.info.addr, args);
+        let addr = if spec.group != Group::Scripting && crate::script::engine::in_script() {
+            "lua"
+        } else {
+            &ctx.client.info.addr
+        };
+        ctx.shared.monitors.feed(now_us, ctx.client.db, addr, args);
     }
 }
 

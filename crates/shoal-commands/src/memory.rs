@@ -51,7 +51,10 @@ pub fn make_room(shared: &Shared, now_ms: u64) -> bool {
         let guard = shared.repl.enter_write();
         let del_start = timed.then(Instant::now);
         let Some(ev) = shared.store.evict_one(now_ms) else {
-            break false;
+            drop(guard);
+            // Nothing left to evict, but the lazyfree thread may still be freeing what was:
+            // a short wait for it (at most 1 ms, or the eviction budget), as Redis does.
+            break wait_for_lazyfree(max, budget.min(1000));
         };
         if shared.repl.active.load(Relaxed) {
             crate::repl::propagate_dels(&shared.repl, &[(ev.db as u32, ev.entry.key().into())]);
@@ -64,7 +67,7 @@ pub fn make_room(shared: &Shared, now_ms: u64) -> bool {
             "evicted",
             ev.entry.key(),
         );
-        drop(ev);
+        shoal_store::lazyfree::free_entry_if(shoal_store::lazyfree::EVICTION, ev.entry);
         if let Some(t) = del_start {
             shared
                 .latency
@@ -86,6 +89,19 @@ pub fn make_room(shared: &Shared, now_ms: u64) -> bool {
             .record("eviction-cycle", start.elapsed().as_millis() as u64);
     }
     result
+}
+
+/// Waits up to `us` microseconds while the lazyfree thread has work; true once memory is
+/// under `max`.
+fn wait_for_lazyfree(max: u64, us: u64) -> bool {
+    let until = Instant::now() + std::time::Duration::from_micros(us);
+    while shoal_store::lazyfree::pending() > 0 && Instant::now() < until {
+        if mem::used() as u64 <= max {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_micros(50));
+    }
+    mem::used() as u64 <= max
 }
 
 /// Pushes the configuration's memory and eviction settings to where the request path and the

@@ -333,21 +333,26 @@ impl Entry {
 
     /// Frees the collection box of the payload, if any (the payload bytes become garbage).
     fn drop_collection(&mut self) {
+        drop(self.take_collection());
+    }
+
+    /// The collection's box, taken out; the caller overwrites or frees the payload right after.
+    fn take_collection(&mut self) -> Option<Value> {
         let kind = self.kind();
         if !kind.is_collection() {
-            return;
+            return None;
         }
         let c = self.coll_ptr();
-        // SAFETY: the pointer came from `Box::into_raw` of this kind and is dropped once (the
+        // SAFETY: the pointer came from `Box::into_raw` of this kind and is taken once (the
         // caller overwrites or frees the payload right after).
         unsafe {
-            match kind {
-                Kind::Hash => drop(Box::from_raw(c as *mut Hash)),
-                Kind::List => drop(Box::from_raw(c as *mut List)),
-                Kind::Set => drop(Box::from_raw(c as *mut Set)),
-                Kind::Stream => drop(Box::from_raw(c as *mut Stream)),
-                _ => drop(Box::from_raw(c as *mut ZSet)),
-            }
+            Some(match kind {
+                Kind::Hash => Value::Hash(Box::from_raw(c as *mut Hash)),
+                Kind::List => Value::List(Box::from_raw(c as *mut List)),
+                Kind::Set => Value::Set(Box::from_raw(c as *mut Set)),
+                Kind::Stream => Value::Stream(Box::from_raw(c as *mut Stream)),
+                _ => Value::ZSet(Box::from_raw(c as *mut ZSet)),
+            })
         }
     }
 
@@ -377,7 +382,10 @@ impl Entry {
             unsafe { std::ptr::write_unaligned(self.p().add(off) as *mut i64, n) };
             return;
         }
-        self.drop_collection();
+        // An overwritten collection (lazyfree-lazy-server-del may free it in the background).
+        if let Some(old) = self.take_collection() {
+            crate::lazyfree::free_overwritten(old);
+        }
         let old = self.block_size();
         let off = self.payload_off();
         let size = off + payload_size(&v);

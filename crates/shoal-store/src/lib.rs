@@ -10,6 +10,7 @@ pub mod entry;
 pub mod evict;
 mod ghost;
 pub mod glob;
+pub mod lazyfree;
 pub mod mem;
 pub mod modified;
 pub mod pack;

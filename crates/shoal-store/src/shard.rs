@@ -391,7 +391,8 @@ impl Shard {
             log_notify_expired(self.db, self.data.entries[i].key());
         }
         self.expired_total += 1;
-        self.remove_at(i);
+        let e = self.remove_at(i);
+        crate::lazyfree::free_entry_if(crate::lazyfree::EXPIRE, e);
     }
 
     #[inline]
@@ -572,6 +573,18 @@ impl Shard {
         n
     }
 
+    /// As `clear`, the entries freed by the lazyfree thread (FLUSHALL ASYNC).
+    pub fn clear_later(&mut self) -> usize {
+        self.copy_for_snapshot();
+        let n = self.data.entries.len();
+        self.signal_existing();
+        let old = std::mem::take(&mut self.data);
+        if n > 0 {
+            crate::lazyfree::free_later(old, n as u64);
+        }
+        n
+    }
+
     /// Exchanges the data of two shards (SWAPDB); watchers of both are marked.
     pub fn swap_data(a: &mut Shard, b: &mut Shard) {
         a.copy_for_snapshot();
@@ -643,7 +656,8 @@ impl Shard {
                 if notify {
                     log_notify_expired(self.db, self.data.entries[pos].key());
                 }
-                self.remove_at(pos);
+                let e = self.remove_at(pos);
+                crate::lazyfree::free_entry_if(crate::lazyfree::EXPIRE, e);
                 expired += 1;
             }
         }

@@ -67,6 +67,8 @@ pub struct Config {
     pub rdbcompression: bool,
     pub rdbchecksum: bool,
     pub stop_writes_on_bgsave_error: bool,
+    /// `lazyfree-lazy-*`: which deletions free big values in the background.
+    pub lazyfree: LazyFree,
     /// Test hooks (Redis's): microseconds a save / a load sleeps per key.
     pub rdb_key_save_delay: i64,
     pub key_load_delay: i64,
@@ -262,6 +264,7 @@ impl Default for Config {
             rdbcompression: true,
             rdbchecksum: true,
             stop_writes_on_bgsave_error: true,
+            lazyfree: LazyFree::default(),
             rdb_key_save_delay: 0,
             key_load_delay: 0,
             repl_ping_replica_period: 10,
@@ -429,5 +432,27 @@ mod tests {
         c.requirepass = None;
         c.protected_mode = false;
         assert!(!c.refuses(remote));
+    }
+}
+
+/// `lazyfree-lazy-*`: which deletions hand big values to the lazyfree thread.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LazyFree {
+    pub eviction: bool,
+    pub expire: bool,
+    pub server_del: bool,
+    pub user_del: bool,
+    pub user_flush: bool,
+}
+
+impl LazyFree {
+    /// The flags as `shoal_store::lazyfree` keeps them (one atomic load per check).
+    pub fn store_flags(&self) -> u8 {
+        use shoal_store::lazyfree::{EVICTION, EXPIRE, SERVER_DEL, USER_DEL, USER_FLUSH};
+        (if self.eviction { EVICTION } else { 0 })
+            | (if self.expire { EXPIRE } else { 0 })
+            | (if self.server_del { SERVER_DEL } else { 0 })
+            | (if self.user_del { USER_DEL } else { 0 })
+            | (if self.user_flush { USER_FLUSH } else { 0 })
     }
 }

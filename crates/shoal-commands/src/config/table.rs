@@ -215,11 +215,26 @@ pub const PARAMS: &[Param] = &[
     ),
     p("set-proc-title", BOOL, "yes").flags(IMMUTABLE),
     p("dynamic-hz", BOOL, "yes"),
-    p("lazyfree-lazy-eviction", BOOL, "no"),
-    p("lazyfree-lazy-expire", BOOL, "no"),
-    p("lazyfree-lazy-server-del", BOOL, "no"),
-    p("lazyfree-lazy-user-del", BOOL, "no"),
-    p("lazyfree-lazy-user-flush", BOOL, "no"),
+    p("lazyfree-lazy-eviction", BOOL, "no").acts(
+        flag!(lazyfree.eviction),
+        "Evicted values of more than 64 elements are freed by the lazyfree thread.",
+    ),
+    p("lazyfree-lazy-expire", BOOL, "no").acts(
+        flag!(lazyfree.expire),
+        "Expired values of more than 64 elements are freed by the lazyfree thread.",
+    ),
+    p("lazyfree-lazy-server-del", BOOL, "no").acts(
+        flag!(lazyfree.server_del),
+        "Overwritten values of more than 64 elements are freed by the lazyfree thread.",
+    ),
+    p("lazyfree-lazy-user-del", BOOL, "no").acts(
+        flag!(lazyfree.user_del),
+        "DEL frees as UNLINK does: big values in the background.",
+    ),
+    p("lazyfree-lazy-user-flush", BOOL, "no").acts(
+        flag!(lazyfree.user_flush),
+        "FLUSHALL/FLUSHDB without SYNC or ASYNC free in the background.",
+    ),
     p("repl-disable-tcp-nodelay", BOOL, "no"),
     p("repl-diskless-sync", BOOL, "yes"),
     p("aof-rewrite-incremental-fsync", BOOL, "yes"),

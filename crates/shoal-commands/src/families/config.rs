@@ -163,6 +163,7 @@ fn config(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
         b"set" => set(ctx, &a)?,
         b"resetstat" if a.len() == 2 => {
             ctx.shared.stats.reset();
+            shoal_store::lazyfree::reset_stats();
             ctx.out.ok();
         }
         b"rewrite" if a.len() == 2 => {

@@ -14,14 +14,23 @@ use crate::spec::{Group, Locking, Spec, cmd, flags::*};
 use crate::util::{self, eq_ic, int, uint};
 
 /// DEL key [key ...] and UNLINK (freeing is immediate either way for values this small).
+/// UNLINK key [key ...] too (and DEL with lazyfree-lazy-user-del): big values are freed by
+/// the lazyfree thread.
 fn del(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
+    let lazy = a.get(0).eq_ignore_ascii_case(b"unlink")
+        || shoal_store::lazyfree::enabled(shoal_store::lazyfree::USER_DEL);
     let mut n = 0;
     for key in a.iter().skip(1) {
-        let gone = ctx.ks.shard(key).remove().is_some();
-        if gone {
-            ctx.notify(GENERIC, "del", key);
+        let Some(e) = ctx.ks.shard(key).remove() else {
+            continue;
+        };
+        if lazy {
+            shoal_store::lazyfree::free_entry(e);
+        } else {
+            drop(e);
         }
-        n += gone as i64;
+        ctx.notify(GENERIC, "del", key);
+        n += 1;
     }
     ctx.out.int(n);
     Ok(())

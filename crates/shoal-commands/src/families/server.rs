@@ -219,7 +219,7 @@ fn info_text(ctx: &mut Ctx<'_>, want: &[String]) -> String {
                 }
                 let _ = write!(
                     o,
-                    "total_system_memory:{}\r\ntotal_system_memory_human:{}\r\nmaxmemory:{}\r\nmaxmemory_human:{}\r\nmaxmemory_policy:{}\r\nmaxmemory_samples:{}\r\nmaxmemory_eviction_tenacity:{}\r\nmem_fragmentation_ratio:{:.2}\r\nmem_allocator:{}\r\nmem_not_counted_for_evict:0\r\nlazyfree_pending_objects:0\r\nlazyfreed_objects:0\r\n",
+                    "total_system_memory:{}\r\ntotal_system_memory_human:{}\r\nmaxmemory:{}\r\nmaxmemory_human:{}\r\nmaxmemory_policy:{}\r\nmaxmemory_samples:{}\r\nmaxmemory_eviction_tenacity:{}\r\nmem_fragmentation_ratio:{:.2}\r\nmem_allocator:{}\r\nmem_not_counted_for_evict:0\r\nlazyfree_pending_objects:{}\r\nlazyfreed_objects:{}\r\n",
                     system_memory(),
                     human(system_memory()),
                     cfg.maxmemory,
@@ -229,6 +229,8 @@ fn info_text(ctx: &mut Ctx<'_>, want: &[String]) -> String {
                     cfg.maxmemory_eviction_tenacity,
                     rss as f64 / used.max(1) as f64,
                     alloc.map_or("libc", |a| a.name),
+                    shoal_store::lazyfree::pending(),
+                    shoal_store::lazyfree::freed(),
                 );
             }
             "persistence" => {
@@ -357,24 +359,34 @@ fn dbsize(ctx: &mut Ctx<'_>, _a: Args<'_>) -> CmdResult {
     Ok(())
 }
 
-fn flush_mode(a: &Args<'_>) -> CmdResult {
+/// FLUSHALL/FLUSHDB's mode: true for ASYNC (or no mode with lazyfree-lazy-user-flush).
+fn flush_mode(a: &Args<'_>) -> Result<bool, CmdError> {
     match a.len() {
-        1 => Ok(()),
-        2 if eq_ic(a.get(1), "sync") || eq_ic(a.get(1), "async") => Ok(()),
+        1 => Ok(shoal_store::lazyfree::enabled(
+            shoal_store::lazyfree::USER_FLUSH,
+        )),
+        2 if eq_ic(a.get(1), "sync") => Ok(false),
+        2 if eq_ic(a.get(1), "async") => Ok(true),
         _ => Err(errors::SYNTAX.into()),
     }
 }
 
-fn flush_shards(ctx: &mut Ctx<'_>, ids: impl Iterator<Item = ShardId>) {
+/// Empties the shards; ASYNC hands their entries to the lazyfree thread.
+fn flush_shards(ctx: &mut Ctx<'_>, ids: impl Iterator<Item = ShardId>, lazy: bool) {
     for id in ids {
-        ctx.ks.shard_at(id).clear();
+        let mut s = ctx.ks.shard_at(id);
+        if lazy {
+            s.clear_later();
+        } else {
+            s.clear();
+        }
     }
 }
 
 /// FLUSHDB [ASYNC|SYNC]
 fn flushdb(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
-    flush_mode(&a)?;
-    flush_shards(ctx, ctx.ks.store.live_db_shards(ctx.ks.db));
+    let lazy = flush_mode(&a)?;
+    flush_shards(ctx, ctx.ks.store.live_db_shards(ctx.ks.db), lazy);
     crate::tracking::flushed(ctx);
     ctx.out.ok();
     Ok(())
@@ -382,9 +394,9 @@ fn flushdb(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
 
 /// FLUSHALL [ASYNC|SYNC]
 fn flushall(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
-    flush_mode(&a)?;
+    let lazy = flush_mode(&a)?;
     let store = ctx.ks.store;
-    flush_shards(ctx, store.live_shards());
+    flush_shards(ctx, store.live_shards(), lazy);
     crate::tracking::flushed(ctx);
     ctx.out.ok();
     Ok(())

@@ -339,7 +339,7 @@ struct Item {
 
 /// True while a Lua script runs on this thread (Redis orders a set's unsorted SORT for it).
 fn in_script() -> bool {
-    crate::script::engine::CURRENT.with(|c| c.try_borrow().map_or(true, |c| c.is_some()))
+    crate::script::engine::in_script()
 }
 
 fn sort(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {

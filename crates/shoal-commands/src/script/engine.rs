@@ -256,6 +256,11 @@ thread_local! {
     pub static CURRENT: RefCell<Option<(Arc<Running>, Arc<Scripts>)>> = const { RefCell::new(None) };
 }
 
+/// True while a Lua script runs on this thread.
+pub fn in_script() -> bool {
+    CURRENT.with(|c| c.try_borrow().map_or(true, |c| c.is_some()))
+}
+
 /// Runs `f` with this thread's Lua state, made (or remade after SCRIPT FLUSH) as needed.
 /// `None` if the state cannot be built.
 pub fn with_engine<R>(scripts: &Scripts, f: impl FnOnce(&mut Engine) -> R) -> Result<R, String> {
