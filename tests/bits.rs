@@ -899,3 +899,35 @@ fn sort_in_cluster_mode() {
     assert!(e(&mut c, &["SORT", "l{t}", "STORE", "other"]).starts_with("CROSSSLOT"));
     common::cluster::cleanup(&nodes);
 }
+
+/// The dirty counter counts changes, as Redis's: a SETBIT or BITFIELD SET that changed nothing
+/// is none, a BITFIELD is as many as the values it changed (or grew).
+#[test]
+fn setbit_and_bitfield_count_only_changes_as_dirty() {
+    let s = server(&[]);
+    let mut c = conn(&s);
+    let dirty = |c: &mut redis::Connection| -> i64 {
+        info_field(c, "persistence", "rdb_changes_since_last_save")
+            .parse()
+            .expect("a number")
+    };
+    let d0 = dirty(&mut c);
+    let _: i64 = q(&mut c, &["SETBIT", "foo", "0", "0"]);
+    let _: Vec<i64> = q(&mut c, &["BITFIELD", "foo2", "SET", "i5", "0", "0"]);
+    assert_eq!(dirty(&mut c), d0 + 2, "new keys count");
+    let _: i64 = q(&mut c, &["SETBIT", "foo", "0", "0"]);
+    let _: Vec<i64> = q(&mut c, &["BITFIELD", "foo2", "SET", "i5", "0", "0"]);
+    let _: Vec<i64> = q(&mut c, &["BITFIELD", "foo2", "GET", "i5", "0"]);
+    assert_eq!(dirty(&mut c), d0 + 2, "no change, no count");
+    let _: i64 = q(&mut c, &["SETBIT", "foo", "0", "1"]);
+    let _: Vec<i64> = q(
+        &mut c,
+        &[
+            "BITFIELD", "foo2", "SET", "i5", "0", "1", "SET", "i5", "5", "3", "GET", "u4", "0",
+        ],
+    );
+    assert_eq!(dirty(&mut c), d0 + 5, "one + two changes");
+    let _: Vec<i64> = q(&mut c, &["BITFIELD", "foo3", "INCRBY", "i5", "0", "1"]);
+    let _: i64 = q(&mut c, &["SETBIT", "foo", "90", "0"]);
+    assert_eq!(dirty(&mut c), d0 + 7, "growing is a change");
+}

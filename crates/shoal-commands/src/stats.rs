@@ -83,6 +83,10 @@ pub struct ThreadCell {
     pub commands: AtomicU64,
     pub net_in: AtomicU64,
     pub net_out: AtomicU64,
+    /// Corrections to the dirty counter (one per successful write command): changes a command
+    /// made beyond its first, and writes that changed nothing.
+    pub extra_changes: AtomicU64,
+    pub unchanged: AtomicU64,
 }
 
 struct ThreadStats {
@@ -252,8 +256,21 @@ impl ServerStats {
                     n += c.calls.load(Relaxed).saturating_sub(c.failed.load(Relaxed));
                 }
             }
+            n += t.misc.extra_changes.load(Relaxed);
+            n = n.saturating_sub(t.misc.unchanged.load(Relaxed));
         }
         n
+    }
+
+    /// A successful write command that made `changes` changes, not one (Redis's dirty counter
+    /// counts changes: a SETBIT that set a bit already set is none, a BITFIELD of three SETs
+    /// that changed three values is three).
+    pub fn write_changes(&self, changes: u64) {
+        self.with_local(|t| match changes {
+            0 => bump(&t.misc.unchanged, 1),
+            1 => {}
+            n => bump(&t.misc.extra_changes, n - 1),
+        })
     }
 
     /// A command refused before it ran (arity, auth, queued-with-error).

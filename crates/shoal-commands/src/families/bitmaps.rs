@@ -124,6 +124,7 @@ fn setbit(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
         );
     } else {
         ctx.propagate_nothing();
+        ctx.shared.stats.write_changes(0);
     }
     ctx.out.int(old as i64);
     Ok(())
@@ -673,6 +674,9 @@ fn bitfield_common(ctx: &mut Ctx<'_>, a: Args<'_>, ro: bool) -> CmdResult {
             ctx.out.int(v);
         }
         ctx.propagate_nothing();
+        if !ro {
+            ctx.shared.stats.write_changes(0);
+        }
         return Ok(());
     };
     if ro {
@@ -773,6 +777,7 @@ fn bitfield_common(ctx: &mut Ctx<'_>, a: Args<'_>, ro: bool) -> CmdResult {
     if changes == 0 && !grown {
         ctx.propagate_nothing();
     }
+    ctx.shared.stats.write_changes(changes as u64);
     ctx.out.array(replies.len());
     for r in replies {
         match r {
