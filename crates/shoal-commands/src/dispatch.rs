@@ -171,8 +171,9 @@ fn dispatch_inner(shared: &Shared, client: &mut Client, out: &mut Reply, args: A
     }
     // A write (EXEC of writes included) runs under replication's write guard, taken before
     // any shard lock (see `repl`).
-    let writes =
-        !client.is_master && (may_write(shared, spec, &args) || exec_writes(shared, client, spec));
+    let writes = !client.is_master
+        && (may_write(shared, spec, &args)
+            || (client.multi.is_some() && exec_writes(shared, client, spec)));
     let guard = writes.then(|| shared.repl.enter_write());
     // CLIENT PAUSE, or this primary handing over in a manual failover: the command waits.
     // Checked under the write guard, so a pause that took the replication lock once is seen
@@ -605,9 +606,17 @@ pub const CMD_SUB_SHIFT: u32 = 20;
 /// As Redis (after the command ran, so EXEC follows the commands it ran): monitors see every
 /// command except admin ones and credentials, and a blocking command once it is served. A
 /// command a script runs shows `lua` as its client, as Redis's.
+#[inline]
 fn feed_monitors(ctx: &mut Ctx<'_>, spec: &Spec, args: &Args<'_>) {
-    if ctx.shared.monitors.active()
-        && !spec.has(flags::ADMIN)
+    if ctx.shared.monitors.active() {
+        feed_monitors_now(ctx, spec, args);
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn feed_monitors_now(ctx: &mut Ctx<'_>, spec: &Spec, args: &Args<'_>) {
+    if !spec.has(flags::ADMIN)
         && !matches!(spec.name, "auth" | "hello")
         && ctx.client.blocked.is_none()
     {

@@ -314,6 +314,7 @@ impl Spec {
     }
 
     /// The index of `args[1]` among the subcommands, if this is a container and it names one.
+    #[inline]
     pub fn sub_index(&self, args: &Args<'_>) -> Option<usize> {
         if self.subs.is_empty() || args.len() < 2 {
             return None;

@@ -18,6 +18,9 @@ pub struct ServerProcess {
     child: Child,
     pub addr: SocketAddr,
     log: Arc<Mutex<Vec<String>>>,
+    /// The server's own working directory (removed when it stops): a dump.rdb or nodes.conf
+    /// left in the repository by a hand-run server must not be loaded by a test's server.
+    workdir: std::path::PathBuf,
 }
 
 impl ServerProcess {
@@ -30,10 +33,19 @@ impl ServerProcess {
         Self::start_raw(bin, &all)
     }
 
-    /// Starts `bin` with exactly `args`.
+    /// Starts `bin` with exactly `args`, in a working directory of its own.
     pub fn start_raw(bin: &str, args: &[&str]) -> ServerProcess {
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let workdir = std::env::temp_dir().join(format!(
+            "shoal-testkit-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        ));
+        std::fs::create_dir_all(&workdir)
+            .unwrap_or_else(|e| panic!("cannot make {}: {e}", workdir.display()));
         let mut child = Command::new(bin)
             .args(args)
+            .current_dir(&workdir)
             .env("RUST_LOG", "info")
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -67,7 +79,12 @@ impl ServerProcess {
                 );
             }
         };
-        ServerProcess { child, addr, log }
+        ServerProcess {
+            child,
+            addr,
+            log,
+            workdir,
+        }
     }
 
     pub fn port(&self) -> u16 {
@@ -134,6 +151,7 @@ impl Drop for ServerProcess {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.workdir);
     }
 }
 
