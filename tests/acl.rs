@@ -763,3 +763,28 @@ fn config_rewrite_writes_the_users_back() {
     assert_eq!(q::<String>(&mut c, &["ACL", "WHOAMI"]), "bob");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// Redis looks a container's subcommand up before ACL: an unknown one (a newer client's
+/// `CLIENT MAINT_NOTIFICATIONS`) is `unknown subcommand` for a user who may not run the
+/// container, and leaves no ACL LOG entry.
+#[test]
+fn unknown_subcommands_are_refused_before_acl() {
+    let s = server(&[]);
+    let mut admin = conn(&s);
+    ok(
+        &mut admin,
+        &["ACL", "SETUSER", "u", "on", ">p", "+get", "~*"],
+    );
+    ok(&mut admin, &["ACL", "LOG", "RESET"]);
+    let mut c = login(&s, "u", "p");
+    assert_eq!(
+        e(&mut c, &["CLIENT", "MAINT_NOTIFICATIONS", "on"]),
+        "ERR unknown subcommand 'MAINT_NOTIFICATIONS'. Try CLIENT HELP."
+    );
+    assert_eq!(
+        e(&mut c, &["CLIENT", "LIST"]),
+        "NOPERM this user has no permissions to run the 'client|list' command"
+    );
+    let log: Vec<Value> = q(&mut admin, &["ACL", "LOG"]);
+    assert_eq!(log.len(), 1, "only the real denial is logged: {log:?}");
+}

@@ -560,3 +560,42 @@ fn restore_refuses_an_existing_key_before_checking_ttl_and_payload() {
         "ERR Invalid TTL value, must be >= 0"
     );
 }
+
+/// DEBUG ERROR answers its text as the error (client libraries test LOADING, OOM, READONLY
+/// handling with it); MODULE LIST is empty and nothing loads, as a module that fails in Redis.
+#[test]
+fn debug_error_and_module_commands() {
+    let s = server(&["--enable-debug-command", "yes"]);
+    let mut c = conn(&s);
+    assert_eq!(
+        e(&mut c, &["DEBUG", "ERROR", "LOADING fake loading"]),
+        "LOADING fake loading"
+    );
+    assert_eq!(e(&mut c, &["DEBUG", "ERROR", "two\nlines"]), "two lines");
+    assert_eq!(
+        q::<Vec<String>>(&mut c, &["MODULE", "LIST"]),
+        Vec::<String>::new()
+    );
+    assert!(
+        e(&mut c, &["MODULE", "LOAD", "/tmp/x.so"]).starts_with("ERR MODULE command not allowed."),
+        "enable-module-command no"
+    );
+    assert_eq!(
+        e(&mut c, &["MODULE", "LIST", "x"]),
+        "ERR wrong number of arguments for 'module|list' command"
+    );
+    assert_eq!(
+        e(&mut c, &["MODULE", "FOO"]),
+        "ERR unknown subcommand 'FOO'. Try MODULE HELP."
+    );
+    let s2 = server(&["--enable-module-command", "yes"]);
+    let mut c2 = conn(&s2);
+    assert_eq!(
+        e(&mut c2, &["MODULE", "LOAD", "/tmp/x.so"]),
+        "ERR Error loading the extension. Please check the server logs."
+    );
+    assert_eq!(
+        e(&mut c2, &["MODULE", "UNLOAD", "x"]),
+        "ERR Error unloading module: no such module with that name"
+    );
+}

@@ -62,8 +62,14 @@ fn dispatch_inner(shared: &Shared, client: &mut Client, out: &mut Reply, args: A
     }
     // ACL: one flag for an all-permissive user (the default one, unless restricted).
     if let Err((d, name)) = crate::acl::check_client(shared, client, idx, spec, &args, None) {
-        let e = crate::acl::denied_error(d, &name);
-        reject(shared, client, out, Some(idx), e.into());
+        // Redis looks a container's subcommand up before ACL: an unknown one is that error,
+        // not a denial (and leaves no ACL LOG entry).
+        let e = if crate::acl::unknown_subcommand(spec, &args) {
+            errors::unknown_subcommand(args.get(1), spec.name)
+        } else {
+            crate::acl::denied_error(d, &name).into()
+        };
+        reject(shared, client, out, Some(idx), e);
         return;
     }
     // Persistence: while the dataset loads only commands flagged `loading` run; after a

@@ -823,6 +823,10 @@ fn check_slow(
         Ok(()) => Ok(()),
         Err((d, pos)) => {
             let name = fullname(spec_idx, spec, args);
+            if unknown_subcommand(spec, args) {
+                // Not a denial in Redis (the lookup fails first): the caller says so, unlogged.
+                return Err((d, name.to_string()));
+            }
             let object = if d == Denied::Cmd {
                 name.to_string()
             } else {
@@ -839,6 +843,12 @@ fn check_slow(
             Err((d, name.to_string()))
         }
     }
+}
+
+/// A container command whose subcommand does not exist (Redis's command lookup fails on it
+/// before any ACL check).
+pub fn unknown_subcommand(spec: &Spec, args: &Args<'_>) -> bool {
+    !spec.subs.is_empty() && args.len() >= 2 && spec.sub_index(args).is_none()
 }
 
 pub fn user_name(shared: &crate::ctx::Shared, client: &crate::ctx::Client) -> String {

@@ -41,6 +41,7 @@ pub struct Config {
     pub unixsocketperm: u32,
     /// `no`, `yes` or `local`: who may run DEBUG.
     pub enable_debug_command: String,
+    pub enable_module_command: String,
     /// `no`, `yes` or `local`: who may CONFIG SET protected parameters (dir, dbfilename).
     pub enable_protected_configs: String,
     pub proto_max_bulk_len: u64,
@@ -246,6 +247,7 @@ impl Default for Config {
             unixsocket: String::new(),
             unixsocketperm: 0,
             enable_debug_command: String::new(),
+            enable_module_command: String::new(),
             enable_protected_configs: String::new(),
             proto_max_bulk_len: 0,
             client_query_buffer_limit: 0,

@@ -454,7 +454,12 @@ pub const PARAMS: &[Param] = &[
             text!(enable_debug_command),
             "Who may run DEBUG (no, yes, local).",
         ),
-    p("enable-module-command", PROTECTION, "no").flags(IMMUTABLE),
+    p("enable-module-command", PROTECTION, "no")
+        .flags(IMMUTABLE)
+        .acts(
+            text!(enable_module_command),
+            "Who may run MODULE LOAD/UNLOAD (no, yes, local); shoal loads no modules.",
+        ),
     p(
         "cluster-preferred-endpoint-type",
         Ty::Enum(&["ip", "hostname", "unknown-endpoint"]),

@@ -453,6 +453,54 @@ fn shutdown(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
 
 /// DEBUG SLEEP seconds | SET-ACTIVE-EXPIRE 0|1 | OBJECT key | HELP
 /// Redis's refusal of DEBUG under `enable-debug-command no` (or `local` from afar).
+/// MODULE LIST | LOAD | LOADEX | UNLOAD | HELP: shoal has no module API, so the list is empty
+/// and loading fails as a module that does not load fails in Redis.
+fn module(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
+    let sub = a.get(1).to_ascii_lowercase();
+    match sub.as_slice() {
+        b"list" if a.len() == 2 => {
+            ctx.out.array(0);
+            Ok(())
+        }
+        b"load" | b"loadex" | b"unload" if a.len() >= 3 => {
+            let setting = ctx.shared.config.read().enable_module_command.clone();
+            if !crate::families::config::allowed(&setting, ctx) {
+                return Err(MODULE_NOT_ALLOWED.into());
+            }
+            let what = String::from_utf8_lossy(a.get(2)).into_owned();
+            if sub == b"unload" {
+                return Err("ERR Error unloading module: no such module with that name".into());
+            }
+            tracing::warn!("Module {what} failed to load: shoal does not load Redis modules");
+            Err("ERR Error loading the extension. Please check the server logs.".into())
+        }
+        b"help" if a.len() == 2 => {
+            let lines = [
+                "MODULE <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                "LIST",
+                "    Return a list of loaded modules.",
+                "LOAD <path> [<arg> ...]",
+                "    Load a module library from <path>, passing to it any optional arguments.",
+                "LOADEX <path> [[CONFIG NAME VALUE] [CONFIG NAME VALUE]] [ARGS ...]",
+                "    Load a module library from <path>, while passing it module configurations and optional arguments.",
+                "UNLOAD <name>",
+                "    Unload a module.",
+                "HELP",
+                "    Prints this help.",
+            ];
+            crate::util::help(ctx.out, &lines);
+            Ok(())
+        }
+        b"list" | b"load" | b"loadex" | b"unload" | b"help" => Err(errors::arity(&format!(
+            "module|{}",
+            String::from_utf8_lossy(&sub)
+        ))),
+        _ => Err(errors::unknown_subcommand(a.get(1), "module")),
+    }
+}
+
+const MODULE_NOT_ALLOWED: &str = "ERR MODULE command not allowed. If the enable-module-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.";
+
 const DEBUG_NOT_ALLOWED: &str = "ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.";
 
 fn debug(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
@@ -481,6 +529,11 @@ fn debug(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
             ctx.out.ok();
         }
         b"object" if a.len() == 3 => crate::families::diagnostics::debug_object(ctx, a.get(2))?,
+        // The text as the whole error reply, no prefix added (clients test their handling of
+        // LOADING, OOM, READONLY... with it).
+        b"error" if a.len() == 3 => {
+            return Err(String::from_utf8_lossy(a.get(2)).into_owned().into());
+        }
         b"help" => {
             let lines = [
                 "DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
@@ -488,6 +541,9 @@ fn debug(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
                 "    Show low level info about `key` and associated value.",
                 "SLEEP <seconds>",
                 "    Stop the server for <seconds>. Decimals allowed.",
+                "ERROR <string>",
+                "    Return a Redis protocol error with <string> as message. Useful for clients",
+                "    unit tests to simulate Redis errors.",
                 "SET-ACTIVE-EXPIRE <0|1>",
                 "    Setting it to 0 disables expiring keys in background when they are not",
                 "    accessed (otherwise the Redis behavior). Setting it to 1 reenables back the",
@@ -705,7 +761,18 @@ pub static COMMANDS: &[Spec] = &[
         "A container for debugging commands.",
         debug,
     )
-    .subcommands(&["object", "sleep", "set-active-expire", "help"]),
+    .subcommands(&["object", "sleep", "set-active-expire", "error", "help"]),
+    cmd(
+        "module",
+        -2,
+        ADMIN | NOSCRIPT,
+        NOKEY,
+        Group::Server,
+        "4.0.0",
+        "A container for module commands.",
+        module,
+    )
+    .subcommands(&["list", "load", "loadex", "unload", "help"]),
     cmd(
         "save",
         1,
