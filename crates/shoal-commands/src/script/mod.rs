@@ -16,6 +16,7 @@ pub mod engine;
 pub mod functions;
 pub mod learn;
 pub mod libs;
+pub mod raw;
 pub mod run;
 
 use std::collections::HashMap;
