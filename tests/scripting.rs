@@ -677,3 +677,43 @@ fn redis_call_conversions_on_the_lua_stack() {
     // The server is still fine.
     assert_eq!(q::<String>(&mut c, &["PING"]), "PONG");
 }
+
+/// EVAL scripts skip the runner when the `redis` table is set up for them; functions and EVAL
+/// scripts alternating each see their own globals. Garbage is collected between runs: the Lua
+/// heap stays bounded over many runs.
+#[test]
+fn eval_and_fcall_alternate_and_the_heap_stays_bounded() {
+    let s = server(&["--threads", "1"]);
+    let mut c = conn(&s);
+    let lib = "#!lua name=alt\nredis.register_function('probe', function(keys, args) \
+               return {type(redis.breakpoint), keys[1], pcall(function() return KEYS end) and 'keys' or 'nokeys'} end)";
+    assert_eq!(q::<String>(&mut c, &["FUNCTION", "LOAD", lib]), "alt");
+    let eval = "return {type(redis.breakpoint), KEYS[1], ARGV[1]}";
+    for round in 0..3 {
+        let got: Vec<String> = q(&mut c, &["EVAL", eval, "1", "k", "a"]);
+        assert_eq!(got, ["function", "k", "a"], "round {round}");
+        let got: Vec<String> = q(&mut c, &["EVAL", eval, "1", "k2", "b"]);
+        assert_eq!(got, ["function", "k2", "b"], "round {round}");
+        let got: Vec<String> = q(&mut c, &["FCALL", "probe", "1", "fk"]);
+        assert_eq!(got, ["nil", "fk", "nokeys"], "round {round}");
+    }
+    // 20 000 runs that each leave garbage (KEYS, ARGV, strings, a table).
+    let sha: String = q(
+        &mut c,
+        &[
+            "SCRIPT",
+            "LOAD",
+            "local t = {KEYS[1], ARGV[1]} return redis.call('incr', KEYS[1])",
+        ],
+    );
+    let mut p = redis::pipe();
+    for i in 0..20_000 {
+        p.cmd("EVALSHA").arg(&sha).arg(1).arg("n").arg(i);
+    }
+    let _: Vec<i64> = p.query(&mut c).expect("pipeline");
+    assert_eq!(q::<i64>(&mut c, &["GET", "n"]), 20_000);
+    let lua_mem: usize = info_field(&mut c, "memory", "used_memory_lua")
+        .parse()
+        .expect("used_memory_lua");
+    assert!(lua_mem < 256 * 1024, "used_memory_lua {lua_mem}");
+}

@@ -25,6 +25,8 @@ const HOOK_EVERY: u32 = 100_000;
 /// A script's Lua heap may not grow past this (a script that allocates without bound gets an
 /// error instead of taking the server's memory).
 pub const LUA_MEMORY_LIMIT: usize = 1 << 30;
+/// Garbage a state may hold before the step after scripts collects it (see `Engine::account`).
+const GC_SLACK: usize = 32 << 10;
 
 /// Lifts the memory limit while Rust works on the Lua state (building KEYS and ARGV, turning
 /// a command's reply into Lua values, reading the result) and puts it back when dropped, before
@@ -218,7 +220,7 @@ local function run(f, eval, keys, argv)
   rawset_(real, 'ARGV', nil)
   return xpcall(function() return f(keys, argv) end, handler)
 end
-return env, real, run
+return env, real, run, handler
 "#;
 
 /// One thread's Lua state.
@@ -228,6 +230,14 @@ pub struct Engine {
     pub env: Table,
     /// The table behind `env` (KEYS and ARGV are set here, raw).
     pub real: Table,
+    /// `real` in the registry (`real_key.id()`), for runs that set KEYS and ARGV themselves.
+    pub real_key: RegistryKey,
+    /// The runner's error handler (`handler(err)` -> `{err=|msg=, source, line}`), in the
+    /// registry.
+    pub handler: RegistryKey,
+    /// The `redis` table is set up for EVAL scripts (the runner last ran one, or none yet):
+    /// an EVAL can then skip the runner (see `run::run_once`).
+    pub eval_ready: bool,
     /// `run(f, eval, keys, argv)`: sets up the globals for an EVAL script or a function and
     /// calls `f` under the error handler: `true, result` or `false, {err=|msg=, source, line}`.
     /// Kept in the registry (`runner.id()`), where the run pushes it from.
@@ -251,6 +261,8 @@ pub struct Engine {
     reported: usize,
     /// Uses since the last garbage-collection step.
     uses: u32,
+    /// The heap when the collector last finished a cycle (what is live, roughly).
+    gc_floor: usize,
 }
 
 thread_local! {
@@ -605,7 +617,7 @@ impl Engine {
             }
             Ok(Value::Table(t))
         })?;
-        let (env, real, runner): (Table, Table, Function) = lua
+        let (env, real, runner, handler): (Table, Table, Function, Function) = lua
             .load(BOOTSTRAP)
             .set_name("=shoal")
             .call((redis.clone(), random, randomseed, libs, errinfo))?;
@@ -618,6 +630,8 @@ impl Engine {
         redis.raw_set("call", call)?;
         redis.raw_set("pcall", pcall)?;
         let runner = lua.create_registry_value(runner)?;
+        let handler = lua.create_registry_value(handler)?;
+        let real_key = lua.create_registry_value(real.clone())?;
         let mut state = std::ptr::null_mut();
         // SAFETY: the closure only reads the pointer of the state mlua runs it on (the main
         // thread, as no Lua code is running); the state lives as long as `lua`, which the
@@ -633,6 +647,9 @@ impl Engine {
             env,
             real,
             runner,
+            real_key,
+            handler,
+            eval_ready: true,
             state,
             redis,
             compiled: super::ShaMap::default(),
@@ -643,18 +660,34 @@ impl Engine {
             kill_hook: false,
             reported: 0,
             uses: 0,
+            gc_floor: 0,
         })
     }
 
-    /// After each use: a garbage-collection step every 50 uses (as Redis does after scripts)
-    /// and this state's memory brought up to date in INFO's used_memory_lua (the sum over the
-    /// threads' states).
+    /// After each use: every 50 uses (as Redis does after scripts) a garbage-collection step,
+    /// if garbage has piled up, and this state's memory brought up to date in INFO's
+    /// used_memory_lua (the sum over the threads' states).
     fn account(&mut self, scripts: &Scripts) {
         use std::sync::atomic::Ordering::Relaxed;
         self.uses += 1;
         if self.uses >= 50 {
             self.uses = 0;
-            let _ = self.lua.gc_step_kbytes(50);
+            // Redis steps its collector by 50 KB of work every 50 scripts, which on a state
+            // this size is a whole cycle (marking everything live) for the few KB 50 short
+            // scripts leave: 20 % of a one-command script. The step waits here until the
+            // garbage is worth a cycle; the heap stays within GC_SLACK of what is live (and
+            // Lua's own collector still runs when the heap doubles).
+            let used = self.lua.used_memory();
+            if used < self.gc_floor {
+                self.gc_floor = used;
+            } else if used >= self.gc_floor + GC_SLACK {
+                if self.lua.gc_step_kbytes(50).unwrap_or(false) {
+                    self.gc_floor = self.lua.used_memory();
+                } else {
+                    // The cycle is not over: step again after the next 50 uses.
+                    self.gc_floor = 0;
+                }
+            }
         }
         let now = self.lua.used_memory();
         if now >= self.reported {

@@ -192,26 +192,51 @@ fn run_once(
     // every error the runner raises, and the values it leaves are read before the stack is
     // reset.
     let base = unsafe { ffi::lua_gettop(l) };
+    // An EVAL with the `redis` table already set up for one runs straight under the error
+    // handler (what the runner does, without its own call): KEYS and ARGV set raw into the
+    // globals, then `f` under lua_pcall. Otherwise the runner sets things up.
+    let direct = is_eval && e.eval_ready;
+    e.eval_ready = is_eval;
     let status = unsafe {
         if ffi::lua_checkstack(l, 8) == 0 {
             return Outcome::Failed("ERR Lua stack exhausted".into(), false);
         }
-        ffi::lua_rawgeti_(l, ffi::LUA_REGISTRYINDEX, e.runner.id());
-        ffi::lua_rawgeti_(l, ffi::LUA_REGISTRYINDEX, fid);
-        ffi::lua_pushboolean(l, is_eval as c_int);
-        raw::push_bytes_table(l, &inv.keys);
-        raw::push_bytes_table(l, &inv.argv);
+        if direct {
+            ffi::lua_rawgeti_(l, ffi::LUA_REGISTRYINDEX, e.handler.id());
+            ffi::lua_rawgeti_(l, ffi::LUA_REGISTRYINDEX, e.real_key.id());
+            ffi::lua_pushstring_(l, c"KEYS".as_ptr());
+            raw::push_bytes_table(l, &inv.keys);
+            ffi::lua_rawset(l, base + 2);
+            ffi::lua_pushstring_(l, c"ARGV".as_ptr());
+            raw::push_bytes_table(l, &inv.argv);
+            ffi::lua_rawset(l, base + 2);
+            ffi::lua_settop(l, base + 1);
+            ffi::lua_rawgeti_(l, ffi::LUA_REGISTRYINDEX, fid);
+        } else {
+            ffi::lua_rawgeti_(l, ffi::LUA_REGISTRYINDEX, e.runner.id());
+            ffi::lua_rawgeti_(l, ffi::LUA_REGISTRYINDEX, fid);
+            ffi::lua_pushboolean(l, is_eval as c_int);
+            raw::push_bytes_table(l, &inv.keys);
+            raw::push_bytes_table(l, &inv.argv);
+        }
         drop(free);
         let _bound = Bound::new(&state);
-        ffi::lua_pcall(l, 4, 2, 0)
+        if direct {
+            ffi::lua_pcall(l, 0, 1, base + 1)
+        } else {
+            ffi::lua_pcall(l, 4, 2, 0)
+        }
     };
     drop(held);
     let _free = Unlimited::new(&lua);
     let mut st = state.borrow_mut();
-    // SAFETY: as above; on success the runner left `ok, value` at base+1 and base+2, on an
-    // error the error value at base+1.
+    // SAFETY: as above. What the run left: directly, the handler at base+1 and the result
+    // (or the handler's error table) at base+2; through the runner, `ok` at base+1 and the
+    // result or error table at base+2 (or, if the runner itself failed, its error at base+1).
     let outcome = unsafe {
-        if status != 0 {
+        if status != 0 && !direct {
+            // The runner may not have finished setting up the `redis` table.
+            e.eval_ready = false;
             let v = stashed(&lua, l);
             let msg = match (status, v) {
                 (ffi::LUA_ERRMEM, _) => "ERR Lua script ran out of memory".to_string(),
@@ -225,8 +250,7 @@ fn run_once(
             Outcome::Restart
         } else if running.kill.load(Relaxed) {
             Outcome::Failed(format!("{KILLED} {}", what()), false)
-        } else if ffi::lua_toboolean(l, base + 1) == 0 {
-            ffi::lua_remove(l, base + 1);
+        } else if status != 0 || (!direct && ffi::lua_toboolean(l, base + 1) == 0) {
             let v = stashed(&lua, l);
             error_outcome(&v, &what())
         } else {
