@@ -125,14 +125,26 @@ pub unsafe extern "C-unwind" fn redis_pcall(l: *mut ffi::lua_State) -> c_int {
     unsafe { entry(l, false) }
 }
 
-/// Nothing in this frame has a destructor: `lua_error` may `longjmp` out of it.
+/// Nothing in this frame has a destructor when `lua_error` may `longjmp` out of it.
 unsafe fn entry(l: *mut ffi::lua_State, raise: bool) -> c_int {
-    // SAFETY: `call_body` has returned (dropping everything it held) before the raise, and it
-    // left the value to return or raise on top of the stack.
-    unsafe {
-        if call_body(l, raise) {
-            ffi::lua_error(l);
+    // A panic must not unwind through Lua's C frames: it becomes an error for the script.
+    let raise_now = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        // SAFETY: called by Lua with a live state (this function's contract).
+        unsafe { call_body(l, raise) }
+    })) {
+        Ok(r) => r,
+        Err(payload) => {
+            drop(payload);
+            // SAFETY: as in call_body; a C function has LUA_MINSTACK free slots.
+            unsafe { push_err_table(l, b"ERR internal error running the command", false) };
+            true
         }
+    };
+    // SAFETY: `call_body` has returned (dropping everything it held) and the panic payload is
+    // dropped, so nothing here needs dropping when lua_error jumps; the value to return or
+    // raise is on top of the stack.
+    if raise_now {
+        unsafe { ffi::lua_error(l) };
     }
     1
 }
