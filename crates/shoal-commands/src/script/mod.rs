@@ -26,6 +26,21 @@ use std::time::Instant;
 
 use parking_lot::{Mutex, RwLock};
 
+thread_local! {
+    static RAN: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Whether a script ran on this thread since the last call (and clears it): the connection
+/// loop then lets the other ready connections run before it writes (see `connection.rs`).
+pub fn take_ran() -> bool {
+    RAN.with(|r| r.replace(false))
+}
+
+/// Notes that a script ran on this thread.
+pub fn note_ran() {
+    RAN.with(|r| r.set(true));
+}
+
 /// Scripts running now on any thread (a plain counter the lock paths can read cheaply).
 pub static RUNNING_NOW: AtomicUsize = AtomicUsize::new(0);
 

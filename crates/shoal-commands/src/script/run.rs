@@ -51,6 +51,7 @@ enum Outcome {
 
 /// Runs a script for the client in `ctx`, writing its reply.
 pub fn run_script(ctx: &mut Ctx<'_>, inv: Invocation<'_>) -> CmdResult {
+    super::note_ran();
     let shared = ctx.shared;
     let scripts = shared.scripts.clone();
     let function = matches!(inv.target, Target::Function { .. });
