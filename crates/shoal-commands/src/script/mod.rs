@@ -173,13 +173,16 @@ impl Default for Instance {
     }
 }
 
+/// (cache instance, its generation, sha, body): see `LAST_GET`.
+type LastGet = (u64, u64, Sha, Arc<[u8]>);
+
 thread_local! {
     /// The last script this thread found in a cache: (cache, its generation then, sha, body).
     /// EVALSHA looks its script up twice (the write check, then the run) and a client
     /// usually sends the same one again: this spares the lock and the hash of 40 bytes.
     /// A SHA1 names one body, so a hit can only be stale about the script still being
     /// there, and SCRIPT FLUSH (the only removal) bumps the generation.
-    static LAST_GET: std::cell::RefCell<Option<(u64, u64, Sha, Arc<[u8]>)>> =
+    static LAST_GET: std::cell::RefCell<Option<LastGet>> =
         const { std::cell::RefCell::new(None) };
 }
 
