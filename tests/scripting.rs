@@ -516,3 +516,204 @@ fn client_pause_write_holds_scripts_that_may_write_only() {
     ok(&mut c, &["CLIENT", "UNPAUSE"]);
     assert_eq!(h.join().unwrap(), Ok(redis::Value::Int(1)));
 }
+
+/// redis.call and a script's result go through the Lua stack directly (script::raw): every
+/// conversion, the argument forms, many arguments, errors raised and caught in loops (the
+/// stack must stay balanced), and results in both protocols.
+#[test]
+fn redis_call_conversions_on_the_lua_stack() {
+    let s = server(&[]);
+    let mut c = conn(&s);
+    // 7999 arguments (an unpack near Lua's limit of 8000 stack slots per C call).
+    let big =
+        "local a = {} for i=1,7999 do a[i] = 1 end return redis.call('lpush', KEYS[1], unpack(a))";
+    assert_eq!(q::<i64>(&mut c, &["EVAL", big, "1", "big"]), 7999);
+    let big_p = big.replace("redis.call", "redis.pcall");
+    assert_eq!(q::<i64>(&mut c, &["EVAL", &big_p, "1", "big2"]), 7999);
+    // Numbers as arguments are %.17g, strings are bytes (a NUL included).
+    let set_get = "redis.call('set', KEYS[1], ARGV[1] == 's' and 'a\\0b' or tonumber(ARGV[1])) return redis.call('get', KEYS[1])";
+    for (arg, want) in [
+        ("42", "42"),
+        ("-7", "-7"),
+        ("0.5", "0.5"),
+        ("123456789012345678", "1.2345678901234568e+17"),
+        ("0.1", "0.10000000000000001"),
+        ("1e20", "1e+20"),
+        ("s", "a\0b"),
+    ] {
+        assert_eq!(
+            q::<Vec<u8>>(&mut c, &["EVAL", set_get, "1", "n", arg]),
+            want.as_bytes(),
+            "{arg}"
+        );
+    }
+    // RESP2 replies: status, error, integer, bulk, null bulk, arrays with a null inside.
+    q::<i64>(&mut c, &["RPUSH", "l", "a", "b"]);
+    let got: Vec<redis::Value> = q(
+        &mut c,
+        &[
+            "EVAL",
+            "local r = {} \
+             r[1] = redis.call('set', 'k', 'v').ok \
+             r[2] = redis.pcall('lpush', 'k', 'x').err \
+             r[3] = redis.call('strlen', 'k') \
+             r[4] = redis.call('get', 'k') \
+             r[5] = tostring(redis.call('get', 'nosuch')) \
+             local m = redis.call('mget', 'k', 'nosuch', 'k') \
+             r[6] = #m .. ':' .. tostring(m[2]) .. ':' .. m[3] \
+             r[7] = table.concat(redis.call('lrange', 'l', 0, -1), ',') \
+             return r",
+            "0",
+        ],
+    );
+    assert_eq!(
+        got,
+        [
+            redis::Value::BulkString(b"OK".to_vec()),
+            redis::Value::BulkString(
+                b"WRONGTYPE Operation against a key holding the wrong kind of value".to_vec()
+            ),
+            redis::Value::Int(1),
+            redis::Value::BulkString(b"v".to_vec()),
+            redis::Value::BulkString(b"false".to_vec()),
+            redis::Value::BulkString(b"3:false:v".to_vec()),
+            redis::Value::BulkString(b"a,b".to_vec()),
+        ]
+    );
+    // RESP3 replies (redis.setresp(3)): maps, sets, doubles, nulls.
+    q::<i64>(&mut c, &["HSET", "h", "f", "1"]);
+    q::<i64>(&mut c, &["SADD", "st", "m1"]);
+    q::<i64>(&mut c, &["ZADD", "z", "2.5", "m"]);
+    let got: Vec<redis::Value> = q(
+        &mut c,
+        &[
+            "EVAL",
+            "redis.setresp(3) \
+             local h = redis.call('hgetall', 'h') \
+             local st = redis.call('smembers', 'st') \
+             local d = redis.call('zscore', 'z', 'm') \
+             local n = redis.call('get', 'nosuch') \
+             return {h.map.f, tostring(st.set.m1), tostring(d.double), tostring(n)}",
+            "0",
+        ],
+    );
+    assert_eq!(
+        got,
+        [
+            redis::Value::BulkString(b"1".to_vec()),
+            redis::Value::BulkString(b"true".to_vec()),
+            redis::Value::BulkString(b"2.5".to_vec()),
+            redis::Value::BulkString(b"nil".to_vec()),
+        ]
+    );
+    // Argument errors: raised by redis.call, returned by redis.pcall.
+    assert_eq!(
+        q::<String>(
+            &mut c,
+            &["EVAL", "return redis.pcall('set', 'k', {}).err", "0"]
+        ),
+        "ERR Lua redis lib command arguments must be strings or integers"
+    );
+    assert_eq!(
+        q::<String>(&mut c, &["EVAL", "return redis.pcall().err", "0"]),
+        "ERR Please specify at least one argument for this redis lib call"
+    );
+    assert!(
+        e(
+            &mut c,
+            &["EVAL", "return redis.call('set', 'k', true)", "0"]
+        )
+        .starts_with("ERR Lua redis lib command arguments must be strings or integers script:")
+    );
+    assert!(
+        e(&mut c, &["EVAL", "redis.call('lpush', 'k', 'x')", "0"]).starts_with(
+            "WRONGTYPE Operation against a key holding the wrong kind of value script: "
+        )
+    );
+    // Errors raised and caught, and replies made, in loops: the stack stays balanced.
+    let loops = "local n = 0 \
+         for i = 1, 20000 do \
+           local ok, e = pcall(redis.call, 'nosuch') \
+           if not ok and e == 'ERR Unknown Redis command called from script' then n = n + 1 end \
+           if redis.pcall('lpush', 'k', 'x').err then n = n + 1 end \
+           if redis.call('get', 'k') == 'v' then n = n + 1 end \
+         end \
+         return n";
+    assert_eq!(q::<i64>(&mut c, &["EVAL", loops, "0"]), 60000);
+    // Results: scalars from the stack, tables and error tables.
+    assert_eq!(q::<i64>(&mut c, &["EVAL", "return -3.99", "0"]), -3);
+    assert_eq!(v(&mut c, &["EVAL", "return nil", "0"]), redis::Value::Nil);
+    assert_eq!(e(&mut c, &["EVAL", "return {err='MY err'}", "0"]), "MY err");
+    assert_eq!(
+        e(
+            &mut c,
+            &["EVAL", "return redis.pcall('lpush', 'k', 'x')", "0"]
+        ),
+        "WRONGTYPE Operation against a key holding the wrong kind of value"
+    );
+    assert_eq!(
+        v(&mut c, &["EVAL", "return {'a', {1, {true}}}", "0"]),
+        redis::Value::Array(vec![
+            redis::Value::BulkString(b"a".to_vec()),
+            redis::Value::Array(vec![
+                redis::Value::Int(1),
+                redis::Value::Array(vec![redis::Value::Int(1)]),
+            ]),
+        ])
+    );
+    let mut c3 = resp3(&s);
+    assert_eq!(
+        v(&mut c3, &["EVAL", "redis.setresp(3) return false", "0"]),
+        redis::Value::Boolean(false)
+    );
+    assert_eq!(
+        v(&mut c3, &["EVAL", "return false", "0"]),
+        redis::Value::Nil
+    );
+    assert_eq!(
+        v(&mut c, &["EVAL", "redis.setresp(3) return true", "0"]),
+        redis::Value::Int(1)
+    );
+    // The server is still fine.
+    assert_eq!(q::<String>(&mut c, &["PING"]), "PONG");
+}
+
+/// EVAL scripts skip the runner when the `redis` table is set up for them; functions and EVAL
+/// scripts alternating each see their own globals. Garbage is collected between runs: the Lua
+/// heap stays bounded over many runs.
+#[test]
+fn eval_and_fcall_alternate_and_the_heap_stays_bounded() {
+    let s = server(&["--threads", "1"]);
+    let mut c = conn(&s);
+    let lib = "#!lua name=alt\nredis.register_function('probe', function(keys, args) \
+               return {type(redis.breakpoint), keys[1], pcall(function() return KEYS end) and 'keys' or 'nokeys'} end)";
+    assert_eq!(q::<String>(&mut c, &["FUNCTION", "LOAD", lib]), "alt");
+    let eval = "return {type(redis.breakpoint), KEYS[1], ARGV[1]}";
+    for round in 0..3 {
+        let got: Vec<String> = q(&mut c, &["EVAL", eval, "1", "k", "a"]);
+        assert_eq!(got, ["function", "k", "a"], "round {round}");
+        let got: Vec<String> = q(&mut c, &["EVAL", eval, "1", "k2", "b"]);
+        assert_eq!(got, ["function", "k2", "b"], "round {round}");
+        let got: Vec<String> = q(&mut c, &["FCALL", "probe", "1", "fk"]);
+        assert_eq!(got, ["nil", "fk", "nokeys"], "round {round}");
+    }
+    // 20 000 runs that each leave garbage (KEYS, ARGV, strings, a table).
+    let sha: String = q(
+        &mut c,
+        &[
+            "SCRIPT",
+            "LOAD",
+            "local t = {KEYS[1], ARGV[1]} return redis.call('incr', KEYS[1])",
+        ],
+    );
+    let mut p = redis::pipe();
+    for i in 0..20_000 {
+        p.cmd("EVALSHA").arg(&sha).arg(1).arg("n").arg(i);
+    }
+    let _: Vec<i64> = p.query(&mut c).expect("pipeline");
+    assert_eq!(q::<i64>(&mut c, &["GET", "n"]), 20_000);
+    let lua_mem: usize = info_field(&mut c, "memory", "used_memory_lua")
+        .parse()
+        .expect("used_memory_lua");
+    assert!(lua_mem < 256 * 1024, "used_memory_lua {lua_mem}");
+}

@@ -306,6 +306,13 @@ pub async fn serve<S: Socket>(stream: S, shared: Arc<Shared>, info: Arc<ClientIn
         shared
             .stats
             .flush_batch(&mut client.batch, n as u64, written);
+        // After scripts (slow next to plain commands), the replies wait until the other
+        // connections ready now have run theirs: written one by one, each would wake the
+        // client up again (an interrupt per write, charged to this thread); written
+        // together, as Redis writes after each event-loop pass, they wake it once.
+        if shoal_commands::script::take_ran() && alive && !out.is_empty() {
+            tokio::task::yield_now().await;
+        }
         if !alive
             || (!out.is_empty()
                 && flush(stream, &mut out, &shared, &cached.obuf(&client), id)

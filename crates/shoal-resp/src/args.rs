@@ -78,6 +78,12 @@ impl OwnedArgs {
         o
     }
 
+    /// Empties it, keeping its buffers (to fill it again).
+    pub fn clear(&mut self) {
+        self.buf.clear();
+        self.ranges.clear();
+    }
+
     /// Appends one argument.
     pub fn push(&mut self, part: &[u8]) {
         let s = self.buf.len();

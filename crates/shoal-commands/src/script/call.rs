@@ -6,12 +6,10 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
-use mlua::{Lua, MultiValue, Value};
 use shoal_resp::OwnedArgs;
 use shoal_store::ShardId;
 
 use super::Running;
-use super::convert::reply_to_lua;
 use crate::ctx::Ctx;
 use crate::dispatch::{lock_plan, run};
 use crate::spec::{Spec, flags, table};
@@ -31,6 +29,8 @@ pub struct ScriptFlags {
 /// One script run's state, shared by its redis.call/pcall.
 pub struct RunState<'c, 'a> {
     pub ctx: &'c mut Ctx<'a>,
+    /// The thread's Lua state (redis.call lifts its memory limit while it converts).
+    pub lua: mlua::Lua,
     /// EVAL_RO / FCALL_RO, or `no-writes`.
     pub read_only: bool,
     pub flags: ScriptFlags,
@@ -52,15 +52,6 @@ pub const RESTART: &str = "ERR shoal: script restarts holding every shard";
 /// How long a script that has written waits for a shard it did not declare, below one it
 /// holds, before giving up (waiting longer could be a deadlock with a holder of it).
 const WRITTEN_WAIT: Duration = Duration::from_millis(500);
-
-fn err_table(lua: &Lua, msg: &str, counted: bool) -> mlua::Result<Value> {
-    let t = lua.create_table()?;
-    t.raw_set("err", msg)?;
-    if counted {
-        t.raw_set(COUNTED, true)?;
-    }
-    Ok(Value::Table(t))
-}
 
 /// Lua's `tostring` of a number (`%.14g`).
 pub fn format_number(n: f64) -> String {
@@ -85,6 +76,11 @@ pub fn fmt_g(n: f64, prec: usize) -> String {
     if n == 0.0 {
         return if n.is_sign_negative() { "-0" } else { "0" }.to_string();
     }
+    // Whole numbers below 1e14 print as integers at any precision from 14 up (the common
+    // case: `redis.call('incrby', k, 5)`), without the formatting machinery.
+    if prec >= 14 && n.fract() == 0.0 && n.abs() < 1e14 {
+        return (n as i64).to_string();
+    }
     let sci = format!("{:.*e}", prec - 1, n);
     let (mant, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
     let exp: i32 = exp.parse().unwrap_or(0);
@@ -106,72 +102,10 @@ fn trim_zeros(s: &str) -> &str {
     }
 }
 
-/// The server side of redis.call (`raise`) and redis.pcall: `(reply, raise it)`.
-pub fn redis_call(
-    lua: &Lua,
-    st: &mut RunState<'_, '_>,
-    raise: bool,
-    args: MultiValue,
-) -> mlua::Result<(Value, bool)> {
-    if st.running.kill.load(Relaxed) {
-        return Ok((err_table(lua, super::engine::KILLED, false)?, true));
-    }
-    if st.restart {
-        return Ok((err_table(lua, RESTART, true)?, true));
-    }
-    // Argument errors are raised by redis.call and returned by redis.pcall.
-    if args.is_empty() {
-        return Ok((
-            err_table(
-                lua,
-                "ERR Please specify at least one argument for this redis lib call",
-                false,
-            )?,
-            raise,
-        ));
-    }
-    let mut argv = OwnedArgs::default();
-    for v in args.iter() {
-        match v {
-            Value::String(s) => argv.push(&s.as_bytes()),
-            // Lua 5.1 numbers are doubles: `%.17g` (123456789012345678 -> 1.2345678901234568e+17).
-            Value::Integer(n) => argv.push(fmt_g(*n as f64, 17).as_bytes()),
-            Value::Number(n) => argv.push(fmt_g(*n, 17).as_bytes()),
-            _ => {
-                return Ok((
-                    err_table(
-                        lua,
-                        "ERR Lua redis lib command arguments must be strings or integers",
-                        false,
-                    )?,
-                    raise,
-                ));
-            }
-        }
-    }
-    let convert = |reply: &[u8]| -> mlua::Result<(Value, bool)> {
-        let v = reply_to_lua(lua, reply)?;
-        let failed = reply.first() == Some(&b'-');
-        if let (true, Value::Table(t)) = (failed, &v) {
-            t.raw_set(COUNTED, true)?;
-        }
-        Ok((v, failed && raise))
-    };
-    match checked_run(st, &argv, convert) {
-        Ok(converted) => converted,
-        Err((msg, counted)) => {
-            if msg == RESTART {
-                return Ok((err_table(lua, RESTART, true)?, true));
-            }
-            Ok((err_table(lua, &msg, counted)?, raise))
-        }
-    }
-}
-
 /// Checks and runs one command of a script; what `convert` makes of its reply (an error reply
 /// included), or an error the script's checks refused it with (and whether INFO already
 /// counted it).
-fn checked_run<R>(
+pub(super) fn checked_run<R>(
     st: &mut RunState<'_, '_>,
     owned: &OwnedArgs,
     convert: impl FnOnce(&[u8]) -> R,

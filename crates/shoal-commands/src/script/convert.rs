@@ -1,10 +1,9 @@
 //! Conversions between Lua values and RESP, as Redis 7.0 makes them.
 //!
-//! A command's reply (RESP2 or RESP3, as the script chose with `redis.setresp`) becomes a Lua
-//! value for `redis.call`; a script's return value becomes the reply to its caller (in the
-//! caller's protocol).
+//! A script's return value becomes the reply to its caller (in the caller's protocol); a
+//! command's reply becomes a Lua value for `redis.call` in [`super::raw`].
 
-use mlua::{Lua, Table, Value};
+use mlua::{Table, Value};
 use shoal_resp::Reply;
 
 /// Nesting a reply deeper than this answers `-ERR reached lua stack limit` in its place (a
@@ -44,7 +43,7 @@ fn write_value(out: &mut Reply, v: &Value, depth: usize, lr3: bool) {
 
 /// Lua numbers become integers by truncation (`return 100.5` answers 100); one out of
 /// range (or NaN) is what x86's cast gives Redis, i64::MIN.
-fn truncate(n: f64) -> i64 {
+pub(super) fn truncate(n: f64) -> i64 {
     if n.is_nan() || !(-(i64::MAX as f64)..i64::MAX as f64).contains(&n) {
         i64::MIN
     } else {
@@ -150,151 +149,4 @@ fn write_table(out: &mut Reply, t: &Table, depth: usize, lr3: bool) {
 /// (no code is added, and an empty one is a bare `-`).
 fn error_text(msg: &str) -> String {
     msg.to_string()
-}
-
-/// Parses one RESP reply from `buf` (a command's whole reply) into a Lua value, as
-/// `redis.call` returns it.
-pub fn reply_to_lua(lua: &Lua, buf: &[u8]) -> mlua::Result<Value> {
-    let mut p = Parser { buf, pos: 0 };
-    p.value(lua, 0)
-}
-
-struct Parser<'a> {
-    buf: &'a [u8],
-    pos: usize,
-}
-
-impl Parser<'_> {
-    fn line(&mut self) -> mlua::Result<&[u8]> {
-        let rest = &self.buf[self.pos.min(self.buf.len())..];
-        let Some(end) = rest.windows(2).position(|w| w == b"\r\n") else {
-            return Err(mlua::Error::runtime("ERR bad reply from command"));
-        };
-        self.pos += end + 2;
-        Ok(&rest[..end])
-    }
-
-    fn int(&mut self) -> mlua::Result<i64> {
-        let l = self.line()?;
-        shoal_resp::parse_i64(l).ok_or_else(|| mlua::Error::runtime("ERR bad reply from command"))
-    }
-
-    fn bulk_body(&mut self, n: usize) -> mlua::Result<&[u8]> {
-        let start = self.pos;
-        let end = start + n;
-        if end + 2 > self.buf.len() {
-            return Err(mlua::Error::runtime("ERR bad reply from command"));
-        }
-        self.pos = end + 2;
-        Ok(&self.buf[start..end])
-    }
-
-    fn value(&mut self, lua: &Lua, depth: usize) -> mlua::Result<Value> {
-        if depth > MAX_DEPTH {
-            return Err(mlua::Error::runtime("ERR reply nested too deep"));
-        }
-        let Some(&tag) = self.buf.get(self.pos) else {
-            return Err(mlua::Error::runtime("ERR bad reply from command"));
-        };
-        self.pos += 1;
-        Ok(match tag {
-            b'+' => {
-                let s = lua.create_string(self.line()?)?;
-                let t = lua.create_table()?;
-                t.raw_set("ok", s)?;
-                Value::Table(t)
-            }
-            b'-' => {
-                let s = lua.create_string(self.line()?)?;
-                let t = lua.create_table()?;
-                t.raw_set("err", s)?;
-                Value::Table(t)
-            }
-            b':' => Value::Integer(self.int()?),
-            b'$' => {
-                let n = self.int()?;
-                if n < 0 {
-                    Value::Boolean(false)
-                } else {
-                    Value::String(lua.create_string(self.bulk_body(n as usize)?)?)
-                }
-            }
-            b'*' | b'~' | b'>' => {
-                let n = self.int()?;
-                if n < 0 {
-                    return Ok(Value::Boolean(false));
-                }
-                let items = lua.create_table_with_capacity(n.min(1024) as usize, 0)?;
-                for i in 0..n as usize {
-                    let v = self.value(lua, depth + 1)?;
-                    if tag == b'~' {
-                        items.raw_set(v, true)?;
-                    } else {
-                        items.raw_seti(i + 1, v)?;
-                    }
-                }
-                if tag == b'~' {
-                    let t = lua.create_table()?;
-                    t.raw_set("set", items)?;
-                    Value::Table(t)
-                } else {
-                    Value::Table(items)
-                }
-            }
-            b'%' => {
-                let n = self.int()?;
-                let m = lua.create_table()?;
-                for _ in 0..n.max(0) {
-                    let k = self.value(lua, depth + 1)?;
-                    let v = self.value(lua, depth + 1)?;
-                    m.raw_set(k, v)?;
-                }
-                let t = lua.create_table()?;
-                t.raw_set("map", m)?;
-                Value::Table(t)
-            }
-            b'_' => {
-                self.line()?;
-                Value::Nil
-            }
-            b'#' => Value::Boolean(self.line()? == b"t"),
-            b',' => {
-                let l = self.line()?;
-                let d = std::str::from_utf8(l)
-                    .ok()
-                    .and_then(|s| match s {
-                        "inf" => Some(f64::INFINITY),
-                        "-inf" => Some(f64::NEG_INFINITY),
-                        "nan" => Some(f64::NAN),
-                        _ => s.parse::<f64>().ok(),
-                    })
-                    .unwrap_or(0.0);
-                let t = lua.create_table()?;
-                t.raw_set("double", d)?;
-                Value::Table(t)
-            }
-            b'(' => {
-                let s = lua.create_string(self.line()?)?;
-                let t = lua.create_table()?;
-                t.raw_set("big_number", s)?;
-                Value::Table(t)
-            }
-            b'=' => {
-                let n = self.int()?.max(0) as usize;
-                let body = self.bulk_body(n)?;
-                let (fmt, text) = if body.len() >= 4 && body[3] == b':' {
-                    (&body[..3], &body[4..])
-                } else {
-                    (&b"txt"[..], body)
-                };
-                let v = lua.create_table()?;
-                v.raw_set("format", lua.create_string(fmt)?)?;
-                v.raw_set("string", lua.create_string(text)?)?;
-                let t = lua.create_table()?;
-                t.raw_set("verbatim_string", v)?;
-                Value::Table(t)
-            }
-            _ => return Err(mlua::Error::runtime("ERR bad reply from command")),
-        })
-    }
 }

@@ -14,7 +14,9 @@ use std::collections::HashMap;
 use std::rc::Rc;
 use std::sync::Arc;
 
-use mlua::{ChunkMode, Function, HookTriggers, Lua, LuaOptions, StdLib, Table, Value, VmState};
+use mlua::{
+    ChunkMode, Function, HookTriggers, Lua, LuaOptions, RegistryKey, StdLib, Table, Value, VmState,
+};
 
 use super::{Running, Scripts, Sha};
 
@@ -23,6 +25,8 @@ const HOOK_EVERY: u32 = 100_000;
 /// A script's Lua heap may not grow past this (a script that allocates without bound gets an
 /// error instead of taking the server's memory).
 pub const LUA_MEMORY_LIMIT: usize = 1 << 30;
+/// Garbage a state may hold before the step after scripts collects it (see `Engine::account`).
+const GC_SLACK: usize = 32 << 10;
 
 /// Lifts the memory limit while Rust works on the Lua state (building KEYS and ARGV, turning
 /// a command's reply into Lua values, reading the result) and puts it back when dropped, before
@@ -50,7 +54,7 @@ impl Drop for Unlimited<'_> {
 /// globals; returns the table scripts see as `_G`, the table that backs it (`real`, where
 /// KEYS and ARGV go) and the runner.
 const BOOTSTRAP: &str = r#"
-local redis_tbl, slot, rnd, rndseed, libs, errinfo = ...
+local redis_tbl, rnd, rndseed, libs, errinfo = ...
 local dbg, rawsetmt, rawrawset, rawgetmt = debug, setmetatable, rawset, getmetatable
 local type, error, tostring, select, xpcall, loadstring_ = type, error, tostring, select, xpcall, loadstring
 local setfenv_, next_, pairs_, rawget_, pcall_, concat = setfenv, next, pairs, rawget, pcall, table.concat
@@ -203,7 +207,6 @@ local set_for_eval = true
 -- run(f, eval, keys, argv): an EVAL script sees KEYS and ARGV as globals (its `...` is empty);
 -- a function gets (keys, args) and sees neither, nor redis.breakpoint/debug/replicate_commands.
 local function run(f, eval, keys, argv)
-  slot.resp, slot.repl = 2, 3
   if eval ~= set_for_eval then
     for k, v in next_, eval_only do rawset_(redis_tbl, k, eval and v or nil) end
     set_for_eval = eval
@@ -217,7 +220,7 @@ local function run(f, eval, keys, argv)
   rawset_(real, 'ARGV', nil)
   return xpcall(function() return f(keys, argv) end, handler)
 end
-return env, real, run
+return env, real, run, handler
 "#;
 
 /// One thread's Lua state.
@@ -227,14 +230,24 @@ pub struct Engine {
     pub env: Table,
     /// The table behind `env` (KEYS and ARGV are set here, raw).
     pub real: Table,
+    /// `real` in the registry (`real_key.id()`), for runs that set KEYS and ARGV themselves.
+    pub real_key: RegistryKey,
+    /// The runner's error handler (`handler(err)` -> `{err=|msg=, source, line}`), in the
+    /// registry.
+    pub handler: RegistryKey,
+    /// The `redis` table is set up for EVAL scripts (the runner last ran one, or none yet):
+    /// an EVAL can then skip the runner (see `run::run_once`).
+    pub eval_ready: bool,
     /// `run(f, eval, keys, argv)`: sets up the globals for an EVAL script or a function and
     /// calls `f` under the error handler: `true, result` or `false, {err=|msg=, source, line}`.
-    pub runner: Function,
-    /// `slot.resp` and `slot.repl`: what the script set with redis.setresp / redis.set_repl.
-    pub slot: Table,
+    /// Kept in the registry (`runner.id()`), where the run pushes it from.
+    pub runner: RegistryKey,
+    /// The state's main thread, where runs push their arguments (see `script::raw`).
+    pub state: *mut mlua::ffi::lua_State,
     /// The `redis` table behind the read-only view.
     pub redis: Table,
-    compiled: super::ShaMap<Function>,
+    /// Compiled EVAL scripts, kept in the registry.
+    compiled: super::ShaMap<RegistryKey>,
     generation: u64,
     /// FUNCTION libraries' functions in this state (lower-case name), and the registry
     /// generation they match.
@@ -248,6 +261,8 @@ pub struct Engine {
     reported: usize,
     /// Uses since the last garbage-collection step.
     uses: u32,
+    /// The heap when the collector last finished a cycle (what is live, roughly).
+    gc_floor: usize,
 }
 
 thread_local! {
@@ -455,10 +470,8 @@ impl Engine {
         let version = crate::families::connection::REDIS_VERSION;
         redis.raw_set("REDIS_VERSION", version)?;
         redis.raw_set("REDIS_VERSION_NUM", version_num(version))?;
-        let slot = lua.create_table()?;
         // setresp and set_repl are Rust functions so that `return redis.setresp(9)` (a tail
         // call) still reports the script's line.
-        let s1 = slot.clone();
         redis.raw_set(
             "setresp",
             lua.create_function(move |_, args: mlua::MultiValue| {
@@ -468,12 +481,14 @@ impl Engine {
                     ));
                 }
                 match args.front().and_then(lua_tonumber) {
-                    Some(v) if v == 2.0 || v == 3.0 => s1.raw_set("resp", v as i64),
+                    Some(v) if v == 2.0 || v == 3.0 => {
+                        super::raw::RESP.with(|r| r.set(v as u8));
+                        Ok(())
+                    }
                     _ => Err(mlua::Error::runtime("RESP version must be 2 or 3.")),
                 }
             })?,
         )?;
-        let s2 = slot.clone();
         redis.raw_set(
             "set_repl",
             lua.create_function(move |_, args: mlua::MultiValue| {
@@ -490,7 +505,8 @@ impl Engine {
                         "Invalid replication flags. Use REPL_AOF, REPL_REPLICA, REPL_ALL or REPL_NONE.",
                     ));
                 }
-                s2.raw_set("repl", v)
+                super::raw::REPL.with(|r| r.set(v));
+                Ok(())
             })?,
         )?;
         let rng = Rc::new(Cell::new(0x1234_ABCD_330E_u64));
@@ -606,26 +622,26 @@ impl Engine {
             }
             Ok(Value::Table(t))
         })?;
-        let (env, real, runner): (Table, Table, Function) =
-            lua.load(BOOTSTRAP).set_name("=shoal").call((
-                redis.clone(),
-                slot.clone(),
-                random,
-                randomseed,
-                libs,
-                errinfo,
-            ))?;
-        // redis.call and redis.pcall: made once, they reach the running script through
-        // `run::bound_call`.
-        for (name, raise) in [("call", true), ("pcall", false)] {
-            let slot = slot.clone();
-            redis.raw_set(
-                name,
-                lua.create_function(move |lua, args: mlua::MultiValue| {
-                    super::run::bound_call(lua, &slot, raise, args)
-                })?,
-            )?;
-        }
+        let (env, real, runner, handler): (Table, Table, Function, Function) = lua
+            .load(BOOTSTRAP)
+            .set_name("=shoal")
+            .call((redis.clone(), random, randomseed, libs, errinfo))?;
+        // redis.call and redis.pcall: C functions made once, they reach the running script
+        // through `raw::BOUND`.
+        // SAFETY: both follow the rules of `script::raw` (they raise only from a frame with
+        // nothing to drop, and push values only with the memory limit lifted).
+        let call = unsafe { lua.create_c_function(super::raw::redis_call)? };
+        let pcall = unsafe { lua.create_c_function(super::raw::redis_pcall)? };
+        redis.raw_set("call", call)?;
+        redis.raw_set("pcall", pcall)?;
+        let runner = lua.create_registry_value(runner)?;
+        let handler = lua.create_registry_value(handler)?;
+        let real_key = lua.create_registry_value(real.clone())?;
+        let mut state = std::ptr::null_mut();
+        // SAFETY: the closure only reads the pointer of the state mlua runs it on (the main
+        // thread, as no Lua code is running); the state lives as long as `lua`, which the
+        // Engine owns next to the pointer.
+        unsafe { lua.exec_raw::<()>((), |l| state = l)? };
         // The real globals go: nothing but the bootstrap's closures keeps them.
         lua.set_hook(
             HookTriggers::new().every_nth_instruction(HOOK_EVERY),
@@ -636,7 +652,10 @@ impl Engine {
             env,
             real,
             runner,
-            slot,
+            real_key,
+            handler,
+            eval_ready: true,
+            state,
             redis,
             compiled: super::ShaMap::default(),
             generation,
@@ -646,18 +665,34 @@ impl Engine {
             kill_hook: false,
             reported: 0,
             uses: 0,
+            gc_floor: 0,
         })
     }
 
-    /// After each use: a garbage-collection step every 50 uses (as Redis does after scripts)
-    /// and this state's memory brought up to date in INFO's used_memory_lua (the sum over the
-    /// threads' states).
+    /// After each use: every 50 uses (as Redis does after scripts) a garbage-collection step,
+    /// if garbage has piled up, and this state's memory brought up to date in INFO's
+    /// used_memory_lua (the sum over the threads' states).
     fn account(&mut self, scripts: &Scripts) {
         use std::sync::atomic::Ordering::Relaxed;
         self.uses += 1;
         if self.uses >= 50 {
             self.uses = 0;
-            let _ = self.lua.gc_step_kbytes(50);
+            // Redis steps its collector by 50 KB of work every 50 scripts, which on a state
+            // this size is a whole cycle (marking everything live) for the few KB 50 short
+            // scripts leave: 20 % of a one-command script. The step waits here until the
+            // garbage is worth a cycle; the heap stays within GC_SLACK of what is live (and
+            // Lua's own collector still runs when the heap doubles).
+            let used = self.lua.used_memory();
+            if used < self.gc_floor {
+                self.gc_floor = used;
+            } else if used >= self.gc_floor + GC_SLACK {
+                if self.lua.gc_step_kbytes(50).unwrap_or(false) {
+                    self.gc_floor = self.lua.used_memory();
+                } else {
+                    // The cycle is not over: step again after the next 50 uses.
+                    self.gc_floor = 0;
+                }
+            }
         }
         let now = self.lua.used_memory();
         if now >= self.reported {
@@ -673,9 +708,9 @@ impl Engine {
 
     /// The compiled function of script `sha`, compiling `body` the first time. A syntax error
     /// is Redis's `Error compiling script` text.
-    pub fn function(&mut self, sha: &Sha, body: &[u8]) -> Result<Function, String> {
+    pub fn function(&mut self, sha: &Sha, body: &[u8]) -> Result<std::ffi::c_int, String> {
         if let Some(f) = self.compiled.get(sha) {
-            return Ok(f.clone());
+            return Ok(f.id());
         }
         let f = self
             .lua
@@ -691,8 +726,13 @@ impl Engine {
                 };
                 format!("ERR Error compiling script (new function): {msg}")
             })?;
-        self.compiled.insert(*sha, f.clone());
-        Ok(f)
+        let key = self
+            .lua
+            .create_registry_value(f)
+            .map_err(|e| format!("ERR {e}"))?;
+        let id = key.id();
+        self.compiled.insert(*sha, key);
+        Ok(id)
     }
 
     /// Compiles `body` with no caching (FUNCTION LOAD's library code), named `name`.

@@ -16,6 +16,7 @@ pub mod engine;
 pub mod functions;
 pub mod learn;
 pub mod libs;
+pub mod raw;
 pub mod run;
 
 use std::collections::HashMap;
@@ -24,6 +25,21 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::time::Instant;
 
 use parking_lot::{Mutex, RwLock};
+
+thread_local! {
+    static RAN: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Whether a script ran on this thread since the last call (and clears it): the connection
+/// loop then lets the other ready connections run before it writes (see `connection.rs`).
+pub fn take_ran() -> bool {
+    RAN.with(|r| r.replace(false))
+}
+
+/// Notes that a script ran on this thread.
+pub fn note_ran() {
+    RAN.with(|r| r.set(true));
+}
 
 /// Scripts running now on any thread (a plain counter the lock paths can read cheaply).
 pub static RUNNING_NOW: AtomicUsize = AtomicUsize::new(0);
@@ -129,6 +145,8 @@ pub struct Running {
 #[derive(Default)]
 pub struct Scripts {
     cache: RwLock<ShaMap<Arc<[u8]>>>,
+    /// Tells this cache from another one in the same process (see `LAST_GET`).
+    instance: Instance,
     /// Bumped by SCRIPT FLUSH: every thread's Lua state starts over before its next script.
     pub generation: AtomicU64,
     running: Mutex<Vec<Arc<Running>>>,
@@ -145,9 +163,48 @@ pub struct Scripts {
     pub learned: learn::Learned,
 }
 
+/// A process-unique number per [`Scripts`].
+struct Instance(u64);
+
+impl Default for Instance {
+    fn default() -> Self {
+        static NEXT: AtomicU64 = AtomicU64::new(1);
+        Instance(NEXT.fetch_add(1, Relaxed))
+    }
+}
+
+/// (cache instance, its generation, sha, body): see `LAST_GET`.
+type LastGet = (u64, u64, Sha, Arc<[u8]>);
+
+thread_local! {
+    /// The last script this thread found in a cache: (cache, its generation then, sha, body).
+    /// EVALSHA looks its script up twice (the write check, then the run) and a client
+    /// usually sends the same one again: this spares the lock and the hash of 40 bytes.
+    /// A SHA1 names one body, so a hit can only be stale about the script still being
+    /// there, and SCRIPT FLUSH (the only removal) bumps the generation.
+    static LAST_GET: std::cell::RefCell<Option<LastGet>> =
+        const { std::cell::RefCell::new(None) };
+}
+
 impl Scripts {
     pub fn get(&self, sha: &Sha) -> Option<Arc<[u8]>> {
-        self.cache.read().get(sha).cloned()
+        // Acquire, paired with flush's Release: a generation read here that is past a flush
+        // comes with that flush's emptied cache.
+        let generation = self.generation.load(std::sync::atomic::Ordering::Acquire);
+        let hit = LAST_GET.with(|m| match &*m.borrow() {
+            Some((id, g, s, body)) if *id == self.instance.0 && *g == generation && s == sha => {
+                Some(body.clone())
+            }
+            _ => None,
+        });
+        if hit.is_some() {
+            return hit;
+        }
+        let body = self.cache.read().get(sha).cloned()?;
+        LAST_GET.with(|m| {
+            *m.borrow_mut() = Some((self.instance.0, generation, *sha, body.clone()));
+        });
+        Some(body)
     }
 
     /// Adds `body` to the cache; its SHA1.
@@ -178,7 +235,8 @@ impl Scripts {
         self.cache_bytes.store(0, Relaxed);
         // Every thread makes a new state before its next script (and counts it then).
         self.lua_bytes.store(0, Relaxed);
-        self.generation.fetch_add(1, Relaxed);
+        self.generation
+            .fetch_add(1, std::sync::atomic::Ordering::Release);
     }
 
     /// Registers a script that starts now.

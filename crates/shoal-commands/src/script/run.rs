@@ -2,16 +2,18 @@
 //! client's context for the run, the busy/kill bookkeeping, the restart that takes every
 //! shard, and the effects it replicates (its writes as one MULTI/EXEC).
 
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
+use std::ffi::c_int;
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 
-use mlua::{Function, MultiValue, Table, Value};
+use mlua::{Function, Value, ffi};
 use shoal_store::LockSet;
 
-use super::call::{COUNTED, RESTART, RunState, ScriptFlags, redis_call};
+use super::call::{COUNTED, RESTART, RunState, ScriptFlags};
 use super::convert::lua_to_reply;
 use super::engine::{CURRENT, Engine, KILLED, Unlimited, reset_hook, with_engine};
+use super::raw;
 use crate::ctx::Ctx;
 use crate::errors::{CmdError, CmdResult};
 
@@ -49,6 +51,7 @@ enum Outcome {
 
 /// Runs a script for the client in `ctx`, writing its reply.
 pub fn run_script(ctx: &mut Ctx<'_>, inv: Invocation<'_>) -> CmdResult {
+    super::note_ran();
     let shared = ctx.shared;
     let scripts = shared.scripts.clone();
     let function = matches!(inv.target, Target::Function { .. });
@@ -130,14 +133,6 @@ pub fn run_script(ctx: &mut Ctx<'_>, inv: Invocation<'_>) -> CmdResult {
     }
 }
 
-fn bytes_table(lua: &mlua::Lua, items: &[&[u8]]) -> mlua::Result<Table> {
-    let t = lua.create_table_with_capacity(items.len(), 0)?;
-    for (i, k) in items.iter().enumerate() {
-        t.raw_seti(i + 1, lua.create_string(k)?)?;
-    }
-    Ok(t)
-}
-
 fn run_once(
     e: &mut Engine,
     ctx: &mut Ctx<'_>,
@@ -146,11 +141,21 @@ fn run_once(
     holds_all: bool,
 ) -> Outcome {
     reset_hook(e);
-    let found = match &inv.target {
+    // An FCALL's function is put in the registry for the run (EVAL scripts are kept there).
+    let mut held = None;
+    let fid = match &inv.target {
         Target::Eval { sha, body } => e.function(sha, body),
-        Target::Function { find, .. } => find(e),
+        Target::Function { find, .. } => find(e).and_then(|f| {
+            let key = e
+                .lua
+                .create_registry_value(f)
+                .map_err(|err| format!("ERR {err}"))?;
+            let id = key.id();
+            held = Some(key);
+            Ok(id)
+        }),
     };
-    let f = match found {
+    let fid = match fid {
         Ok(f) => f,
         Err(msg) => return Outcome::Failed(msg, false),
     };
@@ -160,21 +165,19 @@ fn run_once(
         Target::Function { name, .. } => format!("script: {name}"),
     };
     let lua = e.lua.clone();
-    let free = Unlimited::new(&lua);
+    let l = e.state;
     let is_eval = matches!(inv.target, Target::Eval { .. });
-    let tables = bytes_table(&lua, &inv.keys).and_then(|k| Ok((k, bytes_table(&lua, &inv.argv)?)));
-    let (keys, argv) = match tables {
-        Ok(x) => x,
-        Err(err) => return Outcome::Failed(format!("ERR {err}"), false),
-    };
     crate::acl::set_script_user(
         ctx.client
             .user
             .clone()
             .unwrap_or_else(|| ctx.shared.acl.default.clone()),
     );
+    raw::RESP.with(|r| r.set(2));
+    raw::REPL.with(|r| r.set(3));
     let state = RefCell::new(RunState {
         ctx,
+        lua: lua.clone(),
         read_only: inv.read_only,
         flags: inv.flags,
         running: running.clone(),
@@ -182,49 +185,157 @@ fn run_once(
         wrote: false,
         resp: 2,
     });
-    let slot = e.slot.clone();
-    let runner = e.runner.clone();
-    let result = (|| -> mlua::Result<Outcome> {
+    let free = Unlimited::new(&lua);
+    // SAFETY: `l` is the main thread of `lua` (see `Engine::state`), which no Lua code is
+    // running on (the engine is borrowed mutably for this run), so the stack is ours above
+    // `base` and is put back to `base` below. The pushes follow `script::raw`'s rules: the
+    // memory limit is lifted (`free`) and lua_checkstack made room first. lua_pcall catches
+    // every error the runner raises, and the values it leaves are read before the stack is
+    // reset.
+    let base = unsafe { ffi::lua_gettop(l) };
+    // An EVAL with the `redis` table already set up for one runs straight under the error
+    // handler (what the runner does, without its own call): KEYS and ARGV set raw into the
+    // globals, then `f` under lua_pcall. Otherwise the runner sets things up.
+    let direct = is_eval && e.eval_ready;
+    e.eval_ready = is_eval;
+    let status = unsafe {
+        if ffi::lua_checkstack(l, 8) == 0 {
+            return Outcome::Failed("ERR Lua stack exhausted".into(), false);
+        }
+        if direct {
+            ffi::lua_rawgeti_(l, ffi::LUA_REGISTRYINDEX, e.handler.id());
+            ffi::lua_rawgeti_(l, ffi::LUA_REGISTRYINDEX, e.real_key.id());
+            ffi::lua_pushstring_(l, c"KEYS".as_ptr());
+            raw::push_bytes_table(l, &inv.keys);
+            ffi::lua_rawset(l, base + 2);
+            ffi::lua_pushstring_(l, c"ARGV".as_ptr());
+            raw::push_bytes_table(l, &inv.argv);
+            ffi::lua_rawset(l, base + 2);
+            ffi::lua_settop(l, base + 1);
+            ffi::lua_rawgeti_(l, ffi::LUA_REGISTRYINDEX, fid);
+        } else {
+            ffi::lua_rawgeti_(l, ffi::LUA_REGISTRYINDEX, e.runner.id());
+            ffi::lua_rawgeti_(l, ffi::LUA_REGISTRYINDEX, fid);
+            ffi::lua_pushboolean(l, is_eval as c_int);
+            raw::push_bytes_table(l, &inv.keys);
+            raw::push_bytes_table(l, &inv.argv);
+        }
         drop(free);
-        let (ok, val): (bool, Value) = {
-            let _bound = Bound::new(&state);
-            runner.call((f, is_eval, keys, argv))?
-        };
-        let _free = Unlimited::new(&lua);
-        let mut st = state.borrow_mut();
-        if st.restart && !holds_all {
-            return Ok(Outcome::Restart);
+        let _bound = Bound::new(&state);
+        if direct {
+            ffi::lua_pcall(l, 0, 1, base + 1)
+        } else {
+            ffi::lua_pcall(l, 4, 2, 0)
         }
-        if running.kill.load(Relaxed) {
-            return Ok(Outcome::Failed(format!("{KILLED} {}", what()), false));
+    };
+    drop(held);
+    let _free = Unlimited::new(&lua);
+    let mut st = state.borrow_mut();
+    // SAFETY: as above. What the run left: directly, the handler at base+1 and the result
+    // (or the handler's error table) at base+2; through the runner, `ok` at base+1 and the
+    // result or error table at base+2 (or, if the runner itself failed, its error at base+1).
+    let outcome = unsafe {
+        if status != 0 && !direct {
+            // The runner may not have finished setting up the `redis` table.
+            e.eval_ready = false;
+            let v = stashed(&lua, l);
+            let msg = match (status, v) {
+                (ffi::LUA_ERRMEM, _) => "ERR Lua script ran out of memory".to_string(),
+                (_, Value::Error(err)) => lua_error_text(&err, ""),
+                (_, Value::String(s)) => format!("ERR {}", s.to_string_lossy()),
+                _ => "ERR unknown error".to_string(),
+            };
+            let msg = format!("{} {}", msg.trim_end(), what());
+            Outcome::Failed(msg, false)
+        } else if st.restart && !holds_all {
+            Outcome::Restart
+        } else if running.kill.load(Relaxed) {
+            Outcome::Failed(format!("{KILLED} {}", what()), false)
+        } else if status != 0 || (!direct && ffi::lua_toboolean(l, base + 1) == 0) {
+            let v = stashed(&lua, l);
+            error_outcome(&v, &what())
+        } else {
+            let lr3 = raw::RESP.with(|r| r.get()) == 3;
+            result_reply(&lua, l, base + 2, st.ctx.out, lr3)
         }
-        if ok {
-            // A top-level error table is the script's error reply (no position added).
-            if let Value::Table(t) = &val
-                && let Ok(Value::String(err)) = t.raw_get::<Value>("err")
-            {
-                let counted = matches!(t.raw_get::<Value>(COUNTED), Ok(Value::Boolean(true)));
-                let msg = err.to_string_lossy();
-                return Ok(Outcome::Failed(msg, counted));
-            }
-            let lr3 = matches!(
-                slot.raw_get::<Value>("resp"),
-                Ok(Value::Integer(3)) | Ok(Value::Number(3.0))
-            );
-            lua_to_reply(st.ctx.out, &val, lr3);
-            return Ok(Outcome::Done);
-        }
-        Ok(error_outcome(&val, &what()))
-    })();
-    match result {
-        Ok(o) => o,
-        Err(err) => Outcome::Failed(lua_error_text(&err, &what()), false),
-    }
+    };
+    // SAFETY: back to where the run found the stack.
+    unsafe { ffi::lua_settop(l, base) };
+    outcome
 }
 
-thread_local! {
-    /// The state of the script running on this thread, for redis.call (see `Bound`).
-    static BOUND: Cell<*const ()> = const { Cell::new(std::ptr::null()) };
+/// The value on top of `l`'s stack as an mlua value (popped): for what is not worth a fast
+/// path (errors, tables).
+///
+/// # Safety
+/// `l` is the main thread of `lua`, with a value on top and a free slot.
+unsafe fn stashed(lua: &mlua::Lua, l: *mut ffi::lua_State) -> Value {
+    // SAFETY: the caller's contract; the registry is a plain table, so the raw stores do
+    // not raise.
+    unsafe {
+        ffi::lua_pushstring_(l, STASH.as_ptr());
+        ffi::lua_insert(l, -2);
+        ffi::lua_rawset(l, ffi::LUA_REGISTRYINDEX);
+    }
+    let v = lua
+        .named_registry_value::<Value>(STASH.to_str().unwrap_or_default())
+        .unwrap_or(Value::Nil);
+    let _ = lua.unset_named_registry_value(STASH.to_str().unwrap_or_default());
+    v
+}
+
+const STASH: &std::ffi::CStr = c"shoal.script.result";
+
+/// A script's successful result (at `idx`) as its reply: strings, numbers, booleans and nil
+/// straight from the stack; a table with `err` is the script's error reply (no position
+/// added); other tables and values through mlua ([`lua_to_reply`]).
+///
+/// # Safety
+/// `l` is the main thread of `lua` with the value at `idx` (an absolute index) on top, and a
+/// free slot; the memory limit is lifted.
+unsafe fn result_reply(
+    lua: &mlua::Lua,
+    l: *mut ffi::lua_State,
+    idx: c_int,
+    out: &mut shoal_resp::Reply,
+    lr3: bool,
+) -> Outcome {
+    // SAFETY: the caller's contract.
+    unsafe {
+        match ffi::lua_type(l, idx) {
+            ffi::LUA_TSTRING => out.bulk(raw::str_at(l, idx)),
+            ffi::LUA_TNUMBER => out.int(super::convert::truncate(ffi::lua_tonumber(l, idx))),
+            ffi::LUA_TBOOLEAN => {
+                let b = ffi::lua_toboolean(l, idx) != 0;
+                match (lr3, b) {
+                    (true, b) if out.resp3() => out.bool(b),
+                    (true, b) => out.int(b as i64),
+                    (false, true) => out.int(1),
+                    (false, false) => out.null(),
+                }
+            }
+            ffi::LUA_TNIL => out.null(),
+            ffi::LUA_TTABLE => {
+                if raw::raw_field(l, idx, c"err") == ffi::LUA_TSTRING {
+                    let msg = String::from_utf8_lossy(raw::str_at(l, -1)).into_owned();
+                    ffi::lua_pop(l, 1);
+                    let counted = raw::raw_field(l, idx, c"ignore_error_stats_update")
+                        == ffi::LUA_TBOOLEAN
+                        && ffi::lua_toboolean(l, -1) != 0;
+                    ffi::lua_pop(l, 1);
+                    return Outcome::Failed(msg, counted);
+                }
+                ffi::lua_pop(l, 1);
+                let v = stashed(lua, l);
+                lua_to_reply(out, &v, lr3);
+            }
+            _ => {
+                let v = stashed(lua, l);
+                lua_to_reply(out, &v, lr3);
+            }
+        }
+    }
+    Outcome::Done
 }
 
 /// Makes `state` the one redis.call and redis.pcall reach, for as long as it lives.
@@ -233,66 +344,14 @@ struct Bound(*const ());
 impl Bound {
     fn new(state: &RefCell<RunState<'_, '_>>) -> Bound {
         let p = state as *const RefCell<RunState<'_, '_>> as *const ();
-        Bound(BOUND.with(|b| b.replace(p)))
+        Bound(raw::BOUND.with(|b| b.replace(p)))
     }
 }
 
 impl Drop for Bound {
     fn drop(&mut self) {
-        BOUND.with(|b| b.set(self.0));
+        raw::BOUND.with(|b| b.set(self.0));
     }
-}
-
-/// redis.call (`raise`) and redis.pcall: made once per Lua state, they run the command in the
-/// context of the script this thread is running. (Functions made for each run, as mlua's scopes
-/// make them, cost more than a short script itself.)
-pub(super) fn bound_call(
-    lua: &mlua::Lua,
-    slot: &Table,
-    raise: bool,
-    args: MultiValue,
-) -> mlua::Result<Value> {
-    let p = BOUND.with(|b| b.get());
-    if p.is_null() {
-        return Err(mlua::Error::runtime(
-            "redis.call and redis.pcall can only be used while a script runs",
-        ));
-    }
-    // SAFETY: `p` was set by `Bound::new` from a reference to a `RefCell<RunState>` that
-    // outlives the `Bound` (both are locals of `run_once`, the state declared first), and the
-    // `Bound` puts the previous pointer back when dropped, so a non-null `p` always points to
-    // a live state. Only this thread reads BOUND, and the RefCell still guards against a
-    // re-entrant borrow.
-    let state = unsafe { &*(p as *const RefCell<RunState<'_, '_>>) };
-    let _free = Unlimited::new(lua);
-    let mut st = state.borrow_mut();
-    st.resp = match slot.raw_get::<Value>("resp") {
-        Ok(Value::Integer(3)) => 3,
-        Ok(Value::Number(3.0)) => 3,
-        _ => 2,
-    };
-    let repl_all = !matches!(slot.raw_get::<Value>("repl"), Ok(Value::Integer(n)) if n & 2 == 0);
-    let mark = st.ctx.client.exec_prop.len();
-    let r = redis_call(lua, &mut st, raise, args);
-    if !repl_all {
-        st.ctx.client.exec_prop.truncate(mark);
-    }
-    let (v, raise) = r?;
-    if !raise {
-        return Ok(v);
-    }
-    // Raised: the error object carries the text (the handler finds it again).
-    let (msg, counted) = match &v {
-        Value::Table(t) => (
-            match t.raw_get::<Value>("err") {
-                Ok(Value::String(s)) => s.to_string_lossy(),
-                _ => "ERR unknown error".to_string(),
-            },
-            matches!(t.raw_get::<Value>(COUNTED), Ok(Value::Boolean(true))),
-        ),
-        _ => ("ERR unknown error".to_string(), false),
-    };
-    Err(mlua::Error::external(ScriptErr { msg, counted }))
 }
 
 /// The reply for a script that raised: `{err=...}` raised by redis.call or error({err=}),
