@@ -647,6 +647,9 @@ impl Engine {
             HookTriggers::new().every_nth_instruction(HOOK_EVERY),
             |lua, _| hook_check(lua),
         )?;
+        // What building the state left behind (the bootstrap's chunks, the replaced globals)
+        // goes now: a thread's state starts at what it keeps.
+        lua.gc_collect()?;
         Ok(Engine {
             lua,
             env,
