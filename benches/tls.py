@@ -9,7 +9,7 @@ threads, /proc/PID/task/*/schedstat) is read over the run; the issue's target is
 request <= Redis's / 1.2. The same time is also split into user and system (kernel) time from
 /proc/PID/stat (utime, stime: tick-sampled, so only their medians over several rounds mean much).
 
-Usage: python3 benches/tls.py [--requests 200000] [--rounds 3] [--pipelines 1,16] [--shoal BIN]
+Usage: python3 benches/tls.py [--requests 200000] [--rounds 3] [--pipelines 1,16] [--rt] [--shoal BIN]
 """
 import argparse
 import os
@@ -33,8 +33,8 @@ def user_sys(pid):
     return int(f[11]) * TICK_US, int(f[12]) * TICK_US
 
 
-def bench(server, test, pipeline, requests, client_cpu, certs):
-    argv = ["redis-benchmark", "-p", str(server.port), "--tls", "--cacert", os.path.join(certs, "ca.crt"),
+def bench(server, test, pipeline, requests, client_cpu, certs, rt=False):
+    argv = (["chrt", "-f", "10"] if rt else []) + ["redis-benchmark", "-p", str(server.port), "--tls", "--cacert", os.path.join(certs, "ca.crt"),
             "-c", "50", "-r", "100000", "-d", "64", "-n", str(requests), "-P", str(pipeline), "-t", test, "--csv"]
     u0, s0 = user_sys(server.pid)
     out, cpu_us = run_pinned(server, argv, requests, client_cpu)
@@ -54,6 +54,9 @@ def main():
     ap.add_argument("--server-cpu", type=int, default=0)
     ap.add_argument("--client-cpu", type=int, default=1)
     ap.add_argument("--pipelines", default="1,16", help="comma list of -P values")
+    ap.add_argument("--rt", action="store_true",
+                    help="run servers and redis-benchmark at SCHED_FIFO priority 10 (chrt): other work on "
+                         "the machine no longer preempts them (a shared build machine otherwise decides -P 1)")
     ap.add_argument("--shoal", default=SHOAL, help="the shoal-server binary (to compare builds)")
     ap.add_argument("--only", choices=["redis", "shoal"], help="run one server only (for profiling)")
     args = ap.parse_args()
@@ -81,10 +84,10 @@ def main():
             if _ % 2:
                 order.reverse()
             for sname, argv in order:
-                srv = Server(sname, argv, args.server_cpu)
+                srv = Server(sname, (["chrt", "-f", "10"] if args.rt else []) + argv, args.server_cpu)
                 try:
                     for t in tests:
-                        c, r, u, k = bench(srv, t[0], t[1], args.requests, args.client_cpu, certs)
+                        c, r, u, k = bench(srv, t[0], t[1], args.requests, args.client_cpu, certs, args.rt)
                         cpu[sname][t].append(c)
                         rps[sname][t].append(r)
                         usr[sname][t].append(u)
@@ -93,7 +96,8 @@ def main():
                     srv.stop()
     finally:
         shutil.rmtree(certs, ignore_errors=True)
-    print(f"# {args.rounds} rounds, medians; servers on cpu {args.server_cpu}, redis-benchmark on cpu {args.client_cpu}")
+    print(f"# {args.rounds} rounds, medians; servers on cpu {args.server_cpu}, redis-benchmark on cpu {args.client_cpu}"
+          + ("; SCHED_FIFO (--rt)" if args.rt else ""))
     print("# redis-benchmark --tls --cacert ca.crt -c 50 -r 100000 -d 64 -n %d -P {%s} -t {set,get}"
           % (args.requests, args.pipelines))
     if args.only:
