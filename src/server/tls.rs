@@ -680,7 +680,12 @@ impl Write for TcpWrite<'_> {
         self.0.try_write(buf)
     }
     fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
-        self.0.try_write_vectored(bufs)
+        // rustls hands over every record it holds; a batch of replies is usually one record:
+        // `send` then, as the plain path does, which spares the kernel `writev`'s iovec import.
+        match bufs {
+            [one] => self.0.try_write(one),
+            _ => self.0.try_write_vectored(bufs),
+        }
     }
     fn flush(&mut self) -> io::Result<()> {
         Ok(())
