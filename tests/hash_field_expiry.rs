@@ -40,15 +40,24 @@ fn hexpire_family_replies_and_conditions() {
     assert!((99_000..=100_000).contains(&pttl), "{pttl}");
     // NX / XX / GT / LT, as EXPIRE's: no TTL counts as infinite.
     assert_eq!(
-        ints(&mut c, &["HEXPIRE", "h", "200", "NX", "FIELDS", "2", "a", "b"]),
+        ints(
+            &mut c,
+            &["HEXPIRE", "h", "200", "NX", "FIELDS", "2", "a", "b"]
+        ),
         [0, 1]
     );
     assert_eq!(
-        ints(&mut c, &["HEXPIRE", "h", "300", "XX", "FIELDS", "2", "a", "c"]),
+        ints(
+            &mut c,
+            &["HEXPIRE", "h", "300", "XX", "FIELDS", "2", "a", "c"]
+        ),
         [1, 0]
     );
     assert_eq!(
-        ints(&mut c, &["HEXPIRE", "h", "50", "GT", "FIELDS", "2", "a", "c"]),
+        ints(
+            &mut c,
+            &["HEXPIRE", "h", "50", "GT", "FIELDS", "2", "a", "c"]
+        ),
         [0, 0]
     );
     assert_eq!(
@@ -56,7 +65,10 @@ fn hexpire_family_replies_and_conditions() {
         [1]
     );
     assert_eq!(
-        ints(&mut c, &["HEXPIRE", "h", "50", "LT", "FIELDS", "2", "a", "c"]),
+        ints(
+            &mut c,
+            &["HEXPIRE", "h", "50", "LT", "FIELDS", "2", "a", "c"]
+        ),
         [1, 1]
     );
     assert_eq!(
@@ -66,7 +78,10 @@ fn hexpire_family_replies_and_conditions() {
     // Absolute forms and the *EXPIRETIME readers.
     let at = now_ms() / 1000 + 1000;
     assert_eq!(
-        ints(&mut c, &["HEXPIREAT", "h", &at.to_string(), "FIELDS", "1", "a"]),
+        ints(
+            &mut c,
+            &["HEXPIREAT", "h", &at.to_string(), "FIELDS", "1", "a"]
+        ),
         [1]
     );
     assert_eq!(
@@ -75,7 +90,10 @@ fn hexpire_family_replies_and_conditions() {
     );
     let pat = now_ms() + 500_000;
     assert_eq!(
-        ints(&mut c, &["HPEXPIREAT", "h", &pat.to_string(), "FIELDS", "1", "b"]),
+        ints(
+            &mut c,
+            &["HPEXPIREAT", "h", &pat.to_string(), "FIELDS", "1", "b"]
+        ),
         [1]
     );
     assert_eq!(
@@ -94,7 +112,10 @@ fn hexpire_family_replies_and_conditions() {
     assert_eq!(ints(&mut c, &["HTTL", "h", "FIELDS", "1", "a"]), [-1]);
     // A missing key: every field -2.
     assert_eq!(
-        ints(&mut c, &["HEXPIRE", "missing", "10", "FIELDS", "2", "a", "b"]),
+        ints(
+            &mut c,
+            &["HEXPIRE", "missing", "10", "FIELDS", "2", "a", "b"]
+        ),
         [-2, -2]
     );
     assert_eq!(ints(&mut c, &["HTTL", "missing", "FIELDS", "1", "a"]), [-2]);
@@ -107,7 +128,10 @@ fn hexpire_family_replies_and_conditions() {
     let _: Vec<i64> = q(&mut c, &["HEXPIRE", "h", "100", "FIELDS", "2", "a", "d"]);
     let _: i64 = q(&mut c, &["HSET", "h", "a", "9"]);
     let _: i64 = q(&mut c, &["HINCRBY", "h", "d", "1"]);
-    assert_eq!(ints(&mut c, &["HTTL", "h", "FIELDS", "2", "a", "d"]), [-1, 100]);
+    assert_eq!(
+        ints(&mut c, &["HTTL", "h", "FIELDS", "2", "a", "d"]),
+        [-1, 100]
+    );
     let _: String = q(&mut c, &["HINCRBYFLOAT", "h", "d", "1.5"]);
     assert_eq!(ints(&mut c, &["HTTL", "h", "FIELDS", "1", "d"]), [100]);
     assert_eq!(q::<String>(&mut c, &["HGET", "h", "d"]), "6.5");
@@ -135,7 +159,11 @@ fn past_times_delete_fields_and_the_key() {
         ints(&mut c, &["HEXPIREAT", "h", "0", "FIELDS", "1", "c"]),
         [2]
     );
-    assert_eq!(q::<i64>(&mut c, &["EXISTS", "h"]), 0, "the last field took the key");
+    assert_eq!(
+        q::<i64>(&mut c, &["EXISTS", "h"]),
+        0,
+        "the last field took the key"
+    );
 }
 
 #[test]
@@ -233,11 +261,15 @@ fn errors_match_redis() {
             "ERR invalid number of fields",
         ),
         (
-            &["HSETEX", "h", "EX", "10", "PX", "10", "FIELDS", "1", "a", "1"],
+            &[
+                "HSETEX", "h", "EX", "10", "PX", "10", "FIELDS", "1", "a", "1",
+            ],
             "ERR Only one of EX, PX, EXAT, PXAT or KEEPTTL arguments can be specified",
         ),
         (
-            &["HSETEX", "h", "KEEPTTL", "EX", "10", "FIELDS", "1", "a", "1"],
+            &[
+                "HSETEX", "h", "KEEPTTL", "EX", "10", "FIELDS", "1", "a", "1",
+            ],
             "ERR Only one of EX, PX, EXAT, PXAT or KEEPTTL arguments can be specified",
         ),
         (
@@ -293,9 +325,15 @@ fn hgetex_hsetex_hgetdel() {
     let mut c = conn(&s);
     abc(&mut c, "h");
     // HGETEX: values, TTLs set only on fields that exist.
-    let v: Vec<Option<String>> = q(&mut c, &["HGETEX", "h", "EX", "100", "FIELDS", "2", "a", "x"]);
+    let v: Vec<Option<String>> = q(
+        &mut c,
+        &["HGETEX", "h", "EX", "100", "FIELDS", "2", "a", "x"],
+    );
     assert_eq!(v, [Some("1".into()), None]);
-    assert_eq!(ints(&mut c, &["HTTL", "h", "FIELDS", "2", "a", "x"]), [100, -2]);
+    assert_eq!(
+        ints(&mut c, &["HTTL", "h", "FIELDS", "2", "a", "x"]),
+        [100, -2]
+    );
     let v: Vec<Option<String>> = q(&mut c, &["HGETEX", "h", "PERSIST", "FIELDS", "1", "a"]);
     assert_eq!(v, [Some("1".into())]);
     assert_eq!(ints(&mut c, &["HTTL", "h", "FIELDS", "1", "a"]), [-1]);
@@ -321,17 +359,31 @@ fn hgetex_hsetex_hgetdel() {
     );
     assert_eq!(q::<i64>(&mut c, &["EXISTS", "n"]), 0);
     assert_eq!(
-        q::<i64>(&mut c, &["HSETEX", "n", "FNX", "EX", "100", "FIELDS", "2", "a", "1", "b", "2"]),
+        q::<i64>(
+            &mut c,
+            &[
+                "HSETEX", "n", "FNX", "EX", "100", "FIELDS", "2", "a", "1", "b", "2"
+            ]
+        ),
         1
     );
-    assert_eq!(ints(&mut c, &["HTTL", "n", "FIELDS", "2", "a", "b"]), [100, 100]);
     assert_eq!(
-        q::<i64>(&mut c, &["HSETEX", "n", "FNX", "FIELDS", "2", "a", "1", "z", "2"]),
+        ints(&mut c, &["HTTL", "n", "FIELDS", "2", "a", "b"]),
+        [100, 100]
+    );
+    assert_eq!(
+        q::<i64>(
+            &mut c,
+            &["HSETEX", "n", "FNX", "FIELDS", "2", "a", "1", "z", "2"]
+        ),
         0
     );
     assert_eq!(q::<Option<String>>(&mut c, &["HGET", "n", "z"]), None);
     assert_eq!(
-        q::<i64>(&mut c, &["HSETEX", "n", "FXX", "KEEPTTL", "FIELDS", "1", "a", "new"]),
+        q::<i64>(
+            &mut c,
+            &["HSETEX", "n", "FXX", "KEEPTTL", "FIELDS", "1", "a", "new"]
+        ),
         1
     );
     assert_eq!(ints(&mut c, &["HTTL", "n", "FIELDS", "1", "a"]), [100]);
@@ -343,10 +395,17 @@ fn hgetex_hsetex_hgetdel() {
     );
     assert_eq!(ints(&mut c, &["HTTL", "n", "FIELDS", "1", "a"]), [-1]);
     assert_eq!(
-        q::<i64>(&mut c, &["HSETEX", "n", "PX", "0", "FIELDS", "2", "a", "1", "b", "2"]),
+        q::<i64>(
+            &mut c,
+            &["HSETEX", "n", "PX", "0", "FIELDS", "2", "a", "1", "b", "2"]
+        ),
         1
     );
-    assert_eq!(q::<i64>(&mut c, &["EXISTS", "n"]), 0, "fields set in the past are gone");
+    assert_eq!(
+        q::<i64>(&mut c, &["EXISTS", "n"]),
+        0,
+        "fields set in the past are gone"
+    );
 
     // HGETDEL: values, fields deleted, the key with the last.
     abc(&mut c, "d");
@@ -369,7 +428,10 @@ fn lazy_expiry_hides_fields_from_every_read() {
     abc(&mut c, "h");
     let _: i64 = q(&mut c, &["HSET", "h", "n", "10"]);
     let _: Vec<i64> = q(&mut c, &["HPEXPIRE", "h", "30", "FIELDS", "2", "a", "n"]);
-    assert_eq!(q::<String>(&mut c, &["OBJECT", "ENCODING", "h"]), "listpackex");
+    assert_eq!(
+        q::<String>(&mut c, &["OBJECT", "ENCODING", "h"]),
+        "listpackex"
+    );
     std::thread::sleep(Duration::from_millis(80));
     assert_eq!(q::<Option<String>>(&mut c, &["HGET", "h", "a"]), None);
     let v: Vec<Option<String>> = q(&mut c, &["HMGET", "h", "a", "b"]);
@@ -396,10 +458,7 @@ fn lazy_expiry_hides_fields_from_every_read() {
         ints(&mut c, &["HTTL", "h", "FIELDS", "2", "a", "b"]),
         [-2, -1]
     );
-    assert_eq!(
-        ints(&mut c, &["HPERSIST", "h", "FIELDS", "1", "a"]),
-        [-2]
-    );
+    assert_eq!(ints(&mut c, &["HPERSIST", "h", "FIELDS", "1", "a"]), [-2]);
     // As Redis, HLEN counts fields not reaped yet.
     assert_eq!(q::<i64>(&mut c, &["HLEN", "h"]), 4);
     // Writes start again from nothing.
@@ -408,7 +467,10 @@ fn lazy_expiry_hides_fields_from_every_read() {
     assert_eq!(q::<i64>(&mut c, &["HSETNX", "h", "a", "new"]), 1);
     assert_eq!(q::<String>(&mut c, &["HGET", "h", "a"]), "new");
     // A hash whose every field expired reads as empty; a write deletes it.
-    let _: Vec<i64> = q(&mut c, &["HPEXPIRE", "h", "20", "FIELDS", "4", "a", "b", "c", "n"]);
+    let _: Vec<i64> = q(
+        &mut c,
+        &["HPEXPIRE", "h", "20", "FIELDS", "4", "a", "b", "c", "n"],
+    );
     std::thread::sleep(Duration::from_millis(60));
     let all: std::collections::HashMap<String, String> = q(&mut c, &["HGETALL", "h"]);
     assert!(all.is_empty());
@@ -426,8 +488,12 @@ fn active_expiry_reclaims_fields_and_deletes_the_key() {
     ok(&mut c, &["CONFIG", "SET", "notify-keyspace-events", "Ehg"]);
     let mut sub = conn(&s);
     sub.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-    sub.send_packed_command(&redis::cmd("PSUBSCRIBE").arg("__keyevent@0__:*").get_packed_command())
-        .unwrap();
+    sub.send_packed_command(
+        &redis::cmd("PSUBSCRIBE")
+            .arg("__keyevent@0__:*")
+            .get_packed_command(),
+    )
+    .unwrap();
     let _ = sub.recv_response().unwrap();
 
     // A big hash (hashtable encoding) and a small one.
@@ -443,16 +509,28 @@ fn active_expiry_reclaims_fields_and_deletes_the_key() {
     exp.extend(names.iter().map(String::as_str));
     let r: Vec<i64> = q(&mut c, &exp);
     assert!(r.iter().all(|&x| x == 1));
-    assert_eq!(q::<String>(&mut c, &["OBJECT", "ENCODING", "big"]), "hashtable");
+    assert_eq!(
+        q::<String>(&mut c, &["OBJECT", "ENCODING", "big"]),
+        "hashtable"
+    );
     abc(&mut c, "small");
-    let _: Vec<i64> = q(&mut c, &["HPEXPIRE", "small", "50", "FIELDS", "3", "a", "b", "c"]);
+    let _: Vec<i64> = q(
+        &mut c,
+        &["HPEXPIRE", "small", "50", "FIELDS", "3", "a", "b", "c"],
+    );
     // HLEN reads nothing lazily: only the active cycle can bring these down.
     assert!(
-        wait_until(Duration::from_secs(5), || q::<i64>(&mut c, &["HLEN", "big"]) == 100),
+        wait_until(Duration::from_secs(5), || q::<i64>(
+            &mut c,
+            &["HLEN", "big"]
+        ) == 100),
         "fields never reaped"
     );
     assert!(
-        wait_until(Duration::from_secs(5), || q::<i64>(&mut c, &["EXISTS", "small"]) == 0),
+        wait_until(Duration::from_secs(5), || q::<i64>(
+            &mut c,
+            &["EXISTS", "small"]
+        ) == 0),
         "the emptied hash never went"
     );
     assert_eq!(q::<String>(&mut c, &["HGET", "big", "f250"]), "v250");
@@ -481,8 +559,12 @@ fn command_events() {
     ok(&mut c, &["CONFIG", "SET", "notify-keyspace-events", "Ehg"]);
     let mut sub = conn(&s);
     sub.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-    sub.send_packed_command(&redis::cmd("PSUBSCRIBE").arg("__keyevent@0__:*").get_packed_command())
-        .unwrap();
+    sub.send_packed_command(
+        &redis::cmd("PSUBSCRIBE")
+            .arg("__keyevent@0__:*")
+            .get_packed_command(),
+    )
+    .unwrap();
     let _ = sub.recv_response().unwrap();
     let mut next = || -> String {
         let p: Vec<String> = redis::from_redis_value(sub.recv_response().unwrap()).unwrap();
@@ -496,7 +578,10 @@ fn command_events() {
     assert_eq!(next(), "hpersist h");
     let _: Vec<i64> = q(&mut c, &["HEXPIRE", "h", "0", "FIELDS", "1", "a"]);
     assert_eq!(next(), "hdel h");
-    let _: i64 = q(&mut c, &["HSETEX", "h", "EX", "10", "FIELDS", "1", "b", "x"]);
+    let _: i64 = q(
+        &mut c,
+        &["HSETEX", "h", "EX", "10", "FIELDS", "1", "b", "x"],
+    );
     assert_eq!(next(), "hset h");
     assert_eq!(next(), "hexpire h");
     let _: Vec<Option<String>> = q(&mut c, &["HGETDEL", "h", "FIELDS", "2", "b", "c"]);
@@ -529,7 +614,10 @@ fn dump_restore_rename_copy_keep_field_ttls() {
     ok(&mut c, &["SELECT", "1"]);
     assert_eq!(ints(&mut c, &["HTTL", "c2", "FIELDS", "1", "a"]), [1000]);
     // The copy's fields still expire actively.
-    let _: Vec<i64> = q(&mut c, &["HPEXPIRE", "c2", "20", "FIELDS", "3", "a", "b", "c"]);
+    let _: Vec<i64> = q(
+        &mut c,
+        &["HPEXPIRE", "c2", "20", "FIELDS", "3", "a", "b", "c"],
+    );
     assert!(wait_until(Duration::from_secs(5), || q::<i64>(
         &mut c,
         &["DBSIZE"]
@@ -537,7 +625,10 @@ fn dump_restore_rename_copy_keep_field_ttls() {
     // A plain hash dumps as before (no TTL table).
     ok(&mut c, &["SELECT", "0"]);
     let _: i64 = q(&mut c, &["HSET", "p", "a", "1"]);
-    assert_eq!(q::<String>(&mut c, &["OBJECT", "ENCODING", "p"]), "listpack");
+    assert_eq!(
+        q::<String>(&mut c, &["OBJECT", "ENCODING", "p"]),
+        "listpack"
+    );
 }
 
 #[test]
@@ -558,7 +649,10 @@ fn save_and_restart_keep_field_ttls() {
         }
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let _: i64 = q(&mut c, &args);
-        let _: Vec<i64> = q(&mut c, &["HEXPIRE", "big", "2000", "FIELDS", "2", "f1", "f7"]);
+        let _: Vec<i64> = q(
+            &mut c,
+            &["HEXPIRE", "big", "2000", "FIELDS", "2", "f1", "f7"],
+        );
         let _: Vec<i64> = q(&mut c, &["HPEXPIRE", "big", "1500", "FIELDS", "1", "f9"]);
         ok(&mut c, &["SAVE"]);
     }
@@ -597,15 +691,27 @@ fn replicas_follow_field_expiry() {
         "master_link_status"
     ) == "up"));
     // Through the full sync.
-    assert_eq!(ints(&mut rc, &["HTTL", "before", "FIELDS", "1", "a"]), [1000]);
+    assert_eq!(
+        ints(&mut rc, &["HTTL", "before", "FIELDS", "1", "a"]),
+        [1000]
+    );
     // Through the stream: relative times arrive as absolute ones.
     abc(&mut pc, "h");
     let _: Vec<i64> = q(&mut pc, &["HEXPIRE", "h", "500", "FIELDS", "2", "a", "x"]);
-    let _: i64 = q(&mut pc, &["HSETEX", "h", "EX", "700", "FIELDS", "1", "d", "4"]);
-    let _: Vec<Option<String>> = q(&mut pc, &["HGETEX", "h", "PX", "900000", "FIELDS", "1", "b"]);
+    let _: i64 = q(
+        &mut pc,
+        &["HSETEX", "h", "EX", "700", "FIELDS", "1", "d", "4"],
+    );
+    let _: Vec<Option<String>> = q(
+        &mut pc,
+        &["HGETEX", "h", "PX", "900000", "FIELDS", "1", "b"],
+    );
     let _: String = q(&mut pc, &["HINCRBYFLOAT", "h", "d", "1"]);
     let _: Vec<i64> = q(&mut pc, &["HEXPIRE", "h", "0", "FIELDS", "1", "c"]);
-    let want: Vec<i64> = ints(&mut pc, &["HPEXPIRETIME", "h", "FIELDS", "4", "a", "b", "c", "d"]);
+    let want: Vec<i64> = ints(
+        &mut pc,
+        &["HPEXPIRETIME", "h", "FIELDS", "4", "a", "b", "c", "d"],
+    );
     assert!(wait_until(Duration::from_secs(10), || ints(
         &mut rc,
         &["HPEXPIRETIME", "h", "FIELDS", "4", "a", "b", "c", "d"]
@@ -619,7 +725,10 @@ fn replicas_follow_field_expiry() {
     ) == 2));
     assert_eq!(q::<i64>(&mut pc, &["HLEN", "h"]), 2);
     abc(&mut pc, "gone");
-    let _: Vec<i64> = q(&mut pc, &["HPEXPIRE", "gone", "100", "FIELDS", "3", "a", "b", "c"]);
+    let _: Vec<i64> = q(
+        &mut pc,
+        &["HPEXPIRE", "gone", "100", "FIELDS", "3", "a", "b", "c"],
+    );
     assert!(wait_until(Duration::from_secs(10), || q::<i64>(
         &mut rc,
         &["EXISTS", "gone"]

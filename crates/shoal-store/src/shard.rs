@@ -1085,6 +1085,67 @@ mod tests {
     }
 
     #[test]
+    fn active_expiry_of_hash_fields() {
+        use crate::types::Hash;
+        use crate::value::Value;
+        let mut s = shard();
+        let _ = take_expired_fields();
+        // A plain hash is never registered.
+        let mut plain = Hash::default();
+        plain.insert(b"a", b"1");
+        s.insert_new(
+            h(&s, b"plain"),
+            b"plain",
+            Value::Hash(Box::new(plain)),
+            None,
+            0,
+        );
+        assert_eq!(s.hashes_with_field_ttls(), 0);
+        // Arriving with TTLs (RESTORE, RENAME, a load) registers the key.
+        let mut hv = Hash::default();
+        for f in [&b"a"[..], b"b", b"c"] {
+            hv.insert(f, b"v");
+        }
+        hv.set_ttl(b"a", 100);
+        hv.set_ttl(b"b", 200);
+        s.insert_new(
+            h(&s, b"h"),
+            b"h",
+            Value::Hash(Box::new(hv.clone())),
+            None,
+            0,
+        );
+        assert_eq!(s.hashes_with_field_ttls(), 1);
+        assert!(
+            s.refresh_hint(),
+            "a shard with field TTLs stays on the cycle's list"
+        );
+        s.sweep_expired(50, 100);
+        assert!(take_expired_fields().is_empty(), "nothing due yet");
+        s.sweep_expired(150, 100);
+        let log = take_expired_fields();
+        assert_eq!(log.len(), 1);
+        assert_eq!(log[0].fields, vec![Box::<[u8]>::from(&b"a"[..])]);
+        assert!(!log[0].key_deleted);
+        // The last TTL field goes; `c` has none, so the hash stays and leaves the list.
+        s.sweep_expired(250, 100);
+        assert_eq!(take_expired_fields()[0].fields.len(), 1);
+        let i = s.find_raw(h(&s, b"h"), b"h").expect("hash kept");
+        assert!(matches!(s.entry(i).value(), ValueRef::Hash(x) if x.len() == 1 && !x.has_ttls()));
+        s.sweep_expired(300, 100);
+        assert_eq!(s.hashes_with_field_ttls(), 0);
+        // Every field expiring takes the key.
+        hv.set_ttl(b"c", 300);
+        s.upsert(h(&s, b"h"), b"h", Value::Hash(Box::new(hv)), None, 0);
+        s.sweep_expired(1000, 100);
+        let log = take_expired_fields();
+        assert_eq!(log[0].fields.len(), 3);
+        assert!(log[0].key_deleted);
+        assert!(s.find_raw(h(&s, b"h"), b"h").is_none());
+        assert_eq!(s.len(), 1);
+    }
+
+    #[test]
     fn lazy_and_active_expiry() {
         let mut s = shard();
         for i in 0..50u32 {

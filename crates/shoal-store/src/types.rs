@@ -556,6 +556,41 @@ mod tests {
     }
 
     #[test]
+    fn field_ttls_are_optional_and_follow_the_fields() {
+        let mut h = Hash::default();
+        h.insert(b"a", b"1");
+        h.insert(b"b", b"2");
+        assert!(!h.has_ttls());
+        assert!(!h.set_ttl(b"x", 10), "no such field");
+        assert!(h.set_ttl(b"a", 10));
+        assert_eq!(h.encoding(), "listpackex");
+        assert_eq!(h.get_live(b"a", 9), Some(&b"1"[..]));
+        assert_eq!(h.get_live(b"a", 10), None);
+        assert_eq!(h.iter_live(10).count(), 1);
+        assert_eq!(h.len(), 2, "not reaped yet");
+        // HINCRBY-style writes keep the TTL, HSET-style ones drop it.
+        h.insert_keep_ttl(b"a", b"5");
+        assert_eq!(h.ttl_of(b"a"), Some(10));
+        h.insert(b"a", b"6");
+        assert!(!h.has_ttls(), "the table goes with the last TTL");
+        assert_eq!(h.encoding(), "listpack");
+        h.set_ttl(b"a", 10);
+        h.set_ttl(b"b", 20);
+        assert_eq!(h.min_ttl(), Some(10));
+        assert!(h.persist(b"b") && !h.persist(b"b"));
+        assert_eq!(h.reap(10, 100), vec![Box::<[u8]>::from(&b"a"[..])]);
+        assert!(!h.has_ttls());
+        // Through the conversion to a table.
+        for i in 0..200 {
+            h.insert(format!("f{i}").as_bytes(), b"v");
+        }
+        h.set_ttl(b"f3", 5);
+        assert_eq!(h.encoding(), "hashtable");
+        assert!(h.remove(b"f3"));
+        assert!(!h.has_ttls());
+    }
+
+    #[test]
     fn set_moves_intset_listpack_hashtable() {
         let mut s = Set::default();
         assert!(s.insert(b"3") && s.insert(b"1") && !s.insert(b"1"));

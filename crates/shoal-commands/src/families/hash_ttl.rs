@@ -18,7 +18,8 @@ use crate::util::{eq_ic, peek_value, write_value_ev};
 /// Redis's HFE_MAX_ABS_TIME_MSEC: `EB_EXPIRE_TIME_MAX >> 2` (2^46 - 1 ms, in the year 4199).
 pub const MAX_ABS_MS: i64 = ((1i64 << 48) - 1) >> 2;
 
-const FIELDS_MISSING: &str = "ERR Mandatory argument FIELDS is missing or not at the right position";
+const FIELDS_MISSING: &str =
+    "ERR Mandatory argument FIELDS is missing or not at the right position";
 const NUMFIELDS_MISMATCH: &str = "ERR The `numfields` parameter must match the number of arguments";
 const NUMFIELDS_POSITIVE: &str = "ERR Number of fields must be a positive integer";
 const NUMFIELDS_HEXPIRE: &str = "ERR Parameter `numFields` should be greater than 0";
@@ -73,7 +74,11 @@ fn check_hash(ctx: &mut Ctx<'_>, key: &[u8]) -> CmdResult {
 }
 
 /// `FIELDS numfields field ...` with `numfields` at `at`: the fields' first index and count.
-fn fields_at(a: &Args<'_>, at: usize, not_positive: &'static str) -> Result<(usize, usize), CmdError> {
+fn fields_at(
+    a: &Args<'_>,
+    at: usize,
+    not_positive: &'static str,
+) -> Result<(usize, usize), CmdError> {
     if at >= a.len() || !eq_ic(a.get(at - 1), "fields") {
         return Err(FIELDS_MISSING.into());
     }
@@ -372,10 +377,14 @@ fn hgetex(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
     let (opt, num_at) = if eq_ic(opt_arg, "persist") {
         (GetExOpt::Persist, 4)
     } else {
-        let unit = [("ex", true, true), ("px", false, true), ("exat", true, false)]
-            .into_iter()
-            .chain([("pxat", false, false)])
-            .find(|(n, _, _)| eq_ic(opt_arg, n));
+        let unit = [
+            ("ex", true, true),
+            ("px", false, true),
+            ("exat", true, false),
+        ]
+        .into_iter()
+        .chain([("pxat", false, false)])
+        .find(|(n, _, _)| eq_ic(opt_arg, n));
         match unit {
             Some((_, secs, rel)) => {
                 let at = expire_time(a.get(3), secs, if rel { now } else { 0 }, "hgetex")?;
@@ -434,8 +443,13 @@ fn hgetex(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
             }
             GetExOpt::At(at, _) => {
                 let at_s = at.to_string();
-                let mut p: Vec<&[u8]> =
-                    vec![b"HPEXPIREAT", key, at_s.as_bytes(), b"FIELDS", n_s.as_bytes()];
+                let mut p: Vec<&[u8]> = vec![
+                    b"HPEXPIREAT",
+                    key,
+                    at_s.as_bytes(),
+                    b"FIELDS",
+                    n_s.as_bytes(),
+                ];
                 p.extend(&fields);
                 ctx.propagate_as(&p);
                 Some("hexpire")
@@ -604,7 +618,11 @@ fn hsetex(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
     let pairs: Vec<(&[u8], &[u8])> = (0..o.count)
         .map(|j| (a.get(o.first + 2 * j), a.get(o.first + 2 * j + 1)))
         .collect();
-    let create = if o.fxx { None } else { Some(new_hash as fn() -> _) };
+    let create = if o.fxx {
+        None
+    } else {
+        Some(new_hash as fn() -> _)
+    };
     let r = write_value_ev(ctx, key, "hash", create, |v| {
         let h = as_hash_mut(v)?;
         if o.fnx || o.fxx {
@@ -833,7 +851,10 @@ mod tests {
         h.insert(b"a", b"1");
         h.insert(b"b", b"2");
         let now = 1_000;
-        assert_eq!(set_field_ttl(&mut h, b"x", 5_000, Cond::None, now, true), -2);
+        assert_eq!(
+            set_field_ttl(&mut h, b"x", 5_000, Cond::None, now, true),
+            -2
+        );
         // GT: no TTL counts as infinite, so GT never sets a first TTL; LT does.
         assert_eq!(set_field_ttl(&mut h, b"a", 5_000, Cond::Gt, now, true), 0);
         assert_eq!(set_field_ttl(&mut h, b"a", 5_000, Cond::Xx, now, true), 0);
@@ -862,7 +883,12 @@ mod tests {
             expire_time(MAX_ABS_MS.to_string().as_bytes(), false, 0, "x").unwrap(),
             MAX_ABS_MS as u64
         );
-        let e = expire_time((MAX_ABS_MS / 1000 + 1).to_string().as_bytes(), true, 0, "hexpire");
+        let e = expire_time(
+            (MAX_ABS_MS / 1000 + 1).to_string().as_bytes(),
+            true,
+            0,
+            "hexpire",
+        );
         assert_eq!(
             e.unwrap_err().to_string(),
             "ERR invalid expire time in 'hexpire' command"
