@@ -8,7 +8,7 @@ import time
 import redis
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SHOAL = os.path.join(ROOT, "target", "release", "shoal-server")
+SHOAL = os.environ.get("SHOAL_BIN", os.path.join(ROOT, "target", "release", "shoal-server"))
 
 
 def free_port():

@@ -76,9 +76,12 @@ pub fn spawn(shared: Arc<Shared>, cancel: CancellationToken) -> Option<JoinHandl
                         .active_expire_cycle(unix_ms(), step, &mut cursor);
                     let gone = shoal_store::shard::take_expired_log();
                     shoal_commands::repl::propagate_dels(&shared.repl, &gone);
+                    let fields = shoal_store::shard::take_expired_fields();
+                    shoal_commands::repl::propagate_field_dels(&shared.repl, &fields);
                     drop(guard);
                     // Keyspace events for what the sweep expired.
                     shoal_commands::notify::after_command(&shared);
+                    shoal_commands::notify::fields_expired(&shared, &fields);
                     if st.expired > 0 {
                         tracing::debug!(
                             checked = st.checked,

@@ -222,6 +222,23 @@ pub fn flush_expired(shared: &Shared) {
     }
 }
 
+/// Keyspace events for hash fields the active expiry deleted: `hexpired` per hash, then `del`
+/// for a hash left with no field.
+pub fn fields_expired(shared: &Shared, gone: &[shoal_store::shard::ExpiredFields]) {
+    let on = shared.pubsub.notify_flags.load(Relaxed);
+    if on == 0 {
+        return;
+    }
+    for g in gone {
+        if on & HASH != 0 {
+            emit(shared, on, g.db as usize, "hexpired", &g.key);
+        }
+        if g.key_deleted && on & GENERIC != 0 {
+            emit(shared, on, g.db as usize, "del", &g.key);
+        }
+    }
+}
+
 /// Publishes one event (the class already checked against `flags`), after any `expired` this
 /// thread has pending.
 #[cold]

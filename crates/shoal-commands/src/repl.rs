@@ -549,6 +549,21 @@ pub fn propagate_dels(repl: &Replication, keys: &[(u32, Box<[u8]>)]) {
     repl.feed(&out);
 }
 
+/// Hash fields the active expiry deleted: replicated as HDELs (Redis's
+/// propagateHashFieldDeletion), so replicas, which reap nothing themselves, agree.
+pub fn propagate_field_dels(repl: &Replication, gone: &[shoal_store::shard::ExpiredFields]) {
+    if gone.is_empty() || !repl.active.load(Relaxed) {
+        return;
+    }
+    let mut out = Vec::new();
+    for g in gone {
+        for f in &g.fields {
+            repl.encode_in_db(&mut out, g.db as usize, &[b"HDEL", &g.key, f]);
+        }
+    }
+    repl.feed(&out);
+}
+
 /// INFO replication, with Redis's field names.
 pub fn info_text(repl: &Replication, read_only: bool) -> String {
     use std::fmt::Write as _;

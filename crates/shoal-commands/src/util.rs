@@ -192,6 +192,11 @@ pub fn write_value_ev<R>(
     };
     let r = f(s.coll_mut(i));
     let (empty, blockable) = match s.entry(i).value() {
+        ValueRef::Hash(h) if h.has_ttls() && !h.is_empty() => {
+            // A field got a TTL (or the hash had some): watched by the active expiry.
+            s.note_field_ttls(key);
+            (false, false)
+        }
         ValueRef::Hash(h) => (h.is_empty(), false),
         ValueRef::List(l) => (l.is_empty(), true),
         ValueRef::Set(st) => (st.is_empty(), false),

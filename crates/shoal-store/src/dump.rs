@@ -18,6 +18,8 @@ const T_LIST: u8 = 3;
 const T_SET: u8 = 4;
 const T_ZSET: u8 = 5;
 const T_STREAM: u8 = 6;
+/// A hash with field TTLs: field, value, expiry (u64 LE unix ms, 0 for none) triples.
+const T_HASH_TTL: u8 = 7;
 
 fn put(out: &mut Vec<u8>, b: &[u8]) {
     out.extend_from_slice(&(b.len() as u32).to_le_bytes());
@@ -52,6 +54,14 @@ pub fn dump(v: ValueRef<'_>) -> Vec<u8> {
         ValueRef::Int(n) => {
             out.push(T_INT);
             out.extend_from_slice(&n.to_le_bytes());
+        }
+        ValueRef::Hash(h) if h.has_ttls() => {
+            out.push(T_HASH_TTL);
+            for (f, v) in h.iter() {
+                put(&mut out, f);
+                put(&mut out, v);
+                put(&mut out, &h.ttl_of(f).unwrap_or(0).to_le_bytes());
+            }
         }
         ValueRef::Hash(h) => {
             out.push(T_HASH);
@@ -137,6 +147,23 @@ pub fn restore(p: &[u8]) -> Result<Value, RestoreError> {
             // DUMP never writes a field twice: a payload that does was not made by DUMP.
             if h.len() != it.len() / 2 {
                 return Err(RestoreError::BadData);
+            }
+            Ok(Value::Hash(Box::new(h)))
+        }
+        [T_HASH_TTL, rest @ ..] => {
+            let it = items(rest)
+                .filter(|i| !i.is_empty() && i.len().is_multiple_of(3))
+                .ok_or(RestoreError::BadData)?;
+            let mut h = crate::types::Hash::default();
+            for t in it.chunks(3) {
+                let at: [u8; 8] = t[2].try_into().map_err(|_| RestoreError::BadData)?;
+                if !h.insert(t[0], t[1]) {
+                    return Err(RestoreError::BadData);
+                }
+                let at = u64::from_le_bytes(at);
+                if at != 0 {
+                    h.set_ttl(t[0], at);
+                }
             }
             Ok(Value::Hash(Box::new(h)))
         }

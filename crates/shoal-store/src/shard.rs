@@ -34,6 +34,25 @@ thread_local! {
     /// layer's `expired` keyspace events: (database, key).
     static NOTIFY_LOG: std::cell::RefCell<Vec<(u32, Box<[u8]>)>> =
         const { std::cell::RefCell::new(Vec::new()) };
+    /// Hash fields the active cycle deleted for being expired, for the caller to replicate
+    /// (HDEL) and announce (`hexpired`, `del` when the hash went with them).
+    static FIELD_LOG: std::cell::RefCell<Vec<ExpiredFields>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Fields of one hash deleted by the active cycle because their TTL passed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExpiredFields {
+    pub db: u32,
+    pub key: Box<[u8]>,
+    pub fields: Vec<Box<[u8]>>,
+    /// The hash had no field left and was deleted.
+    pub key_deleted: bool,
+}
+
+/// Takes the hash fields this thread's active expiry deleted since the last call.
+pub fn take_expired_fields() -> Vec<ExpiredFields> {
+    FIELD_LOG.with(|l| std::mem::take(&mut *l.borrow_mut()))
 }
 
 /// Moves the keys this thread deleted for being expired (while `Tuning::notify_expired` was on)
@@ -83,6 +102,12 @@ fn log_expired(db: u32, key: &[u8]) {
 
 pub use crate::entry::Entry;
 
+/// Whether a value being stored is a hash with field TTLs (to register for active expiry).
+#[inline]
+fn has_field_ttls(v: &NewValue<'_>) -> bool {
+    matches!(v, NewValue::Value(crate::value::Value::Hash(h)) if h.has_ttls())
+}
+
 #[inline]
 fn mark_volatile(hints: &VolatileHints, idx: usize) {
     if let Some(h) = hints.get(idx) {
@@ -124,6 +149,18 @@ struct Data {
     ghost: Option<Box<Ghost>>,
     /// Keys per hash slot of this shard (slot-striped stores): index `slot / shards`.
     slot_keys: Vec<u32>,
+    /// Hashes that may have fields with a TTL (made by the first one).
+    hfe: Option<Box<HfeKeys>>,
+}
+
+/// The keys of hashes with field TTLs, for the active cycle: registered when a hash gets its
+/// first field TTL (or arrives with some), dropped by the sweep when the key is gone or has
+/// none left. A vector (walked down from a cursor) and a set (no duplicates).
+#[derive(Default)]
+struct HfeKeys {
+    keys: Vec<Box<[u8]>>,
+    set: hashbrown::HashSet<Box<[u8]>, FixedState>,
+    cursor: usize,
 }
 
 /// The slot of a key, and the store's shard count.
@@ -280,7 +317,7 @@ impl Shard {
 
     /// Clears this shard's hint if it holds no TTL any more. Returns whether it still has some.
     pub fn refresh_hint(&self) -> bool {
-        let has = self.data.volatile > 0;
+        let has = self.data.volatile > 0 || self.data.hfe.is_some();
         if !has && let Some(h) = self.hints.get(self.idx) {
             h.store(false, Ordering::Relaxed);
         }
@@ -418,7 +455,30 @@ impl Shard {
     pub fn set_value<'v>(&mut self, i: usize, v: impl Into<NewValue<'v>>) {
         self.copy_for_snapshot();
         self.signal_at(i);
-        self.data.entries[i].set_value(v.into());
+        let v = v.into();
+        if has_field_ttls(&v) {
+            let key: Box<[u8]> = self.data.entries[i].key().into();
+            self.note_field_ttls(&key);
+        }
+        self.data.entries[i].set_value(v);
+    }
+
+    /// Registers `key` (a hash that has fields with a TTL) for the active expiry of fields.
+    pub fn note_field_ttls(&mut self, key: &[u8]) {
+        let h = self.data.hfe.get_or_insert_with(Box::default);
+        if h.set.contains(key) {
+            return;
+        }
+        h.set.insert(key.into());
+        h.keys.push(key.into());
+        if h.keys.len() == 1 {
+            mark_volatile(&self.hints, self.idx);
+        }
+    }
+
+    /// Number of hashes registered as having field TTLs (some may have none left).
+    pub fn hashes_with_field_ttls(&self) -> usize {
+        self.data.hfe.as_ref().map_or(0, |h| h.keys.len())
     }
 
     /// The string bytes of entry `i`, to change in place; marks the key modified.
@@ -470,6 +530,10 @@ impl Shard {
     ) -> usize {
         self.copy_for_snapshot();
         self.signal(key);
+        let value = value.into();
+        if has_field_ttls(&value) {
+            self.note_field_ttls(key);
+        }
         let word = self.tuning.initial_word(now_ms);
         if self.data.entries.is_empty() {
             mark_gained(&self.hints);
@@ -491,8 +555,7 @@ impl Shard {
         } else {
             d.small += 1;
         }
-        d.entries
-            .push(Entry::new(key, value.into(), expire_at, word));
+        d.entries.push(Entry::new(key, value, expire_at, word));
         d.meta.push(meta);
         let at = self.slot_index(key);
         self.count_slot(at, true);
@@ -553,7 +616,11 @@ impl Shard {
         match self.peek_live(hash, key, now_ms) {
             Some(i) => {
                 self.set_expire(i, expire_at);
-                self.data.entries[i].set_value(value.into());
+                let value = value.into();
+                if has_field_ttls(&value) {
+                    self.note_field_ttls(key);
+                }
+                self.data.entries[i].set_value(value);
                 self.touch(i, now_ms);
                 true
             }
@@ -625,9 +692,95 @@ impl Shard {
     /// Active expiry: checks up to `max` entries, walking down from where the last sweep stopped.
     /// With a large enough `max` one call removes every expired entry. Returns (checked, expired).
     pub fn sweep_expired(&mut self, now_ms: u64, max: usize) -> (usize, usize) {
-        if self.data.volatile == 0 {
-            return (0, 0);
+        let (mut checked, mut expired) = (0, 0);
+        if self.data.hfe.is_some() {
+            let (c, e) = self.sweep_fields(now_ms, max);
+            checked += c;
+            expired += e;
         }
+        if self.data.volatile == 0 {
+            return (checked, expired);
+        }
+        let (c, e) = self.sweep_keys(now_ms, max);
+        (checked + c, expired + e)
+    }
+
+    /// Active expiry of hash fields: looks at up to `max` registered hashes (walking down from
+    /// where the last sweep stopped) and deletes their expired fields, and the hash when none
+    /// is left; logged for `take_expired_fields`. Returns (hashes checked, fields expired).
+    fn sweep_fields(&mut self, now_ms: u64, max: usize) -> (usize, usize) {
+        const FIELDS_PER_HASH: usize = 256;
+        let (mut checked, mut expired) = (0, 0);
+        let Some(h) = &self.data.hfe else {
+            return (0, 0);
+        };
+        let mut pos = h.cursor.min(h.keys.len());
+        let mut wrapped = false;
+        while checked < max {
+            let Some(h) = &self.data.hfe else {
+                break;
+            };
+            if pos == 0 {
+                if wrapped || h.keys.is_empty() {
+                    break;
+                }
+                wrapped = true;
+                pos = h.keys.len();
+            }
+            pos -= 1;
+            checked += 1;
+            let key = h.keys[pos].clone();
+            let hash = self.hasher.hash_one(&key[..]);
+            let found = self.find(hash, &key);
+            let due = found.and_then(|i| match self.data.entries[i].value() {
+                crate::entry::ValueRef::Hash(h) => h.min_ttl().map(|at| (i, at <= now_ms)),
+                _ => None,
+            });
+            match due {
+                None => {
+                    // Gone, replaced, or no TTL left: not ours to watch any more.
+                    if let Some(h) = &mut self.data.hfe {
+                        h.set.remove(&key[..]);
+                        h.keys.swap_remove(pos);
+                        if h.keys.is_empty() {
+                            self.data.hfe = None;
+                            break;
+                        }
+                    }
+                }
+                Some((_, false)) => {}
+                Some((i, true)) => {
+                    let fields = match self.coll_mut(i) {
+                        CollMut::Hash(h) => h.reap(now_ms, FIELDS_PER_HASH),
+                        _ => Vec::new(),
+                    };
+                    expired += fields.len();
+                    let emptied = matches!(
+                        self.data.entries[i].value(),
+                        crate::entry::ValueRef::Hash(h) if h.is_empty()
+                    );
+                    if emptied {
+                        self.remove_at(i);
+                    }
+                    let db = self.db;
+                    FIELD_LOG.with(|l| {
+                        l.borrow_mut().push(ExpiredFields {
+                            db,
+                            key,
+                            fields,
+                            key_deleted: emptied,
+                        })
+                    });
+                }
+            }
+        }
+        if let Some(h) = &mut self.data.hfe {
+            h.cursor = pos;
+        }
+        (checked, expired)
+    }
+
+    fn sweep_keys(&mut self, now_ms: u64, max: usize) -> (usize, usize) {
         let mut checked = 0;
         let mut expired = 0;
         let mut pos = self.data.sweep.min(self.data.entries.len());
@@ -943,6 +1096,67 @@ mod tests {
                 assert_eq!(int(&s, j), i as i64);
             }
         }
+    }
+
+    #[test]
+    fn active_expiry_of_hash_fields() {
+        use crate::types::Hash;
+        use crate::value::Value;
+        let mut s = shard();
+        let _ = take_expired_fields();
+        // A plain hash is never registered.
+        let mut plain = Hash::default();
+        plain.insert(b"a", b"1");
+        s.insert_new(
+            h(&s, b"plain"),
+            b"plain",
+            Value::Hash(Box::new(plain)),
+            None,
+            0,
+        );
+        assert_eq!(s.hashes_with_field_ttls(), 0);
+        // Arriving with TTLs (RESTORE, RENAME, a load) registers the key.
+        let mut hv = Hash::default();
+        for f in [&b"a"[..], b"b", b"c"] {
+            hv.insert(f, b"v");
+        }
+        hv.set_ttl(b"a", 100);
+        hv.set_ttl(b"b", 200);
+        s.insert_new(
+            h(&s, b"h"),
+            b"h",
+            Value::Hash(Box::new(hv.clone())),
+            None,
+            0,
+        );
+        assert_eq!(s.hashes_with_field_ttls(), 1);
+        assert!(
+            s.refresh_hint(),
+            "a shard with field TTLs stays on the cycle's list"
+        );
+        s.sweep_expired(50, 100);
+        assert!(take_expired_fields().is_empty(), "nothing due yet");
+        s.sweep_expired(150, 100);
+        let log = take_expired_fields();
+        assert_eq!(log.len(), 1);
+        assert_eq!(log[0].fields, vec![Box::<[u8]>::from(&b"a"[..])]);
+        assert!(!log[0].key_deleted);
+        // The last TTL field goes; `c` has none, so the hash stays and leaves the list.
+        s.sweep_expired(250, 100);
+        assert_eq!(take_expired_fields()[0].fields.len(), 1);
+        let i = s.find_raw(h(&s, b"h"), b"h").expect("hash kept");
+        assert!(matches!(s.entry(i).value(), ValueRef::Hash(x) if x.len() == 1 && !x.has_ttls()));
+        s.sweep_expired(300, 100);
+        assert_eq!(s.hashes_with_field_ttls(), 0);
+        // Every field expiring takes the key.
+        hv.set_ttl(b"c", 300);
+        s.upsert(h(&s, b"h"), b"h", Value::Hash(Box::new(hv)), None, 0);
+        s.sweep_expired(1000, 100);
+        let log = take_expired_fields();
+        assert_eq!(log[0].fields.len(), 3);
+        assert!(log[0].key_deleted);
+        assert!(s.find_raw(h(&s, b"h"), b"h").is_none());
+        assert_eq!(s.len(), 1);
     }
 
     #[test]

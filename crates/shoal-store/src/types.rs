@@ -50,9 +50,17 @@ fn th(a: &AtomicUsize) -> usize {
 
 pub type Bytes = Box<[u8]>;
 
-/// A hash: field -> value.
+/// A hash: field -> value, and optionally a time to live per field (Redis 7.4's hash field
+/// expiry). The TTLs live in a side table that exists only once a field gets one, so a plain
+/// hash pays one empty pointer and nothing per field.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Hash {
+    enc: HashEnc,
+    ttl: Option<Box<FieldTtls>>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Hash {
+enum HashEnc {
     /// Small: field, value, field, value… in one buffer, in insertion order (Redis's listpack).
     Pack(Pack),
     /// Large: field -> value pairs in a dense vector with a hash index (boxed, so a small hash
@@ -60,11 +68,14 @@ pub enum Hash {
     Table(Box<Dense>),
 }
 
-impl Default for Hash {
+impl Default for HashEnc {
     fn default() -> Self {
-        Hash::Pack(Pack::default())
+        HashEnc::Pack(Pack::default())
     }
 }
+
+/// Field -> expiry (unix ms) for the fields of a hash that have one.
+pub type FieldTtls = hashbrown::HashMap<Bytes, u64, foldhash::fast::FixedState>;
 
 /// (offset of the field entry, offset of the value entry, value) of `f` in a packed hash.
 fn pack_find<'a>(p: &'a Pack, f: &[u8]) -> Option<(usize, usize, &'a [u8])> {
@@ -79,10 +90,11 @@ fn pack_find<'a>(p: &'a Pack, f: &[u8]) -> Option<(usize, usize, &'a [u8])> {
 }
 
 impl Hash {
+    /// Fields held, including expired ones not reaped yet (Redis's HLEN counts them too).
     pub fn len(&self) -> usize {
-        match self {
-            Hash::Pack(p) => p.len() / 2,
-            Hash::Table(m) => m.len(),
+        match &self.enc {
+            HashEnc::Pack(p) => p.len() / 2,
+            HashEnc::Table(m) => m.len(),
         }
     }
 
@@ -90,23 +102,46 @@ impl Hash {
         self.len() == 0
     }
 
+    /// OBJECT ENCODING: Redis calls a small hash with field TTLs `listpackex`.
     pub fn encoding(&self) -> &'static str {
-        match self {
-            Hash::Pack(_) => "listpack",
-            Hash::Table(_) => "hashtable",
+        match (&self.enc, self.ttl.is_some()) {
+            (HashEnc::Pack(_), false) => "listpack",
+            (HashEnc::Pack(_), true) => "listpackex",
+            (HashEnc::Table(_), _) => "hashtable",
         }
     }
 
+    /// The value of `f`, expired or not (see [`Hash::get_live`]).
     pub fn get(&self, f: &[u8]) -> Option<&[u8]> {
-        match self {
-            Hash::Pack(p) => pack_find(p, f).map(|(_, _, v)| v),
-            Hash::Table(m) => m.get(f).map(|p| p.second()),
+        match &self.enc {
+            HashEnc::Pack(p) => pack_find(p, f).map(|(_, _, v)| v),
+            HashEnc::Table(m) => m.get(f).map(|p| p.second()),
         }
     }
 
-    /// Sets `f` to `v`; true if the field is new.
+    /// The value of `f` unless its TTL passed at `now` (unix ms).
+    #[inline]
+    pub fn get_live(&self, f: &[u8], now: u64) -> Option<&[u8]> {
+        if self.ttl.is_some() && self.is_expired(f, now) {
+            return None;
+        }
+        self.get(f)
+    }
+
+    /// Sets `f` to `v`, dropping any TTL it had (HSET); true if the field is new.
     pub fn insert(&mut self, f: &[u8], v: &[u8]) -> bool {
-        if let Hash::Pack(p) = self {
+        if let Some(t) = &mut self.ttl
+            && t.remove(f).is_some()
+            && t.is_empty()
+        {
+            self.ttl = None;
+        }
+        self.insert_keep_ttl(f, v)
+    }
+
+    /// Sets `f` to `v`, keeping its TTL (HINCRBY, HSETEX KEEPTTL); true if the field is new.
+    pub fn insert_keep_ttl(&mut self, f: &[u8], v: &[u8]) -> bool {
+        if let HashEnc::Pack(p) = &mut self.enc {
             let max_value = th(&THRESHOLDS.hash_value);
             let big = f.len() > max_value || v.len() > max_value;
             let found = pack_find(p, f).map(|(_, vo, _)| vo);
@@ -124,61 +159,156 @@ impl Hash {
             while let (Some((_, k)), Some((_, x))) = (it.next(), it.next()) {
                 m.insert(k, x);
             }
-            *self = Hash::Table(Box::new(m));
+            self.enc = HashEnc::Table(Box::new(m));
         }
-        match self {
-            Hash::Table(m) => m.insert(f, v),
-            Hash::Pack(_) => false,
+        match &mut self.enc {
+            HashEnc::Table(m) => m.insert(f, v),
+            HashEnc::Pack(_) => false,
         }
     }
 
+    /// Removes `f` (and its TTL); true if it was there.
     pub fn remove(&mut self, f: &[u8]) -> bool {
-        match self {
-            Hash::Pack(p) => match pack_find(p, f) {
+        if let Some(t) = &mut self.ttl
+            && t.remove(f).is_some()
+            && t.is_empty()
+        {
+            self.ttl = None;
+        }
+        match &mut self.enc {
+            HashEnc::Pack(p) => match pack_find(p, f) {
                 Some((fo, _, _)) => {
                     p.remove_at(fo, 2);
                     true
                 }
                 None => false,
             },
-            Hash::Table(m) => m.remove(f).is_some(),
+            HashEnc::Table(m) => m.remove(f).is_some(),
         }
     }
 
     /// Small hashes are one packed buffer: scans return them whole (as Redis's listpack).
     pub fn is_compact(&self) -> bool {
-        matches!(self, Hash::Pack(_))
+        matches!(self.enc, HashEnc::Pack(_))
     }
 
     /// The field and value at position `i` of the hash's own order (< len): O(1) for a large
     /// hash (random picks, HSCAN cursors).
     pub fn nth(&self, i: usize) -> Option<(&[u8], &[u8])> {
-        match self {
-            Hash::Pack(_) => self.iter().nth(i),
-            Hash::Table(m) => (i < m.len()).then(|| {
+        match &self.enc {
+            HashEnc::Pack(_) => self.iter().nth(i),
+            HashEnc::Table(m) => (i < m.len()).then(|| {
                 let p = m.at(i);
                 (p.first(), p.second())
             }),
         }
     }
 
+    /// Every field and value, expired or not (see [`Hash::iter_live`]).
     pub fn iter(&self) -> Box<dyn Iterator<Item = (&[u8], &[u8])> + '_> {
-        match self {
-            Hash::Pack(p) => {
+        match &self.enc {
+            HashEnc::Pack(p) => {
                 let mut it = p.iter();
                 Box::new(std::iter::from_fn(move || {
                     Some((it.next()?.1, it.next()?.1))
                 }))
             }
-            Hash::Table(m) => Box::new(m.iter().map(|p| (p.first(), p.second()))),
+            HashEnc::Table(m) => Box::new(m.iter().map(|p| (p.first(), p.second()))),
         }
     }
 
+    /// The fields and values whose TTL has not passed at `now`.
+    pub fn iter_live(&self, now: u64) -> impl Iterator<Item = (&[u8], &[u8])> + '_ {
+        self.iter()
+            .filter(move |(f, _)| self.ttl.is_none() || !self.is_expired(f, now))
+    }
+
     pub fn heap_size(&self) -> usize {
-        match self {
-            Hash::Pack(p) => p.bytes(),
-            Hash::Table(m) => m.heap_size(),
+        let ttl = self.ttl.as_ref().map_or(0, |t| {
+            t.capacity() * (std::mem::size_of::<(Bytes, u64)>() + 1)
+                + t.keys().map(|k| k.len()).sum::<usize>()
+        });
+        ttl + match &self.enc {
+            HashEnc::Pack(p) => p.bytes(),
+            HashEnc::Table(m) => m.heap_size(),
         }
+    }
+
+    // ---- field expiry ----
+
+    /// Whether any field has a TTL.
+    #[inline]
+    pub fn has_ttls(&self) -> bool {
+        self.ttl.is_some()
+    }
+
+    /// The expiry (unix ms) of `f`, if it has one.
+    #[inline]
+    pub fn ttl_of(&self, f: &[u8]) -> Option<u64> {
+        self.ttl.as_ref().and_then(|t| t.get(f).copied())
+    }
+
+    /// Whether `f` has a TTL that passed at `now` (a TTL equal to `now` has passed, as Redis's
+    /// `expire <= now`).
+    #[inline]
+    pub fn is_expired(&self, f: &[u8], now: u64) -> bool {
+        self.ttl_of(f).is_some_and(|at| at <= now)
+    }
+
+    /// Gives existing field `f` the expiry `at` (unix ms). False if there is no such field.
+    pub fn set_ttl(&mut self, f: &[u8], at: u64) -> bool {
+        if self.get(f).is_none() {
+            return false;
+        }
+        let t = self.ttl.get_or_insert_with(Box::default);
+        match t.get_mut(f) {
+            Some(x) => *x = at,
+            None => {
+                t.insert(f.into(), at);
+            }
+        }
+        true
+    }
+
+    /// Drops the TTL of `f`; true if it had one.
+    pub fn persist(&mut self, f: &[u8]) -> bool {
+        let Some(t) = &mut self.ttl else {
+            return false;
+        };
+        let had = t.remove(f).is_some();
+        if t.is_empty() {
+            self.ttl = None;
+        }
+        had
+    }
+
+    /// Every (field, expiry) with a TTL, in no particular order.
+    pub fn ttls(&self) -> impl Iterator<Item = (&[u8], u64)> + '_ {
+        self.ttl
+            .iter()
+            .flat_map(|t| t.iter().map(|(f, &at)| (&f[..], at)))
+    }
+
+    /// The earliest field expiry, if any.
+    pub fn min_ttl(&self) -> Option<u64> {
+        self.ttl.as_ref().and_then(|t| t.values().copied().min())
+    }
+
+    /// Removes up to `max` fields whose TTL passed at `now`; returns their names.
+    pub fn reap(&mut self, now: u64, max: usize) -> Vec<Bytes> {
+        let Some(t) = &self.ttl else {
+            return Vec::new();
+        };
+        let gone: Vec<Bytes> = t
+            .iter()
+            .filter(|&(_, &at)| at <= now)
+            .take(max)
+            .map(|(f, _)| f.clone())
+            .collect();
+        for f in &gone {
+            self.remove(f);
+        }
+        gone
     }
 }
 
@@ -423,6 +553,41 @@ mod tests {
         let mut h = Hash::default();
         h.insert(b"f", &[b'x'; 65]);
         assert_eq!(h.encoding(), "hashtable");
+    }
+
+    #[test]
+    fn field_ttls_are_optional_and_follow_the_fields() {
+        let mut h = Hash::default();
+        h.insert(b"a", b"1");
+        h.insert(b"b", b"2");
+        assert!(!h.has_ttls());
+        assert!(!h.set_ttl(b"x", 10), "no such field");
+        assert!(h.set_ttl(b"a", 10));
+        assert_eq!(h.encoding(), "listpackex");
+        assert_eq!(h.get_live(b"a", 9), Some(&b"1"[..]));
+        assert_eq!(h.get_live(b"a", 10), None);
+        assert_eq!(h.iter_live(10).count(), 1);
+        assert_eq!(h.len(), 2, "not reaped yet");
+        // HINCRBY-style writes keep the TTL, HSET-style ones drop it.
+        h.insert_keep_ttl(b"a", b"5");
+        assert_eq!(h.ttl_of(b"a"), Some(10));
+        h.insert(b"a", b"6");
+        assert!(!h.has_ttls(), "the table goes with the last TTL");
+        assert_eq!(h.encoding(), "listpack");
+        h.set_ttl(b"a", 10);
+        h.set_ttl(b"b", 20);
+        assert_eq!(h.min_ttl(), Some(10));
+        assert!(h.persist(b"b") && !h.persist(b"b"));
+        assert_eq!(h.reap(10, 100), vec![Box::<[u8]>::from(&b"a"[..])]);
+        assert!(!h.has_ttls());
+        // Through the conversion to a table.
+        for i in 0..200 {
+            h.insert(format!("f{i}").as_bytes(), b"v");
+        }
+        h.set_ttl(b"f3", 5);
+        assert_eq!(h.encoding(), "hashtable");
+        assert!(h.remove(b"f3"));
+        assert!(!h.has_ttls());
     }
 
     #[test]

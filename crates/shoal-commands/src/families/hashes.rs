@@ -10,6 +10,8 @@ use crate::notify::HASH;
 use crate::spec::{Group, Spec, cmd, flags::*};
 use crate::util::{self, eq_ic, int, read_value, write_notify};
 
+use super::hash_ttl;
+
 fn new_hash() -> Value {
     Value::Hash(Box::default())
 }
@@ -64,8 +66,10 @@ fn hmset(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
     Ok(())
 }
 
-/// HSETNX key field value
+/// HSETNX key field value (a field whose TTL passed is deleted first, as Redis).
 fn hsetnx(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
+    let (now, reap) = (ctx.now(), hash_ttl::may_reap(ctx));
+    let mut reaped = false;
     let done = write_notify(
         ctx,
         a.get(1),
@@ -75,17 +79,33 @@ fn hsetnx(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
         |d| *d,
         |v| {
             let h = as_hash_mut(v)?;
-            Ok(h.get(a.get(2)).is_none() && h.insert(a.get(2), a.get(3)))
+            reaped = hash_ttl::reap_field(h, a.get(2), now, reap);
+            Ok(h.get_live(a.get(2), now).is_none() && h.insert(a.get(2), a.get(3)))
         },
     )?;
-    ctx.out.int(done.unwrap_or(false) as i64);
+    let done = done.unwrap_or(false);
+    if reaped {
+        reaped_then(ctx, &a, done);
+    }
+    ctx.out.int(done as i64);
     Ok(())
+}
+
+/// A write deleted the expired field `a[2]` of `a[1]`: `hexpired`, and HDEL before the command
+/// itself (if it changed anything) on the replication stream.
+fn reaped_then(ctx: &mut Ctx<'_>, a: &Args<'_>, changed: bool) {
+    hash_ttl::announce_reaped(ctx, a.get(1), &[a.get(2).into()]);
+    if changed {
+        let args: Vec<&[u8]> = a.iter().collect();
+        ctx.propagate_as(&args);
+    }
 }
 
 /// HGET key field
 fn hget(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
+    let now = ctx.now();
     let v = read_value(ctx, a.get(1), |v| {
-        Ok(as_hash(v)?.get(a.get(2)).map(<[u8]>::to_vec))
+        Ok(as_hash(v)?.get_live(a.get(2), now).map(<[u8]>::to_vec))
     })?
     .flatten();
     match v {
@@ -97,11 +117,12 @@ fn hget(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
 
 /// HMGET key field [field ...]
 fn hmget(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
+    let now = ctx.now();
     let vals = read_value(ctx, a.get(1), |v| {
         let h = as_hash(v)?;
         Ok(a.iter()
             .skip(2)
-            .map(|f| h.get(f).map(<[u8]>::to_vec))
+            .map(|f| h.get_live(f, now).map(<[u8]>::to_vec))
             .collect::<Vec<_>>())
     })?
     .unwrap_or_else(|| vec![None; a.len() - 2]);
@@ -135,12 +156,15 @@ fn hdel(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
 
 /// HEXISTS key field
 fn hexists(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
-    let n = read_value(ctx, a.get(1), |v| Ok(as_hash(v)?.get(a.get(2)).is_some()))?;
+    let now = ctx.now();
+    let n = read_value(ctx, a.get(1), |v| {
+        Ok(as_hash(v)?.get_live(a.get(2), now).is_some())
+    })?;
     ctx.out.int(n.unwrap_or(false) as i64);
     Ok(())
 }
 
-/// HLEN key
+/// HLEN key (as Redis, fields whose TTL passed count until they are reaped)
 fn hlen(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
     let n = read_value(ctx, a.get(1), |v| Ok(as_hash(v)?.len()))?;
     ctx.out.int(n.unwrap_or(0) as i64);
@@ -149,8 +173,9 @@ fn hlen(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
 
 /// HSTRLEN key field
 fn hstrlen(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
+    let now = ctx.now();
     let n = read_value(ctx, a.get(1), |v| {
-        Ok(as_hash(v)?.get(a.get(2)).map_or(0, <[u8]>::len))
+        Ok(as_hash(v)?.get_live(a.get(2), now).map_or(0, <[u8]>::len))
     })?;
     ctx.out.int(n.unwrap_or(0) as i64);
     Ok(())
@@ -164,9 +189,10 @@ enum Part {
 }
 
 fn hgetall_generic(ctx: &mut Ctx<'_>, a: &Args<'_>, part: Part) -> CmdResult {
+    let now = ctx.now();
     let pairs = read_value(ctx, a.get(1), |v| {
         Ok(as_hash(v)?
-            .iter()
+            .iter_live(now)
             .map(|(f, v)| (f.to_vec(), v.to_vec()))
             .collect::<Vec<_>>())
     })?
@@ -204,6 +230,8 @@ fn hgetall(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
 /// HINCRBY key field increment
 fn hincrby(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
     let by = int(a.get(3))?;
+    let (now, reap) = (ctx.now(), hash_ttl::may_reap(ctx));
+    let mut reaped = false;
     let n = write_notify(
         ctx,
         a.get(1),
@@ -213,7 +241,8 @@ fn hincrby(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
         |_| true,
         |v| {
             let h = as_hash_mut(v)?;
-            let cur = match h.get(a.get(2)) {
+            reaped = hash_ttl::reap_field(h, a.get(2), now, reap);
+            let cur = match h.get_live(a.get(2), now) {
                 Some(b) => shoal_resp::parse_i64(b)
                     .ok_or(CmdError::from("ERR hash value is not an integer"))?,
                 None => 0,
@@ -221,10 +250,15 @@ fn hincrby(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
             let n = cur
                 .checked_add(by)
                 .ok_or(CmdError::from(errors::OVERFLOW))?;
-            h.insert(a.get(2), itoa::Buffer::new().format(n).as_bytes());
+            // The field keeps its TTL (Redis's HASH_SET_KEEP_TTL).
+            h.insert_keep_ttl(a.get(2), itoa::Buffer::new().format(n).as_bytes());
             Ok(n)
         },
-    )?;
+    );
+    if reaped {
+        reaped_then(ctx, &a, n.is_ok());
+    }
+    let n = n?;
     ctx.out.int(n.unwrap_or(0));
     Ok(())
 }
@@ -235,6 +269,9 @@ fn hincrbyfloat(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
     if !by.is_finite() {
         return Err("ERR value is NaN or Infinity".into());
     }
+    let (now, reap) = (ctx.now(), hash_ttl::may_reap(ctx));
+    let mut reaped = false;
+    let mut keeps_ttl = false;
     let text = write_notify(
         ctx,
         a.get(1),
@@ -244,7 +281,8 @@ fn hincrbyfloat(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
         |_| true,
         |v| {
             let h = as_hash_mut(v)?;
-            let cur = match h.get(a.get(2)) {
+            reaped = hash_ttl::reap_field(h, a.get(2), now, reap);
+            let cur = match h.get_live(a.get(2), now) {
                 Some(b) => util::float(b).ok_or(CmdError::from("ERR hash value is not a float"))?,
                 None => 0.0,
             };
@@ -253,13 +291,30 @@ fn hincrbyfloat(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
                 return Err(errors::NAN_OR_INF.into());
             }
             let text = shoal_resp::format_double(n);
-            h.insert(a.get(2), text.as_bytes());
+            keeps_ttl = h.ttl_of(a.get(2)).is_some();
+            h.insert_keep_ttl(a.get(2), text.as_bytes());
             Ok(text)
         },
-    )?;
-    let text = text.unwrap_or_default();
-    // The result, not the increment: replicas must not round differently.
-    ctx.propagate_as(&[b"HSET", a.get(1), a.get(2), text.as_bytes()]);
+    );
+    if reaped {
+        reaped_then(ctx, &a, false);
+    }
+    let text = text?.unwrap_or_default();
+    // The result, not the increment: replicas must not round differently. A field with a TTL
+    // keeps it (HSET would drop it): HSETEX KEEPTTL, as Redis 8 replicates it.
+    if keeps_ttl {
+        ctx.propagate_as(&[
+            b"HSETEX",
+            a.get(1),
+            b"KEEPTTL",
+            b"FIELDS",
+            b"1",
+            a.get(2),
+            text.as_bytes(),
+        ]);
+    } else {
+        ctx.propagate_as(&[b"HSET", a.get(1), a.get(2), text.as_bytes()]);
+    }
     ctx.out.bulk(text.as_bytes());
     Ok(())
 }
@@ -279,8 +334,18 @@ fn hrandfield(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
     if withvalues && let Some(c) = count {
         util::rand_pairs_count(c)?;
     }
+    let now = ctx.now();
     let pairs = read_value(ctx, a.get(1), |v| {
         let h = as_hash(v)?;
+        if h.has_ttls() {
+            // Fields whose TTL passed are not candidates.
+            let live: Vec<(&[u8], &[u8])> = h.iter_live(now).collect();
+            return Ok(util::random_picks(live.len(), count)
+                .into_iter()
+                .filter_map(|i| live.get(i))
+                .map(|(f, v)| (f.to_vec(), v.to_vec()))
+                .collect::<Vec<_>>());
+        }
         Ok(util::random_picks(h.len(), count)
             .into_iter()
             .filter_map(|i| h.nth(i))
@@ -322,13 +387,14 @@ fn hscan(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
         o.pattern
             .is_none_or(|p| shoal_store::glob::glob_match(p, f, false))
     };
+    let now = ctx.now();
     let (next, pairs) = read_value(ctx, a.get(1), |v| {
         let h = as_hash(v)?;
         let (range, next) = util::scan_order(h.is_compact(), h.len(), &o);
         let pairs: Vec<(Vec<u8>, Vec<u8>)> = range
             .into_iter()
             .filter_map(|i| h.nth(i))
-            .filter(|(f, _)| matches(f))
+            .filter(|(f, _)| matches(f) && !h.is_expired(f, now))
             .map(|(f, v)| (f.to_vec(), v.to_vec()))
             .collect();
         Ok((next, pairs))

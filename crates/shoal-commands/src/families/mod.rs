@@ -9,6 +9,7 @@ pub mod diagnostics;
 pub mod expire;
 pub mod functions;
 pub mod geo;
+pub mod hash_ttl;
 pub mod hashes;
 pub mod hyperloglog;
 pub mod keys;
@@ -36,6 +37,7 @@ pub static ALL: &[&[Spec]] = &[
     migrate::COMMANDS,
     expire::COMMANDS,
     hashes::COMMANDS,
+    hash_ttl::COMMANDS,
     lists::COMMANDS,
     sets::COMMANDS,
     zsets::COMMANDS,

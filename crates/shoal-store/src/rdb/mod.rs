@@ -53,6 +53,11 @@ pub const T_LIST_QUICKLIST_2: u8 = 18;
 pub const T_STREAM_LISTPACKS_2: u8 = 19;
 pub const T_SET_LISTPACK: u8 = 20;
 pub const T_STREAM_LISTPACKS_3: u8 = 21;
+/// Redis 7.4's hash with field TTLs (RDB_TYPE_HASH_METADATA): the earliest field expiry (ms,
+/// 8 bytes LE), the field count, then per field its TTL as a length (0: none, else
+/// `expiry - earliest + 1`), the field and the value. Written for hashes with field TTLs (a
+/// Redis before 7.4 cannot read such a hash whatever the type says).
+pub const T_HASH_METADATA: u8 = 24;
 
 /// Why a file was refused: what was wrong, and the byte offset where it was found.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -359,6 +359,27 @@ impl<'a> Reader<'a> {
                 }
                 Value::Hash(Box::new(h))
             }
+            T_HASH_METADATA => {
+                let min = self.u64_le()?;
+                let n = self.count(3)?;
+                let mut h = Hash::default();
+                for _ in 0..n {
+                    let f_at = self.pos;
+                    let ttl = self.len()?;
+                    let f = self.string()?;
+                    let v = self.string()?;
+                    if !h.insert(&f, &v) {
+                        return self.err(f_at, "Duplicate hash fields detected");
+                    }
+                    if ttl != 0 {
+                        let Some(at) = min.checked_add(ttl - 1) else {
+                            return self.err(f_at, "hash field TTL out of range");
+                        };
+                        h.set_ttl(&f, at);
+                    }
+                }
+                Value::Hash(Box::new(h))
+            }
             T_LIST_QUICKLIST | T_LIST_QUICKLIST_2 => {
                 let n = self.count(1)?;
                 let mut l = List::new();

@@ -142,6 +142,18 @@ impl Writer {
                     }
                 }
             }
+            ValueRef::Hash(h) if h.has_ttls() => {
+                self.buf.push(T_HASH_METADATA);
+                self.string(key);
+                let min = h.min_ttl().unwrap_or(0);
+                self.buf.extend_from_slice(&min.to_le_bytes());
+                self.len(h.len() as u64);
+                for (f, v) in h.iter() {
+                    self.len(h.ttl_of(f).map_or(0, |at| at - min + 1));
+                    self.string(f);
+                    self.string(v);
+                }
+            }
             ValueRef::Hash(h) => {
                 if h.is_compact() {
                     self.buf.push(T_HASH_LISTPACK);
