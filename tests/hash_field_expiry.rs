@@ -658,10 +658,10 @@ fn save_and_restart_keep_field_ttls() {
     }
     let s = server(&["--dir", &d]);
     let mut c = conn(&s);
-    assert!(wait_until(Duration::from_secs(10), || q::<i64>(
-        &mut c,
-        &["DBSIZE"]
-    ) == 2));
+    // -LOADING until the file is in.
+    assert!(wait_until(Duration::from_secs(10), || redis::cmd("DBSIZE")
+        .query::<i64>(&mut c)
+        .is_ok_and(|n| n == 2)));
     assert_eq!(
         ints(&mut c, &["HTTL", "small", "FIELDS", "2", "a", "b"]),
         [-1, 1000]
