@@ -838,3 +838,159 @@ fn restore_takes_redis_servers_payloads() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Sets `key` to a string whose LRU idle time (`IdleSecs`) or LFU counter the server is told
+/// by RESTORE ... IDLETIME n / FREQ n.
+fn restore_with(c: &mut redis::Connection, key: &str, opt: &str, n: u64) {
+    ok(c, &["SET", "__tmp", "payload"]);
+    let payload: Vec<u8> = redis::cmd("DUMP").arg("__tmp").query(c).unwrap();
+    assert_eq!(q::<i64>(c, &["DEL", "__tmp"]), 1);
+    let r: String = redis::cmd("RESTORE")
+        .arg(key)
+        .arg(0)
+        .arg(payload)
+        .arg(opt)
+        .arg(n)
+        .query(c)
+        .unwrap();
+    assert_eq!(r, "OK");
+}
+
+/// The IDLE / FREQ the file gives each key.
+fn usages(file: &Path) -> std::collections::BTreeMap<Vec<u8>, shoal_store::rdb::writer::Usage> {
+    let bytes = std::fs::read(file).unwrap();
+    let mut rd = shoal_store::rdb::reader::Reader::new(&bytes).unwrap();
+    let mut out = std::collections::BTreeMap::new();
+    while let Some(item) = rd.next_item().unwrap() {
+        if let shoal_store::rdb::reader::Item::Key { key, usage, .. } = item {
+            out.insert(key, usage);
+        }
+    }
+    out
+}
+
+fn near(got: i64, want: i64) -> bool {
+    (want..=want + 5).contains(&got)
+}
+
+#[test]
+fn lru_idle_times_survive_a_restart_and_move_both_ways_with_redis_server() {
+    use shoal_store::rdb::writer::Usage;
+    let dir = tmpdir("lru");
+    let lru = ["--maxmemory-policy", "allkeys-lru"];
+    {
+        let srv = shoal_in(&dir, &lru);
+        let mut c = conn(&srv);
+        restore_with(&mut c, "old", "IDLETIME", 5000);
+        ok(&mut c, &["SET", "new", "v"]);
+        assert!(near(q(&mut c, &["OBJECT", "IDLETIME", "old"]), 5000));
+        // Both options at once: a syntax error, as Redis.
+        ok(&mut c, &["SET", "__tmp", "x"]);
+        let payload: Vec<u8> = redis::cmd("DUMP").arg("__tmp").query(&mut c).unwrap();
+        let err = redis::cmd("RESTORE")
+            .arg("both")
+            .arg(0)
+            .arg(payload)
+            .arg("IDLETIME")
+            .arg(1)
+            .arg("FREQ")
+            .arg(1)
+            .query::<String>(&mut c)
+            .unwrap_err();
+        assert_eq!(err.detail(), Some("syntax error"), "{err:?}");
+        assert_eq!(q::<i64>(&mut c, &["DEL", "__tmp"]), 1);
+        ok(&mut c, &["SAVE"]);
+    }
+    // The file has Redis's IDLE opcode before each key.
+    let u = usages(&dir.join("dump.rdb"));
+    assert!(matches!(u[&b"old"[..]], Usage::IdleSecs(n) if (5000..5005).contains(&n)));
+    assert!(matches!(u[&b"new"[..]], Usage::IdleSecs(n) if n < 5));
+    // A warm restart keeps the eviction order.
+    {
+        let srv = shoal_in(&dir, &lru);
+        let mut c = loaded(&srv);
+        assert!(near(q(&mut c, &["OBJECT", "IDLETIME", "old"]), 5000));
+        assert!(q::<i64>(&mut c, &["OBJECT", "IDLETIME", "new"]) < 5);
+    }
+    // redis-server reads the same idle times from shoal's file.
+    let Some(r) = redis_in(&dir, &lru) else {
+        return;
+    };
+    let mut rc = r.conn();
+    assert!(wait_until(Duration::from_secs(10), || info_field(
+        &mut rc,
+        "persistence",
+        "loading"
+    ) == "0"));
+    assert!(near(q(&mut rc, &["OBJECT", "IDLETIME", "old"]), 5000));
+    assert!(q::<i64>(&mut rc, &["OBJECT", "IDLETIME", "new"]) < 5);
+    // And shoal reads redis-server's.
+    restore_with(&mut rc, "older", "IDLETIME", 90_000);
+    ok(&mut rc, &["SAVE"]);
+    drop(r);
+    let srv = shoal_in(&dir, &lru);
+    let mut c = loaded(&srv);
+    assert!(near(q(&mut c, &["OBJECT", "IDLETIME", "older"]), 90_000));
+    assert!(near(q(&mut c, &["OBJECT", "IDLETIME", "old"]), 5000));
+    // Without an LRU policy nothing is written (as Redis), but an idle time read still counts.
+    ok(&mut c, &["CONFIG", "SET", "maxmemory-policy", "noeviction"]);
+    ok(&mut c, &["SAVE"]);
+    assert!(
+        usages(&dir.join("dump.rdb"))
+            .values()
+            .all(|u| *u == Usage::None)
+    );
+    drop(c);
+    drop(srv);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn lfu_counters_survive_a_restart_and_move_both_ways_with_redis_server() {
+    use shoal_store::rdb::writer::Usage;
+    let dir = tmpdir("lfu");
+    let lfu = ["--maxmemory-policy", "allkeys-lfu"];
+    {
+        let srv = shoal_in(&dir, &lfu);
+        let mut c = conn(&srv);
+        restore_with(&mut c, "hot", "FREQ", 200);
+        ok(&mut c, &["SET", "cold", "v"]);
+        assert_eq!(q::<i64>(&mut c, &["OBJECT", "FREQ", "hot"]), 200);
+        // Out of range: Redis's error.
+        assert_eq!(
+            e(&mut c, &["RESTORE", "x", "0", "p", "FREQ", "256"]),
+            "ERR Invalid FREQ value, must be >= 0 and <= 255"
+        );
+        ok(&mut c, &["SAVE"]);
+    }
+    let u = usages(&dir.join("dump.rdb"));
+    assert_eq!(u[&b"hot"[..]], Usage::Freq(200));
+    // A new key starts at LFU_INIT_VAL (5), as Redis's.
+    assert_eq!(u[&b"cold"[..]], Usage::Freq(5));
+    {
+        let srv = shoal_in(&dir, &lfu);
+        let mut c = loaded(&srv);
+        assert_eq!(q::<i64>(&mut c, &["OBJECT", "FREQ", "hot"]), 200);
+        assert_eq!(q::<i64>(&mut c, &["OBJECT", "FREQ", "cold"]), 5);
+    }
+    let Some(r) = redis_in(&dir, &lfu) else {
+        return;
+    };
+    let mut rc = r.conn();
+    assert!(wait_until(Duration::from_secs(10), || info_field(
+        &mut rc,
+        "persistence",
+        "loading"
+    ) == "0"));
+    assert_eq!(q::<i64>(&mut rc, &["OBJECT", "FREQ", "hot"]), 200);
+    restore_with(&mut rc, "warm", "FREQ", 77);
+    ok(&mut rc, &["SAVE"]);
+    drop(r);
+    let srv = shoal_in(&dir, &lfu);
+    let mut c = loaded(&srv);
+    assert_eq!(q::<i64>(&mut c, &["OBJECT", "FREQ", "warm"]), 77);
+    assert_eq!(q::<i64>(&mut c, &["OBJECT", "FREQ", "hot"]), 200);
+    drop(c);
+    drop(srv);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -63,6 +63,7 @@ pub fn load_bytes(shared: &Arc<Shared>, buf: &[u8]) -> Result<LoadStats, String>
                 key,
                 value,
                 expire_ms,
+                usage,
             }) => {
                 let db = usize::try_from(db)
                     .ok()
@@ -84,6 +85,11 @@ pub fn load_bytes(shared: &Arc<Shared>, buf: &[u8]) -> Result<LoadStats, String>
                         "Bad RDB file at offset {at}: duplicated key '{}' in DB {db}",
                         String::from_utf8_lossy(&key)
                     ));
+                }
+                if let Some(w) = store.tuning().word_for(usage, now)
+                    && let Some(i) = shard.find_raw(h, &key)
+                {
+                    shard.set_word(i, w);
                 }
                 stats.keys += 1;
                 drop(shard);

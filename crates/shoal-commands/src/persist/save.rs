@@ -285,7 +285,7 @@ fn begin(
     Vec<Arc<[u8]>>,
 ) {
     let store = &shared.store;
-    let sink = store.begin_snapshot(Box::new(|| {}));
+    let sink = store.begin_snapshot_words(Box::new(|| {}));
     let sizes: Vec<(u64, u64)> = (0..store.databases())
         .map(|db| {
             store.live_db_shards(db).fold((0, 0), |(k, e), id| {
@@ -317,7 +317,7 @@ fn walk_into(
             store.snapshot_walk(&sink);
             return Err(e.to_string());
         }
-        encode(&sink, sizes, libs, out, opts, aux)
+        encode(store.tuning(), &sink, sizes, libs, out, opts, aux)
     })
 }
 
@@ -335,6 +335,7 @@ fn function_codes(shared: &Shared) -> Vec<Arc<[u8]>> {
 
 /// Turns the snapshot's records into the file, as the walk makes them.
 fn encode(
+    tuning: &shoal_store::policy::Tuning,
     sink: &shoal_store::snapshot::SnapSink,
     sizes: &[(u64, u64)],
     libs: &[Arc<[u8]>],
@@ -364,8 +365,9 @@ fn encode(
         // After a failure the rest is only drained (the walk must finish either way).
         if failed.is_none() {
             'chunks: for c in &chunks {
-                let (records, _) = shoal_store::snapshot::read_records(c);
-                for (db, key, expire, payload) in records {
+                let (records, _) = shoal_store::snapshot::read_records_words(c);
+                let now = unix_ms();
+                for (db, key, expire, word, payload) in records {
                     // Deletion records come only from slot migrations' copies, not snapshots.
                     if payload.is_empty() {
                         continue;
@@ -385,7 +387,7 @@ fn encode(
                         w.select_db(db as u64, hint);
                         db_now = Some(db);
                     }
-                    w.key(key, value.as_ref(), expire);
+                    w.key_with(key, value.as_ref(), expire, tuning.rdb_usage(word, now));
                     if opts.key_delay_us > 0 {
                         std::thread::sleep(Duration::from_micros(opts.key_delay_us));
                     }
