@@ -994,3 +994,75 @@ fn lfu_counters_survive_a_restart_and_move_both_ways_with_redis_server() {
     drop(srv);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+fn config_get(c: &mut redis::Connection, name: &str) -> String {
+    let v: Vec<String> = q(c, &["CONFIG", "GET", name]);
+    v.get(1).cloned().unwrap_or_default()
+}
+
+#[test]
+fn config_set_dir_moves_where_saves_go() {
+    let root = tmpdir("dir");
+    let (a, b) = (root.join("a"), root.join("b"));
+    std::fs::create_dir_all(&a).unwrap();
+    std::fs::create_dir_all(b.join("sub")).unwrap();
+    std::fs::write(root.join("plain"), b"x").unwrap();
+    let a_abs = std::fs::canonicalize(&a).unwrap();
+    let b_abs = std::fs::canonicalize(&b).unwrap();
+    {
+        // Protected by default, as Redis 7.0's.
+        let srv = shoal_in(&a, &[]);
+        let mut c = conn(&srv);
+        assert_eq!(
+            e(&mut c, &["CONFIG", "SET", "dir", &s(&b)]),
+            "ERR CONFIG SET failed (possibly related to argument 'dir') - can't set protected config"
+        );
+        // CONFIG GET shows the absolute path (Redis shows getcwd()).
+        assert_eq!(config_get(&mut c, "dir"), s(&a_abs));
+    }
+    let srv = shoal_in(&a, &["--enable-protected-configs", "yes"]);
+    let mut c = conn(&srv);
+    ok(&mut c, &["SET", "k", "v"]);
+    ok(&mut c, &["SAVE"]);
+    assert!(a.join("dump.rdb").exists());
+    // A directory that does not exist, or a file: chdir's reasons, and nothing changes.
+    let missing = root.join("missing");
+    assert_eq!(
+        e(&mut c, &["CONFIG", "SET", "dir", &s(&missing)]),
+        "ERR CONFIG SET failed (possibly related to argument 'dir') - No such file or directory"
+    );
+    assert_eq!(
+        e(&mut c, &["CONFIG", "SET", "dir", &s(&root.join("plain"))]),
+        "ERR CONFIG SET failed (possibly related to argument 'dir') - Not a directory"
+    );
+    assert_eq!(config_get(&mut c, "dir"), s(&a_abs));
+    // SAVE and BGSAVE write into the new one.
+    ok(&mut c, &["CONFIG", "SET", "dir", &s(&b)]);
+    assert_eq!(config_get(&mut c, "dir"), s(&b_abs));
+    ok(&mut c, &["SET", "k2", "v2"]);
+    ok(&mut c, &["SAVE"]);
+    assert!(b.join("dump.rdb").exists());
+    // A relative dir is taken from the present one (as chdir).
+    ok(&mut c, &["CONFIG", "SET", "dir", "sub"]);
+    assert_eq!(config_get(&mut c, "dir"), s(&b_abs.join("sub")));
+    assert_eq!(
+        q::<String>(&mut c, &["BGSAVE"]),
+        "Background saving started"
+    );
+    assert!(wait_until(Duration::from_secs(10), || b
+        .join("sub/dump.rdb")
+        .exists()
+        && info_field(&mut c, "persistence", "rdb_bgsave_in_progress")
+            == "0"));
+    ok(&mut c, &["CONFIG", "SET", "dir", ".."]);
+    assert_eq!(config_get(&mut c, "dir"), s(&b_abs));
+    drop(c);
+    drop(srv);
+    // A restart in the new directory loads what was saved there.
+    let srv = shoal_in(&b, &[]);
+    let mut c = loaded(&srv);
+    assert_eq!(q::<i64>(&mut c, &["DBSIZE"]), 2);
+    drop(c);
+    drop(srv);
+    let _ = std::fs::remove_dir_all(&root);
+}

@@ -171,10 +171,8 @@ fn write_file(shared: &Shared, tmp: &std::path::Path, opts: Opts) -> Result<(), 
     let file = std::fs::File::create(tmp).map_err(|e| {
         format!(
             "Failed opening the temp RDB file {} (in server root dir {}) for saving: {e}",
-            tmp.display(),
-            std::env::current_dir()
-                .map(|d| d.display().to_string())
-                .unwrap_or_default()
+            tmp.file_name().unwrap_or_default().to_string_lossy(),
+            tmp.parent().unwrap_or(std::path::Path::new(".")).display(),
         )
     })?;
     let mut file = std::io::BufWriter::with_capacity(FLUSH_AT, file);
