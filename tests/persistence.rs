@@ -1066,3 +1066,79 @@ fn config_set_dir_moves_where_saves_go() {
     drop(srv);
     let _ = std::fs::remove_dir_all(&root);
 }
+
+#[test]
+fn flushall_with_save_points_saves_the_emptied_dataset() {
+    let dir = tmpdir("flushall");
+    let file = dir.join("dump.rdb");
+    {
+        let srv = shoal_in(&dir, &["--save", ""]);
+        let mut c = conn(&srv);
+        ok(&mut c, &["SET", "key", "value"]);
+        ok(&mut c, &["FLUSHALL"]);
+        // No save points: nothing saved, the dirty counter goes on (Redis's "FLUSHALL should
+        // not reset the dirty counter if we disable save").
+        assert!(!file.exists());
+        assert_eq!(
+            info_field(&mut c, "persistence", "rdb_changes_since_last_save"),
+            "2"
+        );
+        ok(
+            &mut c,
+            &["CONFIG", "SET", "save", "3600 1 300 100 60 10000"],
+        );
+        let _: String = redis::cmd("FUNCTION")
+            .arg("LOAD")
+            .arg(LIB)
+            .query(&mut c)
+            .unwrap();
+        ok(&mut c, &["SET", "key", "value"]);
+        ok(&mut c, &["SAVE"]);
+        ok(&mut c, &["SET", "key2", "value"]);
+        ok(&mut c, &["FLUSHALL"]);
+        assert_eq!(
+            info_field(&mut c, "persistence", "rdb_changes_since_last_save"),
+            "0"
+        );
+        assert_eq!(
+            info_field(&mut c, "persistence", "rdb_last_bgsave_status"),
+            "ok"
+        );
+        // A background save running when FLUSHALL comes is dropped, not renamed over the
+        // emptied dataset's file (Redis kills its child).
+        for i in 0..50 {
+            ok(&mut c, &["SET", &format!("k{i}"), "v"]);
+        }
+        ok(&mut c, &["CONFIG", "SET", "rdb-key-save-delay", "20000"]);
+        assert_eq!(
+            q::<String>(&mut c, &["BGSAVE"]),
+            "Background saving started"
+        );
+        // Let its snapshot start (with the 50 keys: a second of saving).
+        std::thread::sleep(Duration::from_millis(200));
+        ok(&mut c, &["FLUSHALL"]);
+        assert!(wait_until(Duration::from_secs(20), || info_field(
+            &mut c,
+            "persistence",
+            "rdb_bgsave_in_progress"
+        ) == "0"));
+        assert_eq!(
+            info_field(&mut c, "persistence", "rdb_last_bgsave_status"),
+            "ok"
+        );
+        assert_eq!(
+            info_field(&mut c, "persistence", "rdb_changes_since_last_save"),
+            "0"
+        );
+        assert!(usages(&file).is_empty(), "the dropped save landed");
+        ok(&mut c, &["CONFIG", "SET", "rdb-key-save-delay", "0"]);
+    }
+    // The file holds the emptied dataset and the functions (FLUSHALL keeps them).
+    let srv = shoal_in(&dir, &["--save", ""]);
+    let mut c = loaded(&srv);
+    assert_eq!(q::<i64>(&mut c, &["DBSIZE"]), 0);
+    assert_eq!(q::<i64>(&mut c, &["FCALL", "myfunc", "0"]), 42);
+    drop(c);
+    drop(srv);
+    let _ = std::fs::remove_dir_all(&dir);
+}

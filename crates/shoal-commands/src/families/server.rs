@@ -386,6 +386,11 @@ fn flushall(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
     let store = ctx.ks.store;
     flush_shards(ctx, store.live_shards());
     crate::tracking::flushed(ctx);
+    // As Redis 7.0: with save points, the emptied dataset is saved at once and the dirty
+    // counter restarts (a failure is only logged).
+    if !ctx.shared.config.read().save.is_empty() {
+        let _ = crate::persist::save_after_flushall(ctx.shared);
+    }
     ctx.out.ok();
     Ok(())
 }

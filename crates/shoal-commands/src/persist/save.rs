@@ -11,6 +11,9 @@ use shoal_store::rdb::writer::Writer;
 
 use crate::ctx::{Shared, unix_ms};
 
+/// How a save that a FLUSHALL's file replaced ends.
+const DROPPED: &str = "dropped:";
+
 /// Bytes gathered before a write to the file.
 const FLUSH_AT: usize = 1 << 20;
 
@@ -76,7 +79,9 @@ pub fn save_sync(shared: &Shared) -> Result<(), String> {
                     .unwrap_or_else(|_| Err("the save thread panicked".into()))
             })
     });
-    let ok = r.is_ok();
+    let ok = r
+        .as_ref()
+        .map_or_else(|e| e.starts_with(DROPPED), |()| true);
     finish(shared, r, false);
     if ok { Ok(()) } else { Err("ERR".into()) }
 }
@@ -90,6 +95,7 @@ fn claim(shared: &Shared, bg: bool) -> bool {
         return false;
     }
     p.bg.store(bg, Relaxed);
+    p.dropped.store(false, Relaxed);
     p.save_started_ms.store(unix_ms(), Relaxed);
     p.last_try.store(unix_ms() / 1000, Relaxed);
     true
@@ -99,6 +105,10 @@ fn finish(shared: &Shared, r: Result<(), String>, bg: bool) {
     let p = &shared.persist;
     let secs = (unix_ms().saturating_sub(p.save_started_ms.load(Relaxed)) / 1000) as i64;
     match r {
+        // A FLUSHALL's file replaced it: neither a success nor a failure (Redis's killed child).
+        Err(e) if e.starts_with(DROPPED) => {
+            tracing::info!("Background saving terminated: {e}");
+        }
         Ok(()) => {
             p.lastsave.store(unix_ms() / 1000, Relaxed);
             p.dirty_base.store(p.dirty_at_start.load(Relaxed), Relaxed);
@@ -128,18 +138,54 @@ fn finish(shared: &Shared, r: Result<(), String>, bg: bool) {
 /// Makes the snapshot and writes it out (on a thread that may block).
 fn run(shared: &Shared) -> Result<(), String> {
     let _turn = shared.repl.full_sync.blocking_lock();
-    let (path, opts) = {
+    let opts = {
         let c = shared.config.read();
-        (
-            std::path::Path::new(&c.dir).join(&c.dbfilename),
-            Opts {
-                compress: c.rdbcompression,
-                checksum: c.rdbchecksum,
-                key_delay_us: c.rdb_key_save_delay.max(0) as u64,
-                keys: true,
-            },
-        )
+        Opts {
+            compress: c.rdbcompression,
+            checksum: c.rdbchecksum,
+            key_delay_us: c.rdb_key_save_delay.max(0) as u64,
+            keys: true,
+        }
     };
+    write_and_rename(shared, opts, true)
+}
+
+/// After FLUSHALL with save points (as Redis 7.0's flushallCommand, which calls rdbSave): the
+/// file of the dataset just emptied, i.e. the function libraries alone, written from the
+/// request thread inside the FLUSHALL (no snapshot: that would wait for this very write). A
+/// background save that is running is dropped (Redis kills its child): its older data must
+/// not land over this file. The dirty counter restarts after the FLUSHALL itself.
+pub fn save_after_flushall(shared: &Shared) -> Result<(), String> {
+    let p = &shared.persist;
+    let opts = {
+        let c = shared.config.read();
+        Opts {
+            compress: c.rdbcompression,
+            checksum: c.rdbchecksum,
+            key_delay_us: 0,
+            keys: false,
+        }
+    };
+    let r = write_and_rename(shared, opts, false);
+    match &r {
+        Ok(()) => {
+            // The FLUSHALL counts as a write once it returns: it is saved already.
+            p.dirty_base.store(super::write_count(shared) + 1, Relaxed);
+            p.lastsave.store(unix_ms() / 1000, Relaxed);
+            p.last_bgsave_ok.store(true, Relaxed);
+            super::update_misconf(shared);
+            tracing::info!("DB saved on disk");
+        }
+        Err(e) => tracing::warn!("Error saving DB on disk: {e}"),
+    }
+    r
+}
+
+/// Writes the RDB file to a temp file in `dir`, fsyncs it and renames it over
+/// `dir/dbfilename`. `snapshot`: a background or foreground save's snapshot, which gives way to
+/// a later FLUSHALL's file (see [`save_after_flushall`]); otherwise this is that file.
+fn write_and_rename(shared: &Shared, opts: Opts, snapshot: bool) -> Result<(), String> {
+    let path = super::rdb_path(shared);
     let dir = path
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
@@ -147,14 +193,27 @@ fn run(shared: &Shared) -> Result<(), String> {
         .to_path_buf();
     let n = shared.persist.seq.fetch_add(1, Relaxed);
     let tmp = dir.join(format!("temp-{}-{n}.rdb", std::process::id()));
+    let p = &shared.persist;
     let r = write_file(shared, &tmp, opts).and_then(|()| {
-        std::fs::rename(&tmp, &path).map_err(|e| {
-            format!(
-                "Error moving temp DB file {} on the final destination {}: {e}",
-                tmp.display(),
-                path.display()
-            )
-        })?;
+        {
+            let _order = p.rename_order.lock();
+            if snapshot {
+                if p.dropped.swap(false, Relaxed) {
+                    return Err(format!(
+                        "{DROPPED} a FLUSHALL saved the emptied dataset meanwhile"
+                    ));
+                }
+            } else if p.saving.load(SeqCst) {
+                p.dropped.store(true, Relaxed);
+            }
+            std::fs::rename(&tmp, &path).map_err(|e| {
+                format!(
+                    "Error moving temp DB file {} on the final destination {}: {e}",
+                    tmp.display(),
+                    path.display()
+                )
+            })?;
+        }
         // The rename itself is durable once the directory is synced.
         if let Ok(d) = std::fs::File::open(&dir) {
             let _ = d.sync_all();
