@@ -1142,3 +1142,49 @@ fn flushall_with_save_points_saves_the_emptied_dataset() {
     drop(srv);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn the_log_says_ready_after_the_dataset_is_loaded_as_redis() {
+    let dir = tmpdir("logorder");
+    {
+        let srv = shoal_in(&dir, &[]);
+        let mut c = conn(&srv);
+        ok(&mut c, &["SET", "k", "v"]);
+        ok(&mut c, &["SAVE"]);
+    }
+    let log = dir.join("shoal.log");
+    let out = std::fs::File::create(&log).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_shoal-server"))
+        .args(["--ephemeral-ports", "port", "--bind", "127.0.0.1", "--dir"])
+        .arg(&dir)
+        .stdout(out.try_clone().unwrap())
+        .stderr(out)
+        .spawn()
+        .unwrap();
+    let text = || std::fs::read_to_string(&log).unwrap_or_default();
+    let ready = wait_until(Duration::from_secs(20), || {
+        text()
+            .lines()
+            .any(|l| l.ends_with("Ready to accept connections"))
+    });
+    let _ = child.kill();
+    let _ = child.wait();
+    let t = text();
+    assert!(ready, "{t}");
+    let at = |what: &str| {
+        t.lines()
+            .position(|l| l.contains(what))
+            .unwrap_or_else(|| panic!("no {what:?} in {t}"))
+    };
+    let last = t
+        .lines()
+        .position(|l| l.ends_with("Ready to accept connections"))
+        .unwrap();
+    // The port is still given at bind time (scripts and the testkit read it there) ...
+    assert!(at("Ready to accept connections tcp addr=127.0.0.1:") < at("Server initialized"));
+    // ... and Redis's order follows: loaded, then ready.
+    assert!(at("Server initialized") < at("Done loading RDB, keys loaded: 1, keys expired: 0."));
+    assert!(at("Done loading RDB") < at("DB loaded from disk: "));
+    assert!(at("DB loaded from disk: ") < last);
+    let _ = std::fs::remove_dir_all(&dir);
+}

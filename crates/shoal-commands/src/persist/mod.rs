@@ -15,7 +15,7 @@
 mod load;
 mod save;
 
-pub use load::{LoadStats, load_bytes, load_file};
+pub use load::{LoadStats, Merge, load_bytes, load_file, reload};
 pub use save::{bgsave, rdb_image, replica_image, save_after_flushall, save_sync};
 
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU8, AtomicU64, Ordering::Relaxed};
