@@ -838,3 +838,353 @@ fn restore_takes_redis_servers_payloads() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Sets `key` to a string whose LRU idle time (`IdleSecs`) or LFU counter the server is told
+/// by RESTORE ... IDLETIME n / FREQ n.
+fn restore_with(c: &mut redis::Connection, key: &str, opt: &str, n: u64) {
+    ok(c, &["SET", "__tmp", "payload"]);
+    let payload: Vec<u8> = redis::cmd("DUMP").arg("__tmp").query(c).unwrap();
+    assert_eq!(q::<i64>(c, &["DEL", "__tmp"]), 1);
+    let r: String = redis::cmd("RESTORE")
+        .arg(key)
+        .arg(0)
+        .arg(payload)
+        .arg(opt)
+        .arg(n)
+        .query(c)
+        .unwrap();
+    assert_eq!(r, "OK");
+}
+
+/// The IDLE / FREQ the file gives each key.
+fn usages(file: &Path) -> std::collections::BTreeMap<Vec<u8>, shoal_store::rdb::writer::Usage> {
+    let bytes = std::fs::read(file).unwrap();
+    let mut rd = shoal_store::rdb::reader::Reader::new(&bytes).unwrap();
+    let mut out = std::collections::BTreeMap::new();
+    while let Some(item) = rd.next_item().unwrap() {
+        if let shoal_store::rdb::reader::Item::Key { key, usage, .. } = item {
+            out.insert(key, usage);
+        }
+    }
+    out
+}
+
+fn near(got: i64, want: i64) -> bool {
+    (want..=want + 5).contains(&got)
+}
+
+#[test]
+fn lru_idle_times_survive_a_restart_and_move_both_ways_with_redis_server() {
+    use shoal_store::rdb::writer::Usage;
+    let dir = tmpdir("lru");
+    let lru = ["--maxmemory-policy", "allkeys-lru"];
+    {
+        let srv = shoal_in(&dir, &lru);
+        let mut c = conn(&srv);
+        restore_with(&mut c, "old", "IDLETIME", 5000);
+        ok(&mut c, &["SET", "new", "v"]);
+        assert!(near(q(&mut c, &["OBJECT", "IDLETIME", "old"]), 5000));
+        // Both options at once: a syntax error, as Redis.
+        ok(&mut c, &["SET", "__tmp", "x"]);
+        let payload: Vec<u8> = redis::cmd("DUMP").arg("__tmp").query(&mut c).unwrap();
+        let err = redis::cmd("RESTORE")
+            .arg("both")
+            .arg(0)
+            .arg(payload)
+            .arg("IDLETIME")
+            .arg(1)
+            .arg("FREQ")
+            .arg(1)
+            .query::<String>(&mut c)
+            .unwrap_err();
+        assert_eq!(err.detail(), Some("syntax error"), "{err:?}");
+        assert_eq!(q::<i64>(&mut c, &["DEL", "__tmp"]), 1);
+        ok(&mut c, &["SAVE"]);
+    }
+    // The file has Redis's IDLE opcode before each key.
+    let u = usages(&dir.join("dump.rdb"));
+    assert!(matches!(u[&b"old"[..]], Usage::IdleSecs(n) if (5000..5005).contains(&n)));
+    assert!(matches!(u[&b"new"[..]], Usage::IdleSecs(n) if n < 5));
+    // A warm restart keeps the eviction order.
+    {
+        let srv = shoal_in(&dir, &lru);
+        let mut c = loaded(&srv);
+        assert!(near(q(&mut c, &["OBJECT", "IDLETIME", "old"]), 5000));
+        assert!(q::<i64>(&mut c, &["OBJECT", "IDLETIME", "new"]) < 5);
+    }
+    // redis-server reads the same idle times from shoal's file.
+    let Some(r) = redis_in(&dir, &lru) else {
+        return;
+    };
+    let mut rc = r.conn();
+    assert!(wait_until(Duration::from_secs(10), || info_field(
+        &mut rc,
+        "persistence",
+        "loading"
+    ) == "0"));
+    assert!(near(q(&mut rc, &["OBJECT", "IDLETIME", "old"]), 5000));
+    assert!(q::<i64>(&mut rc, &["OBJECT", "IDLETIME", "new"]) < 5);
+    // And shoal reads redis-server's.
+    restore_with(&mut rc, "older", "IDLETIME", 90_000);
+    ok(&mut rc, &["SAVE"]);
+    drop(r);
+    let srv = shoal_in(&dir, &lru);
+    let mut c = loaded(&srv);
+    assert!(near(q(&mut c, &["OBJECT", "IDLETIME", "older"]), 90_000));
+    assert!(near(q(&mut c, &["OBJECT", "IDLETIME", "old"]), 5000));
+    // Without an LRU policy nothing is written (as Redis), but an idle time read still counts.
+    ok(&mut c, &["CONFIG", "SET", "maxmemory-policy", "noeviction"]);
+    ok(&mut c, &["SAVE"]);
+    assert!(
+        usages(&dir.join("dump.rdb"))
+            .values()
+            .all(|u| *u == Usage::None)
+    );
+    drop(c);
+    drop(srv);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn lfu_counters_survive_a_restart_and_move_both_ways_with_redis_server() {
+    use shoal_store::rdb::writer::Usage;
+    let dir = tmpdir("lfu");
+    let lfu = ["--maxmemory-policy", "allkeys-lfu"];
+    {
+        let srv = shoal_in(&dir, &lfu);
+        let mut c = conn(&srv);
+        restore_with(&mut c, "hot", "FREQ", 200);
+        ok(&mut c, &["SET", "cold", "v"]);
+        assert_eq!(q::<i64>(&mut c, &["OBJECT", "FREQ", "hot"]), 200);
+        // Out of range: Redis's error.
+        assert_eq!(
+            e(&mut c, &["RESTORE", "x", "0", "p", "FREQ", "256"]),
+            "ERR Invalid FREQ value, must be >= 0 and <= 255"
+        );
+        ok(&mut c, &["SAVE"]);
+    }
+    let u = usages(&dir.join("dump.rdb"));
+    assert_eq!(u[&b"hot"[..]], Usage::Freq(200));
+    // A new key starts at LFU_INIT_VAL (5), as Redis's.
+    assert_eq!(u[&b"cold"[..]], Usage::Freq(5));
+    {
+        let srv = shoal_in(&dir, &lfu);
+        let mut c = loaded(&srv);
+        assert_eq!(q::<i64>(&mut c, &["OBJECT", "FREQ", "hot"]), 200);
+        assert_eq!(q::<i64>(&mut c, &["OBJECT", "FREQ", "cold"]), 5);
+    }
+    let Some(r) = redis_in(&dir, &lfu) else {
+        return;
+    };
+    let mut rc = r.conn();
+    assert!(wait_until(Duration::from_secs(10), || info_field(
+        &mut rc,
+        "persistence",
+        "loading"
+    ) == "0"));
+    assert_eq!(q::<i64>(&mut rc, &["OBJECT", "FREQ", "hot"]), 200);
+    restore_with(&mut rc, "warm", "FREQ", 77);
+    ok(&mut rc, &["SAVE"]);
+    drop(r);
+    let srv = shoal_in(&dir, &lfu);
+    let mut c = loaded(&srv);
+    assert_eq!(q::<i64>(&mut c, &["OBJECT", "FREQ", "warm"]), 77);
+    assert_eq!(q::<i64>(&mut c, &["OBJECT", "FREQ", "hot"]), 200);
+    drop(c);
+    drop(srv);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn config_get(c: &mut redis::Connection, name: &str) -> String {
+    let v: Vec<String> = q(c, &["CONFIG", "GET", name]);
+    v.get(1).cloned().unwrap_or_default()
+}
+
+#[test]
+fn config_set_dir_moves_where_saves_go() {
+    let root = tmpdir("dir");
+    let (a, b) = (root.join("a"), root.join("b"));
+    std::fs::create_dir_all(&a).unwrap();
+    std::fs::create_dir_all(b.join("sub")).unwrap();
+    std::fs::write(root.join("plain"), b"x").unwrap();
+    let a_abs = std::fs::canonicalize(&a).unwrap();
+    let b_abs = std::fs::canonicalize(&b).unwrap();
+    {
+        // Protected by default, as Redis 7.0's.
+        let srv = shoal_in(&a, &[]);
+        let mut c = conn(&srv);
+        assert_eq!(
+            e(&mut c, &["CONFIG", "SET", "dir", &s(&b)]),
+            "ERR CONFIG SET failed (possibly related to argument 'dir') - can't set protected config"
+        );
+        // CONFIG GET shows the absolute path (Redis shows getcwd()).
+        assert_eq!(config_get(&mut c, "dir"), s(&a_abs));
+    }
+    let srv = shoal_in(&a, &["--enable-protected-configs", "yes"]);
+    let mut c = conn(&srv);
+    ok(&mut c, &["SET", "k", "v"]);
+    ok(&mut c, &["SAVE"]);
+    assert!(a.join("dump.rdb").exists());
+    // A directory that does not exist, or a file: chdir's reasons, and nothing changes.
+    let missing = root.join("missing");
+    assert_eq!(
+        e(&mut c, &["CONFIG", "SET", "dir", &s(&missing)]),
+        "ERR CONFIG SET failed (possibly related to argument 'dir') - No such file or directory"
+    );
+    assert_eq!(
+        e(&mut c, &["CONFIG", "SET", "dir", &s(&root.join("plain"))]),
+        "ERR CONFIG SET failed (possibly related to argument 'dir') - Not a directory"
+    );
+    assert_eq!(config_get(&mut c, "dir"), s(&a_abs));
+    // SAVE and BGSAVE write into the new one.
+    ok(&mut c, &["CONFIG", "SET", "dir", &s(&b)]);
+    assert_eq!(config_get(&mut c, "dir"), s(&b_abs));
+    ok(&mut c, &["SET", "k2", "v2"]);
+    ok(&mut c, &["SAVE"]);
+    assert!(b.join("dump.rdb").exists());
+    // A relative dir is taken from the present one (as chdir).
+    ok(&mut c, &["CONFIG", "SET", "dir", "sub"]);
+    assert_eq!(config_get(&mut c, "dir"), s(&b_abs.join("sub")));
+    assert_eq!(
+        q::<String>(&mut c, &["BGSAVE"]),
+        "Background saving started"
+    );
+    assert!(wait_until(Duration::from_secs(10), || b
+        .join("sub/dump.rdb")
+        .exists()
+        && info_field(&mut c, "persistence", "rdb_bgsave_in_progress")
+            == "0"));
+    ok(&mut c, &["CONFIG", "SET", "dir", ".."]);
+    assert_eq!(config_get(&mut c, "dir"), s(&b_abs));
+    drop(c);
+    drop(srv);
+    // A restart in the new directory loads what was saved there.
+    let srv = shoal_in(&b, &[]);
+    let mut c = loaded(&srv);
+    assert_eq!(q::<i64>(&mut c, &["DBSIZE"]), 2);
+    drop(c);
+    drop(srv);
+    let _ = std::fs::remove_dir_all(&root);
+}
+
+#[test]
+fn flushall_with_save_points_saves_the_emptied_dataset() {
+    let dir = tmpdir("flushall");
+    let file = dir.join("dump.rdb");
+    {
+        let srv = shoal_in(&dir, &["--save", ""]);
+        let mut c = conn(&srv);
+        ok(&mut c, &["SET", "key", "value"]);
+        ok(&mut c, &["FLUSHALL"]);
+        // No save points: nothing saved, the dirty counter goes on (Redis's "FLUSHALL should
+        // not reset the dirty counter if we disable save").
+        assert!(!file.exists());
+        assert_eq!(
+            info_field(&mut c, "persistence", "rdb_changes_since_last_save"),
+            "2"
+        );
+        ok(
+            &mut c,
+            &["CONFIG", "SET", "save", "3600 1 300 100 60 10000"],
+        );
+        let _: String = redis::cmd("FUNCTION")
+            .arg("LOAD")
+            .arg(LIB)
+            .query(&mut c)
+            .unwrap();
+        ok(&mut c, &["SET", "key", "value"]);
+        ok(&mut c, &["SAVE"]);
+        ok(&mut c, &["SET", "key2", "value"]);
+        ok(&mut c, &["FLUSHALL"]);
+        assert_eq!(
+            info_field(&mut c, "persistence", "rdb_changes_since_last_save"),
+            "0"
+        );
+        assert_eq!(
+            info_field(&mut c, "persistence", "rdb_last_bgsave_status"),
+            "ok"
+        );
+        // A background save running when FLUSHALL comes is dropped, not renamed over the
+        // emptied dataset's file (Redis kills its child).
+        for i in 0..50 {
+            ok(&mut c, &["SET", &format!("k{i}"), "v"]);
+        }
+        ok(&mut c, &["CONFIG", "SET", "rdb-key-save-delay", "20000"]);
+        assert_eq!(
+            q::<String>(&mut c, &["BGSAVE"]),
+            "Background saving started"
+        );
+        // Let its snapshot start (with the 50 keys: a second of saving).
+        std::thread::sleep(Duration::from_millis(200));
+        ok(&mut c, &["FLUSHALL"]);
+        assert!(wait_until(Duration::from_secs(20), || info_field(
+            &mut c,
+            "persistence",
+            "rdb_bgsave_in_progress"
+        ) == "0"));
+        assert_eq!(
+            info_field(&mut c, "persistence", "rdb_last_bgsave_status"),
+            "ok"
+        );
+        assert_eq!(
+            info_field(&mut c, "persistence", "rdb_changes_since_last_save"),
+            "0"
+        );
+        assert!(usages(&file).is_empty(), "the dropped save landed");
+        ok(&mut c, &["CONFIG", "SET", "rdb-key-save-delay", "0"]);
+    }
+    // The file holds the emptied dataset and the functions (FLUSHALL keeps them).
+    let srv = shoal_in(&dir, &["--save", ""]);
+    let mut c = loaded(&srv);
+    assert_eq!(q::<i64>(&mut c, &["DBSIZE"]), 0);
+    assert_eq!(q::<i64>(&mut c, &["FCALL", "myfunc", "0"]), 42);
+    drop(c);
+    drop(srv);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn the_log_says_ready_after_the_dataset_is_loaded_as_redis() {
+    let dir = tmpdir("logorder");
+    {
+        let srv = shoal_in(&dir, &[]);
+        let mut c = conn(&srv);
+        ok(&mut c, &["SET", "k", "v"]);
+        ok(&mut c, &["SAVE"]);
+    }
+    let log = dir.join("shoal.log");
+    let out = std::fs::File::create(&log).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_shoal-server"))
+        .args(["--ephemeral-ports", "port", "--bind", "127.0.0.1", "--dir"])
+        .arg(&dir)
+        .stdout(out.try_clone().unwrap())
+        .stderr(out)
+        .spawn()
+        .unwrap();
+    let text = || std::fs::read_to_string(&log).unwrap_or_default();
+    let ready = wait_until(Duration::from_secs(20), || {
+        text()
+            .lines()
+            .any(|l| l.ends_with("Ready to accept connections"))
+    });
+    let _ = child.kill();
+    let _ = child.wait();
+    let t = text();
+    assert!(ready, "{t}");
+    let at = |what: &str| {
+        t.lines()
+            .position(|l| l.contains(what))
+            .unwrap_or_else(|| panic!("no {what:?} in {t}"))
+    };
+    let last = t
+        .lines()
+        .position(|l| l.ends_with("Ready to accept connections"))
+        .unwrap();
+    // The port is still given at bind time (scripts and the testkit read it there) ...
+    assert!(at("Ready to accept connections tcp addr=127.0.0.1:") < at("Server initialized"));
+    // ... and Redis's order follows: loaded, then ready.
+    assert!(at("Server initialized") < at("Done loading RDB, keys loaded: 1, keys expired: 0."));
+    assert!(at("Done loading RDB") < at("DB loaded from disk: "));
+    assert!(at("DB loaded from disk: ") < last);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -273,6 +273,7 @@ async fn serve(config: Config) -> i32 {
     }
     // Loaded with the listeners up (clients get -LOADING meanwhile), before the replication
     // link may replace the data; a file that does not load stops the server.
+    tracing::info!("Server initialized");
     if let Err(e) = persistence::load_at_start(&shared).await {
         let e = format!("Fatal error loading the DB, exiting: {e}");
         tracing::error!("{e}");
@@ -280,6 +281,10 @@ async fn serve(config: Config) -> i32 {
         cancel.cancel();
         return 1;
     }
+    // Redis's own line, after "DB loaded from disk" as in Redis: what a script waits for to
+    // know the dataset is served. The "... tcp addr=" lines above come at bind time (they
+    // give the port) and may precede the load.
+    tracing::info!("Ready to accept connections");
     replication::spawn_link(shared.clone(), tls.clone(), cancel.clone());
     persistence::spawn_cron(shared.clone(), cancel.clone());
     wait_for_shutdown(&shared).await;

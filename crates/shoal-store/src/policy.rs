@@ -158,6 +158,34 @@ impl Tuning {
         lfu_decayed(word, lfu_minutes(now_ms), self.lfu_decay_time.load(Relaxed))
     }
 
+    /// What an RDB file keeps of an entry's use, as Redis 7.0 writes it: the idle seconds
+    /// under an LRU policy, the decayed LFU counter under an LFU one, nothing otherwise.
+    pub fn rdb_usage(&self, word: u32, now_ms: u64) -> crate::rdb::writer::Usage {
+        use crate::rdb::writer::Usage;
+        match self.policy() {
+            Policy::AllkeysLru | Policy::VolatileLru => {
+                Usage::IdleSecs(lru_idle_ms(word, now_ms) / 1000)
+            }
+            p if p.is_lfu() => Usage::Freq(self.lfu_freq(word, now_ms)),
+            _ => Usage::None,
+        }
+    }
+
+    /// The word of an entry loaded (RDB file, RESTORE) with `usage`, as Redis's
+    /// `objectSetLRUOrLFU`: under an LFU policy a counter sets it, under any other an idle
+    /// time does; `None`: keep the word of a new entry.
+    pub fn word_for(&self, usage: crate::rdb::writer::Usage, now_ms: u64) -> Option<u32> {
+        use crate::rdb::writer::Usage;
+        match (self.policy().is_lfu(), usage) {
+            (true, Usage::Freq(f)) => Some(lfu_word(lfu_minutes(now_ms), f)),
+            (false, Usage::IdleSecs(secs)) => {
+                let ticks = secs.saturating_mul(1000) >> LRU_SHIFT;
+                Some(lru_clock(now_ms).wrapping_sub(ticks.min(u32::MAX as u64) as u32))
+            }
+            _ => None,
+        }
+    }
+
     /// Eviction score of an entry: higher goes first. LRU: idle milliseconds; LFU: 255 minus
     /// the decayed counter; TTL: sooner expiry first.
     pub fn score(&self, policy: Policy, word: u32, expire_at: Option<u64>, now_ms: u64) -> u64 {
@@ -273,6 +301,28 @@ mod tests {
         assert_eq!(t.lfu_freq(w, now + 3 * 60_000), c - 3);
         t.lfu_decay_time.store(0, Relaxed);
         assert_eq!(t.lfu_freq(w, now + 3 * 60_000), c);
+    }
+
+    #[test]
+    fn rdb_usage_round_trips_as_redis_keeps_it() {
+        use crate::rdb::writer::Usage;
+        let t = Tuning::default();
+        let now = 1_000_000_000;
+        // noeviction (and random, ttl, s3fifo): nothing is written, nothing applied from FREQ.
+        assert_eq!(t.rdb_usage(lru_clock(now), now), Usage::None);
+        assert_eq!(t.word_for(Usage::Freq(9), now), None);
+        // Still, an idle time sets the LRU clock under any non-LFU policy (as Redis).
+        let w = t.word_for(Usage::IdleSecs(100), now).unwrap();
+        assert_eq!(lru_idle_ms(w, now) / 1000, 100);
+        t.set_policy(Policy::AllkeysLru);
+        assert_eq!(t.rdb_usage(w, now), Usage::IdleSecs(100));
+        // A huge idle time from a file saturates instead of overflowing.
+        assert!(t.word_for(Usage::IdleSecs(u64::MAX), now).is_some());
+        t.set_policy(Policy::VolatileLfu);
+        assert_eq!(t.word_for(Usage::IdleSecs(5), now), None);
+        let w = t.word_for(Usage::Freq(77), now).unwrap();
+        assert_eq!(t.rdb_usage(w, now), Usage::Freq(77));
+        assert_eq!(t.lfu_freq(w, now), 77);
     }
 
     #[test]

@@ -266,8 +266,9 @@ impl Shard {
         self.snap_gen = current;
         if let Some(sink) = self.snap.sink_for(current) {
             let mut buf = Vec::new();
+            let words = sink.words();
             for e in &self.data.entries {
-                crate::snapshot::write_record(&mut buf, self.db, e);
+                crate::snapshot::write_record(&mut buf, self.db, e, words);
             }
             sink.push(buf);
         }
@@ -435,6 +436,12 @@ impl Shard {
     #[inline]
     pub fn entry(&self, i: usize) -> &Entry {
         &self.data.entries[i]
+    }
+
+    /// Sets entry `i`'s eviction word (a loaded key's idle time or LFU counter, see
+    /// `Tuning::word_for`). Not a change of the data: no snapshot copy, no signal.
+    pub fn set_word(&mut self, i: usize, w: u32) {
+        self.data.entries[i].set_word(w);
     }
 
     /// The eviction settings this shard follows.

@@ -8,8 +8,10 @@
 //! snapshot at a moment no write is in flight (replication holds its write lock), so the copy
 //! and the replication offset taken with it agree.
 //!
-//! Records: `db u32 | key length u32 | key | expiry u64 (unix ms, 0 = none) | payload length u32
-//! | DUMP payload`, little-endian, back to back, handed out in chunks as they are made.
+//! Records: `db u32 | key length u32 | key | expiry u64 (unix ms, 0 = none) | [word u32] |
+//! payload length u32 | DUMP payload`, little-endian, back to back, handed out in chunks as they
+//! are made. The eviction word (LRU clock or LFU counter, see `policy`) is there only in the
+//! snapshots that ask for it (RDB files keep it; what shoal sends shoal stays as it was).
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -34,6 +36,8 @@ pub struct SnapSink {
     /// Bytes of the records made and not yet taken.
     pending: AtomicUsize,
     done: AtomicBool,
+    /// Records carry each entry's eviction word.
+    words: bool,
     /// Called after records are added (the server wakes its sender).
     wake: Box<dyn Fn() + Send + Sync>,
 }
@@ -57,6 +61,11 @@ impl SnapSink {
         self.done.load(Ordering::Acquire)
     }
 
+    /// Whether the records carry eviction words (read them with [`read_records_words`]).
+    pub fn words(&self) -> bool {
+        self.words
+    }
+
     pub(crate) fn push(&self, chunk: Vec<u8>) {
         if !chunk.is_empty() {
             self.pending.fetch_add(chunk.len(), Ordering::AcqRel);
@@ -67,12 +76,15 @@ impl SnapSink {
 }
 
 /// Appends one entry's record.
-pub(crate) fn write_record(out: &mut Vec<u8>, db: u32, e: &Entry) {
+pub(crate) fn write_record(out: &mut Vec<u8>, db: u32, e: &Entry, words: bool) {
     let payload = crate::dump::dump(e.value());
     out.extend_from_slice(&db.to_le_bytes());
     out.extend_from_slice(&(e.key().len() as u32).to_le_bytes());
     out.extend_from_slice(e.key());
     out.extend_from_slice(&e.expire_at().unwrap_or(0).to_le_bytes());
+    if words {
+        out.extend_from_slice(&e.word().to_le_bytes());
+    }
     out.extend_from_slice(&(payload.len() as u32).to_le_bytes());
     out.extend_from_slice(&payload);
 }
@@ -91,6 +103,24 @@ pub type Record<'a> = (u32, &'a [u8], Option<u64>, &'a [u8]);
 
 /// Splits whole records off the front of `buf`: the records, and the bytes used.
 pub fn read_records(buf: &[u8]) -> (Vec<Record<'_>>, usize) {
+    let (recs, used) = read_any(buf, false);
+    (
+        recs.into_iter()
+            .map(|(db, key, exp, _, payload)| (db, key, exp, payload))
+            .collect(),
+        used,
+    )
+}
+
+/// One record of a snapshot with eviction words: (db, key, expiry, word, payload).
+pub type WordRecord<'a> = (u32, &'a [u8], Option<u64>, u32, &'a [u8]);
+
+/// `read_records` for a sink whose [`SnapSink::words`] is on.
+pub fn read_records_words(buf: &[u8]) -> (Vec<WordRecord<'_>>, usize) {
+    read_any(buf, true)
+}
+
+fn read_any(buf: &[u8], words: bool) -> (Vec<WordRecord<'_>>, usize) {
     let mut out = Vec::new();
     let mut at = 0;
     let u32_at = |b: &[u8], i: usize| -> Option<u32> {
@@ -109,14 +139,22 @@ pub fn read_records(buf: &[u8]) -> (Vec<Record<'_>>, usize) {
         else {
             break;
         };
-        let Some(plen) = u32_at(rest, k + 8) else {
+        let (word, w) = if words {
+            let Some(word) = u32_at(rest, k + 8) else {
+                break;
+            };
+            (word, 4)
+        } else {
+            (0, 0)
+        };
+        let Some(plen) = u32_at(rest, k + 8 + w) else {
             break;
         };
-        let p = k + 12;
+        let p = k + 12 + w;
         let Some(payload) = rest.get(p..p + plen as usize) else {
             break;
         };
-        out.push((db, key, (exp != 0).then_some(exp), payload));
+        out.push((db, key, (exp != 0).then_some(exp), word, payload));
         at += p + plen as usize;
     }
     (out, at)
@@ -124,13 +162,14 @@ pub fn read_records(buf: &[u8]) -> (Vec<Record<'_>>, usize) {
 
 impl SnapState {
     /// Starts a snapshot: returns its sink. Call with no write in flight.
-    pub fn begin(&self, wake: Box<dyn Fn() + Send + Sync>) -> Arc<SnapSink> {
+    pub fn begin(&self, wake: Box<dyn Fn() + Send + Sync>, words: bool) -> Arc<SnapSink> {
         let generation = self.generation.fetch_add(1, Ordering::AcqRel) + 1;
         let sink = Arc::new(SnapSink {
             generation,
             chunks: Mutex::new(VecDeque::new()),
             pending: AtomicUsize::new(0),
             done: AtomicBool::new(false),
+            words,
             wake,
         });
         *self.sink.lock() = Some(sink.clone());

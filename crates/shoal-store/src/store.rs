@@ -126,7 +126,16 @@ impl Store {
         &self,
         wake: Box<dyn Fn() + Send + Sync>,
     ) -> Arc<crate::snapshot::SnapSink> {
-        self.snap.begin(wake)
+        self.snap.begin(wake, false)
+    }
+
+    /// `begin_snapshot` whose records carry each entry's eviction word (for RDB files, which
+    /// keep keys' idle times or LFU counters).
+    pub fn begin_snapshot_words(
+        &self,
+        wake: Box<dyn Fn() + Send + Sync>,
+    ) -> Arc<crate::snapshot::SnapSink> {
+        self.snap.begin(wake, true)
     }
 
     /// Copies every shard not copied yet into `sink`'s snapshot, one shard lock at a time, then
@@ -235,7 +244,7 @@ impl Store {
             let h = self.hash(k);
             let mut s = self.lock(self.shard_id(0, k, h));
             match s.peek_live(h, k, now) {
-                Some(i) => crate::snapshot::write_record(out, 0, s.entry(i)),
+                Some(i) => crate::snapshot::write_record(out, 0, s.entry(i), false),
                 None => crate::snapshot::write_deletion(out, 0, k),
             }
         }

@@ -116,6 +116,31 @@ fn parse_num<T: std::str::FromStr>(v: &str) -> Result<T, String> {
         .map_err(|_| "argument couldn't be parsed into an integer".to_string())
 }
 
+/// `dir`: Redis chdir()s and CONFIG GET shows getcwd(); shoal keeps the directory's absolute,
+/// resolved path (a relative one is taken from the present `dir`) and checks it is one, with
+/// chdir's reasons ("No such file or directory", "Not a directory", "Permission denied").
+fn set_dir(c: &mut Config, v: &str) -> Result<(), String> {
+    let base = std::path::Path::new(&c.dir);
+    let path = base.join(v);
+    let reason = |e: std::io::Error| {
+        let s = e.to_string();
+        // Rust's "... (os error 2)": chdir's own words, as Redis prints strerror().
+        match s.rfind(" (os error") {
+            Some(at) => s[..at].to_string(),
+            None => s,
+        }
+    };
+    let abs = std::fs::canonicalize(&path).map_err(reason)?;
+    let meta = std::fs::metadata(&abs).map_err(reason)?;
+    if !meta.is_dir() {
+        return Err("Not a directory".into());
+    }
+    // chdir needs search permission on the directory, as looking up its "." does.
+    std::fs::metadata(abs.join(".")).map_err(reason)?;
+    c.dir = abs.to_string_lossy().into_owned();
+    Ok(())
+}
+
 /// A numeric field (the canonical text is a plain number).
 macro_rules! num {
     ($($f:ident).+) => {
@@ -806,12 +831,13 @@ pub const PARAMS: &[Param] = &[
         "TLS 1.3 cipher suites, separated by colons (empty: rustls's).",
     ),
     // --- special ---
-    p("dir", STR, ".")
-        .flags(IMMUTABLE | PROTECTED)
-        .acts(
-            text!(dir),
-            "Working directory (the RDB file and nodes.conf live here).",
-        ),
+    p("dir", STR, ".").flags(PROTECTED).acts(
+        Field {
+            get: |c| c.dir.clone(),
+            set: set_dir,
+        },
+        "Working directory: the RDB file (saves go to the present one; CONFIG SET takes an existing directory, a relative one from the present `dir`) and nodes.conf (the one at startup).",
+    ),
     p("save", Ty::Custom(check_save), "").flags(MULTI_ARG).acts(
         text!(save),
         "Save points: `<seconds> <changes>` pairs; a BGSAVE starts once that many changes are that old (empty: none).",
@@ -1060,6 +1086,9 @@ pub fn markdown() -> String {
     let shown_default = |p: &Param| -> String {
         let v = if p.name == "threads" {
             "CPU count".to_string()
+        } else if p.name == "dir" {
+            // The default resolved is the directory the server starts in.
+            p.default.to_string()
         } else {
             defaults.get(p)
         };
@@ -1156,12 +1185,33 @@ mod tests {
     fn defaults_round_trip_through_config() {
         let c = Config::default();
         for p in PARAMS {
-            if p.name == "threads" {
+            if p.name == "threads" || p.name == "dir" {
                 continue;
             }
             assert_eq!(c.get(p), p.default, "{}", p.name);
         }
         assert!(c.threads >= 1);
+        // `dir` shows the absolute path, as Redis's getcwd().
+        let cwd = std::fs::canonicalize(".").unwrap();
+        assert_eq!(c.dir, cwd.to_string_lossy());
+    }
+
+    #[test]
+    fn dir_is_checked_and_resolved_as_chdir_would() {
+        let mut c = Config::default();
+        let p = find_param("dir").unwrap();
+        let root = std::env::temp_dir().join(format!("shoal-dir-unit-{}", std::process::id()));
+        std::fs::create_dir_all(root.join("sub")).unwrap();
+        std::fs::write(root.join("file"), b"x").unwrap();
+        let root = std::fs::canonicalize(&root).unwrap();
+        c.set(p, root.to_str().unwrap()).unwrap();
+        assert_eq!(c.dir, root.to_string_lossy());
+        c.set(p, "sub").unwrap();
+        assert_eq!(c.dir, root.join("sub").to_string_lossy());
+        assert_eq!(c.set(p, "nope").unwrap_err(), "No such file or directory");
+        assert_eq!(c.set(p, "../file").unwrap_err(), "Not a directory");
+        assert_eq!(c.dir, root.join("sub").to_string_lossy());
+        let _ = std::fs::remove_dir_all(&root);
     }
 
     #[test]

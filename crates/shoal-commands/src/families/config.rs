@@ -80,6 +80,10 @@ fn set(ctx: &mut Ctx<'_>, a: &Args<'_>) -> CmdResult {
         if p.is(PROTECTED) && !protected_ok {
             return Err(set_failed(&name, "can't set protected config"));
         }
+        // As Redis's DENY_LOADING_CONFIG: the RDB file being loaded comes from `dir`.
+        if p.name == "dir" && ctx.shared.persist.loading.load(Relaxed) {
+            return Err(errors::LOADING.into());
+        }
         let v = String::from_utf8_lossy(a.get(i + 1)).into_owned();
         if p.is(FIXED) {
             // Only its present value, which changes nothing.

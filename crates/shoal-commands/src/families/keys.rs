@@ -501,7 +501,9 @@ fn dump_(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
 /// RESTORE key ttl serialized-value [REPLACE] [ABSTTL] [IDLETIME seconds] [FREQ frequency]
 fn restore(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
     let ttl = int(a.get(2))?;
+    use shoal_store::rdb::writer::Usage;
     let (mut replace, mut absttl) = (false, false);
+    let mut usage = Usage::None;
     let mut i = 4;
     while i < a.len() {
         let opt = a.get(i);
@@ -509,16 +511,20 @@ fn restore(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
             replace = true;
         } else if eq_ic(opt, "absttl") {
             absttl = true;
-        } else if eq_ic(opt, "idletime") && i + 1 < a.len() {
-            if int(a.get(i + 1))? < 0 {
+        // As Redis, IDLETIME and FREQ exclude each other (the second is a syntax error).
+        } else if eq_ic(opt, "idletime") && i + 1 < a.len() && !matches!(usage, Usage::Freq(_)) {
+            let idle = int(a.get(i + 1))?;
+            if idle < 0 {
                 return Err("ERR Invalid IDLETIME value, must be >= 0".into());
             }
+            usage = Usage::IdleSecs(idle as u64);
             i += 1;
-        } else if eq_ic(opt, "freq") && i + 1 < a.len() {
+        } else if eq_ic(opt, "freq") && i + 1 < a.len() && !matches!(usage, Usage::IdleSecs(_)) {
             let f = int(a.get(i + 1))?;
             if !(0..=255).contains(&f) {
                 return Err("ERR Invalid FREQ value, must be >= 0 and <= 255".into());
             }
+            usage = Usage::Freq(f as u8);
             i += 1;
         } else {
             return Err(errors::SYNTAX.into());
@@ -568,6 +574,13 @@ fn restore(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
         _ => {
             let wake = util::blockable(&value);
             s.upsert(value, at.map(|t| t as u64));
+            // IDLETIME / FREQ set the key's LRU clock or LFU counter (Redis's objectSetLRUOrLFU).
+            let h = s.hash;
+            if let Some(w) = s.tuning().word_for(usage, s.now)
+                && let Some(i) = s.find_raw(h, key)
+            {
+                s.set_word(i, w);
+            }
             drop(s);
             // REPLACE deletes the old key silently and adds the new one.
             let db = ctx.ks.db;

@@ -398,6 +398,11 @@ fn flushall(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
     let store = ctx.ks.store;
     flush_shards(ctx, store.live_shards(), lazy);
     crate::tracking::flushed(ctx);
+    // As Redis 7.0: with save points, the emptied dataset is saved at once and the dirty
+    // counter restarts (a failure is only logged).
+    if !ctx.shared.config.read().save.is_empty() {
+        let _ = crate::persist::save_after_flushall(ctx.shared);
+    }
     ctx.out.ok();
     Ok(())
 }
@@ -534,11 +539,18 @@ fn debug(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
         b"error" if a.len() == 3 => {
             return Err(String::from_utf8_lossy(a.get(2)).into_owned().into());
         }
+        b"reload" => debug_reload(ctx, &a)?,
         b"help" => {
             let lines = [
                 "DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
                 "OBJECT <key>",
                 "    Show low level info about `key` and associated value.",
+                "RELOAD [option ...]",
+                "    Save the RDB on disk and reload it back to memory. Valid <option> values:",
+                "    * MERGE: Merge the content of the RDB file with the current dataset:",
+                "      keys (and function libraries) of the file replace their namesakes.",
+                "    * NOFLUSH: Do not empty the dataset before loading the RDB file.",
+                "    * NOSAVE: Do not save the RDB file before reloading it.",
                 "SLEEP <seconds>",
                 "    Stop the server for <seconds>. Decimals allowed.",
                 "ERROR <string>",
@@ -562,6 +574,53 @@ fn debug(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
             .into());
         }
     }
+    Ok(())
+}
+
+/// DEBUG RELOAD [MERGE] [NOFLUSH] [NOSAVE]: saves the RDB file, empties the dataset (and the
+/// function libraries) and loads the file back, as Redis 7.0's.
+fn debug_reload(ctx: &mut Ctx<'_>, a: &Args<'_>) -> CmdResult {
+    let (mut merge, mut flush, mut save) = (false, true, true);
+    for opt in a.iter().skip(2) {
+        if eq_ic(opt, "merge") {
+            merge = true;
+        } else if eq_ic(opt, "noflush") {
+            flush = false;
+        } else if eq_ic(opt, "nosave") {
+            save = false;
+        } else {
+            return Err(
+                "ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options.".into(),
+            );
+        }
+    }
+    let Some(me) = ctx.shared.persist.me.get().and_then(|w| w.upgrade()) else {
+        return Err("ERR".into());
+    };
+    if save {
+        crate::persist::save_sync(ctx.shared).map_err(CmdError::from)?;
+    }
+    if flush {
+        let store = ctx.ks.store;
+        flush_shards(ctx, store.live_shards());
+        crate::tracking::flushed(ctx);
+        let reg = &ctx.shared.scripts.functions;
+        reg.libs.write().clear();
+        reg.bump();
+    }
+    let mode = if merge {
+        crate::persist::Merge::Everything
+    } else if flush {
+        crate::persist::Merge::Functions
+    } else {
+        crate::persist::Merge::Nothing
+    };
+    if let Err(e) = crate::persist::reload(&me, mode) {
+        tracing::warn!("DEBUG RELOAD: {e}");
+        return Err("ERR Error trying to load the RDB dump, check server logs.".into());
+    }
+    tracing::warn!("DB reloaded by DEBUG RELOAD");
+    ctx.out.ok();
     Ok(())
 }
 
@@ -761,7 +820,7 @@ pub static COMMANDS: &[Spec] = &[
         "A container for debugging commands.",
         debug,
     )
-    .subcommands(&["object", "sleep", "set-active-expire", "error", "help"]),
+    .subcommands(&["object", "sleep", "set-active-expire", "error", "reload", "help"]),
     cmd(
         "module",
         -2,

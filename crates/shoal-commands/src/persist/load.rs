@@ -37,6 +37,39 @@ pub fn load_file(
 
 /// Loads an RDB image (a file's bytes, or a primary's payload).
 pub fn load_bytes(shared: &Arc<Shared>, buf: &[u8]) -> Result<LoadStats, String> {
+    load_into(shared, buf, Merge::Functions)
+}
+
+/// What a load does with what is already there.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Merge {
+    /// A key already there is an error; a function library replaces its namesake (a load
+    /// into an emptied server).
+    Functions,
+    /// Keys and libraries already there are errors (DEBUG RELOAD NOFLUSH).
+    Nothing,
+    /// Keys and libraries of the file replace their namesakes (DEBUG RELOAD ... MERGE,
+    /// Redis's RDBFLAGS_ALLOW_DUP).
+    Everything,
+}
+
+/// DEBUG RELOAD's load: the file at `dir/dbfilename` (an error when there is none, as Redis's
+/// rdbLoad), with commands answering -LOADING meanwhile. On error the store may hold part of
+/// the file.
+pub fn reload(shared: &Arc<Shared>, merge: Merge) -> Result<LoadStats, String> {
+    let path = super::rdb_path(shared);
+    let buf = std::fs::read(&path).map_err(|e| format!("Can't read {}: {e}", path.display()))?;
+    shared.persist.set_loading(true);
+    let r = load_into(shared, &buf, merge);
+    shared.persist.set_loading(false);
+    let stats = r.map_err(|e| format!("{}: {e}", path.display()))?;
+    let p = &shared.persist;
+    p.keys_loaded.store(stats.keys, Relaxed);
+    p.keys_expired_on_load.store(stats.expired, Relaxed);
+    Ok(stats)
+}
+
+fn load_into(shared: &Arc<Shared>, buf: &[u8], merge: Merge) -> Result<LoadStats, String> {
     let mut r = Reader::new(buf).map_err(|e| e.to_string())?;
     let store = &shared.store;
     let now = unix_ms();
@@ -63,6 +96,7 @@ pub fn load_bytes(shared: &Arc<Shared>, buf: &[u8]) -> Result<LoadStats, String>
                 key,
                 value,
                 expire_ms,
+                usage,
             }) => {
                 let db = usize::try_from(db)
                     .ok()
@@ -79,11 +113,16 @@ pub fn load_bytes(shared: &Arc<Shared>, buf: &[u8]) -> Result<LoadStats, String>
                 }
                 let h = store.hash(&key);
                 let mut shard = store.lock(store.shard_id(db, &key, h));
-                if shard.upsert(h, &key, value, expire_ms, now) {
+                if shard.upsert(h, &key, value, expire_ms, now) && merge != Merge::Everything {
                     return Err(format!(
                         "Bad RDB file at offset {at}: duplicated key '{}' in DB {db}",
                         String::from_utf8_lossy(&key)
                     ));
+                }
+                if let Some(w) = store.tuning().word_for(usage, now)
+                    && let Some(i) = shard.find_raw(h, &key)
+                {
+                    shard.set_word(i, w);
                 }
                 stats.keys += 1;
                 drop(shard);
@@ -94,14 +133,14 @@ pub fn load_bytes(shared: &Arc<Shared>, buf: &[u8]) -> Result<LoadStats, String>
         }
     }
     if !libs.is_empty() {
-        restore_functions(shared, &libs)?;
+        restore_functions(shared, &libs, merge != Merge::Nothing)?;
         stats.functions = libs.len();
     }
     Ok(stats)
 }
 
 /// Loads function libraries (FUNCTION RESTORE of their code, as the master client).
-fn restore_functions(shared: &Shared, libs: &[Vec<u8>]) -> Result<(), String> {
+fn restore_functions(shared: &Shared, libs: &[Vec<u8>], replace: bool) -> Result<(), String> {
     let payload = crate::families::functions::payload_of(libs.iter().map(|c| &c[..]));
     let info = Arc::new(ClientInfo::new(
         shared.next_client_id(),
@@ -111,8 +150,8 @@ fn restore_functions(shared: &Shared, libs: &[Vec<u8>]) -> Result<(), String> {
     let mut client = Client::new(info, true);
     client.is_master = true;
     let mut out = shoal_resp::Reply::new();
-    let cmd =
-        shoal_resp::OwnedArgs::from_parts([&b"FUNCTION"[..], b"RESTORE", &payload, b"REPLACE"]);
+    let policy: &[u8] = if replace { b"REPLACE" } else { b"APPEND" };
+    let cmd = shoal_resp::OwnedArgs::from_parts([&b"FUNCTION"[..], b"RESTORE", &payload, policy]);
     crate::dispatch(shared, &mut client, &mut out, cmd.args(), 0);
     if out.buf.first() == Some(&b'-') {
         return Err(format!(

@@ -15,8 +15,8 @@
 mod load;
 mod save;
 
-pub use load::{LoadStats, load_bytes, load_file};
-pub use save::{bgsave, rdb_image, replica_image, save_sync};
+pub use load::{LoadStats, Merge, load_bytes, load_file, reload};
+pub use save::{bgsave, rdb_image, replica_image, save_after_flushall, save_sync};
 
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU8, AtomicU64, Ordering::Relaxed};
 
@@ -55,6 +55,11 @@ pub struct Persist {
     pub(crate) seq: AtomicU64,
     /// SHUTDOWN did what its options asked (the server does not save again on the way out).
     pub exit_saved: AtomicBool,
+    /// The running save is dropped at its end, not renamed over the file (a FLUSHALL saved
+    /// the emptied dataset meanwhile: Redis kills its child).
+    pub(crate) dropped: AtomicBool,
+    /// Held while checking `dropped` and renaming the temp file over the RDB file.
+    pub(crate) rename_order: parking_lot::Mutex<()>,
     /// The server's own handle, for the threads of background saves.
     pub(crate) me: std::sync::OnceLock<std::sync::Weak<Shared>>,
 }

@@ -11,6 +11,9 @@ use shoal_store::rdb::writer::Writer;
 
 use crate::ctx::{Shared, unix_ms};
 
+/// How a save that a FLUSHALL's file replaced ends.
+const DROPPED: &str = "dropped:";
+
 /// Bytes gathered before a write to the file.
 const FLUSH_AT: usize = 1 << 20;
 
@@ -76,7 +79,9 @@ pub fn save_sync(shared: &Shared) -> Result<(), String> {
                     .unwrap_or_else(|_| Err("the save thread panicked".into()))
             })
     });
-    let ok = r.is_ok();
+    let ok = r
+        .as_ref()
+        .map_or_else(|e| e.starts_with(DROPPED), |()| true);
     finish(shared, r, false);
     if ok { Ok(()) } else { Err("ERR".into()) }
 }
@@ -90,6 +95,7 @@ fn claim(shared: &Shared, bg: bool) -> bool {
         return false;
     }
     p.bg.store(bg, Relaxed);
+    p.dropped.store(false, Relaxed);
     p.save_started_ms.store(unix_ms(), Relaxed);
     p.last_try.store(unix_ms() / 1000, Relaxed);
     true
@@ -99,6 +105,10 @@ fn finish(shared: &Shared, r: Result<(), String>, bg: bool) {
     let p = &shared.persist;
     let secs = (unix_ms().saturating_sub(p.save_started_ms.load(Relaxed)) / 1000) as i64;
     match r {
+        // A FLUSHALL's file replaced it: neither a success nor a failure (Redis's killed child).
+        Err(e) if e.starts_with(DROPPED) => {
+            tracing::info!("Background saving terminated: {e}");
+        }
         Ok(()) => {
             p.lastsave.store(unix_ms() / 1000, Relaxed);
             p.dirty_base.store(p.dirty_at_start.load(Relaxed), Relaxed);
@@ -128,18 +138,54 @@ fn finish(shared: &Shared, r: Result<(), String>, bg: bool) {
 /// Makes the snapshot and writes it out (on a thread that may block).
 fn run(shared: &Shared) -> Result<(), String> {
     let _turn = shared.repl.full_sync.blocking_lock();
-    let (path, opts) = {
+    let opts = {
         let c = shared.config.read();
-        (
-            std::path::Path::new(&c.dir).join(&c.dbfilename),
-            Opts {
-                compress: c.rdbcompression,
-                checksum: c.rdbchecksum,
-                key_delay_us: c.rdb_key_save_delay.max(0) as u64,
-                keys: true,
-            },
-        )
+        Opts {
+            compress: c.rdbcompression,
+            checksum: c.rdbchecksum,
+            key_delay_us: c.rdb_key_save_delay.max(0) as u64,
+            keys: true,
+        }
     };
+    write_and_rename(shared, opts, true)
+}
+
+/// After FLUSHALL with save points (as Redis 7.0's flushallCommand, which calls rdbSave): the
+/// file of the dataset just emptied, i.e. the function libraries alone, written from the
+/// request thread inside the FLUSHALL (no snapshot: that would wait for this very write). A
+/// background save that is running is dropped (Redis kills its child): its older data must
+/// not land over this file. The dirty counter restarts after the FLUSHALL itself.
+pub fn save_after_flushall(shared: &Shared) -> Result<(), String> {
+    let p = &shared.persist;
+    let opts = {
+        let c = shared.config.read();
+        Opts {
+            compress: c.rdbcompression,
+            checksum: c.rdbchecksum,
+            key_delay_us: 0,
+            keys: false,
+        }
+    };
+    let r = write_and_rename(shared, opts, false);
+    match &r {
+        Ok(()) => {
+            // The FLUSHALL counts as a write once it returns: it is saved already.
+            p.dirty_base.store(super::write_count(shared) + 1, Relaxed);
+            p.lastsave.store(unix_ms() / 1000, Relaxed);
+            p.last_bgsave_ok.store(true, Relaxed);
+            super::update_misconf(shared);
+            tracing::info!("DB saved on disk");
+        }
+        Err(e) => tracing::warn!("Error saving DB on disk: {e}"),
+    }
+    r
+}
+
+/// Writes the RDB file to a temp file in `dir`, fsyncs it and renames it over
+/// `dir/dbfilename`. `snapshot`: a background or foreground save's snapshot, which gives way to
+/// a later FLUSHALL's file (see [`save_after_flushall`]); otherwise this is that file.
+fn write_and_rename(shared: &Shared, opts: Opts, snapshot: bool) -> Result<(), String> {
+    let path = super::rdb_path(shared);
     let dir = path
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
@@ -147,14 +193,27 @@ fn run(shared: &Shared) -> Result<(), String> {
         .to_path_buf();
     let n = shared.persist.seq.fetch_add(1, Relaxed);
     let tmp = dir.join(format!("temp-{}-{n}.rdb", std::process::id()));
+    let p = &shared.persist;
     let r = write_file(shared, &tmp, opts).and_then(|()| {
-        std::fs::rename(&tmp, &path).map_err(|e| {
-            format!(
-                "Error moving temp DB file {} on the final destination {}: {e}",
-                tmp.display(),
-                path.display()
-            )
-        })?;
+        {
+            let _order = p.rename_order.lock();
+            if snapshot {
+                if p.dropped.swap(false, Relaxed) {
+                    return Err(format!(
+                        "{DROPPED} a FLUSHALL saved the emptied dataset meanwhile"
+                    ));
+                }
+            } else if p.saving.load(SeqCst) {
+                p.dropped.store(true, Relaxed);
+            }
+            std::fs::rename(&tmp, &path).map_err(|e| {
+                format!(
+                    "Error moving temp DB file {} on the final destination {}: {e}",
+                    tmp.display(),
+                    path.display()
+                )
+            })?;
+        }
         // The rename itself is durable once the directory is synced.
         if let Ok(d) = std::fs::File::open(&dir) {
             let _ = d.sync_all();
@@ -171,10 +230,8 @@ fn write_file(shared: &Shared, tmp: &std::path::Path, opts: Opts) -> Result<(), 
     let file = std::fs::File::create(tmp).map_err(|e| {
         format!(
             "Failed opening the temp RDB file {} (in server root dir {}) for saving: {e}",
-            tmp.display(),
-            std::env::current_dir()
-                .map(|d| d.display().to_string())
-                .unwrap_or_default()
+            tmp.file_name().unwrap_or_default().to_string_lossy(),
+            tmp.parent().unwrap_or(std::path::Path::new(".")).display(),
         )
     })?;
     let mut file = std::io::BufWriter::with_capacity(FLUSH_AT, file);
@@ -285,7 +342,7 @@ fn begin(
     Vec<Arc<[u8]>>,
 ) {
     let store = &shared.store;
-    let sink = store.begin_snapshot(Box::new(|| {}));
+    let sink = store.begin_snapshot_words(Box::new(|| {}));
     let sizes: Vec<(u64, u64)> = (0..store.databases())
         .map(|db| {
             store.live_db_shards(db).fold((0, 0), |(k, e), id| {
@@ -317,7 +374,7 @@ fn walk_into(
             store.snapshot_walk(&sink);
             return Err(e.to_string());
         }
-        encode(&sink, sizes, libs, out, opts, aux)
+        encode(store.tuning(), &sink, sizes, libs, out, opts, aux)
     })
 }
 
@@ -335,6 +392,7 @@ fn function_codes(shared: &Shared) -> Vec<Arc<[u8]>> {
 
 /// Turns the snapshot's records into the file, as the walk makes them.
 fn encode(
+    tuning: &shoal_store::policy::Tuning,
     sink: &shoal_store::snapshot::SnapSink,
     sizes: &[(u64, u64)],
     libs: &[Arc<[u8]>],
@@ -364,8 +422,9 @@ fn encode(
         // After a failure the rest is only drained (the walk must finish either way).
         if failed.is_none() {
             'chunks: for c in &chunks {
-                let (records, _) = shoal_store::snapshot::read_records(c);
-                for (db, key, expire, payload) in records {
+                let (records, _) = shoal_store::snapshot::read_records_words(c);
+                let now = unix_ms();
+                for (db, key, expire, word, payload) in records {
                     // Deletion records come only from slot migrations' copies, not snapshots.
                     if payload.is_empty() {
                         continue;
@@ -385,7 +444,7 @@ fn encode(
                         w.select_db(db as u64, hint);
                         db_now = Some(db);
                     }
-                    w.key(key, value.as_ref(), expire);
+                    w.key_with(key, value.as_ref(), expire, tuning.rdb_usage(word, now));
                     if opts.key_delay_us > 0 {
                         std::thread::sleep(Duration::from_micros(opts.key_delay_us));
                     }

@@ -18,6 +18,8 @@ pub enum Item {
         value: Value,
         /// Unix milliseconds.
         expire_ms: Option<u64>,
+        /// The `IDLE` or `FREQ` the file gave the key.
+        usage: super::writer::Usage,
     },
 }
 
@@ -229,6 +231,7 @@ impl<'a> Reader<'a> {
             return Ok(None);
         }
         let mut expire_ms = None;
+        let mut usage = super::writer::Usage::None;
         loop {
             let at = self.pos;
             let op = self.byte()?;
@@ -239,12 +242,8 @@ impl<'a> Reader<'a> {
                     let secs = i32::from_le_bytes([s[0], s[1], s[2], s[3]]);
                     expire_ms = Some((secs.max(0) as u64) * 1000);
                 }
-                OP_IDLE => {
-                    self.len()?;
-                }
-                OP_FREQ => {
-                    self.byte()?;
-                }
+                OP_IDLE => usage = super::writer::Usage::IdleSecs(self.len()?),
+                OP_FREQ => usage = super::writer::Usage::Freq(self.byte()?),
                 OP_SELECTDB => self.db = self.len()?,
                 OP_RESIZEDB => {
                     self.len()?;
@@ -287,10 +286,14 @@ impl<'a> Reader<'a> {
                                 key,
                                 value,
                                 expire_ms,
+                                usage,
                             }));
                         }
                         // An empty collection (older Redis could save them): skipped, as Redis.
-                        None => expire_ms = None,
+                        None => {
+                            expire_ms = None;
+                            usage = super::writer::Usage::None;
+                        }
                     }
                 }
             }

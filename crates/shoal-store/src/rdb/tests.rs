@@ -105,6 +105,7 @@ fn keys(items: &[Item]) -> Vec<(u64, Vec<u8>, Value, Option<u64>)> {
                 key,
                 value,
                 expire_ms,
+                ..
             } => Some((*db, key.clone(), value.clone(), *expire_ms)),
             _ => None,
         })
@@ -660,4 +661,39 @@ fn corrupt_streams_are_refused_with_offsets() {
         (e.offset, e.what.as_str()),
         (len_at, "Stream length inconsistent with rax entries")
     );
+}
+
+#[test]
+fn idle_and_freq_round_trip_in_redis_order() {
+    use super::writer::Usage;
+    let mut w = Writer::new(false, true, 1_700_000_000, 1);
+    w.select_db(0, None);
+    w.key_with(b"a", Value::Int(1).as_ref(), Some(5), Usage::IdleSecs(3600));
+    w.key_with(b"b", Value::Int(2).as_ref(), None, Usage::Freq(200));
+    w.key_with(b"c", Value::Int(3).as_ref(), None, Usage::None);
+    let buf = w.finish();
+    // Expiry, then IDLE, then the type (as Redis's rdbSaveKeyValuePair).
+    let at = buf
+        .windows(2)
+        .position(|x| x == [OP_EXPIRETIME_MS, 5])
+        .expect("the expiry");
+    assert_eq!(buf[at + 9], OP_IDLE);
+    let usages: Vec<Usage> = read_all(&buf)
+        .unwrap()
+        .into_iter()
+        .filter_map(|i| match i {
+            Item::Key { usage, .. } => Some(usage),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        usages,
+        [Usage::IdleSecs(3600), Usage::Freq(200), Usage::None]
+    );
+    // A FREQ cut off at the end of the file is an error naming its offset, not a panic.
+    let cut = buf
+        .windows(2)
+        .position(|x| x == [OP_FREQ, 200])
+        .expect("the freq");
+    assert!(read_all(&buf[..cut + 1]).is_err());
 }

@@ -17,6 +17,16 @@ const NODE_BYTES: usize = 8192;
 const INTSET_MAX: usize = 512;
 const QUICKLIST_NODE_PACKED: u64 = 2;
 
+/// A key's use as the eviction policy sees it, as a file keeps it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Usage {
+    None,
+    /// Seconds since the last access (LRU policies).
+    IdleSecs(u64),
+    /// The LFU counter, decayed to the time of the save (LFU policies).
+    Freq(u8),
+}
+
 pub struct Writer {
     buf: Vec<u8>,
     crc: u64,
@@ -70,9 +80,32 @@ impl Writer {
 
     /// One key with its value and expiry time (unix milliseconds).
     pub fn key(&mut self, key: &[u8], value: ValueRef<'_>, expire_ms: Option<u64>) {
+        self.key_with(key, value, expire_ms, Usage::None);
+    }
+
+    /// `key` with what the eviction policy knows of it (Redis writes `IDLE` under an LRU
+    /// policy, `FREQ` under an LFU one, after the expiry and before the type).
+    pub fn key_with(
+        &mut self,
+        key: &[u8],
+        value: ValueRef<'_>,
+        expire_ms: Option<u64>,
+        usage: Usage,
+    ) {
         if let Some(t) = expire_ms {
             self.buf.push(OP_EXPIRETIME_MS);
             self.buf.extend_from_slice(&t.to_le_bytes());
+        }
+        match usage {
+            Usage::None => {}
+            Usage::IdleSecs(secs) => {
+                self.buf.push(OP_IDLE);
+                self.len(secs);
+            }
+            Usage::Freq(f) => {
+                self.buf.push(OP_FREQ);
+                self.buf.push(f);
+            }
         }
         match value {
             ValueRef::Int(n) => {
