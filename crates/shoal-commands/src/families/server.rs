@@ -602,7 +602,7 @@ fn debug_reload(ctx: &mut Ctx<'_>, a: &Args<'_>) -> CmdResult {
     }
     if flush {
         let store = ctx.ks.store;
-        flush_shards(ctx, store.live_shards());
+        flush_shards(ctx, store.live_shards(), false);
         crate::tracking::flushed(ctx);
         let reg = &ctx.shared.scripts.functions;
         reg.libs.write().clear();
