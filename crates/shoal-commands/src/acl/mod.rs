@@ -846,9 +846,10 @@ fn check_slow(
 }
 
 /// A container command whose subcommand does not exist (Redis's command lookup fails on it
-/// before any ACL check).
+/// before any ACL check). Only containers Redis has as such: DEBUG's first argument is a plain
+/// argument there (`+debug|object` and a NOPERM for DEBUG SEGFAULT).
 pub fn unknown_subcommand(spec: &Spec, args: &Args<'_>) -> bool {
-    !spec.subs.is_empty() && args.len() >= 2 && spec.sub_index(args).is_none()
+    args.len() >= 2 && spec.sub_index(args).is_none() && crate::introspect::is_container(spec)
 }
 
 pub fn user_name(shared: &crate::ctx::Shared, client: &crate::ctx::Client) -> String {
