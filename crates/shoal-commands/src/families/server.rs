@@ -820,7 +820,14 @@ pub static COMMANDS: &[Spec] = &[
         "A container for debugging commands.",
         debug,
     )
-    .subcommands(&["object", "sleep", "set-active-expire", "error", "reload", "help"]),
+    .subcommands(&[
+        "object",
+        "sleep",
+        "set-active-expire",
+        "error",
+        "reload",
+        "help",
+    ]),
     cmd(
         "module",
         -2,
