@@ -11,6 +11,65 @@ use std::time::Duration;
 pub const LIB: &str =
     "#!lua name=mylib\nredis.register_function('myfunc', function(keys, args) return 42 end)";
 
+/// Data of every type and encoding (streams through `streams`, which fills them), in several
+/// databases, with TTLs, a HyperLogLog and a function library: what the tests moving data
+/// between shoal and redis-server compare.
+pub fn fill_every_type(c: &mut redis::Connection, streams: impl FnOnce(&mut redis::Connection)) {
+    ok(c, &["SET", "str", "hello"]);
+    ok(c, &["SET", "int", "12345"]);
+    ok(c, &["SET", "bigint", "-99999999999999"]);
+    ok(c, &["SET", "zeros", "007"]);
+    ok(c, &["SET", "empty", ""]);
+    ok(c, &["SET", "long", &"abcdefgh".repeat(2000)]);
+    ok(c, &["SET", "ttl", "v", "PX", "100000000"]);
+    let _: i64 = q(c, &["RPUSH", "list", "a", "b", "1", "-2", ""]);
+    let mut pipe = redis::pipe();
+    for i in 0..3000 {
+        pipe.cmd("RPUSH")
+            .arg("biglist")
+            .arg(format!("{i}-{}", "x".repeat(i % 70)))
+            .ignore();
+        pipe.cmd("HSET")
+            .arg("bighash")
+            .arg(format!("f{i}"))
+            .arg(i * 3)
+            .ignore();
+    }
+    for i in 0..700 {
+        pipe.cmd("SADD").arg("bigints").arg(i * 1000).ignore();
+        pipe.cmd("SADD").arg("bigset").arg(format!("m{i}")).ignore();
+        pipe.cmd("ZADD")
+            .arg("bigz")
+            .arg(i as f64 / 7.0)
+            .arg(format!("z{i}"))
+            .ignore();
+    }
+    for i in 0..200 {
+        pipe.cmd("SET").arg(format!("k{i}")).arg(i).ignore();
+    }
+    let _: () = pipe.query(c).unwrap();
+    let _: i64 = q(c, &["PFADD", "hll", "a", "b", "c"]);
+    let _: i64 = q(c, &["HSET", "hash", "f1", "v1", "f2", "2", "f3", ""]);
+    let _: i64 = q(
+        c,
+        &["SADD", "ints", "1", "2", "3", "-5", "100000", "9999999999"],
+    );
+    let _: i64 = q(c, &["SADD", "strs", "a", "b", "c", "17"]);
+    let _: i64 = q(
+        c,
+        &[
+            "ZADD", "z", "1", "a", "2.5", "b", "-inf", "c", "+inf", "d", "0.1", "e", "1e100", "f",
+        ],
+    );
+    let _: bool = q(c, &["PEXPIRE", "hash", "50000000"]);
+    streams(c);
+    ok(c, &["SELECT", "3"]);
+    ok(c, &["SET", "in3", "x"]);
+    let _: i64 = q(c, &["LPUSH", "list3", "y"]);
+    ok(c, &["SELECT", "0"]);
+    let _: String = q(c, &["FUNCTION", "LOAD", LIB]);
+}
+
 pub fn have(cmd: &str) -> bool {
     Command::new(cmd)
         .arg("--version")
