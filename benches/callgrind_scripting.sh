@@ -14,8 +14,7 @@ if [ -z "${SHOAL:-}" ]; then
   SHOAL=./target/release/shoal-server
 fi
 OUT=$(mktemp -d)
-port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_port() { for _ in $(seq 1 300); do redis-cli -p "$1" ping >/dev/null 2>&1 && return 0; sleep 0.1; done; return 1; }
+. benches/callgrind_lib.sh
 body() {
   case $1 in
     get) echo "return redis.call('get', KEYS[1])" ;;
@@ -29,26 +28,13 @@ for t in ${TESTS//,/ }; do
   declare -A per
   for srv in redis shoal; do
     p=$(port)
-    if [ $srv = redis ]; then
-      valgrind --tool=callgrind --callgrind-out-file="$OUT/$srv.$t" redis-server --port "$p" --bind 127.0.0.1 --save "" --appendonly no >/dev/null 2>&1 &
-    else
-      valgrind --tool=callgrind --callgrind-out-file="$OUT/$srv.$t" "$SHOAL" --port "$p" --bind 127.0.0.1 --threads 1 >/dev/null 2>&1 &
-    fi
-    pid=$!
-    wait_port "$p"
+    cg_start "$srv" "$OUT/$srv.$t" "$p" "$SHOAL"
     sha=$(redis-cli -p "$p" script load "$(body "$t")")
     redis-benchmark -p "$p" -c 50 -P 16 -r 100000 -n 2000 -q EVALSHA "$sha" 1 key:__rand_int__ >/dev/null
     # Count only the load: zero the counters after the warm-up, dump after the run.
-    callgrind_control -z "$pid" >/dev/null 2>&1
+    cg_zero
     redis-benchmark -p "$p" -c 50 -P 16 -r 100000 -n "$N" -q EVALSHA "$sha" 1 key:__rand_int__ >/dev/null
-    callgrind_control -d "$pid" >/dev/null 2>&1
-    redis-cli -p "$p" shutdown nosave >/dev/null 2>&1 || true
-    wait "$pid" 2>/dev/null || true
-    total=0
-    for f in "$OUT/$srv.$t".*; do
-      n=$(callgrind_annotate "$f" 2>/dev/null | awk '/PROGRAM TOTALS/ {gsub(",","",$1); print $1}')
-      total=$((total + ${n:-0}))
-    done
+    total=$(cg_stop "$OUT/$srv.$t" "$p")
     per[$srv]=$((total / N))
   done
   echo "| $t | 16 | $N | ${per[redis]} | ${per[shoal]} | $(python3 -c "print(f'{${per[shoal]}/${per[redis]}:.2f}')") |"
