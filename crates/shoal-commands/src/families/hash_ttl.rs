@@ -422,12 +422,7 @@ fn hgetex(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
         Ok(vals)
     })?;
     let Some((vals, ch)) = r else {
-        ctx.propagate_nothing();
-        ctx.out.array(n);
-        for _ in 0..n {
-            ctx.out.null();
-        }
-        return Ok(());
+        return missing_key(ctx, n);
     };
     announce_reaped(ctx, key, &reaped);
     // Replicated as HPERSIST or HPEXPIREAT (absolute ms), or the HDELs of a time in the past.
@@ -505,12 +500,7 @@ fn hgetdel(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
         Ok(vals)
     })?;
     let Some((vals, ch)) = r else {
-        ctx.propagate_nothing();
-        ctx.out.array(n);
-        for _ in 0..n {
-            ctx.out.null();
-        }
-        return Ok(());
+        return missing_key(ctx, n);
     };
     announce_reaped(ctx, key, &reaped);
     if !deleted.is_empty() {
@@ -840,6 +830,16 @@ pub static COMMANDS: &[Spec] = &[
         hgetdel,
     ),
 ];
+
+/// HGETEX / HGETDEL of a missing key: a nil per field, nothing replicated.
+fn missing_key(ctx: &mut Ctx<'_>, n: usize) -> CmdResult {
+    ctx.propagate_nothing();
+    ctx.out.array(n);
+    for _ in 0..n {
+        ctx.out.null();
+    }
+    Ok(())
+}
 
 #[cfg(test)]
 mod tests {
