@@ -1140,3 +1140,39 @@ fn the_log_says_ready_after_the_dataset_is_loaded_as_redis() {
     assert!(at("DB loaded from disk: ") < last);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// DEBUG RELOAD [MERGE] [NOFLUSH] [NOSAVE]: save, empty, load back, as Redis 7.0; a load that
+/// fails says so and leaves what was there.
+#[test]
+fn debug_reload_saves_flushes_and_loads_back() {
+    let dir = tmpdir("debug-reload");
+    let srv = shoal_in(&dir, &["--enable-debug-command", "yes"]);
+    let mut c = loaded(&srv);
+    ok(&mut c, &["SET", "a", "1"]);
+    let _: i64 = q(&mut c, &["HSET", "h", "f", "v"]);
+    let _: String = q(&mut c, &["FUNCTION", "LOAD", LIB]);
+    ok(&mut c, &["DEBUG", "RELOAD"]);
+    assert_eq!(q::<String>(&mut c, &["GET", "a"]), "1");
+    assert_eq!(q::<String>(&mut c, &["HGET", "h", "f"]), "v");
+    assert_eq!(q::<i64>(&mut c, &["FCALL", "myfunc", "0"]), 42);
+    // NOSAVE: what was written since the last save is gone.
+    ok(&mut c, &["SET", "b", "2"]);
+    ok(&mut c, &["DEBUG", "RELOAD", "NOSAVE"]);
+    assert_eq!(q::<i64>(&mut c, &["EXISTS", "a", "b"]), 1);
+    // NOFLUSH MERGE: the file's keys join what is there.
+    ok(&mut c, &["SET", "c", "3"]);
+    ok(&mut c, &["DEBUG", "RELOAD", "NOSAVE", "NOFLUSH", "MERGE"]);
+    assert_eq!(q::<i64>(&mut c, &["EXISTS", "a", "c", "h"]), 3);
+    // NOFLUSH without MERGE meets keys it already has: an error, the keys stay.
+    assert_eq!(
+        e(&mut c, &["DEBUG", "RELOAD", "NOSAVE", "NOFLUSH"]),
+        "ERR Error trying to load the RDB dump, check server logs."
+    );
+    assert_eq!(q::<String>(&mut c, &["GET", "a"]), "1");
+    assert_eq!(q::<String>(&mut c, &["GET", "c"]), "3");
+    assert_eq!(
+        e(&mut c, &["DEBUG", "RELOAD", "LATER"]),
+        "ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options."
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

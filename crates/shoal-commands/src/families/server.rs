@@ -595,7 +595,7 @@ fn debug_reload(ctx: &mut Ctx<'_>, a: &Args<'_>) -> CmdResult {
         }
     }
     let Some(me) = ctx.shared.persist.me.get().and_then(|w| w.upgrade()) else {
-        return Err("ERR".into());
+        return Err("ERR persistence is not set up on this server".into());
     };
     if save {
         crate::persist::save_sync(ctx.shared).map_err(CmdError::from)?;
