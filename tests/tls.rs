@@ -784,13 +784,30 @@ print("ok")
         String::from_utf8_lossy(&out.stderr)
     );
     // A manual failover over TLS: the replica takes over with the keys it replicated.
-    assert_eq!(cli(&nodes[3], &["CLUSTER", "FAILOVER"]), "OK");
+    // A manual failover that cannot finish within Redis's 5 s (a loaded machine) is abandoned
+    // and the primary resumes: as an operator would, ask again (at most three times).
+    let failed_over = || {
+        wait_until(Duration::from_secs(10), || {
+            cli(&nodes[3], &["ROLE"]).starts_with("master")
+                && cli(&nodes[0], &["ROLE"]).starts_with("slave")
+        })
+    };
+    let mut done = false;
+    for _ in 0..3 {
+        if cli(&nodes[3], &["ROLE"]).starts_with("slave") {
+            assert_eq!(cli(&nodes[3], &["CLUSTER", "FAILOVER"]), "OK");
+        }
+        done = failed_over();
+        if done {
+            break;
+        }
+    }
     assert!(
-        wait_until(Duration::from_secs(20), || cli(&nodes[3], &["ROLE"])
-            .starts_with("master")
-            && cli(&nodes[0], &["ROLE"]).starts_with("slave")),
-        "{}",
-        cli(&nodes[3], &["CLUSTER", "NODES"])
+        done,
+        "{}\nreplica log: {:#?}\nprimary log: {:#?}",
+        cli(&nodes[3], &["CLUSTER", "NODES"]),
+        nodes[3].log(),
+        nodes[0].log()
     );
     let mine = (0..300)
         .map(|i| format!("key:{i}"))
