@@ -1,4 +1,5 @@
-//! One Lua 5.1 state per worker thread, sandboxed as Redis 7.0 sandboxes scripts.
+//! Lua 5.1 states (a pool of them, one per script running at once), sandboxed as Redis 7.0
+//! sandboxes scripts.
 //!
 //! What a script sees as its globals is a read-only view: reading a name that does not exist
 //! is `Script attempted to access nonexistent global variable`, writing any is `Attempt to
@@ -54,7 +55,7 @@ impl Drop for Unlimited<'_> {
 /// globals; returns the table scripts see as `_G`, the table that backs it (`real`, where
 /// KEYS and ARGV go) and the runner.
 const BOOTSTRAP: &str = r#"
-local redis_tbl, rnd, rndseed, libs, errinfo = ...
+local redis_tbl, rnd, rndseed, libs, loadlib, errinfo = ...
 local dbg, rawsetmt, rawrawset, rawgetmt = debug, setmetatable, rawset, getmetatable
 local type, error, tostring, select, xpcall, loadstring_ = type, error, tostring, select, xpcall, loadstring
 local setfenv_, next_, pairs_, rawget_, pcall_, concat = setfenv, next, pairs, rawget, pcall, table.concat
@@ -118,7 +119,16 @@ mathv.randomseed = rndseed
 real.math = readonly(mathv)
 real.string = readonly(string)
 real.table = readonly(table)
-for name, lib in pairs(libs) do real[name] = readonly(lib) end
+-- The libraries (cjson, cmsgpack, bit, struct) come into being when first named.
+local function lazy(_, k)
+  if libs[k] then
+    libs[k] = nil
+    local v = readonly(loadlib(k))
+    rawrawset(real, k, v)
+    return v
+  end
+  error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
+end
 
 local env
 real.setmetatable = function(t, m)
@@ -177,7 +187,7 @@ redis_tbl.LOG_DEBUG, redis_tbl.LOG_VERBOSE, redis_tbl.LOG_NOTICE, redis_tbl.LOG_
 redis_tbl.REPL_NONE, redis_tbl.REPL_AOF, redis_tbl.REPL_SLAVE, redis_tbl.REPL_REPLICA, redis_tbl.REPL_ALL = 0, 1, 2, 2, 3
 real.redis = readonly(redis_tbl)
 
-rawsetmt(real, {__index = missing})
+rawsetmt(real, {__index = lazy})
 env = readonly(real, missing)
 real._G = env
 
@@ -255,8 +265,8 @@ pub struct Engine {
     pub functions_gen: Option<u64>,
     /// The PRNG of math.random (per state; math.randomseed makes it repeatable).
     pub rng: Rc<Cell<u64>>,
-    /// The hook is on its after-kill setting (every line).
-    pub kill_hook: bool,
+    /// The hook is on its after-kill setting (every line): the next run sets the default.
+    kill_hook: bool,
     /// This state's bytes as last added to INFO's used_memory_lua.
     reported: usize,
     /// Uses since the last garbage-collection step.
@@ -266,7 +276,6 @@ pub struct Engine {
 }
 
 thread_local! {
-    static ENGINE: RefCell<Option<Engine>> = const { RefCell::new(None) };
     /// The script running on this thread (the hook reads it).
     pub static CURRENT: RefCell<Option<(Arc<Running>, Arc<Scripts>)>> = const { RefCell::new(None) };
 }
@@ -276,30 +285,46 @@ pub fn in_script() -> bool {
     CURRENT.with(|c| c.try_borrow().map_or(true, |c| c.is_some()))
 }
 
-/// Runs `f` with this thread's Lua state, made (or remade after SCRIPT FLUSH) as needed.
-/// `None` if the state cannot be built.
+/// A Lua state waiting in [`Scripts`]' pool for its next script.
+pub struct Pooled(Box<Engine>);
+
+// SAFETY: mlua marks a `Lua` as not `Send` because its handles share reference counts without
+// atomics. Every handle into this state (tables, functions, registry keys, the closures'
+// `Rc`s) lives inside the `Engine` and moves with it; the thread-locals a run sets
+// (`CURRENT`, `raw::BOUND`, `RESP`, `REPL`, ...) are set again by the next run before Lua
+// code reads them. A pooled engine is taken by one thread at a time (the pool's lock orders
+// the hand-over), used synchronously, and given back: no two threads ever touch it at once.
+unsafe impl Send for Pooled {}
+
+/// Runs `f` with a Lua state from the pool, made (or remade after SCRIPT FLUSH) as needed.
+///
+/// States are not per thread: a connection's task moves between worker threads, and a state
+/// per thread meant one 55 KB heap (and its garbage) on every thread that ever ran a script.
+/// The pool holds as many states as scripts ever ran at once (one for clients taking turns).
 pub fn with_engine<R>(scripts: &Scripts, f: impl FnOnce(&mut Engine) -> R) -> Result<R, String> {
-    ENGINE.with(|cell| {
-        let generation = scripts
-            .generation
-            .load(std::sync::atomic::Ordering::Relaxed);
-        let mut slot = cell
-            .try_borrow_mut()
-            .map_err(|_| "ERR scripting engine busy".to_string())?;
-        if slot.as_ref().is_none_or(|e| e.generation != generation) {
-            // SCRIPT FLUSH zeroed the count the old state was part of.
-            drop(slot.take());
-            *slot = Some(Engine::new(generation).map_err(|e| format!("ERR {e}"))?);
-        }
-        match slot.as_mut() {
-            Some(e) => {
-                let r = f(e);
-                e.account(scripts);
-                Ok(r)
+    use std::sync::atomic::Ordering::Relaxed;
+    let generation = scripts.generation.load(Relaxed);
+    let mut engine = loop {
+        let next = scripts.engines.lock().pop();
+        match next {
+            Some(e) if e.0.generation == generation => break e,
+            // From before SCRIPT FLUSH (which zeroed the count it was part of).
+            Some(stale) => drop(stale),
+            None => {
+                break Pooled(Box::new(
+                    Engine::new(generation).map_err(|e| format!("ERR {e}"))?,
+                ));
             }
-            None => Err("ERR scripting engine unavailable".to_string()),
         }
-    })
+    };
+    let e = &mut *engine.0;
+    let r = f(e);
+    e.kill_hook |= ENGINE_KILL_HOOK.with(|k| k.replace(false));
+    if scripts.generation.load(Relaxed) == generation {
+        e.account(scripts);
+        scripts.engines.lock().push(engine);
+    }
+    Ok(r)
 }
 
 /// The hook's check: past the BUSY threshold, SCRIPT KILL, SHUTDOWN NOSAVE.
@@ -355,7 +380,7 @@ pub const KILLED: &str = "ERR Script killed by user with SCRIPT KILL...";
 /// The default hook, set again at the start of a run after a kill changed it.
 pub fn reset_hook(e: &mut Engine) {
     RELEASED_AT.with(|x| x.set(0));
-    if ENGINE_KILL_HOOK.with(|k| k.replace(false)) {
+    if std::mem::take(&mut e.kill_hook) {
         let _ = e.lua.set_hook(
             HookTriggers::new().every_nth_instruction(HOOK_EVERY),
             |lua, _| hook_check(lua),
@@ -584,14 +609,15 @@ impl Engine {
             r2.set(((seed & 0xFFFF_FFFF) << 16) | 0x330E);
             Ok(())
         })?;
-        // cjson, cmsgpack, bit, struct: made as globals, handed to the sandbox read-only.
-        super::libs::load(&lua)?;
+        // cjson, cmsgpack, bit, struct: made the first time a script names one, handed to the
+        // sandbox read-only.
         let libs = lua.create_table()?;
-        for name in ["cjson", "cmsgpack", "bit", "struct"] {
-            if let Value::Table(t) = lua.globals().raw_get::<Value>(name)? {
-                libs.raw_set(name, t)?;
-            }
+        for name in super::libs::NAMES {
+            libs.raw_set(name, true)?;
         }
+        let loadlib = lua.create_function(|lua, name: mlua::String| {
+            super::libs::create(lua, &name.as_bytes())
+        })?;
         // What a caught error is (pcall/xpcall): redis.call's error text and whether INFO
         // counted it, or a Rust function's message.
         // A positioned message (`user_script:1: bad argument ...`) stays a string; the redis.*
@@ -625,7 +651,7 @@ impl Engine {
         let (env, real, runner, handler): (Table, Table, Function, Function) = lua
             .load(BOOTSTRAP)
             .set_name("=shoal")
-            .call((redis.clone(), random, randomseed, libs, errinfo))?;
+            .call((redis.clone(), random, randomseed, libs, loadlib, errinfo))?;
         // redis.call and redis.pcall: C functions made once, they reach the running script
         // through `raw::BOUND`.
         // SAFETY: both follow the rules of `script::raw` (they raise only from a frame with

@@ -147,15 +147,17 @@ pub struct Scripts {
     cache: RwLock<ShaMap<Arc<[u8]>>>,
     /// Tells this cache from another one in the same process (see `LAST_GET`).
     instance: Instance,
-    /// Bumped by SCRIPT FLUSH: every thread's Lua state starts over before its next script.
+    /// Bumped by SCRIPT FLUSH: every Lua state starts over before its next script.
     pub generation: AtomicU64,
+    /// Lua states not running a script now (see `engine::with_engine`).
+    pub engines: Mutex<Vec<engine::Pooled>>,
     running: Mutex<Vec<Arc<Running>>>,
     /// Some running script has run past `busy-reply-threshold`: other clients get -BUSY.
     pub busy: AtomicBool,
     pub busy_threshold_ms: AtomicU64,
     /// Bytes of script bodies in the cache (INFO used_memory_scripts_eval).
     pub cache_bytes: AtomicUsize,
-    /// Lua heap of every thread's state, summed (INFO used_memory_lua).
+    /// Lua heap of every state, summed (INFO used_memory_lua).
     pub lua_bytes: AtomicUsize,
     /// FUNCTION libraries.
     pub functions: functions::Registry,
@@ -233,10 +235,13 @@ impl Scripts {
         self.cache.write().clear();
         self.learned.clear();
         self.cache_bytes.store(0, Relaxed);
-        // Every thread makes a new state before its next script (and counts it then).
+        // New states are made for the next scripts (and counted then); a state running a
+        // script now is dropped when it ends.
         self.lua_bytes.store(0, Relaxed);
         self.generation
             .fetch_add(1, std::sync::atomic::Ordering::Release);
+        let stale = std::mem::take(&mut *self.engines.lock());
+        drop(stale);
     }
 
     /// Registers a script that starts now.
