@@ -426,3 +426,79 @@ fn a_full_sync_carries_the_primarys_functions_and_drops_the_replicas_own() {
     });
     assert!(gone, "FUNCTION DELETE never reached the replica");
 }
+
+#[test]
+fn min_replicas_to_write_refuses_writes_without_enough_good_replicas() {
+    const NOREPLICAS: &str = "NOREPLICAS Not enough good replicas to write.";
+    let p = server(&[]);
+    let mut pc = conn(&p);
+    ok(&mut pc, &["SET", "x", "v"]);
+    let info = |c: &mut redis::Connection| -> String { q(c, &["INFO", "replication"]) };
+    assert!(!info(&mut pc).contains("min_slaves_good_slaves"));
+    ok(&mut pc, &["CONFIG", "SET", "min-slaves-to-write", "1"]);
+    assert_eq!(
+        q::<Vec<String>>(&mut pc, &["CONFIG", "GET", "min-replicas-to-write"])[1],
+        "1"
+    );
+    assert!(info(&mut pc).contains("min_slaves_good_slaves:0\r\n"));
+    // Writes are refused, reads are not.
+    assert_eq!(e(&mut pc, &["SET", "x", "w"]), NOREPLICAS);
+    assert_eq!(e(&mut pc, &["DEL", "x"]), NOREPLICAS);
+    assert_eq!(q::<String>(&mut pc, &["GET", "x"]), "v");
+    // In MULTI the write is refused when queued and EXEC discards the transaction.
+    ok(&mut pc, &["MULTI"]);
+    assert_eq!(e(&mut pc, &["SET", "x", "w"]), NOREPLICAS);
+    assert!(e(&mut pc, &["EXEC"]).starts_with("EXECABORT"));
+    // Scripts: one with flags that may write is refused before it starts; a script without
+    // flags at its first write; reads and no-writes scripts run.
+    let get = "return redis.call('get', KEYS[1])";
+    assert_eq!(
+        e(&mut pc, &["EVAL", &format!("#!lua\n{get}"), "1", "x"]),
+        NOREPLICAS
+    );
+    assert_eq!(
+        q::<String>(
+            &mut pc,
+            &["EVAL", &format!("#!lua flags=no-writes\n{get}"), "1", "x"]
+        ),
+        "v"
+    );
+    assert_eq!(q::<String>(&mut pc, &["EVAL", get, "1", "x"]), "v");
+    let set = "return redis.call('set', KEYS[1], 'w')";
+    assert!(e(&mut pc, &["EVAL", set, "1", "x"]).starts_with(NOREPLICAS));
+    // A lag of 0 turns the check off.
+    ok(&mut pc, &["CONFIG", "SET", "min-replicas-max-lag", "0"]);
+    ok(&mut pc, &["SET", "x", "v2"]);
+    ok(&mut pc, &["CONFIG", "SET", "min-replicas-max-lag", "10"]);
+    assert_eq!(e(&mut pc, &["SET", "x", "w"]), NOREPLICAS);
+
+    // An online replica that acknowledges counts as good; the replica itself applies the
+    // stream although it has the setting too.
+    let r = server(&[
+        "--replicaof",
+        "127.0.0.1",
+        &p.port().to_string(),
+        "--min-replicas-to-write",
+        "1",
+    ]);
+    let mut rc = conn(&r);
+    assert!(wait_until(Duration::from_secs(10), || linked(&mut rc)));
+    assert!(
+        wait_until(Duration::from_secs(10), || info(&mut pc)
+            .contains("min_slaves_good_slaves:1\r\n")),
+        "{}",
+        info(&mut pc)
+    );
+    ok(&mut pc, &["SET", "x", "w"]);
+    eventually_get(&mut rc, "x", Some("w"));
+    assert_eq!(
+        q::<String>(&mut pc, &["EVAL", set, "1", "x"]),
+        "OK",
+        "a script writes with a good replica attached"
+    );
+    ok(&mut pc, &["CONFIG", "SET", "min-replicas-to-write", "2"]);
+    assert_eq!(e(&mut pc, &["SET", "x", "w"]), NOREPLICAS);
+    ok(&mut pc, &["CONFIG", "SET", "min-replicas-to-write", "0"]);
+    ok(&mut pc, &["SET", "x", "z"]);
+    eventually_get(&mut rc, "x", Some("z"));
+}

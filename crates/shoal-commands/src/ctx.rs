@@ -265,6 +265,12 @@ impl Shared {
         self.scripts
             .busy_threshold_ms
             .store(c.busy_reply_threshold, Ordering::Relaxed);
+        self.repl
+            .min_to_write
+            .store(c.min_replicas_to_write, Ordering::Relaxed);
+        self.repl
+            .min_max_lag
+            .store(c.min_replicas_max_lag, Ordering::Relaxed);
         if let Some(cl) = &self.cluster {
             let mut st = cl.state.write();
             st.require_full_coverage = c.cluster.require_full_coverage;

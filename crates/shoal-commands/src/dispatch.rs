@@ -125,6 +125,11 @@ fn dispatch_inner(shared: &Shared, client: &mut Client, out: &mut Reply, args: A
         reject(shared, client, out, Some(idx), errors::OOM.into());
         return;
     }
+    // min-replicas-to-write: a primary without enough good replicas takes no writes.
+    if is_write(client, spec) && shared.repl.lacks_good_replicas() {
+        reject(shared, client, out, Some(idx), errors::NOREPLICAS.into());
+        return;
+    }
     // A replica takes writes from its primary only (replica-read-only yes).
     if spec.has(flags::WRITE)
         && !client.is_master
@@ -290,6 +295,17 @@ fn full_name(spec: &Spec, args: &Args<'_>) -> String {
         Some(sub) => format!("{}|{sub}", spec.name),
         None => spec.name.to_string(),
     }
+}
+
+/// A write command, or EXEC of a transaction holding one (Redis's `is_write_command`).
+fn is_write(client: &Client, spec: &Spec) -> bool {
+    spec.has(flags::WRITE)
+        || (spec.name == "exec"
+            && client.multi.as_ref().is_some_and(|m| {
+                m.queued
+                    .iter()
+                    .any(|(i, _)| table().specs[*i].has(flags::WRITE))
+            }))
 }
 
 /// With memory over `maxmemory` and nothing left to evict, Redis refuses commands that may

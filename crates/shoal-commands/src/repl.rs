@@ -149,6 +149,9 @@ pub struct ReplicaView {
 pub struct Replication {
     /// Mirrors `role` for the request path (READONLY checks) without a lock.
     pub replica: AtomicBool,
+    /// `min-replicas-to-write` and `min-replicas-max-lag` (seconds), for the request path.
+    pub min_to_write: AtomicU64,
+    pub min_max_lag: AtomicU64,
     pub role: Mutex<Role>,
     /// This node's replication ID (and the one it follows, on a replica).
     pub replid: Mutex<String>,
@@ -207,6 +210,8 @@ impl Default for Replication {
             replid2: Mutex::new("0".repeat(40)),
             second_offset: std::sync::atomic::AtomicI64::new(-1),
             offset: AtomicU64::new(0),
+            min_to_write: AtomicU64::new(0),
+            min_max_lag: AtomicU64::new(10),
             active: AtomicBool::new(false),
             backlog: Mutex::new(None),
             write_lock: Mutex::new(()),
@@ -328,6 +333,28 @@ impl Replication {
             self.offset.store(b.end(), Relaxed);
         }
         self.fed.notify_waiters();
+    }
+
+    /// Online replicas whose last acknowledgement is at most `max_lag_s` seconds old.
+    pub fn good_replicas(&self, max_lag_s: u64) -> usize {
+        let now = crate::ctx::unix_ms();
+        self.replicas
+            .lock()
+            .iter()
+            .filter(|r| r.state == "online" && now.saturating_sub(r.ack_at) / 1000 <= max_lag_s)
+            .count()
+    }
+
+    /// `min-replicas-to-write` is set (with a lag), this node is a primary and fewer good
+    /// replicas than that are attached: writes get NOREPLICAS (Redis's
+    /// checkGoodReplicasStatus). One atomic load when the setting is off.
+    pub fn lacks_good_replicas(&self) -> bool {
+        let want = self.min_to_write.load(Relaxed);
+        if want == 0 {
+            return false;
+        }
+        let lag = self.min_max_lag.load(Relaxed);
+        lag != 0 && !self.replica.load(Relaxed) && (self.good_replicas(lag) as u64) < want
     }
 
     /// Acknowledgements at or past `offset`.
@@ -595,6 +622,13 @@ pub fn info_text(repl: &Replication, read_only: bool) -> String {
     }
     let replicas = repl.replicas.lock().clone();
     let _ = write!(o, "connected_slaves:{}\r\n", replicas.len());
+    let (want, lag) = (
+        repl.min_to_write.load(Relaxed),
+        repl.min_max_lag.load(Relaxed),
+    );
+    if matches!(role, Role::Primary) && want != 0 && lag != 0 {
+        let _ = write!(o, "min_slaves_good_slaves:{}\r\n", repl.good_replicas(lag));
+    }
     let now = crate::ctx::unix_ms();
     for (i, r) in replicas.iter().enumerate() {
         let _ = write!(

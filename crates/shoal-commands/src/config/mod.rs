@@ -104,6 +104,10 @@ pub struct Config {
     pub slowlog_max_len: u64,
     /// Milliseconds a script runs before other clients get -BUSY (`lua-time-limit`).
     pub busy_reply_threshold: u64,
+    /// Good replicas a primary needs to take writes (0: off), and how many seconds old a
+    /// replica's last acknowledgement may be for it to count.
+    pub min_replicas_to_write: u64,
+    pub min_replicas_max_lag: u64,
     /// Prometheus `/metrics` port (`None` = off).
     pub metrics_port: Option<u16>,
     /// The metrics port takes HTTP Basic credentials of an ACL user (unless the default user
@@ -289,6 +293,8 @@ impl Default for Config {
             latency_monitor_threshold: 0,
             slowlog_max_len: 0,
             busy_reply_threshold: 0,
+            min_replicas_to_write: 0,
+            min_replicas_max_lag: 10,
             metrics_port: None,
             metrics_auth: false,
             encoding: Encoding {

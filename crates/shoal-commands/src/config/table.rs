@@ -616,11 +616,16 @@ pub const PARAMS: &[Param] = &[
     ),
     p("min-replicas-to-write", int(0, INT_MAX), "0")
         .alias("min-slaves-to-write")
-        .refuse(
-            is_zero,
-            "min-replicas-to-write is not supported yet: writes never wait for replicas",
+        .acts(
+            num!(min_replicas_to_write),
+            "A primary refuses writes (NOREPLICAS) with fewer good replicas than this (0: off).",
         ),
-    p("min-replicas-max-lag", int(0, INT_MAX), "10").alias("min-slaves-max-lag"),
+    p("min-replicas-max-lag", int(0, INT_MAX), "10")
+        .alias("min-slaves-max-lag")
+        .acts(
+            num!(min_replicas_max_lag),
+            "Seconds since a replica's last acknowledgement for it to count as good (0: off).",
+        ),
     p("watchdog-period", int(0, INT_MAX), "0").flags(HIDDEN),
     p("shutdown-timeout", int(0, INT_MAX), "10"),
     p("repl-diskless-sync-max-replicas", int(0, INT_MAX), "0"),

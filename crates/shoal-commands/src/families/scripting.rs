@@ -162,6 +162,9 @@ pub fn preflight(ctx: &mut Ctx<'_>, flags: &ScriptFlags, ro_command: bool) -> Cm
         {
             return Err(errors::READONLY.into());
         }
+        if ctx.shared.repl.lacks_good_replicas() {
+            return Err(errors::NOREPLICAS.into());
+        }
         if !flags.allow_oom
             && !ctx.client.is_master
             && crate::memory::over_limit(ctx.shared)

@@ -152,6 +152,11 @@ pub(super) fn checked_run<R>(
             "ERR Write commands are not allowed from read-only scripts.",
         );
     }
+    // min-replicas-to-write: a script without flags is refused its first write (a declared
+    // one was checked before it started).
+    if write && !st.wrote && shared.repl.lacks_good_replicas() {
+        return refuse(Some(idx), crate::errors::NOREPLICAS);
+    }
     // maxmemory: a script without flags is refused its first write that may allocate.
     if spec.has(flags::DENYOOM)
         && !st.flags.declared
