@@ -267,6 +267,8 @@ pub struct Engine {
     pub rng: Rc<Cell<u64>>,
     /// The hook is on its after-kill setting (every line): the next run sets the default.
     kill_hook: bool,
+    /// The thread that used this state last (`THREAD_NO`).
+    thread: usize,
     /// This state's bytes as last added to INFO's used_memory_lua.
     reported: usize,
     /// Uses since the last garbage-collection step.
@@ -276,6 +278,11 @@ pub struct Engine {
 }
 
 thread_local! {
+    /// A number per thread (for the pool's affinity).
+    static THREAD_NO: usize = {
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(1);
+        NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    };
     /// The script running on this thread (the hook reads it).
     pub static CURRENT: RefCell<Option<(Arc<Running>, Arc<Scripts>)>> = const { RefCell::new(None) };
 }
@@ -304,8 +311,17 @@ unsafe impl Send for Pooled {}
 pub fn with_engine<R>(scripts: &Scripts, f: impl FnOnce(&mut Engine) -> R) -> Result<R, String> {
     use std::sync::atomic::Ordering::Relaxed;
     let generation = scripts.generation.load(Relaxed);
+    let me = THREAD_NO.with(|n| *n);
     let mut engine = loop {
-        let next = scripts.engines.lock().pop();
+        // The state this thread used last if it is free (its memory is in this core's
+        // caches), else any.
+        let next = {
+            let mut pool = scripts.engines.lock();
+            match pool.iter().rposition(|e| e.0.thread == me) {
+                Some(i) => Some(pool.swap_remove(i)),
+                None => pool.pop(),
+            }
+        };
         match next {
             Some(e) if e.0.generation == generation => break e,
             // From before SCRIPT FLUSH (which zeroed the count it was part of).
@@ -318,6 +334,7 @@ pub fn with_engine<R>(scripts: &Scripts, f: impl FnOnce(&mut Engine) -> R) -> Re
         }
     };
     let e = &mut *engine.0;
+    e.thread = me;
     let r = f(e);
     e.kill_hook |= ENGINE_KILL_HOOK.with(|k| k.replace(false));
     if scripts.generation.load(Relaxed) == generation {
@@ -692,6 +709,7 @@ impl Engine {
             functions_gen: None,
             rng,
             kill_hook: false,
+            thread: 0,
             reported: 0,
             uses: 0,
             gc_floor: 0,
