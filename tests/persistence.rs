@@ -1176,3 +1176,44 @@ fn debug_reload_saves_flushes_and_loads_back() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// DEBUG DIGEST and DIGEST-VALUE are Redis's (debug.c) value for value: the same data in shoal
+/// and in redis-server digests alike (Redis's suite compares primaries and replicas with it).
+#[test]
+fn debug_digest_is_redis_servers() {
+    let Some(r) = start_redis("digest", &["--enable-debug-command", "yes"]) else {
+        return;
+    };
+    let srv = server(&["--enable-debug-command", "yes"]);
+    let mut sc = conn(&srv);
+    let mut rc = r.conn();
+    let digest = |c: &mut redis::Connection| -> String { q(c, &["DEBUG", "DIGEST"]) };
+    assert_eq!(digest(&mut sc), "0".repeat(40));
+    assert_eq!(digest(&mut sc), digest(&mut rc));
+    fill(&mut sc);
+    fill(&mut rc);
+    assert_ne!(digest(&mut sc), "0".repeat(40));
+    assert_eq!(digest(&mut sc), digest(&mut rc));
+    for db in 0..16 {
+        let sel = db.to_string();
+        ok(&mut sc, &["SELECT", &sel]);
+        ok(&mut rc, &["SELECT", &sel]);
+        let mut keys: Vec<String> = q(&mut sc, &["KEYS", "*"]);
+        keys.sort();
+        keys.push("no-such-key".into());
+        let mut args = vec!["DEBUG", "DIGEST-VALUE"];
+        args.extend(keys.iter().map(String::as_str));
+        let mine: Vec<String> = q(&mut sc, &args);
+        let theirs: Vec<String> = q(&mut rc, &args);
+        assert_eq!(mine, theirs, "db {db}: {keys:?}");
+        assert_eq!(mine.last().unwrap(), &"0".repeat(40));
+    }
+    // A change anywhere changes the digest; the same data in another database differs.
+    let before = digest(&mut sc);
+    let _: i64 = q(&mut sc, &["HSET", "hash", "f1", "changed"]);
+    assert_ne!(digest(&mut sc), before);
+    assert_eq!(
+        e(&mut sc, &["DEBUG", "DIGEST", "extra"]),
+        "ERR unknown subcommand or wrong number of arguments for 'DIGEST'. Try DEBUG HELP."
+    );
+}

@@ -8,6 +8,7 @@ pub mod acl;
 pub mod blocking;
 pub mod config;
 pub mod ctx;
+pub mod digest;
 pub mod dispatch;
 pub mod errors;
 pub mod families;

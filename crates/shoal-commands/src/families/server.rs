@@ -540,9 +540,34 @@ fn debug(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
             return Err(String::from_utf8_lossy(a.get(2)).into_owned().into());
         }
         b"reload" => debug_reload(ctx, &a)?,
+        b"digest" if a.len() == 2 => {
+            let d = crate::digest::dataset(ctx.ks.store);
+            ctx.out.simple(crate::digest::hex(&d).as_bytes());
+        }
+        b"digest-value" => {
+            ctx.out.array(a.len() - 2);
+            for key in a.iter().skip(2) {
+                let mut s = ctx.ks.shard(key);
+                let d = match s.peek() {
+                    Some(i) => {
+                        let e = s.entry(i);
+                        let mut d = [0u8; 20];
+                        crate::digest::value(&mut d, e.value(), e.expire_at().is_some());
+                        d
+                    }
+                    None => [0u8; 20],
+                };
+                drop(s);
+                ctx.out.simple(crate::digest::hex(&d).as_bytes());
+            }
+        }
         b"help" => {
             let lines = [
                 "DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                "DIGEST",
+                "    Output a hex signature representing the current DB content.",
+                "DIGEST-VALUE <key> [<key> ...]",
+                "    Output a hex signature of the values of all the specified keys.",
                 "OBJECT <key>",
                 "    Show low level info about `key` and associated value.",
                 "RELOAD [option ...]",
@@ -826,6 +851,8 @@ pub static COMMANDS: &[Spec] = &[
         "set-active-expire",
         "error",
         "reload",
+        "digest",
+        "digest-value",
         "help",
     ]),
     cmd(
