@@ -352,6 +352,9 @@ mod tests {
         let n = &g.pel[&StreamId::new(1, 1)];
         assert_eq!((n.delivery_time, n.delivery_count), (1796532956639, 1));
         assert_eq!(&*n.consumer, b"alice");
+        // A 7.0 payload has no active time: the seen time stands for it, as in Redis 7.2.
+        let c = &g.consumers[&b"alice"[..]];
+        assert_eq!((c.seen_time, c.active_time), (1796532956639, 1796532956639));
         // A flipped byte: the checksum; a version Redis 7.0 does not know.
         let mut bad = p.clone();
         bad[20] ^= 1;
