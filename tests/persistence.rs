@@ -1217,3 +1217,64 @@ fn debug_digest_is_redis_servers() {
         "ERR unknown subcommand or wrong number of arguments for 'DIGEST'. Try DEBUG HELP."
     );
 }
+
+/// The seen and active times of every consumer of `s`'s group `g`, from XINFO STREAM FULL.
+fn consumer_times(c: &mut redis::Connection) -> Vec<(i64, i64)> {
+    let full: Vec<redis::Value> = q(c, &["XINFO", "STREAM", "s", "FULL"]);
+    let at = |kv: &[redis::Value], label: &str| -> redis::Value {
+        kv.chunks(2)
+            .find(|p| p[0] == redis::Value::BulkString(label.as_bytes().to_vec()))
+            .map(|p| p[1].clone())
+            .unwrap_or_else(|| panic!("no {label}"))
+    };
+    let redis::Value::Array(groups) = at(&full, "groups") else {
+        panic!("no groups")
+    };
+    let redis::Value::Array(g) = &groups[0] else {
+        panic!("not a group")
+    };
+    let redis::Value::Array(cs) = at(g, "consumers") else {
+        panic!("no consumers")
+    };
+    cs.iter()
+        .map(|one| {
+            let redis::Value::Array(kv) = one else {
+                panic!("not a consumer")
+            };
+            match (at(kv, "seen-time"), at(kv, "active-time")) {
+                (redis::Value::Int(s), redis::Value::Int(a)) => (s, a),
+                o => panic!("{o:?}"),
+            }
+        })
+        .collect()
+}
+
+/// An RDB file keeps the consumers' seen times but, being of Redis 7.0's stream type (so that
+/// redis-server 7.0 loads it), not their active times: loaded, a consumer's active time is its
+/// seen time, as Redis 7.2 loads a 7.0 file.
+#[test]
+fn rdb_reload_takes_the_seen_time_as_the_active_time() {
+    let dir = tmpdir("active-time");
+    let srv = shoal_in(&dir, &["--enable-debug-command", "yes"]);
+    let mut c = loaded(&srv);
+    let _: String = q(&mut c, &["XADD", "s", "1-0", "f", "v"]);
+    ok(&mut c, &["XGROUP", "CREATE", "s", "g", "0"]);
+    let _: redis::Value = q(
+        &mut c,
+        &["XREADGROUP", "GROUP", "g", "a", "STREAMS", "s", ">"],
+    );
+    std::thread::sleep(Duration::from_millis(20));
+    let _: redis::Value = q(
+        &mut c,
+        &["XREADGROUP", "GROUP", "g", "a", "STREAMS", "s", ">"],
+    );
+    let _: i64 = q(&mut c, &["XGROUP", "CREATECONSUMER", "s", "g", "b"]);
+    let before = consumer_times(&mut c);
+    assert!(before[0].1 > 0 && before[0].0 > before[0].1, "{before:?}");
+    assert_eq!(before[1].1, -1);
+    ok(&mut c, &["DEBUG", "RELOAD"]);
+    let after = consumer_times(&mut c);
+    let want: Vec<(i64, i64)> = before.iter().map(|(s, _)| (*s, *s)).collect();
+    assert_eq!(after, want);
+    let _ = std::fs::remove_dir_all(&dir);
+}

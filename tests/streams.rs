@@ -814,6 +814,23 @@ fn xinfo_replies() {
     let full: Vec<Value> = q(&mut c, &["XINFO", "STREAM", "s", "FULL", "COUNT", "0"]);
     assert_eq!(full.len(), 18);
     assert_eq!(full[14], Value::BulkString(b"entries".to_vec()));
+    // The key is looked up before FULL's options are checked; a negative COUNT is the
+    // default 10 (as in Redis 7.0 and 7.2).
+    assert_eq!(
+        e(&mut c, &["XINFO", "STREAM", "nokey", "FULL", "BOGUS"]),
+        "ERR no such key"
+    );
+    assert_eq!(
+        e(&mut c, &["XINFO", "STREAM", "nokey", "FULL", "COUNT", "x"]),
+        "ERR no such key"
+    );
+    for i in 2..=12 {
+        xadd(&mut c, "s", &i.to_string());
+    }
+    for (count, n) in [("-1", 10), ("0", 12), ("3", 3)] {
+        let full: Vec<Value> = q(&mut c, &["XINFO", "STREAM", "s", "FULL", "COUNT", count]);
+        assert_eq!(ids(&full[15]).len(), n, "COUNT {count}");
+    }
     let mut r3 = resp3(&s);
     let m = v(&mut r3, &["XINFO", "STREAM", "s"]);
     assert!(matches!(m, Value::Map(ref kv) if kv.len() == 10), "{m:?}");
@@ -973,4 +990,271 @@ fn one_entry_serves_one_of_two_blocked_group_readers() {
         .collect();
     got.sort();
     assert_eq!(got, vec!["1-0", "2-0"]);
+}
+
+/// The value after `label` in a flat RESP2 map.
+fn field<'a>(kv: &'a [Value], label: &str) -> &'a Value {
+    kv.chunks(2)
+        .find(|p| p[0] == Value::BulkString(label.as_bytes().to_vec()))
+        .map(|p| &p[1])
+        .unwrap_or_else(|| panic!("no {label} in {kv:?}"))
+}
+
+fn int_of(v: &Value) -> i64 {
+    match v {
+        Value::Int(n) => *n,
+        o => panic!("not an integer: {o:?}"),
+    }
+}
+
+fn arr(v: &Value) -> &[Value] {
+    match v {
+        Value::Array(a) => a,
+        o => panic!("not an array: {o:?}"),
+    }
+}
+
+/// XINFO CONSUMERS: (name, pending, idle, inactive) each, checking the labels are Redis 7.2's.
+fn consumers(c: &mut redis::Connection, key: &str, group: &str) -> Vec<(String, i64, i64, i64)> {
+    let all = v(c, &["XINFO", "CONSUMERS", key, group]);
+    arr(&all)
+        .iter()
+        .map(|one| {
+            let kv = arr(one);
+            let labels: Vec<&Value> = kv.iter().step_by(2).collect();
+            let want: Vec<Value> = ["name", "pending", "idle", "inactive"]
+                .iter()
+                .map(|l| Value::BulkString(l.as_bytes().to_vec()))
+                .collect();
+            assert_eq!(labels, want.iter().collect::<Vec<_>>());
+            let Value::BulkString(name) = &kv[1] else {
+                panic!("no name in {kv:?}")
+            };
+            (
+                String::from_utf8_lossy(name).into_owned(),
+                int_of(&kv[3]),
+                int_of(&kv[5]),
+                int_of(&kv[7]),
+            )
+        })
+        .collect()
+}
+
+/// XINFO STREAM FULL's consumers of `group`: name -> (seen-time, active-time), checking the
+/// labels are Redis 7.2's.
+fn full_times(
+    c: &mut redis::Connection,
+    key: &str,
+    group: &str,
+) -> std::collections::BTreeMap<String, (i64, i64)> {
+    let full = v(c, &["XINFO", "STREAM", key, "FULL"]);
+    let g = arr(field(arr(&full), "groups"))
+        .iter()
+        .find(|g| *field(arr(g), "name") == Value::BulkString(group.as_bytes().to_vec()))
+        .unwrap_or_else(|| panic!("no group {group}"));
+    arr(field(arr(g), "consumers"))
+        .iter()
+        .map(|one| {
+            let kv = arr(one);
+            let labels: Vec<Value> = kv.iter().step_by(2).cloned().collect();
+            let want: Vec<Value> = ["name", "seen-time", "active-time", "pel-count", "pending"]
+                .iter()
+                .map(|l| Value::BulkString(l.as_bytes().to_vec()))
+                .collect();
+            assert_eq!(labels, want);
+            let Value::BulkString(name) = field(kv, "name") else {
+                panic!("no name in {kv:?}")
+            };
+            (
+                String::from_utf8_lossy(name).into_owned(),
+                (
+                    int_of(field(kv, "seen-time")),
+                    int_of(field(kv, "active-time")),
+                ),
+            )
+        })
+        .collect()
+}
+
+fn unix_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+}
+
+/// Redis 7.2's consumer times: `seen-time`/`idle` follow every XREADGROUP, XCLAIM and
+/// XAUTOCLAIM that names the consumer (and creates it if new, even when they find nothing);
+/// `active-time`/`inactive` only those that put entries in its PEL, -1 before any.
+#[test]
+fn consumer_seen_and_active_times_as_redis_7_2() {
+    let s = server(&[]);
+    let mut c = conn(&s);
+    xadd(&mut c, "s", "1");
+    ok(&mut c, &["XGROUP", "CREATE", "s", "g", "$"]);
+    let t0 = unix_ms();
+    // A read that finds nothing creates the consumer: seen now, never active.
+    let r = v(
+        &mut c,
+        &["XREADGROUP", "GROUP", "g", "alice", "STREAMS", "s", ">"],
+    );
+    assert_eq!(r, Value::Nil);
+    let t = full_times(&mut c, "s", "g");
+    let (seen, active) = t["alice"];
+    assert!(seen >= t0 - 50 && seen <= unix_ms() + 50, "{seen} vs {t0}");
+    assert_eq!(active, -1);
+    let cs = consumers(&mut c, "s", "g");
+    assert_eq!(cs.len(), 1);
+    assert_eq!((cs[0].0.as_str(), cs[0].1, cs[0].3), ("alice", 0, -1));
+    assert!((0..5000).contains(&cs[0].2), "{cs:?}");
+    // A read that returns an entry: seen and active at once.
+    xadd(&mut c, "s", "2");
+    std::thread::sleep(Duration::from_millis(30));
+    let r = v(
+        &mut c,
+        &["XREADGROUP", "GROUP", "g", "alice", "STREAMS", "s", ">"],
+    );
+    assert_eq!(ids(&arr(&arr(&r)[0])[1]), vec!["2-0"], "{r:?}");
+    let (seen2, active2) = full_times(&mut c, "s", "g")["alice"];
+    assert!(seen2 > seen, "{seen2} {seen}");
+    assert_eq!(active2, seen2);
+    // Then reads that find nothing new, and one of its own history: seen, not active.
+    std::thread::sleep(Duration::from_millis(250));
+    let r = v(
+        &mut c,
+        &["XREADGROUP", "GROUP", "g", "alice", "STREAMS", "s", ">"],
+    );
+    assert_eq!(r, Value::Nil);
+    let (seen3, active3) = full_times(&mut c, "s", "g")["alice"];
+    assert_eq!(active3, active2);
+    assert!(seen3 - active3 >= 240, "{seen3} {active3}");
+    let cs = consumers(&mut c, "s", "g");
+    let (_, pending, idle, inactive) = cs[0].clone();
+    assert_eq!(pending, 1);
+    assert!(inactive - idle >= 240, "idle {idle} inactive {inactive}");
+    std::thread::sleep(Duration::from_millis(20));
+    let r = v(
+        &mut c,
+        &["XREADGROUP", "GROUP", "g", "alice", "STREAMS", "s", "0"],
+    );
+    assert_eq!(ids(&arr(&arr(&r)[0])[1]), vec!["2-0"]);
+    let (seen4, active4) = full_times(&mut c, "s", "g")["alice"];
+    assert!(seen4 > seen3, "{seen4} {seen3}");
+    assert_eq!(active4, active2);
+    // NOACK: the entries go to no PEL, the consumer is not active.
+    xadd(&mut c, "s", "3");
+    let r = v(
+        &mut c,
+        &[
+            "XREADGROUP",
+            "GROUP",
+            "g",
+            "bob",
+            "NOACK",
+            "STREAMS",
+            "s",
+            ">",
+        ],
+    );
+    assert_eq!(ids(&arr(&arr(&r)[0])[1]), vec!["3-0"]);
+    assert_eq!(full_times(&mut c, "s", "g")["bob"].1, -1);
+    // XCLAIM of nothing claimable creates and sees the consumer; a claim makes it active.
+    let r = v(&mut c, &["XCLAIM", "s", "g", "carol", "0", "9-0"]);
+    assert_eq!(r, Value::Array(vec![]));
+    let r = v(&mut c, &["XCLAIM", "s", "g", "carol", "3600000", "2-0"]);
+    assert_eq!(r, Value::Array(vec![]));
+    let (cseen, cactive) = full_times(&mut c, "s", "g")["carol"];
+    assert_eq!(cactive, -1);
+    assert!(cseen >= seen4);
+    std::thread::sleep(Duration::from_millis(20));
+    let r = v(&mut c, &["XCLAIM", "s", "g", "carol", "0", "2-0", "JUSTID"]);
+    assert_eq!(ids(&r), vec!["2-0"]);
+    let (cseen2, cactive2) = full_times(&mut c, "s", "g")["carol"];
+    assert!(cseen2 > cseen);
+    assert_eq!(cactive2, cseen2);
+    // XAUTOCLAIM likewise.
+    let r = v(
+        &mut c,
+        &["XAUTOCLAIM", "s", "g", "dave", "3600000", "0", "JUSTID"],
+    );
+    assert_eq!(ids(&arr(&r)[1].clone()), Vec::<String>::new());
+    assert_eq!(full_times(&mut c, "s", "g")["dave"].1, -1);
+    let r = v(
+        &mut c,
+        &["XAUTOCLAIM", "s", "g", "dave", "0", "0", "JUSTID"],
+    );
+    assert_eq!(ids(&arr(&r)[1].clone()), vec!["2-0"]);
+    let (dseen, dactive) = full_times(&mut c, "s", "g")["dave"];
+    assert_eq!(dactive, dseen);
+    // XGROUP CREATECONSUMER: seen now, never active; XPENDING and XINFO touch nobody.
+    let _: i64 = q(&mut c, &["XGROUP", "CREATECONSUMER", "s", "g", "erin"]);
+    let before = full_times(&mut c, "s", "g");
+    assert_eq!(before["erin"].1, -1);
+    std::thread::sleep(Duration::from_millis(20));
+    let _: Value = q(&mut c, &["XPENDING", "s", "g", "-", "+", "10", "dave"]);
+    let _: Value = q(&mut c, &["XINFO", "CONSUMERS", "s", "g"]);
+    assert_eq!(full_times(&mut c, "s", "g"), before);
+    let names: Vec<String> = consumers(&mut c, "s", "g")
+        .into_iter()
+        .map(|x| x.0)
+        .collect();
+    assert_eq!(names, ["alice", "bob", "carol", "dave", "erin"]);
+    let never: Vec<String> = consumers(&mut c, "s", "g")
+        .into_iter()
+        .filter(|x| x.3 == -1)
+        .map(|x| x.0)
+        .collect();
+    assert_eq!(never, ["bob", "erin"]);
+    // DUMP/RESTORE and COPY keep both times, -1 included.
+    let payload: Vec<u8> = redis::cmd("DUMP").arg("s").query(&mut c).unwrap();
+    let _: () = redis::cmd("RESTORE")
+        .arg("t")
+        .arg(0)
+        .arg(&payload)
+        .query(&mut c)
+        .unwrap();
+    let _: i64 = q(&mut c, &["COPY", "s", "u"]);
+    assert_eq!(full_times(&mut c, "t", "g"), before);
+    assert_eq!(full_times(&mut c, "u", "g"), before);
+    // RESP3: a map of four per consumer.
+    let mut r3 = resp3(&s);
+    let m = v(&mut r3, &["XINFO", "CONSUMERS", "s", "g"]);
+    let Value::Array(all) = m else {
+        panic!("{m:?}")
+    };
+    assert!(
+        matches!(&all[1], Value::Map(kv) if kv.len() == 4
+            && kv[3].0 == Value::BulkString(b"inactive".to_vec())
+            && kv[3].1 == Value::Int(-1)),
+        "{all:?}"
+    );
+}
+
+/// A blocked XREADGROUP has created its consumer (seen, never active) before any entry comes;
+/// the entry that wakes it makes it active.
+#[test]
+fn blocked_group_reader_is_seen_then_active() {
+    let s = server(&[]);
+    let mut c = conn(&s);
+    ok(&mut c, &["XGROUP", "CREATE", "s", "g", "$", "MKSTREAM"]);
+    let url = s.url();
+    let h = std::thread::spawn(move || {
+        let mut b = redis::Client::open(url).unwrap().get_connection().unwrap();
+        redis::cmd("XREADGROUP")
+            .arg(&["GROUP", "g", "w", "BLOCK", "0", "STREAMS", "s", ">"])
+            .query::<Value>(&mut b)
+            .unwrap()
+    });
+    wait_blocked(&mut c, 1);
+    let cs = consumers(&mut c, "s", "g");
+    assert_eq!(cs.len(), 1);
+    assert_eq!((cs[0].0.as_str(), cs[0].3), ("w", -1));
+    let seen = full_times(&mut c, "s", "g")["w"].0;
+    std::thread::sleep(Duration::from_millis(20));
+    xadd(&mut c, "s", "5");
+    let got = h.join().unwrap();
+    assert_eq!(ids(&arr(&arr(&got)[0])[1]), vec!["5-0"]);
+    let (seen2, active2) = full_times(&mut c, "s", "g")["w"];
+    assert!(seen2 > seen, "{seen2} {seen}");
+    assert_eq!(active2, seen2);
 }

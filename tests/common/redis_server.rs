@@ -171,7 +171,8 @@ fn spawn(dir: PathBuf, owns_dir: bool, extra: &[&str]) -> Option<Redis> {
 }
 
 /// XINFO STREAM FULL (every entry, every pending entry) without the radix tree's shape (each
-/// server lays out its own nodes).
+/// server lays out its own nodes) nor the consumers' `active-time`: Redis 7.0 has none, and an
+/// RDB file keeps none (shoal writes 7.0's stream type), so a load sets it to the seen time.
 pub fn stream_full(c: &mut redis::Connection, k: &str) -> String {
     let redis::Value::Array(items) = v(c, &["XINFO", "STREAM", k, "FULL", "COUNT", "0"]) else {
         panic!("XINFO STREAM {k} FULL is not an array");
@@ -180,10 +181,30 @@ pub fn stream_full(c: &mut redis::Connection, k: &str) -> String {
     for p in items.chunks(2) {
         let name = format!("{:?}", p[0]);
         if !name.contains("radix-tree") {
-            out.push(format!("{name}={:?}", p[1]));
+            out.push(format!("{name}={:?}", without_active_time(&p[1])));
         }
     }
     out.join(" ")
+}
+
+/// `v` with every `active-time` label and the value after it left out, at any depth.
+fn without_active_time(v: &redis::Value) -> redis::Value {
+    let redis::Value::Array(items) = v else {
+        return v.clone();
+    };
+    let mut out = Vec::with_capacity(items.len());
+    let mut skip = false;
+    for x in items {
+        if std::mem::take(&mut skip) {
+            continue;
+        }
+        if matches!(x, redis::Value::BulkString(b) if b == b"active-time") {
+            skip = true;
+            continue;
+        }
+        out.push(without_active_time(x));
+    }
+    redis::Value::Array(out)
 }
 
 /// Every key of databases 0-3 as (db, key) -> "type value ttl-set", values in a canonical

@@ -206,6 +206,29 @@ for protocol in (3, 2):
     except redis.ResponseError as e:
         check("Unknown Redis command called from script" in str(e), f"script error: {e}")
     r.function_delete("pylib")
+    # Streams as redis-py's tests for Redis 7.2 read them: XINFO CONSUMERS with `inactive`
+    # (-1 for a consumer that never got entries), XINFO STREAM FULL with `active-time`.
+    r.delete("st")
+    for _ in range(3):
+        r.xadd("st", {"foo": "bar"})
+    r.xgroup_create("st", "grp", 0)
+    r.xreadgroup("grp", "consumer1", streams={"st": ">"}, count=1)
+    r.xreadgroup("grp", "consumer2", streams={"st": ">"})
+    r.xreadgroup("grp", "consumer3", streams={"st": ">"})
+    info = r.xinfo_consumers("st", "grp")
+    for c in info:
+        check(isinstance(c.pop("idle"), int), f"xinfo_consumers idle ({protocol})")
+    inactive = [c.pop("inactive") for c in info]
+    check(inactive[2] == -1 and all(isinstance(n, int) and n >= 0 for n in inactive[:2]),
+          f"xinfo_consumers inactive: {inactive} ({protocol})")
+    want = [{"name": "consumer1", "pending": 1}, {"name": "consumer2", "pending": 2},
+            {"name": "consumer3", "pending": 0}]
+    check(info == want, f"xinfo_consumers: {info} ({protocol})")
+    full = r.xinfo_stream("st", full=True)
+    cons = full["groups"][0]["consumers"]
+    check([c["active-time"] for c in cons][2] == -1
+          and cons[0]["active-time"] == cons[0]["seen-time"],
+          f"xinfo_stream full consumers: {cons} ({protocol})")
     r.close()
 
 summary(f"redis-py {redis.__version__}")

@@ -17,9 +17,12 @@ const T_HASH: u8 = 2;
 const T_LIST: u8 = 3;
 const T_SET: u8 = 4;
 const T_ZSET: u8 = 5;
+/// A stream as older shoal wrote it (no consumer active times).
 const T_STREAM: u8 = 6;
 /// A hash with field TTLs: field, value, expiry (u64 LE unix ms, 0 for none) triples.
 const T_HASH_TTL: u8 = 7;
+/// A stream whose consumers carry their active time (Redis 7.2's `active-time`).
+const T_STREAM_ACTIVE: u8 = 8;
 
 fn put(out: &mut Vec<u8>, b: &[u8]) {
     out.extend_from_slice(&(b.len() as u32).to_le_bytes());
@@ -90,7 +93,7 @@ pub fn dump(v: ValueRef<'_>) -> Vec<u8> {
             }
         }
         ValueRef::Stream(x) => {
-            out.push(T_STREAM);
+            out.push(T_STREAM_ACTIVE);
             crate::stream::dump::write(x, &mut out);
         }
     }
@@ -206,9 +209,11 @@ pub fn restore(p: &[u8]) -> Result<Value, RestoreError> {
             }
             Ok(Value::ZSet(Box::new(z)))
         }
-        [T_STREAM, rest @ ..] => crate::stream::dump::read(rest)
-            .map(|x| Value::Stream(Box::new(x)))
-            .ok_or(RestoreError::BadData),
+        [t @ (T_STREAM | T_STREAM_ACTIVE), rest @ ..] => {
+            crate::stream::dump::read(rest, *t == T_STREAM_ACTIVE)
+                .map(|x| Value::Stream(Box::new(x)))
+                .ok_or(RestoreError::BadData)
+        }
         _ => Err(RestoreError::BadData),
     }
 }
@@ -262,8 +267,50 @@ mod tests {
         let mut g = Group::new(StreamId::new(3, 0), 3);
         g.create_consumer(b"alice", 7);
         g.deliver(StreamId::new(1, 0), b"alice", 9, 2);
+        g.mark_active(b"alice", 9);
+        // Seen, never active.
+        g.create_consumer(b"bob", 11);
         x.groups.insert(b"g"[..].into(), g);
         x
+    }
+
+    #[test]
+    fn stream_consumer_times_round_trip() {
+        use crate::stream::NEVER_ACTIVE;
+        let x = stream_with_group();
+        let d = dump(ValueRef::Stream(&x));
+        assert_eq!(d[0], T_STREAM_ACTIVE);
+        let Ok(Value::Stream(y)) = restore(&d) else {
+            panic!("not restored as a stream")
+        };
+        let g = &y.groups[&b"g"[..]];
+        let times = |n: &[u8]| (g.consumers[n].seen_time, g.consumers[n].active_time);
+        assert_eq!(times(b"alice"), (7, 9));
+        assert_eq!(times(b"bob"), (11, NEVER_ACTIVE));
+        // An older shoal's payload (tag 6, no active times): the seen time stands for it.
+        let mut body = vec![T_STREAM];
+        for n in [5u64, 0, 0, 0, 0, 0] {
+            // last id 5-0, max deleted 0-0, entries added 0, no entries
+            body.extend_from_slice(&n.to_le_bytes());
+        }
+        body.extend_from_slice(&1u32.to_le_bytes());
+        put(&mut body, b"g");
+        for n in [5u64, 0, 0] {
+            // group last id 5-0, entries read 0
+            body.extend_from_slice(&n.to_le_bytes());
+        }
+        body.extend_from_slice(&1u32.to_le_bytes());
+        put(&mut body, b"old");
+        body.extend_from_slice(&1234u64.to_le_bytes());
+        body.extend_from_slice(&0u32.to_le_bytes());
+        body.extend_from_slice(&DUMP_VERSION.to_le_bytes());
+        let crc = crc64(&body);
+        body.extend_from_slice(&crc.to_le_bytes());
+        let Ok(Value::Stream(old)) = restore(&body) else {
+            panic!("older payload not restored")
+        };
+        let c = &old.groups[&b"g"[..]].consumers[&b"old"[..]];
+        assert_eq!((c.seen_time, c.active_time), (1234, 1234));
     }
 
     fn unhex(h: &str) -> Vec<u8> {
@@ -305,6 +352,9 @@ mod tests {
         let n = &g.pel[&StreamId::new(1, 1)];
         assert_eq!((n.delivery_time, n.delivery_count), (1796532956639, 1));
         assert_eq!(&*n.consumer, b"alice");
+        // A 7.0 payload has no active time: the seen time stands for it, as in Redis 7.2.
+        let c = &g.consumers[&b"alice"[..]];
+        assert_eq!((c.seen_time, c.active_time), (1796532956639, 1796532956639));
         // A flipped byte: the checksum; a version Redis 7.0 does not know.
         let mut bad = p.clone();
         bad[20] ^= 1;

@@ -1,5 +1,8 @@
 //! Streams in RDB files: `STREAM_LISTPACKS_2` (type 19) as Redis 7.0 writes it, and types 15
-//! (Redis 5/6), 19 and 21 (Redis 7.2) read back.
+//! (Redis 5/6), 19 and 21 (Redis 7.2) read back. Type 19 is still what is written, so that
+//! redis-server 7.0 loads the files (it refuses type 21): the consumers' active times are not
+//! saved, and a consumer loaded from type 15 or 19 gets its seen time as its active time, as
+//! Redis 7.2 does.
 //!
 //! ```text
 //! nodes      count, then per node: master id (16 bytes, ms and seq big-endian), listpack
@@ -298,11 +301,14 @@ pub(super) fn read(r: &mut Reader<'_>, t: u8) -> Result<Stream, RdbError> {
             let c_at = r.offset();
             let cname = r.string()?;
             let seen = r.u64_le()?;
-            if t == T_STREAM_LISTPACKS_3 {
-                // Redis 7.2's active time: 7.0 keeps only the seen time.
-                r.u64_le()?;
-            }
-            if !g.create_consumer(&cname, seen) {
+            // Redis 7.2 writes the active time; for an older file it takes the seen time as
+            // the best estimate there is.
+            let active = if t == T_STREAM_LISTPACKS_3 {
+                r.u64_le()? as i64
+            } else {
+                seen as i64
+            };
+            if !g.load_consumer(&cname, seen, active) {
                 return r.err(c_at, "Duplicate stream consumer detected.");
             }
             let n = r.count(16)?;

@@ -1,7 +1,9 @@
 use super::reader::{Item, Reader};
 use super::writer::{Writer, score_text, write_len};
 use super::*;
-use crate::stream::{Group, INVALID_ENTRIES_READ, NodeLimits, Stream, StreamId, Trim};
+use crate::stream::{
+    Group, INVALID_ENTRIES_READ, NEVER_ACTIVE, NodeLimits, Stream, StreamId, Trim,
+};
 use crate::types::{Hash, List, Set, ZSet};
 use crate::value::Value;
 
@@ -472,10 +474,17 @@ fn streams_round_trip() {
         ),
         (b"empty", Value::Stream(Box::new(empty.clone())), None),
     ];
+    // Type 19 has no active times: a loaded consumer's is its seen time.
+    let mut loaded = s.clone();
+    for g in loaded.groups.values_mut() {
+        for c in g.consumers.values_mut() {
+            c.active_time = c.seen_time as i64;
+        }
+    }
     for compress in [false, true] {
         let f = file(&values, compress, true);
         let got = keys(&read_all(&f).unwrap());
-        assert_eq!(got[0].2, Value::Stream(Box::new(s.clone())));
+        assert_eq!(got[0].2, Value::Stream(Box::new(loaded.clone())));
         assert_eq!(got[0].3, Some(1_900_000_000_000));
         let Value::Stream(e) = &got[1].2 else {
             panic!("not a stream")
@@ -565,7 +574,7 @@ fn older_stream_file(t: u8, s: &Stream) -> Vec<u8> {
     str_(&mut f, cname);
     f.extend_from_slice(&c.seen_time.to_le_bytes());
     if t == T_STREAM_LISTPACKS_3 {
-        f.extend_from_slice(&99u64.to_le_bytes());
+        f.extend_from_slice(&c.active_time.to_le_bytes());
     }
     write_len(&mut f, c.pel.len() as u64);
     for id in &c.pel {
@@ -588,10 +597,17 @@ fn older_and_newer_stream_types() {
     g.create_consumer(b"c", 42);
     g.deliver(sid(1, 0), b"c", 1000, 1);
     g.deliver(sid(2, 0), b"c", 1001, 4);
+    g.mark_active(b"c", 99);
     s.groups.insert(b"g"[..].into(), g);
-    // 7.2: everything as saved (the active time is dropped).
+    // 7.2: everything as saved, the active time too (and "never active" as -1).
     let got = keys(&read_all(&older_stream_file(T_STREAM_LISTPACKS_3, &s)).unwrap());
     assert_eq!(got[0].2, Value::Stream(Box::new(s.clone())));
+    assert_eq!(consumer_times(&got[0].2, b"c"), (42, 99));
+    let mut never = s.clone();
+    let g = never.groups.get_mut(&b"g"[..]).unwrap();
+    g.consumers.get_mut(&b"c"[..]).unwrap().active_time = NEVER_ACTIVE;
+    let got = keys(&read_all(&older_stream_file(T_STREAM_LISTPACKS_3, &never)).unwrap());
+    assert_eq!(consumer_times(&got[0].2, b"c"), (42, NEVER_ACTIVE));
     // 5/6: no tombstone id, entries added = length, entries read estimated (the group read up
     // to the last id: all four).
     let got = keys(&read_all(&older_stream_file(T_STREAM_LISTPACKS, &s)).unwrap());
@@ -604,6 +620,17 @@ fn older_and_newer_stream_types() {
     let og = &old.groups[&b"g"[..]];
     assert_eq!(og.entries_read, 4);
     assert_eq!(og.pel, s.groups[&b"g"[..]].pel);
+    // No active time before 7.2: the seen time stands for it, as Redis 7.2 loads such files.
+    assert_eq!(consumer_times(&got[0].2, b"c"), (42, 42));
+}
+
+/// The seen and active times of consumer `name` of group `g`.
+fn consumer_times(v: &Value, name: &[u8]) -> (u64, i64) {
+    let Value::Stream(s) = v else {
+        panic!("not a stream")
+    };
+    let c = &s.groups[&b"g"[..]].consumers[name];
+    (c.seen_time, c.active_time)
 }
 
 #[test]

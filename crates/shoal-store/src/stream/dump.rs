@@ -4,10 +4,12 @@
 //! last_id, max_deleted_id (u64 ms, u64 seq each), entries_added u64, entry count u64
 //! entries   id (u64, u64), pairs u32, then field/value items (u32 length, bytes)
 //! groups    count u32; each: name item, last_id, entries_read i64,
-//!           consumers u32 × (name item, seen_time u64),
+//!           consumers u32 × (name item, seen_time u64, active_time i64 [tag 8 only]),
 //!           pel u32 × (id, delivery_time u64, delivery_count u64, consumer name item)
 //! ```
-//! All integers little-endian. The parser refuses anything DUMP would not write (ids out of
+//! The payload's type tag says which form: 6 (older shoal) has no active times, and a consumer
+//! read from it gets its seen time as its active time, as Redis 7.2 does for a 7.0 RDB file;
+//! 8 has them. All integers little-endian. The parser refuses anything DUMP would not write (ids out of
 //! order, duplicates, a NACK of an unknown consumer), and allocates only as it reads.
 
 use super::{Group, NodeLimits, Stream, StreamId};
@@ -53,6 +55,7 @@ pub fn write(s: &Stream, out: &mut Vec<u8>) {
         for (cname, c) in &g.consumers {
             put_item(out, cname);
             put_u64(out, c.seen_time);
+            put_u64(out, c.active_time as u64);
         }
         put_u32(out, g.pel.len());
         for (id, n) in &g.pel {
@@ -94,8 +97,9 @@ impl<'a> Reader<'a> {
     }
 }
 
-/// Parses a body written by [`write`]; `None` when malformed.
-pub fn read(body: &[u8]) -> Option<Stream> {
+/// Parses a body written by [`write`] (`active_times`), or by an older shoal that wrote no
+/// active times; `None` when malformed.
+pub fn read(body: &[u8], active_times: bool) -> Option<Stream> {
     let mut r = Reader(body);
     let last_id = r.id()?;
     let max_deleted = r.id()?;
@@ -137,7 +141,12 @@ pub fn read(body: &[u8]) -> Option<Stream> {
         for _ in 0..nc {
             let cname = r.item()?;
             let seen = r.u64()?;
-            if !g.create_consumer(cname, seen) {
+            let active = if active_times {
+                r.u64()? as i64
+            } else {
+                seen as i64
+            };
+            if !g.load_consumer(cname, seen, active) {
                 return None;
             }
         }

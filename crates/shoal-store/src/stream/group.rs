@@ -8,6 +8,9 @@ use super::StreamId;
 /// `entries_read` when it is not known (Redis's `SCG_INVALID_ENTRIES_READ`).
 pub const INVALID_ENTRIES_READ: i64 = -1;
 
+/// A consumer's `active_time` before its first successful interaction (Redis 7.2).
+pub const NEVER_ACTIVE: i64 = -1;
+
 /// A delivered, not yet acknowledged entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Nack {
@@ -17,11 +20,27 @@ pub struct Nack {
     pub consumer: Box<[u8]>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+/// A consumer and its times, as Redis 7.2 keeps them.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Consumer {
-    /// Unix ms the consumer was last seen (created, read, claimed).
+    /// Unix ms of the last attempted interaction: created, or named by XREADGROUP, XCLAIM or
+    /// XAUTOCLAIM whatever they found (XINFO CONSUMERS' `idle`).
     pub seen_time: u64,
+    /// Unix ms of the last successful one: an XREADGROUP that delivered new entries into the
+    /// PEL, an XCLAIM or XAUTOCLAIM that claimed some; [`NEVER_ACTIVE`] before any (XINFO
+    /// CONSUMERS' `inactive`).
+    pub active_time: i64,
     pub pel: BTreeSet<StreamId>,
+}
+
+impl Consumer {
+    pub fn new(seen_time: u64, active_time: i64) -> Consumer {
+        Consumer {
+            seen_time,
+            active_time,
+            pel: BTreeSet::new(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,22 +61,44 @@ impl Group {
         }
     }
 
-    /// The consumer `name`, created if absent (`true` when it was).
+    /// The consumer `name`, created if absent (`true` when it was): seen now, never active.
     pub fn consumer(&mut self, name: &[u8], now: u64) -> (&mut Consumer, bool) {
         let created = !self.consumers.contains_key(name);
         let c = self
             .consumers
             .entry(name.into())
-            .or_insert_with(|| Consumer {
-                seen_time: now,
-                pel: BTreeSet::new(),
-            });
+            .or_insert_with(|| Consumer::new(now, NEVER_ACTIVE));
         (c, created)
     }
 
-    /// Creates consumer `name`; false if it exists.
+    /// Creates consumer `name` (seen now, never active); false if it exists.
     pub fn create_consumer(&mut self, name: &[u8], now: u64) -> bool {
         self.consumer(name, now).1
+    }
+
+    /// Adds consumer `name` with the times a file or payload holds; false if it exists.
+    pub fn load_consumer(&mut self, name: &[u8], seen_time: u64, active_time: i64) -> bool {
+        if self.consumers.contains_key(name) {
+            return false;
+        }
+        self.consumers
+            .insert(name.into(), Consumer::new(seen_time, active_time));
+        true
+    }
+
+    /// The consumer `name` for an XREADGROUP, XCLAIM or XAUTOCLAIM at `now`: created if absent
+    /// (`true` when it was), its seen time set to now whatever the command then finds.
+    pub fn touch_consumer(&mut self, name: &[u8], now: u64) -> bool {
+        let (c, created) = self.consumer(name, now);
+        c.seen_time = now;
+        created
+    }
+
+    /// Records that consumer `name` got entries at `now` (its active time).
+    pub fn mark_active(&mut self, name: &[u8], now: u64) {
+        if let Some(c) = self.consumers.get_mut(name) {
+            c.active_time = now as i64;
+        }
     }
 
     /// Deletes consumer `name` and its pending entries: how many it had (`None`: no consumer).

@@ -8,7 +8,7 @@ mod node;
 
 use std::collections::BTreeMap;
 
-pub use group::{Consumer, Group, INVALID_ENTRIES_READ, Nack};
+pub use group::{Consumer, Group, INVALID_ENTRIES_READ, NEVER_ACTIVE, Nack};
 pub use node::{FieldIter, Fields};
 pub(crate) use node::{Node, Raw};
 

@@ -378,6 +378,18 @@ fn drop_missing(
     }
 }
 
+/// `XGROUP CREATECONSUMER key group consumer`: a consumer XCLAIM or XAUTOCLAIM created, so that
+/// a replica has it even when nothing was claimed.
+fn createconsumer_prop(key: &[u8], group: &[u8], consumer: &[u8]) -> Vec<Vec<u8>> {
+    vec![
+        b"XGROUP".to_vec(),
+        b"CREATECONSUMER".to_vec(),
+        key.to_vec(),
+        group.to_vec(),
+        consumer.to_vec(),
+    ]
+}
+
 fn propagate_all(ctx: &mut Ctx<'_>, prop: Option<Vec<Vec<Vec<u8>>>>) {
     ctx.propagate_nothing();
     for p in prop.into_iter().flatten() {
@@ -454,7 +466,11 @@ pub(super) fn xclaim(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
             propagate_last = true;
         }
         let mut claimed = Vec::new();
-        let mut created = false;
+        // The consumer is seen (created if new) whatever gets claimed, as in Redis 7.2.
+        let created = g.touch_consumer(consumer, now);
+        if created && let Some(p) = prop.as_mut() {
+            p.push(createconsumer_prop(key, group, consumer));
+        }
         for b in a.iter().take(ids_end).skip(5) {
             let Ok(id) = parse_strict_id(b) else { continue };
             if st.get(id).is_none() {
@@ -474,15 +490,12 @@ pub(super) fn xclaim(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
             {
                 continue;
             }
-            created |= g.create_consumer(consumer, now);
             if existing.is_none() {
                 // FORCE: a NACK made from scratch starts at one delivery.
                 g.deliver(id, consumer, time, 1);
             }
             claim(g, id, consumer, time, retry, justid);
-            if let Some(c) = g.consumers.get_mut(consumer) {
-                c.seen_time = now;
-            }
+            g.mark_active(consumer, now);
             if let (Some(p), Some(n)) = (prop.as_mut(), g.pel.get(&id)) {
                 p.push(xclaim_prop(key, group, consumer, id, n, g.last_id));
             }
@@ -560,7 +573,11 @@ pub(super) fn xautoclaim(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
         let mut left = count;
         let mut cur = Some(start);
         let (mut claimed, mut deleted) = (Vec::new(), Vec::new());
-        let mut created = false;
+        // The consumer is seen (created if new) whatever gets claimed, as in Redis 7.2.
+        let created = g.touch_consumer(consumer, now);
+        if created && let Some(p) = prop.as_mut() {
+            p.push(createconsumer_prop(key, group, consumer));
+        }
         while attempts > 0 && left > 0 {
             attempts -= 1;
             let Some(c) = cur else { break };
@@ -579,11 +596,8 @@ pub(super) fn xautoclaim(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
             if min_idle > 0 && now.saturating_sub(t) < min_idle {
                 continue;
             }
-            created |= g.create_consumer(consumer, now);
             claim(g, id, consumer, now, None, justid);
-            if let Some(c) = g.consumers.get_mut(consumer) {
-                c.seen_time = now;
-            }
+            g.mark_active(consumer, now);
             if let (Some(p), Some(n)) = (prop.as_mut(), g.pel.get(&id)) {
                 p.push(xclaim_prop(key, group, consumer, id, n, g.last_id));
             }

@@ -1,7 +1,7 @@
 //! XINFO STREAM [FULL [COUNT n]] / GROUPS / CONSUMERS / HELP.
 
 use shoal_resp::{Args, Reply};
-use shoal_store::stream::{Group, INVALID_ENTRIES_READ, Stream};
+use shoal_store::stream::{Group, INVALID_ENTRIES_READ, NEVER_ACTIVE, Stream};
 
 use super::{as_stream, bulk_id, reply_entry};
 use crate::ctx::Ctx;
@@ -46,7 +46,16 @@ pub(super) fn xinfo(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
         crate::util::help(ctx.out, HELP);
         return Ok(());
     }
-    // STREAM's options are checked before the key.
+    let key = a.get(2);
+    let now = ctx.now();
+    let out = &mut *ctx.out;
+    let mut s = ctx.ks.shard(key);
+    let Some(i) = s.find() else {
+        return Err(errors::NO_SUCH_KEY.into());
+    };
+    let st = as_stream(s.entry(i).value())?;
+    // STREAM's options are checked once the key is found, as Redis does; a negative COUNT is
+    // the default 10.
     let mut full = None;
     if name == "stream" && argc > 3 {
         let bad = || -> CmdError {
@@ -65,21 +74,13 @@ pub(super) fn xinfo(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
             6 if eq_ic(a.get(4), "count") => {
                 count = int(a.get(5))?;
                 if count < 0 {
-                    count = 0;
+                    count = 10;
                 }
             }
             _ => return Err(bad()),
         }
         full = Some(count as usize);
     }
-    let key = a.get(2);
-    let now = ctx.now();
-    let out = &mut *ctx.out;
-    let mut s = ctx.ks.shard(key);
-    let Some(i) = s.find() else {
-        return Err(errors::NO_SUCH_KEY.into());
-    };
-    let st = as_stream(s.entry(i).value())?;
     match name {
         "stream" => match full {
             Some(count) => stream_full(out, st, count, now),
@@ -115,13 +116,21 @@ pub(super) fn xinfo(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
             };
             out.array(g.consumers.len());
             for (cname, c) in &g.consumers {
-                out.map(3);
+                out.map(4);
                 out.bulk(b"name");
                 out.bulk(cname);
                 out.bulk(b"pending");
                 out.int(c.pel.len() as i64);
+                // Since the last attempted interaction (never negative), and since the last
+                // successful one (-1: none yet), as Redis 7.2 replies.
                 out.bulk(b"idle");
                 out.int(now.saturating_sub(c.seen_time) as i64);
+                out.bulk(b"inactive");
+                out.int(if c.active_time == NEVER_ACTIVE {
+                    NEVER_ACTIVE
+                } else {
+                    (now as i64).saturating_sub(c.active_time)
+                });
             }
         }
     }
@@ -199,11 +208,13 @@ fn stream_full(out: &mut Reply, st: &Stream, count: usize, now: u64) {
         out.bulk(b"consumers");
         out.array(g.consumers.len());
         for (cname, c) in &g.consumers {
-            out.map(4);
+            out.map(5);
             out.bulk(b"name");
             out.bulk(cname);
             out.bulk(b"seen-time");
             out.int(c.seen_time as i64);
+            out.bulk(b"active-time");
+            out.int(c.active_time);
             out.bulk(b"pel-count");
             out.int(c.pel.len() as i64);
             out.bulk(b"pending");

@@ -284,8 +284,9 @@ fn stream_header(out: &mut Reply, key: &[u8]) {
     out.bulk(key);
 }
 
-/// XREADGROUP on one stream: creates the consumer, serves what `serve` says and records the
-/// deliveries in the group, propagating them as XCLAIM and XGROUP SETID.
+/// XREADGROUP on one stream: creates the consumer (or updates its seen time), serves what
+/// `serve` says and records the deliveries in the group (the consumer's active time when new
+/// entries enter the PEL), propagating them as XCLAIM and XGROUP SETID.
 #[allow(clippy::too_many_arguments)]
 fn group_read(
     ctx: &mut Ctx<'_>,
@@ -297,10 +298,8 @@ fn group_read(
     noack: bool,
     now: u64,
 ) {
-    // Only a stream served now sees the consumer (created if new), as in Redis 7.0.
-    if matches!(serve, Serve::Nothing) {
-        return;
-    }
+    // Every stream read sees the consumer (created if new), whatever it serves, as in Redis
+    // 7.2 (7.0 created and refreshed it only when it had entries to serve).
     let replicating = ctx.replicating();
     let mut prop: Vec<Vec<Vec<u8>>> = Vec::new();
     let created;
@@ -367,9 +366,7 @@ fn group_read(
         let Some(g) = st.groups.get_mut(group) else {
             return;
         };
-        let (c, new) = g.consumer(consumer, now);
-        c.seen_time = now;
-        created = new;
+        created = g.touch_consumer(consumer, now);
         if created && replicating {
             prop.push(vec![
                 b"XGROUP".to_vec(),
@@ -380,6 +377,7 @@ fn group_read(
             ]);
         }
         let history = matches!(serve, Serve::History(_));
+        let delivered_any = !delivered.is_empty();
         let mut advanced = false;
         for id in delivered {
             if history {
@@ -398,6 +396,11 @@ fn group_read(
             if replicating && let Some(n) = g.pel.get(&id) {
                 prop.push(xclaim_prop(key, group, consumer, id, n, g.last_id));
             }
+        }
+        // New entries delivered into the PEL make the consumer active (not NOACK, nor its
+        // history served again), as in Redis 7.2.
+        if !history && !noack && delivered_any {
+            g.mark_active(consumer, now);
         }
         if advanced && replicating {
             prop.push(setid_prop(key, group, g.last_id, g.entries_read));
