@@ -502,3 +502,62 @@ fn min_replicas_to_write_refuses_writes_without_enough_good_replicas() {
     ok(&mut pc, &["SET", "x", "z"]);
     eventually_get(&mut rc, "x", Some("z"));
 }
+
+#[test]
+fn a_replica_logs_errors_its_primarys_commands_get_and_can_stop_on_them() {
+    let p = server(&["--enable-debug-command", "yes"]);
+    let mut pc = conn(&p);
+    let port = p.port().to_string();
+    let mut r = server(&["--replicaof", "127.0.0.1", &port]);
+    let mut rc = conn(&r);
+    assert!(wait_until(Duration::from_secs(10), || linked(&mut rc)));
+    let critical = |r: &ServerProcess, what: &str| {
+        r.log()
+            .iter()
+            .filter(|l| l.contains("== CRITICAL ==") && l.contains(what))
+            .count()
+    };
+    // DEBUG REPLICATE sends a command to the replicas without running it here.
+    ok(&mut pc, &["DEBUG", "REPLICATE", "fake-command-1", "x"]);
+    ok(&mut pc, &["SET", "foo", "bar"]);
+    eventually_get(&mut rc, "foo", Some("bar"));
+    assert!(
+        wait_until(Duration::from_secs(5), || critical(&r, "fake-command-1")
+            == 1),
+        "{:?}",
+        r.log()
+    );
+    assert_eq!(
+        info_field(&mut rc, "stats", "unexpected_error_replies"),
+        "1"
+    );
+    // A writable replica's own data diverges: the primary's INCRBY fails there, logged.
+    ok(&mut rc, &["CONFIG", "SET", "replica-read-only", "no"]);
+    ok(&mut rc, &["SET", "n", "foo"]);
+    let _: i64 = q(&mut pc, &["INCRBY", "n", "1"]);
+    ok(&mut pc, &["SET", "foo", "bar2"]);
+    eventually_get(&mut rc, "foo", Some("bar2"));
+    assert_eq!(q::<String>(&mut rc, &["GET", "n"]), "foo");
+    assert!(wait_until(Duration::from_secs(5), || critical(
+        &r, "'incrby'"
+    ) == 1));
+    // propagation-error-behavior panic: a read-only replica stops rather than diverge.
+    ok(&mut rc, &["CONFIG", "SET", "replica-read-only", "yes"]);
+    ok(
+        &mut rc,
+        &["CONFIG", "SET", "propagation-error-behavior", "panic"],
+    );
+    assert_eq!(
+        e(
+            &mut rc,
+            &["CONFIG", "SET", "propagation-error-behavior", "sometimes"]
+        ),
+        "ERR CONFIG SET failed (possibly related to argument 'propagation-error-behavior') - argument(s) must be one of the following: ignore, panic, panic-on-replicas"
+    );
+    ok(&mut pc, &["DEBUG", "REPLICATE", "fake-command-2"]);
+    assert!(
+        r.wait_exit(Duration::from_secs(10)).is_some(),
+        "the replica kept running"
+    );
+    assert_eq!(critical(&r, "fake-command-2"), 1);
+}

@@ -641,6 +641,9 @@ async fn apply_stream<S: Link>(
                     } else {
                         // now = 0: the primary sends absolute times; nothing looks expired to it.
                         shoal_commands::dispatch(shared, &mut master, &mut out, args, 0);
+                        if out.buf.first() == Some(&b'-') {
+                            shoal_commands::repl::primary_command_failed(shared, &args, &out.buf);
+                        }
                         master.blocked = None;
                         out.buf.clear();
                     }

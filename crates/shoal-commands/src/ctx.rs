@@ -711,6 +711,11 @@ impl Locked<'_, '_> {
         self.s.peek_live(self.hash, self.key, self.now)
     }
 
+    /// Index of the entry even if logically expired (see `Shard::find_any`).
+    pub fn find_any(&self) -> Option<usize> {
+        self.s.find_any(self.hash, self.key)
+    }
+
     pub fn insert_new<'v>(&mut self, v: impl Into<NewValue<'v>>, expire_at: Option<u64>) -> usize {
         self.s
             .insert_new(self.hash, self.key, v, expire_at, self.now)

@@ -506,6 +506,37 @@ impl Replication {
     }
 }
 
+/// A command from our primary answered with an error (`reply` starts with `-`): Redis's
+/// afterErrorReply for the master client. The data may have diverged: logged as CRITICAL, and
+/// with `propagation-error-behavior panic` (or `panic-on-replicas`) a read-only replica stops
+/// rather than serve diverged data.
+pub fn primary_command_failed(
+    shared: &crate::ctx::Shared,
+    args: &shoal_resp::Args<'_>,
+    reply: &[u8],
+) {
+    let text = reply[1..].strip_suffix(b"\r\n").unwrap_or(&reply[1..]);
+    let text = String::from_utf8_lossy(&text[..text.len().min(4096)]);
+    let name = crate::spec::table()
+        .lookup(args.get(0))
+        .map(|(_, s)| s.name.to_string())
+        .unwrap_or_else(|| "<unknown>".to_string());
+    tracing::warn!(
+        "== CRITICAL == This replica is sending an error to its master: '{text}' after processing the command '{name}'"
+    );
+    shared.stats.unexpected_error_replies.fetch_add(1, Relaxed);
+    let (behavior, read_only) = {
+        let c = shared.config.read();
+        (c.propagation_error_behavior, c.replica_read_only)
+    };
+    if read_only && behavior != "ignore" {
+        tracing::error!(
+            "This replica panicked sending an error to its master after processing the command '{name}'"
+        );
+        std::process::exit(1);
+    }
+}
+
 /// The REPLCONF capability a shoal replica announces: its primary then sends
 /// `+FUNCTIONS <len>` and a FUNCTION DUMP payload right after `+FULLRESYNC`, so the replica's
 /// libraries are replaced by the primary's with the keyspace (Redis carries them in the RDB).

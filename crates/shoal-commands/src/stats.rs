@@ -113,6 +113,8 @@ pub struct ServerStats {
     pub connected_clients: AtomicU64,
     errors: Mutex<BTreeMap<String, u64>>,
     pub total_error_replies: AtomicU64,
+    /// Error replies a replica sent to its primary's commands (INFO unexpected_error_replies).
+    pub unexpected_error_replies: AtomicU64,
     /// Failed AUTH / HELLO AUTH attempts (INFO acl_access_denied_auth).
     pub auth_failures: AtomicU64,
     /// Clients closed for passing client-output-buffer-limit.
@@ -392,6 +394,7 @@ impl ServerStats {
         }
         self.errors.lock().clear();
         self.total_error_replies.store(0, Relaxed);
+        self.unexpected_error_replies.store(0, Relaxed);
         self.connections_received.store(0, Relaxed);
         self.rejected_connections.store(0, Relaxed);
     }

@@ -369,6 +369,12 @@ impl Shard {
     }
 
     #[inline]
+    /// Index of the entry of `key` even if it is logically expired (DEBUG OBJECT and DEBUG
+    /// DIGEST-VALUE look keys up as Redis's dictFind does); nothing is expired or touched.
+    pub fn find_any(&self, hash: u64, key: &[u8]) -> Option<usize> {
+        self.find(hash, key)
+    }
+
     fn find(&self, hash: u64, key: &[u8]) -> Option<usize> {
         let entries = &self.data.entries;
         self.data

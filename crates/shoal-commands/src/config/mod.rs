@@ -108,6 +108,8 @@ pub struct Config {
     /// replica's last acknowledgement may be for it to count.
     pub min_replicas_to_write: u64,
     pub min_replicas_max_lag: u64,
+    /// `ignore`, `panic` or `panic-on-replicas`: see `repl::primary_command_failed`.
+    pub propagation_error_behavior: &'static str,
     /// Prometheus `/metrics` port (`None` = off).
     pub metrics_port: Option<u16>,
     /// The metrics port takes HTTP Basic credentials of an ACL user (unless the default user
@@ -295,6 +297,7 @@ impl Default for Config {
             busy_reply_threshold: 0,
             min_replicas_to_write: 0,
             min_replicas_max_lag: 10,
+            propagation_error_behavior: "ignore",
             metrics_port: None,
             metrics_auth: false,
             encoding: Encoding {

@@ -499,6 +499,21 @@ pub const PARAMS: &[Param] = &[
         "propagation-error-behavior",
         Ty::Enum(&["ignore", "panic", "panic-on-replicas"]),
         "ignore",
+    )
+    .acts(
+        Field {
+            get: |c| c.propagation_error_behavior.to_string(),
+            set: |c, v| {
+                c.propagation_error_behavior = match v.to_ascii_lowercase().as_str() {
+                    "ignore" => "ignore",
+                    "panic" => "panic",
+                    "panic-on-replicas" => "panic-on-replicas",
+                    _ => return Err("argument(s) must be one of the following: ignore, panic, panic-on-replicas".into()),
+                };
+                Ok(())
+            },
+        },
+        "What a read-only replica does when a command from its primary fails: log it (ignore) or stop (panic, panic-on-replicas).",
     ),
     p(
         "shutdown-on-sigint",

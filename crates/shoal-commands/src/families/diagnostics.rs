@@ -374,8 +374,10 @@ pub static COMMANDS: &[Spec] = &[
 /// ENCODING reports and the length Redis's RDB would give it (see `crate::rdblen`).
 pub fn debug_object(ctx: &mut Ctx<'_>, key: &[u8]) -> CmdResult {
     let now = ctx.now();
-    let mut s = ctx.ks.shard(key);
-    let Some(i) = s.peek() else {
+    let s = ctx.ks.shard(key);
+    // As Redis's dictFind: a logically expired key still there is shown (a replica keeps
+    // them until its primary deletes them).
+    let Some(i) = s.find_any() else {
         return Err("ERR no such key".into());
     };
     let lfu = s.tuning().policy().is_lfu();

@@ -248,7 +248,7 @@ fn info_text(ctx: &mut Ctx<'_>, want: &[String]) -> String {
                 let tracked = sh.tracking.info();
                 let _ = write!(
                     o,
-                    "total_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:0\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\nrejected_connections:{}\r\nexpired_keys:{expired}\r\nevicted_keys:{}\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:{}\r\npubsub_patterns:{}\r\npubsubshard_channels:{}\r\ntotal_error_replies:{}\r\nacl_access_denied_auth:{}\r\nclient_output_buffer_limit_disconnections:{}\r\nsync_full:{}\r\nsync_partial_ok:{}\r\nsync_partial_err:{}\r\nmigrate_cached_sockets:{}\r\ntracking_total_keys:{}\r\ntracking_total_items:{}\r\ntracking_total_prefixes:{}\r\n",
+                    "total_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:0\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\nrejected_connections:{}\r\nexpired_keys:{expired}\r\nevicted_keys:{}\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:{}\r\npubsub_patterns:{}\r\npubsubshard_channels:{}\r\nunexpected_error_replies:{}\r\ntotal_error_replies:{}\r\nacl_access_denied_auth:{}\r\nclient_output_buffer_limit_disconnections:{}\r\nsync_full:{}\r\nsync_partial_ok:{}\r\nsync_partial_err:{}\r\nmigrate_cached_sockets:{}\r\ntracking_total_keys:{}\r\ntracking_total_items:{}\r\ntracking_total_prefixes:{}\r\n",
                     sh.stats.connections_received.load(Relaxed),
                     stats.commands,
                     stats.net_in,
@@ -260,6 +260,7 @@ fn info_text(ctx: &mut Ctx<'_>, want: &[String]) -> String {
                     ps_channels,
                     ps_patterns,
                     ps_shard,
+                    sh.stats.unexpected_error_replies.load(Relaxed),
                     sh.stats.total_error_replies.load(Relaxed),
                     sh.stats.auth_failures.load(Relaxed),
                     sh.stats.obuf_disconnections.load(Relaxed)
@@ -540,6 +541,16 @@ fn debug(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
             return Err(String::from_utf8_lossy(a.get(2)).into_owned().into());
         }
         b"reload" => debug_reload(ctx, &a)?,
+        // The command goes to the replicas (and the backlog) as it is, not run here.
+        b"replicate" if a.len() >= 3 => {
+            let repl = &ctx.shared.repl;
+            let _w = repl.enter_write();
+            let parts: Vec<&[u8]> = a.iter().skip(2).collect();
+            let mut out = Vec::new();
+            repl.encode_in_db(&mut out, ctx.ks.db, &parts);
+            repl.feed(&out);
+            ctx.out.ok();
+        }
         b"digest" if a.len() == 2 => {
             let d = crate::digest::dataset(ctx.ks.store);
             ctx.out.simple(crate::digest::hex(&d).as_bytes());
@@ -547,8 +558,8 @@ fn debug(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
         b"digest-value" => {
             ctx.out.array(a.len() - 2);
             for key in a.iter().skip(2) {
-                let mut s = ctx.ks.shard(key);
-                let d = match s.peek() {
+                let s = ctx.ks.shard(key);
+                let d = match s.find_any() {
                     Some(i) => {
                         let e = s.entry(i);
                         let mut d = [0u8; 20];
@@ -570,6 +581,8 @@ fn debug(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
                 "    Output a hex signature of the values of all the specified keys.",
                 "OBJECT <key>",
                 "    Show low level info about `key` and associated value.",
+                "REPLICATE <cmd> <args...>",
+                "    Replicates the provided command to replicas (and the backlog), without running it here.",
                 "RELOAD [option ...]",
                 "    Save the RDB on disk and reload it back to memory. Valid <option> values:",
                 "    * MERGE: Merge the content of the RDB file with the current dataset:",
@@ -853,6 +866,7 @@ pub static COMMANDS: &[Spec] = &[
         "reload",
         "digest",
         "digest-value",
+        "replicate",
         "help",
     ]),
     cmd(
