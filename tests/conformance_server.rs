@@ -312,38 +312,147 @@ fn client_list_fields_as_redis_7_0() {
     assert!(all.iter().any(|n| n == "client|list"));
 }
 
+/// Numeric fields of the CLIENT LIST line of the client named `name`, from one CLIENT LIST.
+fn client_fields<const N: usize>(
+    c: &mut redis::Connection,
+    name: &str,
+    fields: [&str; N],
+) -> [usize; N] {
+    let list: String = q(c, &["CLIENT", "LIST"]);
+    let line = list
+        .lines()
+        .find(|l| l.contains(&format!(" name={name} ")))
+        .unwrap_or_else(|| panic!("no client {name} in {list}"));
+    fields.map(|field| {
+        let key = format!("{field}=");
+        line.split(' ')
+            .find_map(|f| f.strip_prefix(key.as_str()))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("no {field} in {line}"))
+    })
+}
+
+fn client_field(c: &mut redis::Connection, name: &str, field: &str) -> usize {
+    client_fields(c, name, [field])[0]
+}
+
+/// The query buffer's allocation as CLIENT LIST shows it: qbuf + qbuf-free.
+fn query_buffer(c: &mut redis::Connection, name: &str) -> usize {
+    let [qbuf, free] = client_fields(c, name, ["qbuf", "qbuf-free"]);
+    qbuf + free
+}
+
+/// CLIENT LIST's idle seconds and qbuf + qbuf-free of the client named `name`, seen together.
+fn idle_and_query_buffer(c: &mut redis::Connection, name: &str) -> (usize, usize) {
+    let [idle, qbuf, free] = client_fields(c, name, ["idle", "qbuf", "qbuf-free"]);
+    (idle, qbuf + free)
+}
+
 #[test]
-fn query_buffer_is_reported_and_shrinks_after_a_big_command() {
+fn query_buffer_shrinks_to_its_recent_peak_while_the_client_is_busy() {
     let s = server(&[]);
     let mut big = conn(&s);
     let mut other = conn(&s);
     ok(&mut big, &["CLIENT", "SETNAME", "big"]);
-    let qbuf = |c: &mut redis::Connection| -> usize {
-        let list: String = q(c, &["CLIENT", "LIST"]);
-        let line = list
-            .lines()
-            .find(|l| l.contains(" name=big "))
-            .unwrap()
-            .to_string();
-        let field = |n: &str| -> usize {
-            line.split(' ')
-                .find_map(|f| f.strip_prefix(n))
-                .and_then(|v| v.parse().ok())
-                .unwrap()
-        };
-        field("qbuf=") + field("qbuf-free=")
-    };
-    let idle = qbuf(&mut other);
-    assert!((16384..32768).contains(&idle), "{idle}");
+    let fresh = query_buffer(&mut other, "big");
+    assert!((16384..32768).contains(&fresh), "{fresh}");
     let value = "A".repeat(400_000);
     ok(&mut big, &["SET", "x", &value]);
-    let grown = qbuf(&mut other);
-    assert!(grown > 32768, "{grown}");
-    for _ in 0..2 {
-        ok(&mut big, &["SET", "x", "small"]);
-    }
-    let after = qbuf(&mut other);
-    assert!(after > 0 && after < grown, "{after} vs {grown}");
+    let grown = query_buffer(&mut other, "big");
+    assert!(grown > 400_000, "{grown}");
+    // As Redis's clients cron: resized once the buffer is over twice what the client has used
+    // since the cron last looked, while the client keeps sending small commands (never idle).
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let after = loop {
+        ok(&mut big, &["SET", "x", &"A".repeat(100)]);
+        let now = query_buffer(&mut other, "big");
+        if now < grown {
+            break now;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "still {now} bytes after a small command"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    assert!(after > 0 && after < 32768, "{after}");
+    assert_eq!(client_field(&mut other, "big", "idle"), 0);
+    let got: String = q(&mut big, &["GET", "x"]);
+    assert_eq!(got.len(), 100);
+}
+
+#[test]
+fn idle_client_query_buffer_is_freed_and_made_again_when_it_sends() {
+    let s = server(&[]);
+    let mut idle = conn(&s);
+    let mut other = conn(&s);
+    ok(&mut idle, &["CLIENT", "SETNAME", "idle"]);
+    let fresh = query_buffer(&mut other, "idle");
+    assert!((16384..32768).contains(&fresh), "{fresh}");
+    let mem_before = client_field(&mut other, "idle", "tot-mem");
+    // Idle over 2 seconds: the buffer is given back whole, as Redis's clients cron does, and
+    // not before.
+    let mut last = (0, 0);
+    let freed = wait_until(Duration::from_secs(8), || {
+        last = idle_and_query_buffer(&mut other, "idle");
+        assert!(
+            last.0 >= 3 || last.1 == fresh,
+            "idle, qbuf + qbuf-free: {last:?}"
+        );
+        last.1 == 0
+    });
+    assert!(freed, "idle, qbuf + qbuf-free: {last:?}");
+    let mem_after = client_field(&mut other, "idle", "tot-mem");
+    assert_eq!(mem_after + fresh, mem_before);
+    // The next command finds room again.
+    ok(&mut idle, &["SET", "y", "after"]);
+    assert!(query_buffer(&mut other, "idle") >= 16384);
+    let y: String = q(&mut idle, &["GET", "y"]);
+    assert_eq!(y, "after");
+}
+
+#[test]
+fn big_query_buffer_left_unused_is_freed_before_the_idle_rule() {
+    let s = server(&[]);
+    let mut big = conn(&s);
+    let mut other = conn(&s);
+    ok(&mut big, &["CLIENT", "SETNAME", "big"]);
+    ok(&mut big, &["SET", "x", &"A".repeat(400_000)]);
+    assert!(query_buffer(&mut other, "big") > 400_000);
+    // Over twice what the client used since the cron's last look (nothing): resized to that,
+    // as Redis does, well before the client counts as idle.
+    let mut last = (0, 0);
+    let freed = wait_until(Duration::from_secs(2), || {
+        last = idle_and_query_buffer(&mut other, "big");
+        last.1 == 0
+    });
+    assert!(freed && last.0 <= 2, "idle, qbuf + qbuf-free: {last:?}");
+    let got: String = q(&mut big, &["GET", "x"]);
+    assert_eq!(got.len(), 400_000);
+}
+
+#[test]
+fn idle_client_keeps_the_half_command_it_sent_when_its_buffer_is_resized() {
+    let s = server(&[]);
+    let mut half = RawConn::connect(s.addr);
+    let mut other = conn(&s);
+    assert_eq!(half.roundtrip(b"CLIENT SETNAME half\r\n", 5), "+OK\r\n");
+    // Half a SET, then silence: the buffer keeps exactly those bytes and no room.
+    let cmd = RawConn::encode(&[b"SET", b"k", b"0123456789"]);
+    let (first, rest) = cmd.split_at(cmd.len() - 6);
+    half.send(first);
+    let mut last = (0, 0);
+    let resized = wait_until(Duration::from_secs(8), || {
+        let [qbuf, free] = client_fields(&mut other, "half", ["qbuf", "qbuf-free"]);
+        last = (qbuf, free);
+        free == 0
+    });
+    assert!(resized, "qbuf, qbuf-free: {last:?}");
+    assert_eq!(last.0, first.len());
+    half.send(rest);
+    assert_eq!(half.read_exact_n(5), b"+OK\r\n");
+    let k: String = q(&mut other, &["GET", "k"]);
+    assert_eq!(k, "0123456789");
 }
 
 #[test]

@@ -7,10 +7,16 @@
 //!
 //! The request path polls nothing but the socket: CLIENT KILL and shutdown close the socket
 //! from outside (`ClientInfo::killer`), and the idle timer exists only when `timeout` is set.
+//! The query buffer is resized as Redis's clientsCronResizeQueryBuffer does, at the request of
+//! the clients cron (`ClientInfo::qbuf_trim`, see `super::clients` and `resize_qbuf`): it wakes
+//! the task through the waker stored once at its start, and the read sees the request when it
+//! finds the socket empty (one flag load per wait).
 
 use std::net::Shutdown;
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 use std::sync::atomic::Ordering::{Acquire, Relaxed};
+use std::task::Poll;
 use std::time::Duration;
 
 use super::socket::Socket;
@@ -25,9 +31,34 @@ const READ_CHUNK: usize = 16 * 1024;
 const FLUSH_AT: usize = 256 * 1024;
 /// Output buffers grown past this are given back once flushed.
 const SHRINK_ABOVE: usize = 1024 * 1024;
-/// A query buffer grown past this (Redis's PROTO_RESIZE_THRESHOLD) is given back once the
-/// commands after the big one are small.
-const QBUF_SHRINK_ABOVE: usize = 32 * 1024;
+/// Redis's clientsCronResizeQueryBuffer, whose rules `resize_qbuf` applies: a query buffer
+/// wasting more than `QBUF_WASTE` bytes is resized if the client is idle over `QBUF_IDLE_SECS`
+/// whole seconds (to the bytes it holds), or if it is larger than `QBUF_RESIZE_ABOVE` (Redis's
+/// PROTO_RESIZE_THRESHOLD) and over twice the most it held since the last resize request.
+const QBUF_WASTE: usize = 4 * 1024;
+const QBUF_IDLE_SECS: u64 = 2;
+const QBUF_RESIZE_ABOVE: usize = 32 * 1024;
+
+/// Whether the clients cron's once-a-second look finds this client idle with room to give
+/// back, by what the connection last published.
+pub(super) fn qbuf_idle_waste(info: &ClientInfo, now_ms: u64) -> bool {
+    let idle = now_ms.saturating_sub(info.last_interaction.load(Relaxed)) / 1000;
+    idle > QBUF_IDLE_SECS && info.qbuf_free.load(Relaxed) > QBUF_WASTE
+}
+
+/// A query buffer just grew past `QBUF_RESIZE_ABOVE`: the clients cron looks at it every tick
+/// (`Shared::qbuf_big`) until it is small again.
+#[cold]
+#[inline(never)]
+fn note_big(shared: &Shared, info: &ClientInfo) {
+    if !info.qbuf_big.swap(true, Relaxed) {
+        shared.qbuf_big.lock().push(info.id);
+    }
+}
+
+/// The trim flag of waits that never give the buffer back (a blocked client's: the request
+/// stays pending in `ClientInfo::qbuf_trim` until the client is back in the main loop).
+static NEVER_TRIM: AtomicBool = AtomicBool::new(false);
 
 /// Limits a connection caches, refreshed when CONFIG SET bumps the generation.
 struct Cached {
@@ -133,6 +164,9 @@ pub async fn serve<S: Socket>(stream: S, shared: Arc<Shared>, info: Arc<ClientIn
     }));
     let keep = stream;
     let stream: &S = &keep;
+    // The task's waker (the same for every poll of a spawned task), for the clients cron.
+    let waker = std::future::poll_fn(|cx| Poll::Ready(cx.waker().clone())).await;
+    *info.waker.lock() = Some(waker);
     let authenticated = shared.acl.default.no_auth_needed();
     let mut client = Client::new(info.clone(), authenticated);
     let mut parser = Parser::new(limits(&shared));
@@ -140,8 +174,9 @@ pub async fn serve<S: Socket>(stream: S, shared: Arc<Shared>, info: Arc<ClientIn
     let mut cached = Cached::load(&shared);
     let mut clock = Clock::new();
     let mut rbuf = BytesMut::with_capacity(READ_CHUNK);
-    // The most the query buffer held at the start of a batch since it last emptied.
-    let (mut qbuf_peak, mut prev_peak) = (0usize, 0usize);
+    // The most the query buffer held at the start of a batch since the clients cron last asked
+    // for a resize (Redis's querybuf_peak).
+    let mut qbuf_peak = 0usize;
     // Bytes consumed at the front of `rbuf` since it was last allocated or compacted: part of
     // its allocation that `capacity()` no longer counts (CLIENT LIST's qbuf-free does).
     let mut consumed = 0usize;
@@ -151,25 +186,40 @@ pub async fn serve<S: Socket>(stream: S, shared: Arc<Shared>, info: Arc<ClientIn
     let mut alive = !info.killed.load(Relaxed) && !shared.shutdown.load(Relaxed);
     // After a blocking command ends, commands already buffered run before the next read.
     let mut buffered = false;
+    // The query buffer was resized with no room left: the next wait makes none (`resize_qbuf`).
+    let mut trimmed = false;
+    // What is left of the idle timeout after an interrupted wait.
+    let mut timeout_left = None;
     while alive {
         if rbuf.capacity() - rbuf.len() < READ_CHUNK / 4 {
-            rbuf.reserve(READ_CHUNK);
-            consumed = 0;
+            if std::mem::take(&mut trimmed) {
+                // Wait with no room: the first bytes the client sends make some.
+            } else {
+                rbuf.reserve(READ_CHUNK);
+                consumed = 0;
+                // CLIENT LIST shows the room the client waits with.
+                info.qbuf_free.store(rbuf.capacity() - rbuf.len(), Relaxed);
+                if rbuf.capacity() > QBUF_RESIZE_ABOVE {
+                    note_big(&shared, &info);
+                }
+            }
         }
         let resume = std::mem::take(&mut buffered);
         let read = if resume {
             Ok(0usize)
         } else if let Some(rx) = client.monitor.as_mut() {
             // Monitors are exempt from the idle timeout, as in Redis.
-            read_or_monitor(stream, &mut rbuf, rx, &mut out, &shared, &cached.obuf).await
+            let limit = &cached.obuf;
+            read_or_monitor(stream, &mut rbuf, &info, rx, &mut out, &shared, limit).await
         } else if client.push || info.mailbox.wanted() {
             // So are subscribers (and clients waiting for invalidations).
             let limit = cached.obuf(&client);
             read_or_messages(stream, &mut rbuf, &info, &mut out, &shared, &limit).await
         } else if cached.timeout > 0 {
+            let left = timeout_left.take();
             match tokio::time::timeout(
-                Duration::from_secs(cached.timeout),
-                read_some(stream, &mut rbuf),
+                left.unwrap_or(Duration::from_secs(cached.timeout)),
+                read_some(stream, &mut rbuf, &info.qbuf_trim),
             )
             .await
             {
@@ -180,10 +230,21 @@ pub async fn serve<S: Socket>(stream: S, shared: Arc<Shared>, info: Arc<ClientIn
                 }
             }
         } else {
-            read_some(stream, &mut rbuf).await
+            read_some(stream, &mut rbuf, &info.qbuf_trim).await
         };
         let n = match read {
             Ok(0) if resume => 0,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {
+                // The clients cron asked for a resize (`read_some`).
+                let qb = (&mut rbuf, &mut consumed, &mut qbuf_peak);
+                trimmed = resize_qbuf(&info, qb, &mut parser);
+                if cached.timeout > 0 {
+                    let idle = unix_ms().saturating_sub(info.last_interaction.load(Relaxed));
+                    let left = (cached.timeout * 1000).saturating_sub(idle);
+                    timeout_left = Some(Duration::from_millis(left));
+                }
+                continue;
+            }
             Ok(0) | Err(_) => break,
             Ok(n) => n,
         };
@@ -271,6 +332,9 @@ pub async fn serve<S: Socket>(stream: S, shared: Arc<Shared>, info: Arc<ClientIn
                         let step = (hint - pending).min(pending.max(64 * 1024));
                         rbuf.reserve(step.min(cached.query_limit));
                         consumed = 0;
+                        if rbuf.capacity() > QBUF_RESIZE_ABOVE {
+                            note_big(&shared, &info);
+                        }
                     }
                     break;
                 }
@@ -301,7 +365,6 @@ pub async fn serve<S: Socket>(stream: S, shared: Arc<Shared>, info: Arc<ClientIn
         }
         rbuf.advance(off);
         consumed += off;
-        let alloc = rbuf.capacity() + consumed;
         written += out.len() as u64;
         shared
             .stats
@@ -371,17 +434,6 @@ pub async fn serve<S: Socket>(stream: S, shared: Arc<Shared>, info: Arc<ClientIn
         if client.close {
             break;
         }
-        // A buffer grown by a big command shrinks back once two batches in a row after it were
-        // small, as Redis resizes query buffers by their recent peak.
-        if rbuf.is_empty() {
-            if alloc > QBUF_SHRINK_ABOVE && qbuf_peak.max(prev_peak) < READ_CHUNK {
-                rbuf = BytesMut::with_capacity(READ_CHUNK);
-                consumed = 0;
-                parser.trim();
-            }
-            prev_peak = qbuf_peak;
-            qbuf_peak = 0;
-        }
         info.qbuf.store(rbuf.len(), Relaxed);
         info.qbuf_free
             .store(rbuf.capacity() + consumed - rbuf.len(), Relaxed);
@@ -391,6 +443,8 @@ pub async fn serve<S: Socket>(stream: S, shared: Arc<Shared>, info: Arc<ClientIn
     }
     // Drop the hook's handle first: the socket closes when its last handle goes.
     *info.killer.lock() = None;
+    // The waker holds the task: its memory goes with the last handle on `info` otherwise.
+    *info.waker.lock() = None;
     let _ = socket2::SockRef::from(stream).shutdown(Shutdown::Write);
     client.unwatch_all(&shared.store);
     client.unsubscribe_all(&shared);
@@ -495,7 +549,7 @@ async fn wait_blocked<S: Socket>(
                 out.null_array();
                 return true;
             }
-            r = read_some(stream, rbuf) => match r {
+            r = read_some(stream, rbuf, &NEVER_TRIM) => match r {
                 Ok(0) | Err(_) => return false,
                 Ok(_) => {}
             },
@@ -542,6 +596,7 @@ async fn wait_acks(shared: &Shared, client: &mut Client, out: &mut Reply) {
 async fn read_or_monitor<S: Socket>(
     stream: &S,
     rbuf: &mut BytesMut,
+    info: &ClientInfo,
     rx: &mut tokio::sync::mpsc::Receiver<Vec<u8>>,
     out: &mut Reply,
     shared: &Shared,
@@ -562,7 +617,7 @@ async fn read_or_monitor<S: Socket>(
                 }
                 flush(stream, out, shared, limit, 0).await?;
             }
-            r = read_some(stream, rbuf) => return r,
+            r = read_some(stream, rbuf, &info.qbuf_trim) => return r,
         }
     }
 }
@@ -588,7 +643,7 @@ async fn read_or_messages<S: Socket>(
         }
         tokio::select! {
             _ = mb.notify.notified() => {}
-            r = read_some(stream, rbuf) => return r,
+            r = read_some(stream, rbuf, &info.qbuf_trim) => return r,
         }
     }
 }
@@ -597,12 +652,23 @@ async fn read_or_messages<S: Socket>(
 /// right away (by answering `WouldBlock` inside `try_io`), which saves the extra `read` that
 /// would otherwise only return EAGAIN before the task parks. tokio clears readiness only if no
 /// new event arrived meanwhile, so no wake-up is lost.
-async fn read_some<S: Socket>(stream: &S, buf: &mut BytesMut) -> std::io::Result<usize> {
+///
+/// `trim` set (the clients cron's request, see `resize_qbuf`) while the socket is empty: returns
+/// `Interrupted`, read nothing.
+async fn read_some<S: Socket>(
+    stream: &S,
+    buf: &mut BytesMut,
+    trim: &AtomicBool,
+) -> std::io::Result<usize> {
     // `poll_read_ready` keeps one waker slot per direction: cheaper than the waiter list behind
     // `readable().await`.
     std::future::poll_fn(|cx| {
         loop {
-            std::task::ready!(stream.poll_read_ready(cx))?;
+            match stream.poll_read_ready(cx) {
+                Poll::Ready(r) => r?,
+                Poll::Pending if trim.load(Relaxed) => return interrupted(),
+                Poll::Pending => return Poll::Pending,
+            }
             let spare = buf.capacity() - buf.len();
             let mut got = 0;
             match stream.try_io(Interest::READABLE, || {
@@ -624,6 +690,58 @@ async fn read_some<S: Socket>(stream: &S, buf: &mut BytesMut) -> std::io::Result
         }
     })
     .await
+}
+
+/// `read_some`'s answer to the clients cron's request: out of line, so the wait pays only the
+/// flag's load.
+#[cold]
+#[inline(never)]
+fn interrupted() -> Poll<std::io::Result<usize>> {
+    Poll::Ready(Err(std::io::ErrorKind::Interrupted.into()))
+}
+
+/// The clients cron's request (Redis's clientsCronResizeQueryBuffer, see `QBUF_WASTE`), served
+/// while the socket is empty: the query buffer (with its `consumed` front and its `peak`) is
+/// resized by the rules, checked again here on the real sizes (the cron saw published ones, and
+/// the client may have sent a command since). The peak starts over, as Redis resets
+/// querybuf_peak on every look. Returns whether the buffer has no room left: the next wait then
+/// makes none, so an idle client holds no buffer until it sends something.
+#[cold]
+#[inline(never)]
+fn resize_qbuf(
+    info: &ClientInfo,
+    (rbuf, consumed, peak): (&mut BytesMut, &mut usize, &mut usize),
+    parser: &mut Parser,
+) -> bool {
+    info.qbuf_trim.store(false, Relaxed);
+    let (alloc, len) = (rbuf.capacity() + *consumed, rbuf.len());
+    if alloc - len > QBUF_WASTE {
+        let idle = unix_ms().saturating_sub(info.last_interaction.load(Relaxed)) / 1000;
+        let size = if idle > QBUF_IDLE_SECS {
+            Some(len)
+        } else if alloc > QBUF_RESIZE_ABOVE && alloc / 2 > *peak {
+            Some(len.max(*peak))
+        } else {
+            None
+        };
+        if let Some(size) = size {
+            let mut b = BytesMut::with_capacity(size);
+            b.extend_from_slice(rbuf);
+            *rbuf = b;
+            *consumed = 0;
+            // What a huge command left in the parser goes too.
+            parser.trim();
+        }
+    }
+    *peak = rbuf.len();
+    let alloc = rbuf.capacity() + *consumed;
+    if alloc <= QBUF_RESIZE_ABOVE {
+        // The cron stops looking at it every tick.
+        info.qbuf_big.store(false, Relaxed);
+    }
+    info.qbuf.store(rbuf.len(), Relaxed);
+    info.qbuf_free.store(alloc - rbuf.len(), Relaxed);
+    rbuf.capacity() - rbuf.len() < READ_CHUNK / 4
 }
 
 /// Bytes written to the socket that the peer has not acknowledged (Linux SIOCOUTQ).

@@ -6,6 +6,7 @@
 //!    │     (maxclients check, register in Shared.clients)
 //!    │        connection: read ─> parse all buffered ─> dispatch each ─> one write
 //!    ├─ shutdown: SIGINT / SIGTERM / SHUTDOWN ─> cancel token ─> connections close
+//!    ├─ clients cron: gives back idle clients' query buffers (see clients.rs)
 //!  "shoal-expire" thread: active expiry cycle every 1/hz s, bounded time per cycle
 //! ```
 //!
@@ -13,6 +14,7 @@
 //! before the connection awaits its write.
 
 mod bus;
+mod clients;
 mod cluster;
 mod connection;
 mod expire;
@@ -287,6 +289,7 @@ async fn serve(config: Config) -> i32 {
     tracing::info!("Ready to accept connections");
     replication::spawn_link(shared.clone(), tls.clone(), cancel.clone());
     persistence::spawn_cron(shared.clone(), cancel.clone());
+    clients::spawn_cron(shared.clone(), cancel.clone());
     wait_for_shutdown(&shared).await;
     persistence::save_on_exit(&shared).await;
     shared

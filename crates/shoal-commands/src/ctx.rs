@@ -108,6 +108,9 @@ pub struct Shared {
     /// Bumped by every CONFIG SET, so connections can refresh cached limits cheaply.
     pub config_gen: AtomicU64,
     pub clients: dashmap::DashMap<u64, Arc<ClientInfo>>,
+    /// Ids of clients whose query buffer grew past 32 KiB: the clients cron asks them for a
+    /// resize every tick until it is small again (`ClientInfo::qbuf_big`).
+    pub qbuf_big: Mutex<Vec<u64>>,
     next_client_id: AtomicU64,
     pub stats: ServerStats,
     /// Clients blocked on keys.
@@ -185,6 +188,7 @@ impl Shared {
             config: RwLock::new(config),
             config_gen: AtomicU64::new(0),
             clients: dashmap::DashMap::new(),
+            qbuf_big: Mutex::new(Vec::new()),
             next_client_id: AtomicU64::new(1),
             stats: ServerStats::default(),
             blocking: crate::blocking::Blocking::default(),
@@ -385,6 +389,15 @@ pub struct ClientInfo {
     /// the rest of its allocation, as the connection last published them.
     pub qbuf: AtomicUsize,
     pub qbuf_free: AtomicUsize,
+    /// Set by the clients cron to have the query buffer resized (Redis's
+    /// clientsCronResizeQueryBuffer): the connection does it the next time it waits for the
+    /// socket.
+    pub qbuf_trim: AtomicBool,
+    /// The query buffer grew past 32 KiB and the client is listed in `Shared::qbuf_big`.
+    pub qbuf_big: AtomicBool,
+    /// The connection task's waker, installed once when it starts: the clients cron wakes it
+    /// for `qbuf_trim`. Nothing is registered per read, so the request path pays nothing.
+    pub waker: Mutex<Option<std::task::Waker>>,
     /// Reply bytes waiting for the socket.
     pub omem: AtomicUsize,
     /// Unix ms of the last command.
@@ -440,6 +453,9 @@ impl ClientInfo {
             fd: std::sync::atomic::AtomicI32::new(-1),
             qbuf: AtomicUsize::new(0),
             qbuf_free: AtomicUsize::new(0),
+            qbuf_trim: AtomicBool::new(false),
+            qbuf_big: AtomicBool::new(false),
+            waker: Mutex::new(None),
             omem: AtomicUsize::new(0),
             last_interaction: AtomicU64::new(unix_ms()),
             multi: AtomicBool::new(false),
