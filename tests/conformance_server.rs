@@ -708,3 +708,35 @@ fn debug_error_and_module_commands() {
         "ERR Error unloading module: no such module with that name"
     );
 }
+
+#[test]
+fn debug_populate_makes_keys_as_redis() {
+    let s = server(&["--enable-debug-command", "yes"]);
+    let mut c = conn(&s);
+    ok(&mut c, &["SET", "key:1", "mine"]);
+    ok(&mut c, &["DEBUG", "POPULATE", "3"]);
+    assert_eq!(q::<i64>(&mut c, &["DBSIZE"]), 3);
+    assert_eq!(q::<String>(&mut c, &["GET", "key:0"]), "value:0");
+    // An existing key is left alone.
+    assert_eq!(q::<String>(&mut c, &["GET", "key:1"]), "mine");
+    ok(&mut c, &["DEBUG", "POPULATE", "2", "p", "10"]);
+    assert_eq!(
+        q::<Vec<u8>>(&mut c, &["GET", "p:1"]),
+        b"value:1\0\0\0".to_vec()
+    );
+    ok(&mut c, &["DEBUG", "POPULATE", "1", "short", "3"]);
+    assert_eq!(q::<String>(&mut c, &["GET", "short:0"]), "val");
+    assert_eq!(q::<i64>(&mut c, &["DBSIZE"]), 6);
+    assert_eq!(
+        e(&mut c, &["DEBUG", "POPULATE", "-1"]),
+        "ERR value is out of range, must be positive"
+    );
+    assert_eq!(
+        e(&mut c, &["DEBUG", "POPULATE", "x"]),
+        "ERR value is not an integer or out of range"
+    );
+    assert_eq!(
+        e(&mut c, &["DEBUG", "POPULATE", "1", "k", "-5"]),
+        "ERR value is out of range, must be positive"
+    );
+}

@@ -541,6 +541,7 @@ fn debug(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
             return Err(String::from_utf8_lossy(a.get(2)).into_owned().into());
         }
         b"reload" => debug_reload(ctx, &a)?,
+        b"populate" if (3..=5).contains(&a.len()) => debug_populate(ctx, &a)?,
         // The command goes to the replicas (and the backlog) as it is, not run here.
         b"replicate" if a.len() >= 3 => {
             let repl = &ctx.shared.repl;
@@ -583,6 +584,11 @@ fn debug(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
                 "    Show low level info about `key` and associated value.",
                 "REPLICATE <cmd> <args...>",
                 "    Replicates the provided command to replicas (and the backlog), without running it here.",
+                "POPULATE <count> [<prefix>] [<size>]",
+                "    Create <count> string keys named key:<num>. If <prefix> is specified then",
+                "    it is used instead of the 'key' prefix. These are not propagated to",
+                "    replicas. Cluster slots are not respected so keys not belonging to the",
+                "    current node can be created in cluster mode.",
                 "RELOAD [option ...]",
                 "    Save the RDB on disk and reload it back to memory. Valid <option> values:",
                 "    * MERGE: Merge the content of the RDB file with the current dataset:",
@@ -612,6 +618,50 @@ fn debug(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
             .into());
         }
     }
+    Ok(())
+}
+
+/// Redis's getPositiveLongFromObjectOrReply.
+fn positive_long(v: &[u8]) -> Result<u64, CmdError> {
+    let n = shoal_resp::parse_i64(v).ok_or(CmdError::from(errors::NOT_INTEGER))?;
+    u64::try_from(n).map_err(|_| "ERR value is out of range, must be positive".into())
+}
+
+/// DEBUG POPULATE count [prefix] [size]: keys `prefix:N` (`key:N`) holding `value:N`, cut or
+/// padded with zero bytes to `size`, made where no key of that name exists; as in Redis they
+/// are not replicated and notify nothing.
+fn debug_populate(ctx: &mut Ctx<'_>, a: &Args<'_>) -> CmdResult {
+    let count = positive_long(a.get(2))?;
+    let prefix: &[u8] = if a.len() >= 4 { a.get(3) } else { b"key" };
+    let size = if a.len() == 5 {
+        positive_long(a.get(4))?
+    } else {
+        0
+    };
+    if size > ctx.shared.config.read().proto_max_bulk_len {
+        return Err("ERR value size is larger than proto-max-bulk-len".into());
+    }
+    let (mut key, mut val) = (Vec::new(), Vec::new());
+    for j in 0..count {
+        key.clear();
+        key.extend_from_slice(prefix);
+        key.push(b':');
+        key.extend_from_slice(itoa::Buffer::new().format(j).as_bytes());
+        // Redis formats the name into 128 bytes.
+        key.truncate(127);
+        let mut s = ctx.ks.shard(&key);
+        if s.find().is_some() {
+            continue;
+        }
+        val.clear();
+        val.extend_from_slice(b"value:");
+        val.extend_from_slice(itoa::Buffer::new().format(j).as_bytes());
+        if size > 0 {
+            val.resize(size as usize, 0);
+        }
+        s.insert_new(crate::util::string_value(&val), None);
+    }
+    ctx.out.ok();
     Ok(())
 }
 
@@ -866,6 +916,7 @@ pub static COMMANDS: &[Spec] = &[
         "reload",
         "digest",
         "digest-value",
+        "populate",
         "replicate",
         "help",
     ]),
