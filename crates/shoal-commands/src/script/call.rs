@@ -115,13 +115,18 @@ pub(super) fn checked_run<R>(
     // Refusals before the command runs count in INFO once, here (Redis's scriptCall).
     let refuse = |idx: Option<usize>, e: &str| {
         shared.stats.rejected(idx);
-        crate::dispatch::count_error(shared, e);
+        crate::dispatch::count_error(shared, e.as_bytes());
         Err((e.to_string(), true))
     };
-    let Some((idx, spec)) = table().lookup(args.get(0)) else {
+    // A container's unknown subcommand is an unknown command, as Redis's lookupCommand
+    // finds none (its text, which may echo the script's bytes, is never sent).
+    let Some((idx, spec)) = table()
+        .lookup(args.get(0))
+        .filter(|(_, spec)| !crate::acl::unknown_subcommand(spec, &args))
+    else {
         return refuse(None, "ERR Unknown Redis command called from script");
     };
-    if !spec.arity_ok(args.len()) {
+    if !spec.arity_ok(args.len()) || !sub_arity_ok(spec, &args) {
         return refuse(
             Some(idx),
             "ERR Wrong number of args calling Redis command from script",
@@ -197,6 +202,17 @@ pub(super) fn checked_run<R>(
         st.running.wrote.store(true, Relaxed);
     }
     Ok(converted)
+}
+
+/// A container's subcommand has the number of arguments Redis's `container|sub` takes (the
+/// container's own arity is checked apart).
+fn sub_arity_ok(spec: &Spec, args: &shoal_resp::Args<'_>) -> bool {
+    let Some(i) = spec.sub_index(args) else {
+        return true;
+    };
+    let full = format!("{}|{}", spec.name, spec.subs[i]);
+    crate::introspect::redis_command(&full)
+        .is_none_or(|rc| crate::introspect::arity_ok(rc.arity, args.len()))
 }
 
 /// Subcommands Redis flags `noscript` whose container command is allowed in scripts
