@@ -118,15 +118,15 @@ pub(super) fn checked_run<R>(
         crate::dispatch::count_error(shared, e.as_bytes());
         Err((e.to_string(), true))
     };
-    // A container's unknown subcommand is an unknown command, as Redis's lookupCommand
-    // finds none (its text, which may echo the script's bytes, is never sent).
-    let Some((idx, spec)) = table()
-        .lookup(args.get(0))
-        .filter(|(_, spec)| !crate::acl::unknown_subcommand(spec, &args))
-    else {
+    let Some((idx, spec)) = table().lookup(args.get(0)) else {
         return refuse(None, "ERR Unknown Redis command called from script");
     };
-    if !spec.arity_ok(args.len()) || !sub_arity_ok(spec, &args) {
+    if !spec.subs.is_empty()
+        && let Some((idx, e)) = container_refusal(spec, idx, &args)
+    {
+        return refuse(idx, e);
+    }
+    if !spec.arity_ok(args.len()) {
         return refuse(
             Some(idx),
             "ERR Wrong number of args calling Redis command from script",
@@ -204,15 +204,27 @@ pub(super) fn checked_run<R>(
     Ok(converted)
 }
 
-/// A container's subcommand has the number of arguments Redis's `container|sub` takes (the
-/// container's own arity is checked apart).
-fn sub_arity_ok(spec: &Spec, args: &shoal_resp::Args<'_>) -> bool {
-    let Some(i) = spec.sub_index(args) else {
-        return true;
-    };
+/// Why a script may not run a container command's subcommand, as Redis's lookupCommand and
+/// arity check see it: an unknown subcommand is an unknown command (its own error, which
+/// would echo the script's bytes, is never sent), and a subcommand has the arity of Redis's
+/// `container|sub`.
+#[cold]
+#[inline(never)]
+fn container_refusal(
+    spec: &Spec,
+    idx: usize,
+    args: &shoal_resp::Args<'_>,
+) -> Option<(Option<usize>, &'static str)> {
+    if crate::acl::unknown_subcommand(spec, args) {
+        return Some((None, "ERR Unknown Redis command called from script"));
+    }
+    let i = spec.sub_index(args)?;
     let full = format!("{}|{}", spec.name, spec.subs[i]);
-    crate::introspect::redis_command(&full)
-        .is_none_or(|rc| crate::introspect::arity_ok(rc.arity, args.len()))
+    let rc = crate::introspect::redis_command(&full)?;
+    (!crate::introspect::arity_ok(rc.arity, args.len())).then_some((
+        Some(idx),
+        "ERR Wrong number of args calling Redis command from script",
+    ))
 }
 
 /// Subcommands Redis flags `noscript` whose container command is allowed in scripts

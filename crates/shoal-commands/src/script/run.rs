@@ -250,16 +250,7 @@ fn run_once(
             // The runner may not have finished setting up the `redis` table.
             e.eval_ready = false;
             let v = stashed(&lua, l);
-            let mut msg = match (status, v) {
-                (ffi::LUA_ERRMEM, _) => b"ERR Lua script ran out of memory".to_vec(),
-                (_, Value::Error(err)) => lua_error_text(&err, "").into_bytes(),
-                (_, Value::String(s)) => [b"ERR ", lua_text(&s.as_bytes())].concat(),
-                _ => b"ERR unknown error".to_vec(),
-            };
-            msg.truncate(msg.trim_ascii_end().len());
-            msg.push(b' ');
-            msg.extend_from_slice(what().as_bytes());
-            Outcome::Failed(msg, false)
+            runner_failed(status, v, &what())
         } else if st.restart && !holds_all {
             Outcome::Restart
         } else if running.kill.load(Relaxed) {
@@ -317,6 +308,7 @@ const STASH: &std::ffi::CStr = c"shoal.script.result";
 /// # Safety
 /// `l` is the main thread of `lua` with the value at `idx` (an absolute index) on top, and a
 /// free slot; the memory limit is lifted.
+#[inline(always)]
 unsafe fn result_reply(
     lua: &mlua::Lua,
     l: *mut ffi::lua_State,
@@ -379,8 +371,26 @@ impl Drop for Bound {
     }
 }
 
+/// The reply for a run whose runner itself failed (`v`: its error).
+#[cold]
+#[inline(never)]
+fn runner_failed(status: c_int, v: Value, what: &str) -> Outcome {
+    let mut msg = match (status, v) {
+        (ffi::LUA_ERRMEM, _) => b"ERR Lua script ran out of memory".to_vec(),
+        (_, Value::Error(err)) => lua_error_text(&err, "").into_bytes(),
+        (_, Value::String(s)) => [b"ERR ", lua_text(&s.as_bytes())].concat(),
+        _ => b"ERR unknown error".to_vec(),
+    };
+    msg.truncate(msg.trim_ascii_end().len());
+    msg.push(b' ');
+    msg.extend_from_slice(what.as_bytes());
+    Outcome::Failed(msg, false)
+}
+
 /// The reply for a script that raised: `{err=...}` raised by redis.call or error({err=}),
 /// or a message (a runtime error), with where it happened.
+#[cold]
+#[inline(never)]
 fn error_outcome(val: &Value, what: &str) -> Outcome {
     let Value::Table(t) = val else {
         return Outcome::Failed(format!("ERR unknown error {what}").into_bytes(), false);
