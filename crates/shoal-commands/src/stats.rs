@@ -284,6 +284,8 @@ impl ServerStats {
 
     /// A command that ran and replied successfully but whose reply holds an error (a script
     /// returning `{1, {err=...}}`): Redis counts it failed.
+    #[cold]
+    #[inline(never)]
     pub fn failed(&self, idx: usize) {
         self.with_local(|t| {
             if let Some(c) = t.cmds.get(idx) {
