@@ -717,3 +717,180 @@ fn eval_and_fcall_alternate_and_the_heap_stays_bounded() {
         .expect("used_memory_lua");
     assert!(lua_mem < 256 * 1024, "used_memory_lua {lua_mem}");
 }
+
+/// One reply read raw, with its framing: a line (`-`, `+`, `:`, `_`), a bulk or verbatim
+/// string, or an array, set or map of them.
+fn raw_reply(c: &mut RawConn, args: &[&[u8]]) -> Vec<u8> {
+    c.send(&RawConn::encode(args));
+    read_raw(c)
+}
+
+fn read_raw(c: &mut RawConn) -> Vec<u8> {
+    let mut line = Vec::new();
+    while !line.ends_with(b"\r\n") {
+        let b = c.read_exact_n(1);
+        assert_eq!(b.len(), 1, "{line:?}: connection ended");
+        line.extend_from_slice(&b);
+    }
+    let n = || -> usize {
+        std::str::from_utf8(&line[1..line.len() - 2])
+            .expect("length")
+            .parse()
+            .expect("length")
+    };
+    match line[0] {
+        b'$' | b'=' => {
+            let n = n();
+            line.extend_from_slice(&c.read_exact_n(n + 2));
+        }
+        b'*' | b'~' | b'%' => {
+            let n = if line[0] == b'%' { 2 * n() } else { n() };
+            for _ in 0..n {
+                let item = read_raw(c);
+                line.extend_from_slice(&item);
+            }
+        }
+        _ => {}
+    }
+    line
+}
+
+/// Error replies carry the bytes they were given, as Redis's do: a script's error text that
+/// is not UTF-8, a key echoed in NOGROUP, an unknown command's name; and INFO errorstats
+/// counts them under their code, bytes as given (what redis-py's
+/// test_info_with_non_utf8_errorstat checks). Every expected reply here is what
+/// redis-server 7.0 sends.
+#[test]
+fn error_replies_and_errorstats_keep_their_bytes() {
+    let s = server(&[]);
+    let mut c = RawConn::connect(s.addr);
+    let mut r = |args: &[&[u8]]| raw_reply(&mut c, args);
+    assert_eq!(r(&[b"CONFIG", b"RESETSTAT"]), b"+OK\r\n");
+    // A script's error: its bytes as given (a code without a space gets ERR, from
+    // redis.error_reply only).
+    let eval = |body: &[u8]| vec![b"EVAL".to_vec(), body.to_vec(), b"0".to_vec()];
+    let cases: &[(&[u8], &[u8])] = &[
+        (
+            b"return redis.error_reply('\xff\xfeBAD oops')",
+            b"-\xff\xfeBAD oops\r\n",
+        ),
+        (b"return {err='\xff\xfeBAD again'}", b"-\xff\xfeBAD again\r\n"),
+        (b"return {err='\xff\xfe'}", b"-\xff\xfe\r\n"),
+        (b"return {1, {err='\xff\xfeNESTED x'}}", b"*2\r\n:1\r\n-\xff\xfeNESTED x\r\n"),
+        (b"return redis.error_reply('\xffnospace')", b"-ERR \xffnospace\r\n"),
+        // Line breaks become spaces, those it ends with go; a NUL byte ends the text.
+        (b"return {err='A\\r\\nB C\\n'}", b"-A  B C\r\n"),
+        (b"return {err='X\\0Y z'}", b"-X\r\n"),
+        (b"return redis.error_reply('Y9\\0Z y')", b"-ERR Y9\r\n"),
+        // A command's error with the script's bytes in it, returned by pcall.
+        (
+            b"return redis.pcall('xreadgroup','group','g\\255','c','streams','k\\254','>')",
+            b"-NOGROUP No such key 'k\xfe' or consumer group 'g\xff' in XREADGROUP with GROUP option\r\n",
+        ),
+        (
+            b"local t = redis.pcall('xreadgroup','group','g\\255','c','streams','k\\254','>') return t.err",
+            b"$79\r\nNOGROUP No such key 'k\xfe' or consumer group 'g\xff' in XREADGROUP with GROUP option\r\n",
+        ),
+        // A container's unknown subcommand is an unknown command in a script (its text,
+        // which would echo the bytes, is not what the script gets).
+        (
+            b"return redis.pcall('object', '\xffsub')",
+            b"-ERR Unknown Redis command called from script\r\n",
+        ),
+        (
+            b"return redis.pcall('object', 'help', 'x')",
+            b"-ERR Wrong number of args calling Redis command from script\r\n",
+        ),
+    ];
+    for (body, want) in cases {
+        let args = eval(body);
+        let args: Vec<&[u8]> = args.iter().map(|a| a.as_slice()).collect();
+        let got = r(&args);
+        assert_eq!(
+            got.escape_ascii().to_string(),
+            want.escape_ascii().to_string(),
+            "{}",
+            body.escape_ascii()
+        );
+    }
+    // Raised errors: the bytes, then where.
+    for (body, head) in [
+        (&b"error({err='\xff\xfeRAISED x'})"[..], &b"-\xff\xfeRAISED x"[..]),
+        (
+            b"return redis.call('xreadgroup','group','g\\255','c','streams','k\\254','>')",
+            b"-NOGROUP No such key 'k\xfe' or consumer group 'g\xff' in XREADGROUP with GROUP option",
+        ),
+        (b"error('\xff\xfeplain x')", b"-ERR user_script:1: \xff\xfeplain x"),
+    ] {
+        // The script's SHA1, as SCRIPT LOAD gives it: `$40\r\n<sha>\r\n`.
+        let loaded = r(&[b"SCRIPT", b"LOAD", body]);
+        let sha = loaded.get(5..45).expect("a SHA1");
+        let want = [head, b" script: ", sha, b", on @user_script:1.\r\n"].concat();
+        let got = r(&[b"EVAL", body, b"0"]);
+        assert_eq!(
+            got.escape_ascii().to_string(),
+            want.escape_ascii().to_string()
+        );
+    }
+    // Outside scripts: the unknown command's name and arguments as given (each up to a NUL).
+    assert_eq!(
+        r(&[b"\xffcmd", b"a\xfe", b"b\0c"]),
+        b"-ERR unknown command '\xffcmd', with args beginning with: 'a\xfe' 'b' \r\n"
+    );
+    assert_eq!(
+        r(&[b"XREADGROUP", b"GROUP", b"g\xff", b"c", b"STREAMS", b"k\xfe", b">"]),
+        b"-NOGROUP No such key 'k\xfe' or consumer group 'g\xff' in XREADGROUP with GROUP option\r\n"
+    );
+    // RESP3 changes none of it.
+    assert!(r(&[b"HELLO", b"3"]).starts_with(b"%"));
+    assert_eq!(
+        r(&[b"EVAL", b"return {err='\xff\xfeBAD r3'}", b"0"]),
+        b"-\xff\xfeBAD r3\r\n"
+    );
+    assert_eq!(
+        r(&[
+            b"EVAL",
+            b"redis.setresp(3) return redis.pcall('xreadgroup','group','g\\255','c','streams','k\\254','>')",
+            b"0"
+        ]),
+        b"-NOGROUP No such key 'k\xfe' or consumer group 'g\xff' in XREADGROUP with GROUP option\r\n"
+    );
+    // INFO errorstats: each code as the reply had it, bytes included (one inside a script's
+    // result too); a code is looked for in the first 31 bytes only (`ERR` otherwise), CR and
+    // LF count as spaces. The same commands against redis-server 7.0.15 give this exactly.
+    for body in [
+        &b"return {err='\\nLF y'}"[..],
+        b"return {err='012345678901234567890123456789 y'}",
+        b"return {err='0123456789012345678901234567890 y'}",
+    ] {
+        assert!(r(&[b"EVAL", body, b"0"]).starts_with(b"-"));
+    }
+    let info = r(&[b"INFO", b"errorstats"]);
+    let body = info
+        .strip_prefix(b"=")
+        .and_then(|b| b.iter().position(|&c| c == b'\n').map(|i| &b[i + 1..]))
+        .expect("a verbatim string");
+    let want: &[u8] = b"txt:# Errorstats\r\n\
+        errorstat_:count=1\r\n\
+        errorstat_012345678901234567890123456789:count=1\r\n\
+        errorstat_A:count=1\r\n\
+        errorstat_ERR:count=9\r\n\
+        errorstat_NOGROUP:count=5\r\n\
+        errorstat_\xff\xfeBAD:count=3\r\n\
+        errorstat_\xff\xfeNESTED:count=1\r\n\
+        errorstat_\xff\xfeRAISED:count=1\r\n\r\n";
+    assert_eq!(
+        body.escape_ascii().to_string(),
+        want.escape_ascii().to_string()
+    );
+    // Every EVAL but one replied an error, or a result holding one (the pcall'd error's
+    // t.err is a string): all failed, as Redis counts them.
+    let stats = r(&[b"INFO", b"commandstats"]);
+    let line = stats
+        .split(|&c| c == b'\n')
+        .find(|l| l.starts_with(b"cmdstat_eval:"))
+        .expect("cmdstat_eval");
+    let line = String::from_utf8_lossy(line);
+    assert!(line.starts_with("cmdstat_eval:calls=20,"), "{line}");
+    assert!(line.contains(",failed_calls=19"), "{line}");
+}

@@ -265,6 +265,8 @@ fn render(shared: &Shared, handle: &PrometheusHandle) -> String {
         counter!("shoal_commands_rejected_total", "cmd" => spec.name).absolute(rejected);
     }
     for (prefix, n) in shared.stats.errors() {
+        // A label is text: a script's non-UTF-8 error code shows with its bytes replaced.
+        let prefix = String::from_utf8_lossy(&prefix).into_owned();
         counter!("shoal_error_replies_total", "prefix" => prefix).absolute(n);
     }
     gauge!("shoal_connected_clients").set(shared.clients.len() as f64);

@@ -214,7 +214,7 @@ pub fn skip_wrongtype<T>(
     r: Result<Option<T>, CmdError>,
 ) -> Result<Option<T>, CmdError> {
     match r {
-        Err(e) if client.block_rerun && e.0 == errors::WRONGTYPE => Ok(None),
+        Err(e) if client.block_rerun && e.0 == errors::WRONGTYPE.as_bytes() => Ok(None),
         r => r,
     }
 }

@@ -675,13 +675,9 @@ fn reject(shared: &Shared, client: &mut Client, out: &mut Reply, idx: Option<usi
             .multi
             .store(false, std::sync::atomic::Ordering::Relaxed);
         client.unwatch_all(&shared.store);
-        let e = CmdError(
-            format!(
-                "EXECABORT Transaction discarded because of: {}",
-                e.0.trim_start_matches('-')
-            )
-            .into(),
-        );
+        let mut m = b"EXECABORT Transaction discarded because of: ".to_vec();
+        m.extend_from_slice(e.0.strip_prefix(b"-").unwrap_or(&e.0));
+        let e = CmdError::from(m);
         write_error(shared, out, &e);
         return;
     }
@@ -693,10 +689,8 @@ fn reject(shared: &Shared, client: &mut Client, out: &mut Reply, idx: Option<usi
 
 /// Counts an error reply in INFO errorstats without writing it (a script's command refused
 /// by the script's checks).
-pub fn count_error(shared: &Shared, msg: &str) {
-    shared
-        .stats
-        .error_reply(msg.split(' ').next().unwrap_or("ERR"));
+pub fn count_error(shared: &Shared, msg: &[u8]) {
+    shared.stats.error_reply(errors::error_code(msg));
 }
 
 pub fn write_error(shared: &Shared, out: &mut Reply, e: &CmdError) {

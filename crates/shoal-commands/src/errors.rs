@@ -46,24 +46,49 @@ pub const TIMEOUT_RANGE: &str = "ERR timeout is out of range";
 pub const TIMEOUT_INVALID: &str = "ERR timeout is not a float or out of range";
 
 /// A command error: the whole reply text after `-`, prefix included (`ERR …`, `WRONGTYPE …`).
+/// Bytes, not text: Redis sends an error as the bytes it was given (a script's
+/// `redis.error_reply('\xff…')`, a key echoed in NOGROUP). Handlers' errors are mostly
+/// `&'static str`, borrowed as they are.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CmdError(pub Cow<'static, str>);
+pub struct CmdError(pub Cow<'static, [u8]>);
 
 impl CmdError {
-    /// The first word of the message (`ERR`, `WRONGTYPE`…), for INFO errorstats.
-    pub fn prefix(&self) -> &str {
-        self.0.split(' ').next().unwrap_or("ERR")
+    /// The error's code for INFO errorstats (`ERR`, `WRONGTYPE`…), see [`error_code`].
+    pub fn prefix(&self) -> &[u8] {
+        error_code(&self.0)
+    }
+
+    /// The text, for logs and tests (bytes that are not UTF-8 replaced).
+    pub fn text(&self) -> Cow<'_, str> {
+        String::from_utf8_lossy(&self.0)
+    }
+}
+
+/// The code INFO errorstats counts an error reply under, as Redis's `afterErrorReply`: the
+/// message up to its first space, looked for in the first 31 bytes (32 with the `-`);
+/// `ERR` when there is none. CR and LF count as spaces: the reply has them as spaces.
+pub fn error_code(msg: &[u8]) -> &[u8] {
+    let head = &msg[..msg.len().min(31)];
+    match head.iter().position(|&c| matches!(c, b' ' | b'\r' | b'\n')) {
+        Some(i) => &msg[..i],
+        None => b"ERR",
     }
 }
 
 impl From<&'static str> for CmdError {
     fn from(s: &'static str) -> Self {
-        CmdError(Cow::Borrowed(s))
+        CmdError(Cow::Borrowed(s.as_bytes()))
     }
 }
 
 impl From<String> for CmdError {
     fn from(s: String) -> Self {
+        CmdError(Cow::Owned(s.into_bytes()))
+    }
+}
+
+impl From<Vec<u8>> for CmdError {
+    fn from(s: Vec<u8>) -> Self {
         CmdError(Cow::Owned(s))
     }
 }
@@ -75,34 +100,103 @@ pub fn arity(fullname: &str) -> CmdError {
     format!("ERR wrong number of arguments for '{fullname}' command").into()
 }
 
-/// `ERR unknown command 'foo', with args beginning with: 'a' 'b' ` (Redis caps the args at 128 bytes).
+/// `ERR unknown command 'foo', with args beginning with: 'a' 'b' `, with the bytes as given:
+/// Redis formats them with `%.128s` (each ends at 128 bytes, or before a NUL byte) and caps
+/// the args at 128 bytes in all.
 pub fn unknown_command<'a>(name: &[u8], rest: impl Iterator<Item = &'a [u8]>) -> CmdError {
-    let mut args = String::new();
+    let mut m = Vec::with_capacity(64);
+    m.extend_from_slice(b"ERR unknown command '");
+    m.extend_from_slice(c_str(name, 128));
+    m.extend_from_slice(b"', with args beginning with: ");
+    let start = m.len();
     for a in rest {
-        if args.len() >= 128 {
+        let used = m.len() - start;
+        if used >= 128 {
             break;
         }
-        let room = 128 - args.len();
-        let a = String::from_utf8_lossy(&a[..a.len().min(room)]).into_owned();
-        args.push('\'');
-        args.push_str(&a);
-        args.push_str("' ");
+        m.push(b'\'');
+        m.extend_from_slice(c_str(a, 128 - used));
+        m.extend_from_slice(b"' ");
     }
-    let name = String::from_utf8_lossy(&name[..name.len().min(128)]).into_owned();
-    format!("ERR unknown command '{name}', with args beginning with: {args}").into()
+    m.into()
 }
 
 /// `ERR unknown subcommand 'foo'. Try CONFIG HELP.`
 pub fn unknown_subcommand(sub: &[u8], parent: &str) -> CmdError {
-    let sub = String::from_utf8_lossy(&sub[..sub.len().min(128)]).into_owned();
-    format!(
-        "ERR unknown subcommand '{sub}'. Try {} HELP.",
-        parent.to_ascii_uppercase()
-    )
-    .into()
+    let mut m = Vec::with_capacity(64);
+    m.extend_from_slice(b"ERR unknown subcommand '");
+    m.extend_from_slice(c_str(sub, 128));
+    m.extend_from_slice(b"'. Try ");
+    m.extend_from_slice(parent.to_ascii_uppercase().as_bytes());
+    m.extend_from_slice(b" HELP.");
+    m.into()
+}
+
+/// An error that echoes a client's bytes as given, as Redis's `%s` prints them (up to a NUL
+/// byte): `parts` alternate between this server's text (even places) and the client's bytes
+/// (odd places).
+pub fn echo(parts: &[&[u8]]) -> CmdError {
+    let mut m = Vec::with_capacity(parts.iter().map(|p| p.len()).sum());
+    for (i, p) in parts.iter().enumerate() {
+        m.extend_from_slice(if i % 2 == 1 { c_str(p, usize::MAX) } else { p });
+    }
+    m.into()
+}
+
+/// What C's `%.<max>s` prints of `s`: at most `max` bytes, ending before a NUL byte.
+pub fn c_str(s: &[u8], max: usize) -> &[u8] {
+    let s = &s[..s.len().min(max)];
+    s.iter().position(|&c| c == 0).map_or(s, |i| &s[..i])
 }
 
 /// `ERR invalid expire time in 'set' command`.
 pub fn invalid_expire(fullname: &str) -> CmdError {
     format!("ERR invalid expire time in '{fullname}' command").into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_codes_as_redis_counts_them() {
+        assert_eq!(error_code(b"WRONGTYPE Operation"), b"WRONGTYPE");
+        assert_eq!(error_code(b"\xff\xfeBAD oops"), b"\xff\xfeBAD");
+        // No space in the first 31 bytes: ERR.
+        assert_eq!(error_code(b"nospace"), b"ERR");
+        assert_eq!(error_code(b""), b"ERR");
+        assert_eq!(
+            error_code(&[b"a".repeat(30), b" x".to_vec()].concat()),
+            &b"a".repeat(30)[..]
+        );
+        assert_eq!(
+            error_code(&[b"a".repeat(31), b" x".to_vec()].concat()),
+            b"ERR"
+        );
+        // CR and LF are spaces in the reply.
+        assert_eq!(error_code(b"A\r\nB C"), b"A");
+        assert_eq!(error_code(b"\nX y"), b"");
+        assert_eq!(CmdError::from(WRONGTYPE).prefix(), b"WRONGTYPE");
+    }
+
+    #[test]
+    fn echoed_bytes_are_kept_up_to_a_nul() {
+        let e = unknown_command(b"\xffcm\0d", [&b"a\xfe"[..], b"b\0c"].into_iter());
+        assert_eq!(
+            e.0.as_ref(),
+            b"ERR unknown command '\xffcm', with args beginning with: 'a\xfe' 'b' "
+        );
+        let e = unknown_subcommand(b"\xffsub", "object");
+        assert_eq!(
+            e.0.as_ref(),
+            b"ERR unknown subcommand '\xffsub'. Try OBJECT HELP."
+        );
+        let e = echo(&[b"NOGROUP '", b"k\xfe\0x", b"'"]);
+        assert_eq!(e.0.as_ref(), b"NOGROUP 'k\xfe'");
+        // The args are capped at 128 bytes in all, quotes included.
+        let long = b"x".repeat(200);
+        let e = unknown_command(b"c", [&long[..], b"y"].into_iter());
+        let text = e.text();
+        assert!(text.ends_with(&format!("'{}' ", "x".repeat(128))), "{text}");
+    }
 }

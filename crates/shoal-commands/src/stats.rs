@@ -111,7 +111,7 @@ pub struct ServerStats {
     pub connections_received: AtomicU64,
     pub rejected_connections: AtomicU64,
     pub connected_clients: AtomicU64,
-    errors: Mutex<BTreeMap<String, u64>>,
+    errors: Mutex<BTreeMap<Vec<u8>, u64>>,
     pub total_error_replies: AtomicU64,
     /// Error replies a replica sent to its primary's commands (INFO unexpected_error_replies).
     pub unexpected_error_replies: AtomicU64,
@@ -284,18 +284,34 @@ impl ServerStats {
         })
     }
 
-    pub fn error_reply(&self, prefix: &str) {
+    /// A command that ran and replied successfully but whose reply holds an error (a script
+    /// returning `{1, {err=...}}`): Redis counts it failed.
+    #[cold]
+    #[inline(never)]
+    pub fn failed(&self, idx: usize) {
+        self.with_local(|t| {
+            if let Some(c) = t.cmds.get(idx) {
+                bump(&c.failed, 1);
+            }
+        })
+    }
+
+    /// Counts an error reply under its code (bytes: Redis counts a script's non-UTF-8 code
+    /// as given).
+    pub fn error_reply(&self, prefix: &[u8]) {
         self.total_error_replies.fetch_add(1, Relaxed);
         let mut e = self.errors.lock();
-        // Bound the table: a client must not grow it without limit with made-up prefixes.
-        if e.len() < 128 || e.contains_key(prefix) {
-            *e.entry(prefix.to_string()).or_default() += 1;
+        if let Some(n) = e.get_mut(prefix) {
+            *n += 1;
+        } else if e.len() < 128 {
+            // Bound the table: a client must not grow it without limit with made-up prefixes.
+            e.insert(prefix.to_vec(), 1);
         } else {
-            *e.entry("ERRORSTATS_OVERFLOW".to_string()).or_default() += 1;
+            *e.entry(b"ERRORSTATS_OVERFLOW".to_vec()).or_default() += 1;
         }
     }
 
-    pub fn errors(&self) -> BTreeMap<String, u64> {
+    pub fn errors(&self) -> BTreeMap<Vec<u8>, u64> {
         self.errors.lock().clone()
     }
 

@@ -427,11 +427,11 @@ mod tests {
     fn random_counts_have_redis_ranges() {
         // Texts from redis-server 7.0.15.
         assert_eq!(
-            rand_count(b"-9223372036854775808").unwrap_err().0,
+            rand_count(b"-9223372036854775808").unwrap_err().text(),
             "ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807"
         );
         assert_eq!(
-            rand_count(b"x").unwrap_err().0,
+            rand_count(b"x").unwrap_err().text(),
             "ERR value is not an integer or out of range"
         );
         assert_eq!(rand_count(b"-9223372036854775807"), Ok(-i64::MAX));
@@ -439,7 +439,7 @@ mod tests {
         assert_eq!(rand_pairs_count(-(i64::MAX / 2)), Ok(()));
         for c in [i64::MAX / 2 + 1, -9223372036854770000, -i64::MAX] {
             assert_eq!(
-                rand_pairs_count(c).unwrap_err().0,
+                rand_pairs_count(c).unwrap_err().text(),
                 "ERR value is out of range"
             );
         }

@@ -66,14 +66,20 @@ impl Reply {
         self.buf.extend_from_slice(b"\r\n");
     }
 
-    /// Error `-msg`; `msg` includes its prefix (`ERR ...`, `WRONGTYPE ...`). CR and LF, which
-    /// would break framing, are replaced by spaces as Redis does.
-    pub fn error(&mut self, msg: &str) {
+    /// Error `-msg`; `msg` includes its prefix (`ERR ...`, `WRONGTYPE ...`) and may hold any
+    /// bytes (Redis sends what it was given). CR and LF, which would break framing, are
+    /// replaced by spaces as Redis does.
+    #[inline]
+    pub fn error(&mut self, msg: impl AsRef<[u8]>) {
+        self.error_bytes(msg.as_ref());
+    }
+
+    fn error_bytes(&mut self, msg: &[u8]) {
         self.buf.reserve(msg.len() + 3);
         self.buf.push(b'-');
         self.buf.extend(
-            msg.bytes()
-                .map(|c| if c == b'\r' || c == b'\n' { b' ' } else { c }),
+            msg.iter()
+                .map(|&c| if c == b'\r' || c == b'\n' { b' ' } else { c }),
         );
         self.buf.extend_from_slice(b"\r\n");
     }
@@ -359,5 +365,9 @@ mod tests {
         let mut r = Reply::new();
         r.error("ERR a\r\nb");
         assert_eq!(r.buf, b"-ERR a  b\r\n");
+        // Bytes that are not UTF-8 go out as given.
+        let mut r = Reply::new();
+        r.error(b"\xff\xfeBAD oops\n");
+        assert_eq!(r.buf, b"-\xff\xfeBAD oops \r\n");
     }
 }

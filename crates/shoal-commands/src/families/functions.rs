@@ -64,13 +64,13 @@ fn fcall_ro(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
 
 /// Checks `code` on this thread's Lua state: the library it makes.
 fn compile_library(ctx: &Ctx<'_>, code: &[u8]) -> Result<Library, CmdError> {
-    let name = parse_metadata(code).map_err(|e| CmdError(e.into()))?;
+    let name = parse_metadata(code).map_err(CmdError::from)?;
     let scripts = &ctx.shared.scripts;
     let regs = crate::script::engine::with_engine(scripts, |e| {
         load_library(e, code).map(|regs| regs.into_iter().map(|r| r.meta).collect::<Vec<_>>())
     })
-    .map_err(|e| CmdError(e.into()))?
-    .map_err(|e| CmdError(e.into()))?;
+    .map_err(CmdError::from)?
+    .map_err(CmdError::from)?;
     Ok(Library {
         name,
         code: code.into(),
@@ -197,13 +197,10 @@ fn write_function(ctx: &mut Ctx<'_>, f: &FuncMeta) {
 }
 
 fn unknown_sub(sub: &[u8]) -> CmdError {
-    CmdError(
-        format!(
-            "ERR unknown subcommand or wrong number of arguments for '{}'. Try FUNCTION HELP.",
-            String::from_utf8_lossy(sub)
-        )
-        .into(),
-    )
+    CmdError::from(format!(
+        "ERR unknown subcommand or wrong number of arguments for '{}'. Try FUNCTION HELP.",
+        String::from_utf8_lossy(sub)
+    ))
 }
 
 /// FUNCTION <subcommand> ...
@@ -226,9 +223,10 @@ fn function(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
             if eq_ic(opt, "replace") {
                 replace = true;
             } else {
-                return Err(CmdError(
-                    format!("ERR Unknown option given: {}", String::from_utf8_lossy(opt)).into(),
-                ));
+                return Err(CmdError::from(format!(
+                    "ERR Unknown option given: {}",
+                    String::from_utf8_lossy(opt)
+                )));
             }
         }
         if over_memory(ctx) {
@@ -240,13 +238,13 @@ fn function(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
             && let Ok(name) = parse_metadata(code)
             && ctx.shared.scripts.functions.libs.read().contains_key(&name)
         {
-            return Err(CmdError(
-                format!("ERR Library '{name}' already exists").into(),
-            ));
+            return Err(CmdError::from(format!(
+                "ERR Library '{name}' already exists"
+            )));
         }
         let lib = compile_library(ctx, code)?;
         let name = lib.name.clone();
-        install(&mut reg.libs.write(), lib, replace).map_err(|e| CmdError(e.into()))?;
+        install(&mut reg.libs.write(), lib, replace).map_err(CmdError::from)?;
         reg.bump();
         ctx.out.bulk(name.as_bytes());
         return Ok(());
@@ -289,9 +287,10 @@ fn function(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
                 pattern = Some(a.get(i + 1));
                 i += 1;
             } else {
-                return Err(CmdError(
-                    format!("ERR Unknown argument {}", String::from_utf8_lossy(o)).into(),
-                ));
+                return Err(CmdError::from(format!(
+                    "ERR Unknown argument {}",
+                    String::from_utf8_lossy(o)
+                )));
             }
             i += 1;
         }
@@ -381,11 +380,12 @@ fn function(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
         };
         for lib in built {
             if policy == Policy::Append && next.contains_key(&lib.name) {
-                return Err(CmdError(
-                    format!("ERR Library {} already exists", lib.name).into(),
-                ));
+                return Err(CmdError::from(format!(
+                    "ERR Library {} already exists",
+                    lib.name
+                )));
             }
-            install(&mut next, lib, policy == Policy::Replace).map_err(|e| CmdError(e.into()))?;
+            install(&mut next, lib, policy == Policy::Replace).map_err(CmdError::from)?;
         }
         *libs = next;
         drop(libs);

@@ -890,7 +890,7 @@ mod tests {
             "hexpire",
         );
         assert_eq!(
-            e.unwrap_err().0,
+            e.unwrap_err().text(),
             "ERR invalid expire time in 'hexpire' command"
         );
         assert!(expire_time(MAX_ABS_MS.to_string().as_bytes(), false, 1, "x").is_err());

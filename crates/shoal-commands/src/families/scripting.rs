@@ -91,7 +91,7 @@ pub fn shebang(body: &[u8]) -> Result<(ScriptFlags, std::borrow::Cow<'_, [u8]>),
     if !body.starts_with(b"#!") {
         return Ok((ScriptFlags::default(), body.into()));
     }
-    let flags = shebang_flags(body).map_err(|e| CmdError(e.into()))?;
+    let flags = shebang_flags(body).map_err(CmdError::from)?;
     let mut code = Vec::with_capacity(body.len());
     code.extend_from_slice(b"--");
     code.extend_from_slice(&body[2..]);
@@ -243,24 +243,18 @@ fn script(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
         b"flush" => -2,
         b"kill" | b"help" => 2,
         _ => {
-            return Err(CmdError(
-                format!(
-                    "ERR unknown subcommand '{}'. Try SCRIPT HELP.",
-                    String::from_utf8_lossy(sub)
-                )
-                .into(),
-            ));
+            return Err(CmdError::from(format!(
+                "ERR unknown subcommand '{}'. Try SCRIPT HELP.",
+                String::from_utf8_lossy(sub)
+            )));
         }
     };
     let argc = a.len() as i32;
     if (arity > 0 && argc != arity) || (arity < 0 && argc < -arity) {
-        return Err(CmdError(
-            format!(
-                "ERR wrong number of arguments for 'script|{}' command",
-                String::from_utf8_lossy(&sub.to_ascii_lowercase())
-            )
-            .into(),
-        ));
+        return Err(CmdError::from(format!(
+            "ERR wrong number of arguments for 'script|{}' command",
+            String::from_utf8_lossy(&sub.to_ascii_lowercase())
+        )));
     }
     if eq_ic(sub, "load") {
         let body = a.get(2);
@@ -268,8 +262,8 @@ fn script(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
         let (_, code) = shebang(body)?;
         let sha = sha1hex(body);
         crate::script::engine::with_engine(scripts, |e| e.function(&sha, &code).map(|_| ()))
-            .map_err(|e| CmdError(e.into()))?
-            .map_err(|e| CmdError(e.into()))?;
+            .map_err(CmdError::from)?
+            .map_err(CmdError::from)?;
         scripts.add(body);
         ctx.out.bulk(&sha);
         return Ok(());

@@ -121,17 +121,20 @@ fn info(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
         want.extend(DEFAULT_SECTIONS.iter().map(|x| x.to_string()));
     }
     let text = info_text(ctx, &want);
-    ctx.out.verbatim(text.as_bytes());
+    ctx.out.verbatim(&text);
     Ok(())
 }
 
-fn info_text(ctx: &mut Ctx<'_>, want: &[String]) -> String {
+/// INFO's text: bytes, as errorstats may name an error code that is not UTF-8 (a script's).
+fn info_text(ctx: &mut Ctx<'_>, want: &[String]) -> Vec<u8> {
     let sh = ctx.shared;
     let stats = sh.stats.snapshot();
     let cfg = sh.config.read().clone();
     let uptime = sh.started.elapsed().as_secs();
     let (rss, cpu_u, cpu_s) = process_usage();
     let mut o = String::new();
+    // What is written so far, when a section had bytes to add (`o` then goes on after them).
+    let mut bytes: Vec<u8> = Vec::new();
     let mut first = true;
     let mut section = |o: &mut String, name: &str| {
         if !first {
@@ -304,8 +307,14 @@ fn info_text(ctx: &mut Ctx<'_>, want: &[String]) -> String {
             }
             "errorstats" => {
                 section(&mut o, "Errorstats");
+                bytes.extend_from_slice(std::mem::take(&mut o).as_bytes());
+                let mut n = itoa::Buffer::new();
                 for (k, v) in sh.stats.errors() {
-                    let _ = write!(o, "errorstat_{k}:count={v}\r\n");
+                    bytes.extend_from_slice(b"errorstat_");
+                    bytes.extend_from_slice(&k);
+                    bytes.extend_from_slice(b":count=");
+                    bytes.extend_from_slice(n.format(v).as_bytes());
+                    bytes.extend_from_slice(b"\r\n");
                 }
             }
             "latencystats" => {
@@ -347,7 +356,11 @@ fn info_text(ctx: &mut Ctx<'_>, want: &[String]) -> String {
             _ => {}
         }
     }
-    o
+    if bytes.is_empty() {
+        return o.into_bytes();
+    }
+    bytes.extend_from_slice(o.as_bytes());
+    bytes
 }
 
 /// DBSIZE

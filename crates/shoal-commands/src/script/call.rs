@@ -115,12 +115,17 @@ pub(super) fn checked_run<R>(
     // Refusals before the command runs count in INFO once, here (Redis's scriptCall).
     let refuse = |idx: Option<usize>, e: &str| {
         shared.stats.rejected(idx);
-        crate::dispatch::count_error(shared, e);
+        crate::dispatch::count_error(shared, e.as_bytes());
         Err((e.to_string(), true))
     };
     let Some((idx, spec)) = table().lookup(args.get(0)) else {
         return refuse(None, "ERR Unknown Redis command called from script");
     };
+    if !spec.subs.is_empty()
+        && let Some((idx, e)) = container_refusal(spec, idx, &args)
+    {
+        return refuse(idx, e);
+    }
     if !spec.arity_ok(args.len()) {
         return refuse(
             Some(idx),
@@ -202,6 +207,29 @@ pub(super) fn checked_run<R>(
         st.running.wrote.store(true, Relaxed);
     }
     Ok(converted)
+}
+
+/// Why a script may not run a container command's subcommand, as Redis's lookupCommand and
+/// arity check see it: an unknown subcommand is an unknown command (its own error, which
+/// would echo the script's bytes, is never sent), and a subcommand has the arity of Redis's
+/// `container|sub`.
+#[cold]
+#[inline(never)]
+fn container_refusal(
+    spec: &Spec,
+    idx: usize,
+    args: &shoal_resp::Args<'_>,
+) -> Option<(Option<usize>, &'static str)> {
+    if crate::acl::unknown_subcommand(spec, args) {
+        return Some((None, "ERR Unknown Redis command called from script"));
+    }
+    let i = spec.sub_index(args)?;
+    let full = format!("{}|{}", spec.name, spec.subs[i]);
+    let rc = crate::introspect::redis_command(&full)?;
+    (!crate::introspect::arity_ok(rc.arity, args.len())).then_some((
+        Some(idx),
+        "ERR Wrong number of args calling Redis command from script",
+    ))
 }
 
 /// Subcommands Redis flags `noscript` whose container command is allowed in scripts

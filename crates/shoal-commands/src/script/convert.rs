@@ -13,11 +13,13 @@ const MAX_DEPTH: usize = 1000;
 /// Writes a script's result `v` to `out` (the caller's protocol).
 /// `lr3`: the script switched to RESP3 with `redis.setresp(3)` (booleans then stay
 /// booleans; under RESP2 true is 1 and false is null).
-pub fn lua_to_reply(out: &mut Reply, v: &Value, lr3: bool) {
-    write_value(out, v, 0, lr3);
+/// `count(msg, counted)`: an error reply inside the result, and whether it was counted in
+/// INFO errorstats already (Redis counts every error it writes, unless its table says so).
+pub fn lua_to_reply(out: &mut Reply, v: &Value, lr3: bool, count: &dyn Fn(&[u8], bool)) {
+    write_value(out, v, 0, lr3, count);
 }
 
-fn write_value(out: &mut Reply, v: &Value, depth: usize, lr3: bool) {
+fn write_value(out: &mut Reply, v: &Value, depth: usize, lr3: bool, count: &dyn Fn(&[u8], bool)) {
     match v {
         Value::String(s) => out.bulk(&s.as_bytes()),
         Value::Boolean(b) if lr3 => {
@@ -31,11 +33,18 @@ fn write_value(out: &mut Reply, v: &Value, depth: usize, lr3: bool) {
         Value::Boolean(false) => out.null(),
         Value::Integer(n) => out.int(*n),
         Value::Number(n) => out.int(truncate(*n)),
-        Value::Table(t) => write_table(out, t, depth, lr3),
+        Value::Table(t) => write_table(out, t, depth, lr3, count),
         // redis.call's error caught by pcall and returned.
         Value::Error(e) => match super::run::find_script_err(e) {
-            Some(se) => out.error(&se.msg),
-            None => out.error(&format!("ERR {e}")),
+            Some(se) => {
+                count(se.msg.as_bytes(), se.counted);
+                out.error(&se.msg)
+            }
+            None => {
+                let msg = format!("ERR {e}");
+                count(msg.as_bytes(), false);
+                out.error(msg)
+            }
         },
         _ => out.null(),
     }
@@ -55,15 +64,20 @@ fn field(t: &Table, name: &str) -> Value {
     t.raw_get::<Value>(name).unwrap_or(Value::Nil)
 }
 
-fn write_table(out: &mut Reply, t: &Table, depth: usize, lr3: bool) {
+fn write_table(out: &mut Reply, t: &Table, depth: usize, lr3: bool, count: &dyn Fn(&[u8], bool)) {
     if depth >= MAX_DEPTH {
         out.error("ERR reached lua stack limit");
         return;
     }
     // {err=...}: an error reply; {ok=...}: a status reply.
     if let Value::String(e) = field(t, "err") {
-        let msg = e.to_string_lossy();
-        out.error(&error_text(&msg));
+        let msg = e.as_bytes();
+        let msg = error_text(&msg);
+        count(
+            msg,
+            matches!(field(t, super::call::COUNTED), Value::Boolean(true)),
+        );
+        out.error(msg);
         return;
     }
     if let Value::String(s) = field(t, "ok") {
@@ -106,8 +120,8 @@ fn write_table(out: &mut Reply, t: &Table, depth: usize, lr3: bool) {
         let pairs: Vec<(Value, Value)> = m.pairs::<Value, Value>().flatten().collect();
         out.map(pairs.len());
         for (k, v) in &pairs {
-            write_value(out, k, depth + 1, lr3);
-            write_value(out, v, depth + 1, lr3);
+            write_value(out, k, depth + 1, lr3, count);
+            write_value(out, v, depth + 1, lr3, count);
         }
         return;
     }
@@ -119,7 +133,7 @@ fn write_table(out: &mut Reply, t: &Table, depth: usize, lr3: bool) {
             .collect();
         out.set(members.len());
         for k in &members {
-            write_value(out, k, depth + 1, lr3);
+            write_value(out, k, depth + 1, lr3, count);
         }
         return;
     }
@@ -141,12 +155,18 @@ fn write_table(out: &mut Reply, t: &Table, depth: usize, lr3: bool) {
     }
     out.array(items.len());
     for v in &items {
-        write_value(out, v, depth + 1, lr3);
+        write_value(out, v, depth + 1, lr3, count);
     }
 }
 
-/// An error table's message as a reply: Redis sends what the script gave, minus line breaks
-/// (no code is added, and an empty one is a bare `-`).
-fn error_text(msg: &str) -> String {
-    msg.to_string()
+/// An error table's message as a reply: Redis sends the bytes the script gave (no code is
+/// added, and an empty one is a bare `-`), read as a C string (up to a NUL byte), without
+/// the line breaks it ends with (the reply has the others as spaces).
+pub(super) fn error_text(msg: &[u8]) -> &[u8] {
+    let msg = super::run::lua_text(msg);
+    let end = msg
+        .iter()
+        .rposition(|&c| c != b'\r' && c != b'\n')
+        .map_or(0, |i| i + 1);
+    &msg[..end]
 }

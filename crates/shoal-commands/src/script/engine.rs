@@ -168,6 +168,8 @@ redis_tbl.error_reply = function(...)
   if select('#', ...) ~= 1 or type(e) ~= 'string' then
     return {err = 'ERR wrong number or type of arguments'}
   end
+  -- Redis reads the text as a C string: up to a NUL byte.
+  e = e:match('^[^%z]*')
   if e:sub(1, 1) == '-' then e = e:sub(2) end
   if not e:find(' ', 1, true) then e = 'ERR ' .. e end
   while e:sub(-1) == '\n' or e:sub(-1) == '\r' do e = e:sub(1, -2) end

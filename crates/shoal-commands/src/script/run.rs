@@ -41,10 +41,11 @@ pub struct Invocation<'x> {
 
 /// How a run ended.
 enum Outcome {
-    /// The reply was written.
-    Done,
-    /// An error for the client (and whether INFO already counted it).
-    Failed(String, bool),
+    /// The reply was written (`true`: with an error reply inside it).
+    Done(bool),
+    /// An error for the client, as bytes (a script's may be any), and whether INFO already
+    /// counted it.
+    Failed(Vec<u8>, bool),
     /// Start over holding every shard.
     Restart,
 }
@@ -60,6 +61,8 @@ pub fn run_script(ctx: &mut Ctx<'_>, inv: Invocation<'_>) -> CmdResult {
         Target::Eval { .. } => String::new(),
     };
     let running = scripts.start(ctx.client.id, function, name, inv.command.clone());
+    // This command (its commands will take the place for CLIENT LIST).
+    let me = ctx.client.info.last_cmd.load(Relaxed);
     let db = ctx.client.db;
     let was_in_exec = ctx.in_exec;
     ctx.in_exec = true;
@@ -97,7 +100,7 @@ pub fn run_script(ctx: &mut Ctx<'_>, inv: Invocation<'_>) -> CmdResult {
         CURRENT.with(|c| *c.borrow_mut() = None);
         outcome = match r {
             Ok(o) => o,
-            Err(e) => Outcome::Failed(e, false),
+            Err(e) => Outcome::Failed(e.into_bytes(), false),
         };
         if !matches!(outcome, Outcome::Restart) {
             break;
@@ -124,12 +127,20 @@ pub fn run_script(ctx: &mut Ctx<'_>, inv: Invocation<'_>) -> CmdResult {
     }
     ctx.propagate_nothing();
     match outcome {
-        Outcome::Done => Ok(()),
+        Outcome::Done(errors) => {
+            if errors {
+                // The EVAL/FCALL (what dispatch set running) failed, as Redis counts it.
+                shared
+                    .stats
+                    .failed(me & ((1 << crate::dispatch::CMD_SUB_SHIFT) - 1));
+            }
+            Ok(())
+        }
         Outcome::Failed(msg, counted) => {
             ctx.client.error_counted = counted;
-            Err(CmdError(msg.into()))
+            Err(CmdError::from(msg))
         }
-        Outcome::Restart => Err(CmdError(RESTART.into())),
+        Outcome::Restart => Err(CmdError::from(RESTART)),
     }
 }
 
@@ -157,7 +168,7 @@ fn run_once(
     };
     let fid = match fid {
         Ok(f) => f,
-        Err(msg) => return Outcome::Failed(msg, false),
+        Err(msg) => return Outcome::Failed(msg.into_bytes(), false),
     };
     // Where an error happened, for its reply (made only then).
     let what = || match &inv.target {
@@ -200,7 +211,7 @@ fn run_once(
     e.eval_ready = is_eval;
     let status = unsafe {
         if ffi::lua_checkstack(l, 8) == 0 {
-            return Outcome::Failed("ERR Lua stack exhausted".into(), false);
+            return Outcome::Failed(b"ERR Lua stack exhausted".to_vec(), false);
         }
         if direct {
             ffi::lua_rawgeti_(l, ffi::LUA_REGISTRYINDEX, e.handler.id());
@@ -239,24 +250,28 @@ fn run_once(
             // The runner may not have finished setting up the `redis` table.
             e.eval_ready = false;
             let v = stashed(&lua, l);
-            let msg = match (status, v) {
-                (ffi::LUA_ERRMEM, _) => "ERR Lua script ran out of memory".to_string(),
-                (_, Value::Error(err)) => lua_error_text(&err, ""),
-                (_, Value::String(s)) => format!("ERR {}", s.to_string_lossy()),
-                _ => "ERR unknown error".to_string(),
-            };
-            let msg = format!("{} {}", msg.trim_end(), what());
-            Outcome::Failed(msg, false)
+            runner_failed(status, v, &what())
         } else if st.restart && !holds_all {
             Outcome::Restart
         } else if running.kill.load(Relaxed) {
-            Outcome::Failed(format!("{KILLED} {}", what()), false)
+            Outcome::Failed(format!("{KILLED} {}", what()).into_bytes(), false)
         } else if status != 0 || (!direct && ffi::lua_toboolean(l, base + 1) == 0) {
             let v = stashed(&lua, l);
             error_outcome(&v, &what())
         } else {
             let lr3 = raw::RESP.with(|r| r.get()) == 3;
-            result_reply(&lua, l, base + 2, st.ctx.out, lr3)
+            let shared = st.ctx.shared;
+            let errors = std::cell::Cell::new(false);
+            let count = |m: &[u8], counted: bool| {
+                errors.set(true);
+                if !counted {
+                    crate::dispatch::count_error(shared, m);
+                }
+            };
+            match result_reply(&lua, l, base + 2, st.ctx.out, lr3, &count) {
+                Outcome::Done(_) => Outcome::Done(errors.get()),
+                other => other,
+            }
         }
     };
     // SAFETY: back to where the run found the stack.
@@ -293,12 +308,14 @@ const STASH: &std::ffi::CStr = c"shoal.script.result";
 /// # Safety
 /// `l` is the main thread of `lua` with the value at `idx` (an absolute index) on top, and a
 /// free slot; the memory limit is lifted.
+#[inline(always)]
 unsafe fn result_reply(
     lua: &mlua::Lua,
     l: *mut ffi::lua_State,
     idx: c_int,
     out: &mut shoal_resp::Reply,
     lr3: bool,
+    count: &dyn Fn(&[u8], bool),
 ) -> Outcome {
     // SAFETY: the caller's contract.
     unsafe {
@@ -317,7 +334,7 @@ unsafe fn result_reply(
             ffi::LUA_TNIL => out.null(),
             ffi::LUA_TTABLE => {
                 if raw::raw_field(l, idx, c"err") == ffi::LUA_TSTRING {
-                    let msg = String::from_utf8_lossy(raw::str_at(l, -1)).into_owned();
+                    let msg = super::convert::error_text(raw::str_at(l, -1)).to_vec();
                     ffi::lua_pop(l, 1);
                     let counted = raw::raw_field(l, idx, c"ignore_error_stats_update")
                         == ffi::LUA_TBOOLEAN
@@ -327,15 +344,15 @@ unsafe fn result_reply(
                 }
                 ffi::lua_pop(l, 1);
                 let v = stashed(lua, l);
-                lua_to_reply(out, &v, lr3);
+                lua_to_reply(out, &v, lr3, count);
             }
             _ => {
                 let v = stashed(lua, l);
-                lua_to_reply(out, &v, lr3);
+                lua_to_reply(out, &v, lr3, count);
             }
         }
     }
-    Outcome::Done
+    Outcome::Done(false)
 }
 
 /// Makes `state` the one redis.call and redis.pcall reach, for as long as it lives.
@@ -354,11 +371,29 @@ impl Drop for Bound {
     }
 }
 
+/// The reply for a run whose runner itself failed (`v`: its error).
+#[cold]
+#[inline(never)]
+fn runner_failed(status: c_int, v: Value, what: &str) -> Outcome {
+    let mut msg = match (status, v) {
+        (ffi::LUA_ERRMEM, _) => b"ERR Lua script ran out of memory".to_vec(),
+        (_, Value::Error(err)) => lua_error_text(&err, "").into_bytes(),
+        (_, Value::String(s)) => [b"ERR ", lua_text(&s.as_bytes())].concat(),
+        _ => b"ERR unknown error".to_vec(),
+    };
+    msg.truncate(msg.trim_ascii_end().len());
+    msg.push(b' ');
+    msg.extend_from_slice(what.as_bytes());
+    Outcome::Failed(msg, false)
+}
+
 /// The reply for a script that raised: `{err=...}` raised by redis.call or error({err=}),
 /// or a message (a runtime error), with where it happened.
+#[cold]
+#[inline(never)]
 fn error_outcome(val: &Value, what: &str) -> Outcome {
     let Value::Table(t) = val else {
-        return Outcome::Failed(format!("ERR unknown error {what}"), false);
+        return Outcome::Failed(format!("ERR unknown error {what}").into_bytes(), false);
     };
     let source = match t.raw_get::<Value>("source") {
         Ok(Value::String(s)) => s.to_string_lossy(),
@@ -374,23 +409,27 @@ fn error_outcome(val: &Value, what: &str) -> Outcome {
         Ok(Value::Error(e)) => find_script_err(&e).map(|s| (s.msg.clone(), s.counted)),
         _ => None,
     };
-    let base = match (t.raw_get::<Value>("err"), t.raw_get::<Value>("msg")) {
+    // The message as bytes: a script's error text (or a string it raised) may be any.
+    let mut msg = match (t.raw_get::<Value>("err"), t.raw_get::<Value>("msg")) {
         _ if raised.is_some() => {
             let (msg, c) = raised.unwrap_or_default();
             counted = c;
-            msg
+            msg.into_bytes()
         }
-        (Ok(Value::String(e)), _) => e.to_string_lossy(),
-        (_, Ok(Value::String(m))) => format!("ERR {}", strip_mlua(&m.to_string_lossy())),
-        _ => "ERR unknown error".to_string(),
+        (Ok(Value::String(e)), _) => lua_text(&e.as_bytes()).to_vec(),
+        (_, Ok(Value::String(m))) => [b"ERR ", strip_mlua(lua_text(&m.as_bytes()))].concat(),
+        _ => b"ERR unknown error".to_vec(),
     };
-    if base == RESTART {
+    if msg == RESTART.as_bytes() {
         return Outcome::Restart;
     }
-    if base.starts_with(KILLED) {
-        return Outcome::Failed(format!("{KILLED} {what}"), false);
+    if msg.starts_with(KILLED.as_bytes()) {
+        return Outcome::Failed(format!("{KILLED} {what}").into_bytes(), false);
     }
-    Outcome::Failed(format!("{base} {what}, on {source}:{line}."), counted)
+    msg.push(b' ');
+    msg.extend_from_slice(what.as_bytes());
+    msg.extend_from_slice(format!(", on {source}:{line}.").as_bytes());
+    Outcome::Failed(msg, counted)
 }
 
 /// An error redis.call raised (a command's error, or a refusal of the script's checks).
@@ -418,10 +457,18 @@ pub fn find_script_err(e: &mlua::Error) -> Option<&ScriptErr> {
 }
 
 /// An mlua error's message as Lua would print it (no "runtime error: " decoration).
-fn strip_mlua(s: &str) -> &str {
-    let s = s.strip_prefix("runtime error: ").unwrap_or(s);
-    s.split_once("\nstack traceback:")
-        .map_or(s, |(head, _)| head)
+fn strip_mlua(s: &[u8]) -> &[u8] {
+    let s = s.strip_prefix(b"runtime error: ").unwrap_or(s);
+    const TRACE: &[u8] = b"\nstack traceback:";
+    s.windows(TRACE.len())
+        .position(|w| w == TRACE)
+        .map_or(s, |i| &s[..i])
+}
+
+/// A Lua string as Redis reads an error's text from it (`lua_tostring`, then C string
+/// functions): up to its first NUL byte.
+pub(super) fn lua_text(s: &[u8]) -> &[u8] {
+    crate::errors::c_str(s, usize::MAX)
 }
 
 fn lua_error_text(err: &mlua::Error, what: &str) -> String {
@@ -429,7 +476,9 @@ fn lua_error_text(err: &mlua::Error, what: &str) -> String {
         mlua::Error::MemoryError(_) => "ERR Lua script ran out of memory".to_string(),
         other => format!(
             "ERR {}",
-            strip_mlua(&crate::script::functions::root_message(other))
+            String::from_utf8_lossy(strip_mlua(
+                crate::script::functions::root_message(other).as_bytes()
+            ))
         ),
     };
     format!("{msg} {what}")

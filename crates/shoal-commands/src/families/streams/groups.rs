@@ -22,21 +22,23 @@ fn sub_syntax(sub: &[u8]) -> CmdError {
 }
 
 fn no_group_for_key(key: &[u8], group: &[u8]) -> CmdError {
-    format!(
-        "NOGROUP No such consumer group '{}' for key name '{}'",
-        String::from_utf8_lossy(group),
-        String::from_utf8_lossy(key)
-    )
-    .into()
+    crate::errors::echo(&[
+        b"NOGROUP No such consumer group '",
+        group,
+        b"' for key name '",
+        key,
+        b"'",
+    ])
 }
 
 fn no_key_or_group(key: &[u8], group: &[u8]) -> CmdError {
-    format!(
-        "NOGROUP No such key '{}' or consumer group '{}'",
-        String::from_utf8_lossy(key),
-        String::from_utf8_lossy(group)
-    )
-    .into()
+    crate::errors::echo(&[
+        b"NOGROUP No such key '",
+        key,
+        b"' or consumer group '",
+        group,
+        b"'",
+    ])
 }
 
 fn entries_read_arg(a: &[u8]) -> Result<i64, CmdError> {

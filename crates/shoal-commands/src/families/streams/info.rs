@@ -107,12 +107,13 @@ pub(super) fn xinfo(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
         _ => {
             let gname = a.get(3);
             let Some(g) = st.groups.get(gname) else {
-                return Err(format!(
-                    "NOGROUP No such consumer group '{}' for key name '{}'",
-                    String::from_utf8_lossy(gname),
-                    String::from_utf8_lossy(key)
-                )
-                .into());
+                return Err(crate::errors::echo(&[
+                    b"NOGROUP No such consumer group '",
+                    gname,
+                    b"' for key name '",
+                    key,
+                    b"'",
+                ]));
             };
             out.array(g.consumers.len());
             for (cname, c) in &g.consumers {

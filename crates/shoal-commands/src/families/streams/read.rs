@@ -112,12 +112,13 @@ fn nogroup(key: &[u8], group: &[u8], rerun: bool) -> CmdError {
     if rerun {
         return "NOGROUP the consumer group this client was blocked on no longer exists".into();
     }
-    format!(
-        "NOGROUP No such key '{}' or consumer group '{}' in XREADGROUP with GROUP option",
-        String::from_utf8_lossy(key),
-        String::from_utf8_lossy(group)
-    )
-    .into()
+    crate::errors::echo(&[
+        b"NOGROUP No such key '",
+        key,
+        b"' or consumer group '",
+        group,
+        b"' in XREADGROUP with GROUP option",
+    ])
 }
 
 /// XREAD [COUNT count] [BLOCK milliseconds] STREAMS key … id …
