@@ -139,7 +139,7 @@ fn config_set_errors_are_redis_texts_and_change_nothing() {
         "ERR CONFIG SET failed (possibly related to argument 'activerehashing') - argument must be 'yes' or 'no'"
     );
     // What shoal cannot honour is refused, never an OK that does nothing.
-    for (k, v) in [("appendonly", "yes"), ("min-replicas-to-write", "1")] {
+    for (k, v) in [("appendonly", "yes"), ("maxmemory-clients", "1")] {
         let err = e(&mut c, &["CONFIG", "SET", k, v]);
         assert!(err.contains("not supported"), "{k}: {err}");
     }
