@@ -774,10 +774,10 @@ fn restore_takes_redis_servers_payloads() {
         assert_eq!(reply, "OK", "{k}");
     }
     assert_same(&dataset(&mut rc), &dataset(&mut c));
-    // A payload of an RDB version Redis 7.0 does not know is refused as Redis refuses it.
+    // A payload of an RDB version shoal does not know is refused as Redis refuses it.
     let mut payload: Vec<u8> = redis::cmd("DUMP").arg("str").query(&mut rc).unwrap();
     let n = payload.len();
-    payload[n - 10] = 12;
+    payload[n - 10] = 13;
     let err = redis::cmd("RESTORE")
         .arg("other")
         .arg(0)
@@ -1276,5 +1276,240 @@ fn rdb_reload_takes_the_seen_time_as_the_active_time() {
     let after = consumer_times(&mut c);
     let want: Vec<(i64, i64)> = before.iter().map(|(s, _)| (*s, *s)).collect();
     assert_eq!(after, want);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+// ---- RDB version 12 (Redis 7.4 / 8.x), built byte by byte as redis's src/rdb.c writes it ----
+
+/// A listpack entry: a string of under 64 bytes (`10xxxxxx` length, the bytes, backlen).
+fn lp_str(s: &[u8]) -> Vec<u8> {
+    let mut e = vec![0x80 | s.len() as u8];
+    e.extend_from_slice(s);
+    e.push(1 + s.len() as u8);
+    e
+}
+
+/// A listpack entry: a 64-bit integer (0xF4, 8 bytes LE, backlen 9); 0 is `0x00, 1`.
+fn lp_int(n: u64) -> Vec<u8> {
+    if n == 0 {
+        return vec![0, 1];
+    }
+    let mut e = vec![0xF4];
+    e.extend_from_slice(&n.to_le_bytes());
+    e.push(9);
+    e
+}
+
+/// A listpack of (field, value, absolute TTL or 0) triplets: total bytes (u32 LE), count
+/// (u16 LE), entries, 0xFF; returned as an RDB string (6- or 14-bit length, the bytes).
+fn lp_ex(triplets: &[(&str, &str, u64)]) -> Vec<u8> {
+    let body: Vec<u8> = triplets
+        .iter()
+        .flat_map(|(f, v, t)| [lp_str(f.as_bytes()), lp_str(v.as_bytes()), lp_int(*t)].concat())
+        .collect();
+    let mut l = ((6 + body.len() + 1) as u32).to_le_bytes().to_vec();
+    l.extend_from_slice(&((triplets.len() * 3) as u16).to_le_bytes());
+    l.extend_from_slice(&body);
+    l.push(0xFF);
+    let mut s = if l.len() < 64 {
+        vec![l.len() as u8]
+    } else {
+        vec![0x40 | (l.len() >> 8) as u8, l.len() as u8]
+    };
+    s.extend_from_slice(&l);
+    s
+}
+
+/// An RDB string of under 64 bytes.
+fn rstr(s: &str) -> Vec<u8> {
+    [vec![s.len() as u8], s.as_bytes().to_vec()].concat()
+}
+
+/// Type 25 (RDB_TYPE_HASH_LISTPACK_EX) value: minExpire (u64 LE), the listpack.
+fn listpack_ex_value(triplets: &[(&str, &str, u64)]) -> Vec<u8> {
+    let min = triplets
+        .iter()
+        .map(|t| t.2)
+        .filter(|t| *t != 0)
+        .min()
+        .unwrap_or(0);
+    [min.to_le_bytes().to_vec(), lp_ex(triplets)].concat()
+}
+
+/// Type 24 (RDB_TYPE_HASH_METADATA) value: minExpire (u64 LE), count, then per field its TTL
+/// as a length (0 none, else expiry - minExpire + 1; 0x81 + 8 bytes BE), field, value.
+fn metadata_value(fields: &[(&str, &str, u64)]) -> Vec<u8> {
+    let min = fields
+        .iter()
+        .map(|t| t.2)
+        .filter(|t| *t != 0)
+        .min()
+        .unwrap_or(0);
+    let mut b = min.to_le_bytes().to_vec();
+    b.push(fields.len() as u8);
+    for (f, v, t) in fields {
+        if *t == 0 {
+            b.push(0);
+        } else {
+            b.push(0x81);
+            b.extend_from_slice(&(t - min + 1).to_be_bytes());
+        }
+        b.extend(rstr(f));
+        b.extend(rstr(v));
+    }
+    b
+}
+
+/// "REDIS0012", SELECTDB 0, `body`, EOF, a zero checksum (not computed).
+fn v12_file(body: &[u8]) -> Vec<u8> {
+    [
+        b"REDIS0012\xfe\x00".to_vec(),
+        body.to_vec(),
+        vec![0xFF],
+        vec![0; 8],
+    ]
+    .concat()
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
+}
+
+/// A Redis 7.4 / 8 dump.rdb (version 12) with hashes with field TTLs in both forms loads at
+/// startup: the TTLs kept, the fields whose time passed dropped (a hash left empty too).
+#[test]
+fn loads_redis_7_4_and_8_files_with_field_ttls() {
+    let dir = tmpdir("v12");
+    let later = now_ms() + 3_600_000;
+    let past = now_ms() - 60_000;
+    let mut b = Vec::new();
+    // Redis 8 cluster mode's slot hint: slot 7, 4 keys, none with an expiry.
+    b.extend_from_slice(&[244, 7, 4, 0]);
+    b.push(25);
+    b.extend(rstr("lpx"));
+    b.extend(listpack_ex_value(&[
+        ("live", "1", later),
+        ("keep", "2", 0),
+        ("dead", "3", past),
+    ]));
+    b.push(24);
+    b.extend(rstr("meta"));
+    b.extend(metadata_value(&[
+        ("dead", "x", past),
+        ("live", "y", later + 5),
+        ("keep", "z", 0),
+    ]));
+    b.push(25);
+    b.extend(rstr("allgone"));
+    b.extend(listpack_ex_value(&[("a", "1", past), ("b", "2", past + 1)]));
+    b.push(0);
+    b.extend(rstr("str"));
+    b.extend(rstr("plain"));
+    std::fs::write(dir.join("dump.rdb"), v12_file(&b)).unwrap();
+    let srv = shoal_in(&dir, &[]);
+    let mut c = loaded(&srv);
+    assert_eq!(q::<String>(&mut c, &["GET", "str"]), "plain");
+    assert_eq!(q::<i64>(&mut c, &["HLEN", "lpx"]), 2);
+    assert_eq!(q::<i64>(&mut c, &["HLEN", "meta"]), 2);
+    assert_eq!(q::<i64>(&mut c, &["EXISTS", "allgone"]), 0);
+    let t: Vec<i64> = q(
+        &mut c,
+        &["HPEXPIRETIME", "lpx", "FIELDS", "3", "live", "keep", "dead"],
+    );
+    assert_eq!(t, vec![later as i64, -1, -2]);
+    let t: Vec<i64> = q(
+        &mut c,
+        &[
+            "HPEXPIRETIME",
+            "meta",
+            "FIELDS",
+            "3",
+            "live",
+            "keep",
+            "dead",
+        ],
+    );
+    assert_eq!(t, vec![(later + 5) as i64, -1, -2]);
+    assert_eq!(q::<String>(&mut c, &["HGET", "meta", "keep"]), "z");
+    assert_eq!(q::<i64>(&mut c, &["DBSIZE"]), 3);
+    // Saved again (as version 10, type 24) and reloaded: the same.
+    ok(&mut c, &["SAVE"]);
+    drop(c);
+    drop(srv);
+    let srv = shoal_in(&dir, &[]);
+    let mut c = loaded(&srv);
+    let t: Vec<i64> = q(
+        &mut c,
+        &["HPEXPIRETIME", "lpx", "FIELDS", "2", "live", "keep"],
+    );
+    assert_eq!(t, vec![later as i64, -1]);
+    drop(c);
+    drop(srv);
+    // A type shoal cannot read (26, Redis 8.2's stream with IDMP) is refused with its
+    // offset: 9 of header, 2 of SELECTDB; the server does not start.
+    refused(
+        &dir,
+        &v12_file(&[26, 1, b'k', 0]),
+        "Bad RDB file at offset 11: Unknown RDB encoding type 26",
+    );
+    // A version shoal does not know is refused by name.
+    let mut f = v12_file(&[]);
+    f[8] = b'3';
+    refused(&dir, &f, "Can't handle RDB format version 0013");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A DUMP payload of Redis 7.4 / 8 (RDB version 12 in its footer) of a hash with field TTLs
+/// restores with them, in both forms.
+#[test]
+fn restore_takes_redis_7_4_and_8_payloads() {
+    let dir = tmpdir("v12-restore");
+    let srv = shoal_in(&dir, &[]);
+    let mut c = conn(&srv);
+    let later = now_ms() + 3_600_000;
+    // type byte, value, RDB version (u16 LE), CRC64 of everything before it (LE).
+    let payload = |t: u8, value: Vec<u8>, version: u16| {
+        let mut p = vec![t];
+        p.extend(value);
+        p.extend_from_slice(&version.to_le_bytes());
+        let crc = shoal_store::dump::crc64(&p);
+        p.extend_from_slice(&crc.to_le_bytes());
+        p
+    };
+    let restore = |c: &mut redis::Connection, key: &str, p: &[u8]| {
+        redis::cmd("RESTORE")
+            .arg(key)
+            .arg(0)
+            .arg(p)
+            .query::<String>(c)
+    };
+    let p = payload(
+        25,
+        listpack_ex_value(&[("f", "v", later), ("g", "w", 0)]),
+        12,
+    );
+    assert_eq!(restore(&mut c, "lpx", &p).unwrap(), "OK");
+    let p = payload(24, metadata_value(&[("f", "v", 0), ("g", "w", later)]), 12);
+    assert_eq!(restore(&mut c, "meta", &p).unwrap(), "OK");
+    let t: Vec<i64> = q(&mut c, &["HPEXPIRETIME", "lpx", "FIELDS", "2", "f", "g"]);
+    assert_eq!(t, vec![later as i64, -1]);
+    let t: Vec<i64> = q(&mut c, &["HPEXPIRETIME", "meta", "FIELDS", "2", "f", "g"]);
+    assert_eq!(t, vec![-1, later as i64]);
+    assert_eq!(q::<String>(&mut c, &["HGET", "meta", "g"]), "w");
+    // Version 13 (Redis 8.2 and later) is refused as Redis refuses a version it does not know.
+    let p = payload(25, listpack_ex_value(&[("f", "v", later)]), 13);
+    let e = restore(&mut c, "x", &p).unwrap_err();
+    assert_eq!(
+        e.detail(),
+        Some("DUMP payload version or checksum are wrong")
+    );
+    // A type shoal cannot read in a version-12 payload: Bad data format, nothing created.
+    let p = payload(26, vec![0], 12);
+    let e = restore(&mut c, "x", &p).unwrap_err();
+    assert_eq!(e.detail(), Some("Bad data format"));
+    assert_eq!(q::<i64>(&mut c, &["EXISTS", "x"]), 0);
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -375,8 +375,13 @@ mod tests {
             restore(&with_crc(&[0, 2, b'a', b'b', b'c'], 9)),
             Err(RestoreError::BadData)
         );
+        // Version 12 (Redis 7.4 / 8.x) is read; 13 is not known.
         assert_eq!(
             restore(&with_crc(&[0, 3, b'a', b'b', b'c'], 12)),
+            Ok(Value::Str(b"abc"[..].into()))
+        );
+        assert_eq!(
+            restore(&with_crc(&[0, 3, b'a', b'b', b'c'], 13)),
             Err(RestoreError::VersionOrChecksum)
         );
     }

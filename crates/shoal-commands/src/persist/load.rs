@@ -13,6 +13,8 @@ pub struct LoadStats {
     pub keys: u64,
     /// Keys whose time had passed (not loaded, as Redis's primary does).
     pub expired: u64,
+    /// Hash fields whose time had passed (not loaded).
+    pub fields_expired: u64,
     pub functions: usize,
 }
 
@@ -94,7 +96,7 @@ fn load_into(shared: &Arc<Shared>, buf: &[u8], merge: Merge) -> Result<LoadStats
             Some(Item::Key {
                 db,
                 key,
-                value,
+                mut value,
                 expire_ms,
                 usage,
             }) => {
@@ -110,6 +112,19 @@ fn load_into(shared: &Arc<Shared>, buf: &[u8], merge: Merge) -> Result<LoadStats
                 if !replica && expire_ms.is_some_and(|t| t <= now) {
                     stats.expired += 1;
                     continue;
+                }
+                // Hash fields whose time passed are not loaded either (as Redis 7.4 / 8's
+                // primary; a replica keeps them for its primary to delete); a hash left empty
+                // is skipped as an empty key.
+                if !replica
+                    && let shoal_store::value::Value::Hash(h) = &mut value
+                    && h.has_ttls()
+                {
+                    let gone = h.reap(now, usize::MAX).len() as u64;
+                    stats.fields_expired += gone;
+                    if h.is_empty() {
+                        continue;
+                    }
                 }
                 let h = store.hash(&key);
                 let mut shard = store.lock(store.shard_id(db, &key, h));

@@ -1,5 +1,6 @@
-//! Reads RDB files of versions 1 to 11: every type and encoding Redis 7.0 loads, plus Redis
-//! 7.2's set listpacks. Every length is checked against the bytes left before anything is
+//! Reads RDB files of versions 1 to 12: every type and encoding Redis 7.0 loads, plus Redis
+//! 7.2's set listpacks and Redis 7.4 / 8's hashes with field TTLs (types 22 to 25) and slot
+//! hints. Every length is checked against the bytes left before anything is
 //! allocated for it, and any fault is reported with the offset it was found at.
 
 use super::*;
@@ -249,6 +250,11 @@ impl<'a> Reader<'a> {
                     self.len()?;
                     self.len()?;
                 }
+                OP_SLOT_INFO => {
+                    self.len()?;
+                    self.len()?;
+                    self.len()?;
+                }
                 OP_AUX => {
                     let k = self.string()?;
                     let v = self.string()?;
@@ -362,23 +368,82 @@ impl<'a> Reader<'a> {
                 }
                 Value::Hash(Box::new(h))
             }
-            T_HASH_METADATA => {
-                let min = self.u64_le()?;
+            T_HASH_METADATA | T_HASH_METADATA_PRE_GA => {
+                // 24: the earliest expiry, then TTLs relative to it (+1, 0 being "none");
+                // 22 (7.4's release candidates): absolute TTLs.
+                let min = if t == T_HASH_METADATA {
+                    let m_at = self.pos;
+                    let m = self.u64_le()?;
+                    if m > FIELD_EXPIRE_MAX + 1 {
+                        return self.err(m_at, "Hash read invalid minExpire value");
+                    }
+                    Some(m)
+                } else {
+                    None
+                };
                 let n = self.count(3)?;
                 let mut h = Hash::default();
                 for _ in 0..n {
                     let f_at = self.pos;
                     let ttl = self.len()?;
+                    let at = match (ttl, min) {
+                        (0, _) => None,
+                        (ttl, Some(min)) => Some(min.checked_add(ttl - 1)),
+                        (ttl, None) => Some(Some(ttl)),
+                    };
+                    let at = match at {
+                        None => None,
+                        Some(Some(at)) if at <= FIELD_EXPIRE_MAX => Some(at),
+                        Some(at) => {
+                            let shown =
+                                at.map_or_else(|| "beyond 2^64".to_string(), |a| a.to_string());
+                            return self.err(f_at, format!("invalid expireAt time: {shown}"));
+                        }
+                    };
                     let f = self.string()?;
                     let v = self.string()?;
                     if !h.insert(&f, &v) {
                         return self.err(f_at, "Duplicate hash fields detected");
                     }
-                    if ttl != 0 {
-                        let Some(at) = min.checked_add(ttl - 1) else {
-                            return self.err(f_at, "hash field TTL out of range");
-                        };
+                    if let Some(at) = at {
                         h.set_ttl(&f, at);
+                    }
+                }
+                Value::Hash(Box::new(h))
+            }
+            T_HASH_LISTPACK_EX | T_HASH_LISTPACK_EX_PRE_GA => {
+                if t == T_HASH_LISTPACK_EX {
+                    // The earliest expiry: serialized for Redis's future use, unused by its
+                    // loader (the listpack holds every field's absolute TTL).
+                    self.u64_le()?;
+                }
+                let b_at = self.pos;
+                let items = self.blob(listpack::decode)?;
+                if items.len() % 3 != 0 {
+                    return self.err(
+                        b_at,
+                        "Hash listpack integrity check failed: not (field, value, TTL) triplets",
+                    );
+                }
+                let mut h = Hash::default();
+                for p in items.chunks(3) {
+                    if !h.insert(&p[0], &p[1]) {
+                        return self.err(b_at, "Duplicate hash fields detected");
+                    }
+                    let at = std::str::from_utf8(&p[2])
+                        .ok()
+                        .and_then(|s| s.parse::<u64>().ok())
+                        .filter(|at| *at <= FIELD_EXPIRE_MAX)
+                        .ok_or_else(|| RdbError {
+                            offset: b_at,
+                            what: format!(
+                                "Hash listpack integrity check failed: field TTL '{}' is not a time",
+                                String::from_utf8_lossy(&p[2])
+                            ),
+                        })?;
+                    // 0 (HASH_LP_NO_TTL): the field has none.
+                    if at != 0 {
+                        h.set_ttl(&p[0], at);
                     }
                 }
                 Value::Hash(Box::new(h))

@@ -295,8 +295,9 @@ fn flipped_bytes_never_panic_and_the_checksum_catches_them() {
 fn bad_headers() {
     assert!(Reader::new(b"REDIS").is_err());
     assert!(Reader::new(b"RADIS0010").is_err());
-    let e = Reader::new(b"REDIS0012\xff").err().unwrap();
-    assert_eq!(e.what, "Can't handle RDB format version 0012");
+    let e = Reader::new(b"REDIS0013\xff").err().unwrap();
+    assert_eq!(e.what, "Can't handle RDB format version 0013");
+    assert!(Reader::new(b"REDIS0012\xff").is_ok());
     assert!(Reader::new(b"REDIS0009\xff").is_ok());
 }
 
@@ -723,4 +724,224 @@ fn idle_and_freq_round_trip_in_redis_order() {
         .position(|x| x == [OP_FREQ, 200])
         .expect("the freq");
     assert!(read_all(&buf[..cut + 1]).is_err());
+}
+
+// ---- RDB version 12 (Redis 7.4 / 8.x), laid out byte by byte as src/rdb.c writes it ----
+
+/// A listpack entry: a string of under 64 bytes (`10xxxxxx` length, the bytes, backlen).
+fn lp_str(s: &[u8]) -> Vec<u8> {
+    assert!(s.len() < 64);
+    let mut e = vec![0x80 | s.len() as u8];
+    e.extend_from_slice(s);
+    e.push(1 + s.len() as u8); // backlen: the entry's size so far
+    e
+}
+
+/// A listpack entry: an integer 0..=127 (`0xxxxxxx`, backlen 1).
+fn lp_u7(n: u8) -> Vec<u8> {
+    assert!(n < 128);
+    vec![n, 1]
+}
+
+/// A listpack entry: a 64-bit integer (0xF4, 8 bytes LE, backlen 9), as a unix-ms time is.
+fn lp_i64(n: i64) -> Vec<u8> {
+    let mut e = vec![0xF4];
+    e.extend_from_slice(&n.to_le_bytes());
+    e.push(9);
+    e
+}
+
+/// A listpack: total bytes (u32 LE), entry count (u16 LE), the entries, 0xFF.
+fn lp(entries: &[Vec<u8>]) -> Vec<u8> {
+    let body: Vec<u8> = entries.concat();
+    let total = 6 + body.len() + 1;
+    let mut out = (total as u32).to_le_bytes().to_vec();
+    out.extend_from_slice(&(entries.len() as u16).to_le_bytes());
+    out.extend_from_slice(&body);
+    out.push(0xFF);
+    out
+}
+
+/// A string of under 64 bytes: 6-bit length, then the bytes.
+fn rstr(s: &[u8]) -> Vec<u8> {
+    assert!(s.len() < 64);
+    let mut e = vec![s.len() as u8];
+    e.extend_from_slice(s);
+    e
+}
+
+/// A plain (uncompressed) string of any length under 16384: 14-bit length when needed.
+fn rblob(b: &[u8]) -> Vec<u8> {
+    let mut e = if b.len() < 64 {
+        vec![b.len() as u8]
+    } else {
+        vec![0x40 | (b.len() >> 8) as u8, b.len() as u8]
+    };
+    e.extend_from_slice(b);
+    e
+}
+
+/// A version-12 file: header, SELECTDB 0, `body`, EOF, a zero checksum (not computed).
+fn v12(body: &[u8]) -> Vec<u8> {
+    let mut f = b"REDIS0012".to_vec();
+    f.extend_from_slice(&[OP_SELECTDB, 0]);
+    f.extend_from_slice(body);
+    f.push(OP_EOF);
+    f.extend_from_slice(&[0; 8]);
+    f
+}
+
+const T1: u64 = 1_900_000_000_000; // 2030, a unix-ms time
+const T2: u64 = 1_900_000_005_000;
+
+fn hash_of(items: &[Item], key: &[u8]) -> Hash {
+    for i in items {
+        if let Item::Key {
+            key: k,
+            value: Value::Hash(h),
+            ..
+        } = i
+            && k == key
+        {
+            return (**h).clone();
+        }
+    }
+    panic!("no hash {}", String::from_utf8_lossy(key));
+}
+
+#[test]
+fn version_12_hashes_with_field_ttls() {
+    let mut b = Vec::new();
+    // SLOT_INFO (Redis 8 cluster mode): slot 5, 3 keys, 2 with expiries: read and ignored.
+    b.extend_from_slice(&[OP_SLOT_INFO, 5, 3, 2]);
+    // Type 25, RDB_TYPE_HASH_LISTPACK_EX: key "lpx", minExpire T1 (8 bytes LE), then the
+    // listpack as a string of (field, value, absolute TTL) triplets; f2 has none (0).
+    b.push(T_HASH_LISTPACK_EX);
+    b.extend(rstr(b"lpx"));
+    b.extend_from_slice(&T1.to_le_bytes());
+    b.extend(rblob(&lp(&[
+        lp_str(b"f1"),
+        lp_str(b"v1"),
+        lp_i64(T1 as i64),
+        lp_str(b"f2"),
+        lp_str(b"v2"),
+        lp_u7(0),
+        lp_str(b"f3"),
+        lp_str(b"v3"),
+        lp_i64(T2 as i64),
+    ])));
+    // Type 24, RDB_TYPE_HASH_METADATA: key "meta", minExpire T1 (8 bytes LE), 3 fields, each
+    // TTL (a length: 0 none, else expiry - minExpire + 1), field, value.
+    b.push(T_HASH_METADATA);
+    b.extend(rstr(b"meta"));
+    b.extend_from_slice(&T1.to_le_bytes());
+    b.push(3); // field count
+    b.push(0); // no TTL
+    b.extend(rstr(b"a"));
+    b.extend(rstr(b"1"));
+    b.push(1); // T1 + 1 - 1 = T1
+    b.extend(rstr(b"b"));
+    b.extend(rstr(b"2"));
+    b.extend_from_slice(&[0x53, 0x89]); // 14-bit length 5001: T1 + 5000 = T2
+    b.extend(rstr(b"c"));
+    b.extend(rstr(b"3"));
+    // Type 22, RDB_TYPE_HASH_METADATA_PRE_GA (7.4 RCs): no minExpire, absolute TTLs as
+    // lengths (0x81: a 64-bit big-endian length).
+    b.push(T_HASH_METADATA_PRE_GA);
+    b.extend(rstr(b"rc"));
+    b.push(2); // field count
+    b.push(0x81);
+    b.extend_from_slice(&T2.to_be_bytes());
+    b.extend(rstr(b"x"));
+    b.extend(rstr(b"y"));
+    b.push(0); // no TTL
+    b.extend(rstr(b"z"));
+    b.extend(rstr(b"w"));
+    // Type 23, RDB_TYPE_HASH_LISTPACK_EX_PRE_GA: the listpack with no minExpire before it.
+    b.push(T_HASH_LISTPACK_EX_PRE_GA);
+    b.extend(rstr(b"rclp"));
+    b.extend(rblob(&lp(&[lp_str(b"k"), lp_str(b"v"), lp_i64(T1 as i64)])));
+    let items = read_all(&v12(&b)).unwrap();
+    assert_eq!(items.len(), 4);
+
+    let h = hash_of(&items, b"lpx");
+    assert_eq!(h.len(), 3);
+    assert_eq!(h.get(b"f2"), Some(&b"v2"[..]));
+    assert_eq!(
+        (h.ttl_of(b"f1"), h.ttl_of(b"f2"), h.ttl_of(b"f3")),
+        (Some(T1), None, Some(T2))
+    );
+    let h = hash_of(&items, b"meta");
+    assert_eq!(h.get(b"c"), Some(&b"3"[..]));
+    assert_eq!(
+        (h.ttl_of(b"a"), h.ttl_of(b"b"), h.ttl_of(b"c")),
+        (None, Some(T1), Some(T2))
+    );
+    let h = hash_of(&items, b"rc");
+    assert_eq!((h.ttl_of(b"x"), h.ttl_of(b"z")), (Some(T2), None));
+    assert_eq!(h.get(b"z"), Some(&b"w"[..]));
+    let h = hash_of(&items, b"rclp");
+    assert_eq!(h.ttl_of(b"k"), Some(T1));
+
+    // What shoal writes of such a hash (type 24) reads back the same.
+    let mut w = Writer::new(false, true, 0, 0);
+    w.select_db(0, None);
+    let lpx = hash_of(&items, b"lpx");
+    w.key(b"lpx", Value::Hash(Box::new(lpx.clone())).as_ref(), None);
+    let back = read_all(&w.finish()).unwrap();
+    let h = hash_of(&back, b"lpx");
+    assert_eq!(h.ttls().count(), 2);
+    assert_eq!((h.ttl_of(b"f1"), h.ttl_of(b"f3")), (Some(T1), Some(T2)));
+}
+
+#[test]
+fn version_12_refusals_name_type_and_offset() {
+    // Type 26 (Redis 8.2+'s stream with IDMP, RDB 13) in a version-12 file: refused at the
+    // type byte, offset 11 (9 of header, 2 of SELECTDB).
+    let e = read_all(&v12(&[26, 1, b'k', 0])).unwrap_err();
+    assert_eq!(
+        (e.offset, e.what.as_str()),
+        (11, "Unknown RDB encoding type 26")
+    );
+    // A listpack-ex whose items are not triplets.
+    let mut b = vec![T_HASH_LISTPACK_EX, 1, b'h'];
+    b.extend_from_slice(&T1.to_le_bytes());
+    b.extend(rblob(&lp(&[lp_str(b"f"), lp_str(b"v")])));
+    let e = read_all(&v12(&b)).unwrap_err();
+    assert_eq!(e.offset, 11 + 3 + 8);
+    assert!(e.what.contains("triplets"), "{}", e.what);
+    // A listpack-ex TTL that is not an integer.
+    let mut b = vec![T_HASH_LISTPACK_EX_PRE_GA, 1, b'h'];
+    b.extend(rblob(&lp(&[lp_str(b"f"), lp_str(b"v"), lp_str(b"soon")])));
+    let e = read_all(&v12(&b)).unwrap_err();
+    assert!(e.what.contains("field TTL 'soon'"), "{}", e.what);
+    // A metadata TTL past EB_EXPIRE_TIME_MAX (2^48 - 1).
+    let mut b = vec![T_HASH_METADATA_PRE_GA, 1, b'h', 1, 0x81];
+    b.extend_from_slice(&(1u64 << 48).to_be_bytes());
+    b.extend_from_slice(&[1, b'f', 1, b'v']);
+    let e = read_all(&v12(&b)).unwrap_err();
+    assert_eq!(
+        (e.offset, e.what.as_str()),
+        (15, "invalid expireAt time: 281474976710656")
+    );
+    // A relative TTL that overflows.
+    let mut b = vec![T_HASH_METADATA, 1, b'h'];
+    b.extend_from_slice(&T1.to_le_bytes());
+    b.extend_from_slice(&[1, 0x81]);
+    b.extend_from_slice(&u64::MAX.to_be_bytes());
+    b.extend_from_slice(&[1, b'f', 1, b'v']);
+    let e = read_all(&v12(&b)).unwrap_err();
+    assert!(e.what.starts_with("invalid expireAt time"), "{}", e.what);
+    // Module data and the 7.0 release candidates' functions stay refused.
+    let e = read_all(&v12(&[OP_MODULE_AUX, 1])).unwrap_err();
+    assert!(e.what.contains("module"), "{}", e.what);
+    // Every truncation of a good version-12 file is an error, never a panic.
+    let mut b = vec![T_HASH_LISTPACK_EX, 3, b'l', b'p', b'x'];
+    b.extend_from_slice(&T1.to_le_bytes());
+    b.extend(rblob(&lp(&[lp_str(b"f"), lp_str(b"v"), lp_i64(T1 as i64)])));
+    let good = v12(&b);
+    assert!(read_all(&good).is_ok());
+    for cut in 0..good.len() - 8 {
+        assert!(read_all(&good[..cut]).is_err(), "cut at {cut}");
+    }
 }
