@@ -561,3 +561,72 @@ fn a_replica_logs_errors_its_primarys_commands_get_and_can_stop_on_them() {
     );
     assert_eq!(critical(&r, "fake-command-2"), 1);
 }
+
+/// A writable replica expires the keys its own clients gave a TTL (Redis's
+/// slaveKeysWithExpire): the primary knows nothing of them and sends no DEL. The primary's
+/// keys stay until its DEL, hidden from reads once their TTL passed; a client's write deletes
+/// the expired key it meets and starts afresh.
+#[test]
+fn a_writable_replica_expires_its_own_keys_and_hides_the_primarys() {
+    let p = server(&["--enable-debug-command", "yes"]);
+    let mut pc = conn(&p);
+    let port = p.port().to_string();
+    let r = server(&["--replicaof", "127.0.0.1", &port]);
+    let mut rc = conn(&r);
+    assert!(
+        wait_until(Duration::from_secs(10), || linked(&mut rc)),
+        "link never came up"
+    );
+    ok(&mut rc, &["CONFIG", "SET", "replica-read-only", "no"]);
+    ok(&mut rc, &["SELECT", "5"]);
+    ok(&mut rc, &["SET", "own1", "1", "PX", "300"]);
+    ok(&mut rc, &["SET", "own2", "2"]);
+    let _: i64 = q(&mut rc, &["PEXPIRE", "own2", "300"]);
+    ok(&mut rc, &["SET", "kept", "3", "EX", "100"]);
+    assert_eq!(q::<i64>(&mut rc, &["DBSIZE"]), 3);
+    // Not read by anyone: the replica's active expiry deletes them.
+    assert!(
+        wait_until(Duration::from_secs(5), || q::<i64>(&mut rc, &["DBSIZE"])
+            == 1),
+        "own keys never expired: DBSIZE {}",
+        q::<i64>(&mut rc, &["DBSIZE"])
+    );
+    assert!(q::<i64>(&mut rc, &["TTL", "kept"]) > 90);
+
+    // The primary's keys: expired but kept until its DEL (active expiry off there).
+    ok(&mut pc, &["DEBUG", "SET-ACTIVE-EXPIRE", "0"]);
+    ok(&mut pc, &["SELECT", "6"]);
+    ok(&mut pc, &["SET", "key1", "5", "PX", "10"]);
+    ok(&mut pc, &["SET", "key2", "5", "PX", "10"]);
+    ok(&mut rc, &["SELECT", "6"]);
+    assert!(wait_until(Duration::from_secs(5), || q::<i64>(
+        &mut rc,
+        &["DBSIZE"]
+    ) == 2
+        && q::<i64>(&mut rc, &["EXISTS", "key1", "key2"]) == 0));
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(
+        q::<i64>(&mut rc, &["DBSIZE"]),
+        2,
+        "not the replica's to expire"
+    );
+    assert_eq!(q::<i64>(&mut rc, &["INCR", "key1"]), 1);
+    assert_eq!(q::<i64>(&mut rc, &["TTL", "key1"]), -1);
+    assert_eq!(q::<Option<String>>(&mut rc, &["GET", "key2"]), None);
+    assert_eq!(q::<i64>(&mut rc, &["DBSIZE"]), 2);
+
+    // PFCOUNT (it may update the cached estimate) looks keys up as a read: an expired HLL
+    // counts 0 on a replica and stays until the primary's DEL.
+    ok(&mut rc, &["CONFIG", "SET", "replica-read-only", "yes"]);
+    ok(&mut pc, &["SELECT", "7"]);
+    ok(&mut rc, &["SELECT", "7"]);
+    let _: i64 = q(&mut pc, &["PFADD", "hll", "a", "b", "c"]);
+    let _: i64 = q(&mut pc, &["PEXPIRE", "hll", "10"]);
+    assert!(wait_until(Duration::from_secs(5), || q::<i64>(
+        &mut rc,
+        &["DBSIZE"]
+    ) == 1
+        && q::<i64>(&mut rc, &["EXISTS", "hll"]) == 0));
+    assert_eq!(q::<i64>(&mut rc, &["PFCOUNT", "hll"]), 0);
+    assert_eq!(q::<i64>(&mut rc, &["DBSIZE"]), 1);
+}

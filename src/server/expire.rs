@@ -53,6 +53,15 @@ pub fn spawn(shared: Arc<Shared>, cancel: CancellationToken) -> Option<JoinHandl
             shared.pause.sync_expiry(unix_ms());
             // Keys this thread expired or evicted: invalidations for client-side caching.
             shoal_commands::tracking::after_background(&shared);
+            // A writable replica expires the keys its own clients gave a TTL (the primary
+            // sends no DELs for them).
+            if shared.active_expire.load(Relaxed)
+                && shared.repl.replica.load(Relaxed)
+                && !shoal_store::shard::expiry_paused()
+            {
+                shared.store.expire_replica_keys(unix_ms());
+                shoal_commands::notify::after_command(&shared);
+            }
             // A replica waits for its primary's DELs instead (its clock is not the primary's);
             // nothing expires while writes are paused.
             if shared.active_expire.load(Relaxed)

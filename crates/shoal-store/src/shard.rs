@@ -85,6 +85,57 @@ pub fn expiry_paused() -> bool {
     EXPIRY_PAUSED.load(Ordering::Relaxed)
 }
 
+/// Keys a writable replica's own clients gave a TTL (Redis's slaveKeysWithExpire): the
+/// primary never sends their DELs, so the replica expires them itself
+/// (`Store::expire_replica_keys`). (database, key); stale members are dropped lazily.
+pub type KeySet = std::collections::HashSet<(u32, Box<[u8]>)>;
+static REPLICA_TTL_KEYS: parking_lot::Mutex<Option<KeySet>> = parking_lot::Mutex::new(None);
+
+/// Notes that `key` got a TTL from a write of this thread: on a replica (`EXPIRY_HIDE`) that
+/// is a client's write (its primary's stream does not set `IN_WRITE`).
+#[cold]
+fn note_replica_ttl(tuning: &Tuning, db: u32, key: &[u8]) {
+    if tuning.expiry.load(Ordering::Relaxed) == policy::EXPIRY_HIDE && IN_WRITE.with(|w| w.get()) {
+        REPLICA_TTL_KEYS
+            .lock()
+            .get_or_insert_default()
+            .insert((db, key.into()));
+    }
+}
+
+/// Takes the keys a writable replica's clients gave a TTL (see `note_replica_ttl`).
+pub fn take_replica_ttl_keys() -> KeySet {
+    REPLICA_TTL_KEYS.lock().take().unwrap_or_default()
+}
+
+/// Puts back keys still to watch (see `take_replica_ttl_keys`).
+pub fn keep_replica_ttl_keys(mut keep: KeySet) {
+    let mut keys = REPLICA_TTL_KEYS.lock();
+    if let Some(noted) = keys.take() {
+        keep.extend(noted);
+    }
+    if !keep.is_empty() {
+        *keys = Some(keep);
+    }
+}
+
+/// While alive, this thread's lookups are reads (expired keys only hidden where replication
+/// decides, see `policy::EXPIRY_*`) even inside a write: PFCOUNT looks its keys up as Redis's
+/// lookupKeyRead does, though it may update their cached estimate.
+pub struct ReadLookups(bool);
+
+impl ReadLookups {
+    pub fn begin() -> Self {
+        ReadLookups(IN_WRITE.with(|w| w.replace(false)))
+    }
+}
+
+impl Drop for ReadLookups {
+    fn drop(&mut self) {
+        IN_WRITE.with(|w| w.set(self.0));
+    }
+}
+
 /// Marks this thread as running a write command (or not).
 pub fn set_in_write(on: bool) {
     IN_WRITE.with(|w| w.set(on));
@@ -514,6 +565,9 @@ impl Shard {
         self.copy_for_snapshot();
         self.signal_at(i);
         let new = at.map(|t| t.max(1));
+        if new.is_some() {
+            note_replica_ttl(&self.tuning, self.db, self.data.entries[i].key());
+        }
         let had = self.data.meta[i] & TTL != 0;
         match (had, new.is_some()) {
             (false, true) => {
@@ -548,6 +602,9 @@ impl Shard {
             self.note_field_ttls(key);
         }
         let word = self.tuning.initial_word(now_ms);
+        if expire_at.is_some() {
+            note_replica_ttl(&self.tuning, self.db, key);
+        }
         if self.data.entries.is_empty() {
             mark_gained(&self.hints);
         }
@@ -608,6 +665,27 @@ impl Shard {
             d.small -= 1;
         }
         e
+    }
+
+    /// A writable replica's own expiry of a key its clients gave a TTL: deletes it if its TTL
+    /// passed. Returns whether the key is still to watch (it exists with a TTL).
+    pub fn expire_replica_key(&mut self, hash: u64, key: &[u8], now_ms: u64) -> bool {
+        let Some(i) = self.find(hash, key) else {
+            return false;
+        };
+        if self.data.meta[i] & TTL == 0 {
+            return false;
+        }
+        if !self.data.entries[i].is_expired(now_ms) {
+            return true;
+        }
+        if self.tuning.notify_expired.load(Ordering::Relaxed) {
+            log_notify_expired(self.db, key);
+        }
+        self.expired_total += 1;
+        let e = self.remove_at(i);
+        crate::lazyfree::free_entry_if(crate::lazyfree::EXPIRE, e);
+        false
     }
 
     /// Removes the live entry for `key`, if any.

@@ -353,6 +353,33 @@ impl Store {
             .sum()
     }
 
+    /// A writable replica's active expiry of the keys its own clients gave a TTL (Redis's
+    /// expireSlaveKeys); the primary's keys wait for its DELs. Returns the keys deleted.
+    pub fn expire_replica_keys(&self, now_ms: u64) -> usize {
+        let keys = crate::shard::take_replica_ttl_keys();
+        if keys.is_empty() {
+            return 0;
+        }
+        let mut keep = crate::shard::KeySet::default();
+        let mut gone = 0;
+        for (db, key) in keys {
+            if !self.db_exists(db as usize) {
+                continue;
+            }
+            let hash = self.hash(&key);
+            let id = self.shard_id(db as usize, &key, hash);
+            let mut s = self.lock(id);
+            let before = s.expired_total;
+            if s.expire_replica_key(hash, &key, now_ms) {
+                keep.insert((db, key));
+            } else if s.expired_total != before {
+                gone += 1;
+            }
+        }
+        crate::shard::keep_replica_ttl_keys(keep);
+        gone
+    }
+
     /// One active-expiry cycle: sweeps shards round-robin from `cursor` until `budget` is spent or
     /// a whole pass finds few expired keys. Works harder (keeps sweeping) while more than a
     /// quarter of what it checks has expired, as Redis's adaptive cycle does.

@@ -116,6 +116,8 @@ fn pfadd(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
 /// estimate is cached in its header, as Redis does (and that change replicates).
 fn pfcount(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
     ctx.propagate_nothing();
+    // Read lookups: a writable replica hides (does not delete) an expired key here.
+    let _read = shoal_store::shard::ReadLookups::begin();
     if a.len() > 2 {
         let mut max = Box::new([0u8; hll::REGISTERS]);
         for key in a.iter().skip(1) {
