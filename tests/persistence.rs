@@ -1513,3 +1513,48 @@ fn restore_takes_redis_7_4_and_8_payloads() {
     assert_eq!(q::<i64>(&mut c, &["EXISTS", "x"]), 0);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// FLUSHALL stops a running background save, as Redis kills its child: the save ends at once,
+/// counts as neither success nor failure, writes no file, and the next BGSAVE starts.
+#[test]
+fn flushall_aborts_a_running_bgsave() {
+    let dir = tmpdir("flushall-aborts");
+    let srv = shoal_in(&dir, &["--save", ""]);
+    let mut c = conn(&srv);
+    let mut pipe = redis::pipe();
+    for i in 0..3000 {
+        pipe.cmd("SET").arg(format!("k{i}")).arg(i).ignore();
+    }
+    let _: () = pipe.query(&mut c).unwrap();
+    // 1 ms per key: the save would take 3 s.
+    ok(&mut c, &["CONFIG", "SET", "rdb-key-save-delay", "1000"]);
+    let _: String = q(&mut c, &["BGSAVE"]);
+    let stat = |c: &mut redis::Connection, f: &str| info_field(c, "persistence", f);
+    assert_eq!(stat(&mut c, "rdb_bgsave_in_progress"), "1");
+    ok(&mut c, &["FLUSHALL"]);
+    let t = std::time::Instant::now();
+    assert!(
+        wait_until(Duration::from_secs(1), || stat(
+            &mut c,
+            "rdb_bgsave_in_progress"
+        ) == "0"),
+        "the background save was not aborted"
+    );
+    assert!(t.elapsed() < Duration::from_secs(1));
+    let changes: u64 = stat(&mut c, "rdb_changes_since_last_save").parse().unwrap();
+    assert!(changes >= 3000, "{changes}");
+    assert_eq!(stat(&mut c, "rdb_last_bgsave_status"), "ok");
+    assert!(
+        !dir.join("dump.rdb").exists(),
+        "the aborted save wrote the file"
+    );
+    ok(&mut c, &["SET", "x", "xx"]);
+    ok(&mut c, &["CONFIG", "SET", "rdb-key-save-delay", "0"]);
+    let _: String = q(&mut c, &["BGSAVE"]);
+    assert!(wait_until(Duration::from_secs(10), || stat(
+        &mut c,
+        "rdb_bgsave_in_progress"
+    ) == "0"));
+    assert!(dir.join("dump.rdb").exists());
+    let _ = std::fs::remove_dir_all(&dir);
+}

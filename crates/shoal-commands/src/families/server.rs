@@ -412,6 +412,8 @@ fn flushall(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
     let store = ctx.ks.store;
     flush_shards(ctx, store.live_shards(), lazy);
     crate::tracking::flushed(ctx);
+    // A save that is running stops: its data is gone (Redis kills its child).
+    crate::persist::abort_save(ctx.shared);
     // As Redis 7.0: with save points, the emptied dataset is saved at once and the dirty
     // counter restarts (a failure is only logged).
     if !ctx.shared.config.read().save.is_empty() {

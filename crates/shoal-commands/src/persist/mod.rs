@@ -79,6 +79,15 @@ impl Persist {
     }
 }
 
+/// FLUSHALL: a save that is running stops writing and ends without touching the RDB file
+/// (Redis's killRDBChild; neither a success nor a failure).
+pub fn abort_save(shared: &Shared) {
+    let p = &shared.persist;
+    if p.saving.load(std::sync::atomic::Ordering::SeqCst) {
+        p.dropped.store(true, Relaxed);
+    }
+}
+
 /// Set while the dataset loads: commands without the `loading` flag get -LOADING.
 pub const GATE_LOADING: u8 = 1;
 /// Set while the last save failed, save points exist and `stop-writes-on-bgsave-error` is on:

@@ -29,6 +29,9 @@ struct Opts {
     key_delay_us: u64,
     /// False: the function libraries only (no snapshot is made).
     keys: bool,
+    /// A FLUSHALL stops it (`Persist::dropped`): background and foreground saves, not the
+    /// images of full syncs.
+    abortable: bool,
 }
 
 /// Starts a background save; false if a save is running already (or the server is not
@@ -145,6 +148,7 @@ fn run(shared: &Shared) -> Result<(), String> {
             checksum: c.rdbchecksum,
             key_delay_us: c.rdb_key_save_delay.max(0) as u64,
             keys: true,
+            abortable: true,
         }
     };
     write_and_rename(shared, opts, true)
@@ -164,6 +168,7 @@ pub fn save_after_flushall(shared: &Shared) -> Result<(), String> {
             checksum: c.rdbchecksum,
             key_delay_us: 0,
             keys: false,
+            abortable: false,
         }
     };
     let r = write_and_rename(shared, opts, false);
@@ -256,6 +261,7 @@ pub fn rdb_image(shared: &Shared, keys: bool) -> Result<Vec<u8>, String> {
             checksum: c.rdbchecksum,
             key_delay_us: 0,
             keys,
+            abortable: false,
         }
     };
     let mut out = Vec::new();
@@ -311,6 +317,7 @@ pub fn replica_image(shared: &Shared) -> Result<(Vec<u8>, u64, String), String> 
             checksum: c.rdbchecksum,
             key_delay_us: c.rdb_key_save_delay.max(0) as u64,
             keys: true,
+            abortable: false,
         }
     };
     let (sink, sizes, libs, start, replid) = {
@@ -374,7 +381,7 @@ fn walk_into(
             store.snapshot_walk(&sink);
             return Err(e.to_string());
         }
-        encode(store.tuning(), &sink, sizes, libs, out, opts, aux)
+        encode(shared, &sink, sizes, libs, out, opts, aux)
     })
 }
 
@@ -392,7 +399,7 @@ fn function_codes(shared: &Shared) -> Vec<Arc<[u8]>> {
 
 /// Turns the snapshot's records into the file, as the walk makes them.
 fn encode(
-    tuning: &shoal_store::policy::Tuning,
+    shared: &Shared,
     sink: &shoal_store::snapshot::SnapSink,
     sizes: &[(u64, u64)],
     libs: &[Arc<[u8]>],
@@ -400,6 +407,8 @@ fn encode(
     opts: Opts,
     aux: &[(&[u8], Vec<u8>)],
 ) -> Result<(), String> {
+    let tuning = shared.store.tuning();
+    let stop = opts.abortable.then_some(&shared.persist.dropped);
     let mut w = Writer::new(
         opts.compress,
         opts.checksum,
@@ -413,6 +422,7 @@ fn encode(
         w.function(code);
     }
     let io = |e: std::io::Error| format!("Write error saving DB on disk: {e}");
+    let stopped = || stop.is_some_and(|s| s.load(Relaxed));
     let mut db_now: Option<u32> = None;
     let mut seen = vec![false; sizes.len()];
     let mut failed = None;
@@ -443,6 +453,11 @@ fn encode(
                         let hint = first.then(|| sizes[db as usize]);
                         w.select_db(db as u64, hint);
                         db_now = Some(db);
+                    }
+                    // A FLUSHALL ends the save (Redis kills its child); the rest is drained.
+                    if stopped() {
+                        failed = Some(format!("{DROPPED} a FLUSHALL emptied the dataset"));
+                        break 'chunks;
                     }
                     w.key_with(key, value.as_ref(), expire, tuning.rdb_usage(word, now));
                     if opts.key_delay_us > 0 {
