@@ -739,4 +739,13 @@ fn debug_populate_makes_keys_as_redis() {
         e(&mut c, &["DEBUG", "POPULATE", "1", "k", "-5"]),
         "ERR value is out of range, must be positive"
     );
+    // A value size past proto-max-bulk-len is refused and makes nothing.
+    ok(&mut c, &["CONFIG", "SET", "proto-max-bulk-len", "1mb"]);
+    assert_eq!(
+        e(&mut c, &["DEBUG", "POPULATE", "5", "huge", "2000000"]),
+        "ERR value size is larger than proto-max-bulk-len"
+    );
+    assert_eq!(q::<i64>(&mut c, &["DBSIZE"]), 6);
+    // shoal never evicts clients (maxmemory-clients is refused): INFO says so as Redis's does.
+    assert_eq!(info_field(&mut c, "stats", "evicted_clients"), "0");
 }

@@ -1212,6 +1212,7 @@ fn debug_digest_is_redis_servers() {
     let before = digest(&mut sc);
     let _: i64 = q(&mut sc, &["HSET", "hash", "f1", "changed"]);
     assert_ne!(digest(&mut sc), before);
+    assert!(q::<Vec<String>>(&mut sc, &["DEBUG", "DIGEST-VALUE"]).is_empty());
     assert_eq!(
         e(&mut sc, &["DEBUG", "DIGEST", "extra"]),
         "ERR unknown subcommand or wrong number of arguments for 'DIGEST'. Try DEBUG HELP."

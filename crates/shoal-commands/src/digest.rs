@@ -85,6 +85,13 @@ pub fn entry(e: &Entry) -> Digest {
     d
 }
 
+/// The digest of a key's value alone (DEBUG DIGEST-VALUE).
+pub fn value_of(e: &Entry) -> Digest {
+    let mut d = [0u8; 20];
+    value(&mut d, e.value(), e.expire_at().is_some());
+    d
+}
+
 /// computeDatasetDigest: every non-empty database's number mixed in, then its keys' digests
 /// xored in (in any order). Each shard is read under its own lock: a digest taken while
 /// writes run is of no single moment (Redis's is; the suite takes it when writes are over).

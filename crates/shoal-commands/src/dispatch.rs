@@ -126,7 +126,14 @@ fn dispatch_inner(shared: &Shared, client: &mut Client, out: &mut Reply, args: A
         return;
     }
     // min-replicas-to-write: a primary without enough good replicas takes no writes.
-    if is_write(client, spec) && shared.repl.lacks_good_replicas() {
+    if shared
+        .repl
+        .min_to_write
+        .load(std::sync::atomic::Ordering::Relaxed)
+        != 0
+        && is_write(client, spec)
+        && shared.repl.lacks_good_replicas()
+    {
         reject(shared, client, out, Some(idx), errors::NOREPLICAS.into());
         return;
     }

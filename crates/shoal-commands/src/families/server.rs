@@ -575,15 +575,9 @@ fn debug(ctx: &mut Ctx<'_>, a: Args<'_>) -> CmdResult {
             ctx.out.array(a.len() - 2);
             for key in a.iter().skip(2) {
                 let s = ctx.ks.shard(key);
-                let d = match s.find_any() {
-                    Some(i) => {
-                        let e = s.entry(i);
-                        let mut d = [0u8; 20];
-                        crate::digest::value(&mut d, e.value(), e.expire_at().is_some());
-                        d
-                    }
-                    None => [0u8; 20],
-                };
+                let d = s
+                    .find_any()
+                    .map_or([0u8; 20], |i| crate::digest::value_of(s.entry(i)));
                 drop(s);
                 ctx.out.simple(crate::digest::hex(&d).as_bytes());
             }

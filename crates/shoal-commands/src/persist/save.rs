@@ -34,6 +34,25 @@ struct Opts {
     abortable: bool,
 }
 
+impl Opts {
+    /// The options `rdbcompression` and `rdbchecksum` set; `delay`: whether
+    /// `rdb-key-save-delay` applies.
+    fn from_config(shared: &Shared, delay: bool, keys: bool, abortable: bool) -> Opts {
+        let c = shared.config.read();
+        Opts {
+            compress: c.rdbcompression,
+            checksum: c.rdbchecksum,
+            key_delay_us: if delay {
+                c.rdb_key_save_delay.max(0) as u64
+            } else {
+                0
+            },
+            keys,
+            abortable,
+        }
+    }
+}
+
 /// Starts a background save; false if a save is running already (or the server is not
 /// set up for background work: see `Persist::install`).
 pub fn bgsave(shared: &Shared) -> bool {
@@ -141,16 +160,7 @@ fn finish(shared: &Shared, r: Result<(), String>, bg: bool) {
 /// Makes the snapshot and writes it out (on a thread that may block).
 fn run(shared: &Shared) -> Result<(), String> {
     let _turn = shared.repl.full_sync.blocking_lock();
-    let opts = {
-        let c = shared.config.read();
-        Opts {
-            compress: c.rdbcompression,
-            checksum: c.rdbchecksum,
-            key_delay_us: c.rdb_key_save_delay.max(0) as u64,
-            keys: true,
-            abortable: true,
-        }
-    };
+    let opts = Opts::from_config(shared, true, true, true);
     write_and_rename(shared, opts, true)
 }
 
@@ -161,16 +171,7 @@ fn run(shared: &Shared) -> Result<(), String> {
 /// not land over this file. The dirty counter restarts after the FLUSHALL itself.
 pub fn save_after_flushall(shared: &Shared) -> Result<(), String> {
     let p = &shared.persist;
-    let opts = {
-        let c = shared.config.read();
-        Opts {
-            compress: c.rdbcompression,
-            checksum: c.rdbchecksum,
-            key_delay_us: 0,
-            keys: false,
-            abortable: false,
-        }
-    };
+    let opts = Opts::from_config(shared, false, false, false);
     let r = write_and_rename(shared, opts, false);
     match &r {
         Ok(()) => {
@@ -254,16 +255,7 @@ fn write_file(shared: &Shared, tmp: &std::path::Path, opts: Opts) -> Result<(), 
 /// `keys` false: the function libraries only.
 pub fn rdb_image(shared: &Shared, keys: bool) -> Result<Vec<u8>, String> {
     let _turn = shared.repl.full_sync.blocking_lock();
-    let opts = {
-        let c = shared.config.read();
-        Opts {
-            compress: c.rdbcompression,
-            checksum: c.rdbchecksum,
-            key_delay_us: 0,
-            keys,
-            abortable: false,
-        }
-    };
+    let opts = Opts::from_config(shared, false, keys, false);
     let mut out = Vec::new();
     snapshot_into(shared, &mut out, opts, false)?;
     Ok(out)
@@ -310,16 +302,7 @@ fn snapshot_into(
 /// thread holding the snapshot's turn (`repl.full_sync`) once the backlog exists.
 pub fn replica_image(shared: &Shared) -> Result<(Vec<u8>, u64, String), String> {
     let repl = &shared.repl;
-    let opts = {
-        let c = shared.config.read();
-        Opts {
-            compress: c.rdbcompression,
-            checksum: c.rdbchecksum,
-            key_delay_us: c.rdb_key_save_delay.max(0) as u64,
-            keys: true,
-            abortable: false,
-        }
-    };
+    let opts = Opts::from_config(shared, true, true, false);
     let (sink, sizes, libs, start, replid) = {
         let _writes = repl.quiesce();
         shared.apply_repl_mode();
