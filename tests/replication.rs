@@ -10,6 +10,20 @@ fn linked(r: &mut redis::Connection) -> bool {
     info_field(r, "replication", "master_link_status") == "up"
 }
 
+/// A replica of `p` (with `extra` arguments), once its link to `p` is up.
+fn replica_of(p: &ServerProcess, extra: &[&str]) -> (ServerProcess, redis::Connection) {
+    let port = p.port().to_string();
+    let mut args = vec!["--replicaof", "127.0.0.1", &port];
+    args.extend_from_slice(extra);
+    let r = server(&args);
+    let mut rc = conn(&r);
+    assert!(
+        wait_until(Duration::from_secs(10), || linked(&mut rc)),
+        "link never came up"
+    );
+    (r, rc)
+}
+
 /// Waits until `r` holds `want` for `key` (a GET), or panics after 10 s.
 fn eventually_get(r: &mut redis::Connection, key: &str, want: Option<&str>) {
     let ok = wait_until(Duration::from_secs(10), || {
@@ -31,13 +45,7 @@ fn replica_syncs_streams_and_stays_read_only() {
     let _: i64 = q(&mut pc, &["RPUSH", "list", "a", "b", "c"]);
     let _: i64 = q(&mut pc, &["EXPIRE", "old:1", "1000"]);
 
-    let port = p.port().to_string();
-    let r = server(&["--replicaof", "127.0.0.1", &port]);
-    let mut rc = conn(&r);
-    assert!(
-        wait_until(Duration::from_secs(10), || linked(&mut rc)),
-        "link never came up"
-    );
+    let (_r, mut rc) = replica_of(&p, &[]);
     assert_eq!(q::<i64>(&mut rc, &["DBSIZE"]), 2001);
     assert_eq!(q::<String>(&mut rc, &["GET", "old:1999"]), "1999");
     let ttl: i64 = q(&mut rc, &["TTL", "old:1"]);
@@ -381,9 +389,7 @@ fn client_kill_type_replica_drops_the_link_and_it_continues() {
     let p = server(&[]);
     let mut pc = conn(&p);
     ok(&mut pc, &["SET", "a", "1"]);
-    let r = server(&["--replicaof", "127.0.0.1", &p.port().to_string()]);
-    let mut rc = conn(&r);
-    assert!(wait_until(Duration::from_secs(10), || linked(&mut rc)));
+    let (_r, mut rc) = replica_of(&p, &[]);
     assert_eq!(
         q::<i64>(
             &mut pc,
@@ -474,15 +480,7 @@ fn min_replicas_to_write_refuses_writes_without_enough_good_replicas() {
 
     // An online replica that acknowledges counts as good; the replica itself applies the
     // stream although it has the setting too.
-    let r = server(&[
-        "--replicaof",
-        "127.0.0.1",
-        &p.port().to_string(),
-        "--min-replicas-to-write",
-        "1",
-    ]);
-    let mut rc = conn(&r);
-    assert!(wait_until(Duration::from_secs(10), || linked(&mut rc)));
+    let (_r, mut rc) = replica_of(&p, &["--min-replicas-to-write", "1"]);
     assert!(
         wait_until(Duration::from_secs(10), || info(&mut pc)
             .contains("min_slaves_good_slaves:1\r\n")),
@@ -507,10 +505,7 @@ fn min_replicas_to_write_refuses_writes_without_enough_good_replicas() {
 fn a_replica_logs_errors_its_primarys_commands_get_and_can_stop_on_them() {
     let p = server(&["--enable-debug-command", "yes"]);
     let mut pc = conn(&p);
-    let port = p.port().to_string();
-    let mut r = server(&["--replicaof", "127.0.0.1", &port]);
-    let mut rc = conn(&r);
-    assert!(wait_until(Duration::from_secs(10), || linked(&mut rc)));
+    let (mut r, mut rc) = replica_of(&p, &[]);
     let critical = |r: &ServerProcess, what: &str| {
         r.log()
             .iter()
@@ -570,13 +565,7 @@ fn a_replica_logs_errors_its_primarys_commands_get_and_can_stop_on_them() {
 fn a_writable_replica_expires_its_own_keys_and_hides_the_primarys() {
     let p = server(&["--enable-debug-command", "yes"]);
     let mut pc = conn(&p);
-    let port = p.port().to_string();
-    let r = server(&["--replicaof", "127.0.0.1", &port]);
-    let mut rc = conn(&r);
-    assert!(
-        wait_until(Duration::from_secs(10), || linked(&mut rc)),
-        "link never came up"
-    );
+    let (_r, mut rc) = replica_of(&p, &[]);
     ok(&mut rc, &["CONFIG", "SET", "replica-read-only", "no"]);
     ok(&mut rc, &["SELECT", "5"]);
     ok(&mut rc, &["SET", "own1", "1", "PX", "300"]);
